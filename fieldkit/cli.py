@@ -1,0 +1,162 @@
+"""The `fieldkit` console command: set up a commune, its villages and members, sign-in links,
+the demo commune. Each command owns its transaction."""
+
+from __future__ import annotations
+
+import io
+import sys
+from contextlib import contextmanager
+
+import click
+from sqlmodel import Session, func, select
+
+from fieldkit import communes, members, migrate
+from fieldkit.config import Settings
+from fieldkit.db import make_engine, new_session
+from fieldkit.errors import DomainError
+from fieldkit.models import Commune, Household, Member, Role, Village, utcnow
+from fieldkit.vocab import ROLES
+
+
+@contextmanager
+def _session():
+    settings = Settings.from_env()
+    engine = make_engine(settings.database_url)
+    session = new_session(engine)
+    try:
+        yield session
+        session.commit()
+    except DomainError as error:
+        session.rollback()
+        raise click.ClickException(str(error)) from None
+    finally:
+        session.close()
+        engine.dispose()
+
+
+def _the_commune(session: Session) -> Commune:
+    found = session.exec(select(Commune)).all()
+    if not found:
+        raise click.ClickException("Chưa có xã nào. Chạy trước: fieldkit init <mã xã>")
+    if len(found) > 1:
+        raise click.ClickException("Có nhiều xã; lệnh này chưa hỗ trợ chọn xã.")
+    return found[0]
+
+
+@click.group()
+def main() -> None:
+    """Fieldkit: ứng dụng hiện trường của Tổ công nghệ số cộng đồng."""
+    sys.stdout.reconfigure(encoding="utf-8")
+
+
+@main.command("migrate")
+def migrate_command() -> None:
+    """Create or update the database schema."""
+    settings = Settings.from_env()
+    migrate.upgrade(settings.database_url)
+    click.echo("Cơ sở dữ liệu đã cập nhật.")
+
+
+@main.command()
+@click.argument("code")
+def init(code: str) -> None:
+    """Create the commune from its official 5-digit code (danh mục sau 01/7/2025)."""
+    with _session() as session:
+        commune, created = communes.init_commune(session, code)
+        word = "Đã tạo" if created else "Đã có"
+        click.echo(f"{word}: {commune.name}, {commune.province_name} (mã {commune.code}).")
+
+
+@main.group()
+def village() -> None:
+    """Villages (thôn, tổ dân phố) of the commune."""
+
+
+@village.command("add")
+@click.argument("name")
+def village_add(name: str) -> None:
+    with _session() as session:
+        added = communes.add_village(session, _the_commune(session), name)
+        click.echo(f"Đã thêm {added.name} (mã {added.id}).")
+
+
+@main.group()
+def member() -> None:
+    """People who use Fieldkit."""
+
+
+@member.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice([r.value for r in Role]), default="volunteer")
+@click.option("--village", "village_name", help="Tên thôn (bắt buộc với thành viên, tổ trưởng)")
+@click.option("--phone")
+def member_add(name: str, role: str, village_name: str | None, phone: str | None) -> None:
+    with _session() as session:
+        commune = _the_commune(session)
+        place = None
+        if village_name:
+            place = session.exec(select(Village).where(
+                Village.commune_id == commune.id, Village.name == village_name)).first()
+            if place is None:
+                raise click.ClickException(f"Không có thôn {village_name!r}.")
+        added = members.add_member(session, commune_id=commune.id, name=name, role=Role(role),
+                                   village=place, phone=phone)
+        click.echo(f"Đã thêm {added.name} — {ROLES[added.role]} (mã {added.id}).")
+
+
+def sign_in_url(settings: Settings, token: str) -> str:
+    return f"{settings.base_url}/signin/{token}"
+
+
+def _print_link(session: Session, settings: Settings, person: Member, *, qr: bool) -> None:
+    token = members.create_sign_in_link(session, person, now=utcnow())
+    url = sign_in_url(settings, token)
+    click.echo(f"{person.name} — {ROLES[person.role]}:")
+    click.echo(f"  {url}")
+    if qr:
+        import qrcode
+
+        code = qrcode.QRCode(border=1)
+        code.add_data(url)
+        out = io.StringIO()
+        code.print_ascii(out=out, invert=True)
+        click.echo(out.getvalue())
+
+
+@main.command()
+@click.argument("who")
+@click.option("--no-qr", is_flag=True, help="Chỉ in liên kết, không in mã QR.")
+def invite(who: str, no_qr: bool) -> None:
+    """Print a one-time sign-in link (24 h) for a member, given by id or phone, with a QR."""
+    settings = Settings.from_env()
+    with _session() as session:
+        person = members.find_member(session, who)
+        _print_link(session, settings, person, qr=not no_qr)
+        click.echo("Liên kết dùng được một lần, trong 24 giờ.")
+
+
+@main.command()
+@click.option("--households", default=1520, show_default=True, type=click.IntRange(10, 200_000))
+@click.option("--seed", default=2025, show_default=True)
+@click.option("--if-empty", is_flag=True, help="Không làm gì nếu đã có dữ liệu.")
+@click.option("--links", is_flag=True, help="In liên kết đăng nhập cho 3 người dùng mẫu.")
+def demo(households: int, seed: int, if_empty: bool, links: bool) -> None:
+    """Build the demo commune (modelled on xã Vĩnh Hưng, Vĩnh Lộc, Thanh Hóa)."""
+    from fieldkit import demo as demo_data
+
+    settings = Settings.from_env()
+    with _session() as session:
+        existing = session.exec(select(func.count()).select_from(Household)).one()
+        if existing and if_empty:
+            click.echo(f"Đã có dữ liệu ({existing} hộ); bỏ qua tạo xã mẫu.")
+        elif existing:
+            raise click.ClickException(
+                "Cơ sở dữ liệu đã có dữ liệu; xã mẫu chỉ tạo trên CSDL trống.")
+        else:
+            summary = demo_data.build(session, commune_code=settings.demo_commune_code,
+                                      households=households, seed=seed, now=utcnow())
+            click.echo(summary)
+        if links:
+            click.echo("\nLiên kết đăng nhập (dùng một lần, trong 24 giờ):")
+            for person in demo_data.demo_people(session):
+                _print_link(session, settings, person, qr=False)

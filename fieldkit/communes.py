@@ -1,0 +1,66 @@
+"""Setting up a commune from official data, and its villages."""
+
+from __future__ import annotations
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from fieldkit import admin_units, catalogue
+from fieldkit.errors import Invalid
+from fieldkit.models import Commune, Household, ReviewState, Village, Visit
+
+
+def init_commune(session: Session, code: str) -> tuple[Commune, bool]:
+    """The commune with this official code, created from the official list if new, with the
+    starting service catalogue. Returns (commune, created). Idempotent. Caller commits."""
+    official = admin_units.lookup_commune(code)
+    commune = session.exec(select(Commune).where(Commune.code == official.code)).first()
+    created = commune is None
+    if created:
+        commune = Commune(code=official.code, name=official.name,
+                          province_code=official.province_code,
+                          province_name=official.province_name)
+        session.add(commune)
+        session.flush()
+    catalogue.install_starting_set(session)
+    return commune, created
+
+
+def add_village(session: Session, commune: Commune, name: str, kind: str = "thôn") -> Village:
+    name = " ".join((name or "").split())
+    if not name:
+        raise Invalid({"name": "Vui lòng nhập tên thôn."})
+    exists = session.exec(
+        select(Village).where(Village.commune_id == commune.id, Village.name == name)).first()
+    if exists is not None:
+        raise Invalid({"name": f"Xã đã có {name}."})
+    village = Village(commune_id=commune.id, name=name, kind=kind)
+    session.add(village)
+    session.flush()
+    return village
+
+
+def village_counts(session: Session, commune_id: int, village_id: int | None = None):
+    """Per village: (village, households, households visited, visits). One grouped query per
+    figure, so the cost does not grow with the number of villages."""
+    villages = session.exec(
+        select(Village).where(Village.commune_id == commune_id,
+                              *( [Village.id == village_id] if village_id else []))
+        .order_by(Village.name)).all()
+    ids = [v.id for v in villages]
+    households = dict(session.exec(
+        select(Household.village_id, func.count()).where(
+            Household.village_id.in_(ids), Household.review_state != ReviewState.rejected)
+        .group_by(Household.village_id)).all())
+    reached = dict(session.exec(
+        select(Household.village_id, func.count()).where(
+            Household.village_id.in_(ids), Household.visit_count > 0,
+            Household.review_state != ReviewState.rejected)
+        .group_by(Household.village_id)).all())
+    visits = dict(session.exec(
+        select(Household.village_id, func.count(Visit.id))
+        .join(Visit, Visit.household_id == Household.id)
+        .where(Household.village_id.in_(ids), Visit.review_state != ReviewState.rejected)
+        .group_by(Household.village_id)).all())
+    return [(v, households.get(v.id, 0), reached.get(v.id, 0), visits.get(v.id, 0))
+            for v in villages]

@@ -1,0 +1,147 @@
+"""Parsing of field input into typed values, with Vietnamese messages.
+
+Values arrive as form strings (a browser form) or as JSON values (the sync API later); both are
+accepted. Each parser returns the value or raises `_FieldError`; `collect()` gathers the
+messages of a whole form so the person sees every problem at once.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid as uuidlib
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any, TypeVar
+
+from fieldkit.errors import Invalid
+
+# Vietnam keeps UTC+7 all year (no daylight saving), so a fixed offset is exact.
+VN_TZ = timezone(timedelta(hours=7), "ICT")
+
+E = TypeVar("E", bound=enum.Enum)
+T = TypeVar("T")
+
+
+class _FieldError(Exception):
+    pass
+
+
+class Collector:
+    """Runs field parsers and keeps every error message by field name."""
+
+    def __init__(self) -> None:
+        self.errors: dict[str, str] = {}
+
+    def field(self, name: str, parse: Callable[[], T]) -> T | None:
+        try:
+            return parse()
+        except _FieldError as error:
+            self.errors[name] = str(error)
+            return None
+
+    def add(self, name: str, message: str) -> None:
+        self.errors.setdefault(name, message)
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise Invalid(self.errors)
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def text(value: Any, *, required: bool, label: str, max_length: int = 200) -> str:
+    if _blank(value):
+        if required:
+            raise _FieldError(f"Vui lòng nhập {label}.")
+        return ""
+    if not isinstance(value, str):
+        raise _FieldError(f"{label.capitalize()} phải là chữ.")
+    cleaned = " ".join(value.split()) if max_length <= 200 else value.strip()
+    if len(cleaned) > max_length:
+        raise _FieldError(f"{label.capitalize()} dài quá {max_length} ký tự.")
+    return cleaned
+
+
+def integer(value: Any, *, label: str, minimum: int, maximum: int,
+            required: bool = False) -> int | None:
+    if _blank(value):
+        if required:
+            raise _FieldError(f"Vui lòng nhập {label}.")
+        return None
+    if isinstance(value, bool):
+        raise _FieldError(f"{label.capitalize()} phải là số.")
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise _FieldError(f"{label.capitalize()} phải là số nguyên.") from None
+    if number < minimum or number > maximum:
+        raise _FieldError(f"{label.capitalize()} phải từ {minimum} đến {maximum}.")
+    return number
+
+
+def yes_no(value: Any, *, label: str) -> bool | None:
+    """'yes' / 'no' / '' (not known) from a form; true / false / null from JSON."""
+    if _blank(value):
+        return None
+    if isinstance(value, bool):
+        return value
+    if str(value) in ("yes", "true", "1", "co"):
+        return True
+    if str(value) in ("no", "false", "0", "khong"):
+        return False
+    raise _FieldError(f"Chọn Có hoặc Không cho {label}.")
+
+
+def choice(value: Any, enum_type: type[E], *, label: str, required: bool = True) -> E | None:
+    if _blank(value):
+        if required:
+            raise _FieldError(f"Vui lòng chọn {label}.")
+        return None
+    try:
+        return enum_type(value)
+    except ValueError:
+        raise _FieldError(f"Giá trị không hợp lệ cho {label}.") from None
+
+
+def uuid(value: Any) -> str:
+    try:
+        return str(uuidlib.UUID(str(value)))
+    except (ValueError, TypeError, AttributeError):
+        raise _FieldError("Mã bản ghi không hợp lệ. Hãy tải lại trang rồi nhập lại.") from None
+
+
+def local_datetime(value: Any, *, label: str) -> datetime:
+    """A time typed on the phone ("2026-11-22T08:15", Vietnam time, or ISO with offset),
+    returned as aware UTC."""
+    if _blank(value):
+        raise _FieldError(f"Vui lòng nhập {label}.")
+    try:
+        parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise _FieldError(f"{label.capitalize()} không đúng định dạng ngày giờ.") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=VN_TZ)
+    return parsed.astimezone(UTC)
+
+
+def calendar_date(value: Any, *, label: str) -> date | None:
+    if _blank(value):
+        return None
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise _FieldError(f"{label.capitalize()} không đúng định dạng ngày.") from None
+
+
+def to_local(moment: datetime) -> datetime:
+    """A time from the database (aware UTC; naive taken as UTC) in Vietnam time."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(VN_TZ)
+
+
+def local_today(now: datetime) -> date:
+    """The calendar date in Vietnam at the moment `now`."""
+    return to_local(now).date()

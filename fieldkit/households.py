@@ -1,0 +1,276 @@
+"""Households and residents: listing within a scope, the household page, field edits."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import case, func
+from sqlmodel import Session, col, select
+
+from fieldkit import forms
+from fieldkit.errors import Forbidden
+from fieldkit.models import (
+    Household,
+    HouseholdEdit,
+    Member,
+    Resident,
+    ReviewState,
+    Sex,
+    Village,
+    Visit,
+)
+from fieldkit.policy import Scope, require_can_record, require_household, scope_for
+from fieldkit.text import fold
+
+PAGE_SIZE = 50
+
+
+class ListFilter(enum.StrEnum):
+    all = "all"
+    todo = "todo"  # chưa thăm
+    due = "due"  # cần quay lại: follow-up date reached
+    done = "done"  # đã thăm, không hẹn quay lại
+
+
+FILTER_LABELS = {
+    ListFilter.all: "Tất cả",
+    ListFilter.todo: "Chưa thăm",
+    ListFilter.due: "Cần quay lại",
+    ListFilter.done: "Đã xong",
+}
+
+
+@dataclass(frozen=True)
+class HouseholdPage:
+    households: list[Household]
+    total: int
+    offset: int
+    counts: dict[ListFilter, int]
+
+    @property
+    def next_offset(self) -> int | None:
+        nxt = self.offset + len(self.households)
+        return nxt if nxt < self.total else None
+
+
+def _scoped(statement, scope: Scope):
+    statement = statement.join(Village, Village.id == Household.village_id).where(
+        Village.commune_id == scope.commune_id,
+        Household.review_state != ReviewState.rejected,
+    )
+    if scope.village_id is not None:
+        statement = statement.where(Household.village_id == scope.village_id)
+    return statement
+
+
+def _filtered(statement, list_filter: ListFilter, today: date):
+    if list_filter is ListFilter.todo:
+        return statement.where(Household.visit_count == 0)
+    if list_filter is ListFilter.due:
+        return statement.where(Household.follow_up_on <= today)
+    if list_filter is ListFilter.done:
+        return statement.where(Household.visit_count > 0, col(Household.follow_up_on).is_(None))
+    return statement
+
+
+def _searched(statement, text: str):
+    for word in fold(text).split()[:6]:
+        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        statement = statement.where(col(Household.search_text).like(f"%{escaped}%", escape="\\"))
+    return statement
+
+
+def list_households(session: Session, member: Member, *, text: str = "",
+                    list_filter: ListFilter = ListFilter.all, today: date,
+                    offset: int = 0, limit: int = PAGE_SIZE) -> HouseholdPage:
+    """The households a member may see: assigned to them first, then the rest, by village and
+    house label. `text` matches accent-insensitively on label, head, address and residents."""
+    scope = scope_for(member)
+    base = _searched(_scoped(select(Household), scope), text)
+    rows = session.exec(
+        _filtered(base, list_filter, today)
+        .order_by(
+            case((Household.assigned_volunteer_id == member.id, 0), else_=1),
+            Village.name, func.length(Household.label), Household.label, Household.id,
+        )
+        .offset(max(offset, 0)).limit(limit)
+    ).all()
+    count_base = _searched(_scoped(select(func.count()).select_from(Household), scope), text)
+    counts = {f: session.exec(_filtered(count_base, f, today)).one() for f in ListFilter}
+    return HouseholdPage(households=list(rows), total=counts[list_filter], offset=offset,
+                         counts=counts)
+
+
+def refresh_summary(session: Session, household: Household) -> None:
+    """Recompute the household's cached search text and visit summary from its residents and
+    non-rejected visits. The only writer of those columns. Caller commits."""
+    names = session.exec(
+        select(Resident.name).where(Resident.household_id == household.id,
+                                    Resident.review_state != ReviewState.rejected)
+    ).all()
+    household.search_text = fold(
+        " ".join([household.label, household.head_name, household.address_hint, *names])
+    )
+    session.flush()
+    visits = session.exec(
+        select(Visit.visited_at, Visit.follow_up_on)
+        .where(Visit.household_id == household.id, Visit.review_state != ReviewState.rejected)
+        .order_by(col(Visit.visited_at).desc(), col(Visit.id).desc())
+    ).all()
+    household.visit_count = len(visits)
+    household.last_visited_at = visits[0][0] if visits else None
+    household.follow_up_on = visits[0][1] if visits else None
+    session.add(household)
+
+
+def residents_of(session: Session, household: Household) -> list[Resident]:
+    return list(session.exec(
+        select(Resident)
+        .where(Resident.household_id == household.id,
+               Resident.review_state != ReviewState.rejected)
+        .order_by(Resident.id)
+    ).all())
+
+
+# --- field edits ---------------------------------------------------------------------------
+
+BASICS = ("label", "head_name", "address_hint", "smartphones", "internet_at_home")
+
+
+@dataclass(frozen=True)
+class HouseholdIn:
+    uuid: str
+    label: str
+    head_name: str
+    address_hint: str
+    smartphones: int | None
+    internet_at_home: bool | None
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Any]) -> HouseholdIn:
+        c = forms.Collector()
+        values = dict(
+            uuid=c.field("uuid", lambda: forms.uuid(data.get("uuid"))),
+            label=c.field("label", lambda: forms.text(
+                data.get("label"), required=True, label="số nhà / tên hộ", max_length=60)),
+            head_name=c.field("head_name", lambda: forms.text(
+                data.get("head_name"), required=True, label="họ tên chủ hộ", max_length=100)),
+            address_hint=c.field("address_hint", lambda: forms.text(
+                data.get("address_hint"), required=False, label="chỉ dẫn địa chỉ")),
+            smartphones=c.field("smartphones", lambda: forms.integer(
+                data.get("smartphones"), label="số điện thoại thông minh", minimum=0,
+                maximum=30)),
+            internet_at_home=c.field("internet_at_home", lambda: forms.yes_no(
+                data.get("internet_at_home"), label="Internet tại nhà")),
+        )
+        c.raise_if_any()
+        return cls(**values)
+
+
+def propose_household(session: Session, household_in: HouseholdIn, *, member: Member,
+                      now: datetime) -> Household:
+    """A household found in the field and not yet on the list: added to the proposer's
+    village, pending review, assigned to the proposer. Safe to replay by UUID. Caller commits."""
+    stored = session.exec(select(Household).where(Household.uuid == household_in.uuid)).first()
+    if stored is not None:
+        return stored
+    require_can_record(member)
+    scope = scope_for(member)
+    if scope.village_id is None:
+        raise Forbidden("Chỉ thành viên của một thôn mới đề xuất hộ mới.")
+    household = Household(
+        uuid=household_in.uuid, village_id=scope.village_id, label=household_in.label,
+        head_name=household_in.head_name, address_hint=household_in.address_hint,
+        smartphones=household_in.smartphones, internet_at_home=household_in.internet_at_home,
+        assigned_volunteer_id=member.id, review_state=ReviewState.pending,
+        proposed_by_id=member.id, created_at=now,
+    )
+    session.add(household)
+    session.flush()
+    refresh_summary(session, household)
+    return household
+
+
+def edit_basics(session: Session, household_id: int, household_in: HouseholdIn, *,
+                member: Member, now: datetime) -> HouseholdEdit | None:
+    """Apply an edit of the household's basics at once and keep it, with what it changed, as a
+    record for review. Returns None when nothing changed. Safe to replay by UUID."""
+    stored = session.exec(
+        select(HouseholdEdit).where(HouseholdEdit.uuid == household_in.uuid)).first()
+    if stored is not None:
+        return stored
+    require_can_record(member)
+    household = require_household(session, member, household_id)
+    changes = {}
+    for name in BASICS:
+        before, after = getattr(household, name), getattr(household_in, name)
+        if before != after:
+            changes[name] = {"before": before, "after": after}
+            setattr(household, name, after)
+    if not changes:
+        return None
+    edit = HouseholdEdit(uuid=household_in.uuid, household_id=household.id, member_id=member.id,
+                         changes=changes, created_at=now)
+    session.add(edit)
+    refresh_summary(session, household)
+    return edit
+
+
+@dataclass(frozen=True)
+class ResidentIn:
+    uuid: str
+    name: str
+    birth_year: int | None
+    sex: Sex | None
+    relation: str
+    phone: str | None
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Any], *, today: date) -> ResidentIn:
+        c = forms.Collector()
+        phone = c.field("phone", lambda: forms.text(
+            data.get("phone"), required=False, label="số điện thoại", max_length=15))
+        if phone:
+            digits = phone.replace(" ", "").replace(".", "")
+            if not (digits.isdigit() and 9 <= len(digits) <= 11):
+                c.add("phone", "Số điện thoại gồm 10 chữ số, ví dụ 0912345678.")
+            phone = digits
+        values = dict(
+            uuid=c.field("uuid", lambda: forms.uuid(data.get("uuid"))),
+            name=c.field("name", lambda: forms.text(
+                data.get("name"), required=True, label="họ tên", max_length=100)),
+            birth_year=c.field("birth_year", lambda: forms.integer(
+                data.get("birth_year"), label="năm sinh", minimum=1900, maximum=today.year)),
+            sex=c.field("sex", lambda: forms.choice(
+                data.get("sex"), Sex, label="giới tính", required=False)),
+            relation=c.field("relation", lambda: forms.text(
+                data.get("relation"), required=False, label="quan hệ với chủ hộ",
+                max_length=40)),
+        )
+        c.raise_if_any()
+        return cls(phone=phone or None, **values)
+
+
+def add_resident(session: Session, household_id: int, resident_in: ResidentIn, *,
+                 member: Member, now: datetime) -> Resident:
+    """Add a resident found at the door; pending review. Safe to replay by UUID."""
+    stored = session.exec(select(Resident).where(Resident.uuid == resident_in.uuid)).first()
+    if stored is not None:
+        return stored
+    require_can_record(member)
+    household = require_household(session, member, household_id)
+    resident = Resident(
+        uuid=resident_in.uuid, household_id=household.id, name=resident_in.name,
+        birth_year=resident_in.birth_year, sex=resident_in.sex, relation=resident_in.relation,
+        phone=resident_in.phone, review_state=ReviewState.pending, added_by_id=member.id,
+        created_at=now,
+    )
+    session.add(resident)
+    session.flush()
+    refresh_summary(session, household)
+    return resident
+

@@ -1,0 +1,226 @@
+"""Table models. Table models skip validation: inputs are checked by the `*In` models and
+domain functions before a row is built.
+
+Times are aware UTC (`utcnow()`); dates (follow-up) are calendar dates in Vietnam.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """Aware UTC now. Every time in the database is aware UTC (SQLModel's UTCDateTime)."""
+    return datetime.now(UTC)
+
+
+def _enum(enum_type: type[enum.Enum]) -> sa.Enum:
+    """Enums are stored as short strings, not native PostgreSQL types, so adding a value (a new
+    reason for failure, say) needs no type migration."""
+    return sa.Enum(enum_type, native_enum=False, create_constraint=False, length=24,
+                   validate_strings=True)
+
+
+class Role(enum.StrEnum):
+    volunteer = "volunteer"
+    leader = "leader"
+    staff = "staff"
+    admin = "admin"
+
+
+class ReviewState(enum.StrEnum):
+    """Every field record starts pending (chờ duyệt); commune staff decide (DESIGN.md §3)."""
+
+    pending = "pending"
+    approved = "approved"
+    returned = "returned"
+    rejected = "rejected"
+
+
+class Outcome(enum.StrEnum):
+    met = "met"
+    not_home = "not_home"
+    declined = "declined"
+    moved = "moved"
+
+
+class Result(enum.StrEnum):
+    done = "done"
+    partial = "partial"
+    failed = "failed"
+    referred = "referred"
+
+
+class Reason(enum.StrEnum):
+    no_smartphone = "no_smartphone"
+    no_signal = "no_signal"
+    forgot_password = "forgot_password"
+    needs_police = "needs_police"
+    no_chip_id = "no_chip_id"
+    no_sim = "no_sim"
+    system_error = "system_error"
+    not_interested = "not_interested"
+    other = "other"
+
+
+class Device(enum.StrEnum):
+    own = "own"
+    family = "family"
+    volunteer = "volunteer"
+
+
+class Sex(enum.StrEnum):
+    male = "male"
+    female = "female"
+
+
+class Commune(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=5, unique=True, description="Official 5-digit code (QĐ 19/2025)")
+    name: str
+    province_code: str = Field(max_length=2)
+    province_name: str
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Village(SQLModel, table=True):
+    """A thôn, bản, ấp or tổ dân phố: entered by the commune, not in the official list."""
+
+    __table_args__ = (UniqueConstraint("commune_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    commune_id: int = Field(foreign_key="commune.id", index=True)
+    name: str
+    kind: str = Field(default="thôn")
+
+
+class Member(SQLModel, table=True):
+    """A person who uses Fieldkit: volunteer, leader (tổ trưởng), commune staff or admin."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    commune_id: int = Field(foreign_key="commune.id", index=True)
+    village_id: int | None = Field(default=None, foreign_key="village.id", index=True)
+    name: str
+    phone: str | None = Field(default=None, index=True)
+    role: Role = Field(default=Role.volunteer, sa_type=_enum(Role))
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class SignInLink(SQLModel, table=True):
+    """A one-time sign-in link. Only the token's SHA-256 is kept."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, max_length=64)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    used_at: datetime | None = None
+
+
+class Household(SQLModel, table=True):
+    __table_args__ = (Index("ix_household_village_label", "village_id", "label"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    uuid: str = Field(unique=True, max_length=36)
+    village_id: int = Field(foreign_key="village.id", index=True)
+    label: str = Field(description="House number or the name people know the house by")
+    head_name: str
+    address_hint: str = ""
+    smartphones: int | None = None
+    internet_at_home: bool | None = None
+    assigned_volunteer_id: int | None = Field(default=None, foreign_key="member.id", index=True)
+    # Consent (Law 91/2025/QH15): recorded before personal details are kept.
+    consent_version: str | None = None
+    consent_purposes: str | None = None
+    consent_method: str | None = None
+    consent_at: datetime | None = None
+    # A household proposed from the field is a field record under review like a visit.
+    review_state: ReviewState = Field(default=ReviewState.approved, sa_type=_enum(ReviewState))
+    proposed_by_id: int | None = Field(default=None, foreign_key="member.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    # Kept by fieldkit.households.refresh_summary() only; the list page filters and sorts on
+    # these for villages of thousands of households without aggregating visits per request.
+    search_text: str = ""
+    last_visited_at: datetime | None = None
+    follow_up_on: date | None = None
+    visit_count: int = 0
+
+
+class HouseholdEdit(SQLModel, table=True):
+    """A change to a household's basics made in the field: applied at once, kept for review."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    uuid: str = Field(unique=True, max_length=36)
+    household_id: int = Field(foreign_key="household.id", index=True)
+    member_id: int = Field(foreign_key="member.id")
+    changes: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    review_state: ReviewState = Field(default=ReviewState.pending, sa_type=_enum(ReviewState))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Resident(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    uuid: str = Field(unique=True, max_length=36)
+    household_id: int = Field(foreign_key="household.id", index=True)
+    name: str
+    birth_year: int | None = None
+    sex: Sex | None = Field(default=None, sa_type=_enum(Sex))
+    relation: str = Field(default="", description="Quan hệ với chủ hộ")
+    phone: str | None = None
+    review_state: ReviewState = Field(default=ReviewState.approved, sa_type=_enum(ReviewState))
+    added_by_id: int | None = Field(default=None, foreign_key="member.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Service(SQLModel, table=True):
+    """One entry of the service catalogue (DESIGN.md §2). Data, editable by commune staff."""
+
+    code: str = Field(primary_key=True, max_length=40)
+    name: str
+    short_name: str
+    sort_order: int = 0
+    official_url: str | None = None
+    active: bool = True
+
+
+class Visit(SQLModel, table=True):
+    """One trip to one household (lượt hỗ trợ). Identified by the UUID made on the phone."""
+
+    __table_args__ = (Index("ix_visit_household_visited", "household_id", "visited_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    uuid: str = Field(unique=True, max_length=36)
+    household_id: int = Field(foreign_key="household.id")
+    volunteer_id: int = Field(foreign_key="member.id", index=True)
+    visited_at: datetime
+    received_at: datetime = Field(default_factory=utcnow)
+    outcome: Outcome = Field(sa_type=_enum(Outcome))
+    notes: str = ""
+    follow_up_on: date | None = None
+    smartphones: int | None = None
+    internet_at_home: bool | None = None
+    review_state: ReviewState = Field(default=ReviewState.pending, index=True,
+                                       sa_type=_enum(ReviewState))
+    revision: int = 1
+    fingerprint: str = Field(max_length=64)
+
+
+class Assistance(SQLModel, table=True):
+    """One assistance line of a visit: resident × service × result."""
+
+    __table_args__ = (Index("ix_assistance_resident_service", "resident_id", "service_code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    visit_id: int = Field(foreign_key="visit.id", index=True)
+    resident_id: int = Field(foreign_key="resident.id")
+    service_code: str = Field(foreign_key="service.code")
+    result: Result = Field(sa_type=_enum(Result))
+    reason: Reason | None = Field(default=None, sa_type=_enum(Reason))
+    device: Device | None = Field(default=None, sa_type=_enum(Device))
+    dossier_no: str | None = None

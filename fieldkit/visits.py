@@ -1,0 +1,225 @@
+"""Logging visits (lượt hỗ trợ). A visit is an immutable field record made on the phone and
+identified by the phone's UUID; the server accepts each UUID once (DESIGN.md §4)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from fieldkit import forms
+from fieldkit.errors import Invalid, SyncConflict
+from fieldkit.households import refresh_summary
+from fieldkit.models import (
+    Assistance,
+    Device,
+    Household,
+    Member,
+    Outcome,
+    Reason,
+    Resident,
+    Result,
+    ReviewState,
+    Service,
+    Visit,
+)
+from fieldkit.policy import require_can_record, require_household
+
+# Phones' clocks drift; a visit a few minutes "in the future" is a clock, not a lie.
+CLOCK_SKEW = timedelta(minutes=10)
+# A visit typed long after the fact is a mistake more often than not.
+OLDEST_VISIT = timedelta(days=365)
+MAX_LINES = 60
+_DOSSIER = re.compile(r"^[A-Za-z0-9.\-/]{4,40}$")
+
+
+@dataclass(frozen=True)
+class AssistanceIn:
+    resident_id: int
+    service_code: str
+    result: Result
+    reason: Reason | None
+    device: Device | None
+    dossier_no: str | None
+
+
+@dataclass(frozen=True)
+class VisitIn:
+    uuid: str
+    household_id: int
+    visited_at: datetime  # naive UTC
+    outcome: Outcome
+    notes: str
+    follow_up_on: date | None
+    smartphones: int | None
+    internet_at_home: bool | None
+    lines: tuple[AssistanceIn, ...]
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Any], *, household_id: int) -> VisitIn:
+        """From the visit form (`lines-N-field` names) or a JSON payload (`lines: [...]`).
+        Raises Invalid with every problem, by field name."""
+        c = forms.Collector()
+        values = dict(
+            uuid=c.field("uuid", lambda: forms.uuid(data.get("uuid"))),
+            visited_at=c.field("visited_at", lambda: forms.local_datetime(
+                data.get("visited_at"), label="thời gian thăm")),
+            outcome=c.field("outcome", lambda: forms.choice(
+                data.get("outcome"), Outcome, label="kết quả chuyến thăm")),
+            notes=c.field("notes", lambda: forms.text(
+                data.get("notes"), required=False, label="ghi chú", max_length=2000)),
+            follow_up_on=c.field("follow_up_on", lambda: forms.calendar_date(
+                data.get("follow_up_on"), label="ngày hẹn quay lại")),
+            smartphones=c.field("smartphones", lambda: forms.integer(
+                data.get("smartphones"), label="số điện thoại thông minh", minimum=0,
+                maximum=30)),
+            internet_at_home=c.field("internet_at_home", lambda: forms.yes_no(
+                data.get("internet_at_home"), label="Internet tại nhà")),
+        )
+        lines = []
+        for index, raw in enumerate(_raw_lines(data)):
+            if all(forms._blank(raw.get(k)) for k in ("resident_id", "service_code")):
+                continue  # an untouched empty line of the form
+            if len(lines) >= MAX_LINES:
+                c.add("lines", f"Một lượt thăm có tối đa {MAX_LINES} dòng hỗ trợ.")
+                break
+            lines.append(_parse_line(c, f"lines-{index}-", raw))
+        c.raise_if_any()
+        return cls(household_id=household_id, lines=tuple(lines), **values)
+
+    def fingerprint(self) -> str:
+        """A digest of the content, to tell a replay (same) from a conflict (different)."""
+        content = asdict(self)
+        content["lines"] = sorted(content["lines"], key=lambda line: json.dumps(
+            line, sort_keys=True, default=str))
+        canonical = json.dumps(content, sort_keys=True, default=str, ensure_ascii=False)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _raw_lines(data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    raw = data.get("lines")
+    if isinstance(raw, list):
+        return [line if isinstance(line, Mapping) else {} for line in raw]
+    by_index: dict[int, dict[str, Any]] = {}
+    for key in data:
+        match = re.fullmatch(r"lines-(\d{1,3})-(\w+)", key)
+        if match:
+            by_index.setdefault(int(match[1]), {})[match[2]] = data.get(key)
+    return [by_index[i] for i in sorted(by_index)]
+
+
+def _parse_line(c: forms.Collector, prefix: str, raw: Mapping[str, Any]) -> AssistanceIn:
+    resident_id = c.field(prefix + "resident_id", lambda: forms.integer(
+        raw.get("resident_id"), label="người được hỗ trợ", minimum=1, maximum=2**62,
+        required=True))
+    service_code = c.field(prefix + "service_code", lambda: forms.text(
+        raw.get("service_code"), required=True, label="dịch vụ", max_length=40))
+    result = c.field(prefix + "result", lambda: forms.choice(
+        raw.get("result"), Result, label="kết quả"))
+    reason = c.field(prefix + "reason", lambda: forms.choice(
+        raw.get("reason"), Reason, label="lý do", required=False))
+    device = c.field(prefix + "device", lambda: forms.choice(
+        raw.get("device"), Device, label="máy dùng", required=False))
+    dossier_no = c.field(prefix + "dossier_no", lambda: forms.text(
+        raw.get("dossier_no"), required=False, label="mã hồ sơ", max_length=40))
+    if dossier_no and not _DOSSIER.match(dossier_no):
+        c.add(prefix + "dossier_no", "Mã hồ sơ chỉ gồm chữ, số và các dấu . - /")
+    if result in (Result.failed, Result.referred) and reason is None:
+        c.add(prefix + "reason", "Cho biết lý do khi chưa làm được hoặc phải chuyển tiếp.")
+    return AssistanceIn(resident_id=resident_id, service_code=service_code, result=result,
+                        reason=reason, device=device, dossier_no=dossier_no or None)
+
+
+def log_visit(session: Session, visit_in: VisitIn, *, volunteer: Member,
+              now: datetime) -> tuple[Visit, bool]:
+    """Record one visit. Returns (visit, created). Safe to replay: a known UUID with the same
+    content returns the stored visit with created False and changes nothing; with different
+    content it raises SyncConflict. Raises Invalid, NotFound or Forbidden and adds nothing
+    when any part is wrong. Caller commits."""
+    fingerprint = visit_in.fingerprint()
+    stored = session.exec(select(Visit).where(Visit.uuid == visit_in.uuid)).first()
+    if stored is not None:
+        if stored.fingerprint != fingerprint:
+            raise SyncConflict("Lượt thăm này đã được gửi trước đó với nội dung khác.")
+        return stored, False
+    require_can_record(volunteer)
+    household = require_household(session, volunteer, visit_in.household_id)
+    _check(session, visit_in, household, now)
+
+    visit = Visit(
+        uuid=visit_in.uuid, household_id=household.id, volunteer_id=volunteer.id,
+        visited_at=visit_in.visited_at, received_at=now, outcome=visit_in.outcome,
+        notes=visit_in.notes, follow_up_on=visit_in.follow_up_on,
+        smartphones=visit_in.smartphones, internet_at_home=visit_in.internet_at_home,
+        review_state=ReviewState.pending, fingerprint=fingerprint,
+    )
+    session.add(visit)
+    session.flush()
+    for line in visit_in.lines:
+        session.add(Assistance(visit_id=visit.id, **asdict(line)))
+    # Facts seen at the door update the household: the latest observation is the best one.
+    if visit_in.smartphones is not None:
+        household.smartphones = visit_in.smartphones
+    if visit_in.internet_at_home is not None:
+        household.internet_at_home = visit_in.internet_at_home
+    session.flush()
+    refresh_summary(session, household)
+    return visit, True
+
+
+def _check(session: Session, visit_in: VisitIn, household: Household, now: datetime) -> None:
+    errors: dict[str, str] = {}
+    if visit_in.visited_at > now + CLOCK_SKEW:
+        errors["visited_at"] = "Thời gian thăm không thể ở tương lai."
+    elif visit_in.visited_at < now - OLDEST_VISIT:
+        errors["visited_at"] = "Thời gian thăm đã quá một năm. Kiểm tra lại ngày."
+    visit_day = forms.local_today(visit_in.visited_at)
+    if visit_in.follow_up_on is not None and visit_in.follow_up_on < visit_day:
+        errors["follow_up_on"] = "Ngày hẹn quay lại phải từ ngày thăm trở đi."
+    if visit_in.outcome is not Outcome.met and visit_in.lines:
+        errors["lines"] = "Chỉ ghi dòng hỗ trợ khi đã gặp được người dân."
+
+    resident_ids = {line.resident_id for line in visit_in.lines}
+    residents = set(session.exec(
+        select(Resident.id).where(Resident.household_id == household.id,
+                                  col(Resident.id).in_(resident_ids),
+                                  Resident.review_state != ReviewState.rejected)
+    ).all()) if resident_ids else set()
+    codes = {line.service_code for line in visit_in.lines}
+    services = set(session.exec(
+        select(Service.code).where(col(Service.code).in_(codes), Service.active)
+    ).all()) if codes else set()
+    seen: set[tuple[int, str]] = set()
+    for index, line in enumerate(visit_in.lines):
+        prefix = f"lines-{index}-"
+        if line.resident_id not in residents:
+            errors[prefix + "resident_id"] = "Người này không thuộc hộ đang thăm."
+        if line.service_code not in services:
+            errors[prefix + "service_code"] = "Dịch vụ không có trong danh mục."
+        if (line.resident_id, line.service_code) in seen:
+            errors[prefix + "service_code"] = "Dòng này trùng người và dịch vụ với dòng trên."
+        seen.add((line.resident_id, line.service_code))
+    if errors:
+        raise Invalid(errors)
+
+
+def visits_of(session: Session, household: Household) -> list[tuple[Visit, list[Assistance]]]:
+    """The household's visits, newest first, each with its assistance lines."""
+    visits = session.exec(
+        select(Visit).where(Visit.household_id == household.id)
+        .order_by(col(Visit.visited_at).desc(), col(Visit.id).desc())
+    ).all()
+    lines: dict[int, list[Assistance]] = {visit.id: [] for visit in visits}
+    if lines:
+        for line in session.exec(
+            select(Assistance).where(col(Assistance.visit_id).in_(list(lines)))
+            .order_by(Assistance.id)
+        ).all():
+            lines[line.visit_id].append(line)
+    return [(visit, lines[visit.id]) for visit in visits]
