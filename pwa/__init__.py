@@ -1,0 +1,61 @@
+"""Fieldkit's web app: create_app(), settings, extensions. No business rules live here."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask
+from flask_babel import Babel
+from flask_wtf.csrf import CSRFProtect
+from htmx_flask import Htmx
+
+from fieldkit.config import Settings
+
+csrf = CSRFProtect()
+babel = Babel()
+htmx = Htmx()
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """The app. Settings come from FIELDKIT_* environment variables (fieldkit.config);
+    `test_config` overrides Flask config keys, and may carry a `FIELDKIT_SETTINGS` object."""
+    settings = (test_config or {}).get("FIELDKIT_SETTINGS") or Settings.from_env()
+    app = Flask(__name__, instance_path=str(settings.instance_path))
+    app.config.update(
+        FIELDKIT_SETTINGS=settings,
+        SECRET_KEY=settings.secret(),
+        # Volunteers spend whole days offline: a session lasts 30 days and every request
+        # renews it (DESIGN.md §4.6).
+        PERMANENT_SESSION_LIFETIME=timedelta(days=30),
+        SESSION_REFRESH_EACH_REQUEST=True,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"),
+        SESSION_COOKIE_NAME="fieldkit_session",
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        BABEL_DEFAULT_LOCALE="vi",
+        BABEL_DEFAULT_TIMEZONE="Asia/Ho_Chi_Minh",
+        SEND_FILE_MAX_AGE_DEFAULT=timedelta(days=365),
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+    )
+    if test_config:
+        app.config.update({k: v for k, v in test_config.items() if k != "FIELDKIT_SETTINGS"})
+
+    from pwa import auth, db, errors, render
+
+    db.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=lambda: "vi")
+    htmx.init_app(app)
+    auth.init_app(app)
+    errors.init_app(app)
+    render.init_app(app)
+
+    from pwa.routes import auth as auth_routes
+    from pwa.routes import households, villages, visits
+
+    app.register_blueprint(auth_routes.bp)
+    app.register_blueprint(households.bp)
+    app.register_blueprint(visits.bp)
+    app.register_blueprint(villages.bp)
+    return app

@@ -1,0 +1,63 @@
+"""Errors become clear answers: a Vietnamese page for people, JSON for the API. Never a 500
+for bad input: domain refusals map to 403/404/409/422 here."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from fieldkit.errors import Forbidden, Invalid, NotFound, SignInRefused, SyncConflict
+
+MESSAGES = {
+    400: "Yêu cầu không hợp lệ.",
+    403: "Bạn không có quyền xem mục này.",
+    404: "Không tìm thấy trang này.",
+    405: "Thao tác này không được hỗ trợ.",
+    409: "Dữ liệu đã thay đổi.",
+    410: "Liên kết không còn dùng được.",
+    413: "Dữ liệu gửi lên quá lớn.",
+    422: "Dữ liệu chưa hợp lệ.",
+    500: "Có lỗi trên máy chủ. Dữ liệu bạn nhập chưa mất — hãy thử lại sau ít phút.",
+}
+
+
+def error_response(status: int, message: str | None = None, errors: dict | None = None):
+    message = message or MESSAGES.get(status, MESSAGES[400])
+    if request.path.startswith("/api/"):
+        body = {"error": message}
+        if errors:
+            body["errors"] = errors
+        return jsonify(body), status
+    return render_template("error.html", status=status, message=message), status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(NotFound)
+    def _not_found(error):
+        return error_response(404, str(error))
+
+    @app.errorhandler(Forbidden)
+    def _forbidden(error):
+        return error_response(403, str(error))
+
+    @app.errorhandler(Invalid)
+    def _invalid(error):
+        return error_response(422, None, error.errors)
+
+    @app.errorhandler(SyncConflict)
+    def _conflict(error):
+        return error_response(409, str(error))
+
+    @app.errorhandler(SignInRefused)
+    def _refused(error):
+        return error_response(410, str(error))
+
+    @app.errorhandler(CSRFError)
+    def _csrf(_error):
+        return error_response(400, "Phiên làm việc đã cũ hoặc thiếu mã bảo vệ. Hãy tải lại "
+                                   "trang rồi thử lại.")
+
+    @app.errorhandler(HTTPException)
+    def _http(error):
+        return error_response(error.code or 500)

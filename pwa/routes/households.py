@@ -1,0 +1,159 @@
+"""The volunteer's households: the list, a household's page, and field edits."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, flash, g, redirect, request, url_for
+from sqlmodel import select
+
+from fieldkit import catalogue, forms, households, policy, status, visits
+from fieldkit.errors import Invalid
+from fieldkit.households import FILTER_LABELS, HouseholdIn, ListFilter, ResidentIn
+from fieldkit.models import Member, Village
+from pwa import db
+from pwa.auth import login_required
+from pwa.render import render
+from pwa.routes import now
+
+bp = Blueprint("households", __name__)
+
+
+def _today():
+    return forms.local_today(now())
+
+
+@bp.get("/households")
+@login_required
+def index():
+    """The member's households; the search box and filter tabs swap only the list."""
+    try:
+        list_filter = ListFilter(request.args.get("filter", "all"))
+    except ValueError:
+        list_filter = ListFilter.all
+    offset = request.args.get("offset", "0")
+    offset = int(offset) if offset.isdigit() else 0
+    query = request.args.get("q", "")[:100]
+    page = households.list_households(db.session(), g.member, text=query,
+                                      list_filter=list_filter, today=_today(), offset=offset)
+    villages = _village_names()
+    fragment = "households/_more.html" if offset else "households/_list.html"
+    return render("households/index.html", fragment, page=page, query=query,
+                  list_filter=list_filter, filters=FILTER_LABELS, villages=villages,
+                  today=_today())
+
+
+def _village_names() -> dict[int, str]:
+    scope = policy.scope_for(g.member)
+    statement = select(Village).where(Village.commune_id == scope.commune_id)
+    return {v.id: v.name for v in db.session().exec(statement).all()}
+
+
+@bp.get("/households/<int:household_id>")
+@login_required
+def show(household_id: int):
+    session = db.session()
+    household = policy.require_household(session, g.member, household_id)
+    residents = households.residents_of(session, household)
+    history = visits.visits_of(session, household)
+    volunteers = {m.id: m.name for m in session.exec(
+        select(Member).where(Member.commune_id == g.member.commune_id)).all()}
+    return render("households/show.html", household=household, residents=residents,
+                  names={r.id: r.name for r in residents},
+                  history=history, chips=status.statuses(session, household.id),
+                  services={s.code: s for s in catalogue.active_services(session)},
+                  volunteers=volunteers, village=session.get(Village, household.village_id),
+                  today=_today())
+
+
+def _form_values(household=None) -> dict:
+    if household is None:
+        return {"uuid": str(uuid.uuid4())}
+    return {
+        "uuid": str(uuid.uuid4()), "label": household.label, "head_name": household.head_name,
+        "address_hint": household.address_hint,
+        "smartphones": "" if household.smartphones is None else household.smartphones,
+        "internet_at_home": {True: "yes", False: "no", None: ""}[household.internet_at_home],
+    }
+
+
+@bp.get("/households/<int:household_id>/edit")
+@login_required
+def edit(household_id: int):
+    household = policy.require_household(db.session(), g.member, household_id)
+    policy.require_can_record(g.member)
+    return render("households/edit.html", household=household,
+                  values=_form_values(household), errors={})
+
+
+@bp.post("/households/<int:household_id>/edit")
+@login_required
+def update(household_id: int):
+    session = db.session()
+    household = policy.require_household(session, g.member, household_id)
+    try:
+        household_in = HouseholdIn.parse(request.form)
+        edit_record = households.edit_basics(session, household.id, household_in,
+                                             member=g.member, now=now())
+    except Invalid as invalid:
+        return render("households/edit.html", household=household, values=request.form,
+                      errors=invalid.errors, status=422)
+    session.commit()
+    flash("Đã lưu thông tin hộ." if edit_record else "Không có gì thay đổi.")
+    return redirect(url_for("households.show", household_id=household.id), code=303)
+
+
+@bp.get("/households/new")
+@login_required
+def new():
+    policy.require_can_record(g.member)
+    return render("households/new.html", values=_form_values(), errors={})
+
+
+@bp.post("/households/new")
+@login_required
+def create():
+    session = db.session()
+    try:
+        household_in = HouseholdIn.parse(request.form)
+        household = households.propose_household(session, household_in, member=g.member,
+                                                 now=now())
+    except Invalid as invalid:
+        return render("households/new.html", values=request.form, errors=invalid.errors,
+                      status=422)
+    session.commit()
+    flash("Đã thêm hộ mới. Hộ đang chờ xã duyệt.")
+    return redirect(url_for("households.show", household_id=household.id), code=303)
+
+
+@bp.get("/households/<int:household_id>/residents/new")
+@login_required
+def new_resident(household_id: int):
+    household = policy.require_household(db.session(), g.member, household_id)
+    policy.require_can_record(g.member)
+    return render("residents/new.html", household=household,
+                  values={"uuid": str(uuid.uuid4())}, errors={}, this_year=_today().year)
+
+
+@bp.post("/households/<int:household_id>/residents/new")
+@login_required
+def create_resident(household_id: int):
+    session = db.session()
+    household = policy.require_household(session, g.member, household_id)
+    try:
+        resident_in = ResidentIn.parse(request.form, today=_today())
+        households.add_resident(session, household.id, resident_in, member=g.member,
+                                now=now())
+    except Invalid as invalid:
+        return render("residents/new.html", household=household, values=request.form,
+                      errors=invalid.errors, this_year=_today().year, status=422)
+    session.commit()
+    flash("Đã thêm nhân khẩu.")
+    return redirect(url_for("households.show", household_id=household.id), code=303)
+
+
+@bp.app_template_global()
+def can_record() -> bool:
+    member = g.get("member")
+    return member is not None and member.role.value in ("volunteer", "leader")
+

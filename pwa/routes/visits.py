@@ -1,0 +1,57 @@
+"""The visit form. The form carries a UUID, so a double tap or a resent form stores one visit."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, flash, g, redirect, request, url_for
+
+from fieldkit import catalogue, forms, households, policy, visits
+from fieldkit.errors import Invalid, SyncConflict
+from fieldkit.visits import VisitIn
+from pwa import db
+from pwa.auth import login_required
+from pwa.render import render
+from pwa.routes import now
+
+bp = Blueprint("visits", __name__)
+
+
+def _form(household, values, errors, status=200):
+    session = db.session()
+    residents = households.residents_of(session, household)
+    line_count = max(1, len({k.split("-")[1] for k in values if k.startswith("lines-")}))
+    return render("visits/new.html", household=household, residents=residents,
+                  services=catalogue.active_services(session), values=values, errors=errors,
+                  line_count=line_count, status=status)
+
+
+@bp.get("/households/<int:household_id>/visits/new")
+@login_required
+def new(household_id: int):
+    household = policy.require_household(db.session(), g.member, household_id)
+    policy.require_can_record(g.member)
+    values = {
+        "uuid": str(uuid.uuid4()),
+        "visited_at": forms.to_local(now()).strftime("%Y-%m-%dT%H:%M"),
+        "outcome": "met",
+    }
+    return _form(household, values, {})
+
+
+@bp.post("/households/<int:household_id>/visits")
+@login_required
+def create(household_id: int):
+    session = db.session()
+    household = policy.require_household(session, g.member, household_id)
+    try:
+        visit_in = VisitIn.parse(request.form, household_id=household.id)
+        _, created = visits.log_visit(session, visit_in, volunteer=g.member, now=now())
+    except Invalid as invalid:
+        return _form(household, request.form, invalid.errors, status=422)
+    except SyncConflict as conflict:
+        return _form(household, request.form, {"form": str(conflict)}, status=409)
+    session.commit()
+    flash("Đã lưu lượt thăm. Lượt thăm đang chờ xã duyệt." if created
+          else "Lượt thăm này đã được lưu trước đó.")
+    return redirect(url_for("households.show", household_id=household.id), code=303)

@@ -1,0 +1,110 @@
+"""Browser tests: Debian's Chromium driven by Playwright against the real app, served by a real
+server process on a free port (so a test can stop and start it), on a fresh SQLite database."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from fieldkit.db import make_engine, new_session
+from tests.conftest import NOW
+from tests.factories import build_world
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+PHONE = {"width": 390, "height": 844}
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's Chromium is missing: run scripts/setup-chromium (make test does)")
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "viewport": PHONE, "locale": "vi-VN",
+            "timezone_id": "Asia/Ho_Chi_Minh", "device_scale_factor": 2}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """The app in its own process. stop() and start() let a test make it truly unreachable."""
+
+    def __init__(self, database_url: str, instance: Path):
+        self.port = _free_port()
+        self.url = f"http://localhost:{self.port}"
+        self.env = {**os.environ, "FIELDKIT_DATABASE_URL": database_url,
+                    "FIELDKIT_INSTANCE": str(instance), "FIELDKIT_BASE_URL": self.url,
+                    "FIELDKIT_PORT": str(self.port), "FIELDKIT_SECRET_KEY": "e2e-secret"}
+        self.process: subprocess.Popen | None = None
+        self.log = instance / "server.log"
+
+    def start(self) -> None:
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen([sys.executable, "-m", "pwa"], env=self.env,
+                                            stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("server did not start in 20 s")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@pytest.fixture
+def live_world(sqlite_url):
+    engine = make_engine(sqlite_url)
+    with new_session(engine) as session:
+        world = build_world(session, now=NOW)
+        session.commit()
+    yield world, engine
+    engine.dispose()
+
+
+@pytest.fixture
+def server(live_world, sqlite_url, tmp_path):
+    server = Server(sqlite_url, tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def shot():
+    """Save a screenshot of the page under test-artifacts/, to be looked at."""
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    def take(page, name: str) -> Path:
+        path = ARTIFACTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
