@@ -32,7 +32,7 @@ def index():
     except ValueError:
         list_filter = ListFilter.all
     offset = request.args.get("offset", "0")
-    offset = int(offset) if offset.isdigit() else 0
+    offset = min(int(offset), 10**6) if offset.isdigit() and len(offset) < 8 else 0
     query = request.args.get("q", "")[:100]
     page = households.list_households(db.session(), g.member, text=query,
                                       list_filter=list_filter, today=_today(), offset=offset)

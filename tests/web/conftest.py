@@ -10,7 +10,7 @@ import pytest
 
 from fieldkit import members
 from fieldkit.config import Settings
-from fieldkit.db import make_engine, new_session
+from fieldkit.db import new_session
 from fieldkit.models import Member
 from pwa import create_app
 from tests.conftest import NOW
@@ -57,12 +57,16 @@ class Browser:
         self._remember(page)
         response = self.client.post(f"/signin/{token}", data={"csrf_token": self.csrf})
         assert response.status_code == 303, response.text
-        self._remember(self.client.get("/"))
+        self._remember(self.client.get("/", follow_redirects=True))
 
     def _remember(self, response) -> None:
         found = CSRF.search(response.get_data(as_text=True))
         if found:
             self.csrf = found.group(1)
+
+    def app_client_fresh(self):
+        """Another phone: a client with no cookies."""
+        return self.client.application.test_client()
 
     def get(self, url, **kwargs):
         response = self.client.get(url, **kwargs)
@@ -84,7 +88,3 @@ def _now():
 @pytest.fixture
 def web(app, db):
     return Browser(app.test_client(), db)
-
-
-def make_engine_for(url):  # used by tests that need a second connection
-    return make_engine(url)

@@ -1,0 +1,38 @@
+# Fieldkit — two commands do everything on a fresh machine:
+#   make run   set up, migrate, load the demo commune if the database is empty, print sign-in
+#              links, serve on http://localhost:8000
+#   make test  set up and run the whole suite (SQLite, PostgreSQL, real Chromium)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: setup run test lint bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+run: setup
+	$(BIN)/fieldkit migrate
+	$(BIN)/fieldkit demo --if-empty --links
+	@echo "Fieldkit: http://localhost:$${FIELDKIT_PORT:-8000}  (Ctrl+C để dừng)"
+	$(BIN)/python -m pwa
+
+test: setup
+	scripts/setup-chromium
+	$(BIN)/ruff check fieldkit pwa tests benchmarks
+	FIELDKIT_TEST_POSTGRES_URL="$$(scripts/start-postgres)" $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check fieldkit pwa tests benchmarks
+
+bench: setup
+	$(BIN)/python benchmarks/bench_pages.py
+
+clean:
+	rm -rf $(VENV) instance test-artifacts .pytest_cache
