@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 from fieldkit import admin_units, catalogue
 from fieldkit.errors import Invalid
 from fieldkit.models import Commune, Household, ReviewState, Village, Visit
+from fieldkit.text import sort_key
 
 
 def init_commune(session: Session, code: str) -> tuple[Commune, bool]:
@@ -43,10 +44,10 @@ def add_village(session: Session, commune: Commune, name: str, kind: str = "thô
 def village_counts(session: Session, commune_id: int, village_id: int | None = None):
     """Per village: (village, households, households visited, visits). One grouped query per
     figure, so the cost does not grow with the number of villages."""
-    villages = session.exec(
-        select(Village).where(Village.commune_id == commune_id,
-                              *( [Village.id == village_id] if village_id else []))
-        .order_by(Village.name)).all()
+    statement = select(Village).where(Village.commune_id == commune_id)
+    if village_id is not None:
+        statement = statement.where(Village.id == village_id)
+    villages = sorted(session.exec(statement).all(), key=lambda v: sort_key(v.name))
     ids = [v.id for v in villages]
     households = dict(session.exec(
         select(Household.village_id, func.count()).where(

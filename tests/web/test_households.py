@@ -158,3 +158,9 @@ def test_staff_cannot_write_field_records(web, world):
 def test_odd_list_parameters_never_break_the_page(web, world, query):
     web.sign_in(world.volunteer)
     assert web.get("/households" + query).status_code == 200
+
+
+def test_villages_are_in_vietnamese_alphabetical_order(web, world):
+    web.sign_in(world.staff)
+    text = web.get("/villages").text
+    assert text.index("Thôn Đông") < text.index("Thôn Tây")
