@@ -107,7 +107,16 @@ def list_households(session: Session, member: Member, *, text: str = "",
 
 def refresh_summary(session: Session, household: Household) -> None:
     """Recompute the household's cached search text and visit summary from its residents and
-    non-rejected visits. The only writer of those columns. Caller commits."""
+    non-rejected visits. The only writer of those columns. Caller commits.
+
+    Holds the household's row lock until the caller commits: two visits to one household
+    stored at the same moment are counted one after the other, not each without the other.
+    (PostgreSQL; SQLite has no row locks and serialises writers anyway.)"""
+    # FOR NO KEY UPDATE, not FOR UPDATE: a visit row just inserted holds a key-share lock on
+    # its household (the foreign key), which FOR UPDATE would wait on — two such visits would
+    # deadlock.
+    session.exec(select(Household.id).where(Household.id == household.id)
+                 .with_for_update(key_share=True))
     names = session.exec(
         select(Resident.name).where(Resident.household_id == household.id,
                                     Resident.review_state != ReviewState.rejected)

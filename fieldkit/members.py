@@ -7,12 +7,15 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, select
+from sqlalchemy import update
+from sqlmodel import Session, col, select
 
 from fieldkit.errors import Invalid, NotFound, SignInRefused
 from fieldkit.models import Member, Role, SignInLink, Village
 
 LINK_LIFETIME = timedelta(hours=24)
+_USED = ("Liên kết này đã được dùng rồi. Mỗi liên kết chỉ dùng được một lần — hãy xin tổ "
+         "trưởng một liên kết mới.")
 
 
 def _hash(token: str) -> str:
@@ -59,8 +62,15 @@ def redeem_sign_in_link(session: Session, token: str, *, now: datetime) -> Membe
     """Use the link once. Raises SignInRefused saying plainly why it cannot be used.
     Caller commits (the link is marked used in the same transaction as the sign-in)."""
     link = check_sign_in_link(session, token, now=now)
-    link.used_at = now
-    session.add(link)
+    # Marked used by a conditional UPDATE, not by writing the object back: of two redemptions
+    # at the same moment (a double tap, two phones) the database lets exactly one through.
+    marked = session.execute(
+        update(SignInLink)
+        .where(SignInLink.id == link.id, col(SignInLink.used_at).is_(None))
+        .values(used_at=now)
+    )
+    if marked.rowcount != 1:
+        raise SignInRefused(_USED)
     return session.get(Member, link.member_id)
 
 
@@ -72,8 +82,7 @@ def check_sign_in_link(session: Session, token: str, *, now: datetime) -> SignIn
         raise SignInRefused("Liên kết đăng nhập không đúng. Hãy kiểm tra lại hoặc xin "
                             "tổ trưởng một liên kết mới.")
     if link.used_at is not None:
-        raise SignInRefused("Liên kết này đã được dùng rồi. Mỗi liên kết chỉ dùng được một "
-                            "lần — hãy xin tổ trưởng một liên kết mới.")
+        raise SignInRefused(_USED)
     if link.expires_at <= now:
         raise SignInRefused("Liên kết này đã hết hạn (chỉ dùng được trong 24 giờ). Hãy xin "
                             "tổ trưởng một liên kết mới.")

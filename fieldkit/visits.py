@@ -7,7 +7,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -53,13 +53,23 @@ class AssistanceIn:
 class VisitIn:
     uuid: str
     household_id: int
-    visited_at: datetime  # naive UTC
+    visited_at: datetime  # aware UTC
     outcome: Outcome
     notes: str
     follow_up_on: date | None
     smartphones: int | None
     internet_at_home: bool | None
     lines: tuple[AssistanceIn, ...]
+    # The form's name prefix of each line ("lines-3-"), so that a message about a line is shown
+    # beside the line the person filled even when an empty or removed line came before it.
+    # Where the input came from, not what it says: left out of the fingerprint.
+    line_prefixes: tuple[str, ...] = field(default=(), compare=False)
+
+    def line_prefix(self, index: int) -> str:
+        """The form's field-name prefix of `self.lines[index]`."""
+        if index < len(self.line_prefixes):
+            return self.line_prefixes[index]
+        return f"lines-{index}-"
 
     @classmethod
     def parse(cls, data: Mapping[str, Any], *, household_id: int) -> VisitIn:
@@ -82,36 +92,44 @@ class VisitIn:
             internet_at_home=c.field("internet_at_home", lambda: forms.yes_no(
                 data.get("internet_at_home"), label="Internet tại nhà")),
         )
-        lines = []
-        for index, raw in enumerate(_raw_lines(data)):
+        lines, prefixes = [], []
+        if "lines" in data and not isinstance(data.get("lines"), list):
+            c.add("lines", "Danh sách dòng hỗ trợ không hợp lệ.")
+        for prefix, raw in _raw_lines(data):
             if all(forms._blank(raw.get(k)) for k in ("resident_id", "service_code")):
                 continue  # an untouched empty line of the form
             if len(lines) >= MAX_LINES:
                 c.add("lines", f"Một lượt thăm có tối đa {MAX_LINES} dòng hỗ trợ.")
                 break
-            lines.append(_parse_line(c, f"lines-{index}-", raw))
+            prefixes.append(prefix)
+            lines.append(_parse_line(c, prefix, raw))
         c.raise_if_any()
-        return cls(household_id=household_id, lines=tuple(lines), **values)
+        return cls(household_id=household_id, lines=tuple(lines), line_prefixes=tuple(prefixes),
+                   **values)
 
     def fingerprint(self) -> str:
         """A digest of the content, to tell a replay (same) from a conflict (different)."""
         content = asdict(self)
+        del content["line_prefixes"]
         content["lines"] = sorted(content["lines"], key=lambda line: json.dumps(
             line, sort_keys=True, default=str))
         canonical = json.dumps(content, sort_keys=True, default=str, ensure_ascii=False)
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _raw_lines(data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+def _raw_lines(data: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """(field-name prefix, raw line) pairs, in order. A form names lines by the index it gave
+    them ("lines-3-…", with gaps where a line was removed); a JSON list by position."""
     raw = data.get("lines")
     if isinstance(raw, list):
-        return [line if isinstance(line, Mapping) else {} for line in raw]
+        return [(f"lines-{i}-", line if isinstance(line, Mapping) else {})
+                for i, line in enumerate(raw)]
     by_index: dict[int, dict[str, Any]] = {}
     for key in data:
         match = re.fullmatch(r"lines-(\d{1,3})-(\w+)", key)
         if match:
             by_index.setdefault(int(match[1]), {})[match[2]] = data.get(key)
-    return [by_index[i] for i in sorted(by_index)]
+    return [(f"lines-{i}-", by_index[i]) for i in sorted(by_index)]
 
 
 def _parse_line(c: forms.Collector, prefix: str, raw: Mapping[str, Any]) -> AssistanceIn:
@@ -197,7 +215,7 @@ def _check(session: Session, visit_in: VisitIn, household: Household, now: datet
     ).all()) if codes else set()
     seen: set[tuple[int, str]] = set()
     for index, line in enumerate(visit_in.lines):
-        prefix = f"lines-{index}-"
+        prefix = visit_in.line_prefix(index)
         if line.resident_id not in residents:
             errors[prefix + "resident_id"] = "Người này không thuộc hộ đang thăm."
         if line.service_code not in services:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from flask import Blueprint, flash, g, redirect, request, url_for
@@ -15,15 +16,18 @@ from pwa.render import render
 from pwa.routes import now
 
 bp = Blueprint("visits", __name__)
+_LINE_KEY = re.compile(r"^lines-(\d{1,3})-")
 
 
 def _form(household, values, errors, status=200):
     session = db.session()
     residents = households.residents_of(session, household)
-    line_count = max(1, len({k.split("-")[1] for k in values if k.startswith("lines-")}))
+    # Redraw the lines by the indices the form sent: a removed line leaves a gap, and each
+    # message must stay beside the line it is about.
+    indices = sorted({int(m[1]) for k in values if (m := _LINE_KEY.match(k))}) or [0]
     return render("visits/new.html", household=household, residents=residents,
                   services=catalogue.active_services(session), values=values, errors=errors,
-                  line_count=line_count, status=status)
+                  line_indices=indices, status=status)
 
 
 @bp.get("/households/<int:household_id>/visits/new")

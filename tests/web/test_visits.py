@@ -114,3 +114,19 @@ def test_visit_to_another_village_is_forbidden(web, db, world):
     response = web.post(f"/households/{world.far_household.id}/visits", data=visit_form(world))
     assert response.status_code == 403
     assert count(db, Visit) == 0
+
+
+def test_after_a_removed_line_the_message_stays_beside_the_right_line(web, db, world):
+    web.sign_in(world.volunteer)
+    form = visit_form(world)
+    for key in [k for k in form if k.startswith("lines-1-")]:  # line 1 removed on the phone
+        form[key.replace("lines-1-", "lines-2-")] = form.pop(key)
+    form["lines-2-service_code"] = "teleport"
+    response = web.post(f"/households/{world.household.id}/visits", data=form)
+    assert response.status_code == 422
+    assert 'name="lines-2-service_code"' in response.text
+    assert 'name="lines-1-service_code"' not in response.text
+    text = response.text
+    assert (text.index('id="lines-2-service_code"') < text.index("Dịch vụ không có trong danh mục.")
+            < text.index('name="lines-2-result"'))
+    assert count(db, Visit) == 0

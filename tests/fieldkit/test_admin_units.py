@@ -1,0 +1,129 @@
+"""Official administrative units, and setting up a commune and its villages from them."""
+
+import pytest
+
+from fieldkit import admin_units, catalogue, communes
+from fieldkit.errors import Invalid, NotFound
+from fieldkit.models import Commune, Service, Village
+from tests.fieldkit.helpers import count, line, record_visit
+
+
+def test_known_commune_code_resolves_to_its_post_2025_name_and_province():
+    commune = admin_units.lookup_commune("15349")
+    assert (commune.code, commune.name) == ("15349", "Xã Vĩnh Lộc")
+    assert (commune.province_code, commune.province_name) == ("38", "Tỉnh Thanh Hóa")
+
+
+def test_code_that_the_old_package_gets_wrong_resolves_officially():
+    # vietnam-provinces 2025.10.1 gives Phường Cửa Nam the code 00073; the official one is 00082.
+    commune = admin_units.lookup_commune("00082")
+    assert commune.name == "Phường Cửa Nam"
+    assert commune.province_name == "Thành phố Hà Nội"
+
+
+def test_code_typed_with_spaces_around_it_is_found():
+    assert admin_units.lookup_commune(" 15349 ").name == "Xã Vĩnh Lộc"
+
+
+@pytest.mark.parametrize("code", ["123", "abcde", "153490", "", None, "1534'"])
+def test_malformed_code_is_refused_in_vietnamese(code):
+    with pytest.raises(NotFound, match="Mã xã phải gồm đúng 5 chữ số"):
+        admin_units.lookup_commune(code)
+
+
+def test_unknown_code_is_refused_in_vietnamese():
+    with pytest.raises(NotFound, match="Không có xã nào mang mã 99999"):
+        admin_units.lookup_commune("99999")
+
+
+def test_data_set_has_34_provinces_and_3321_communes():
+    assert admin_units.count_official() == (34, 3321)
+
+
+def test_init_commune_creates_the_commune_once_with_the_starting_services(session):
+    commune, created = communes.init_commune(session, "15349")
+    session.commit()
+    assert created
+    assert (commune.name, commune.province_name) == ("Xã Vĩnh Lộc", "Tỉnh Thanh Hóa")
+    assert count(session, Service) == len(catalogue.STARTING_SET) == 18
+
+    again, created_again = communes.init_commune(session, "15349")
+    session.commit()
+    assert not created_again
+    assert again.id == commune.id
+    assert count(session, Commune) == 1
+    assert count(session, Service) == 18
+
+
+def test_init_commune_again_keeps_the_staffs_catalogue_edits(session):
+    communes.init_commune(session, "15349")
+    session.commit()
+    zalo = session.get(Service, "zalo_group")
+    zalo.short_name = "Nhóm Zalo"
+    session.add(zalo)
+    session.commit()
+
+    communes.init_commune(session, "15349")
+    session.commit()
+    session.expire_all()
+    assert session.get(Service, "zalo_group").short_name == "Nhóm Zalo"
+
+
+def test_visit_form_offers_active_services_in_catalogue_order(session, world):
+    etax = session.get(Service, "etax")
+    etax.active = False
+    session.add(etax)
+    session.flush()
+    codes = [service.code for service in catalogue.active_services(session)]
+    assert codes == [code for code, *_ in catalogue.STARTING_SET if code != "etax"]
+
+
+def test_init_commune_with_unknown_code_creates_nothing(session):
+    with pytest.raises(NotFound):
+        communes.init_commune(session, "99999")
+    assert count(session, Commune) == 0
+    assert count(session, Service) == 0
+
+
+def test_add_village_squeezes_the_name(session, world):
+    village = communes.add_village(session, world.commune, "  Thôn   Bắc ")
+    session.commit()
+    assert village.name == "Thôn Bắc"
+    assert village.commune_id == world.commune.id
+
+
+@pytest.mark.parametrize("name", ["", "   ", None])
+def test_add_village_without_a_name_is_refused(session, world, name):
+    with pytest.raises(Invalid) as refused:
+        communes.add_village(session, world.commune, name)
+    assert refused.value.errors == {"name": "Vui lòng nhập tên thôn."}
+
+
+@pytest.mark.parametrize("name", ["Thôn Đông", " Thôn  Đông "])
+def test_add_village_twice_is_refused(session, world, name):
+    with pytest.raises(Invalid) as refused:
+        communes.add_village(session, world.commune, name)
+    assert refused.value.errors == {"name": "Xã đã có Thôn Đông."}
+    assert count(session, Village) == 2
+
+
+def test_same_village_name_is_allowed_in_another_commune(session, world):
+    other = Commune(code="00082", name="Phường Cửa Nam", province_code="01",
+                    province_name="Thành phố Hà Nội")
+    session.add(other)
+    session.flush()
+    assert communes.add_village(session, other, "Thôn Đông").commune_id == other.id
+
+
+def test_village_counts_show_households_reached_and_visits(session, world):
+    record_visit(session, world, lines=[line(world.head)])
+    record_visit(session, world, visited_at="2026-11-20T09:45")
+    session.commit()
+
+    rows = communes.village_counts(session, world.commune.id)
+    assert {v.name: (households, reached, visits) for v, households, reached, visits in rows} == {
+        "Thôn Đông": (2, 1, 2),
+        "Thôn Tây": (1, 0, 0),
+    }
+    (only,) = communes.village_counts(session, world.commune.id, world.other_village.id)
+    assert only[0].id == world.other_village.id

@@ -1,0 +1,92 @@
+"""Who may see and do what (DESIGN.md §5)."""
+
+import pytest
+
+from fieldkit import policy
+from fieldkit.errors import Forbidden, NotFound
+from fieldkit.models import Commune, Member, Role
+
+
+def test_volunteer_and_leader_see_their_village(world):
+    for member in (world.volunteer, world.leader):
+        assert policy.scope_for(member) == policy.Scope(commune_id=world.commune.id,
+                                                        village_id=world.village.id)
+    assert policy.scope_for(world.other_volunteer).village_id == world.other_village.id
+
+
+@pytest.mark.parametrize("role", [Role.staff, Role.admin])
+def test_staff_and_admin_see_the_whole_commune(world, role):
+    member = Member(commune_id=world.commune.id, name="Lê Văn Chung", role=role)
+    assert policy.scope_for(member) == policy.Scope(commune_id=world.commune.id,
+                                                    village_id=None)
+    assert policy.is_commune_wide(member)
+
+
+@pytest.mark.parametrize("role", [Role.volunteer, Role.leader])
+def test_member_without_a_village_sees_nothing(world, role):
+    member = Member(commune_id=world.commune.id, name="Mai", role=role)
+    with pytest.raises(Forbidden, match="chưa được phân công vào thôn nào"):
+        policy.scope_for(member)
+
+
+def test_locked_member_sees_nothing(world):
+    world.staff.active = False
+    with pytest.raises(Forbidden, match="đã bị khóa"):
+        policy.scope_for(world.staff)
+
+
+def test_household_of_my_village_is_mine(session, world):
+    household = policy.require_household(session, world.volunteer, world.neighbour.id)
+    assert household.id == world.neighbour.id
+
+
+def test_household_of_another_village_is_forbidden(session, world):
+    with pytest.raises(Forbidden, match="không thuộc phạm vi"):
+        policy.require_household(session, world.volunteer, world.far_household.id)
+    with pytest.raises(Forbidden):
+        policy.require_household(session, world.leader, world.far_household.id)
+
+
+def test_staff_reach_every_household_of_the_commune(session, world):
+    for household in (world.household, world.far_household):
+        assert policy.require_household(session, world.staff, household.id).id == household.id
+
+
+def test_unknown_household_is_not_found(session, world):
+    with pytest.raises(NotFound, match="Không tìm thấy hộ"):
+        policy.require_household(session, world.staff, 9999)
+
+
+def test_staff_of_another_commune_reach_nothing_here(session, world):
+    commune = Commune(code="00082", name="Phường Cửa Nam", province_code="01",
+                      province_name="Thành phố Hà Nội")
+    session.add(commune)
+    session.flush()
+    outsider = Member(commune_id=commune.id, name="Trịnh Văn Nam", role=Role.staff)
+    session.add(outsider)
+    session.flush()
+    with pytest.raises(Forbidden):
+        policy.require_household(session, outsider, world.household.id)
+    with pytest.raises(Forbidden):
+        policy.require_village(session, outsider, world.village.id)
+
+
+def test_village_scope(session, world):
+    assert policy.require_village(session, world.volunteer, world.village.id).id == \
+        world.village.id
+    with pytest.raises(Forbidden, match="Thôn này không thuộc phạm vi"):
+        policy.require_village(session, world.volunteer, world.other_village.id)
+    with pytest.raises(NotFound, match="Không tìm thấy thôn"):
+        policy.require_village(session, world.staff, 9999)
+
+
+@pytest.mark.parametrize(("role", "may_record"), [
+    (Role.volunteer, True), (Role.leader, True), (Role.staff, False), (Role.admin, False)])
+def test_only_people_in_the_field_record(world, role, may_record):
+    member = Member(commune_id=world.commune.id, village_id=world.village.id, name="Mai",
+                    role=role)
+    if may_record:
+        policy.require_can_record(member)
+    else:
+        with pytest.raises(Forbidden, match="ghi nhận hỗ trợ tại hộ"):
+            policy.require_can_record(member)
