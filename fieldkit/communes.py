@@ -31,9 +31,9 @@ def add_village(session: Session, commune: Commune, name: str, kind: str = "thô
     name = " ".join((name or "").split())
     if not name:
         raise Invalid({"name": "Vui lòng nhập tên thôn."})
-    exists = session.exec(
-        select(Village).where(Village.commune_id == commune.id, Village.name == name)).first()
-    if exists is not None:
+    # "thôn Bái Đô" and "Thôn Bái Đô" are one village; the accents still tell villages apart.
+    names = session.exec(select(Village.name).where(Village.commune_id == commune.id)).all()
+    if any(known.casefold() == name.casefold() for known in names):
         raise Invalid({"name": f"Xã đã có {name}."})
     village = Village(commune_id=commune.id, name=name, kind=kind)
     session.add(village)

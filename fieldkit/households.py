@@ -244,7 +244,9 @@ class ResidentIn:
         phone = c.field("phone", lambda: forms.text(
             data.get("phone"), required=False, label="số điện thoại", max_length=15))
         if phone:
-            digits = phone.replace(" ", "").replace(".", "")
+            digits = phone.replace(" ", "").replace(".", "").replace("-", "")
+            if digits.startswith("+84"):
+                digits = "0" + digits[3:]
             if not (digits.isdigit() and 9 <= len(digits) <= 11):
                 c.add("phone", "Số điện thoại gồm 10 chữ số, ví dụ 0912345678.")
             phone = digits

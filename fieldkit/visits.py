@@ -193,6 +193,8 @@ def log_visit(session: Session, visit_in: VisitIn, *, volunteer: Member,
 
 def _check(session: Session, visit_in: VisitIn, household: Household, now: datetime) -> None:
     errors: dict[str, str] = {}
+    if household.review_state is ReviewState.rejected:
+        raise Invalid({"form": "Hộ này đã bị xã từ chối nên không ghi lượt thăm được."})
     if visit_in.visited_at > now + CLOCK_SKEW:
         errors["visited_at"] = "Thời gian thăm không thể ở tương lai."
     elif visit_in.visited_at < now - OLDEST_VISIT:

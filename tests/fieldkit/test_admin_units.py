@@ -127,3 +127,11 @@ def test_village_counts_show_households_reached_and_visits(session, world):
     }
     (only,) = communes.village_counts(session, world.commune.id, world.other_village.id)
     assert only[0].id == world.other_village.id
+
+
+def test_a_village_name_differing_only_in_capitals_is_a_duplicate(session):
+    commune, _ = communes.init_commune(session, "15349")
+    communes.add_village(session, commune, "Thôn Bái Đô")
+    with pytest.raises(Invalid):
+        communes.add_village(session, commune, "thôn bái đô")
+    assert communes.add_village(session, commune, "Thôn Bài Đô").name == "Thôn Bài Đô"

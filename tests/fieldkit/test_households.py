@@ -320,3 +320,7 @@ def test_the_list_shows_when_a_household_was_last_visited(session, world):
     assert shown.visit_count == 1
     assert shown.last_visited_at == NOW - timedelta(hours=18)
 
+
+
+def test_an_international_phone_number_is_kept_in_the_local_form():
+    assert resident_in(phone="+84 912 345 678").phone == "0912345678"

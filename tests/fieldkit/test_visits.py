@@ -401,3 +401,12 @@ def test_two_visits_to_one_household_sent_at_once_both_count(engine, session, wo
     household = session.get(Household, world.household.id)
     assert household.visit_count == 2
     assert household.last_visited_at == datetime(2026, 11, 20, 2, 40, tzinfo=UTC)
+
+
+def test_a_visit_to_a_rejected_household_is_refused(session, world):
+    world.neighbour.review_state = ReviewState.rejected
+    session.add(world.neighbour)
+    session.flush()
+    errors = refused_fields(log, session, world, visit_payload(), household=world.neighbour)
+    assert "form" in errors
+    assert count(session, Visit) == 0
