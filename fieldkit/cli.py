@@ -13,7 +13,7 @@ from sqlmodel import Session, func, select
 from fieldkit import communes, members, migrate
 from fieldkit.config import Settings
 from fieldkit.db import make_engine, new_session
-from fieldkit.errors import DomainError
+from fieldkit.errors import DomainError, Invalid
 from fieldkit.models import Commune, Household, Member, Role, Village, utcnow
 from fieldkit.vocab import ROLES
 
@@ -26,6 +26,9 @@ def _session():
     try:
         yield session
         session.commit()
+    except Invalid as invalid:
+        session.rollback()
+        raise click.ClickException(" ".join(invalid.errors.values())) from None
     except DomainError as error:
         session.rollback()
         raise click.ClickException(str(error)) from None
