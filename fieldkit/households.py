@@ -120,6 +120,7 @@ def refresh_summary(session: Session, household: Household) -> None:
     names = session.exec(
         select(Resident.name).where(Resident.household_id == household.id,
                                     Resident.review_state != ReviewState.rejected)
+        .order_by(Resident.id)
     ).all()
     household.search_text = fold(
         " ".join([household.label, household.head_name, household.address_hint, *names])
