@@ -74,9 +74,14 @@ def bench(households: int, runs: int) -> None:
     app = create_app({"FIELDKIT_SETTINGS": settings})
     engine = app.extensions["fieldkit_engine"]
     with new_session(engine) as session:
-        volunteer, _leader, staff = demo.demo_people(session)
-        village_size = session.exec(select(func.count()).select_from(Household).where(
-            Household.village_id == volunteer.village_id)).one()
+        _, _leader, staff = demo.demo_people(session)
+        # A volunteer of the largest village: the heaviest list a volunteer opens.
+        village_id, village_size = session.exec(
+            select(Household.village_id, func.count()).group_by(Household.village_id)
+            .order_by(func.count().desc(), Household.village_id)).first()
+        volunteer = session.exec(select(Member).where(
+            Member.village_id == village_id, Member.role == Role.volunteer)
+            .order_by(Member.id)).first()
         household_id = session.exec(select(Household.id).where(
             Household.village_id == volunteer.village_id, Household.visit_count > 0)
             .order_by(Household.id)).first()

@@ -784,6 +784,9 @@ def build(session: Session, *, commune_code: str, households: int, seed: int,
         builder.village(village_id, size, volunteers, leader, setup + timedelta(days=5))
     rows.write()
     rows.advance_sequences()
+    # Bulk writes leave the query planner's statistics stale; without them SQLite may skip
+    # the indexes the household list relies on.
+    session.execute(text("ANALYZE"))
 
     written = rows.written
     team = written["member"] - 1 - len(STAFF)

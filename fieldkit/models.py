@@ -124,7 +124,13 @@ class SignInLink(SQLModel, table=True):
 
 
 class Household(SQLModel, table=True):
-    __table_args__ = (Index("ix_household_village_label", "village_id", "label"),)
+    __table_args__ = (
+        Index("ix_household_village_label", "village_id", "label"),
+        # Covers the list's tab counts (Tất cả / Chưa thăm / Cần quay lại / Đã xong), so they
+        # are counted from the index without reading the households' rows.
+        Index("ix_household_village_progress", "village_id", "review_state", "visit_count",
+              "follow_up_on"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     uuid: str = Field(unique=True, max_length=36)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from flask import Blueprint, flash, g, redirect, request, url_for
-from sqlmodel import select
+from sqlmodel import col, select
 
 from fieldkit import catalogue, forms, households, policy, status, visits
 from fieldkit.errors import Invalid
@@ -56,8 +56,9 @@ def show(household_id: int):
     household = policy.require_household(session, g.member, household_id)
     residents = households.residents_of(session, household)
     history = visits.visits_of(session, household)
-    volunteers = {m.id: m.name for m in session.exec(
-        select(Member).where(Member.commune_id == g.member.commune_id)).all()}
+    people = {household.assigned_volunteer_id} | {visit.volunteer_id for visit, _ in history}
+    volunteers = dict(session.exec(
+        select(Member.id, Member.name).where(col(Member.id).in_(people - {None}))).all())
     return render("households/show.html", household=household, residents=residents,
                   names={r.id: r.name for r in residents},
                   history=history, chips=status.statuses(session, household.id),
