@@ -94,7 +94,7 @@ def bench(households: int, runs: int) -> None:
     print(f"  {'who':40} {'page':34} {'median ms':>9} {'p95 ms':>8}")
     pages = [("household list", "/households"),
              ("list, search 'nguyen van'", "/households?q=nguyen+van"),
-             ("list, filter follow-up due", "/households?filter=due"),
+             ("list, filter follow-ups", "/households?filter=follow_up"),
              ("list, htmx fragment", "/households?q=thi"),
              ("household page", f"/households/{household_id}")]
     for who, client in clients.items():

@@ -32,14 +32,15 @@ PAGE_SIZE = 50
 class ListFilter(enum.StrEnum):
     all = "all"
     todo = "todo"  # chưa thăm
-    due = "due"  # cần quay lại: follow-up date reached
+    follow_up = "follow_up"  # hẹn quay lại: a follow-up date is set, due ones first
     done = "done"  # đã thăm, không hẹn quay lại
+    # todo + follow_up + done = all: every household is in exactly one tab, so the counts add up.
 
 
 FILTER_LABELS = {
     ListFilter.all: "Tất cả",
     ListFilter.todo: "Chưa thăm",
-    ListFilter.due: "Cần quay lại",
+    ListFilter.follow_up: "Hẹn quay lại",
     ListFilter.done: "Đã xong",
 }
 
@@ -71,8 +72,8 @@ def _condition(list_filter: ListFilter, today: date):
     """The SQL condition of a filter tab; None for "all"."""
     if list_filter is ListFilter.todo:
         return Household.visit_count == 0
-    if list_filter is ListFilter.due:
-        return Household.follow_up_on <= today
+    if list_filter is ListFilter.follow_up:
+        return col(Household.follow_up_on).is_not(None)
     if list_filter is ListFilter.done:
         return and_(Household.visit_count > 0, col(Household.follow_up_on).is_(None))
     return None
@@ -97,10 +98,12 @@ def list_households(session: Session, member: Member, *, text: str = "",
     house label. `text` matches accent-insensitively on label, head, address and residents."""
     scope = scope_for(member)
     base = _searched(_scoped(select(Household), scope), text)
+    # Follow-ups are listed by date, the most overdue first; the rest by house.
+    first = [Household.follow_up_on] if list_filter is ListFilter.follow_up else []
     rows = session.exec(
         _filtered(base, list_filter, today)
         .order_by(
-            case((Household.assigned_volunteer_id == member.id, 0), else_=1),
+            *first, case((Household.assigned_volunteer_id == member.id, 0), else_=1),
             Village.name, func.length(Household.label), Household.label, Household.id,
         )
         .offset(max(offset, 0)).limit(limit)

@@ -126,7 +126,7 @@ class SignInLink(SQLModel, table=True):
 class Household(SQLModel, table=True):
     __table_args__ = (
         Index("ix_household_village_label", "village_id", "label"),
-        # Covers the list's tab counts (Tất cả / Chưa thăm / Cần quay lại / Đã xong), so they
+        # Covers the list's tab counts (Tất cả / Chưa thăm / Hẹn quay lại / Đã xong), so they
         # are counted from the index without reading the households' rows.
         Index("ix_household_village_progress", "village_id", "review_state", "visit_count",
               "follow_up_on"),

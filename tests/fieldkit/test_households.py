@@ -95,7 +95,7 @@ def test_house_numbers_sort_as_numbers(session, world):
 
 def test_filters_and_their_counts_follow_the_visits(session, world):
     page = listed(session, world.volunteer)
-    assert page.counts == {ListFilter.all: 2, ListFilter.todo: 2, ListFilter.due: 0,
+    assert page.counts == {ListFilter.all: 2, ListFilter.todo: 2, ListFilter.follow_up: 0,
                            ListFilter.done: 0}
 
     record_visit(session, world, follow_up_on="2026-11-23")
@@ -103,24 +103,22 @@ def test_filters_and_their_counts_follow_the_visits(session, world):
     session.commit()
 
     page = listed(session, world.volunteer)
-    assert page.counts == {ListFilter.all: 2, ListFilter.todo: 0, ListFilter.due: 0,
+    # Every household is in exactly one tab: the counts add up to the total.
+    assert page.counts == {ListFilter.all: 2, ListFilter.todo: 0, ListFilter.follow_up: 1,
                            ListFilter.done: 1}
     assert heads(listed(session, world.volunteer, list_filter=ListFilter.done)) == [
         "Trần Thị Bình"]
     assert listed(session, world.volunteer, list_filter=ListFilter.todo).households == []
 
 
-@pytest.mark.parametrize(("today", "due"), [
-    (date(2026, 11, 22), []),
-    (date(2026, 11, 23), ["Nguyễn Văn An"]),  # the follow-up day itself
-    (date(2026, 12, 1), ["Nguyễn Văn An"]),  # overdue is still due
-])
-def test_household_is_due_from_its_follow_up_day(session, world, today, due):
-    record_visit(session, world, follow_up_on="2026-11-23")
+def test_follow_ups_are_listed_most_overdue_first(session, world):
+    record_visit(session, world, follow_up_on="2026-11-25")
+    record_visit(session, world, household=world.neighbour, follow_up_on="2026-11-20")
     session.commit()
-    page = list_households(session, world.volunteer, list_filter=ListFilter.due, today=today)
-    assert heads(page) == due
-    assert page.counts[ListFilter.due] == len(due)
+    page = listed(session, world.volunteer, list_filter=ListFilter.follow_up)
+    # The neighbour's follow-up is today; the volunteer's own household's is upcoming.
+    assert heads(page) == ["Trần Thị Bình", "Nguyễn Văn An"]
+    assert page.counts[ListFilter.follow_up] == 2
 
 
 def test_counts_follow_the_search(session, world):
