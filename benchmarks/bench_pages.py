@@ -31,9 +31,10 @@ def database(households: int) -> str:
     """A migrated demo database with `households` households, built once and reused."""
     path = CACHE / f"demo-{households}.db"
     url = f"sqlite:///{path}"
-    if not path.exists():
-        CACHE.mkdir(parents=True, exist_ok=True)
-        migrate.upgrade(url)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    fresh = not path.exists()
+    migrate.upgrade(url)  # also brings a database built by an older version up to date
+    if fresh:
         engine = make_engine(url)
         started = time.perf_counter()
         with new_session(engine) as session:

@@ -15,6 +15,7 @@ class Settings:
     base_url: str
     secret_key: str | None
     demo_commune_code: str
+    build: str
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -28,6 +29,9 @@ class Settings:
             # Xã Vĩnh Lộc, Thanh Hóa: since 1 July 2025 it holds the former xã Vĩnh Hưng
             # (huyện Vĩnh Lộc) of the seed article the demo is modelled on.
             demo_commune_code=env.get("FIELDKIT_DEMO_COMMUNE", "15349"),
+            # A deploy's name (a commit, a date): part of the offline app's version, so phones
+            # are offered the update even when only server code changed.
+            build=env.get("FIELDKIT_BUILD", ""),
         )
 
     def secret(self) -> str:

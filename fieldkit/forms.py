@@ -58,6 +58,9 @@ def text(value: Any, *, required: bool, label: str, max_length: int = 200) -> st
         return ""
     if not isinstance(value, str):
         raise _FieldError(f"{label.capitalize()} phải là chữ.")
+    if "\x00" in value:
+        # PostgreSQL refuses NUL in text; no keyboard types one.
+        raise _FieldError(f"{label.capitalize()} có ký tự không hợp lệ.")
     cleaned = " ".join(value.split()) if max_length <= 200 else value.strip()
     if len(cleaned) > max_length:
         raise _FieldError(f"{label.capitalize()} dài quá {max_length} ký tự.")
@@ -121,6 +124,10 @@ def local_datetime(value: Any, *, label: str) -> datetime:
         parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
     except ValueError:
         raise _FieldError(f"{label.capitalize()} không đúng định dạng ngày giờ.") from None
+    # Far from now it is a typing slip, and near year 1 or 9999 converting to UTC or to
+    # Vietnam time would overflow.
+    if not 1900 <= parsed.year <= 2200:
+        raise _FieldError(f"{label.capitalize()} không hợp lệ. Kiểm tra lại năm.")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=VN_TZ)
     return parsed.astimezone(UTC)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -12,7 +14,7 @@ from sqlalchemy import and_, case, func
 from sqlmodel import Session, col, select
 
 from fieldkit import forms
-from fieldkit.errors import Forbidden
+from fieldkit.errors import Forbidden, SyncConflict
 from fieldkit.models import (
     Household,
     HouseholdEdit,
@@ -79,6 +81,14 @@ def _condition(list_filter: ListFilter, today: date):
     return None
 
 
+def tab_of(household: Household) -> ListFilter:
+    """The one tab (other than "all") a household is listed under: the same rule as the SQL
+    conditions above, for pages that filter a list on the phone."""
+    if household.visit_count == 0:
+        return ListFilter.todo
+    return ListFilter.follow_up if household.follow_up_on is not None else ListFilter.done
+
+
 def _filtered(statement, list_filter: ListFilter, today: date):
     condition = _condition(list_filter, today)
     return statement if condition is None else statement.where(condition)
@@ -93,9 +103,10 @@ def _searched(statement, text: str):
 
 def list_households(session: Session, member: Member, *, text: str = "",
                     list_filter: ListFilter = ListFilter.all, today: date,
-                    offset: int = 0, limit: int = PAGE_SIZE) -> HouseholdPage:
+                    offset: int = 0, limit: int | None = PAGE_SIZE) -> HouseholdPage:
     """The households a member may see: assigned to them first, then the rest, by village and
-    house label. `text` matches accent-insensitively on label, head, address and residents."""
+    house label. `text` matches accent-insensitively on label, head, address and residents.
+    `limit` None lists them all (a village, which the phone keeps whole for offline search)."""
     scope = scope_for(member)
     base = _searched(_scoped(select(Household), scope), text)
     # Follow-ups are listed by date, the most overdue first; the rest by house.
@@ -165,6 +176,13 @@ def residents_of(session: Session, household: Household) -> list[Resident]:
 BASICS = ("label", "head_name", "address_hint", "smartphones", "internet_at_home")
 
 
+def digest(*content: Any) -> str:
+    """A digest of a field record's content, to tell a replay of its UUID (same digest) from
+    other content sent under the same UUID (a conflict)."""
+    canonical = json.dumps(content, default=str, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 @dataclass(frozen=True)
 class HouseholdIn:
     uuid: str
@@ -194,15 +212,28 @@ class HouseholdIn:
         c.raise_if_any()
         return cls(**values)
 
+    def fingerprint(self, *context: Any) -> str:
+        """The digest of this content; `context` adds what the record is about (the household
+        an edit changes)."""
+        return digest(*context, self.uuid, *(getattr(self, name) for name in BASICS))
+
 
 def propose_household(session: Session, household_in: HouseholdIn, *, member: Member,
-                      now: datetime) -> Household:
+                      now: datetime) -> tuple[Household, bool]:
     """A household found in the field and not yet on the list: added to the proposer's
-    village, pending review, assigned to the proposer. Safe to replay by UUID. Caller commits."""
+    village, pending review, assigned to the proposer. Returns (household, created).
+
+    Safe to replay by UUID: the same content returns the stored household with created False;
+    other content raises SyncConflict; either only after the member is found to be allowed to
+    see it (Forbidden otherwise). Caller commits."""
+    require_can_record(member)
+    fingerprint = household_in.fingerprint()
     stored = session.exec(select(Household).where(Household.uuid == household_in.uuid)).first()
     if stored is not None:
-        return stored
-    require_can_record(member)
+        require_household(session, member, stored.id)
+        if stored.fingerprint != fingerprint:
+            raise SyncConflict("Hộ mới này đã được gửi trước đó với nội dung khác.")
+        return stored, False
     scope = scope_for(member)
     if scope.village_id is None:
         raise Forbidden("Chỉ thành viên của một thôn mới đề xuất hộ mới.")
@@ -211,23 +242,32 @@ def propose_household(session: Session, household_in: HouseholdIn, *, member: Me
         head_name=household_in.head_name, address_hint=household_in.address_hint,
         smartphones=household_in.smartphones, internet_at_home=household_in.internet_at_home,
         assigned_volunteer_id=member.id, review_state=ReviewState.pending,
-        proposed_by_id=member.id, created_at=now,
+        proposed_by_id=member.id, fingerprint=fingerprint, created_at=now,
     )
     session.add(household)
     session.flush()
     refresh_summary(session, household)
-    return household
+    return household, True
 
 
 def edit_basics(session: Session, household_id: int, household_in: HouseholdIn, *,
-                member: Member, now: datetime) -> HouseholdEdit | None:
+                member: Member, now: datetime) -> tuple[HouseholdEdit | None, bool]:
     """Apply an edit of the household's basics at once and keep it, with what it changed, as a
-    record for review. Returns None when nothing changed. Safe to replay by UUID."""
+    record for review. Returns (edit, created); (None, False) when nothing changed, and then
+    nothing is kept.
+
+    Safe to replay by UUID: the same content (same household, same values) returns the stored
+    edit with created False and changes nothing; other content raises SyncConflict; either
+    only after the member is found to be allowed to see the household. Caller commits."""
+    require_can_record(member)
+    fingerprint = household_in.fingerprint(household_id)
     stored = session.exec(
         select(HouseholdEdit).where(HouseholdEdit.uuid == household_in.uuid)).first()
     if stored is not None:
-        return stored
-    require_can_record(member)
+        require_household(session, member, stored.household_id)
+        if stored.fingerprint != fingerprint:
+            raise SyncConflict("Thay đổi này đã được gửi trước đó với nội dung khác.")
+        return stored, False
     household = require_household(session, member, household_id)
     changes = {}
     for name in BASICS:
@@ -236,12 +276,12 @@ def edit_basics(session: Session, household_id: int, household_in: HouseholdIn, 
             changes[name] = {"before": before, "after": after}
             setattr(household, name, after)
     if not changes:
-        return None
+        return None, False
     edit = HouseholdEdit(uuid=household_in.uuid, household_id=household.id, member_id=member.id,
-                         changes=changes, created_at=now)
+                         changes=changes, fingerprint=fingerprint, created_at=now)
     session.add(edit)
     refresh_summary(session, household)
-    return edit
+    return edit, True
 
 
 @dataclass(frozen=True)
@@ -280,23 +320,34 @@ class ResidentIn:
         c.raise_if_any()
         return cls(phone=phone or None, **values)
 
+    def fingerprint(self, household_id: int) -> str:
+        return digest(household_id, self.uuid, self.name, self.birth_year, self.sex,
+                      self.relation, self.phone)
+
 
 def add_resident(session: Session, household_id: int, resident_in: ResidentIn, *,
-                 member: Member, now: datetime) -> Resident:
-    """Add a resident found at the door; pending review. Safe to replay by UUID."""
+                 member: Member, now: datetime) -> tuple[Resident, bool]:
+    """Add a resident found at the door; pending review. Returns (resident, created).
+
+    Safe to replay by UUID: the same content (same household too) returns the stored resident
+    with created False; other content raises SyncConflict; either only after the member is
+    found to be allowed to see the resident's household. Caller commits."""
+    require_can_record(member)
+    fingerprint = resident_in.fingerprint(household_id)
     stored = session.exec(select(Resident).where(Resident.uuid == resident_in.uuid)).first()
     if stored is not None:
-        return stored
-    require_can_record(member)
+        require_household(session, member, stored.household_id)
+        if stored.fingerprint != fingerprint:
+            raise SyncConflict("Nhân khẩu này đã được gửi trước đó với nội dung khác.")
+        return stored, False
     household = require_household(session, member, household_id)
     resident = Resident(
         uuid=resident_in.uuid, household_id=household.id, name=resident_in.name,
         birth_year=resident_in.birth_year, sex=resident_in.sex, relation=resident_in.relation,
         phone=resident_in.phone, review_state=ReviewState.pending, added_by_id=member.id,
-        created_at=now,
+        fingerprint=fingerprint, created_at=now,
     )
     session.add(resident)
     session.flush()
     refresh_summary(session, household)
-    return resident
-
+    return resident, True

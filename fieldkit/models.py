@@ -149,6 +149,9 @@ class Household(SQLModel, table=True):
     # A household proposed from the field is a field record under review like a visit.
     review_state: ReviewState = Field(default=ReviewState.approved, sa_type=_enum(ReviewState))
     proposed_by_id: int | None = Field(default=None, foreign_key="member.id")
+    # Digest of the proposal as sent from the field (HouseholdIn.fingerprint), to tell a replay
+    # from a conflict. None for households the commune entered: no field UUID to replay.
+    fingerprint: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
     # Kept by fieldkit.households.refresh_summary() only; the list page filters and sorts on
     # these for villages of thousands of households without aggregating visits per request.
@@ -167,6 +170,8 @@ class HouseholdEdit(SQLModel, table=True):
     member_id: int = Field(foreign_key="member.id")
     changes: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     review_state: ReviewState = Field(default=ReviewState.pending, sa_type=_enum(ReviewState))
+    # Digest of the edit as sent (household and every basic field), to tell replay from conflict.
+    fingerprint: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -181,6 +186,9 @@ class Resident(SQLModel, table=True):
     phone: str | None = None
     review_state: ReviewState = Field(default=ReviewState.approved, sa_type=_enum(ReviewState))
     added_by_id: int | None = Field(default=None, foreign_key="member.id")
+    # Digest of the resident as sent from the field (ResidentIn.fingerprint); None for
+    # residents the commune entered.
+    fingerprint: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
 
 

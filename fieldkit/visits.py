@@ -161,15 +161,17 @@ def log_visit(session: Session, visit_in: VisitIn, *, volunteer: Member,
               now: datetime) -> tuple[Visit, bool]:
     """Record one visit. Returns (visit, created). Safe to replay: a known UUID with the same
     content returns the stored visit with created False and changes nothing; with different
-    content it raises SyncConflict. Raises Invalid, NotFound or Forbidden and adds nothing
-    when any part is wrong. Caller commits."""
+    content it raises SyncConflict — either only once the volunteer is found to be allowed to
+    see the visit's household, so a UUID from outside one's scope answers Forbidden. Raises
+    Invalid, NotFound or Forbidden and adds nothing when any part is wrong. Caller commits."""
+    require_can_record(volunteer)
     fingerprint = visit_in.fingerprint()
     stored = session.exec(select(Visit).where(Visit.uuid == visit_in.uuid)).first()
     if stored is not None:
+        require_household(session, volunteer, stored.household_id)
         if stored.fingerprint != fingerprint:
             raise SyncConflict("Lượt thăm này đã được gửi trước đó với nội dung khác.")
         return stored, False
-    require_can_record(volunteer)
     household = require_household(session, volunteer, visit_in.household_id)
     _check(session, visit_in, household, now)
 

@@ -8,7 +8,7 @@ from functools import wraps
 from flask import Flask, g, redirect, request, session, url_for
 
 from fieldkit.models import Member
-from pwa import db
+from pwa import db, errors
 
 
 def init_app(app: Flask) -> None:
@@ -42,9 +42,13 @@ def end_session() -> None:
 
 
 def login_required(view):
+    """Pages send a signed-out person to the sign-in page. The API answers 401 JSON instead:
+    its caller is the phone's outbox, which keeps every item and asks to sign in again."""
     @wraps(view)
     def wrapped(*args, **kwargs):
         if g.get("member") is None:
+            if request.path.startswith("/api/"):
+                return errors.error_response(401)
             return redirect(url_for("auth.signin", next=request.full_path))
         return view(*args, **kwargs)
 

@@ -11,6 +11,7 @@ from fieldkit.errors import Forbidden, Invalid, NotFound, SignInRefused, SyncCon
 
 MESSAGES = {
     400: "Yêu cầu không hợp lệ.",
+    401: "Đăng nhập lại để gửi",
     403: "Bạn không có quyền xem mục này.",
     404: "Không tìm thấy trang này.",
     405: "Thao tác này không được hỗ trợ.",
@@ -28,7 +29,11 @@ def error_response(status: int, message: str | None = None, errors: dict | None 
         body = {"error": message}
         if errors:
             body["errors"] = errors
-        return jsonify(body), status
+        response = jsonify(body)
+        response.status_code = status
+        # An answer about this request only: no cache (the service worker's included) keeps it.
+        response.headers["Cache-Control"] = "no-store"
+        return response
     return render_template("error.html", status=status, message=message), status
 
 

@@ -34,13 +34,17 @@ def index():
     offset = request.args.get("offset", "0")
     offset = min(int(offset), 10**6) if offset.isdigit() and len(offset) < 8 else 0
     query = request.args.get("q", "")[:100]
+    # A village is listed whole: the phone keeps it for the day and searches it offline.
+    # The whole commune (commune staff) is paged and searched on the server.
+    whole = policy.scope_for(g.member).village_id is not None
     page = households.list_households(db.session(), g.member, text=query,
-                                      list_filter=list_filter, today=_today(), offset=offset)
+                                      list_filter=list_filter, today=_today(), offset=offset,
+                                      limit=None if whole else households.PAGE_SIZE)
     villages = _village_names()
     fragment = "households/_more.html" if offset else "households/_list.html"
     return render("households/index.html", fragment, page=page, query=query,
                   list_filter=list_filter, filters=FILTER_LABELS, villages=villages,
-                  today=_today())
+                  today=_today(), local_search=whole, uses_htmx=not whole)
 
 
 def _village_names() -> dict[int, str]:
@@ -59,12 +63,22 @@ def show(household_id: int):
     people = {household.assigned_volunteer_id} | {visit.volunteer_id for visit, _ in history}
     volunteers = dict(session.exec(
         select(Member.id, Member.name).where(col(Member.id).in_(people - {None}))).all())
+    services = catalogue.active_services(session)
+    forms_values = {"visit": visit_form_values(), "resident": {"uuid": str(uuid.uuid4())},
+                    "edit": _form_values(household)}
     return render("households/show.html", household=household, residents=residents,
                   names={r.id: r.name for r in residents},
                   history=history, chips=status.statuses(session, household.id),
-                  services={s.code: s for s in catalogue.active_services(session)},
+                  services=services, service_names={s.code: s.short_name for s in services},
                   volunteers=volunteers, village=session.get(Village, household.village_id),
-                  today=_today())
+                  today=_today(), forms=forms_values, this_year=_today().year)
+
+
+def visit_form_values() -> dict:
+    """A fresh visit form: a new UUID and the current time (the phone's script replaces both
+    when it opens a form from its cache)."""
+    return {"uuid": str(uuid.uuid4()),
+            "visited_at": forms.to_local(now()).strftime("%Y-%m-%dT%H:%M"), "outcome": "met"}
 
 
 def _form_values(household=None) -> dict:
@@ -84,7 +98,7 @@ def edit(household_id: int):
     household = policy.require_household(db.session(), g.member, household_id)
     policy.require_can_record(g.member)
     return render("households/edit.html", household=household,
-                  values=_form_values(household), errors={})
+                  values=_form_values(household), errors={}, fresh=True)
 
 
 @bp.post("/households/<int:household_id>/edit")
@@ -94,8 +108,8 @@ def update(household_id: int):
     household = policy.require_household(session, g.member, household_id)
     try:
         household_in = HouseholdIn.parse(request.form)
-        edit_record = households.edit_basics(session, household.id, household_in,
-                                             member=g.member, now=now())
+        edit_record, _ = households.edit_basics(session, household.id, household_in,
+                                                member=g.member, now=now())
     except Invalid as invalid:
         return render("households/edit.html", household=household, values=request.form,
                       errors=invalid.errors, status=422)
@@ -108,7 +122,7 @@ def update(household_id: int):
 @login_required
 def new():
     policy.require_can_record(g.member)
-    return render("households/new.html", values=_form_values(), errors={})
+    return render("households/new.html", values=_form_values(), errors={}, fresh=True)
 
 
 @bp.post("/households/new")
@@ -117,8 +131,8 @@ def create():
     session = db.session()
     try:
         household_in = HouseholdIn.parse(request.form)
-        household = households.propose_household(session, household_in, member=g.member,
-                                                 now=now())
+        household, _ = households.propose_household(session, household_in, member=g.member,
+                                                    now=now())
     except Invalid as invalid:
         return render("households/new.html", values=request.form, errors=invalid.errors,
                       status=422)
@@ -133,7 +147,8 @@ def new_resident(household_id: int):
     household = policy.require_household(db.session(), g.member, household_id)
     policy.require_can_record(g.member)
     return render("residents/new.html", household=household,
-                  values={"uuid": str(uuid.uuid4())}, errors={}, this_year=_today().year)
+                  values={"uuid": str(uuid.uuid4())}, errors={}, this_year=_today().year,
+                  fresh=True)
 
 
 @bp.post("/households/<int:household_id>/residents/new")

@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 import re
-import uuid
 
 from flask import Blueprint, flash, g, redirect, request, url_for
 
-from fieldkit import catalogue, forms, households, policy, visits
+from fieldkit import catalogue, households, policy, visits
 from fieldkit.errors import Invalid, SyncConflict
 from fieldkit.visits import VisitIn
 from pwa import db
 from pwa.auth import login_required
 from pwa.render import render
 from pwa.routes import now
+from pwa.routes.households import visit_form_values
 
 bp = Blueprint("visits", __name__)
 _LINE_KEY = re.compile(r"^lines-(\d{1,3})-")
 
 
-def _form(household, values, errors, status=200):
+def _form(household, values, errors, status=200, fresh=False):
     session = db.session()
     residents = households.residents_of(session, household)
     # Redraw the lines by the indices the form sent: a removed line leaves a gap, and each
@@ -27,7 +27,7 @@ def _form(household, values, errors, status=200):
     indices = sorted({int(m[1]) for k in values if (m := _LINE_KEY.match(k))}) or [0]
     return render("visits/new.html", household=household, residents=residents,
                   services=catalogue.active_services(session), values=values, errors=errors,
-                  line_indices=indices, status=status)
+                  line_indices=indices, fresh=fresh, status=status)
 
 
 @bp.get("/households/<int:household_id>/visits/new")
@@ -35,12 +35,7 @@ def _form(household, values, errors, status=200):
 def new(household_id: int):
     household = policy.require_household(db.session(), g.member, household_id)
     policy.require_can_record(g.member)
-    values = {
-        "uuid": str(uuid.uuid4()),
-        "visited_at": forms.to_local(now()).strftime("%Y-%m-%dT%H:%M"),
-        "outcome": "met",
-    }
-    return _form(household, values, {})
+    return _form(household, visit_form_values(), {}, fresh=True)
 
 
 @bp.post("/households/<int:household_id>/visits")

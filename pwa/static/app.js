@@ -1,58 +1,517 @@
-// Fieldkit page script: small, no build step, no inline script (the pages run under a strict
-// Content-Security-Policy later). Everything here also works when htmx swaps content in.
+// Fieldkit page script: small, no build step, no inline script (the pages will run under a
+// strict Content-Security-Policy). It does what needs the phone rather than the server:
+// field forms go through the outbox (pwa/offline/outbox.js), the village list is searched on
+// the phone, the status bar tells the truth, and the day's pages are prepared for offline use.
 (function () {
   "use strict";
 
-  // htmx requests carry the CSRF token from <meta name="csrf-token">.
+  var Outbox = window.FieldkitOutbox;
+  var PAGES_CACHE = "fieldkit-pages";
+  var FLUSH_EVERY_MS = 60000;
+  var PREPARE_EVERY_MS = 60 * 60 * 1000;
+  var SEND_WAIT_MS = 8000;
+  var signedIn = !!document.querySelector("[data-statusbar]");
+
+  function $(selector, scope) { return (scope || document).querySelector(selector); }
+  function $all(selector, scope) { return Array.prototype.slice.call((scope || document).querySelectorAll(selector)); }
+
+  // Accent-insensitive text, the same folding as fieldkit.text.fold on the server.
+  function fold(text) {
+    return (text || "").replace(/[đĐ]/g, "d").normalize("NFD").replace(/[\u0300-\u036f]/g, "")
+      .toLowerCase().split(/\s+/).filter(Boolean).join(" ");
+  }
+
+  function hhmm(iso) {
+    if (!iso) return "";
+    var d = new Date(iso);
+    return String(d.getHours()).padStart(2, "0") + ":" + String(d.getMinutes()).padStart(2, "0");
+  }
+
+  function localNow() {
+    var d = new Date();
+    d.setMinutes(d.getMinutes() - d.getTimezoneOffset());
+    return d.toISOString().slice(0, 16);
+  }
+
+  function newId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    return "10000000-1000-4000-8000-100000000000".replace(/[018]/g, function (c) {
+      return (c ^ (crypto.getRandomValues(new Uint8Array(1))[0] & (15 >> (c / 4)))).toString(16);
+    });
+  }
+
+  function flash(message) {
+    var main = $("#main");
+    if (!main) return;
+    var old = $(".flash[data-client]", main);
+    if (old) old.remove();
+    var p = document.createElement("p");
+    p.className = "flash";
+    p.setAttribute("role", "status");
+    p.setAttribute("data-client", "");
+    p.textContent = message;
+    main.insertBefore(p, main.firstChild);
+  }
+
+  // --- htmx: the CSRF token travels in a header -------------------------------------------
   document.addEventListener("htmx:configRequest", function (event) {
-    var meta = document.querySelector('meta[name="csrf-token"]');
+    var meta = $('meta[name="csrf-token"]');
     if (meta) event.detail.headers["X-CSRF-Token"] = meta.content;
   });
 
-  // Visit form: add and remove assistance lines without a round trip, so it works offline.
+  // --- the visit form's assistance lines, added and removed on the phone -----------------
   function nextIndex(container) {
     var highest = -1;
-    container.querySelectorAll("[name^='lines-']").forEach(function (field) {
+    $all("[name^='lines-']", container).forEach(function (field) {
       var index = parseInt(field.name.split("-")[1], 10);
       if (index > highest) highest = index;
     });
     return highest + 1;
   }
 
+  function addLine(form, index) {
+    var lines = $("#lines", form);
+    var template = $("#line-template", form);
+    if (!lines || !template) return null;
+    var i = index === undefined ? nextIndex(lines) : index;
+    lines.insertAdjacentHTML("beforeend", template.innerHTML.replace(/__i__/g, String(i)));
+    return lines.lastElementChild;
+  }
+
   document.addEventListener("click", function (event) {
     var add = event.target.closest("[data-add-line]");
     if (add) {
-      var form = add.closest("form");
-      var lines = form.querySelector("#lines");
-      var template = form.querySelector("#line-template");
-      var html = template.innerHTML.replace(/__i__/g, String(nextIndex(lines)));
-      lines.insertAdjacentHTML("beforeend", html);
-      var added = lines.lastElementChild;
-      var first = added && added.querySelector("select");
+      var added = addLine(add.closest("form"));
+      var first = added && $("select", added);
       if (first) first.focus();
       return;
     }
     var remove = event.target.closest("[data-remove-line]");
     if (remove) {
       var line = remove.closest("[data-line]");
-      var container = line.parentElement;
-      if (container.querySelectorAll("[data-line]").length > 1) {
+      if ($all("[data-line]", line.parentElement).length > 1) {
         line.remove();
       } else {
-        line.querySelectorAll("select, input[type=text], input:not([type])").forEach(function (f) { f.value = ""; });
+        $all("select, input[type=text], input:not([type])", line).forEach(function (f) { f.value = ""; });
       }
     }
   });
 
-  // A submitted form shows it is working and cannot be sent twice by a double tap.
+  // --- field forms go through the outbox ---------------------------------------------------
+  function payloadOf(form) {
+    var payload = {};
+    new FormData(form).forEach(function (value, name) {
+      if (name !== "csrf_token") payload[name] = value;
+    });
+    return payload;
+  }
+
+  function freshen(form) {
+    // A form opened from the phone's cache is reused all day: each use gets its own UUID and
+    // the time of now, never the ones the server wrote into the cached page.
+    var uuid = form.querySelector("[name=uuid]");
+    if (uuid) uuid.value = newId();
+    var when = form.querySelector("[name=visited_at]");
+    if (when) when.value = localNow();
+  }
+
+  function clearErrors(form) {
+    $all(".field-error[data-client]", form).forEach(function (p) { p.remove(); });
+    $all(".has-error", form).forEach(function (el) { el.classList.remove("has-error"); });
+    var alert = $(".form-alert[data-client]", form);
+    if (alert) alert.remove();
+  }
+
+  function showErrors(form, errors, message) {
+    clearErrors(form);
+    var alert = document.createElement("div");
+    alert.className = "form-alert";
+    alert.setAttribute("role", "alert");
+    alert.setAttribute("data-client", "");
+    alert.textContent = message || "Chưa lưu được. Hãy sửa các ô được đánh dấu bên dưới.";
+    form.insertBefore(alert, form.firstChild);
+    Object.keys(errors || {}).forEach(function (name) {
+      var field = form.querySelector('[name="' + name + '"]');
+      var holder = field ? (field.closest(".field") || field.parentElement) : form;
+      if (field) holder.classList.add("has-error");
+      var p = document.createElement("p");
+      p.className = "field-error";
+      p.setAttribute("data-client", "");
+      p.textContent = errors[name];
+      holder.appendChild(p);
+      var details = holder.closest("details");
+      if (details) details.open = true;
+    });
+    alert.scrollIntoView({ block: "center" });
+  }
+
+  function doneUrl(form) {
+    if (form.dataset.doneUrl) return form.dataset.doneUrl;
+    if (form.dataset.householdId) return "/households/" + form.dataset.householdId;
+    return location.pathname;
+  }
+
+  function withTimeout(promise, ms) {
+    return Promise.race([promise, new Promise(function (resolve) { setTimeout(resolve, ms); })]);
+  }
+
+  function submitToOutbox(form) {
+    var payload = payloadOf(form);
+    if (!payload.uuid) payload.uuid = newId();
+    var item = { id: payload.uuid, kind: form.dataset.outbox, payload: payload,
+                 label: form.dataset.label || "", householdId: form.dataset.householdId || null };
+    var button = $("button[type=submit]", form);
+    if (button) button.setAttribute("aria-busy", "true");
+    return Outbox.enqueue(item).then(function () {
+      registerSync();
+      if (!navigator.onLine) return null;
+      return withTimeout(Outbox.flush({ force: true }), SEND_WAIT_MS);
+    }).then(function () {
+      return Outbox.get(item.id);
+    }).then(function (left) {
+      if (button) button.removeAttribute("aria-busy");
+      if (left && left.state === "attention") {
+        showErrors(form, left.errors, left.lastError);
+        return;
+      }
+      var message = left ? "Đã lưu trên máy — sẽ tự gửi khi có mạng." : "Đã gửi lên xã.";
+      sessionStorage.setItem("fieldkit-flash", message);
+      form.reset();
+      freshen(form);
+      var target = doneUrl(form);
+      if (location.pathname === target && location.hash) {
+        history.replaceState(null, "", target);
+      }
+      location.assign(target);
+    }, function (error) {
+      if (button) button.removeAttribute("aria-busy");
+      showErrors(form, {}, "Không lưu được trên máy: " + (error && error.message || error));
+    });
+  }
+
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    if (form.hasAttribute("hx-get")) return;
-    var button = form.querySelector("button[type=submit]");
+    if (form.dataset.outbox && Outbox && window.indexedDB) {
+      event.preventDefault();
+      submitToOutbox(form);
+      return;
+    }
+    if (form.hasAttribute("hx-get") || form.hasAttribute("data-local-search")) return;
+    var button = $("button[type=submit]", form);
     if (button) {
       if (button.dataset.busy) { event.preventDefault(); return; }
       button.dataset.busy = "1";
       button.setAttribute("aria-busy", "true");
     }
   });
+
+  // A "Cần xử lý" item opened for fixing: its form, filled with what was typed, and why.
+  function reopenFromOutbox() {
+    var id = new URLSearchParams(location.search).get("outbox");
+    if (!id || !Outbox) return;
+    Outbox.get(id).then(function (item) {
+      if (!item) return;
+      var form = $('form[data-outbox="' + item.kind + '"]');
+      if (!form) return;
+      var lines = $("#lines", form);
+      if (lines) {
+        lines.innerHTML = "";
+        Object.keys(item.payload).forEach(function (name) {
+          var m = /^lines-(\d+)-/.exec(name);
+          if (m && !form.querySelector('[name="lines-' + m[1] + '-service_code"]')) addLine(form, parseInt(m[1], 10));
+        });
+        if (!lines.children.length) addLine(form, 0);
+      }
+      Object.keys(item.payload).forEach(function (name) {
+        var fields = form.querySelectorAll('[name="' + name + '"]');
+        Array.prototype.forEach.call(fields, function (field) {
+          if (field.type === "radio" || field.type === "checkbox") field.checked = field.value === item.payload[name];
+          else field.value = item.payload[name];
+        });
+      });
+      if (item.state === "attention") showErrors(form, item.errors, item.lastError);
+    });
+  }
+
+  // --- what waits in the outbox, shown where it belongs -----------------------------------
+  function pendingVisits(items) {
+    var list = $("[data-pending-visits]");
+    if (!list) return;
+    $all("[data-outbox-item]", list).forEach(function (li) { li.remove(); });
+    var householdId = list.getAttribute("data-pending-visits");
+    items.filter(function (i) { return i.kind === "visit" && String(i.householdId) === householdId; })
+      .forEach(function (item) {
+        var li = document.createElement("li");
+        li.className = "visit unsent";
+        li.setAttribute("data-outbox-item", item.id);
+        var lines = Object.keys(item.payload).filter(function (k) { return /^lines-\d+-service_code$/.test(k) && item.payload[k]; }).length;
+        var m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}:\d{2})/.exec(item.payload.visited_at || "");
+        var when = m ? m[4] + " " + m[3] + "/" + m[2] + "/" + m[1] : "";
+        li.innerHTML = '<div class="visit-head"><b></b><span class="tag unsent"></span></div><p class="muted"></p>';
+        li.querySelector("b").textContent = when;
+        li.querySelector(".tag").textContent = item.state === "attention" ? "Cần xử lý" : "Chưa gửi";
+        li.querySelector("p").textContent = lines + " dòng hỗ trợ · đang chờ trong hộp thư đi";
+        list.insertBefore(li, list.firstChild);
+      });
+    var empty = list.parentElement.querySelector(".visits-empty");
+    if (empty && list.children.length) empty.hidden = true;
+  }
+
+  function renderOutboxPage(summary) {
+    var page = $("[data-outbox-page]");
+    if (!page) return;
+    ["attention", "pending"].forEach(function (state) {
+      var list = $("[data-list-" + state + "]");
+      var items = summary.items.filter(function (i) { return i.state === state; });
+      $("[data-count-" + state + "]").textContent = "(" + items.length + ")";
+      $("[data-none-" + state + "]").hidden = items.length > 0;
+      list.innerHTML = "";
+      items.forEach(function (item) {
+        var li = document.createElement("li");
+        li.className = "outbox-item " + state;
+        li.innerHTML = '<b class="label"></b><span class="muted small when"></span><p class="why"></p><div class="actions"></div>';
+        $(".label", li).textContent = item.label || item.kind;
+        $(".when", li).textContent = " · " + new Date(item.createdAt).toLocaleString("vi-VN");
+        var details = item.errors ? Object.keys(item.errors).map(function (k) { return item.errors[k]; }) : [];
+        $(".why", li).textContent = [item.lastError || ""].concat(details).join(" ");
+        if (state === "attention") {
+          var fix = document.createElement("a");
+          fix.className = "button small";
+          fix.textContent = "Sửa";
+          fix.href = fixUrl(item);
+          var drop = document.createElement("button");
+          drop.type = "button";
+          drop.className = "link-button";
+          drop.textContent = "Bỏ mục này";
+          drop.addEventListener("click", function () {
+            if (confirm("Bỏ mục này? Nội dung đã ghi sẽ mất.")) Outbox.remove(item.id);
+          });
+          $(".actions", li).appendChild(fix);
+          $(".actions", li).appendChild(drop);
+        }
+        list.appendChild(li);
+      });
+    });
+  }
+
+  function fixUrl(item) {
+    var anchors = { visit: "#ghi-luot-tham", resident: "#them-nhan-khau", household_edit: "#sua-thong-tin" };
+    if (item.kind === "household") return "/households/new?outbox=" + encodeURIComponent(item.id);
+    return "/households/" + item.householdId + "?outbox=" + encodeURIComponent(item.id) + (anchors[item.kind] || "");
+  }
+
+  function refreshStatus() {
+    if (!Outbox || !signedIn) return Promise.resolve();
+    return Promise.all([Outbox.summary(), Outbox.getMeta("readyCount"), Outbox.getMeta("readyAt"),
+                        Outbox.getMeta("preparing")]).then(function (r) {
+      var s = r[0];
+      var bar = $("[data-statusbar]");
+      bar.hidden = false;
+      var net = $("[data-net]", bar);
+      var reachable = navigator.onLine && !s.unreachable;
+      net.textContent = !navigator.onLine ? "Ngoại tuyến" : (s.unreachable ? "Chưa kết nối được máy chủ" : "Trực tuyến");
+      net.className = "net " + (reachable ? "online" : "offline");
+      $("[data-pending]", bar).textContent = "Chờ gửi (" + s.pending + ")" + (s.lastSyncAt ? " · gửi lúc " + hhmm(s.lastSyncAt) : "");
+      var attention = $("[data-attention]", bar);
+      attention.hidden = s.attention === 0;
+      attention.textContent = "Cần xử lý (" + s.attention + ")";
+      var ready = $("[data-ready]", bar);
+      if (r[3]) ready.textContent = "Đang chuẩn bị ngoại tuyến: " + r[3];
+      else if (r[2]) ready.textContent = "Sẵn sàng ngoại tuyến: " + r[1] + " hộ · cập nhật " + hhmm(r[2]);
+      else ready.textContent = "";
+      $("[data-auth-needed]").hidden = !s.authNeeded;
+      pendingVisits(s.items);
+      renderOutboxPage(s);
+    });
+  }
+
+  // --- sending -----------------------------------------------------------------------------
+  function registerSync() {
+    if (!("serviceWorker" in navigator)) return;
+    navigator.serviceWorker.ready.then(function (reg) {
+      if (reg.sync) return reg.sync.register("fieldkit-outbox");
+    }).catch(function () { /* Background Sync is a bonus; the page flushes anyway */ });
+  }
+
+  function flush(force) {
+    if (!Outbox || !signedIn) return Promise.resolve();
+    return Outbox.flush({ force: !!force }).then(function (result) {
+      if (result && result.sent) prepareForOffline(true);
+      return result;
+    }).catch(function () { /* kept in the outbox; the next trigger tries again */ })
+      .then(refreshStatus);
+  }
+
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-send-now]")) flush(true);
+  });
+
+  // --- ready for the day: the village's pages kept on the phone ---------------------------
+  var preparing = false;
+
+  function prepareForOffline(soon) {
+    if (preparing || !signedIn || !window.caches || !navigator.onLine || !Outbox) return;
+    preparing = true;
+    Promise.all([Outbox.getMeta("readyAt"), Outbox.getMeta("pageVersions")]).then(function (m) {
+      var stale = !m[0] || Date.now() - new Date(m[0]).getTime() > PREPARE_EVERY_MS;
+      if (!soon && !stale) return null;
+      return fetch("/api/v1/offline-pack", { credentials: "same-origin", cache: "no-store" })
+        .then(function (response) {
+          if (!response.ok) throw new Error("HTTP " + response.status);
+          return response.json();
+        }).then(function (pack) { return download(pack, m[1] || {}); });
+    }).catch(function () { /* tried again after the next sync or start */ })
+      .then(function () { preparing = false; return Outbox.setMeta("preparing", null); })
+      .then(refreshStatus);
+  }
+
+  function download(pack, versions) {
+    var todo = pack.pages.filter(function (p) { return versions[p.url] !== p.version; });
+    var done = 0;
+    var total = todo.length;
+    return caches.open(PAGES_CACHE).then(function (cache) {
+      function next() {
+        var page = todo.shift();
+        if (!page) return Promise.resolve();
+        return fetch(page.url, { credentials: "same-origin", cache: "no-store" }).then(function (response) {
+          if (!response.ok || response.redirected) throw new Error("HTTP " + response.status);
+          return cache.put(new Request(page.url), response);
+        }).then(function () {
+          versions[page.url] = page.version;
+          done += 1;
+          if (done % 10 === 0 || done === total) {
+            return Outbox.setMeta("preparing", done + "/" + total).then(refreshStatus);
+          }
+        }).then(next);
+      }
+      return Promise.all([next(), next(), next(), next()]);
+    }).then(function () {
+      return Promise.all([Outbox.setMeta("pageVersions", versions),
+                          Outbox.setMeta("readyCount", pack.households),
+                          Outbox.setMeta("readyAt", new Date().toISOString())]);
+    });
+  }
+
+  // --- the village list, searched and filtered on the phone -------------------------------
+  function localSearch(form) {
+    var words = fold($("[name=q]", form).value).split(" ").filter(Boolean);
+    var checked = $("[name=filter]:checked", form);
+    var tab = checked ? checked.value : "all";
+    var counts = { all: 0, todo: 0, follow_up: 0, done: 0 };
+    var shown = 0;
+    $all("li[data-search]").forEach(function (li) {
+      var text = li.getAttribute("data-search");
+      var match = words.every(function (w) { return text.indexOf(w) !== -1; });
+      if (match) { counts.all += 1; counts[li.getAttribute("data-tab")] += 1; }
+      var visible = match && (tab === "all" || li.getAttribute("data-tab") === tab);
+      li.hidden = !visible;
+      if (visible) shown += 1;
+    });
+    Object.keys(counts).forEach(function (key) {
+      var cell = $('[data-count="' + key + '"]');
+      if (cell) cell.textContent = counts[key].toLocaleString("vi-VN");
+    });
+    var empty = $("[data-empty]");
+    if (empty) empty.hidden = shown > 0;
+  }
+
+  document.addEventListener("input", function (event) {
+    var form = event.target.closest("form[data-local-search]");
+    if (form) localSearch(form);
+  });
+  document.addEventListener("submit", function (event) {
+    if (event.target.matches("form[data-local-search]")) {
+      event.preventDefault();
+      localSearch(event.target);
+    }
+  });
+
+  // --- export and import of the outbox -----------------------------------------------------
+  document.addEventListener("click", function (event) {
+    if (!event.target.closest("[data-export]")) return;
+    Outbox.exportAll().then(function (text) {
+      var link = document.createElement("a");
+      link.href = URL.createObjectURL(new Blob([text], { type: "application/json" }));
+      link.download = "fieldkit-hop-thu-di-" + new Date().toISOString().slice(0, 16).replace(/[:T]/g, "") + ".json";
+      document.body.appendChild(link);
+      link.click();
+      link.remove();
+    });
+  });
+
+  document.addEventListener("change", function (event) {
+    var input = event.target.closest("[data-import]");
+    if (!input || !input.files.length) return;
+    var out = $("[data-import-result]");
+    input.files[0].text().then(Outbox.importAll).then(function (count) {
+      out.textContent = "Đã nhập " + count + " mục vào hộp thư đi.";
+      flush(true);
+    }, function (error) {
+      out.textContent = "Không nhập được: " + (error && error.message || error);
+    });
+  });
+
+  // --- sign-out keeps the outbox but not the pages (a phone may be shared) ---------------
+  document.addEventListener("submit", function (event) {
+    if (!event.target.matches("form[action='/signout']") || !window.caches) return;
+    event.preventDefault();
+    var form = event.target;
+    Promise.all([caches.delete(PAGES_CACHE), Outbox && Outbox.setMeta("pageVersions", {}),
+                 Outbox && Outbox.setMeta("readyAt", null)])
+      .catch(function () {}).then(function () { form.submit(); });
+  }, true);
+
+  // --- the service worker and updates -----------------------------------------------------
+  function registerWorker() {
+    if (!("serviceWorker" in navigator)) return;
+    var accepted = false;
+    navigator.serviceWorker.addEventListener("controllerchange", function () {
+      if (accepted) location.reload();
+    });
+    navigator.serviceWorker.register("/sw.js").then(function (reg) {
+      function offer(worker) {
+        var banner = $("[data-update]");
+        banner.hidden = false;
+        $("[data-update-reload]", banner).onclick = function () {
+          accepted = true;
+          worker.postMessage({ type: "skip-waiting" });
+        };
+      }
+      if (reg.waiting && navigator.serviceWorker.controller) offer(reg.waiting);
+      reg.addEventListener("updatefound", function () {
+        var worker = reg.installing;
+        worker.addEventListener("statechange", function () {
+          if (worker.state === "installed" && navigator.serviceWorker.controller) offer(worker);
+        });
+      });
+      setInterval(function () { reg.update().catch(function () {}); }, 30 * 60 * 1000);
+    }).catch(function () { /* no worker: the app still works online */ });
+  }
+
+  // --- start -------------------------------------------------------------------------------
+  function start() {
+    registerWorker();
+    var message = sessionStorage.getItem("fieldkit-flash");
+    if (message) { sessionStorage.removeItem("fieldkit-flash"); flash(message); }
+    $all("form[data-outbox][data-fresh]").forEach(freshen);
+    var local = $("form[data-local-search]");
+    if (local && ($("[name=q]", local).value || ($("[name=filter]:checked", local) || {}).value !== "all")) localSearch(local);
+    if (!Outbox || !signedIn) return;
+    if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(function () {});
+    if (Outbox.channel) Outbox.channel.onmessage = function () { refreshStatus(); };
+    window.addEventListener("online", function () { flush(true); });
+    window.addEventListener("offline", refreshStatus);
+    setInterval(function () { flush(false); }, FLUSH_EVERY_MS);
+    reopenFromOutbox();
+    // Opening the app is a moment to try at once, whatever the backoff said.
+    refreshStatus().then(function () { return flush(true); }).then(function () {
+      // Preparing the day's pages waits until this page has finished loading: it must never
+      // slow down what the volunteer is looking at.
+      if (document.readyState === "complete") setTimeout(function () { prepareForOffline(false); }, 500);
+      else window.addEventListener("load", function () { setTimeout(function () { prepareForOffline(false); }, 500); });
+    });
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
 })();

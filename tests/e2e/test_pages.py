@@ -5,12 +5,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.e2e.test_field_visit import invite_link
-
-
-def sign_in(page, server, phone: str) -> None:
-    page.goto(invite_link(server, phone))
-    page.get_by_role("button", name="Đăng nhập").click()
+from tests.e2e.flows import invite_link, sign_in
 
 
 def test_a_refused_visit_shows_why_beside_the_field_and_keeps_the_notes(page, server,
@@ -25,7 +20,7 @@ def test_a_refused_visit_shows_why_beside_the_field_and_keeps_the_notes(page, se
     page.get_by_label("Ghi chú").fill("Ông An cần kích hoạt lại")
     page.get_by_role("button", name="Lưu lượt thăm").click()
 
-    expect(page.get_by_role("alert")).to_contain_text("Chưa lưu được")
+    expect(page.get_by_role("alert")).to_contain_text("Sửa các ô được đánh dấu")
     expect(page.locator(".field-error")).to_have_text(["Thời gian thăm không thể ở tương lai."])
     expect(page.get_by_label("Ghi chú")).to_have_value("Ông An cần kích hoạt lại")
     expect(line.get_by_label("Dịch vụ")).to_have_value("vneid_activate")

@@ -164,9 +164,11 @@ def test_rejected_household_is_not_listed(session, world):
 
 def test_proposed_household_is_pending_in_my_village_and_assigned_to_me(session, world):
     proposed = household_in(label="27", head_name="Vũ Thị Hoa", smartphones="1")
-    household = propose_household(session, proposed, member=world.volunteer, now=NOW)
+    household, created = propose_household(session, proposed, member=world.volunteer, now=NOW)
     session.commit()
     session.expire_all()
+
+    assert created
 
     stored = session.get(Household, household.id)
     assert stored.review_state is ReviewState.pending
@@ -179,11 +181,11 @@ def test_proposed_household_is_pending_in_my_village_and_assigned_to_me(session,
 
 def test_proposing_the_same_household_again_stores_it_once(session, world):
     proposed = household_in(label="27", head_name="Vũ Thị Hoa")
-    first = propose_household(session, proposed, member=world.volunteer, now=NOW)
+    first, _ = propose_household(session, proposed, member=world.volunteer, now=NOW)
     session.commit()
-    again = propose_household(session, proposed, member=world.volunteer, now=NOW)
+    again, created = propose_household(session, proposed, member=world.volunteer, now=NOW)
     session.commit()
-    assert again.id == first.id
+    assert again.id == first.id and not created
     assert count(session, Household) == 4
 
 
@@ -203,9 +205,11 @@ def test_household_without_label_or_head_is_refused(session, world):
 # --- editing a household ---------------------------------------------------------------------
 
 def test_edit_applies_the_change_and_keeps_before_and_after(session, world):
-    edit = edit_basics(session, world.household.id,
-                       household_in(label="12A", smartphones="2", internet_at_home="yes"),
-                       member=world.volunteer, now=NOW)
+    edit, created = edit_basics(session, world.household.id,
+                                household_in(label="12A", smartphones="2",
+                                             internet_at_home="yes"),
+                                member=world.volunteer, now=NOW)
+    assert created
     session.commit()
     session.expire_all()
 
@@ -225,17 +229,18 @@ def test_edit_applies_the_change_and_keeps_before_and_after(session, world):
 
 def test_edit_that_changes_nothing_records_nothing(session, world):
     assert edit_basics(session, world.household.id, household_in(), member=world.volunteer,
-                       now=NOW) is None
+                       now=NOW) == (None, False)
     assert count(session, HouseholdEdit) == 0
 
 
 def test_replayed_edit_is_recorded_once(session, world):
     change = household_in(head_name="Nguyễn Văn Ân")
-    first = edit_basics(session, world.household.id, change, member=world.volunteer, now=NOW)
+    first, _ = edit_basics(session, world.household.id, change, member=world.volunteer, now=NOW)
     session.commit()
-    again = edit_basics(session, world.household.id, change, member=world.volunteer, now=NOW)
+    again, created = edit_basics(session, world.household.id, change, member=world.volunteer,
+                                 now=NOW)
     session.commit()
-    assert again.id == first.id
+    assert again.id == first.id and not created
     assert count(session, HouseholdEdit) == 1
 
 
@@ -251,10 +256,10 @@ def test_edit_of_a_household_outside_my_village_is_refused(session, world):
 # --- residents -------------------------------------------------------------------------------
 
 def test_added_resident_is_pending_and_searchable(session, world):
-    resident = add_resident(session, world.household.id,
-                            resident_in(name="Nguyễn Thị Mai", birth_year="2001", sex="female",
-                                        relation="Con", phone="0912 345 678"),
-                            member=world.volunteer, now=NOW)
+    resident, _ = add_resident(session, world.household.id,
+                               resident_in(name="Nguyễn Thị Mai", birth_year="2001",
+                                           sex="female", relation="Con", phone="0912 345 678"),
+                               member=world.volunteer, now=NOW)
     session.commit()
     session.expire_all()
 
@@ -270,9 +275,11 @@ def test_added_resident_is_pending_and_searchable(session, world):
 
 def test_replayed_resident_is_added_once(session, world):
     newcomer = resident_in()
-    first = add_resident(session, world.household.id, newcomer, member=world.volunteer, now=NOW)
-    again = add_resident(session, world.household.id, newcomer, member=world.volunteer, now=NOW)
-    assert again.id == first.id
+    first, _ = add_resident(session, world.household.id, newcomer, member=world.volunteer,
+                            now=NOW)
+    again, created = add_resident(session, world.household.id, newcomer, member=world.volunteer,
+                                  now=NOW)
+    assert again.id == first.id and not created
     assert count(session, Resident) == 5
 
 

@@ -1,0 +1,341 @@
+"""Sync ingest: a batch from a phone's outbox, each item stored once by its UUID and answered
+on its own (DESIGN.md §4).
+
+An item is `{"id": uuid, "kind": ..., "payload": {...}}`; the payload has the field names of
+the HTML form the outbox serialised (values as form strings or JSON numbers and booleans).
+Records made on the phone name each other by UUID before they have server ids: a payload may
+give `household_uuid` for `household_id`, and a visit line `resident_uuid` for `resident_id`.
+
+Transactions. fieldkit commits nothing of its own accord; the batch hands each commit to its
+caller. `ingest()` gives every item a transaction of its own: after an item is stored it calls
+the caller's `commit()`, after any other answer it rolls the session back. So a refused item
+leaves nothing behind and never undoes an item before it. The caller passes a session with no
+other pending work, and usually `commit=session.commit`. `ingest_one()` stages a single item
+and leaves its commit, and the race below, to its caller.
+
+Races. Two sends of one item at once (a double tap, two tabs, a retry crossing a slow answer)
+both find no row and both insert; the database's unique index on the UUID lets one through and
+the other's insert fails with IntegrityError. `ingest()` then rolls back and looks again, and
+the row the first one stored answers duplicate (or conflict).
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from fieldkit import forms, households, policy, visits
+from fieldkit.errors import DomainError, Forbidden, Invalid, NotFound, SyncConflict
+from fieldkit.households import HouseholdIn, ResidentIn
+from fieldkit.models import Household, Member, Resident
+from fieldkit.visits import VisitIn
+
+MAX_ITEMS = 100
+# How often one item is tried when a concurrent send of the same UUID wins the insert. The
+# second try finds that row; a third covers a row that vanished again (a rolled-back racer).
+ATTEMPTS = 3
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_FORM_RESIDENT_UUID = re.compile(r"lines-(\d{1,3})-resident_uuid")
+# Database ids are at most 2**62 here: larger numbers do not fit an SQLite integer.
+_MAX_ID = 2**62
+
+
+class Kind(enum.StrEnum):
+    visit = "visit"
+    resident = "resident"
+    household = "household"  # a household found in the field, proposed for the list
+    household_edit = "household_edit"
+
+
+class Status(enum.StrEnum):
+    stored = "stored"  # new, kept; pending review
+    duplicate = "duplicate"  # the server already had exactly this; nothing changed
+    conflict = "conflict"  # this UUID was sent before with other content; nothing changed
+    invalid = "invalid"  # the content needs fixing: `errors` says where
+    forbidden = "forbidden"  # outside the member's scope or role
+
+
+class BadBatch(DomainError):
+    """The body is not a batch at all; no item was looked at. The message says why."""
+
+
+class BatchTooLarge(BadBatch):
+    pass
+
+
+@dataclass(frozen=True)
+class SyncItem:
+    """One outbox item as it came: `id` is a well-formed UUID (checked by parse_batch);
+    `kind` and `payload` are whatever was sent and are checked item by item."""
+
+    id: str
+    kind: Any
+    payload: Any
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """The answer for one item. `errors` (field name → message) only when invalid;
+    `household_id` — the household the record is or belongs to — only when stored or
+    duplicate, so the phone can open its page."""
+
+    id: str
+    status: Status
+    message: str
+    errors: dict[str, str] | None = None
+    household_id: int | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"id": self.id, "status": self.status.value,
+                                "message": self.message}
+        if self.errors:
+            body["errors"] = dict(self.errors)
+        if self.household_id is not None:
+            body["household_id"] = self.household_id
+        return body
+
+
+STORED = {
+    Kind.visit: "Đã lưu lượt thăm. Lượt thăm đang chờ xã duyệt.",
+    Kind.resident: "Đã lưu nhân khẩu. Nhân khẩu đang chờ xã duyệt.",
+    Kind.household: "Đã lưu hộ mới. Hộ đang chờ xã duyệt.",
+    Kind.household_edit: "Đã lưu thông tin hộ.",
+}
+DUPLICATE = "Máy chủ đã có bản ghi này từ lần gửi trước; không lưu thêm."
+UNCHANGED = "Thông tin hộ không có gì thay đổi."
+INVALID = "Dữ liệu chưa hợp lệ. Sửa các ô được đánh dấu rồi gửi lại."
+
+
+def parse_batch(body: Any) -> list[SyncItem]:
+    """The items of a decoded JSON body `{"items": [{"id", "kind", "payload"}, ...]}`.
+    Raises BadBatch (BatchTooLarge past MAX_ITEMS) when the body is not such a batch or an
+    item has no well-formed UUID to answer under; kinds and payloads are left to ingest()."""
+    if not isinstance(body, dict):
+        raise BadBatch("Dữ liệu gửi lên phải là một đối tượng JSON có danh sách \"items\".")
+    raw_items = body.get("items")
+    if not isinstance(raw_items, list):
+        raise BadBatch("Thiếu danh sách \"items\" trong dữ liệu gửi lên.")
+    if len(raw_items) > MAX_ITEMS:
+        raise BatchTooLarge(f"Mỗi lần gửi tối đa {MAX_ITEMS} mục; hãy chia nhỏ rồi gửi lại.")
+    items = []
+    for position, raw in enumerate(raw_items, start=1):
+        if not isinstance(raw, dict):
+            raise BadBatch(f"Mục thứ {position} không phải là một đối tượng JSON.")
+        item_id = raw.get("id")
+        if not isinstance(item_id, str) or not _UUID.fullmatch(item_id):
+            raise BadBatch(f"Mục thứ {position} không có mã (id) UUID hợp lệ.")
+        items.append(SyncItem(id=item_id, kind=raw.get("kind"), payload=raw.get("payload")))
+    return items
+
+
+def ingest(session: Session, items: Sequence[SyncItem], *, member: Member, now: datetime,
+           commit: Callable[[], None]) -> list[ItemResult]:
+    """Store each item in a transaction of its own, in order; one result per item, in order.
+    Calls `commit()` after each stored item and rolls `session` back after any other answer.
+    Safe to replay: a batch sent again answers duplicate item by item and changes nothing."""
+    return [_settle(session, item, member=member, now=now, commit=commit) for item in items]
+
+
+def _settle(session: Session, item: SyncItem, *, member: Member, now: datetime,
+            commit: Callable[[], None]) -> ItemResult:
+    attempt = 1
+    while True:
+        try:
+            result = ingest_one(session, item, member=member, now=now)
+            if result.status is Status.stored:
+                commit()
+            else:
+                session.rollback()
+            return result
+        except IntegrityError:
+            # Someone stored this UUID since we looked: look again (module docstring, Races).
+            session.rollback()
+            if attempt == ATTEMPTS:
+                raise
+            attempt += 1
+
+
+def ingest_one(session: Session, item: SyncItem, *, member: Member,
+               now: datetime) -> ItemResult:
+    """Stage one item in `session` and say what became of it. Commits nothing: the caller
+    commits when the status is stored and rolls back otherwise (a refusal may come after
+    rows were flushed). Raises IntegrityError when another transaction stored the same UUID
+    after this one looked: roll back and call again, and it answers duplicate or conflict."""
+    try:
+        policy.require_can_record(member)
+        if not isinstance(item.kind, str) or item.kind not in Kind.__members__:
+            raise Invalid({"kind": "Loại bản ghi không được hỗ trợ. Hãy cập nhật ứng dụng."})
+        kind = Kind(item.kind)
+        data = _payload(item)
+        household_id, created, message = _INGEST[kind](session, data, member=member, now=now)
+    except Invalid as invalid:
+        return ItemResult(item.id, Status.invalid, INVALID, errors=invalid.errors or
+                          {"form": INVALID})
+    except (Forbidden, NotFound) as refused:
+        return ItemResult(item.id, Status.forbidden, str(refused))
+    except SyncConflict as conflict:
+        return ItemResult(item.id, Status.conflict, str(conflict))
+    if created:
+        return ItemResult(item.id, Status.stored, message or STORED[kind],
+                          household_id=household_id)
+    return ItemResult(item.id, Status.duplicate, message or DUPLICATE, household_id=household_id)
+
+
+def _payload(item: SyncItem) -> dict[str, Any]:
+    """The payload with its `uuid` the item's id, which it must equal when it gives one."""
+    if not isinstance(item.payload, Mapping):
+        raise Invalid({"payload": "Nội dung của mục gửi lên không hợp lệ."})
+    data = dict(item.payload)
+    item_uuid = item.id.lower()
+    given = data.get("uuid")
+    if not _blank(given):
+        c = forms.Collector()
+        given_uuid = c.field("uuid", lambda: forms.uuid(given))
+        c.raise_if_any()
+        if given_uuid != item_uuid:
+            raise Invalid({"uuid": "Mã bản ghi không khớp với mã của mục gửi lên."})
+    data["uuid"] = item_uuid
+    return data
+
+
+# --- the kinds -------------------------------------------------------------------------------
+# Each stages its record and returns (household id, created, message or None for the usual).
+
+def _visit(session: Session, data: dict[str, Any], *, member: Member,
+           now: datetime) -> tuple[int, bool, str | None]:
+    c = forms.Collector()
+    household_id = _household_ref(session, data, c)
+    data, unresolved = _with_resident_ids(session, data, c)
+    try:
+        visit_in = VisitIn.parse(data, household_id=household_id or 0)
+    except Invalid as invalid:
+        for name, message in invalid.errors.items():
+            # A line whose resident_uuid is unknown has its message there already.
+            if not (name.endswith("-resident_id") and name[:-len("resident_id")] in unresolved):
+                c.add(name, message)
+    c.raise_if_any()
+    visit, created = visits.log_visit(session, visit_in, volunteer=member, now=now)
+    return visit.household_id, created, None
+
+
+def _resident(session: Session, data: dict[str, Any], *, member: Member,
+              now: datetime) -> tuple[int, bool, str | None]:
+    c = forms.Collector()
+    household_id = _household_ref(session, data, c)
+    resident_in = _parsed(c, lambda: ResidentIn.parse(data, today=forms.local_today(now)))
+    c.raise_if_any()
+    resident, created = households.add_resident(session, household_id, resident_in,
+                                                member=member, now=now)
+    return resident.household_id, created, None
+
+
+def _household(session: Session, data: dict[str, Any], *, member: Member,
+               now: datetime) -> tuple[int, bool, str | None]:
+    household, created = households.propose_household(session, HouseholdIn.parse(data),
+                                                      member=member, now=now)
+    return household.id, created, None
+
+
+def _household_edit(session: Session, data: dict[str, Any], *, member: Member,
+                    now: datetime) -> tuple[int, bool, str | None]:
+    c = forms.Collector()
+    household_id = _household_ref(session, data, c)
+    household_in = _parsed(c, lambda: HouseholdIn.parse(data))
+    c.raise_if_any()
+    edit, created = households.edit_basics(session, household_id, household_in,
+                                           member=member, now=now)
+    if edit is None:  # nothing changed, so nothing to keep and nothing lost
+        return household_id, False, UNCHANGED
+    return edit.household_id, created, None
+
+
+_INGEST = {Kind.visit: _visit, Kind.resident: _resident, Kind.household: _household,
+           Kind.household_edit: _household_edit}
+
+
+def _parsed(c: forms.Collector, parse: Callable[[], Any]) -> Any:
+    """Run an input model's parse, adding its messages to `c` rather than raising."""
+    try:
+        return parse()
+    except Invalid as invalid:
+        for name, message in invalid.errors.items():
+            c.add(name, message)
+        return None
+
+
+# --- references by UUID ----------------------------------------------------------------------
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _household_ref(session: Session, data: Mapping[str, Any], c: forms.Collector) -> int | None:
+    """The household the payload is about: `household_id`, or `household_uuid` for one
+    proposed from the phone (in this batch or an earlier one). Messages go to `c`."""
+    raw_id, raw_uuid = data.get("household_id"), data.get("household_uuid")
+    by_id = by_uuid = None
+    if not _blank(raw_id):
+        by_id = c.field("household_id", lambda: forms.integer(
+            raw_id, label="mã hộ", minimum=1, maximum=_MAX_ID))
+    if not _blank(raw_uuid):
+        household_uuid = c.field("household_uuid", lambda: forms.uuid(raw_uuid))
+        if household_uuid is not None:
+            by_uuid = session.exec(
+                select(Household.id).where(Household.uuid == household_uuid)).first()
+            if by_uuid is None:
+                c.add("household_uuid", "Máy chủ chưa có hộ này. Hộ mới phải được gửi và "
+                                        "lưu trước các bản ghi của hộ.")
+    if _blank(raw_id) and _blank(raw_uuid):
+        c.add("household_id", "Thiếu hộ. Hãy mở lại trang của hộ rồi nhập lại.")
+    if by_id is not None and by_uuid is not None and by_id != by_uuid:
+        c.add("household_uuid", "Mã hộ và mã UUID của hộ không khớp nhau.")
+    return by_id if by_id is not None else by_uuid
+
+
+def _with_resident_ids(session: Session, data: dict[str, Any],
+                       c: forms.Collector) -> tuple[dict[str, Any], set[str]]:
+    """A copy of the visit payload with each line's `resident_uuid` turned into its
+    `resident_id`, for lines given as a `lines` list or as `lines-N-…` form fields; and the
+    field-name prefixes ("lines-N-") of lines whose resident is not known (messages in `c`)."""
+    data = dict(data)
+    # (the line's field-name prefix, where its resident_id goes, under which key, the uuid)
+    refs: list[tuple[str, dict[str, Any], str, Any]] = []
+    if isinstance(data.get("lines"), list):
+        data["lines"] = [dict(raw) if isinstance(raw, Mapping) else raw
+                         for raw in data["lines"]]
+        for index, line in enumerate(data["lines"]):
+            if isinstance(line, dict) and not _blank(line.get("resident_uuid")):
+                refs.append((f"lines-{index}-", line, "resident_id", line["resident_uuid"]))
+    else:
+        for key, value in list(data.items()):
+            match = _FORM_RESIDENT_UUID.fullmatch(key)
+            if match and not _blank(value):
+                prefix = f"lines-{int(match[1])}-"
+                refs.append((prefix, data, prefix + "resident_id", value))
+
+    wanted = {prefix: c.field(prefix + "resident_uuid", lambda v=raw: forms.uuid(v))
+              for prefix, _, _, raw in refs}
+    uuids = {value for value in wanted.values() if value is not None}
+    known = dict(session.exec(
+        select(Resident.uuid, Resident.id).where(col(Resident.uuid).in_(uuids))
+    ).all()) if uuids else {}
+    unresolved = set()
+    for prefix, line, id_key, _ in refs:
+        resident_id = known.get(wanted[prefix])
+        given = line.get(id_key)
+        if resident_id is None:
+            unresolved.add(prefix)
+            c.add(prefix + "resident_uuid", "Máy chủ chưa có người này. Nhân khẩu mới phải "
+                                            "được gửi và lưu trước lượt thăm.")
+        elif _blank(given) or str(given).strip() == str(resident_id):
+            line[id_key] = resident_id
+        else:
+            c.add(prefix + "resident_uuid", "Mã người được hỗ trợ và mã UUID không khớp nhau.")
+    return data, unresolved

@@ -1,0 +1,106 @@
+// Fieldkit service worker. Served at /sw.js (so it controls the whole site) by
+// pwa/routes/offline.py, which fills in the version and the app shell's URLs.
+//
+// - the app shell is precached per version; old caches are removed on activate;
+// - navigations: network first (with a short timeout), then the cached copy, then the
+//   Vietnamese offline page;
+// - static files (versioned URLs) cache first;
+// - a new version waits until the person taps "Tải lại" (no silent swap mid-form);
+// - Background Sync and messages flush the outbox (pwa/offline/outbox.js).
+"use strict";
+
+var VERSION = "__VERSION__";
+var SHELL = __SHELL__;
+var SHELL_CACHE = "fieldkit-shell-" + VERSION;
+var PAGES_CACHE = "fieldkit-pages";
+var STATIC_CACHE = "fieldkit-static";
+var NETWORK_TIMEOUT_MS = 4000;
+
+importScripts(__OUTBOX__);
+
+self.addEventListener("install", function (event) {
+  event.waitUntil(caches.open(SHELL_CACHE).then(function (cache) { return cache.addAll(SHELL); }));
+});
+
+self.addEventListener("activate", function (event) {
+  event.waitUntil(caches.keys().then(function (names) {
+    return Promise.all(names.filter(function (name) {
+      return name.indexOf("fieldkit-shell-") === 0 && name !== SHELL_CACHE;
+    }).map(function (name) { return caches.delete(name); }));
+  }).then(function () { return self.clients.claim(); }));
+});
+
+self.addEventListener("message", function (event) {
+  var data = event.data || {};
+  if (data.type === "skip-waiting") self.skipWaiting();
+  if (data.type === "flush") event.waitUntil(self.FieldkitOutbox.flush({ origin: self.location.origin }));
+});
+
+self.addEventListener("sync", function (event) {
+  if (event.tag === "fieldkit-outbox") {
+    event.waitUntil(self.FieldkitOutbox.flush({ origin: self.location.origin }).then(function (r) {
+      // Rejecting asks the browser to try this sync again later.
+      if (r.offline || r.retry) throw new Error("outbox not delivered yet");
+    }));
+  }
+});
+
+function timeout(promise, ms) {
+  return new Promise(function (resolve, reject) {
+    var timer = setTimeout(function () { reject(new Error("timeout")); }, ms);
+    promise.then(function (v) { clearTimeout(timer); resolve(v); },
+                 function (e) { clearTimeout(timer); reject(e); });
+  });
+}
+
+function cacheable(request, response) {
+  var url = new URL(request.url);
+  return response && response.ok && response.type === "basic" &&
+    url.pathname.indexOf("/signin") !== 0 && !response.redirected;
+}
+
+function pageKey(request) {
+  // One cached copy per page, whatever its query (?outbox=… to fix an item, htmx history).
+  var url = new URL(request.url);
+  return new Request(url.origin + url.pathname, { credentials: "same-origin" });
+}
+
+function navigate(event) {
+  var request = event.request;
+  return timeout(fetch(request), NETWORK_TIMEOUT_MS).then(function (response) {
+    if (cacheable(request, response)) {
+      var copy = response.clone();
+      event.waitUntil(caches.open(PAGES_CACHE).then(function (c) { return c.put(pageKey(request), copy); }));
+    }
+    return response;
+  }).catch(function () {
+    return caches.match(pageKey(request), { ignoreVary: true }).then(function (cached) {
+      return cached || caches.match("/offline", { ignoreVary: true });
+    });
+  });
+}
+
+function fromCacheFirst(request) {
+  return caches.match(request).then(function (cached) {
+    if (cached) return cached;
+    return fetch(request).then(function (response) {
+      if (response.ok) {
+        var copy = response.clone();
+        caches.open(STATIC_CACHE).then(function (c) { c.put(request, copy); });
+      }
+      return response;
+    });
+  });
+}
+
+self.addEventListener("fetch", function (event) {
+  var request = event.request;
+  if (request.method !== "GET") return;
+  var url = new URL(request.url);
+  if (url.origin !== self.location.origin) return;
+  if (request.mode === "navigate") {
+    event.respondWith(navigate(event));
+  } else if (url.pathname.indexOf("/static/") === 0 || url.pathname.indexOf("/offline/") === 0) {
+    event.respondWith(fromCacheFirst(request));
+  }
+});

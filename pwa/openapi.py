@@ -1,0 +1,248 @@
+"""The OpenAPI 3.1 document of the sync API, served at /api/v1/openapi.json.
+
+Built from the same constants the code uses (kinds, statuses, the batch limit, the form
+vocabularies), so it cannot drift from them; tests/web/test_sync.py and test_sync_fuzz.py hold
+the real answers to its schemas.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fieldkit.models import Device, Outcome, Reason, Result, Sex
+from fieldkit.sync import MAX_ITEMS, Kind, Status
+
+UUID = {
+    "type": "string", "minLength": 36, "maxLength": 36,
+    "pattern": "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+}
+# Form fields arrive as strings; JSON numbers and booleans are accepted where they make sense.
+INTEGER_OR_TEXT = {"type": ["integer", "string"]}
+OPTIONAL_TEXT = {"type": ["string", "null"]}
+YES_NO = {"type": ["boolean", "string", "null"],
+          "description": 'true / false, or the form\'s "yes" / "no"; "" or null: not known.'}
+
+
+def _values(enum_type) -> list[str]:
+    return [member.value for member in enum_type]
+
+
+def _optional(enum_type) -> dict[str, Any]:
+    return {"type": ["string", "null"], "enum": [*_values(enum_type), "", None]}
+
+
+HOUSEHOLD_REF = {
+    "household_id": {**INTEGER_OR_TEXT, "description": "The household's server id."},
+    "household_uuid": {**UUID, "description": (
+        "Instead of household_id: the UUID of a household proposed from the phone and stored "
+        "by an earlier item (of this batch or an earlier one).")},
+}
+BASICS = {
+    "label": {"type": "string", "description": "Số nhà / tên hộ (required, ≤ 60)."},
+    "head_name": {"type": "string", "description": "Họ tên chủ hộ (required, ≤ 100)."},
+    "address_hint": OPTIONAL_TEXT,
+    "smartphones": {"type": ["integer", "string", "null"], "description": "0–30."},
+    "internet_at_home": YES_NO,
+}
+LINE_FIELDS = {
+    "resident_id": INTEGER_OR_TEXT,
+    "resident_uuid": {**UUID, "description": (
+        "Instead of resident_id: the UUID of a resident added from the phone and stored by an "
+        "earlier item.")},
+    "service_code": {"type": "string", "description": "A code of the service catalogue."},
+    "result": {"enum": _values(Result)},
+    "reason": {**_optional(Reason), "description": "Required when result is failed or "
+                                                   "referred."},
+    "device": _optional(Device),
+    "dossier_no": OPTIONAL_TEXT,
+}
+
+
+def _payload(description: str, properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"type": "object", "description": description,
+            "properties": {"uuid": {**UUID, "description": "Equal to the item's id; may be "
+                                                           "left out."}, **properties},
+            **extra}
+
+
+SCHEMAS: dict[str, Any] = {
+    "SyncRequest": {
+        "type": "object",
+        "required": ["items"],
+        "properties": {"items": {"type": "array", "maxItems": MAX_ITEMS,
+                                 "items": {"$ref": "#/components/schemas/SyncItem"}}},
+    },
+    "SyncItem": {
+        "type": "object",
+        "required": ["id", "kind", "payload"],
+        "properties": {
+            "id": {**UUID, "description": "Made on the phone; the record's UUID for ever."},
+            "kind": {"enum": _values(Kind)},
+            "payload": {"type": "object"},
+        },
+        "allOf": [
+            {"if": {"properties": {"kind": {"const": kind.value}}, "required": ["kind"]},
+             "then": {"properties": {"payload": {"$ref": f"#/components/schemas/{name}"}}}}
+            for kind, name in [(Kind.visit, "VisitPayload"), (Kind.resident, "ResidentPayload"),
+                               (Kind.household, "HouseholdPayload"),
+                               (Kind.household_edit, "HouseholdEditPayload")]
+        ],
+    },
+    "VisitPayload": _payload(
+        "The visit form. Lines come either as a `lines` list or as the form's "
+        "`lines-N-<field>` keys (N the form's index, gaps allowed); error names use "
+        "`lines-N-<field>` in both cases (N the list position for a list).",
+        {
+            **HOUSEHOLD_REF,
+            "visited_at": {"type": "string", "description": (
+                'Vietnam time as the form gives it ("2026-11-20T09:30"), or ISO 8601 with an '
+                "offset.")},
+            "outcome": {"enum": _values(Outcome)},
+            "notes": OPTIONAL_TEXT,
+            "follow_up_on": {"type": ["string", "null"], "description": "YYYY-MM-DD or ''."},
+            "smartphones": BASICS["smartphones"],
+            "internet_at_home": YES_NO,
+            "lines": {"type": "array", "maxItems": 60,
+                      "items": {"type": "object", "properties": LINE_FIELDS}},
+        },
+        patternProperties={
+            f"^lines-[0-9]{{1,3}}-{name}$": schema for name, schema in LINE_FIELDS.items()},
+    ),
+    "ResidentPayload": _payload("The new-resident form.", {
+        **HOUSEHOLD_REF,
+        "name": {"type": "string"},
+        "birth_year": {"type": ["integer", "string", "null"]},
+        "sex": _optional(Sex),
+        "relation": OPTIONAL_TEXT,
+        "phone": OPTIONAL_TEXT,
+    }),
+    "HouseholdPayload": _payload(
+        "A household found in the field and proposed for the list; it joins the sender's "
+        "village, pending review.", BASICS),
+    "HouseholdEditPayload": _payload(
+        "The edit-household form: every basic field, as the form has them after the change "
+        "(a field left out is taken as emptied).", {**HOUSEHOLD_REF, **BASICS}),
+    "SyncResponse": {
+        "type": "object",
+        "required": ["results", "server_time"],
+        "additionalProperties": False,
+        "properties": {
+            "results": {"type": "array", "maxItems": MAX_ITEMS,
+                        "description": "One result per item, in the items' order.",
+                        "items": {"$ref": "#/components/schemas/ItemResult"}},
+            "server_time": {"type": "string", "format": "date-time",
+                            "description": "The server's clock (UTC, with offset), to check "
+                                           "the phone's."},
+        },
+    },
+    "ItemResult": {
+        "type": "object",
+        "required": ["id", "status", "message"],
+        "additionalProperties": False,
+        "properties": {
+            "id": {"type": "string", "description": "The item's id, exactly as sent."},
+            "status": {"enum": _values(Status), "description": (
+                "stored: new and kept (pending review). duplicate: the server already had this "
+                "content under this UUID, or an edit changed nothing; nothing changed. "
+                "stored and duplicate both mean the item may leave the outbox. "
+                "conflict: this UUID was sent before with other content (the per-item 409). "
+                "invalid: fix the fields named in `errors` and resend (the per-item 422). "
+                "forbidden: outside the sender's village or role.")},
+            "message": {"type": "string", "minLength": 1,
+                        "description": "Vietnamese, to show as it is."},
+            "errors": {"type": "object", "minProperties": 1,
+                       "additionalProperties": {"type": "string", "minLength": 1},
+                       "description": "Field name (as in the payload) → Vietnamese message; "
+                                      "`form` for the record as a whole."},
+            "household_id": {"type": "integer", "minimum": 1,
+                             "description": "The household the record is or belongs to."},
+        },
+        "allOf": [
+            {"if": {"properties": {"status": {"const": "invalid"}}},
+             "then": {"required": ["errors"]},
+             "else": {"not": {"required": ["errors"]}}},
+            {"if": {"properties": {"status": {"enum": ["stored", "duplicate"]}}},
+             "then": {"required": ["household_id"]},
+             "else": {"not": {"required": ["household_id"]}}},
+        ],
+    },
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "additionalProperties": False,
+        "properties": {
+            "error": {"type": "string", "minLength": 1, "description": "Vietnamese."},
+            "errors": {"type": "object", "additionalProperties": {"type": "string"}},
+        },
+    },
+}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "headers": {"Cache-Control": {"$ref":
+                                                    "#/components/headers/NoStore"}},
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Fieldkit sync API",
+            "version": "1",
+            "description": (
+                "The phone's outbox sends field records here (DESIGN.md §4). Each item is "
+                "stored at most once by its UUID and answered on its own, in its own "
+                "transaction: a refused item saves nothing and never undoes another. "
+                "Sending a batch again is always safe."),
+        },
+        "paths": {
+            "/api/v1/sync": {
+                "post": {
+                    "operationId": "sync",
+                    "summary": "Send outbox items",
+                    "security": [{"session": [], "csrfToken": []}],
+                    "requestBody": {"required": True, "content": {"application/json": {
+                        "schema": {"$ref": "#/components/schemas/SyncRequest"}}}},
+                    "responses": {
+                        "200": {
+                            "description": "One result per item, in order.",
+                            "headers": {"Cache-Control": {
+                                "$ref": "#/components/headers/NoStore"}},
+                            "content": {"application/json": {"schema": {
+                                "$ref": "#/components/schemas/SyncResponse"}}},
+                        },
+                        "400": _error("The body is not a batch (not JSON, not an object, "
+                                      "`items` not a list, an item not an object or without "
+                                      "a UUID id), or the X-CSRF-Token header is missing or "
+                                      "stale. No item was looked at."),
+                        "401": _error('Not signed in. Keep every item; ask to sign in again '
+                                      '("Đăng nhập lại để gửi").'),
+                        "413": _error(f"More than {MAX_ITEMS} items, or a body over 2 MiB: "
+                                      "send fewer at a time."),
+                    },
+                },
+            },
+            "/api/v1/openapi.json": {
+                "get": {
+                    "operationId": "openapi",
+                    "summary": "This document",
+                    "security": [],
+                    "responses": {"200": {"description": "The OpenAPI document.",
+                                          "content": {"application/json": {}}}},
+                },
+            },
+        },
+        "components": {
+            "schemas": SCHEMAS,
+            "headers": {"NoStore": {"schema": {"type": "string", "const": "no-store"}}},
+            "securitySchemes": {
+                "session": {"type": "apiKey", "in": "cookie", "name": "fieldkit_session",
+                            "description": "The signed session cookie set at sign-in; it lasts "
+                                           "30 days and each request renews it."},
+                "csrfToken": {"type": "apiKey", "in": "header", "name": "X-CSRF-Token",
+                              "description": 'The token every page exposes as <meta '
+                                             'name="csrf-token" content="…">.'},
+            },
+        },
+    }

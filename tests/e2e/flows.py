@@ -1,0 +1,55 @@
+"""Steps a volunteer takes, shared by the browser tests."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+# The console script installed beside the interpreter running the tests.
+FIELDKIT = Path(sys.executable).parent / "fieldkit"
+
+
+def invite_link(server, phone: str) -> str:
+    """The link `fieldkit invite` prints, run for real against the server's database."""
+    out = subprocess.run([str(FIELDKIT), "invite", phone, "--no-qr"], env=server.env,
+                         check=True, capture_output=True, text=True).stdout
+    return re.search(r"https?://\S+/signin/\S+", out).group(0)
+
+
+def sign_in(page: Page, server, phone: str) -> None:
+    page.goto(invite_link(server, phone))
+    page.get_by_role("button", name="Đăng nhập").click()
+    expect(page.get_by_role("button", name="Đăng xuất")).to_be_visible()
+
+
+def wait_ready_offline(page: Page, households: int) -> None:
+    """Until the phone says its village is kept for offline use."""
+    expect(page.locator("[data-ready]")).to_contain_text(
+        f"Sẵn sàng ngoại tuyến: {households} hộ", timeout=30_000)
+
+
+def outbox(page: Page) -> dict:
+    return page.evaluate("""FieldkitOutbox.summary().then(s => ({pending: s.pending,
+        attention: s.attention, ids: s.items.map(i => i.id),
+        states: s.items.map(i => i.state)}))""")
+
+
+def log_visit(page: Page, resident: str, service: str, *, result: str = "Xong",
+              notes: str = "", when: str | None = None) -> None:
+    """On a household page: open the visit form, fill one assistance line, save."""
+    page.get_by_role("link", name="Ghi lượt thăm").click()
+    form = page.locator("form[data-outbox=visit]")
+    expect(form).to_be_visible()
+    if when:
+        form.get_by_label("Thời gian thăm").fill(when)
+    line = form.locator("[data-line]").first
+    line.get_by_label("Người được hỗ trợ").select_option(label=resident)
+    line.get_by_label("Dịch vụ").select_option(service)
+    line.get_by_text(result, exact=True).click()
+    if notes:
+        form.get_by_label("Ghi chú").fill(notes)
+    form.get_by_role("button", name="Lưu lượt thăm").click()
