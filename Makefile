@@ -33,6 +33,7 @@ lint: setup
 
 bench: setup
 	$(BIN)/python benchmarks/bench_pages.py
+	$(BIN)/python benchmarks/bench_offline.py
 
 clean:
 	rm -rf $(VENV) instance test-artifacts .pytest_cache

@@ -352,7 +352,11 @@
   function prepareForOffline(soon) {
     if (preparing || !signedIn || !window.caches || !navigator.onLine || !Outbox) return;
     preparing = true;
-    Promise.all([Outbox.getMeta("readyAt"), Outbox.getMeta("pageVersions")]).then(function (m) {
+    // "Ready offline" is only true once the service worker that answers offline is active.
+    var worker = "serviceWorker" in navigator ? navigator.serviceWorker.ready : Promise.reject(new Error("no worker"));
+    worker.then(function () {
+      return Promise.all([Outbox.getMeta("readyAt"), Outbox.getMeta("pageVersions")]);
+    }).then(function (m) {
       var stale = !m[0] || Date.now() - new Date(m[0]).getTime() > PREPARE_EVERY_MS;
       if (!soon && !stale) return null;
       return fetch("/api/v1/offline-pack", { credentials: "same-origin", cache: "no-store" })

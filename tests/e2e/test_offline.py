@@ -3,6 +3,8 @@ stopped and started: a day's work with no signal, and an outbox that never loses
 
 from __future__ import annotations
 
+import time
+
 from playwright.sync_api import expect
 from sqlmodel import func, select
 
@@ -13,6 +15,14 @@ from tests.e2e.flows import invite_link, log_visit, outbox, sign_in, wait_ready_
 AN = "Nguyễn Văn An (1968)"
 LAN = "Hoàng Thị Lan (1972)"
 BINH = "Trần Thị Bình (1955)"
+
+
+def eventually(condition, seconds: float = 15) -> None:
+    """Wait for something the browser does in the background, such as a send."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "not within the time allowed"
+        time.sleep(0.1)
 
 
 def visits_stored(engine) -> int:
@@ -160,6 +170,8 @@ def test_an_expired_session_keeps_the_outbox_until_sign_in(page, context, server
 def test_a_new_deploy_offers_an_update_and_activates_it(page, server, live_world):
     world, _ = live_world
     sign_in(page, server, world.volunteer.phone)
+    wait_ready_offline(page, 2)
+    page.reload()  # the first page may have loaded before the worker took over
     page.wait_for_function("navigator.serviceWorker.controller !== null")
     before = page.evaluate("caches.keys()")
 
@@ -176,3 +188,32 @@ def test_a_new_deploy_offers_an_update_and_activates_it(page, server, live_world
     assert [k for k in after if k.startswith("fieldkit-shell-")] != \
         [k for k in before if k.startswith("fieldkit-shell-")]
     expect(banner).to_be_hidden()
+
+
+def test_the_outbox_moves_to_another_phone_as_a_file(page, browser, server, live_world,
+                                                     tmp_path):
+    world, engine = live_world
+    sign_in(page, server, world.volunteer.phone)
+    wait_ready_offline(page, 2)
+    server.stop()
+    page.goto(f"{server.url}/households/{world.household.id}")
+    log_visit(page, AN, "vneid_level1", notes="Ghi trên máy cũ")
+    expect(page.get_by_role("status")).to_contain_text("Đã lưu trên máy")
+    page.goto(f"{server.url}/outbox")
+    expect(page.locator("[data-list-pending] li")).to_have_count(1)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Lưu ra tệp").click()
+    saved = tmp_path / "outbox.json"
+    download.value.save_as(saved)
+
+    server.start()
+    other_phone = browser.new_context(viewport={"width": 390, "height": 844})
+    fresh = other_phone.new_page()
+    sign_in(fresh, server, world.volunteer.phone)
+    fresh.goto(f"{server.url}/outbox")
+    fresh.locator("[data-import]").set_input_files(str(saved))
+    expect(fresh.locator("[data-import-result]")).to_contain_text("Đã nhập 1 mục")
+    eventually(lambda: visits_stored(engine) == 1)
+    expect(fresh.locator("[data-pending]")).to_contain_text("Chờ gửi (0)")
+    assert visits_stored(engine) == 1
+    other_phone.close()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 
 from sqlmodel import func, select
 
@@ -78,3 +80,13 @@ def test_htmx_requests_send_the_token_in_a_header(web, db, world):
     response = web.client.post("/households/new", headers={"X-CSRF-Token": web.csrf}, data={
         "uuid": "5b0c1d64-3f7e-4a55-9f0a-0c8f0d3b2a11", "label": "99", "head_name": "Ngô Văn Mới"})
     assert response.status_code == 303
+
+
+def test_a_session_lasts_thirty_days_and_every_visit_renews_it(web, world):
+    web.sign_in(world.volunteer)
+    response = web.get("/households")
+    cookie = response.headers["Set-Cookie"]
+    assert "fieldkit_session=" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    expires = re.search(r"Expires=([^;]+)", cookie).group(1)
+    lifetime = parsedate_to_datetime(expires) - datetime.now(UTC)
+    assert timedelta(days=29, hours=23) < lifetime <= timedelta(days=30)
