@@ -86,6 +86,9 @@ class Commune(SQLModel, table=True):
     province_code: str = Field(max_length=2)
     province_name: str
     created_at: datetime = Field(default_factory=utcnow)
+    # How long personal data of households no longer served is kept, in months (None: until
+    # erased on request). Set by commune staff.
+    retention_months: int | None = None
 
 
 class Village(SQLModel, table=True):
@@ -121,6 +124,66 @@ class SignInLink(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime
     used_at: datetime | None = None
+    # Who made it: a leader for volunteers of their village, commune staff for leaders and
+    # staff; None for links printed at the console (`fieldkit invite`).
+    created_by_id: int | None = Field(default=None, foreign_key="member.id")
+
+
+class Passkey(SQLModel, table=True):
+    """A WebAuthn credential (discoverable, user-verified). A person may have several."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    credential_id: str = Field(unique=True, max_length=1400, description="base64url")
+    public_key: bytes
+    sign_count: int = 0
+    transports: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    name: str = Field(default="", description="What the person calls the device")
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class OneTimeCode(SQLModel, table=True):
+    """A short code a leader reads out to a volunteer whose phone cannot hold a passkey.
+    Short-lived, single use; only its hash is kept; wrong guesses are counted."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    code_hash: str = Field(max_length=64)
+    created_by_id: int | None = Field(default=None, foreign_key="member.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    used_at: datetime | None = None
+    failed_attempts: int = 0
+
+
+class Attempt(SQLModel, table=True):
+    """One attempt at something that is throttled (a sign-in, a code), by a key such as
+    "code:<member>" or "ip:<address>". Kept in the database so any app server can count."""
+
+    __table_args__ = (Index("ix_attempt_key_at", "key", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=120)
+    at: datetime = Field(default_factory=utcnow)
+    succeeded: bool = False
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what, when: sign-ins, invites, passkey changes, role changes, reviews,
+    exports and erasures (DESIGN.md §5). Append-only."""
+
+    __table_args__ = (Index("ix_auditevent_commune_at", "commune_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    commune_id: int | None = Field(default=None, foreign_key="commune.id")
+    at: datetime = Field(default_factory=utcnow)
+    actor_id: int | None = Field(default=None, foreign_key="member.id", index=True)
+    action: str = Field(max_length=40, index=True)
+    target_kind: str | None = Field(default=None, max_length=20)
+    target_id: int | None = None
+    details: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
 class Household(SQLModel, table=True):
@@ -146,6 +209,8 @@ class Household(SQLModel, table=True):
     consent_purposes: str | None = None
     consent_method: str | None = None
     consent_at: datetime | None = None
+    # Set when the household's personal data was erased on request; its counts stay.
+    erased_at: datetime | None = None
     # A household proposed from the field is a field record under review like a visit.
     review_state: ReviewState = Field(default=ReviewState.approved, sa_type=_enum(ReviewState))
     proposed_by_id: int | None = Field(default=None, foreign_key="member.id")
