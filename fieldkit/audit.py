@@ -24,10 +24,13 @@ ACTIONS = {
     "member_removed": "Cho thôi tham gia",
     "role_changed": "Đổi vai trò",
     "village_changed": "Đổi thôn",
+    "village_added": "Thêm thôn",
+    "village_renamed": "Đổi tên thôn",
     "review": "Duyệt hồ sơ",
     "export": "Xuất dữ liệu",
     "erase": "Xóa dữ liệu cá nhân",
     "consent": "Ghi nhận đồng ý",
+    "settings_changed": "Đổi cài đặt",
     "refused": "Thao tác bị từ chối",
 }
 
@@ -48,8 +51,9 @@ def record(session: Session, *, action: str, now: datetime, actor: Member | None
 
 def events(session: Session, *, commune_id: int, action: str | None = None,
            actor_id: int | None = None, since: datetime | None = None,
-           limit: int = 200) -> list[AuditEvent]:
-    """The commune's events, newest first, optionally filtered."""
+           until: datetime | None = None, limit: int = 200) -> list[AuditEvent]:
+    """The commune's events, newest first, optionally filtered (`since` inclusive, `until`
+    exclusive)."""
     statement = select(AuditEvent).where(AuditEvent.commune_id == commune_id)
     if action:
         statement = statement.where(AuditEvent.action == action)
@@ -57,6 +61,8 @@ def events(session: Session, *, commune_id: int, action: str | None = None,
         statement = statement.where(AuditEvent.actor_id == actor_id)
     if since:
         statement = statement.where(AuditEvent.at >= since)
+    if until:
+        statement = statement.where(AuditEvent.at < until)
     return list(session.exec(
         statement.order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc()).limit(limit)
     ).all())

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 import click
 from sqlmodel import Session, func, select
 
-from fieldkit import communes, members, migrate
+from fieldkit import communes, members, migrate, privacy
 from fieldkit.config import Settings
 from fieldkit.db import make_engine, new_session
 from fieldkit.errors import DomainError, Invalid
@@ -163,3 +163,16 @@ def demo(households: int, seed: int, if_empty: bool, links: bool) -> None:
             click.echo("\nLiên kết đăng nhập (dùng một lần, trong 24 giờ):")
             for person in demo_data.demo_people(session):
                 _print_link(session, settings, person, qr=False)
+
+
+@main.command()
+@click.option("--dry-run", is_flag=True, help="Chỉ liệt kê, không xóa.")
+def retention(dry_run: bool) -> None:
+    """Erase the personal data of households idle longer than their commune's retention
+    period (set by commune staff); their counts stay. Run it daily (cron, systemd timer)."""
+    with _session() as session:
+        erased = privacy.apply_retention(session, now=utcnow(), dry_run=dry_run)
+        if dry_run:
+            click.echo(f"Sẽ xóa dữ liệu cá nhân của {len(erased)} hộ quá thời hạn lưu.")
+        else:
+            click.echo(f"Đã xóa dữ liệu cá nhân của {len(erased)} hộ quá thời hạn lưu.")

@@ -29,8 +29,8 @@ def init_commune(session: Session, code: str) -> tuple[Commune, bool]:
 
 def add_village(session: Session, commune: Commune, name: str, kind: str = "thôn") -> Village:
     name = " ".join((name or "").split())
-    if not name:
-        raise Invalid({"name": "Vui lòng nhập tên thôn."})
+    if not name or len(name) > 80:
+        raise Invalid({"name": "Vui lòng nhập tên thôn (tối đa 80 ký tự)."})
     # "thôn Bái Đô" and "Thôn Bái Đô" are one village; the accents still tell villages apart.
     names = session.exec(select(Village.name).where(Village.commune_id == commune.id)).all()
     if any(known.casefold() == name.casefold() for known in names):

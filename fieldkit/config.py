@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,9 @@ class Settings:
     secret_key: str | None
     demo_commune_code: str
     build: str
+    # The WebAuthn relying party: passkeys are bound to this domain. Derived from base_url
+    # unless set (a commune served at app.xa.gov.vn may want passkeys for xa.gov.vn).
+    rp_id: str | None = None
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -32,7 +36,20 @@ class Settings:
             # A deploy's name (a commit, a date): part of the offline app's version, so phones
             # are offered the update even when only server code changed.
             build=env.get("FIELDKIT_BUILD", ""),
+            rp_id=env.get("FIELDKIT_RP_ID") or None,
         )
+
+    @property
+    def passkey_rp_id(self) -> str:
+        """The passkeys' domain: FIELDKIT_RP_ID, else the host name of FIELDKIT_BASE_URL."""
+        return self.rp_id or (urlsplit(self.base_url).hostname or "localhost")
+
+    @property
+    def passkey_origin(self) -> str:
+        """The only origin a passkey ceremony is accepted from: scheme, host and port of
+        FIELDKIT_BASE_URL."""
+        parts = urlsplit(self.base_url)
+        return f"{parts.scheme}://{parts.netloc}"
 
     def secret(self) -> str:
         """The signing key: from the environment, else one made once and kept in the instance

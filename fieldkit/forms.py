@@ -8,12 +8,14 @@ messages of a whole form so the person sees every problem at once.
 from __future__ import annotations
 
 import enum
+import re
 import uuid as uuidlib
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any, TypeVar
 
 from fieldkit.errors import Invalid
+from fieldkit.text import fold
 
 # Vietnam keeps UTC+7 all year (no daylight saving), so a fixed offset is exact.
 VN_TZ = timezone(timedelta(hours=7), "ICT")
@@ -152,3 +154,31 @@ def to_local(moment: datetime) -> datetime:
 def local_today(now: datetime) -> date:
     """The calendar date in Vietnam at the moment `now`."""
     return to_local(now).date()
+
+
+# --- what must never be written down (DESIGN.md §5) ------------------------------------------
+# A citizen-ID (CCCD) number has 12 digits, sometimes typed in groups ("038 090 012 345").
+# A run of digits with at most single spaces or dots between them is counted whole (not
+# dashes: dossier numbers such as "000.00.30.H56-240315-0012" are built with them),
+# so two phone numbers side by side (20 digits) are not taken for one.
+_DIGIT_RUN = re.compile(r"\d(?:[ .]?\d)*")
+# A password or a one-time code written out: the word, then ":" / "=" / "là" and a value, or
+# the word directly followed by a number ("OTP 123456"). "Quên mật khẩu" alone is fine.
+_SECRET = re.compile(
+    r"\b(?:mat khau|mk|password|pass|otp|ma otp|ma xac thuc|ma xac nhan)\b"
+    r"(?:\s*(?::|=|\bla\b)\s*\S+|\s*\d{4,})")
+NO_CCCD = ("Không ghi số CCCD đầy đủ (12 chữ số). Nếu cần, chỉ ghi 4 số cuối.")
+NO_SECRET = ("Không ghi mật khẩu hay mã OTP của người dân. Hãy xóa phần đó rồi lưu lại.")
+
+
+def refuse_secrets(value: T) -> T:
+    """`value` itself, unless it is text holding a full citizen-ID number or a written-out
+    password or OTP: then _FieldError. Wrap a free-text field's parser with it."""
+    if not value or not isinstance(value, str):
+        return value
+    for run in _DIGIT_RUN.findall(value):
+        if sum(ch.isdigit() for ch in run) == 12:
+            raise _FieldError(NO_CCCD)
+    if _SECRET.search(fold(value)):
+        raise _FieldError(NO_SECRET)
+    return value

@@ -14,7 +14,7 @@ from sqlalchemy import and_, case, func
 from sqlmodel import Session, col, select
 
 from fieldkit import forms
-from fieldkit.errors import Forbidden, SyncConflict
+from fieldkit.errors import Forbidden, Invalid, SyncConflict
 from fieldkit.models import (
     Household,
     HouseholdEdit,
@@ -171,6 +171,13 @@ def residents_of(session: Session, household: Household) -> list[Resident]:
     ).all())
 
 
+def refuse_if_erased(household: Household) -> None:
+    """A household whose personal data was erased on request takes no new field records."""
+    if household.erased_at is not None:
+        raise Invalid({"form": "Dữ liệu của hộ này đã được xóa theo yêu cầu; không ghi thêm "
+                               "thông tin cho hộ này được."})
+
+
 # --- field edits ---------------------------------------------------------------------------
 
 BASICS = ("label", "head_name", "address_hint", "smartphones", "internet_at_home")
@@ -201,8 +208,8 @@ class HouseholdIn:
                 data.get("label"), required=True, label="số nhà / tên hộ", max_length=60)),
             head_name=c.field("head_name", lambda: forms.text(
                 data.get("head_name"), required=True, label="họ tên chủ hộ", max_length=100)),
-            address_hint=c.field("address_hint", lambda: forms.text(
-                data.get("address_hint"), required=False, label="chỉ dẫn địa chỉ")),
+            address_hint=c.field("address_hint", lambda: forms.refuse_secrets(forms.text(
+                data.get("address_hint"), required=False, label="chỉ dẫn địa chỉ"))),
             smartphones=c.field("smartphones", lambda: forms.integer(
                 data.get("smartphones"), label="số điện thoại thông minh", minimum=0,
                 maximum=30)),
@@ -269,6 +276,7 @@ def edit_basics(session: Session, household_id: int, household_in: HouseholdIn, 
             raise SyncConflict("Thay đổi này đã được gửi trước đó với nội dung khác.")
         return stored, False
     household = require_household(session, member, household_id)
+    refuse_if_erased(household)
     changes = {}
     for name in BASICS:
         before, after = getattr(household, name), getattr(household_in, name)
@@ -296,8 +304,8 @@ class ResidentIn:
     @classmethod
     def parse(cls, data: Mapping[str, Any], *, today: date) -> ResidentIn:
         c = forms.Collector()
-        phone = c.field("phone", lambda: forms.text(
-            data.get("phone"), required=False, label="số điện thoại", max_length=15))
+        phone = c.field("phone", lambda: forms.refuse_secrets(forms.text(
+            data.get("phone"), required=False, label="số điện thoại", max_length=40)))
         if phone:
             digits = phone.replace(" ", "").replace(".", "").replace("-", "")
             if digits.startswith("+84"):
@@ -341,6 +349,7 @@ def add_resident(session: Session, household_id: int, resident_in: ResidentIn, *
             raise SyncConflict("Nhân khẩu này đã được gửi trước đó với nội dung khác.")
         return stored, False
     household = require_household(session, member, household_id)
+    refuse_if_erased(household)
     resident = Resident(
         uuid=resident_in.uuid, household_id=household.id, name=resident_in.name,
         birth_year=resident_in.birth_year, sex=resident_in.sex, relation=resident_in.relation,

@@ -4,14 +4,16 @@ arrive: a person opens it once, within 24 hours, and is signed in."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from fieldkit import audit, communes, policy, throttle
 from fieldkit.errors import Invalid, NotFound, SignInRefused
-from fieldkit.models import Member, Role, SignInLink, Village
+from fieldkit.models import Commune, Member, OneTimeCode, Role, SignInLink, Village
 
 LINK_LIFETIME = timedelta(hours=24)
 _USED = ("Liên kết này đã được dùng rồi. Mỗi liên kết chỉ dùng được một lần — hãy xin tổ "
@@ -49,12 +51,13 @@ def find_member(session: Session, who: str) -> Member:
     return member
 
 
-def create_sign_in_link(session: Session, member: Member, *, now: datetime) -> str:
+def create_sign_in_link(session: Session, member: Member, *, now: datetime,
+                        created_by_id: int | None = None) -> str:
     """A fresh one-time token for `member`, valid 24 h. Only its hash is stored; the token
     itself is returned once, to be put in a link. Caller commits."""
     token = secrets.token_urlsafe(32)
     session.add(SignInLink(token_hash=_hash(token), member_id=member.id, created_at=now,
-                           expires_at=now + LINK_LIFETIME))
+                           expires_at=now + LINK_LIFETIME, created_by_id=created_by_id))
     return token
 
 
@@ -71,7 +74,10 @@ def redeem_sign_in_link(session: Session, token: str, *, now: datetime) -> Membe
     )
     if marked.rowcount != 1:
         raise SignInRefused(_USED)
-    return session.get(Member, link.member_id)
+    member = session.get(Member, link.member_id)
+    audit.record(session, action="sign_in", now=now, actor=member, target_kind="link",
+                 target_id=link.id, details={"method": "link"})
+    return member
 
 
 def check_sign_in_link(session: Session, token: str, *, now: datetime) -> SignInLink:
@@ -90,3 +96,212 @@ def check_sign_in_link(session: Session, token: str, *, now: datetime) -> SignIn
     if member is None or not member.active:
         raise SignInRefused("Tài khoản này đã bị khóa. Hãy liên hệ tổ trưởng.")
     return link
+
+
+# --- In-app invites and member management (policy decides; every change is audited) -------
+
+def normalise_phone(phone: str | None) -> str | None:
+    """Digits only, +84 written as 0; None when blank. Invalid raised for anything that is not a
+    Vietnamese phone number."""
+    if phone is None or not phone.strip():
+        return None
+    digits = phone.strip().replace(" ", "").replace(".", "").replace("-", "")
+    if digits.startswith("+84"):
+        digits = "0" + digits[3:]
+    if not (digits.isdigit() and 9 <= len(digits) <= 11):
+        raise Invalid({"phone": "Số điện thoại gồm 10 chữ số, ví dụ 0912345678."})
+    return digits
+
+
+def invite(session: Session, actor: Member, member: Member, *, now: datetime) -> str:
+    """A one-time link (24 h) made in the app by `actor` for `member`. Caller commits."""
+    policy.require_can_manage_member(actor, member)
+    token = create_sign_in_link(session, member, now=now, created_by_id=actor.id)
+    audit.record(session, action="invite", now=now, actor=actor, target_kind="member",
+                 target_id=member.id, details={"name": member.name})
+    return token
+
+
+def add_member_by(session: Session, actor: Member, *, name: str, role: Role,
+                  village: Village | None, phone: str | None, now: datetime) -> Member:
+    """A new member added from the members page. Caller commits."""
+    name = " ".join((name or "").split())
+    if not name:
+        raise Invalid({"name": "Vui lòng nhập họ tên."})
+    if len(name) > 100:
+        raise Invalid({"name": "Họ tên dài quá 100 ký tự."})
+    phone = normalise_phone(phone)
+    if village is not None and village.commune_id != actor.commune_id:
+        raise Invalid({"village": "Thôn này không thuộc xã."})
+    policy.require_can_invite(actor, role, village.id if village else None)
+    if phone and session.exec(select(Member).where(
+            Member.phone == phone, Member.commune_id == actor.commune_id,
+            col(Member.active).is_(True))).first():
+        raise Invalid({"phone": "Số điện thoại này đã có người dùng trong xã."})
+    member = add_member(session, commune_id=actor.commune_id, name=name, role=role,
+                        village=village if role != Role.staff else None, phone=phone)
+    audit.record(session, action="member_added", now=now, actor=actor, target_kind="member",
+                 target_id=member.id, details={"name": member.name, "role": role.value,
+                                               "village_id": member.village_id})
+    return member
+
+
+def deactivate(session: Session, actor: Member, member: Member, *, now: datetime) -> None:
+    """The member leaves the team: signed out at their next request, links and codes no longer
+    work. Their visits stay. Caller commits."""
+    policy.require_can_manage_member(actor, member)
+    if not member.active:
+        return
+    member.active = False
+    session.add(member)
+    audit.record(session, action="member_removed", now=now, actor=actor, target_kind="member",
+                 target_id=member.id, details={"name": member.name})
+
+
+def change_role(session: Session, actor: Member, member: Member, role: Role, *,
+                village: Village | None, now: datetime) -> None:
+    """Commune staff change a member's role and village (within the commune). Caller commits."""
+    policy.require_can_change_role(actor, member, role)
+    if village is not None and village.commune_id != actor.commune_id:
+        raise Invalid({"village": "Thôn này không thuộc xã."})
+    if role in (Role.volunteer, Role.leader) and village is None:
+        raise Invalid({"village": "Thành viên và tổ trưởng phải thuộc một thôn."})
+    new_village_id = village.id if village is not None and role != Role.staff else None
+    if role != member.role:
+        audit.record(session, action="role_changed", now=now, actor=actor,
+                     target_kind="member", target_id=member.id,
+                     details={"from": member.role.value, "to": role.value})
+        member.role = role
+    if new_village_id != member.village_id:
+        audit.record(session, action="village_changed", now=now, actor=actor,
+                     target_kind="member", target_id=member.id,
+                     details={"from": member.village_id, "to": new_village_id})
+        member.village_id = new_village_id
+    session.add(member)
+
+
+def add_village(session: Session, actor: Member, name: str, *, now: datetime) -> Village:
+    """A new village (thôn, tổ dân phố) of the actor's commune, audited. Caller commits."""
+    policy.require_can_manage_villages(actor)
+    village = communes.add_village(session, session.get(Commune, actor.commune_id), name)
+    audit.record(session, action="village_added", now=now, actor=actor, target_kind="village",
+                 target_id=village.id, details={"name": village.name})
+    return village
+
+
+def rename_village(session: Session, actor: Member, village: Village, name: str, *,
+                   now: datetime) -> None:
+    policy.require_can_manage_villages(actor)
+    if village.commune_id != actor.commune_id:
+        raise NotFound("Không tìm thấy thôn này.")
+    name = " ".join((name or "").split())
+    if not name or len(name) > 80:
+        raise Invalid({"name": "Vui lòng nhập tên thôn (tối đa 80 ký tự)."})
+    if name.casefold() != village.name.casefold():
+        _require_new_village_name(session, actor.commune_id, name)
+    audit.record(session, action="village_renamed", now=now, actor=actor, target_kind="village",
+                 target_id=village.id, details={"before": village.name, "after": name})
+    village.name = name
+    session.add(village)
+
+
+def _require_new_village_name(session: Session, commune_id: int, name: str) -> None:
+    taken = session.exec(select(Village.name).where(Village.commune_id == commune_id)).all()
+    if name.casefold() in {t.casefold() for t in taken}:
+        raise Invalid({"name": "Xã đã có thôn tên này."})
+
+
+# --- One-time codes: for phones that cannot hold a passkey ---------------------------------
+
+CODE_LIFETIME = timedelta(minutes=10)
+CODE_DIGITS = 6
+MAX_WRONG = 5
+WRONG_WINDOW = timedelta(minutes=15)
+_TOO_MANY = ("Nhập sai quá nhiều lần. Hãy đợi 15 phút rồi thử lại, hoặc nhờ tổ trưởng cấp "
+             "mã mới.")
+_WRONG = ("Số điện thoại hoặc mã không đúng, hoặc mã đã hết hạn (mã chỉ dùng được một lần, "
+          "trong 10 phút).")
+
+
+class CodeRefused(SignInRefused):
+    """A code sign-in refused. The failed attempt has been added to the session: the caller
+    commits it, so that wrong guesses are counted even though nothing else changes.
+    `too_many` says the limit was reached (HTTP 429)."""
+
+    def __init__(self, message: str, *, too_many: bool = False):
+        super().__init__(message)
+        self.too_many = too_many
+
+
+def _code_hash(code: str, salt: str | None = None) -> str:
+    salt = salt or secrets.token_hex(8)
+    return f"{salt}${hashlib.sha256(f'{salt}:{code}'.encode()).hexdigest()[:40]}"
+
+
+def _code_matches(stored: str, code: str) -> bool:
+    salt, _, _digest = stored.partition("$")
+    return hmac.compare_digest(stored, _code_hash(code, salt))
+
+
+def issue_code(session: Session, actor: Member, member: Member, *, now: datetime) -> str:
+    """A 6-digit code, valid 10 minutes, single use, for a member in the actor's care. Any
+    earlier unused code of that member stops working. Only a salted hash is kept; the code is
+    returned once, to be read out. Caller commits."""
+    policy.require_can_manage_member(actor, member)
+    if not member.phone:
+        raise Invalid({"phone": "Người này chưa có số điện thoại: mã đăng nhập cần số điện "
+                                "thoại."})
+    session.execute(update(OneTimeCode)
+                    .where(OneTimeCode.member_id == member.id,
+                           col(OneTimeCode.used_at).is_(None), OneTimeCode.expires_at > now)
+                    .values(expires_at=now))
+    code = "".join(secrets.choice("0123456789") for _ in range(CODE_DIGITS))
+    session.add(OneTimeCode(member_id=member.id, code_hash=_code_hash(code),
+                            created_by_id=actor.id, created_at=now,
+                            expires_at=now + CODE_LIFETIME))
+    audit.record(session, action="code_issued", now=now, actor=actor, target_kind="member",
+                 target_id=member.id, details={"name": member.name})
+    return code
+
+
+def redeem_code(session: Session, *, phone: str, code: str, client: str,
+                now: datetime) -> Member:
+    """Sign in with phone number and code. At most 5 wrong tries per member and per client
+    address in 15 minutes; beyond that even the right code is refused. Caller commits — also
+    after CodeRefused, so the wrong try is counted."""
+    ip_key = f"code:ip:{client}"[:120]
+    if not throttle.allow(session, ip_key, limit=MAX_WRONG, window=WRONG_WINDOW, now=now):
+        raise CodeRefused(_TOO_MANY, too_many=True)
+    try:
+        phone = normalise_phone(phone)
+    except Invalid:
+        phone = None
+    member = session.exec(select(Member).where(
+        Member.phone == phone, col(Member.active).is_(True))).first() if phone else None
+    member_key = f"code:member:{member.id}" if member else None
+    if member_key and not throttle.allow(session, member_key, limit=MAX_WRONG,
+                                         window=WRONG_WINDOW, now=now):
+        raise CodeRefused(_TOO_MANY, too_many=True)
+    code = "".join((code or "").split())
+    stored = session.exec(select(OneTimeCode).where(
+        OneTimeCode.member_id == (member.id if member else -1),
+        col(OneTimeCode.used_at).is_(None), OneTimeCode.expires_at > now)
+        .order_by(col(OneTimeCode.id).desc())).first()
+    if stored is None or not _code_matches(stored.code_hash, code):
+        throttle.note(session, ip_key, succeeded=False, now=now)
+        if member_key:
+            throttle.note(session, member_key, succeeded=False, now=now)
+        if stored is not None:
+            stored.failed_attempts += 1
+            session.add(stored)
+        raise CodeRefused(_WRONG)
+    marked = session.execute(update(OneTimeCode)
+                             .where(OneTimeCode.id == stored.id,
+                                    col(OneTimeCode.used_at).is_(None))
+                             .values(used_at=now))
+    if marked.rowcount != 1:
+        raise CodeRefused(_WRONG)
+    throttle.note(session, member_key, succeeded=True, now=now)
+    audit.record(session, action="sign_in", now=now, actor=member, target_kind="code",
+                 target_id=stored.id, details={"method": "code"})
+    return member

@@ -71,3 +71,83 @@ def require_can_record(member: Member) -> None:
     Commune staff review them instead of writing them."""
     if member.role not in (Role.volunteer, Role.leader):
         raise Forbidden("Chỉ thành viên Tổ CNSCĐ và tổ trưởng ghi nhận hỗ trợ tại hộ.")
+
+
+# --- Members: invites, codes, removal, roles and villages --------------------------------
+
+# Who a member of each role may invite (or issue a one-time code for). Admins are made at the
+# console (`fieldkit member add`), never from the app.
+INVITABLE = {
+    Role.leader: {Role.volunteer},
+    Role.staff: {Role.volunteer, Role.leader, Role.staff},
+    Role.admin: {Role.volunteer, Role.leader, Role.staff},
+}
+
+
+def can_manage_members(actor: Member) -> bool:
+    """Whether the members page is for this person at all."""
+    return actor.active and actor.role in INVITABLE
+
+
+def can_invite(actor: Member, target_role: Role, target_village_id: int | None) -> bool:
+    """A leader invites volunteers of their own village; commune staff invite volunteers,
+    leaders and staff of the commune (the village is checked against the commune by the caller
+    that loads it)."""
+    if not actor.active or target_role not in INVITABLE.get(actor.role, set()):
+        return False
+    if actor.role == Role.leader:
+        return actor.village_id is not None and target_village_id == actor.village_id
+    return True
+
+
+def can_manage_member(actor: Member, member: Member) -> bool:
+    """Invite again, issue a code for, or remove `member`: a leader for the volunteers of
+    their village, commune staff for everyone in the commune but admins. Nobody removes
+    themselves here."""
+    if not actor.active or actor.commune_id != member.commune_id or actor.id == member.id:
+        return False
+    if member.role == Role.admin:
+        return False
+    return can_invite(actor, member.role, member.village_id)
+
+
+def can_change_role(actor: Member, member: Member, new_role: Role) -> bool:
+    """Roles and villages are the commune's decision: staff (and admins) only."""
+    return (actor.role in COMMUNE_WIDE and can_manage_member(actor, member)
+            and new_role in INVITABLE[actor.role])
+
+
+def can_manage_villages(actor: Member) -> bool:
+    return actor.active and actor.role in COMMUNE_WIDE
+
+
+def require_can_invite(actor: Member, target_role: Role, target_village_id: int | None) -> None:
+    if not can_invite(actor, target_role, target_village_id):
+        if actor.role == Role.leader:
+            raise Forbidden("Tổ trưởng chỉ mời được thành viên Tổ CNSCĐ của thôn mình.")
+        raise Forbidden("Bạn không có quyền mời người với vai trò này.")
+
+
+def require_can_manage_member(actor: Member, member: Member) -> None:
+    if not can_manage_member(actor, member):
+        if actor.id == member.id:
+            raise Forbidden("Bạn không thể tự thay đổi tài khoản của mình ở đây.")
+        if actor.role == Role.leader:
+            raise Forbidden("Tổ trưởng chỉ quản lý thành viên Tổ CNSCĐ của thôn mình.")
+        raise Forbidden("Bạn không có quyền quản lý người này.")
+
+
+def require_can_change_role(actor: Member, member: Member, new_role: Role) -> None:
+    if not can_change_role(actor, member, new_role):
+        raise Forbidden("Chỉ công chức xã được đổi vai trò hoặc thôn của thành viên.")
+
+
+def require_can_manage_villages(actor: Member) -> None:
+    if not can_manage_villages(actor):
+        raise Forbidden("Chỉ công chức xã được thêm hoặc đổi tên thôn.")
+
+
+def require_commune_staff(member: Member) -> None:
+    """Audit log, exports, erasure and settings are for commune staff (and the admin)."""
+    if not is_commune_wide(member):
+        raise Forbidden("Chỉ công chức xã xem và làm việc này.")

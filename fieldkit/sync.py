@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from fieldkit import forms, households, policy, visits
+from fieldkit import forms, households, policy, privacy, visits
 from fieldkit.errors import DomainError, Forbidden, Invalid, NotFound, SyncConflict
 from fieldkit.households import HouseholdIn, ResidentIn
 from fieldkit.models import Household, Member, Resident
@@ -52,6 +52,7 @@ class Kind(enum.StrEnum):
     resident = "resident"
     household = "household"  # a household found in the field, proposed for the list
     household_edit = "household_edit"
+    consent = "consent"  # the household's consent to keep its personal data
 
 
 class Status(enum.StrEnum):
@@ -107,6 +108,7 @@ STORED = {
     Kind.resident: "Đã lưu nhân khẩu. Nhân khẩu đang chờ xã duyệt.",
     Kind.household: "Đã lưu hộ mới. Hộ đang chờ xã duyệt.",
     Kind.household_edit: "Đã lưu thông tin hộ.",
+    Kind.consent: "Đã ghi nhận sự đồng ý của hộ.",
 }
 DUPLICATE = "Máy chủ đã có bản ghi này từ lần gửi trước; không lưu thêm."
 UNCHANGED = "Thông tin hộ không có gì thay đổi."
@@ -256,8 +258,19 @@ def _household_edit(session: Session, data: dict[str, Any], *, member: Member,
     return edit.household_id, created, None
 
 
+def _consent(session: Session, data: dict[str, Any], *, member: Member,
+             now: datetime) -> tuple[int, bool, str | None]:
+    c = forms.Collector()
+    household_id = _household_ref(session, data, c)
+    consent_in = _parsed(c, lambda: privacy.ConsentIn.parse(data, today=forms.local_today(now)))
+    c.raise_if_any()
+    household, created = privacy.record_consent(session, household_id, consent_in,
+                                                member=member, now=now)
+    return household.id, created, None
+
+
 _INGEST = {Kind.visit: _visit, Kind.resident: _resident, Kind.household: _household,
-           Kind.household_edit: _household_edit}
+           Kind.household_edit: _household_edit, Kind.consent: _consent}
 
 
 def _parsed(c: forms.Collector, parse: Callable[[], Any]) -> Any:

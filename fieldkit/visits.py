@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from fieldkit import forms
 from fieldkit.errors import Invalid, SyncConflict
-from fieldkit.households import refresh_summary
+from fieldkit.households import refresh_summary, refuse_if_erased
 from fieldkit.models import (
     Assistance,
     Device,
@@ -82,8 +82,8 @@ class VisitIn:
                 data.get("visited_at"), label="thời gian thăm")),
             outcome=c.field("outcome", lambda: forms.choice(
                 data.get("outcome"), Outcome, label="kết quả chuyến thăm")),
-            notes=c.field("notes", lambda: forms.text(
-                data.get("notes"), required=False, label="ghi chú", max_length=2000)),
+            notes=c.field("notes", lambda: forms.refuse_secrets(forms.text(
+                data.get("notes"), required=False, label="ghi chú", max_length=2000))),
             follow_up_on=c.field("follow_up_on", lambda: forms.calendar_date(
                 data.get("follow_up_on"), label="ngày hẹn quay lại")),
             smartphones=c.field("smartphones", lambda: forms.integer(
@@ -147,8 +147,8 @@ def _parse_line(c: forms.Collector, prefix: str, raw: Mapping[str, Any]) -> Assi
         raw.get("reason"), Reason, label="lý do", required=False))
     device = c.field(prefix + "device", lambda: forms.choice(
         raw.get("device"), Device, label="máy dùng", required=False))
-    dossier_no = c.field(prefix + "dossier_no", lambda: forms.text(
-        raw.get("dossier_no"), required=False, label="mã hồ sơ", max_length=40))
+    dossier_no = c.field(prefix + "dossier_no", lambda: forms.refuse_secrets(forms.text(
+        raw.get("dossier_no"), required=False, label="mã hồ sơ", max_length=40)))
     if dossier_no and not _DOSSIER.match(dossier_no):
         c.add(prefix + "dossier_no", "Mã hồ sơ chỉ gồm chữ, số và các dấu . - /")
     if result in (Result.failed, Result.referred) and reason is None:
@@ -198,6 +198,7 @@ def log_visit(session: Session, visit_in: VisitIn, *, volunteer: Member,
 
 def _check(session: Session, visit_in: VisitIn, household: Household, now: datetime) -> None:
     errors: dict[str, str] = {}
+    refuse_if_erased(household)
     if household.review_state is ReviewState.rejected:
         raise Invalid({"form": "Hộ này đã bị xã từ chối nên không ghi lượt thăm được."})
     if visit_in.visited_at > now + CLOCK_SKEW:

@@ -49,7 +49,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update({k: v for k, v in test_config.items() if k != "FIELDKIT_SETTINGS"})
 
-    from pwa import auth, db, errors, render
+    from pwa import auth, db, errors, render, security
 
     db.init_app(app)
     csrf.init_app(app)
@@ -59,14 +59,21 @@ def create_app(test_config: dict | None = None) -> Flask:
     auth.init_app(app)
     errors.init_app(app)
     render.init_app(app)
+    security.init_app(app)
 
+    from pwa.routes import audit, households, offline, privacy, sync, villages, visits
     from pwa.routes import auth as auth_routes
-    from pwa.routes import households, offline, sync, villages, visits
 
     app.register_blueprint(auth_routes.bp)
+    from pwa.routes import account, members
+
+    app.register_blueprint(account.bp)
+    app.register_blueprint(members.bp)
     app.register_blueprint(households.bp)
     app.register_blueprint(visits.bp)
     app.register_blueprint(villages.bp)
     app.register_blueprint(offline.bp)
     app.register_blueprint(sync.bp)
+    app.register_blueprint(audit.bp)
+    app.register_blueprint(privacy.bp)
     return app

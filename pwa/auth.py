@@ -5,13 +5,30 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Flask, g, redirect, request, session, url_for
+from flask import Flask, flash, g, redirect, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
 
-from fieldkit.models import Member
+from fieldkit import audit
+from fieldkit.models import Member, utcnow
 from pwa import db, errors
+
+REFUSED_COOKIE = "fieldkit.refused_cookie"
+
+
+class _Sessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, noticing a cookie that was sent but refused (a tampered
+    or foreign signature, or older than 30 days) so the refusal can be said and logged."""
+
+    def open_session(self, app, request):
+        opened = super().open_session(app, request)
+        sent = request.cookies.get(self.get_cookie_name(app))
+        if sent and opened is not None and not opened:
+            request.environ[REFUSED_COOKIE] = True
+        return opened
 
 
 def init_app(app: Flask) -> None:
+    app.session_interface = _Sessions()
     app.before_request(_load_member)
 
     @app.context_processor
@@ -21,6 +38,8 @@ def init_app(app: Flask) -> None:
 
 def _load_member() -> None:
     g.member = None
+    if request.environ.pop(REFUSED_COOKIE, False):
+        _refuse_cookie()
     member_id = session.get("member_id")
     if member_id is None:
         return
@@ -29,6 +48,19 @@ def _load_member() -> None:
         session.clear()
         return
     g.member = member
+
+
+def _refuse_cookie() -> None:
+    """Treat the request as signed out, tell the person, and keep a trace. The cookie is
+    replaced by a fresh empty session on the way out."""
+    store = db.session()
+    audit.record(store, action="sign_in_refused", now=utcnow(),
+                 details={"reason": "session cookie refused", "path": request.path[:200]})
+    store.commit()
+    session.clear()
+    session.modified = True
+    if not request.path.startswith(("/api/", "/static/", "/sw.js", "/offline/")):
+        flash("Phiên đăng nhập không hợp lệ hoặc đã hết hạn. Hãy đăng nhập lại.")
 
 
 def start_session(member: Member) -> None:

@@ -19,6 +19,7 @@ MESSAGES = {
     410: "Liên kết không còn dùng được.",
     413: "Dữ liệu gửi lên quá lớn.",
     422: "Dữ liệu chưa hợp lệ.",
+    429: "Có quá nhiều lần thử. Hãy đợi ít phút rồi thử lại.",
     500: "Có lỗi trên máy chủ. Dữ liệu bạn nhập chưa mất — hãy thử lại sau ít phút.",
 }
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from fieldkit.models import Device, Outcome, Reason, Result, Sex
+from fieldkit.privacy import METHODS, PURPOSES
 from fieldkit.sync import MAX_ITEMS, Kind, Status
 
 UUID = {
@@ -85,7 +86,8 @@ SCHEMAS: dict[str, Any] = {
              "then": {"properties": {"payload": {"$ref": f"#/components/schemas/{name}"}}}}
             for kind, name in [(Kind.visit, "VisitPayload"), (Kind.resident, "ResidentPayload"),
                                (Kind.household, "HouseholdPayload"),
-                               (Kind.household_edit, "HouseholdEditPayload")]
+                               (Kind.household_edit, "HouseholdEditPayload"),
+                               (Kind.consent, "ConsentPayload")]
         ],
     },
     "VisitPayload": _payload(
@@ -122,6 +124,16 @@ SCHEMAS: dict[str, Any] = {
     "HouseholdEditPayload": _payload(
         "The edit-household form: every basic field, as the form has them after the change "
         "(a field left out is taken as emptied).", {**HOUSEHOLD_REF, **BASICS}),
+    "ConsentPayload": _payload(
+        "The household's consent to keep its personal data, as taken at the door.", {
+            **HOUSEHOLD_REF,
+            "version": {"type": "string", "description": "The consent wording's version; "
+                                                         "the current one if left out."},
+            **{f"purpose_{code}": {"type": ["string", "boolean"], "description": (
+                f'"{name}": "yes" when agreed.')} for code, name in PURPOSES.items()},
+            "method": {"enum": list(METHODS)},
+            "consented_on": {"type": "string", "description": "YYYY-MM-DD, not after today."},
+        }),
     "SyncResponse": {
         "type": "object",
         "required": ["results", "server_time"],

@@ -29,6 +29,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.lstrip_blocks = True
     from fieldkit import forms, vocab
     from fieldkit.households import tab_of
+    from fieldkit.policy import is_commune_wide
 
     @app.template_filter("local_time")
     def local_time(moment, fmt="%H:%M %d/%m/%Y"):
@@ -51,7 +52,8 @@ def init_app(app: Flask) -> None:
     from pwa.routes.offline import outbox_url
 
     app.jinja_env.globals.update(vocab=vocab, options=options, static_url=_static_url,
-                                 tab_of=tab_of, outbox_url=outbox_url)
+                                 tab_of=tab_of, outbox_url=outbox_url,
+                                 is_commune_wide=is_commune_wide)
 
 
 _static_versions: dict[str, str] = {}

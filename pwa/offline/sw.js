@@ -53,10 +53,13 @@ function timeout(promise, ms) {
   });
 }
 
+// Pages with people's details that the field does not need offline stay off the phone.
+var NEVER_CACHED = ["/signin", "/members", "/account", "/audit", "/settings"];
+
 function cacheable(request, response) {
   var url = new URL(request.url);
-  return response && response.ok && response.type === "basic" &&
-    url.pathname.indexOf("/signin") !== 0 && !response.redirected;
+  return response && response.ok && response.type === "basic" && !response.redirected &&
+    !NEVER_CACHED.some(function (prefix) { return url.pathname.indexOf(prefix) === 0; });
 }
 
 function pageKey(request) {

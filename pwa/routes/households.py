@@ -15,6 +15,7 @@ from pwa import db
 from pwa.auth import login_required
 from pwa.render import render
 from pwa.routes import now
+from pwa.routes.privacy import consent_form_values
 
 bp = Blueprint("households", __name__)
 
@@ -65,7 +66,7 @@ def show(household_id: int):
         select(Member.id, Member.name).where(col(Member.id).in_(people - {None}))).all())
     services = catalogue.active_services(session)
     forms_values = {"visit": visit_form_values(), "resident": {"uuid": str(uuid.uuid4())},
-                    "edit": _form_values(household)}
+                    "edit": _form_values(household), "consent": consent_form_values()}
     return render("households/show.html", household=household, residents=residents,
                   names={r.id: r.name for r in residents},
                   history=history, chips=status.statuses(session, household.id),
@@ -104,6 +105,7 @@ def edit(household_id: int):
 @bp.post("/households/<int:household_id>/edit")
 @login_required
 def update(household_id: int):
+    policy.require_can_record(g.member)  # before reading the form: who, then what
     session = db.session()
     household = policy.require_household(session, g.member, household_id)
     try:
@@ -128,6 +130,7 @@ def new():
 @bp.post("/households/new")
 @login_required
 def create():
+    policy.require_can_record(g.member)  # before reading the form: who, then what
     session = db.session()
     try:
         household_in = HouseholdIn.parse(request.form)
@@ -154,6 +157,7 @@ def new_resident(household_id: int):
 @bp.post("/households/<int:household_id>/residents/new")
 @login_required
 def create_resident(household_id: int):
+    policy.require_can_record(g.member)  # before reading the form: who, then what
     session = db.session()
     household = policy.require_household(session, g.member, household_id)
     try:

@@ -41,6 +41,7 @@ def new(household_id: int):
 @bp.post("/households/<int:household_id>/visits")
 @login_required
 def create(household_id: int):
+    policy.require_can_record(g.member)  # before reading the form: who, then what
     session = db.session()
     household = policy.require_household(session, g.member, household_id)
     try:

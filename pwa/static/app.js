@@ -113,6 +113,8 @@
     if (uuid) uuid.value = newId();
     var when = form.querySelector("[name=visited_at]");
     if (when) when.value = localNow();
+    var day = form.querySelector("[name=consented_on]");
+    if (day) day.value = localNow().slice(0, 10);
   }
 
   function clearErrors(form) {
@@ -295,7 +297,8 @@
   }
 
   function fixUrl(item) {
-    var anchors = { visit: "#ghi-luot-tham", resident: "#them-nhan-khau", household_edit: "#sua-thong-tin" };
+    var anchors = { visit: "#ghi-luot-tham", resident: "#them-nhan-khau", household_edit: "#sua-thong-tin",
+                    consent: "#dong-y" };
     if (item.kind === "household") return "/households/new?outbox=" + encodeURIComponent(item.id);
     return "/households/" + item.householdId + "?outbox=" + encodeURIComponent(item.id) + (anchors[item.kind] || "");
   }

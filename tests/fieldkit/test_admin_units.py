@@ -96,7 +96,7 @@ def test_add_village_squeezes_the_name(session, world):
 def test_add_village_without_a_name_is_refused(session, world, name):
     with pytest.raises(Invalid) as refused:
         communes.add_village(session, world.commune, name)
-    assert refused.value.errors == {"name": "Vui lòng nhập tên thôn."}
+    assert refused.value.errors == {"name": "Vui lòng nhập tên thôn (tối đa 80 ký tự)."}
 
 
 @pytest.mark.parametrize("name", ["Thôn Đông", " Thôn  Đông "])

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
+from sqlmodel import select
 
 from fieldkit.db import new_session
 from fieldkit.errors import Invalid, NotFound, SignInRefused
@@ -148,3 +149,129 @@ def test_two_redemptions_at_the_same_time_sign_in_only_once(engine, session, wor
     finally:
         first.close()
     assert outcome == {"second": "refused"}
+
+
+# --- invites, codes and member management (policy in fieldkit.policy) ----------------------
+
+def test_who_may_invite_whom(world):
+    from fieldkit.policy import can_invite
+
+    leader, staff, volunteer = world.leader, world.staff, world.volunteer
+    east, west = world.village.id, world.other_village.id
+    assert can_invite(leader, Role.volunteer, east)
+    assert not can_invite(leader, Role.volunteer, west)
+    assert not can_invite(leader, Role.leader, east)
+    assert not can_invite(volunteer, Role.volunteer, east)
+    assert all(can_invite(staff, role, west) for role in (Role.volunteer, Role.leader))
+    assert can_invite(staff, Role.staff, None)
+    assert not can_invite(staff, Role.admin, None)
+
+
+def test_who_may_manage_whom(world):
+    from fieldkit.policy import can_change_role, can_manage_member
+
+    assert can_manage_member(world.leader, world.volunteer)
+    assert not can_manage_member(world.leader, world.other_volunteer)
+    assert not can_manage_member(world.leader, world.staff)
+    assert not can_manage_member(world.leader, world.leader)  # not oneself
+    assert can_manage_member(world.staff, world.leader)
+    assert not can_change_role(world.leader, world.volunteer, Role.volunteer)
+    assert can_change_role(world.staff, world.volunteer, Role.leader)
+
+
+def test_in_app_invite_records_who_made_it(session, world):
+    from fieldkit.members import invite
+    from fieldkit.models import AuditEvent
+
+    token = invite(session, world.leader, world.volunteer, now=NOW)
+    session.commit()
+    link = session.exec(select(SignInLink)).one()
+    assert link.created_by_id == world.leader.id
+    assert link.token_hash == hashlib.sha256(token.encode()).hexdigest()
+    event = session.exec(select(AuditEvent)).one()
+    assert (event.action, event.actor_id, event.target_id) == ("invite", world.leader.id,
+                                                              world.volunteer.id)
+
+
+def test_a_leader_cannot_invite_into_another_village(session, world):
+    from fieldkit.errors import Forbidden
+    from fieldkit.members import invite
+
+    with pytest.raises(Forbidden, match="thôn mình"):
+        invite(session, world.leader, world.other_volunteer, now=NOW)
+
+
+def test_a_code_works_once_within_ten_minutes(session, world):
+    from fieldkit.members import CodeRefused, issue_code, redeem_code
+
+    code = issue_code(session, world.leader, world.volunteer, now=NOW)
+    session.commit()
+    assert len(code) == 6 and code.isdigit()
+    with pytest.raises(CodeRefused):
+        redeem_code(session, phone=world.volunteer.phone, code=code, client="1.2.3.4",
+                    now=NOW + timedelta(minutes=11))
+    session.rollback()
+    member = redeem_code(session, phone=world.volunteer.phone, code=code, client="1.2.3.4",
+                         now=NOW + timedelta(minutes=9))
+    session.commit()
+    assert member.id == world.volunteer.id
+    with pytest.raises(CodeRefused):
+        redeem_code(session, phone=world.volunteer.phone, code=code, client="1.2.3.4",
+                    now=NOW + timedelta(minutes=9))
+
+
+def test_a_new_code_replaces_the_old_one(session, world):
+    from fieldkit.members import CodeRefused, issue_code, redeem_code
+
+    old = issue_code(session, world.leader, world.volunteer, now=NOW)
+    new = issue_code(session, world.leader, world.volunteer, now=NOW + timedelta(minutes=1))
+    session.commit()
+    if old != new:
+        with pytest.raises(CodeRefused):
+            redeem_code(session, phone=world.volunteer.phone, code=old, client="x",
+                        now=NOW + timedelta(minutes=2))
+        session.commit()
+    assert redeem_code(session, phone=world.volunteer.phone, code=new, client="x",
+                       now=NOW + timedelta(minutes=2)).id == world.volunteer.id
+
+
+def test_five_wrong_codes_lock_the_member_for_fifteen_minutes(session, world):
+    from fieldkit.members import CodeRefused, issue_code, redeem_code
+
+    code = issue_code(session, world.leader, world.volunteer, now=NOW)
+    session.commit()
+    wrong = "000000" if code != "000000" else "111111"
+    for i in range(5):
+        with pytest.raises(CodeRefused) as refused:
+            redeem_code(session, phone=world.volunteer.phone, code=wrong, client=f"10.0.0.{i}",
+                        now=NOW + timedelta(minutes=1))
+        assert not refused.value.too_many
+        session.commit()  # the wrong try is counted
+    with pytest.raises(CodeRefused) as refused:
+        redeem_code(session, phone=world.volunteer.phone, code=code, client="10.0.0.9",
+                    now=NOW + timedelta(minutes=2))
+    assert refused.value.too_many
+
+
+def test_role_and_village_changes_are_audited(session, world):
+    from fieldkit.members import change_role
+    from fieldkit.models import AuditEvent
+
+    change_role(session, world.staff, world.volunteer, Role.leader, village=world.other_village,
+                now=NOW)
+    session.commit()
+    actions = session.exec(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert actions == ["role_changed", "village_changed"]
+    assert (world.volunteer.role, world.volunteer.village_id) == (Role.leader,
+                                                                  world.other_village.id)
+
+
+def test_adding_and_renaming_a_village_is_in_the_audit_log(session, world):
+    from fieldkit import audit, members
+
+    village = members.add_village(session, world.staff, "Thôn Bắc", now=NOW)
+    members.rename_village(session, world.staff, village, "Thôn Bắc Sơn", now=NOW)
+    session.commit()
+    logged = [(e.action, e.details) for e in audit.events(session, commune_id=world.commune.id)]
+    assert ("village_renamed", {"before": "Thôn Bắc", "after": "Thôn Bắc Sơn"}) in logged
+    assert ("village_added", {"name": "Thôn Bắc"}) in logged

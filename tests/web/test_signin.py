@@ -90,3 +90,19 @@ def test_a_session_lasts_thirty_days_and_every_visit_renews_it(web, world):
     expires = re.search(r"Expires=([^;]+)", cookie).group(1)
     lifetime = parsedate_to_datetime(expires) - datetime.now(UTC)
     assert timedelta(days=29, hours=23) < lifetime <= timedelta(days=30)
+
+
+def test_a_tampered_session_cookie_signs_nobody_in_and_is_logged(web, db, world):
+    from fieldkit import audit
+
+    web.sign_in(world.volunteer)
+    cookie = web.client.get_cookie("fieldkit_session")
+    payload, _, signature = cookie.value.rpartition(".")
+    forged = payload + "." + ("A" if signature[0] != "A" else "B") + signature[1:]
+    web.client.set_cookie("fieldkit_session", forged)
+    response = web.client.get("/households")
+    assert response.status_code == 302 and "/signin" in response.headers["Location"]
+    page = web.client.get(response.headers["Location"])
+    assert "Phiên đăng nhập không hợp lệ hoặc đã hết hạn" in page.text
+    refused = [e for e in audit.events(db, commune_id=None) if e.action == "sign_in_refused"]
+    assert refused, "the refused cookie is in the audit log"

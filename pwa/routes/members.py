@@ -1,0 +1,247 @@
+"""The members page (Thành viên): a leader sees and looks after the volunteers of their village;
+commune staff the whole commune — members, roles, villages. Invites are one-time links shown
+with a QR code; for phones without passkeys, a one-time code to read out.
+
+Every decision is fieldkit.policy's; a refusal is logged (audit "refused") and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import qrcode
+import qrcode.image.svg
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from markupsafe import Markup
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from fieldkit import members, policy, vocab
+from fieldkit.errors import Forbidden, Invalid
+from fieldkit.members import CODE_LIFETIME, LINK_LIFETIME
+from fieldkit.models import Member, Passkey, Role, Village
+from pwa import db
+from pwa.auth import login_required
+from pwa.routes import now
+from pwa.routes.auth import record_refusal
+
+bp = Blueprint("members", __name__)
+
+
+@contextmanager
+def refusals_logged(what: str, target: Member | Village | None = None) -> Iterator[None]:
+    """Log a policy refusal (and undo anything begun) before it becomes a 403 page."""
+    try:
+        yield
+    except Forbidden as refused:
+        record_refusal("refused", str(refused), actor=g.member, what=what,
+                       target_kind=type(target).__name__.lower() if target else None,
+                       target_id=target.id if target else None)
+        raise
+
+
+def _require_manager() -> None:
+    if not policy.can_manage_members(g.member):
+        with refusals_logged("members_page"):
+            raise Forbidden("Trang thành viên dành cho tổ trưởng và công chức xã.")
+
+
+def _member(member_id: int) -> Member:
+    member = db.session().get(Member, member_id)
+    if member is None or member.commune_id != g.member.commune_id:
+        abort(404)
+    return member
+
+
+def _village(village_id: str | None) -> Village | None:
+    if not village_id:
+        return None
+    if not str(village_id).isdigit():
+        raise Invalid({"village": "Hãy chọn thôn."})
+    village = db.session().get(Village, int(village_id))
+    if village is None or village.commune_id != g.member.commune_id:
+        raise Invalid({"village": "Thôn này không thuộc xã."})
+    return village
+
+
+def _role(value: str | None) -> Role:
+    try:
+        return Role(value)
+    except ValueError:
+        raise Invalid({"role": "Hãy chọn vai trò."}) from None
+
+
+def _page(status: int = 200, **context):
+    store = db.session()
+    scope = policy.scope_for(g.member)
+    villages = store.exec(select(Village).where(Village.commune_id == scope.commune_id)
+                          .order_by(Village.name)).all()
+    statement = select(Member).where(Member.commune_id == scope.commune_id)
+    if scope.village_id is not None:
+        statement = statement.where(Member.village_id == scope.village_id)
+    people = store.exec(statement.order_by(col(Member.active).desc(), Member.name)).all()
+    keys = dict(store.exec(
+        select(Passkey.member_id, func.count()).where(col(Passkey.revoked_at).is_(None))
+        .group_by(Passkey.member_id)).all())
+    village_names = {v.id: v.name for v in villages}
+    invitable = [(r.value, vocab.ROLES[r]) for r in policy.INVITABLE.get(g.member.role, ())]
+    invitable.sort(key=lambda pair: list(Role).index(Role(pair[0])))
+    return render_template(
+        "members/index.html", people=people, keys=keys, villages=villages,
+        village_names=village_names, invitable=invitable, policy=policy,
+        commune_wide=policy.is_commune_wide(g.member), form=context.pop("form", {}),
+        form_errors=context.pop("form_errors", {}), **context), status
+
+
+@bp.get("/members")
+@login_required
+def index():
+    _require_manager()
+    return _page()
+
+
+@bp.post("/members")
+@login_required
+def add():
+    _require_manager()
+    store = db.session()
+    form = request.form
+    try:
+        role = _role(form.get("role") or Role.volunteer.value)
+        village = _village(form.get("village_id")) if policy.is_commune_wide(g.member) else \
+            store.get(Village, g.member.village_id)
+        with refusals_logged("member_added"):
+            person = members.add_member_by(store, g.member, name=form.get("name", ""),
+                                           role=role, village=village,
+                                           phone=form.get("phone"), now=now())
+            token = members.invite(store, g.member, person, now=now())
+    except Invalid as invalid:
+        store.rollback()
+        return _page(422, form=form, form_errors=invalid.errors)
+    store.commit()
+    return _invite_page(person, token, added=True)
+
+
+@bp.post("/members/<int:member_id>/invite")
+@login_required
+def invite(member_id: int):
+    _require_manager()
+    person = _member(member_id)
+    store = db.session()
+    with refusals_logged("invite", person):
+        token = members.invite(store, g.member, person, now=now())
+    store.commit()
+    return _invite_page(person, token)
+
+
+def _invite_page(person: Member, token: str, *, added: bool = False):
+    url = f"{current_app.config['FIELDKIT_SETTINGS'].base_url}/signin/{token}"
+    svg = qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage, border=2)
+    return render_template("members/invite.html", person=person, url=url, added=added,
+                           qr=Markup(svg.to_string(encoding="unicode")),
+                           hours=int(LINK_LIFETIME.total_seconds() // 3600))
+
+
+@bp.post("/members/<int:member_id>/code")
+@login_required
+def code(member_id: int):
+    _require_manager()
+    person = _member(member_id)
+    store = db.session()
+    try:
+        with refusals_logged("code_issued", person):
+            one_time = members.issue_code(store, g.member, person, now=now())
+    except Invalid as invalid:
+        store.rollback()
+        flash(next(iter(invalid.errors.values())))
+        return redirect(url_for("members.index"), code=303)
+    store.commit()
+    return render_template("members/code.html", person=person,
+                           code=f"{one_time[:3]} {one_time[3:]}",
+                           minutes=int(CODE_LIFETIME.total_seconds() // 60))
+
+
+@bp.post("/members/<int:member_id>/deactivate")
+@login_required
+def deactivate(member_id: int):
+    _require_manager()
+    person = _member(member_id)
+    store = db.session()
+    with refusals_logged("member_removed", person):
+        members.deactivate(store, g.member, person, now=now())
+    store.commit()
+    flash(f"{person.name} đã thôi tham gia. Tài khoản này không đăng nhập được nữa.")
+    return redirect(url_for("members.index"), code=303)
+
+
+@bp.post("/members/<int:member_id>/role")
+@login_required
+def change_role(member_id: int):
+    _require_manager()
+    person = _member(member_id)
+    store = db.session()
+    with refusals_logged("role_changed", person):
+        # Who may change this person at all, before what they asked for is read.
+        policy.require_can_change_role(g.member, person, person.role)
+    try:
+        role = _role(request.form.get("role"))
+        village = _village(request.form.get("village_id"))
+        with refusals_logged("role_changed", person):
+            members.change_role(store, g.member, person, role, village=village, now=now())
+    except Invalid as invalid:
+        store.rollback()
+        flash(next(iter(invalid.errors.values())))
+        return redirect(url_for("members.index"), code=303)
+    store.commit()
+    flash(f"Đã cập nhật vai trò và thôn của {person.name}.")
+    return redirect(url_for("members.index"), code=303)
+
+
+@bp.post("/members/villages")
+@login_required
+def add_village():
+    _require_manager()
+    store = db.session()
+    try:
+        with refusals_logged("village_added"):
+            village = members.add_village(store, g.member, request.form.get("name", ""),
+                                          now=now())
+    except Invalid as invalid:
+        store.rollback()
+        flash(next(iter(invalid.errors.values())))
+        return redirect(url_for("members.index"), code=303)
+    store.commit()
+    flash(f"Đã thêm {village.name}.")
+    return redirect(url_for("members.index"), code=303)
+
+
+@bp.post("/members/villages/<int:village_id>/rename")
+@login_required
+def rename_village(village_id: int):
+    _require_manager()
+    store = db.session()
+    village = store.get(Village, village_id)
+    if village is None or village.commune_id != g.member.commune_id:
+        abort(404)
+    try:
+        with refusals_logged("village_renamed", village):
+            members.rename_village(store, g.member, village, request.form.get("name", ""),
+                                   now=now())
+    except Invalid as invalid:
+        store.rollback()
+        flash(next(iter(invalid.errors.values())))
+        return redirect(url_for("members.index"), code=303)
+    store.commit()
+    flash(f"Đã đổi tên thôn thành {village.name}.")
+    return redirect(url_for("members.index"), code=303)

@@ -1,0 +1,347 @@
+"""The authorization matrix: every route of app.url_map × every role × an object inside and
+outside the role's scope (DESIGN.md §5). Outside answers 403 or 404 (signed out: a redirect to
+sign in, or 401 for the API) and changes nothing.
+
+The routes come from the app itself, so a new route fails this test until it is given a line
+in ROUTES below; a line for a route that no longer exists fails too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from sqlmodel import SQLModel, func, select
+
+from fieldkit import forms
+from fieldkit.models import (
+    Attempt,
+    AuditEvent,
+    Commune,
+    Household,
+    Member,
+    Passkey,
+    Resident,
+    Role,
+    Village,
+    utcnow,
+)
+from fieldkit.sync import Kind
+from tests.web.conftest import Browser
+
+ROLES = ["volunteer", "leader", "staff", "admin", "signed_out"]
+FIELD = {"volunteer", "leader"}  # people at the door write field records
+COMMUNE = {"staff", "admin"}  # the whole commune: review, audit, exports, erasure
+EVERYONE = FIELD | COMMUNE
+REFUSED = {403, 404}
+# Refusals may be written down (audit log) and attempts counted: those tables may grow.
+GROWS_ON_REFUSAL = {AuditEvent.__tablename__, Attempt.__tablename__}
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What one route answers. `allowed`: the roles that may use it on an object in their
+    scope, and `ok` the statuses they may get (an empty form may be 422). Others get 403.
+    `public`: no sign-in needed, no object scope. `identity`: the sign-in and member
+    routes, whose role rules tests/web/test_identity.py holds; here only the rules every
+    route obeys are checked (signed out refused, objects outside the commune refused and
+    unchanged, no 5xx)."""
+
+    allowed: frozenset[str] = frozenset()
+    ok: frozenset[int] = frozenset({200})
+    public: bool = False
+    identity: bool = False
+
+
+def _e(allowed=(), ok=(200,), **kwargs) -> Expect:
+    return Expect(frozenset(allowed), frozenset(ok), **kwargs)
+
+
+PUBLIC = _e(public=True, ok=(200, 302, 303, 400, 401, 404, 410, 422, 429))
+FORM_POST = (303, 422)
+
+ROUTES: dict[str, Expect] = {
+    "static": PUBLIC,
+    "offline.service_worker": PUBLIC,
+    "offline.manifest": PUBLIC,
+    "offline.offline_page": PUBLIC,
+    "offline.outbox_script": PUBLIC,
+    "sync.openapi_document": PUBLIC,
+    "offline.session_info": PUBLIC,  # 401 JSON signed out: the outbox asks it who is in
+    "auth.signin": PUBLIC,
+    "auth.signin_link": PUBLIC,
+    "auth.redeem": PUBLIC,
+    "auth.signout": PUBLIC,
+    "auth.home": _e(EVERYONE, ok=(302,)),
+    "households.index": _e(EVERYONE),
+    "households.show": _e(EVERYONE),
+    "villages.index": _e(EVERYONE),
+    "offline.outbox_page": _e(EVERYONE),
+    "offline.offline_pack": _e(EVERYONE),
+    "households.new": _e(FIELD),
+    "households.create": _e(FIELD, ok=FORM_POST),
+    "households.edit": _e(FIELD),
+    "households.update": _e(FIELD, ok=FORM_POST),
+    "households.new_resident": _e(FIELD),
+    "households.create_resident": _e(FIELD, ok=FORM_POST),
+    "visits.new": _e(FIELD),
+    "visits.create": _e(FIELD, ok=FORM_POST),
+    "privacy.consent": _e(FIELD, ok=FORM_POST),
+    "sync.sync_batch": _e(EVERYONE),  # item by item: test_every_sync_kind_… below
+    "audit.index": _e(COMMUNE),
+    "audit.export_csv": _e(COMMUNE),
+    "privacy.settings": _e(COMMUNE),
+    "privacy.save_settings": _e(COMMUNE, ok=FORM_POST),
+    "privacy.export": _e(COMMUNE),
+    "privacy.confirm_erase": _e(COMMUNE),
+    "privacy.erase": _e(COMMUNE, ok=(422,)),  # without the confirmation box ticked
+    # Sign-in ceremonies and member management (the identity work of issue 4).
+    # (403 when already signed in.)
+    "auth.signin_code": _e(public=True, ok=(200, 302, 303, 400, 401, 403, 410, 422, 429)),
+    "auth.passkey_signin_options": _e(public=True, ok=(200, 400, 401, 403, 410, 422, 429)),
+    "auth.passkey_signin": _e(public=True, ok=(200, 400, 401, 403, 410, 422, 429)),
+    "auth.enroll_options": _e(public=True, ok=(200, 400, 401, 403, 404, 410, 422, 429)),
+    "auth.enroll": _e(public=True, ok=(200, 400, 401, 403, 404, 410, 422, 429)),
+    "auth.add_passkey_options": _e(identity=True),
+    "auth.add_passkey": _e(identity=True),
+    "account.index": _e(identity=True),
+    "account.revoke": _e(identity=True),
+    "members.index": _e(identity=True),
+    "members.add": _e(identity=True),
+    "members.code": _e(identity=True),
+    "members.deactivate": _e(identity=True),
+    "members.invite": _e(identity=True),
+    "members.change_role": _e(identity=True),
+    "members.add_village": _e(identity=True),
+    "members.rename_village": _e(identity=True),
+}
+
+
+@dataclass
+class Objects:
+    """One object of each kind a URL can name, inside and outside the scopes."""
+
+    inside: dict[str, int]  # inside every signed-in role's scope (Thôn Đông)
+    other_village: dict[str, int]  # inside the commune, outside Thôn Đông
+    other_commune: dict[str, int]  # outside everyone's scope
+
+
+def _foreign(db, world) -> tuple[Village, Member, Household]:
+    commune = Commune(code="15350", name="Xã Khác", province_code="38",
+                      province_name="Tỉnh Thanh Hóa")
+    db.add(commune)
+    db.flush()
+    village = Village(commune_id=commune.id, name="Thôn Xa")
+    db.add(village)
+    db.flush()
+    person = Member(commune_id=commune.id, village_id=village.id, name="Người Xã Khác",
+                    phone="0912999999", role=Role.volunteer)
+    db.add(person)
+    household = Household(uuid="00000000-0000-4000-8000-00000000f00d", village_id=village.id,
+                          label="1", head_name="Hộ Xã Khác")
+    db.add(household)
+    db.flush()
+    db.add(Resident(uuid="00000000-0000-4000-8000-00000000f00e", household_id=household.id,
+                    name="Người Xã Khác"))
+    return village, person, household
+
+
+def _passkey(db, member: Member, credential: str) -> Passkey:
+    passkey = Passkey(member_id=member.id, credential_id=credential, public_key=b"\x01" * 32)
+    db.add(passkey)
+    db.flush()
+    return passkey
+
+
+@pytest.fixture
+def matrix(db, world):
+    admin = Member(commune_id=world.commune.id, name="Quản Trị Xã", phone="0912000009",
+                   role=Role.admin)
+    db.add(admin)
+    db.flush()
+    village, person, household = _foreign(db, world)
+    objects = Objects(
+        inside={"household_id": world.household.id, "member_id": world.volunteer.id,
+                "village_id": world.village.id,
+                "passkey_id": _passkey(db, world.volunteer, "in-scope").id},
+        other_village={"household_id": world.far_household.id,
+                       "member_id": world.other_volunteer.id,
+                       "village_id": world.other_village.id,
+                       "passkey_id": _passkey(db, world.other_volunteer, "other-village").id},
+        other_commune={"household_id": household.id, "member_id": person.id,
+                       "village_id": village.id,
+                       "passkey_id": _passkey(db, person, "other-commune").id},
+    )
+    db.commit()
+    people = {"volunteer": world.volunteer, "leader": world.leader, "staff": world.staff,
+              "admin": admin}
+    return objects, people
+
+
+def _browser(app, db, role: str, people) -> Browser:
+    browser = Browser(app.test_client(), db)
+    if role == "signed_out":
+        browser.get("/signin")  # a CSRF token of a session with nobody in it
+    else:
+        browser.sign_in(people[role])
+    return browser
+
+
+def _state(db, target: tuple[type, int] | None) -> tuple:
+    """Row counts of every table that must not change, and the target row's values."""
+    db.rollback()
+    db.expire_all()
+    counts = {table.name: db.exec(select(func.count()).select_from(table)).one()
+              for table in SQLModel.metadata.sorted_tables
+              if table.name not in GROWS_ON_REFUSAL}
+    row = None
+    if target is not None:
+        found = db.get(*target)
+        row = found.model_dump() if found is not None else None
+    return counts, row
+
+
+TARGETS = {"household_id": Household, "member_id": Member, "village_id": Village,
+           "passkey_id": Passkey}
+
+
+def _urls(rule, objects: Objects, role: str):
+    """(where, url, target) for the rule: one URL per scope it can be asked in."""
+    ints = [name for name in rule.arguments
+            if type(rule._converters[name]).__name__ == "IntegerConverter"]
+    strings = {name: ("app.css" if name == "filename" else "not-a-real-token")
+               for name in rule.arguments if name not in ints}
+    if not ints:
+        yield "none", rule.build(strings, append_unknown=False)[1], None
+        return
+    (name,) = ints
+    places = [("inside", objects.inside), ("other_commune", objects.other_commune)]
+    if role in FIELD:
+        places.append(("other_village", objects.other_village))
+    for where, ids in places:
+        url = rule.build({**strings, name: ids[name]}, append_unknown=False)[1]
+        yield where, url, (TARGETS[name], ids[name])
+
+
+def _request(browser: Browser, method: str, url: str):
+    headers = {"X-CSRF-Token": browser.csrf or ""}
+    if method == "GET":
+        return browser.client.get(url, headers=headers)
+    if url.startswith("/api/"):
+        return browser.client.post(url, json={"items": []}, headers=headers)
+    return browser.client.post(url, data={"csrf_token": browser.csrf}, headers=headers)
+
+
+def test_every_route_has_a_line_in_the_matrix(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert endpoints - set(ROUTES) == set(), "routes without a line in ROUTES"
+    assert set(ROUTES) - endpoints == set(), "lines in ROUTES for routes that do not exist"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_route_answers_each_role_inside_and_outside_its_scope(app, db, world, matrix,
+                                                                    role):
+    objects, people = matrix
+    browser = _browser(app, db, role, people)
+    problems = []
+    checked = 0
+    # Signing out last: it ends the session the other requests are made in.
+    rules = sorted(app.url_map.iter_rules(),
+                   key=lambda r: (r.endpoint == "auth.signout", r.rule))
+    for rule in rules:
+        expect = ROUTES.get(rule.endpoint)
+        if expect is None:
+            continue  # reported by test_every_route_has_a_line_in_the_matrix
+        for method in sorted(rule.methods & {"GET", "POST"}):
+            for where, url, target in _urls(rule, objects, role):
+                outside = where in ("other_village", "other_commune")
+                before = _state(db, target) if (outside or role == "signed_out") else None
+                response = _request(browser, method, url)
+                status = response.status_code
+                response.close()
+                label = f"{role} {method} {url} ({rule.endpoint}, {where}): {status}"
+                checked += 1
+                if status >= 500:
+                    problems.append(label + " — a server error")
+                    continue
+                if expect.public:
+                    if status not in expect.ok:
+                        problems.append(label + f" — expected one of {sorted(expect.ok)}")
+                elif role == "signed_out":
+                    if status not in (302, 401) and not (status == 400 and method == "POST"):
+                        problems.append(label + " — signed out must be sent to sign in")
+                    elif status == 302 and "/signin" not in response.headers["Location"]:
+                        problems.append(label + " — redirected elsewhere than sign-in")
+                elif outside:
+                    # The API answers per item; its own refusals are checked below.
+                    if status not in REFUSED and rule.endpoint != "sync.sync_batch":
+                        problems.append(label + " — outside the scope must be 403 or 404")
+                elif expect.identity:
+                    pass  # role rules: tests/web/test_identity.py
+                elif role in expect.allowed:
+                    if status not in expect.ok:
+                        problems.append(label + f" — expected one of {sorted(expect.ok)}")
+                elif status != 403:
+                    problems.append(label + " — this role must get 403")
+                if before is not None and _state(db, target) != before:
+                    problems.append(label + " — changed something")
+    assert checked > 60
+    assert not problems, "\n".join(problems)
+
+
+def _payload(kind: Kind, household: Household, now) -> dict:
+    local = forms.to_local(now)
+    return {
+        Kind.visit: {"household_id": household.id, "outcome": "not_home",
+                     "visited_at": (local - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")},
+        Kind.resident: {"household_id": household.id, "name": "Người Mới", "birth_year": 1990},
+        Kind.household: {"label": "99", "head_name": "Hộ Mới Tìm Thấy"},
+        Kind.household_edit: {"household_id": household.id, "label": household.label,
+                              "head_name": household.head_name + " (sửa)",
+                              "address_hint": "", "smartphones": "", "internet_at_home": ""},
+        Kind.consent: {"household_id": household.id, "purpose_public_services": "yes",
+                       "method": "verbal", "consented_on": local.date().isoformat()},
+    }[kind]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_sync_kind_answers_each_role_inside_and_outside_its_scope(app, db, world,
+                                                                        matrix, role):
+    """The API's kinds are routes too: each kind × role × household inside and outside."""
+    import uuid
+
+    objects, people = matrix
+    browser = _browser(app, db, role, people)
+    assert set(Kind) == {Kind.visit, Kind.resident, Kind.household, Kind.household_edit,
+                         Kind.consent}, "a new kind needs its payload in _payload()"
+    problems = []
+    for kind in Kind:
+        places = [("inside", objects.inside), ("other_commune", objects.other_commune)]
+        if role in FIELD:
+            places.append(("other_village", objects.other_village))
+        for where, ids in places:
+            household = db.get(Household, ids["household_id"])
+            before = _state(db, (Household, household.id))
+            item = {"id": str(uuid.uuid4()), "kind": kind.value,
+                    "payload": _payload(kind, household, utcnow())}
+            response = browser.client.post("/api/v1/sync", json={"items": [item]},
+                                           headers={"X-CSRF-Token": browser.csrf or ""})
+            label = f"{role} {kind.value} ({where}): {response.status_code}"
+            if role == "signed_out":
+                if response.status_code != 401:
+                    problems.append(label + " — expected 401")
+                elif _state(db, (Household, household.id)) != before:
+                    problems.append(label + " — changed something")
+                continue
+            result = response.get_json()["results"][0]
+            label += f" {result['status']} {result['message']}"
+            inside = where == "inside" or kind is Kind.household  # proposes in one's own village
+            if role in FIELD and inside:
+                if result["status"] != "stored":
+                    problems.append(label + " — expected stored")
+            elif result["status"] != "forbidden":
+                problems.append(label + " — expected forbidden")
+            elif _state(db, (Household, household.id)) != before:
+                problems.append(label + " — changed something")
+    assert not problems, "\n".join(problems)
