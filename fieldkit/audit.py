@@ -32,6 +32,7 @@ ACTIONS = {
     "consent": "Ghi nhận đồng ý",
     "settings_changed": "Đổi cài đặt",
     "refused": "Thao tác bị từ chối",
+    "assigned": "Phân công hộ",
 }
 
 

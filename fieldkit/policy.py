@@ -151,3 +151,25 @@ def require_commune_staff(member: Member) -> None:
     """Audit log, exports, erasure and settings are for commune staff (and the admin)."""
     if not is_commune_wide(member):
         raise Forbidden("Chỉ công chức xã xem và làm việc này.")
+
+
+def require_can_export(member: Member) -> Scope:
+    """Leaders export their village, commune staff the commune; volunteers nothing. Returns
+    the scope the files cover."""
+    scope = scope_for(member)
+    if member.role not in (Role.leader, Role.staff, Role.admin):
+        raise Forbidden("Chỉ tổ trưởng và công chức xã được tải số liệu về.")
+    return scope
+
+
+def can_assign(actor: Member) -> bool:
+    """Whether the assignments page (phân công hộ) is for this person at all: leaders for
+    their village, commune staff and the admin for the commune."""
+    return actor.active and actor.role in (Role.leader, Role.staff, Role.admin)
+
+
+def require_can_assign(actor: Member) -> Scope:
+    """The actor's scope, if they may assign households. Forbidden otherwise."""
+    if not can_assign(actor):
+        raise Forbidden("Chỉ tổ trưởng và công chức xã được phân công hộ.")
+    return scope_for(actor)

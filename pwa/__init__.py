@@ -65,10 +65,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     from pwa.routes import auth as auth_routes
 
     app.register_blueprint(auth_routes.bp)
-    from pwa.routes import account, members
+    from pwa.routes import account, assignments, members
 
     app.register_blueprint(account.bp)
     app.register_blueprint(members.bp)
+    app.register_blueprint(assignments.bp)
     app.register_blueprint(households.bp)
     app.register_blueprint(visits.bp)
     app.register_blueprint(villages.bp)
@@ -76,4 +77,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(sync.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(privacy.bp)
+    from pwa.routes import exports
+
+    app.register_blueprint(exports.bp)
     return app

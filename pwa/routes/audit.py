@@ -22,7 +22,8 @@ DETAIL_LABELS = {
     "residents": "Nhân khẩu", "visits": "Lượt thăm", "purposes": "Mục đích",
     "method": "Cách", "version": "Mẫu", "consented_on": "Ngày đồng ý",
     "retention_months": "Thời hạn lưu (tháng)", "role": "Vai trò", "reason": "Lý do",
-    "name": "Tên",
+    "name": "Tên", "what": "Nội dung", "format": "Định dạng", "rows": "Số dòng",
+    "from": "Từ ngày", "to": "Đến ngày",
 }
 HIDDEN_DETAILS = {"uuid", "fingerprint"}
 REASONS = {"request": "theo yêu cầu", "retention": "hết thời hạn lưu"}

@@ -138,7 +138,8 @@ def offline_pack():
         rows = db.session().exec(
             select(Household.id, Household.visit_count, Household.last_visited_at,
                    Household.follow_up_on, Household.review_state, Household.smartphones,
-                   Household.internet_at_home, Household.search_text)
+                   Household.internet_at_home, Household.search_text,
+                   Household.assigned_volunteer_id)
             .where(Household.village_id == scope.village_id,
                    Household.review_state != ReviewState.rejected)
             .order_by(Household.id)).all()

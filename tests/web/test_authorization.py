@@ -34,6 +34,8 @@ ROLES = ["volunteer", "leader", "staff", "admin", "signed_out"]
 FIELD = {"volunteer", "leader"}  # people at the door write field records
 COMMUNE = {"staff", "admin"}  # the whole commune: review, audit, exports, erasure
 EVERYONE = FIELD | COMMUNE
+ASSIGNERS = {"leader"} | COMMUNE  # who gives households to volunteers
+EXPORTERS = {"leader"} | COMMUNE  # indicator and visit files
 REFUSED = {403, 404}
 # Refusals may be written down (audit log) and attempts counted: those tables may grow.
 GROWS_ON_REFUSAL = {AuditEvent.__tablename__, Attempt.__tablename__}
@@ -96,6 +98,11 @@ ROUTES: dict[str, Expect] = {
     "privacy.export": _e(COMMUNE),
     "privacy.confirm_erase": _e(COMMUNE),
     "privacy.erase": _e(COMMUNE, ok=(422,)),  # without the confirmation box ticked
+    # Downloads: a leader gets their village, commune staff the commune.
+    "exports.indicators_csv": _e(EXPORTERS),
+    "exports.indicators_xlsx": _e(EXPORTERS),
+    "exports.visits_csv": _e(EXPORTERS),
+    "exports.visits_xlsx": _e(EXPORTERS),
     # Sign-in ceremonies and member management (the identity work of issue 4).
     # (403 when already signed in.)
     "auth.signin_code": _e(public=True, ok=(200, 302, 303, 400, 401, 403, 410, 422, 429)),
@@ -115,6 +122,9 @@ ROUTES: dict[str, Expect] = {
     "members.change_role": _e(identity=True),
     "members.add_village": _e(identity=True),
     "members.rename_village": _e(identity=True),
+    # Assignments (issue 5): leaders in their village, commune staff anywhere in the commune.
+    "assignments.index": _e(ASSIGNERS),
+    "assignments.assign": _e(ASSIGNERS, ok=(422,)),  # no volunteer chosen, nothing ticked
 }
 
 

@@ -1,0 +1,285 @@
+"""Files for the province and the commune's own records (issue 5 §7): the Đề án 06 indicators
+by village and the visits within a member's scope, as CSV or XLSX with Vietnamese headers.
+
+A topic is a `Table` (sheet name, headers, rows); the writers turn tables into bytes. The
+numbers come from fieldkit.indicators.village_indicators, so a file always says what the pages
+say. Reads only, except `record_export`, which adds the audit event; the caller commits.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from fieldkit import audit, forms, vocab
+from fieldkit.errors import Invalid
+from fieldkit.indicators import Count, VillageIndicators, village_indicators
+from fieldkit.models import (
+    Assistance,
+    Commune,
+    Household,
+    Member,
+    Resident,
+    Service,
+    Village,
+    Visit,
+)
+from fieldkit.policy import Scope
+from fieldkit.text import fold, sort_key
+
+INDICATORS_SHEET = "Chỉ tiêu theo thôn"
+VISITS_SHEET = "Lượt thăm"
+REASONS_SHEET = "Lý do chưa được"
+COMMUNE_TOTAL = "Cả xã"
+
+# Indicators reviewed record by record: an approved column and a pending one beside it.
+REVIEWED = [
+    ("households", "Số hộ"),
+    ("reached", "Hộ đã tiếp cận"),
+    ("vneid_level1", "VNeID mức 1"),
+    ("vneid_activated", "Kích hoạt VNeID"),
+    ("vneid_level2_referred", "Chuyển công an mức 2"),
+    ("vneid_level2_done", "Đã mức 2"),
+    ("dvcqg_logins", "Đăng nhập Cổng DVCQG"),
+    ("online_procedures", "Hồ sơ DVC trực tuyến"),
+    ("payment_accounts", "Tài khoản thanh toán"),
+    ("health_books", "Sổ sức khỏe điện tử"),
+    ("digital_literacy", "Bình dân học vụ số"),
+]
+# Household facts, not reviews (their pending part is always 0): one column each.
+FACTS = [
+    ("smartphone_households", "Hộ có điện thoại thông minh"),
+    ("internet_households", "Hộ có Internet"),
+]
+APPROVED, PENDING = "đã duyệt", "chờ duyệt"
+
+VISIT_HEADERS = ["Mã lượt thăm", "Thời gian thăm", "Thôn", "Hộ", "Chủ hộ", "Người thăm",
+                 "Kết quả chuyến thăm", "Trạng thái duyệt", "Người được hỗ trợ", "Dịch vụ",
+                 "Kết quả", "Lý do", "Máy dùng"]
+
+
+
+@dataclass(frozen=True)
+class Table:
+    """One topic: a sheet of the workbook, or one CSV file. Cells are str, int, datetime
+    (naive, Vietnam time) or None."""
+
+    title: str
+    headers: list[str]
+    rows: list[list]
+
+
+# --- who, and over which days --------------------------------------------------------------
+
+
+def period(day_from: str | None, day_to: str | None) -> tuple[datetime | None, datetime | None]:
+    """`since <= visited_at < until` for the Vietnam calendar days `day_from`..`day_to`
+    (YYYY-MM-DD, both inclusive, either optional). Raises Invalid with a Vietnamese message."""
+    days: dict[str, date | None] = {}
+    for name, value, label in (("from", day_from, "Ngày bắt đầu"),
+                               ("to", day_to, "Ngày kết thúc")):
+        value = (value or "").strip()
+        try:
+            days[name] = date.fromisoformat(value) if value else None
+        except ValueError:
+            raise Invalid({name: f"{label} không đúng định dạng ngày (năm-tháng-ngày, "
+                                 f"ví dụ 2026-11-01)."}) from None
+    if days["from"] and days["to"] and days["from"] > days["to"]:
+        raise Invalid({"to": "Ngày kết thúc phải sau ngày bắt đầu."})
+    since = datetime.combine(days["from"], time.min, forms.VN_TZ) if days["from"] else None
+    until = (datetime.combine(days["to"] + timedelta(days=1), time.min, forms.VN_TZ)
+             if days["to"] else None)
+    return since, until
+
+
+# --- topics -------------------------------------------------------------------------------
+
+
+def _villages(session: Session, scope: Scope, since, until) -> list[VillageIndicators]:
+    # In the order Vietnamese readers expect ("Thôn Đông" before "Thôn Tây"), whatever the
+    # database's collation.
+    return sorted(village_indicators(session, scope=scope, since=since, until=until),
+                  key=lambda village: sort_key(village.village_name))
+
+
+def _total(rows: list[VillageIndicators], name: str) -> Count:
+    counts = [getattr(row, name) for row in rows]
+    return Count(sum(c.approved for c in counts), sum(c.pending for c in counts))
+
+
+def _indicator_cells(values: dict[str, Count]) -> list[int]:
+    cells = []
+    for name, _ in REVIEWED:
+        cells += [values[name].approved, values[name].pending]
+    return cells + [values[name].approved for name, _ in FACTS]
+
+
+def indicators_table(session: Session, *, scope: Scope, since: datetime | None = None,
+                     until: datetime | None = None) -> Table:
+    """One row per village of the scope, and a "Cả xã" row when the scope is the commune."""
+    villages = _villages(session, scope, since, until)
+    headers = ["Thôn"]
+    for _, label in REVIEWED:
+        headers += [f"{label} ({APPROVED})", f"{label} ({PENDING})"]
+    headers += [label for _, label in FACTS]
+    names = [name for name, _ in REVIEWED + FACTS]
+    rows = [[village.village_name,
+             *_indicator_cells({name: getattr(village, name) for name in names})]
+            for village in villages]
+    if scope.village_id is None:
+        rows.append([COMMUNE_TOTAL,
+                     *_indicator_cells({name: _total(villages, name) for name in names})])
+    return Table(INDICATORS_SHEET, headers, rows)
+
+
+def reasons_table(session: Session, *, scope: Scope, since: datetime | None = None,
+                  until: datetime | None = None) -> Table:
+    """Failed assistance lines by village and reason (lines, not residents), then the commune's
+    total per reason when the scope is the commune. Reasons in the order the forms show them."""
+    villages = _villages(session, scope, since, until)
+    headers = ["Thôn", "Lý do", f"Số lượt ({APPROVED})", f"Số lượt ({PENDING})"]
+    rows = []
+    for village in villages:
+        for reason, label in vocab.REASONS.items():
+            count = village.failure_reasons.get(reason)
+            if count is not None:
+                rows.append([village.village_name, label, count.approved, count.pending])
+    if scope.village_id is None:
+        for reason, label in vocab.REASONS.items():
+            counts = [v.failure_reasons[reason] for v in villages if reason in v.failure_reasons]
+            if counts:
+                rows.append([COMMUNE_TOTAL, label, sum(c.approved for c in counts),
+                             sum(c.pending for c in counts)])
+    return Table(REASONS_SHEET, headers, rows)
+
+
+def visits_table(session: Session, *, scope: Scope, since: datetime | None = None,
+                 until: datetime | None = None) -> Table:
+    """Every visit of the scope with `since <= visited_at < until`, in time order, all review
+    states (the column says which): one row per assistance line, or one row for a visit
+    without lines. One query."""
+    volunteer = aliased(Member)
+    statement = (
+        select(Visit, Village.name, Household.label, Household.head_name, volunteer.name,
+               Resident.name, Service.name, Assistance)
+        .join(Household, Household.id == Visit.household_id)
+        .join(Village, Village.id == Household.village_id)
+        .join(volunteer, volunteer.id == Visit.volunteer_id)
+        .outerjoin(Assistance, Assistance.visit_id == Visit.id)
+        .outerjoin(Resident, Resident.id == Assistance.resident_id)
+        .outerjoin(Service, Service.code == Assistance.service_code)
+        .where(Village.commune_id == scope.commune_id)
+    )
+    if scope.village_id is not None:
+        statement = statement.where(Village.id == scope.village_id)
+    if since is not None:
+        statement = statement.where(Visit.visited_at >= since)
+    if until is not None:
+        statement = statement.where(Visit.visited_at < until)
+    statement = statement.order_by(Visit.visited_at, Visit.id, col(Assistance.id))
+    rows = []
+    for visit, village, label, head, volunteer_name, resident, service, line in \
+            session.exec(statement).all():
+        rows.append([
+            visit.id, forms.to_local(visit.visited_at).replace(tzinfo=None), village, label,
+            head, volunteer_name, vocab.OUTCOMES.get(visit.outcome, visit.outcome),
+            vocab.REVIEW_STATES.get(visit.review_state, visit.review_state),
+            resident, service,
+            vocab.RESULTS.get(line.result) if line else None,
+            vocab.REASONS.get(line.reason) if line and line.reason else None,
+            vocab.DEVICES.get(line.device) if line and line.device else None,
+        ])
+    return Table(VISITS_SHEET, VISIT_HEADERS, rows)
+
+
+# --- writers ------------------------------------------------------------------------------
+
+_DATETIME_TEXT = "%Y-%m-%d %H:%M"
+
+
+def to_csv(table: Table) -> bytes:
+    """Plain comma-separated UTF-8 with a byte-order mark, so Excel shows Vietnamese letters
+    as they are. Times as YYYY-MM-DD HH:MM (Vietnam time)."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out)
+    writer.writerow(table.headers)
+    for row in table.rows:
+        writer.writerow([cell.strftime(_DATETIME_TEXT) if isinstance(cell, datetime) else cell
+                         for cell in row])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def to_xlsx(tables: list[Table]) -> bytes:
+    """One sheet per table: bold, frozen header row; columns as wide as their text (within
+    limits); times as real Excel date-times."""
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    bold = Font(bold=True)
+    for table in tables:
+        sheet = workbook.create_sheet(table.title[:31])  # Excel's limit on sheet names
+        sheet.append(table.headers)
+        for cell in sheet[1]:
+            cell.font = bold
+        for row in table.rows:
+            sheet.append(row)
+        sheet.freeze_panes = "A2"
+        for index, header in enumerate(table.headers, start=1):
+            letter = get_column_letter(index)
+            widest = len(header)
+            for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
+                if isinstance(cell.value, datetime):
+                    cell.number_format = "yyyy-mm-dd hh:mm"
+                    widest = max(widest, 16)
+                elif cell.value is not None:
+                    widest = max(widest, len(str(cell.value)))
+            sheet.column_dimensions[letter].width = min(max(widest + 2, 8), 45)
+        if table.rows and table.rows[-1] and table.rows[-1][0] == COMMUNE_TOTAL:
+            for cell in sheet[sheet.max_row]:
+                cell.font = bold
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+# --- names and the audit log -----------------------------------------------------------------
+
+
+def filename(session: Session, *, scope: Scope, topic: str, extension: str, today: date) -> str:
+    """An ASCII name every phone and mail client keeps intact:
+    fieldkit-chi-tieu-15349-2026-11-22.xlsx, with the village for a village's file
+    (fieldkit-luot-tham-15349-thon-dong-2026-11-22.csv)."""
+    parts = ["fieldkit", topic]
+    commune = session.get(Commune, scope.commune_id)
+    parts.append(commune.code if commune else str(scope.commune_id))
+    if scope.village_id is not None:
+        village = session.get(Village, scope.village_id)
+        slug = re.sub(r"[^a-z0-9]+", "-", fold(village.name if village else "")).strip("-")
+        parts.append(slug or f"thon-{scope.village_id}")
+    return "-".join([*parts, today.isoformat()]) + "." + extension
+
+
+def record_export(session: Session, *, member: Member, scope: Scope, what: str, file_format: str,
+                  rows: int, since: datetime | None, until: datetime | None,
+                  now: datetime) -> None:
+    """Write the export down in the audit log: what, in which format, how many rows, over which
+    days. Caller commits (with nothing else: an export changes no record)."""
+    details: dict[str, object] = {"what": what, "format": file_format, "rows": rows}
+    if since is not None:
+        details["from"] = forms.to_local(since).date().isoformat()
+    if until is not None:
+        details["to"] = (forms.to_local(until).date() - timedelta(days=1)).isoformat()
+    if scope.village_id is None:
+        target_kind, target_id = "commune", scope.commune_id
+    else:
+        target_kind, target_id = "village", scope.village_id
+    audit.record(session, action="export", now=now, actor=member, target_kind=target_kind,
+                 target_id=target_id, details=details)

@@ -1,0 +1,120 @@
+"""The assignments page (Phân công): a leader gives the households of their village to its
+volunteers; commune staff do it for any village. Tick households or type a house-number range,
+pick a volunteer, press "Phân công". Every rule is fieldkit.assignments'; a refusal is logged
+(audit "refused") and changes nothing.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from sqlmodel import select
+
+from fieldkit import assignments, policy
+from fieldkit.errors import Forbidden, Invalid
+from fieldkit.models import Member, Village
+from pwa import db
+from pwa.auth import login_required
+from pwa.routes import now
+from pwa.routes.members import refusals_logged
+
+bp = Blueprint("assignments", __name__)
+
+# A village's households are listed whole up to this; beyond, the range does the rest.
+LIST_LIMIT = 300
+SHOWS = {"unassigned": "Chưa phân công", "all": "Tất cả"}
+
+
+def _require_assigner() -> policy.Scope:
+    if not policy.can_assign(g.member):
+        with refusals_logged("assignments_page"):
+            raise Forbidden("Trang phân công dành cho tổ trưởng và công chức xã.")
+    return policy.scope_for(g.member)
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+def _village(scope: policy.Scope, villages: list[Village], wanted: int | None) -> Village | None:
+    if scope.village_id is not None:
+        wanted = scope.village_id
+    if wanted is None:
+        return villages[0] if villages else None
+    with refusals_logged("assignments_page"):
+        return policy.require_village(db.session(), g.member, wanted)
+
+
+def _page(status: int = 200, *, village_id: int | None = None, form=None,
+          form_errors: dict | None = None):
+    store = db.session()
+    scope = _require_assigner()
+    villages = list(store.exec(select(Village).where(Village.commune_id == scope.commune_id)
+                               .order_by(Village.name)).all())
+    village = _village(scope, villages, village_id)
+    form = form or {}
+    show = request.args.get("show", "unassigned")
+    show = show if show in SHOWS else "unassigned"
+    overview, households, names = None, [], {}
+    if village is not None:
+        overview = assignments.overview(store, g.member, village_id=village.id)
+        households = assignments.village_households(
+            store, g.member, village_id=village.id, only_unassigned=show == "unassigned",
+            limit=LIST_LIMIT)
+        names = {m.id: m.name for m in store.exec(
+            select(Member).where(Member.village_id == village.id)).all()}
+    chosen = form.get("volunteer_id") or request.args.get("volunteer", "")
+    ticked = set(form.getlist("household_id")) if hasattr(form, "getlist") else set()
+    return render_template(
+        "assignments/index.html", villages=villages, village=village, overview=overview,
+        households=households, names=names, show=show, shows=SHOWS, chosen=chosen,
+        ticked=ticked, form=form, form_errors=form_errors or {}, limit=LIST_LIMIT,
+        commune_wide=scope.village_id is None), status
+
+
+@bp.get("/assignments")
+@login_required
+def index():
+    return _page(village_id=_int(request.args.get("village")))
+
+
+@bp.post("/assignments")
+@login_required
+def assign():
+    """Assign the ticked households, or those in the typed range, to the chosen volunteer;
+    or, with the "Bỏ phân công" button, leave the ticked ones without anybody."""
+    _require_assigner()
+    store = db.session()
+    form = request.form
+    village_id = _int(form.get("village_id"))
+    volunteer_id = _int(form.get("volunteer_id"))
+    range_text = form.get("range", "").strip()
+    try:
+        ids = [int(value) for value in form.getlist("household_id")]
+    except ValueError:
+        ids = []
+    try:
+        with refusals_logged("assigned"):
+            if form.get("action") == "unassign":
+                changed = assignments.unassign(store, g.member, household_ids=ids, now=now())
+            elif range_text and not ids:
+                changed = assignments.assign_range(store, g.member, range_text=range_text,
+                                                   volunteer_id=volunteer_id, now=now())
+            elif range_text:
+                raise Invalid({"range": "Hãy chọn hộ trong danh sách hoặc nhập khoảng số "
+                                        "nhà, không dùng cả hai cùng lúc."})
+            else:
+                changed = assignments.assign(store, g.member, household_ids=ids,
+                                             volunteer_id=volunteer_id, now=now())
+    except Invalid as invalid:
+        store.rollback()
+        return _page(422, village_id=village_id, form=form, form_errors=invalid.errors)
+    store.commit()
+    if form.get("action") == "unassign":
+        flash(f"Đã bỏ phân công {changed} hộ.")
+    else:
+        volunteer = store.get(Member, volunteer_id)
+        flash(f"Đã phân công {changed} hộ cho {volunteer.name}." if changed else
+              f"Các hộ này đã được phân công cho {volunteer.name} từ trước.")
+    return redirect(url_for("assignments.index", village=village_id,
+                            volunteer=volunteer_id or None,
+                            show=form.get("show") or None), 303)
