@@ -214,7 +214,8 @@ def erase_household(session: Session, household_id: int, *, member: Member | Non
         return household
     household.label, household.head_name, household.address_hint = ERASED_LABEL, ERASED_NAME, ""
     household.consent_purposes = None
-    residents = session.exec(select(Resident).where(Resident.household_id == household.id)).all()
+    residents = session.exec(select(Resident).where(Resident.household_id == household.id)
+                             .order_by(Resident.id)).all()
     for number, resident in enumerate(residents, start=1):
         resident.name = f"Người {number}"
         resident.birth_year = None
