@@ -104,6 +104,13 @@ def _page(status: int = 200, **context):
         form_errors=context.pop("form_errors", {}), **context), status
 
 
+def _back_to_members(store, invalid: Invalid):
+    """A refused change on the members page: undo it and say why above the list."""
+    store.rollback()
+    flash(next(iter(invalid.errors.values())))
+    return redirect(url_for("members.index"), code=303)
+
+
 @bp.get("/members")
 @login_required
 def index():
@@ -163,9 +170,7 @@ def code(member_id: int):
         with refusals_logged("code_issued", person):
             one_time = members.issue_code(store, g.member, person, now=now())
     except Invalid as invalid:
-        store.rollback()
-        flash(next(iter(invalid.errors.values())))
-        return redirect(url_for("members.index"), code=303)
+        return _back_to_members(store, invalid)
     store.commit()
     return render_template("members/code.html", person=person,
                            code=f"{one_time[:3]} {one_time[3:]}",
@@ -200,9 +205,7 @@ def change_role(member_id: int):
         with refusals_logged("role_changed", person):
             members.change_role(store, g.member, person, role, village=village, now=now())
     except Invalid as invalid:
-        store.rollback()
-        flash(next(iter(invalid.errors.values())))
-        return redirect(url_for("members.index"), code=303)
+        return _back_to_members(store, invalid)
     store.commit()
     flash(f"Đã cập nhật vai trò và thôn của {person.name}.")
     return redirect(url_for("members.index"), code=303)
@@ -218,9 +221,7 @@ def add_village():
             village = members.add_village(store, g.member, request.form.get("name", ""),
                                           now=now())
     except Invalid as invalid:
-        store.rollback()
-        flash(next(iter(invalid.errors.values())))
-        return redirect(url_for("members.index"), code=303)
+        return _back_to_members(store, invalid)
     store.commit()
     flash(f"Đã thêm {village.name}.")
     return redirect(url_for("members.index"), code=303)
@@ -239,9 +240,7 @@ def rename_village(village_id: int):
             members.rename_village(store, g.member, village, request.form.get("name", ""),
                                    now=now())
     except Invalid as invalid:
-        store.rollback()
-        flash(next(iter(invalid.errors.values())))
-        return redirect(url_for("members.index"), code=303)
+        return _back_to_members(store, invalid)
     store.commit()
     flash(f"Đã đổi tên thôn thành {village.name}.")
     return redirect(url_for("members.index"), code=303)
