@@ -20,7 +20,7 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from fieldkit import audit, forms, vocab
+from fieldkit import audit, forms, indicators, vocab
 from fieldkit.errors import Invalid
 from fieldkit.indicators import Count, VillageIndicators, village_indicators
 from fieldkit.models import (
@@ -41,25 +41,10 @@ VISITS_SHEET = "Lượt thăm"
 REASONS_SHEET = "Lý do chưa được"
 COMMUNE_TOTAL = "Cả xã"
 
-# Indicators reviewed record by record: an approved column and a pending one beside it.
-REVIEWED = [
-    ("households", "Số hộ"),
-    ("reached", "Hộ đã tiếp cận"),
-    ("vneid_level1", "VNeID mức 1"),
-    ("vneid_activated", "Kích hoạt VNeID"),
-    ("vneid_level2_referred", "Chuyển công an mức 2"),
-    ("vneid_level2_done", "Đã mức 2"),
-    ("dvcqg_logins", "Đăng nhập Cổng DVCQG"),
-    ("online_procedures", "Hồ sơ DVC trực tuyến"),
-    ("payment_accounts", "Tài khoản thanh toán"),
-    ("health_books", "Sổ sức khỏe điện tử"),
-    ("digital_literacy", "Bình dân học vụ số"),
-]
-# Household facts, not reviews (their pending part is always 0): one column each.
-FACTS = [
-    ("smartphone_households", "Hộ có điện thoại thông minh"),
-    ("internet_households", "Hộ có Internet"),
-]
+# Indicators reviewed record by record get an approved column and a pending one beside it;
+# household facts (their pending part is always 0) one column each.
+REVIEWED = list(indicators.REVIEWED.items())
+FACTS = list(indicators.FACTS.items())
 APPROVED, PENDING = "đã duyệt", "chờ duyệt"
 
 VISIT_HEADERS = ["Mã lượt thăm", "Thời gian thăm", "Thôn", "Hộ", "Chủ hộ", "Người thăm",

@@ -67,6 +67,28 @@ RESIDENT_INDICATORS: dict[str, tuple[str, tuple[Result, ...]]] = {
     "health_books": ("health_book", (Result.done,)),
     "digital_literacy": ("digital_literacy", (Result.done,)),
 }
+# What each indicator is called on pages, files and targets, in the order they are shown.
+# REVIEWED are counted record by record (approved, with pending beside them); FACTS are
+# household facts (pending always 0).
+REVIEWED = {
+    "households": "Số hộ",
+    "reached": "Hộ đã tiếp cận",
+    "vneid_level1": "VNeID mức 1",
+    "vneid_activated": "Kích hoạt VNeID",
+    "vneid_level2_referred": "Chuyển công an mức 2",
+    "vneid_level2_done": "Đã mức 2",
+    "dvcqg_logins": "Đăng nhập Cổng DVCQG",
+    "online_procedures": "Hồ sơ DVC trực tuyến",
+    "payment_accounts": "Tài khoản thanh toán",
+    "health_books": "Sổ sức khỏe điện tử",
+    "digital_literacy": "Bình dân học vụ số",
+}
+FACTS = {
+    "smartphone_households": "Hộ có điện thoại thông minh",
+    "internet_households": "Hộ có Internet",
+}
+LABELS = {**REVIEWED, **FACTS}
+
 # Online procedures are counted as lines (each is one dossier filed), not as residents.
 PROCEDURE_SERVICE = "online_procedure"
 PROCEDURE_RESULTS = (Result.done, Result.partial)

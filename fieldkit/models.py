@@ -213,6 +213,7 @@ class Household(SQLModel, table=True):
     erased_at: datetime | None = None
     # A household proposed from the field is a field record under review like a visit.
     review_state: ReviewState = Field(default=ReviewState.approved, sa_type=_enum(ReviewState))
+    revision: int = 1
     proposed_by_id: int | None = Field(default=None, foreign_key="member.id")
     # Digest of the proposal as sent from the field (HouseholdIn.fingerprint), to tell a replay
     # from a conflict. None for households the commune entered: no field UUID to replay.
@@ -235,6 +236,7 @@ class HouseholdEdit(SQLModel, table=True):
     member_id: int = Field(foreign_key="member.id")
     changes: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     review_state: ReviewState = Field(default=ReviewState.pending, sa_type=_enum(ReviewState))
+    revision: int = 1
     # Digest of the edit as sent (household and every basic field), to tell replay from conflict.
     fingerprint: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
@@ -250,6 +252,7 @@ class Resident(SQLModel, table=True):
     relation: str = Field(default="", description="Quan hệ với chủ hộ")
     phone: str | None = None
     review_state: ReviewState = Field(default=ReviewState.approved, sa_type=_enum(ReviewState))
+    revision: int = 1
     added_by_id: int | None = Field(default=None, foreign_key="member.id")
     # Digest of the resident as sent from the field (ResidentIn.fingerprint); None for
     # residents the commune entered.
@@ -303,3 +306,138 @@ class Assistance(SQLModel, table=True):
     reason: Reason | None = Field(default=None, sa_type=_enum(Reason))
     device: Device | None = Field(default=None, sa_type=_enum(Device))
     dossier_no: str | None = None
+
+
+# --- Targets (issue 5) ------------------------------------------------------------------------
+
+
+class Target(SQLModel, table=True):
+    """A target (chỉ tiêu): how many of one indicator a village — or the whole commune when
+    `village_id` is None — should reach within a period (both ends inclusive, Vietnam dates).
+    At most one target per commune, village, indicator and period; enforced by
+    `fieldkit.targets` (a unique constraint would let NULL villages repeat)."""
+
+    __table_args__ = (Index("ix_target_commune_period", "commune_id", "period_end"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    commune_id: int = Field(foreign_key="commune.id")
+    village_id: int | None = Field(default=None, foreign_key="village.id")
+    indicator: str = Field(max_length=40, description="A key of fieldkit.indicators")
+    period_start: date
+    period_end: date
+    value: int
+    set_by_id: int | None = Field(default=None, foreign_key="member.id")
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+# --- Review loop (issue 6) --------------------------------------------------------------------
+
+
+class RecordKind(enum.StrEnum):
+    """The field records that go through review (DESIGN.md §3)."""
+
+    visit = "visit"
+    household = "household"
+    household_edit = "household_edit"
+    resident = "resident"
+
+
+class ReviewDecision(SQLModel, table=True):
+    """One decision of commune staff on one revision of a field record: approved, returned
+    (trả lại, with a reason) or rejected (từ chối, with a reason). Never changed or deleted."""
+
+    __table_args__ = (Index("ix_reviewdecision_record", "record_kind", "record_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    record_kind: RecordKind = Field(sa_type=_enum(RecordKind))
+    record_id: int
+    revision: int
+    decision: ReviewState = Field(sa_type=_enum(ReviewState))
+    reason: str = ""
+    reviewer_id: int = Field(foreign_key="member.id")
+    at: datetime = Field(default_factory=utcnow)
+
+
+class RecordRevision(SQLModel, table=True):
+    """One revision of a field record as it stood when submitted, so the history can show what
+    changed. `uuid` is the outbox item that carried a resubmission (a replay is recognised by
+    it); for a record's first revision it is the record's own UUID."""
+
+    __table_args__ = (Index("ix_recordrevision_record", "record_kind", "record_id", "revision"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    uuid: str = Field(unique=True, max_length=36)
+    record_kind: RecordKind = Field(sa_type=_enum(RecordKind))
+    record_id: int
+    revision: int
+    content: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    submitted_by_id: int | None = Field(default=None, foreign_key="member.id")
+    submitted_at: datetime = Field(default_factory=utcnow)
+    fingerprint: str | None = Field(default=None, max_length=64)
+
+
+# --- Push notifications (issue 6) -------------------------------------------------------------
+
+
+class PushSubscription(SQLModel, table=True):
+    """A browser's Web Push subscription for one member (one per phone or browser)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    endpoint: str = Field(unique=True, max_length=1000)
+    p256dh: str = Field(max_length=200)
+    auth: str = Field(max_length=100)
+    user_agent: str = ""
+    created_at: datetime = Field(default_factory=utcnow)
+    last_sent_at: datetime | None = None
+
+
+class PushMessage(SQLModel, table=True):
+    """The push queue: one notification for one member, sent by `fieldkit push-worker` so no
+    request waits on a push service. `dedupe_key` (optional, unique) keeps a daily command
+    from queueing the same reminder twice."""
+
+    __table_args__ = (Index("ix_pushmessage_due", "sent_at", "not_before"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    title: str = Field(max_length=120)
+    body: str = Field(max_length=400)
+    url: str = Field(max_length=300, description="The page to open when tapped (a path)")
+    tag: str = Field(default="", max_length=60)
+    dedupe_key: str | None = Field(default=None, unique=True, max_length=120)
+    created_at: datetime = Field(default_factory=utcnow)
+    not_before: datetime = Field(default_factory=utcnow)
+    attempts: int = 0
+    sent_at: datetime | None = None
+    last_error: str | None = None
+
+
+# --- Door stickers and guide cards (issue 6) --------------------------------------------------
+
+
+class Sticker(SQLModel, table=True):
+    """A QR door sticker: an unguessable token that leads to one household and says nothing
+    about it. Replacing a sticker revokes the old token."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    token: str = Field(unique=True, max_length=32)
+    household_id: int = Field(foreign_key="household.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    revoked_at: datetime | None = None
+
+
+class Guide(SQLModel, table=True):
+    """A commune's own wording of a service's guide card. Without one, the card shows the
+    catalogue's default text (fieldkit.guides)."""
+
+    __table_args__ = (UniqueConstraint("commune_id", "service_code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    commune_id: int = Field(foreign_key="commune.id")
+    service_code: str = Field(foreign_key="service.code", max_length=40)
+    title: str = Field(max_length=120)
+    steps: str = Field(description="One step per line, plain Vietnamese")
+    official_url: str | None = Field(default=None, max_length=300)
+    updated_by_id: int | None = Field(default=None, foreign_key="member.id")
+    updated_at: datetime = Field(default_factory=utcnow)
