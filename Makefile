@@ -21,7 +21,8 @@ run: setup
 	$(BIN)/fieldkit migrate
 	$(BIN)/fieldkit demo --if-empty --links
 	@echo "Fieldkit: http://localhost:$${FIELDKIT_PORT:-8000}  (Ctrl+C để dừng)"
-	$(BIN)/python -m pwa
+	@# The push worker sends queued notifications beside the app; both stop on Ctrl+C.
+	trap 'kill 0' EXIT; $(BIN)/fieldkit push-worker & $(BIN)/python -m pwa
 
 test: setup
 	scripts/setup-chromium

@@ -19,7 +19,7 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from fieldkit import audit, policy
+from fieldkit import audit, policy, push
 from fieldkit.errors import Forbidden, Invalid
 from fieldkit.models import Household, Member, ReviewState, Role, Village
 
@@ -122,6 +122,8 @@ def _apply(session: Session, actor: Member, households: Sequence[Household],
                  details={"how": how, "volunteer": volunteer.name if volunteer else None,
                           "households": len(households), "changed": changed,
                           "household_ids": [h.id for h in households][:500]})
+    if volunteer is not None:
+        push.households_assigned(session, volunteer=volunteer, actor=actor, count=changed, now=now)
     return changed
 
 

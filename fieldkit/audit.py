@@ -33,6 +33,9 @@ ACTIONS = {
     "settings_changed": "Đổi cài đặt",
     "refused": "Thao tác bị từ chối",
     "assigned": "Phân công hộ",
+    "targets_changed": "Đặt chỉ tiêu",
+    "guide_changed": "Sửa hướng dẫn dịch vụ",
+    "sticker_replaced": "Thay mã dán cửa",
 }
 
 

@@ -176,3 +176,44 @@ def retention(dry_run: bool) -> None:
             click.echo(f"Sẽ xóa dữ liệu cá nhân của {len(erased)} hộ quá thời hạn lưu.")
         else:
             click.echo(f"Đã xóa dữ liệu cá nhân của {len(erased)} hộ quá thời hạn lưu.")
+
+
+@main.command("push-worker")
+@click.option("--once", is_flag=True, help="Gửi những gì đến hạn rồi thoát.")
+@click.option("--interval", default=5.0, show_default=True, type=click.FloatRange(0.5, 600),
+              help="Số giây nghỉ giữa hai lần xem hàng đợi.")
+def push_worker(once: bool, interval: float) -> None:
+    """Send the queued push notifications (Web Push, VAPID). Runs until stopped; --once
+    drains what is due and exits. On SQLite run one worker; on PostgreSQL several may run."""
+    import time
+
+    from fieldkit import push
+
+    settings = Settings.from_env()
+    vapid = push.load_vapid(settings.instance_path, subject=settings.vapid_subject)
+    engine = make_engine(settings.database_url)
+    try:
+        while True:
+            with new_session(engine) as session:
+                report = push.drain(session, vapid=vapid, now=utcnow())
+            if once:
+                click.echo(str(report))
+                return
+            if report.sent or report.retried or report.given_up:
+                click.echo(str(report))
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        engine.dispose()
+
+
+@main.command("push-followups")
+def push_followups() -> None:
+    """Queue today's reminder for each volunteer with follow-ups due today (Vietnam date).
+    Run it once each morning (cron, systemd timer); running it twice queues once."""
+    from fieldkit import push
+
+    with _session() as session:
+        queued = push.queue_follow_ups(session, now=utcnow())
+        click.echo(f"Đã xếp {queued} lời nhắc hẹn quay lại hôm nay.")

@@ -20,6 +20,8 @@ class Settings:
     # The WebAuthn relying party: passkeys are bound to this domain. Derived from base_url
     # unless set (a commune served at app.xa.gov.vn may want passkeys for xa.gov.vn).
     rp_id: str | None = None
+    # Web Push: the contact a push service may use about this server (VAPID "sub" claim).
+    push_contact: str | None = None
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -37,6 +39,7 @@ class Settings:
             # are offered the update even when only server code changed.
             build=env.get("FIELDKIT_BUILD", ""),
             rp_id=env.get("FIELDKIT_RP_ID") or None,
+            push_contact=env.get("FIELDKIT_PUSH_CONTACT") or None,
         )
 
     @property
@@ -50,6 +53,22 @@ class Settings:
         FIELDKIT_BASE_URL."""
         parts = urlsplit(self.base_url)
         return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def vapid_subject(self) -> str:
+        """FIELDKIT_PUSH_CONTACT (a mailto: or https: URL), else the site itself when it is
+        served over https, else a placeholder fit for a development machine."""
+        if self.push_contact:
+            return self.push_contact
+        if self.base_url.startswith("https://"):
+            return self.base_url
+        return "mailto:fieldkit@localhost"
+
+    @property
+    def push_allows_local(self) -> bool:
+        """A push endpoint on http://localhost is accepted only when this server is itself on
+        localhost (the tests' own push service)."""
+        return urlsplit(self.base_url).hostname in ("localhost", "127.0.0.1")
 
     def secret(self) -> str:
         """The signing key: from the environment, else one made once and kept in the instance

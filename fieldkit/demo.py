@@ -31,7 +31,7 @@ from sqlalchemy import exists, func, insert, text
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
-from fieldkit import communes
+from fieldkit import communes, indicators
 from fieldkit.errors import Invalid, NotFound
 from fieldkit.forms import VN_TZ, local_today
 from fieldkit.models import (
@@ -784,6 +784,8 @@ def build(session: Session, *, commune_code: str, households: int, seed: int,
         builder.village(village_id, size, volunteers, leader, setup + timedelta(days=5))
     rows.write()
     rows.advance_sequences()
+    # Each household's share of every indicator, counted in bulk a village at a time.
+    indicators.rebuild_progress(session, village_ids=village_ids)
     # Bulk writes leave the query planner's statistics stale; without them SQLite may skip
     # the indexes the household list relies on.
     session.execute(text("ANALYZE"))

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import and_, case, func
 from sqlmodel import Session, col, select
 
-from fieldkit import forms
+from fieldkit import forms, indicators
 from fieldkit.errors import Forbidden, Invalid, SyncConflict
 from fieldkit.models import (
     Household,
@@ -160,6 +160,7 @@ def refresh_summary(session: Session, household: Household) -> None:
     household.last_visited_at = visits[0][0] if visits else None
     household.follow_up_on = visits[0][1] if visits else None
     session.add(household)
+    indicators.refresh_progress(session, [household.id])  # its share of every indicator
 
 
 def residents_of(session: Session, household: Household) -> list[Resident]:

@@ -13,8 +13,11 @@ Every indicator is a `Count(approved, pending)`:
 Visit-based indicators can be limited to visits with `since <= visited_at < until`; household
 totals and household facts (smartphone, internet) are the state of the village now.
 
-Four grouped queries whatever the number of villages or households: the work is done by the
-database, grouped by village, and nothing is loaded per household or resident.
+Speed: each household's share of every indicator is kept counted in HouseholdProgress
+(refresh_progress, run by households.refresh_summary() and on any review-state change), so a
+commune's numbers are one grouped query over an index, not a pass over every visit and line.
+The counting rules below are written once and used both to count a village from scratch
+(`recount`, and period-limited numbers) and to count one household's share.
 """
 
 from __future__ import annotations
@@ -23,17 +26,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, func, select
 
+from fieldkit import followups
 from fieldkit.models import (
     Assistance,
     Household,
+    HouseholdProgress,
     Outcome,
     Reason,
     Resident,
     Result,
     ReviewState,
     Village,
+    VillageProgress,
     Visit,
 )
 from fieldkit.policy import Scope
@@ -163,66 +170,124 @@ def village_indicators(session: Session, *, scope: Scope, since: datetime | None
                        until: datetime | None = None) -> list[VillageIndicators]:
     """One row per village in `scope` (by name), villages without any record included with
     zeros. Visit-based indicators count visits with `since <= visited_at < until` (either bound
-    optional, aware datetimes). Reads only; four grouped queries. See VillageIndicators for
-    every definition."""
+    optional, aware datetimes). Reads only. See VillageIndicators for every definition.
+
+    Without a period, one read of the pre-aggregated VillageProgress rows (kept by
+    refresh_progress; a few rows per village). With a period, the households and their facts
+    still come from there, and the visit-based indicators are counted from the period's
+    visits (grouped queries over ix_visit_visited_at)."""
     villages = villages_in(session, scope)
     if not villages:
         return []
     village_ids = [village.id for village in villages]
-    values: dict[int, dict[str, object]] = {vid: {"failure_reasons": {}} for vid in village_ids}
+    counted = _stored(session, village_ids)
+    if since is not None or until is not None:
+        fresh = _count(session, Household.village_id, col(Household.village_id).in_(village_ids),
+                       since, until, households=False)
+        for village_id in village_ids:
+            kept = {key: value for key, value in counted.get(village_id, {}).items()
+                    if key in _HOUSEHOLD_KEYS}
+            counted[village_id] = {**kept, **fresh.get(village_id, {})}
+    return [_indicators(village, counted.get(village.id, {})) for village in villages]
 
-    _households(session, village_ids, values)
-    _reached(session, village_ids, values, since, until)
-    _resident_indicators(session, village_ids, values, since, until)
-    _failure_reasons(session, village_ids, values, since, until)
 
-    return [VillageIndicators(village_id=village.id, village_name=village.name,
-                              **values[village.id])  # type: ignore[arg-type]
-            for village in villages]
+def recount(session: Session, *, scope: Scope, since: datetime | None = None,
+            until: datetime | None = None) -> list[VillageIndicators]:
+    """village_indicators counted from scratch over visits and lines, without the
+    pre-aggregate. The reference the fast path is tested against."""
+    villages = villages_in(session, scope)
+    counted = _count(session, Household.village_id,
+                     col(Household.village_id).in_([village.id for village in villages]),
+                     since, until)
+    return [_indicators(village, counted.get(village.id, {})) for village in villages]
 
 
-def _households(session: Session, village_ids: list[int], values) -> None:
+_HOUSEHOLD_KEYS = ("households", "smartphone_households", "internet_households")
+_FAILED = "failed:"
+
+
+def _indicators(village: Village, counted: dict[str, Count]) -> VillageIndicators:
+    reasons = {Reason(key.removeprefix(_FAILED)): count for key, count in counted.items()
+               if key.startswith(_FAILED)}
+    plain = {key: count for key, count in counted.items() if not key.startswith(_FAILED)}
+    return VillageIndicators(village_id=village.id, village_name=village.name,
+                             failure_reasons=dict(sorted(reasons.items())), **plain)
+
+
+def _stored(session: Session, village_ids: list[int]) -> dict[int, dict[str, Count]]:
+    rows = session.exec(
+        select(VillageProgress.village_id, VillageProgress.indicator, VillageProgress.approved,
+               VillageProgress.pending)
+        .where(col(VillageProgress.village_id).in_(village_ids))
+    ).all()
+    counted: dict[int, dict[str, Count]] = {}
+    for village_id, indicator, approved, pending in rows:
+        if (indicator in LABELS or indicator.startswith(_FAILED)) and (approved or pending):
+            counted.setdefault(village_id, {})[indicator] = Count(approved, pending)
+    return counted
+
+
+# --- Counting from visits and lines -----------------------------------------------------------
+# Each part groups by `key`: Household.village_id for a village's numbers, Household.id for one
+# household's share (HouseholdProgress). The definitions live here once for both.
+
+
+def _count(session: Session, key, where, since, until, *, households: bool = True
+           ) -> dict[int, dict[str, Count]]:
+    counted: dict[int, dict[str, Count]] = {}
+    if households:
+        _households(session, key, where, counted)
+    _reached(session, key, where, counted, since, until)
+    _resident_indicators(session, key, where, counted, since, until)
+    _failure_reasons(session, key, where, counted, since, until)
+    return counted
+
+
+def _put(counted, group: int, name: str, approved, total) -> None:
+    approved, total = int(approved or 0), int(total or 0)
+    if total:
+        counted.setdefault(group, {})[name] = Count(approved, total - approved)
+
+
+def _households(session: Session, key, where, counted) -> None:
     approved = Household.review_state == ReviewState.approved
     rows = session.exec(
-        select(Household.village_id,
+        select(key,
                func.sum(_flag(approved)),
                func.count(),
                func.sum(_flag(sa.and_(approved, col(Household.smartphones) > 0))),
                func.sum(_flag(sa.and_(approved, col(Household.internet_at_home).is_(True)))))
-        .where(col(Household.village_id).in_(village_ids),
-               col(Household.review_state).in_(_COUNTED))
-        .group_by(Household.village_id)
+        .where(where, col(Household.review_state).in_(_COUNTED))
+        .group_by(key)
     ).all()
-    for village_id, n_approved, n_all, smartphones, internet in rows:
-        row = values[village_id]
-        row["households"] = Count(int(n_approved or 0), int(n_all) - int(n_approved or 0))
-        row["smartphone_households"] = Count(int(smartphones or 0), 0)
-        row["internet_households"] = Count(int(internet or 0), 0)
+    for group, n_approved, n_all, smartphones, internet in rows:
+        _put(counted, group, "households", n_approved, n_all)
+        _put(counted, group, "smartphone_households", smartphones, smartphones)
+        _put(counted, group, "internet_households", internet, internet)
 
 
-def _reached(session: Session, village_ids: list[int], values, since, until) -> None:
+def _reached(session: Session, key, where, counted, since, until) -> None:
     approved = sa.and_(Visit.review_state == ReviewState.approved,
                        Household.review_state == ReviewState.approved)
     # One row per household reached, flagged when an approved visit reached it.
     per_household = _in_period(
-        select(Household.village_id.label("village_id"),
-               func.max(_flag(approved)).label("approved"))
+        select(key.label("grp"), func.max(_flag(approved)).label("approved"))
         .join(Visit, Visit.household_id == Household.id)
-        .where(col(Household.village_id).in_(village_ids),
+        .where(where,
                col(Household.review_state).in_(_COUNTED),
                col(Visit.review_state).in_(_COUNTED),
                Visit.outcome == Outcome.met),
         since, until,
-    ).group_by(Household.village_id, Household.id).subquery()
+    ).group_by(key, Household.id).subquery()
     rows = session.exec(
-        select(per_household.c.village_id, func.sum(per_household.c.approved), func.count())
-        .group_by(per_household.c.village_id)
+        select(per_household.c.grp, func.sum(per_household.c.approved), func.count())
+        .group_by(per_household.c.grp)
     ).all()
-    for village_id, n_approved, n_all in rows:
-        values[village_id]["reached"] = Count(int(n_approved), int(n_all) - int(n_approved))
+    for group, n_approved, n_all in rows:
+        _put(counted, group, "reached", n_approved, n_all)
 
 
-def _assistance_lines(columns, village_ids: list[int], since, until):
+def _assistance_lines(columns, where, since, until):
     """Assistance lines of counted (non-rejected) visits, residents and households."""
     return _in_period(
         select(*columns)
@@ -230,7 +295,7 @@ def _assistance_lines(columns, village_ids: list[int], since, until):
         .join(Visit, Visit.id == Assistance.visit_id)
         .join(Household, Household.id == Visit.household_id)
         .join(Resident, Resident.id == Assistance.resident_id)
-        .where(col(Household.village_id).in_(village_ids),
+        .where(where,
                col(Visit.review_state).in_(_COUNTED),
                col(Household.review_state).in_(_COUNTED),
                col(Resident.review_state).in_(_COUNTED)),
@@ -244,12 +309,11 @@ def _line_approved() -> sa.ColumnElement:
                    Resident.review_state == ReviewState.approved)
 
 
-def _resident_indicators(session: Session, village_ids: list[int], values, since,
-                         until) -> None:
+def _resident_indicators(session: Session, key, where, counted, since, until) -> None:
     approved = _line_approved()
     # Per resident: for each indicator, 1 if any line counts (`_any`) and 1 if an approved
-    # line counts (`_ok`); then summed per village. Procedures are summed as lines.
-    columns = [Household.village_id.label("village_id")]
+    # line counts (`_ok`); then summed per group. Procedures are summed as lines.
+    columns = [key.label("grp")]
     for name, (code, results) in RESIDENT_INDICATORS.items():
         counts = sa.and_(Assistance.service_code == code, col(Assistance.result).in_(results))
         columns.append(func.max(_flag(counts)).label(name + "_any"))
@@ -259,34 +323,145 @@ def _resident_indicators(session: Session, village_ids: list[int], values, since
     columns.append(func.sum(_flag(procedure)).label("procedures_any"))
     columns.append(func.sum(_flag(sa.and_(procedure, approved))).label("procedures_ok"))
     per_resident = (
-        _assistance_lines(columns, village_ids, since, until)
+        _assistance_lines(columns, where, since, until)
         # Only the lines some indicator looks at go through the CASEs above.
         .where(col(Assistance.service_code).in_(sorted(
             {code for code, _ in RESIDENT_INDICATORS.values()} | {PROCEDURE_SERVICE})))
-        .group_by(Household.village_id, Assistance.resident_id)
+        .group_by(key, Assistance.resident_id)
         .subquery()
     )
     names = [*RESIDENT_INDICATORS, "procedures"]
     sums = [func.sum(per_resident.c[f"{name}_{part}"]) for name in names for part in ("any", "ok")]
     rows = session.exec(
-        select(per_resident.c.village_id, *sums).group_by(per_resident.c.village_id)
+        select(per_resident.c.grp, *sums).group_by(per_resident.c.grp)
     ).all()
-    for village_id, *numbers in rows:
-        row = values[village_id]
+    for group, *numbers in rows:
         for index, name in enumerate(names):
-            n_any, n_ok = (int(n or 0) for n in numbers[2 * index:2 * index + 2])
-            key = "online_procedures" if name == "procedures" else name
-            row[key] = Count(n_ok, n_any - n_ok)
+            n_any, n_ok = numbers[2 * index:2 * index + 2]
+            _put(counted, group, "online_procedures" if name == "procedures" else name,
+                 n_ok, n_any)
 
 
-def _failure_reasons(session: Session, village_ids: list[int], values, since, until) -> None:
+def _failure_reasons(session: Session, key, where, counted, since, until) -> None:
     approved = _line_approved()
     rows = session.exec(
-        _assistance_lines([Household.village_id, Assistance.reason, func.sum(_flag(approved)),
-                           func.count()], village_ids, since, until)
+        _assistance_lines([key, Assistance.reason, func.sum(_flag(approved)), func.count()],
+                          where, since, until)
         .where(Assistance.result == Result.failed, col(Assistance.reason).is_not(None))
-        .group_by(Household.village_id, Assistance.reason)
+        .group_by(key, Assistance.reason)
     ).all()
-    for village_id, reason, n_approved, n_all in rows:
-        values[village_id]["failure_reasons"][Reason(reason)] = Count(
-            int(n_approved), int(n_all) - int(n_approved))
+    for group, reason, n_approved, n_all in rows:
+        _put(counted, group, _FAILED + str(Reason(reason)), n_approved, n_all)
+
+
+# --- Keeping the pre-aggregate ----------------------------------------------------------------
+
+
+def progress_rows(session: Session, where) -> list[dict]:
+    """HouseholdProgress rows, counted from scratch, for the households `where` selects."""
+    counted = _count(session, Household.id, where, None, None)
+    # Kept beside the indicators so the follow-up counts need no pass over lines either.
+    for household_id, waiting in followups.level2_waiting_by_household(session, where).items():
+        counted.setdefault(household_id, {})[followups.LEVEL2_TALLY] = Count(waiting, 0)
+    villages = dict(session.exec(
+        select(Household.id, Household.village_id)
+        .where(col(Household.id).in_(list(counted)))).all()) if counted else {}
+    return [{"household_id": household_id, "village_id": villages[household_id],
+             "indicator": name, "approved": count.approved, "pending": count.pending}
+            for household_id, names in counted.items() for name, count in names.items()]
+
+
+def refresh_progress(session: Session, household_ids: list[int]) -> None:
+    """Recount the HouseholdProgress rows of these households from their visits, lines,
+    residents and review states, and add the difference to their villages' VillageProgress.
+    Idempotent. Caller commits."""
+    if not household_ids:
+        return
+    old = session.exec(
+        select(HouseholdProgress.village_id, HouseholdProgress.indicator,
+               HouseholdProgress.approved, HouseholdProgress.pending)
+        .where(col(HouseholdProgress.household_id).in_(household_ids))
+    ).all()
+    rows = progress_rows(session, col(Household.id).in_(household_ids))
+    changes: dict[tuple[int, str], list[int]] = {}
+    for village_id, indicator, approved, pending in old:
+        change = changes.setdefault((village_id, indicator), [0, 0])
+        change[0] -= approved
+        change[1] -= pending
+    for row in rows:
+        change = changes.setdefault((row["village_id"], row["indicator"]), [0, 0])
+        change[0] += row["approved"]
+        change[1] += row["pending"]
+    session.execute(sa.delete(HouseholdProgress)
+                    .where(col(HouseholdProgress.household_id).in_(household_ids)))
+    if rows:
+        session.execute(sa.insert(HouseholdProgress), rows)
+    _add_to_villages(session, {key: change for key, change in changes.items() if any(change)})
+
+
+def _add_to_villages(session: Session, changes: dict[tuple[int, str], list[int]]) -> None:
+    """Add (approved, pending) changes to VillageProgress, creating rows as needed. In key
+    order, so two transactions never lock the same rows in opposite order."""
+    if not changes:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    for (village_id, indicator), (approved, pending) in sorted(changes.items()):
+        statement = insert(VillageProgress).values(
+            village_id=village_id, indicator=indicator, approved=approved, pending=pending)
+        session.execute(statement.on_conflict_do_update(
+            index_elements=[VillageProgress.village_id, VillageProgress.indicator],
+            set_={"approved": VillageProgress.approved + statement.excluded.approved,
+                  "pending": VillageProgress.pending + statement.excluded.pending}))
+
+
+# A review state changed on a loaded visit, household or resident (a review decision, a test
+# that sets it by hand) moves the numbers at the next flush even if nobody calls
+# households.refresh_summary(): the pre-aggregate cannot fall behind a review.
+_REVIEWED_RECORDS = (Visit, Household, Resident)
+_PENDING_REFRESH = "fieldkit.indicators.households_to_recount"
+
+
+@sa.event.listens_for(Session, "before_flush")
+def _note_review_changes(session, _context, _instances) -> None:
+    for record in session.dirty:
+        if not isinstance(record, _REVIEWED_RECORDS):
+            continue
+        if not sa.inspect(record).attrs.review_state.history.has_changes():
+            continue
+        household_id = record.id if isinstance(record, Household) else record.household_id
+        session.info.setdefault(_PENDING_REFRESH, set()).add(household_id)
+
+
+@sa.event.listens_for(Session, "after_flush_postexec")
+def _recount_after_review_changes(session, _context) -> None:
+    household_ids = session.info.pop(_PENDING_REFRESH, None)
+    if household_ids:
+        refresh_progress(session, sorted(household_ids))
+
+
+def rebuild_progress(session: Session, *, village_ids: list[int] | None = None) -> int:
+    """Recount HouseholdProgress for every household (of `village_ids`, or of all villages)
+    a village at a time, and VillageProgress from it. For the demo builder and the migration
+    that added the tables. Returns how many household rows it wrote. Caller commits."""
+    if village_ids is None:
+        village_ids = list(session.exec(select(Village.id).order_by(Village.id)).all())
+    written = 0
+    for village_id in village_ids:
+        session.execute(sa.delete(HouseholdProgress)
+                        .where(HouseholdProgress.village_id == village_id))
+        session.execute(sa.delete(VillageProgress)
+                        .where(VillageProgress.village_id == village_id))
+        rows = progress_rows(session, Household.village_id == village_id)
+        if rows:
+            session.execute(sa.insert(HouseholdProgress), rows)
+            totals: dict[str, list[int]] = {}
+            for row in rows:
+                total = totals.setdefault(row["indicator"], [0, 0])
+                total[0] += row["approved"]
+                total[1] += row["pending"]
+            session.execute(sa.insert(VillageProgress), [
+                {"village_id": village_id, "indicator": indicator, "approved": approved,
+                 "pending": pending} for indicator, (approved, pending) in totals.items()])
+        written += len(rows)
+    return written

@@ -441,3 +441,47 @@ class Guide(SQLModel, table=True):
     official_url: str | None = Field(default=None, max_length=300)
     updated_by_id: int | None = Field(default=None, foreign_key="member.id")
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+# --- Pre-aggregated progress (issue 5) --------------------------------------------------------
+
+
+class HouseholdProgress(SQLModel, table=True):
+    """One household's share of one indicator (a key of fieldkit.indicators, "failed:<reason>"
+    for failure reasons, or "followup:level2_waiting" — residents waiting for the police, in
+    `approved` — for fieldkit.followups): how many of it count approved and how many pending, by the
+    definitions of `fieldkit.indicators`. Rows only where something counts; rejected households
+    have none. Kept by `fieldkit.indicators.refresh_progress()` — called from
+    `households.refresh_summary()` and on any change of a review state — and filled in bulk by
+    the demo builder. A household's change is added to VillageProgress at the same time, so
+    the commune's indicators need no pass over visits, lines or households."""
+
+    __table_args__ = (
+        Index("ix_householdprogress_village", "village_id", "indicator"),
+    )
+
+    household_id: int = Field(foreign_key="household.id", primary_key=True)
+    indicator: str = Field(max_length=40, primary_key=True)
+    village_id: int = Field(foreign_key="village.id")
+    approved: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    pending: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+
+
+class VillageProgress(SQLModel, table=True):
+    """The sum of HouseholdProgress over a village's households, per indicator: what the
+    commune overview reads (a few rows per village instead of a pass over every household).
+    `fieldkit.indicators.refresh_progress()` adds each household's change to it in the same
+    transaction, so it always equals that sum (tested against a count from scratch)."""
+
+    village_id: int = Field(foreign_key="village.id", primary_key=True)
+    indicator: str = Field(max_length=40, primary_key=True)
+    approved: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    pending: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+
+
+# Period-limited indicators (a week's numbers) select visits by time.
+Index("ix_visit_visited_at", Visit.visited_at)
+# The follow-up lists and counts (fieldkit.followups) read households by follow-up date; this
+# covers every column they filter on, so a commune's counts never read the households' rows.
+Index("ix_household_follow_up", Household.village_id, Household.follow_up_on,
+      Household.review_state, Household.erased_at, Household.assigned_volunteer_id)

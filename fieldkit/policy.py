@@ -173,3 +173,48 @@ def require_can_assign(actor: Member) -> Scope:
     if not can_assign(actor):
         raise Forbidden("Chỉ tổ trưởng và công chức xã được phân công hộ.")
     return scope_for(actor)
+
+
+def can_set_targets(actor: Member) -> bool:
+    """Targets (chỉ tiêu) are the commune's decision: commune staff and the admin."""
+    return actor.active and actor.role in COMMUNE_WIDE
+
+
+def require_can_set_targets(actor: Member) -> None:
+    if not can_set_targets(actor):
+        raise Forbidden("Chỉ công chức xã được đặt chỉ tiêu.")
+
+
+# --- Door stickers and guide cards (issue 6) ---------------------------------------------
+
+
+def can_print_stickers(actor: Member) -> bool:
+    """Door stickers are printed by leaders for their village and by commune staff."""
+    return actor.active and actor.role in (Role.leader, Role.staff, Role.admin)
+
+
+def require_can_print_stickers(actor: Member) -> Scope:
+    if not can_print_stickers(actor):
+        raise Forbidden("Chỉ tổ trưởng và công chức xã được in mã dán cửa.")
+    return scope_for(actor)
+
+
+def require_can_edit_guides(actor: Member) -> None:
+    """Guide cards are the commune's wording: commune staff and the admin edit them."""
+    require_commune_staff(actor)
+
+
+# --- Review (issue 6) ---------------------------------------------------------------------
+
+
+def can_review(actor: Member) -> bool:
+    """Reviewing field records (duyệt hồ sơ) is commune staff's work (DESIGN.md §3)."""
+    return actor.active and actor.role in COMMUNE_WIDE
+
+
+def require_can_review(session: Session, actor: Member, household_id: int) -> Household:
+    """The household a record belongs to, if `actor` may review records of it: commune staff
+    and the admin of the household's commune. Forbidden / NotFound otherwise."""
+    if not can_review(actor):
+        raise Forbidden("Chỉ công chức xã được duyệt hồ sơ.")
+    return require_household(session, actor, household_id)

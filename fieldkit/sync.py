@@ -31,10 +31,10 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from fieldkit import forms, households, policy, privacy, visits
+from fieldkit import forms, households, policy, privacy, review, visits
 from fieldkit.errors import DomainError, Forbidden, Invalid, NotFound, SyncConflict
 from fieldkit.households import HouseholdIn, ResidentIn
-from fieldkit.models import Household, Member, Resident
+from fieldkit.models import Household, Member, RecordKind, Resident
 from fieldkit.visits import VisitIn
 
 MAX_ITEMS = 100
@@ -53,6 +53,7 @@ class Kind(enum.StrEnum):
     household = "household"  # a household found in the field, proposed for the list
     household_edit = "household_edit"
     consent = "consent"  # the household's consent to keep its personal data
+    revision = "revision"  # a returned record, fixed and sent again (fieldkit.review)
 
 
 class Status(enum.StrEnum):
@@ -109,6 +110,7 @@ STORED = {
     Kind.household: "Đã lưu hộ mới. Hộ đang chờ xã duyệt.",
     Kind.household_edit: "Đã lưu thông tin hộ.",
     Kind.consent: "Đã ghi nhận sự đồng ý của hộ.",
+    Kind.revision: "Đã gửi lại bản sửa. Hồ sơ đang chờ xã duyệt lại.",
 }
 DUPLICATE = "Máy chủ đã có bản ghi này từ lần gửi trước; không lưu thêm."
 UNCHANGED = "Thông tin hộ không có gì thay đổi."
@@ -269,8 +271,34 @@ def _consent(session: Session, data: dict[str, Any], *, member: Member,
     return household.id, created, None
 
 
+def _revision(session: Session, data: dict[str, Any], *, member: Member,
+              now: datetime) -> tuple[int, bool, str | None]:
+    """A returned record, fixed: `record_kind`, `record_uuid`, `base_revision` (the revision
+    that was returned) and the record's fields as its own kind sends them. The item's id is
+    a new UUID made on the phone for this resubmission (fieldkit.review.resubmit)."""
+    policy.require_can_record(member)
+    c = forms.Collector()
+    record_kind = c.field("record_kind", lambda: forms.choice(
+        data.get("record_kind"), RecordKind, label="loại hồ sơ"))
+    record_uuid = c.field("record_uuid", lambda: forms.uuid(data.get("record_uuid")))
+    base_revision = c.field("base_revision", lambda: forms.integer(
+        data.get("base_revision"), label="lần sửa", minimum=1, maximum=10**6, required=True))
+    c.raise_if_any()
+    if record_kind is RecordKind.visit:
+        data, _ = _with_resident_ids(session, data, c)
+        c.raise_if_any()
+    try:
+        household_id, created = review.resubmit(
+            session, member=member, kind=record_kind, record_uuid=record_uuid,
+            base_revision=base_revision, data=data, item_uuid=data["uuid"], now=now)
+    except review.ReviewRefused as refused:
+        raise Invalid({"form": str(refused)}) from None
+    return household_id, created, None
+
+
 _INGEST = {Kind.visit: _visit, Kind.resident: _resident, Kind.household: _household,
-           Kind.household_edit: _household_edit, Kind.consent: _consent}
+           Kind.household_edit: _household_edit, Kind.consent: _consent,
+           Kind.revision: _revision}
 
 
 def _parsed(c: forms.Collector, parse: Callable[[], Any]) -> Any:

@@ -196,6 +196,30 @@ def log_visit(session: Session, visit_in: VisitIn, *, volunteer: Member,
     return visit, True
 
 
+def revise_visit(session: Session, visit: Visit, visit_in: VisitIn, *, now: datetime) -> None:
+    """Replace a visit's content (time, outcome, lines, facts, notes) with a revision sent
+    back from the field (fieldkit.review.resubmit), with the same checks as log_visit. The
+    visit keeps its UUID, volunteer and fingerprint (the first send's, so a replay of that
+    send still answers duplicate). Raises Invalid and changes nothing when any part is wrong.
+    Caller commits."""
+    household = session.get(Household, visit.household_id)
+    _check(session, visit_in, household, now)
+    for line in session.exec(select(Assistance).where(Assistance.visit_id == visit.id)).all():
+        session.delete(line)
+    session.flush()
+    visit.visited_at, visit.outcome = visit_in.visited_at, visit_in.outcome
+    visit.notes, visit.follow_up_on = visit_in.notes, visit_in.follow_up_on
+    visit.smartphones, visit.internet_at_home = visit_in.smartphones, visit_in.internet_at_home
+    session.add(visit)
+    for line in visit_in.lines:
+        session.add(Assistance(visit_id=visit.id, **asdict(line)))
+    if visit_in.smartphones is not None:
+        household.smartphones = visit_in.smartphones
+    if visit_in.internet_at_home is not None:
+        household.internet_at_home = visit_in.internet_at_home
+    session.flush()
+
+
 def _check(session: Session, visit_in: VisitIn, household: Household, now: datetime) -> None:
     errors: dict[str, str] = {}
     refuse_if_erased(household)

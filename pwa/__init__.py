@@ -61,23 +61,30 @@ def create_app(test_config: dict | None = None) -> Flask:
     render.init_app(app)
     security.init_app(app)
 
-    from pwa.routes import audit, households, offline, privacy, sync, villages, visits
+    from pwa.routes import (
+        account,
+        assignments,
+        audit,
+        exports,
+        followups,
+        guides,
+        households,
+        members,
+        menu,
+        offline,
+        privacy,
+        push,
+        review,
+        stickers,
+        sync,
+        targets,
+        villages,
+        visits,
+    )
     from pwa.routes import auth as auth_routes
 
-    app.register_blueprint(auth_routes.bp)
-    from pwa.routes import account, assignments, members
-
-    app.register_blueprint(account.bp)
-    app.register_blueprint(members.bp)
-    app.register_blueprint(assignments.bp)
-    app.register_blueprint(households.bp)
-    app.register_blueprint(visits.bp)
-    app.register_blueprint(villages.bp)
-    app.register_blueprint(offline.bp)
-    app.register_blueprint(sync.bp)
-    app.register_blueprint(audit.bp)
-    app.register_blueprint(privacy.bp)
-    from pwa.routes import exports
-
-    app.register_blueprint(exports.bp)
+    for module in (auth_routes, account, members, assignments, households, visits, villages,
+                   offline, sync, audit, privacy, exports, push, stickers, guides, menu, review,
+                   followups, targets):
+        app.register_blueprint(module.bp)
     return app

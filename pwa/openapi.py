@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fieldkit.models import Device, Outcome, Reason, Result, Sex
+from fieldkit.models import Device, Outcome, Reason, RecordKind, Result, Sex
 from fieldkit.privacy import METHODS, PURPOSES
 from fieldkit.sync import MAX_ITEMS, Kind, Status
 
@@ -87,7 +87,8 @@ SCHEMAS: dict[str, Any] = {
             for kind, name in [(Kind.visit, "VisitPayload"), (Kind.resident, "ResidentPayload"),
                                (Kind.household, "HouseholdPayload"),
                                (Kind.household_edit, "HouseholdEditPayload"),
-                               (Kind.consent, "ConsentPayload")]
+                               (Kind.consent, "ConsentPayload"),
+                               (Kind.revision, "RevisionPayload")]
         ],
     },
     "VisitPayload": _payload(
@@ -134,6 +135,23 @@ SCHEMAS: dict[str, Any] = {
             "method": {"enum": list(METHODS)},
             "consented_on": {"type": "string", "description": "YYYY-MM-DD, not after today."},
         }),
+    "RevisionPayload": _payload(
+        "A record the commune returned (trả lại), fixed in the field and sent again as its "
+        "next revision. The item's id (and `uuid`) is a NEW UUID made on the phone for this "
+        "resubmission — not the record's: sending it again answers duplicate, the same id "
+        "with other content conflict. Besides the three fields below, the payload carries "
+        "the record's fields as its own kind sends them (VisitPayload, HouseholdPayload, "
+        "ResidentPayload; a household_edit sends every basic field). Refused as invalid "
+        "when the record was rejected, approved or is not returned (`errors.form` says "
+        "which), as conflict when its revision moved on since `base_revision`, as forbidden "
+        "when the sender is neither the record's maker nor a leader of its village.", {
+            "record_kind": {"enum": _values(RecordKind)},
+            "record_uuid": {**UUID, "description": "The returned record's own UUID."},
+            "base_revision": {"type": ["integer", "string"], "description": (
+                "The revision that was returned (the record's `revision` when the form was "
+                "opened).")},
+            **{name: schema for name, schema in BASICS.items()},
+        }, required=["record_kind", "record_uuid", "base_revision"]),
     "SyncResponse": {
         "type": "object",
         "required": ["results", "server_time"],

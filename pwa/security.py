@@ -41,12 +41,13 @@ HEADERS = {
 }
 HSTS = "max-age=31536000; includeSubDomains"
 
-# Opening or redeeming sign-in links: someone guessing tokens fails over and over from one
-# address. Legitimate people fail a handful of times at most (an old link, a used one).
-LINK_ENDPOINTS = frozenset({"auth.signin_link", "auth.redeem"})
+# Opening or redeeming sign-in links, and opening door-sticker links: someone guessing tokens
+# fails over and over from one address. Legitimate people fail a handful of times at most (an
+# old link, a used one, a replaced sticker). One count for both: a guesser is a guesser.
+LINK_ENDPOINTS = frozenset({"auth.signin_link", "auth.redeem", "stickers.open"})
 LINK_LIMIT = 20
 LINK_WINDOW = timedelta(minutes=15)
-TOO_MANY = ("Có quá nhiều lần mở liên kết đăng nhập không thành công từ mạng này. "
+TOO_MANY = ("Có quá nhiều lần mở liên kết không thành công từ mạng này. "
             "Hãy đợi 15 phút rồi thử lại, hoặc xin tổ trưởng một liên kết mới.")
 
 

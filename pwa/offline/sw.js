@@ -6,7 +6,8 @@
 //   Vietnamese offline page;
 // - static files (versioned URLs) cache first;
 // - a new version waits until the person taps "Tải lại" (no silent swap mid-form);
-// - Background Sync and messages flush the outbox (pwa/offline/outbox.js).
+// - Background Sync and messages flush the outbox (pwa/offline/outbox.js);
+// - push: shows the notification sent by `fieldkit push-worker`; a tap opens its page.
 "use strict";
 
 var VERSION = "__VERSION__";
@@ -106,4 +107,47 @@ self.addEventListener("fetch", function (event) {
   } else if (url.pathname.indexOf("/static/") === 0 || url.pathname.indexOf("/offline/") === 0) {
     event.respondWith(fromCacheFirst(request));
   }
+});
+
+// --- push notifications (payload from fieldkit/push.py: {title, body, url, tag}) -----------
+
+var NOTIFICATION_ICON = "/static/icons/icon-192.png";
+
+// Only a path of this site is ever opened from a notification.
+function sameOriginPath(url) {
+  if (typeof url !== "string" || url.charAt(0) !== "/" || url.charAt(1) === "/" ||
+      url.charAt(1) === "\\") return "/";
+  var resolved = new URL(url, self.location.origin);
+  return resolved.origin === self.location.origin ? resolved.pathname + resolved.search + resolved.hash : "/";
+}
+
+self.addEventListener("push", function (event) {
+  var data = {};
+  try { data = event.data ? event.data.json() : {}; } catch (e) { data = {}; }
+  var options = {
+    body: data.body || "",
+    icon: NOTIFICATION_ICON,
+    badge: NOTIFICATION_ICON,
+    lang: "vi",
+    data: { url: sameOriginPath(data.url) }
+  };
+  if (data.tag) options.tag = data.tag;
+  event.waitUntil(self.registration.showNotification(data.title || "Fieldkit", options));
+});
+
+self.addEventListener("notificationclick", function (event) {
+  event.notification.close();
+  var path = sameOriginPath(event.notification.data && event.notification.data.url);
+  var target = new URL(path, self.location.origin).href;
+  event.waitUntil(self.clients.matchAll({ type: "window", includeUncontrolled: true }).then(function (windows) {
+    var open = windows.filter(function (client) {
+      return new URL(client.url).origin === self.location.origin;
+    })[0];
+    if (open) {
+      return open.focus().then(function (client) {
+        return (client || open).navigate(target);
+      }).catch(function () { return self.clients.openWindow(target); });
+    }
+    return self.clients.openWindow(target);
+  }));
 });

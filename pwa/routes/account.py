@@ -1,17 +1,18 @@
 """The person's own account: who they are, their passkeys (name, created, last used), adding
-one for this phone, and revoking any of them."""
+one for this phone, and revoking any of them; push notifications on or off for this phone."""
 
 from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from sqlmodel import col, select
 
-from fieldkit import passkeys
+from fieldkit import passkeys, push
 from fieldkit.models import Passkey, Village
 from pwa import db
 from pwa.auth import login_required
 from pwa.routes import now
 from pwa.routes.auth import record_refusal
+from pwa.routes.push import vapid
 
 bp = Blueprint("account", __name__)
 
@@ -25,7 +26,9 @@ def index():
                                 col(Passkey.created_at).desc())).all()
     village = store.get(Village, g.member.village_id) if g.member.village_id else None
     return render_template("account/index.html", passkeys=keys, village=village,
-                           added=request.args.get("added") == "1", uses_passkeys=True)
+                           added=request.args.get("added") == "1", uses_passkeys=True,
+                           uses_push=True, vapid_public_key=vapid().public_key,
+                           push_devices=len(push.subscriptions_of(store, g.member.id)))
 
 
 @bp.post("/account/passkeys/<int:passkey_id>/revoke")

@@ -24,7 +24,7 @@ from flask import (
     url_for,
 )
 
-from fieldkit import audit, members, passkeys
+from fieldkit import audit, members, passkeys, push
 from fieldkit.errors import SignInRefused
 from fieldkit.models import Member
 from fieldkit.policy import is_commune_wide
@@ -119,6 +119,7 @@ def redeem(token: str):
     except SignInRefused as refused:
         record_refusal("sign_in_refused", str(refused), method="link")
         return render_template("auth/link_refused.html", message=str(refused)), 410
+    push.invite_accepted(store, token=token, member=person, now=now())
     store.commit()
     auth.start_session(person)
     return redirect(url_for("auth.home"), code=303)
@@ -155,6 +156,7 @@ def enroll(token: str):
                           rp=relying_party(), now=now(),
                           name=passkeys.device_name(request.user_agent.string))
         members.redeem_sign_in_link(store, token, now=now())
+        push.invite_accepted(store, token=token, member=person, now=now())
     except SignInRefused as refused:
         record_refusal("sign_in_refused", str(refused), actor=person, method="link+passkey",
                        cause=_refusal_cause(refused))

@@ -45,7 +45,7 @@ def index():
     fragment = "households/_more.html" if offset else "households/_list.html"
     return render("households/index.html", fragment, page=page, query=query,
                   list_filter=list_filter, filters=FILTER_LABELS, villages=villages,
-                  today=_today(), local_search=whole, uses_htmx=not whole)
+                  today=_today(), local_search=whole, uses_htmx=not whole, uses_scan=True)
 
 
 def _village_names() -> dict[int, str]:

@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import qrcode
-import qrcode.image.svg
 from flask import (
     Blueprint,
     abort,
@@ -23,7 +21,6 @@ from flask import (
     request,
     url_for,
 )
-from markupsafe import Markup
 from sqlalchemy import func
 from sqlmodel import col, select
 
@@ -33,6 +30,7 @@ from fieldkit.members import CODE_LIFETIME, LINK_LIFETIME
 from fieldkit.models import Member, Passkey, Role, Village
 from pwa import db
 from pwa.auth import login_required
+from pwa.qr import qr_svg
 from pwa.routes import now
 from pwa.routes.auth import record_refusal
 
@@ -154,9 +152,8 @@ def invite(member_id: int):
 
 def _invite_page(person: Member, token: str, *, added: bool = False):
     url = f"{current_app.config['FIELDKIT_SETTINGS'].base_url}/signin/{token}"
-    svg = qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage, border=2)
     return render_template("members/invite.html", person=person, url=url, added=added,
-                           qr=Markup(svg.to_string(encoding="unicode")),
+                           qr=qr_svg(url),
                            hours=int(LINK_LIFETIME.total_seconds() // 3600))
 
 

@@ -11,14 +11,15 @@ from pathlib import Path
 
 from flask import Blueprint, Response, current_app, g, jsonify, render_template, url_for
 from flask_wtf.csrf import generate_csrf
-from sqlmodel import select
+from sqlmodel import func, select
 
-from fieldkit import policy
-from fieldkit.models import Household, ReviewState
+from fieldkit import guides, policy
+from fieldkit.models import Household, Resident, ReviewState, Visit
 from pwa import db
 from pwa.auth import login_required
 from pwa.render import _static_url as static_url
 from pwa.routes import now
+from pwa.routes.review import offline_pages as review_pages
 
 bp = Blueprint("offline", __name__)
 OFFLINE = Path(__file__).resolve().parents[1] / "offline"
@@ -133,6 +134,9 @@ def offline_pack():
     version = app_version()
     pages = [{"url": url_for("households.index"), "version": f"{version}-{now().isoformat()}"},
              {"url": url_for("offline.outbox_page"), "version": version}]
+    pages += _guide_pages(version)
+    pages += review_pages(g.member, version)  # "Bị trả lại" and each returned record's form
+    pages.append({"url": url_for("followups.index"), "version": f"{version}-{now().isoformat()}"})
     households = 0
     if scope.village_id is not None:
         rows = db.session().exec(
@@ -143,7 +147,9 @@ def offline_pack():
             .where(Household.village_id == scope.village_id,
                    Household.review_state != ReviewState.rejected)
             .order_by(Household.id)).all()
+        reviews = _review_states(scope.village_id)
         for household_id, *state in rows:
+            state.append(reviews.get(household_id))
             digest = hashlib.sha256(f"{version}{state}".encode()).hexdigest()[:12]
             pages.append({"url": url_for("households.show", household_id=household_id),
                           "version": digest})
@@ -152,3 +158,36 @@ def offline_pack():
                         "generated_at": now().isoformat()})
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _guide_pages(version: str) -> list[dict]:
+    """The guide cards, for everyone: a resident is shown them at the door, signal or not."""
+    cards = guides.cards(db.session(), commune_id=g.member.commune_id)
+    pages = [{"url": url_for("guides.index"),
+              "version": _digest(version, [card.title for card in cards])}]
+    for card in cards:
+        pages.append({"url": url_for("guides.show", code=card.service_code),
+                      "version": _digest(version, card)})
+    return pages
+
+
+def _digest(*content) -> str:
+    return hashlib.sha256(repr(content).encode()).hexdigest()[:12]
+
+
+def _review_states(village_id: int) -> dict[int, tuple]:
+    """Per household of the village, what its page shows of its visits' and residents'
+    reviews (how many in each state, revisions), so a decision or a resubmission changes the
+    page's version and the phone fetches it again. Two grouped queries for the village."""
+    session = db.session()
+    states: dict[int, list] = {}
+    for model in (Visit, Resident):
+        rows = session.exec(
+            select(model.household_id, model.review_state, func.count(), func.sum(model.revision))
+            .join(Household, Household.id == model.household_id)
+            .where(Household.village_id == village_id)
+            .group_by(model.household_id, model.review_state)
+            .order_by(model.household_id, model.review_state)).all()
+        for household_id, *state in rows:
+            states.setdefault(household_id, []).append((model.__name__, *state))
+    return {household_id: tuple(state) for household_id, state in states.items()}

@@ -1,24 +1,199 @@
-"""A first village list with household and visit counts, within the member's scope."""
+"""Dashboards (issue 5): a village's numbers for its team, the commune overview for commune
+staff, a volunteer's drill-down and the weekly print view. Server-rendered, no JavaScript
+needed (share.js only adds the Zalo button). The numbers come from fieldkit.indicators and
+fieldkit.dashboards; the charts from fieldkit.charts."""
 
 from __future__ import annotations
 
-from flask import Blueprint, g
+from flask import Blueprint, current_app, g, request
 
-from fieldkit import communes, policy
-from fieldkit.models import Commune
-from pwa import db
+from fieldkit import charts, dashboards, forms, policy, targets
+from fieldkit.dashboards import ShareNumbers, Week
+from fieldkit.errors import Forbidden, Invalid, NotFound
+from fieldkit.indicators import LABELS, REVIEWED, village_indicators
+from fieldkit.models import Commune, Member, Role, Village
+from fieldkit.policy import Scope
+from pwa import db, errors
 from pwa.auth import login_required
 from pwa.render import render
+from pwa.routes import now
 
 bp = Blueprint("villages", __name__)
+
+FUNNEL = ("vneid_level1", "vneid_activated", "vneid_level2_referred", "vneid_level2_done")
+FUNNEL_LABELS = {"vneid_level1": "Cài đặt, mức 1", "vneid_activated": "Kích hoạt",
+                 "vneid_level2_referred": "Chuyển công an mức 2", "vneid_level2_done": "Đã mức 2"}
+SERVICES = ("dvcqg_logins", "online_procedures", "payment_accounts", "health_books",
+            "digital_literacy", "smartphone_households", "internet_households")
+COLUMNS = ("households", "reached", *FUNNEL, *SERVICES)
+
+
+def _can_see_volunteers(member: Member) -> bool:
+    """Leaders and commune staff see each volunteer's numbers; a volunteer only their own."""
+    return member.role is not Role.volunteer
+
+
+def _followups(session, scope: Scope, today):
+    """The follow-up counts for the box on the dashboard, once the follow-ups page exists
+    (fieldkit.followups and its blueprint arrive separately)."""
+    if "followups.index" not in current_app.view_functions:
+        return None
+    from fieldkit import followups
+
+    return followups.followup_counts(session, scope=scope, today=today)
 
 
 @bp.get("/villages")
 @login_required
 def index():
+    """The entry: commune staff land on the commune overview, a village's team on its
+    dashboard (rendered here, no redirect: one round trip less on 3G)."""
+    if policy.is_commune_wide(g.member):
+        return _overview()
+    scope = policy.scope_for(g.member)
+    return _dashboard(policy.require_village(db.session(), g.member, scope.village_id))
+
+
+@bp.get("/villages/commune")
+@login_required
+def commune():
+    policy.require_commune_staff(g.member)
+    return _overview()
+
+
+@bp.get("/villages/<int:village_id>")
+@login_required
+def show(village_id: int):
+    return _dashboard(policy.require_village(db.session(), g.member, village_id))
+
+
+def _overview():
     session = db.session()
     scope = policy.scope_for(g.member)
-    rows = communes.village_counts(session, scope.commune_id, scope.village_id)
-    totals = [sum(row[i] for row in rows) for i in (1, 2, 3)]
-    return render("villages/index.html", rows=rows, totals=totals,
-                  commune=session.get(Commune, scope.commune_id))
+    moment = now()
+    today = forms.local_today(moment)
+    sort = request.args.get("sort", "name")
+    sort = sort if sort in dashboards.SORTS else "name"
+    descending = request.args.get("dir") == "desc"
+    rows = village_indicators(session, scope=scope)
+    total = dashboards.commune_total(rows)
+    in_force = targets.targets_for(session, commune_id=scope.commune_id, on=today)
+    table = [(row, dashboards.lines(row, in_force, village_id=row.village_id, keys=COLUMNS),
+              dashboards.coverage_percent(row))
+             for row in dashboards.sort_villages(rows, by=sort, descending=descending)]
+    coverage_chart = charts.coverage(
+        "Tỷ lệ hộ đã tiếp cận theo thôn (đã duyệt)",
+        [charts.Share(row.village_name, row.reached.approved, row.households.approved)
+         for row, _, _ in table])
+    return render("villages/commune.html", commune=session.get(Commune, scope.commune_id),
+                  table=table, total=total,
+                  total_lines=dashboards.lines(total, in_force, village_id=None, keys=COLUMNS),
+                  total_coverage=dashboards.coverage_percent(total), columns=COLUMNS,
+                  labels=LABELS, sort=sort, descending=descending, chart=coverage_chart,
+                  reasons=_reasons(total), updated=moment)
+
+
+def _reasons(values):
+    from fieldkit import vocab
+
+    return [(label, values.failure_reasons[reason]) for reason, label in vocab.REASONS.items()
+            if reason in values.failure_reasons]
+
+
+def _dashboard(village: Village):
+    session = db.session()
+    member = g.member
+    moment = now()
+    today = forms.local_today(moment)
+    week = Week.of(today)
+    scope = Scope(commune_id=village.commune_id, village_id=village.id)
+    (values,) = village_indicators(session, scope=scope)
+    in_force = targets.targets_for(session, commune_id=village.commune_id, on=today)
+    funnel = dashboards.lines(values, in_force, village_id=village.id, keys=FUNNEL)
+    weeks = dashboards.per_week(session, village_id=village.id, last=week)
+    people = dashboards.per_volunteer(session, village_id=village.id)
+    if not _can_see_volunteers(member):
+        people = dashboards.VolunteerTable(
+            rows=[row for row in people.rows if row.member_id == member.id], total=people.total)
+    due_today = dashboards.follow_ups_due(session, village_id=village.id, on=today)
+    reached_today = dashboards.new_today(session, village_id=village.id, today=today)
+    share = dashboards.share_text(village=village, week=week,
+                                  numbers=ShareNumbers(values, weeks[-1], reached_today),
+                                  follow_ups_today=due_today)
+    return render(
+        "villages/dashboard.html", village=village, values=values, week=week, weeks=weeks,
+        reached=dashboards.lines(values, in_force, village_id=village.id,
+                                 keys=("reached",))[0],
+        coverage=dashboards.coverage_percent(values), funnel=funnel,
+        services=dashboards.lines(values, in_force, village_id=village.id, keys=SERVICES),
+        funnel_chart=charts.horizontal_bars(
+            "Phễu VNeID: số người theo từng bước",
+            [charts.Bar(FUNNEL_LABELS[line.key], line.count.approved, line.count.pending)
+             for line in funnel]),
+        funnel_labels=FUNNEL_LABELS,
+        weeks_chart=charts.column_bars(
+            "Lượt thăm theo tuần, 8 tuần gần nhất",
+            [charts.Bar(str(row.week.number), row.visits.approved, row.visits.pending)
+             for row in weeks]),
+        people=people, sees_everyone=_can_see_volunteers(member), reasons=_reasons(values),
+        followups=_followups(session, scope, today), due_today=due_today, share=share,
+        updated=moment, commune_wide=policy.is_commune_wide(member),
+        can_export=member.role is not Role.volunteer, uses_share=True)
+
+
+@bp.get("/villages/<int:village_id>/volunteers/<int:member_id>")
+@login_required
+def volunteer(village_id: int, member_id: int):
+    """One person's households and latest visits in the village: for leaders and staff."""
+    session = db.session()
+    village = policy.require_village(session, g.member, village_id)
+    if not _can_see_volunteers(g.member):
+        raise Forbidden("Chỉ tổ trưởng và công chức xã xem số liệu của từng thành viên.")
+    person = session.get(Member, member_id)
+    if person is None or person.commune_id != village.commune_id:
+        raise NotFound("Không tìm thấy thành viên này.")
+    table = dashboards.per_volunteer(session, village_id=village.id)
+    row = next((row for row in table.rows if row.member_id == person.id), None)
+    if row is None:
+        raise NotFound("Người này không làm việc ở thôn này.")
+    return render("villages/volunteer.html", village=village, person=person, row=row,
+                  households=dashboards.volunteer_households(
+                      session, village_id=village.id, member_id=person.id),
+                  visits=dashboards.recent_visits(session, village_id=village.id,
+                                                  member_id=person.id))
+
+
+@bp.get("/villages/<int:village_id>/week")
+@login_required
+def week(village_id: int):
+    """The weekly report, laid out for an A4 sheet: ?week=2026-W47, this week by default."""
+    session = db.session()
+    village = policy.require_village(session, g.member, village_id)
+    moment = now()
+    today = forms.local_today(moment)
+    try:
+        shown = Week.parse(request.args.get("week"), today=today)
+    except Invalid as error:
+        return errors.error_response(400, error.errors["week"])
+    scope = Scope(commune_id=village.commune_id, village_id=village.id)
+    (in_week,) = village_indicators(session, scope=scope, since=shown.since, until=shown.until)
+    (so_far,) = village_indicators(session, scope=scope, until=shown.until)
+    in_force = targets.targets_for(session, commune_id=village.commune_id,
+                                   on=min(shown.sunday, today))
+    people = dashboards.per_volunteer(session, village_id=village.id, since=shown.since,
+                                      until=shown.until)
+    if not _can_see_volunteers(g.member):
+        people = None
+    keys = [key for key in LABELS if key != "households"]
+    return render(
+        "villages/week.html", village=village, week=shown,
+        commune=session.get(Commune, village.commune_id),
+        rows=list(zip(dashboards.lines(in_week, {}, village_id=village.id, keys=keys),
+                      dashboards.lines(so_far, in_force, village_id=village.id, keys=keys),
+                      strict=True)),
+        households=so_far.households, coverage=dashboards.coverage_percent(so_far),
+        people=people, reasons=_reasons(in_week),
+        follow_ups=dashboards.follow_up_households(session, village_id=village.id,
+                                                   until=shown.sunday),
+        previous=shown.previous(), next=shown.next() if shown.next().monday <= today else None,
+        reviewed=REVIEWED, printed=moment, uses_print=True)

@@ -259,6 +259,16 @@
     if (empty && list.children.length) empty.hidden = true;
   }
 
+  // A returned record fixed on the phone but not yet sent says so on the "Bị trả lại" list.
+  function fixedReturns(items) {
+    $all("[data-returned]").forEach(function (card) {
+      var uuid = card.getAttribute("data-returned");
+      var fixed = items.some(function (i) { return i.kind === "revision" && i.payload.record_uuid === uuid; });
+      var tag = $("[data-fixed]", card);
+      if (tag) tag.hidden = !fixed;
+    });
+  }
+
   function renderOutboxPage(summary) {
     var page = $("[data-outbox-page]");
     if (!page) return;
@@ -300,6 +310,10 @@
     var anchors = { visit: "#ghi-luot-tham", resident: "#them-nhan-khau", household_edit: "#sua-thong-tin",
                     consent: "#dong-y" };
     if (item.kind === "household") return "/households/new?outbox=" + encodeURIComponent(item.id);
+    if (item.kind === "revision") {
+      return "/returned/" + encodeURIComponent(item.payload.record_kind) + "/" +
+        encodeURIComponent(item.payload.record_uuid) + "?outbox=" + encodeURIComponent(item.id);
+    }
     return "/households/" + item.householdId + "?outbox=" + encodeURIComponent(item.id) + (anchors[item.kind] || "");
   }
 
@@ -324,6 +338,7 @@
       else ready.textContent = "";
       $("[data-auth-needed]").hidden = !s.authNeeded;
       pendingVisits(s.items);
+      fixedReturns(s.items);
       renderOutboxPage(s);
     });
   }
@@ -501,6 +516,8 @@
     var message = sessionStorage.getItem("fieldkit-flash");
     if (message) { sessionStorage.removeItem("fieldkit-flash"); flash(message); }
     $all("form[data-outbox][data-fresh]").forEach(freshen);
+    // A form that edits what was sent keeps its values but is a new item each time it opens.
+    $all("form[data-outbox][data-new-id] [name=uuid]").forEach(function (f) { f.value = newId(); });
     var local = $("form[data-local-search]");
     if (local && ($("[name=q]", local).value || ($("[name=filter]:checked", local) || {}).value !== "all")) localSearch(local);
     if (!Outbox || !signedIn) return;

@@ -53,3 +53,9 @@ def log_visit(page: Page, resident: str, service: str, *, result: str = "Xong",
     if notes:
         form.get_by_label("Ghi chú").fill(notes)
     form.get_by_role("button", name="Lưu lượt thăm").click()
+
+
+def open_more(page: Page, name: str) -> None:
+    """A place that is not one of the role's five tabs: "Thêm", then its entry."""
+    page.get_by_role("navigation", name="Điều hướng chính").get_by_role("link", name="Thêm").click()
+    page.locator(".menu-list").get_by_role("link", name=name).click()

@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from fieldkit.db import new_session
 from tests.e2e.conftest import ARTIFACTS
-from tests.e2e.flows import sign_in
+from tests.e2e.flows import open_more, sign_in
 from tests.factories import add_household
 
 HEADS = [f"Hộ Số {n}" for n in range(20, 30)]
@@ -66,7 +66,7 @@ def test_commune_staff_pick_a_village_then_assign_by_range(page, server, live_wo
             add_household(session, world.other_village, f"{n}A", f"Hộ Tây {n}")
         session.commit()
     sign_in(page, server, world.staff.phone)
-    page.get_by_role("link", name="Phân công").click()
+    open_more(page, "Phân công hộ")
     page.get_by_label("Thôn").select_option(label="Thôn Tây")
     page.get_by_role("button", name="Xem thôn").click()
     page.get_by_label("Phân công cho").select_option(label="Đỗ Minh Tuấn (1 hộ)")

@@ -31,9 +31,9 @@ def test_commune_staff_see_all_villages(page, server, live_world, shot):
     world, _ = live_world
     sign_in(page, server, world.staff.phone)
     expect(page).to_have_url(f"{server.url}/villages")
-    rows = page.locator("tbody tr")
+    rows = page.locator("[data-table=villages] tbody tr")
     expect(rows).to_have_count(2)
-    expect(page.locator("tfoot")).to_contain_text("Cả xã")
+    expect(page.locator("[data-table=villages] tfoot")).to_contain_text("Cả xã")
     shot(page, "villages-staff")
 
 

@@ -8,7 +8,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.e2e.flows import invite_link, sign_in
+from tests.e2e.flows import invite_link, open_more, sign_in
 
 
 def add_authenticator(page, *, user_verified: bool = True) -> tuple[object, str]:
@@ -24,7 +24,7 @@ def add_authenticator(page, *, user_verified: bool = True) -> tuple[object, str]
 def invite_from_the_members_page(page, server, leader_phone: str, name: str, shot) -> str:
     """A leader signs in, makes an invite link on the members page, signs out."""
     sign_in(page, server, leader_phone)
-    page.get_by_role("link", name="Thành viên").click()
+    open_more(page, "Thành viên")
     person = page.locator(".member", has_text=name)
     shot(page, "members-leader")
     person.get_by_role("button", name="Liên kết mời").click()
@@ -53,7 +53,7 @@ def test_invite_enroll_sign_in_revoke_refused(page, server, live_world, shot):
     assert len(cdp.send("WebAuthn.getCredentials",
                         {"authenticatorId": authenticator})["credentials"]) == 1
 
-    page.get_by_role("link", name="Tài khoản").click()
+    open_more(page, "Tài khoản")
     expect(page.locator(".key")).to_have_count(1)
     expect(page.locator(".key")).to_contain_text("Chưa dùng để đăng nhập")
     sign_out(page)
@@ -63,7 +63,7 @@ def test_invite_enroll_sign_in_revoke_refused(page, server, live_world, shot):
     expect(page).to_have_url(f"{server.url}/households")
     expect(page.locator(".topbar-sub")).to_contain_text(world.volunteer.name)
 
-    page.get_by_role("link", name="Tài khoản").click()
+    open_more(page, "Tài khoản")
     expect(page.locator(".key")).to_contain_text("Dùng lần cuối")
     shot(page, "account")
     page.get_by_role("button", name="Thu hồi").click()

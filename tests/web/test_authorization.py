@@ -8,6 +8,7 @@ in ROUTES below; a line for a route that no longer exists fails too.
 
 from __future__ import annotations
 
+import uuid as uuid_module
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -21,10 +22,13 @@ from fieldkit.models import (
     Commune,
     Household,
     Member,
+    Outcome,
     Passkey,
     Resident,
+    ReviewState,
     Role,
     Village,
+    Visit,
     utcnow,
 )
 from fieldkit.sync import Kind
@@ -79,6 +83,12 @@ ROUTES: dict[str, Expect] = {
     "households.index": _e(EVERYONE),
     "households.show": _e(EVERYONE),
     "villages.index": _e(EVERYONE),
+    # Dashboards (issue 5): a village's for its team, the commune's for commune staff; one
+    # volunteer's numbers for leaders and staff only.
+    "villages.show": _e(EVERYONE),
+    "villages.week": _e(EVERYONE),
+    "villages.commune": _e(COMMUNE),
+    "villages.volunteer": _e(ASSIGNERS),
     "offline.outbox_page": _e(EVERYONE),
     "offline.offline_pack": _e(EVERYONE),
     "households.new": _e(FIELD),
@@ -125,6 +135,38 @@ ROUTES: dict[str, Expect] = {
     # Assignments (issue 5): leaders in their village, commune staff anywhere in the commune.
     "assignments.index": _e(ASSIGNERS),
     "assignments.assign": _e(ASSIGNERS, ok=(422,)),  # no volunteer chosen, nothing ticked
+    # Targets and follow-ups (issue 5): everyone sees their scope's; only commune staff set
+    # targets (the matrix posts no period: 422).
+    "targets.index": _e(EVERYONE),
+    "targets.save": _e(COMMUNE, ok=(422,)),
+    "followups.index": _e(EVERYONE),
+    # Push (issue 6): each member keeps or forgets their own browser's subscription.
+    "push.subscribe": _e(EVERYONE, ok=(422,)),  # the matrix posts no subscription
+    "push.unsubscribe": _e(EVERYONE, ok=(422,)),
+    # Door stickers (issue 6): leaders print their village's, commune staff any village's.
+    # The matrix's token is forged: 404 for everyone signed in.
+    "stickers.village_sheet": _e(ASSIGNERS),
+    "stickers.household_sheet": _e(ASSIGNERS),
+    "stickers.replace": _e(ASSIGNERS, ok=(303,)),
+    "stickers.open": _e(EVERYONE, ok=(404,)),
+    # Guide cards: everyone reads them, commune staff reword them. The matrix's service code
+    # is made up: 404 once the role is allowed.
+    "menu.index": _e(EVERYONE),
+    "guides.index": _e(EVERYONE),
+    "guides.show": _e(EVERYONE, ok=(404,)),
+    "guides.edit": _e(COMMUNE, ok=(404,)),
+    "guides.save": _e(COMMUNE, ok=(404,)),
+    "guides.reset": _e(COMMUNE, ok=(404,)),
+    # Review (issue 6): commune staff decide; everyone who sees a household reads its
+    # records' histories; the field fixes what was returned. An empty decision form is 422;
+    # the matrix's record UUID is made up: 404 once the role is allowed.
+    "review.index": _e(COMMUNE),
+    "review.decide": _e(COMMUNE, ok=(422,)),
+    "review.approve_many": _e(COMMUNE, ok=(422,)),
+    "review.household_history": _e(EVERYONE),
+    "review.returned": _e(FIELD),
+    "review.edit_returned": _e(FIELD, ok=(404,)),
+    "review.resubmit": _e(FIELD, ok=(404,)),
 }
 
 
@@ -225,12 +267,13 @@ def _urls(rule, objects: Objects, role: str):
     if not ints:
         yield "none", rule.build(strings, append_unknown=False)[1], None
         return
-    (name,) = ints
+    # Several ids (a village and a member of it) are all taken from the same place.
+    name = ints[-1]
     places = [("inside", objects.inside), ("other_commune", objects.other_commune)]
     if role in FIELD:
         places.append(("other_village", objects.other_village))
     for where, ids in places:
-        url = rule.build({**strings, name: ids[name]}, append_unknown=False)[1]
+        url = rule.build({**strings, **{n: ids[n] for n in ints}}, append_unknown=False)[1]
         yield where, url, (TARGETS[name], ids[name])
 
 
@@ -300,8 +343,21 @@ def test_every_route_answers_each_role_inside_and_outside_its_scope(app, db, wor
     assert not problems, "\n".join(problems)
 
 
-def _payload(kind: Kind, household: Household, now) -> dict:
+def _payload(kind: Kind, household: Household, now, db=None) -> dict:
     local = forms.to_local(now)
+    if kind is Kind.revision:
+        # A visit of this household sent back for fixing, made by the village's volunteer
+        # (the leader may fix it too); resubmitted with a new outcome.
+        made_by = db.exec(select(Member.id).where(
+            Member.village_id == household.village_id)).first()
+        visit = Visit(uuid=str(uuid_module.uuid4()), household_id=household.id,
+                      volunteer_id=made_by, visited_at=now - timedelta(hours=2),
+                      outcome=Outcome.met, review_state=ReviewState.returned, fingerprint="x")
+        db.add(visit)
+        db.commit()
+        return {"record_kind": "visit", "record_uuid": visit.uuid, "base_revision": 1,
+                "outcome": "not_home",
+                "visited_at": (local - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")}
     return {
         Kind.visit: {"household_id": household.id, "outcome": "not_home",
                      "visited_at": (local - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")},
@@ -315,6 +371,11 @@ def _payload(kind: Kind, household: Household, now) -> dict:
     }[kind]
 
 
+def _returned_visits(db, household: Household) -> int:
+    return db.exec(select(func.count()).select_from(Visit).where(
+        Visit.household_id == household.id, Visit.review_state == ReviewState.returned)).one()
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_every_sync_kind_answers_each_role_inside_and_outside_its_scope(app, db, world,
                                                                         matrix, role):
@@ -324,7 +385,7 @@ def test_every_sync_kind_answers_each_role_inside_and_outside_its_scope(app, db,
     objects, people = matrix
     browser = _browser(app, db, role, people)
     assert set(Kind) == {Kind.visit, Kind.resident, Kind.household, Kind.household_edit,
-                         Kind.consent}, "a new kind needs its payload in _payload()"
+                         Kind.consent, Kind.revision}, "a new kind needs its payload in _payload()"
     problems = []
     for kind in Kind:
         places = [("inside", objects.inside), ("other_commune", objects.other_commune)]
@@ -332,9 +393,9 @@ def test_every_sync_kind_answers_each_role_inside_and_outside_its_scope(app, db,
             places.append(("other_village", objects.other_village))
         for where, ids in places:
             household = db.get(Household, ids["household_id"])
+            payload = _payload(kind, household, utcnow(), db)
             before = _state(db, (Household, household.id))
-            item = {"id": str(uuid.uuid4()), "kind": kind.value,
-                    "payload": _payload(kind, household, utcnow())}
+            item = {"id": str(uuid.uuid4()), "kind": kind.value, "payload": payload}
             response = browser.client.post("/api/v1/sync", json={"items": [item]},
                                            headers={"X-CSRF-Token": browser.csrf or ""})
             label = f"{role} {kind.value} ({where}): {response.status_code}"
@@ -350,6 +411,8 @@ def test_every_sync_kind_answers_each_role_inside_and_outside_its_scope(app, db,
             if role in FIELD and inside:
                 if result["status"] != "stored":
                     problems.append(label + " — expected stored")
+                elif kind is Kind.revision and _returned_visits(db, household) != 0:
+                    problems.append(label + " — the returned visit was not resubmitted")
             elif result["status"] != "forbidden":
                 problems.append(label + " — expected forbidden")
             elif _state(db, (Household, household.id)) != before:

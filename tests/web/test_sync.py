@@ -87,7 +87,7 @@ def test_the_openapi_document_describes_the_endpoint_and_its_answers(app, contra
     assert contract.documented == {"200", "400", "401", "413"}
     schemas = document["components"]["schemas"]
     assert schemas["SyncItem"]["properties"]["kind"]["enum"] == [
-        "visit", "resident", "household", "household_edit", "consent"]
+        "visit", "resident", "household", "household_edit", "consent", "revision"]
     assert schemas["ItemResult"]["properties"]["status"]["enum"] == [
         "stored", "duplicate", "conflict", "invalid", "forbidden"]
     assert schemas["SyncRequest"]["properties"]["items"]["maxItems"] == MAX_ITEMS

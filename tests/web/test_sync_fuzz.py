@@ -17,11 +17,23 @@ from sqlmodel import select
 
 from fieldkit import forms
 from fieldkit.catalogue import STARTING_SET
-from fieldkit.models import Device, Household, Outcome, Reason, Result, Sex, utcnow
+from fieldkit.models import (
+    Device,
+    Household,
+    Outcome,
+    Reason,
+    Result,
+    ReviewState,
+    Sex,
+    Visit,
+    utcnow,
+)
 from tests.web.api import Contract, post
 
 CASES = 500
-KINDS = ["visit", "resident", "household", "household_edit"]
+KINDS = ["visit", "resident", "household", "household_edit", "revision"]
+# Visits sent back for fixing (fixture `returned_visits`): one in the sender's village, one not.
+RETURNED = ["00000000-0000-4000-8000-0000000000e1", "00000000-0000-4000-8000-0000000000e2"]
 SERVICE_CODES = [code for code, *_ in STARTING_SET[:4]]
 
 json_leaf = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
@@ -137,6 +149,14 @@ def _good(draw, kind, world, item_id: str) -> dict:
     if kind == "resident":
         return {"uuid": item_id, "household_id": household.id, "name": "Nguyễn Thị Mai",
                 "birth_year": "2001"}
+    if kind == "revision":
+        record_uuid = draw(st.sampled_from(RETURNED))
+        resident = world.head if record_uuid == RETURNED[0] else world.far_resident
+        return {"uuid": item_id, "record_kind": "visit", "record_uuid": record_uuid,
+                "base_revision": draw(st.sampled_from([1, 1, 2, "1"])),
+                "visited_at": local(-1), "outcome": "met",
+                "lines": [{"resident_id": resident.id, "service_code": "vneid_level1",
+                           "result": "done"}]}
     lines = [{"resident_id": resident.id, "service_code": draw(st.sampled_from(SERVICE_CODES)),
               "result": "done"}] if resident else []
     return {"uuid": item_id, "household_id": household.id, "visited_at": local(-1),
@@ -160,7 +180,19 @@ def signed_in(web, world):
     return web
 
 
-def test_no_body_gets_a_5xx_and_every_answer_keeps_to_the_document(app, signed_in, db, world):
+@pytest.fixture
+def returned_visits(db, world):
+    for record_uuid, household, volunteer in [
+            (RETURNED[0], world.household, world.volunteer),
+            (RETURNED[1], world.far_household, world.other_volunteer)]:
+        db.add(Visit(uuid=record_uuid, household_id=household.id, volunteer_id=volunteer.id,
+                     visited_at=utcnow() - timedelta(days=1), outcome=Outcome.not_home,
+                     review_state=ReviewState.returned, fingerprint="sent before"))
+    db.commit()
+
+
+def test_no_body_gets_a_5xx_and_every_answer_keeps_to_the_document(app, signed_in, db, world,
+                                                                  returned_visits):
     contract = Contract.served_by(app.test_client())
     seen = {"200": 0, "4xx": 0}
 

@@ -1,0 +1,484 @@
+"""What the village dashboard, the weekly report and the Zalo summary show beyond
+fieldkit.indicators (issue 5, DESIGN.md §6): numbers per volunteer, per ISO week, and the short
+text a leader shares. Reads only; imports no Flask.
+
+Every figure is a `Count(approved, pending)` as in fieldkit.indicators: approved when the visit,
+its household (and for a line, the resident) are approved; pending for records still waiting
+(pending or returned); rejected records never count.
+
+So that the numbers a leader sees add up, a reached household and a resident at VNeID level 1
+are each credited **once**: to the volunteer and the week of the first counted visit (or line)
+that reached them. Approved, as in indicators, when any approved visit (line) says so. Hence
+the per-volunteer rows sum to the village's "Hộ đã tiếp cận", and the weeks since the first
+visit sum to it too. Visits and assistance lines are counted one by one and sum as well.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, func, select
+
+from fieldkit import forms
+from fieldkit.errors import Invalid
+from fieldkit.indicators import LABELS, Count, VillageIndicators
+from fieldkit.models import (
+    Assistance,
+    Household,
+    Member,
+    Outcome,
+    Reason,
+    Resident,
+    Result,
+    ReviewState,
+    Role,
+    Target,
+    Village,
+    Visit,
+)
+from fieldkit.targets import Progress, progress
+from fieldkit.text import sort_key
+
+_OPEN = (ReviewState.pending, ReviewState.returned)
+_COUNTED = (ReviewState.approved, *_OPEN)
+LEVEL1 = ("vneid_level1", (Result.done, Result.partial))  # as indicators.RESIDENT_INDICATORS
+WEEKS_SHOWN = 8
+
+
+def _flag(condition) -> sa.ColumnElement:
+    return sa.case((condition, 1), else_=0)
+
+
+def _count(n_approved, n_all) -> Count:
+    n_approved, n_all = int(n_approved or 0), int(n_all or 0)
+    return Count(n_approved, n_all - n_approved)
+
+
+def _sum(counts) -> Count:
+    counts = list(counts)
+    return Count(sum(c.approved for c in counts), sum(c.pending for c in counts))
+
+
+# --- ISO weeks, Vietnam time -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Week:
+    """One ISO week (Monday to Sunday, Vietnam calendar)."""
+
+    year: int
+    number: int
+
+    @classmethod
+    def of(cls, day: date) -> Week:
+        year, number, _ = day.isocalendar()
+        return cls(year, number)
+
+    @classmethod
+    def parse(cls, text: str | None, *, today: date) -> Week:
+        """"2026-W47" (or "2026-w47", "2026W47"); empty means this week. Raises Invalid with a
+        Vietnamese message for anything else, or a week after this one."""
+        text = (text or "").strip().upper().replace("-", "")
+        if not text:
+            return cls.of(today)
+        try:
+            year_text, number_text = text.split("W")
+            week = cls(int(year_text), int(number_text))
+            week.monday  # noqa: B018 — raises ValueError for week 54, year 0…
+        except ValueError:
+            raise Invalid({"week": "Tuần không hợp lệ. Ghi theo dạng năm-W số tuần, "
+                                   "ví dụ 2026-W47."}) from None
+        if week.monday > today:
+            raise Invalid({"week": "Tuần này chưa bắt đầu."})
+        return week
+
+    @property
+    def monday(self) -> date:
+        return date.fromisocalendar(self.year, self.number, 1)
+
+    @property
+    def sunday(self) -> date:
+        return self.monday + timedelta(days=6)
+
+    @property
+    def since(self) -> datetime:
+        return datetime.combine(self.monday, time.min, forms.VN_TZ)
+
+    @property
+    def until(self) -> datetime:
+        return datetime.combine(self.monday + timedelta(days=7), time.min, forms.VN_TZ)
+
+    @property
+    def iso(self) -> str:
+        return f"{self.year}-W{self.number:02d}"
+
+    @property
+    def label(self) -> str:
+        return f"Tuần {self.number}"
+
+    @property
+    def days(self) -> str:
+        return f"{self.monday:%d/%m}–{self.sunday:%d/%m/%Y}"
+
+    def previous(self, n: int = 1) -> Week:
+        return Week.of(self.monday - timedelta(weeks=n))
+
+    def next(self) -> Week:
+        return Week.of(self.monday + timedelta(weeks=1))
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time.min, forms.VN_TZ)
+    return start, start + timedelta(days=1)
+
+
+# --- first reach: one row per household / resident, credited once -----------------------------
+
+
+def _first_reach(village_id: int):
+    """Per household of the village reached by a counted "met" visit: the first such visit's
+    volunteer and time, and whether any approved visit reached it."""
+    approved = sa.and_(Visit.review_state == ReviewState.approved,
+                       Household.review_state == ReviewState.approved)
+    order = (col(Visit.visited_at), col(Visit.id))
+    return (
+        select(Visit.volunteer_id.label("volunteer_id"),
+               Visit.visited_at.label("visited_at"),
+               func.row_number().over(partition_by=Visit.household_id, order_by=order)
+               .label("rank"),
+               func.max(_flag(approved)).over(partition_by=Visit.household_id).label("approved"))
+        .join(Household, Household.id == Visit.household_id)
+        .where(Household.village_id == village_id,
+               col(Household.review_state).in_(_COUNTED),
+               col(Visit.review_state).in_(_COUNTED),
+               Visit.outcome == Outcome.met)
+        .subquery()
+    )
+
+
+def _first_level1(village_id: int):
+    """Per resident of the village with a counted VNeID level-1 line: the first such line's
+    visit time and volunteer, and whether any approved line says so."""
+    code, results = LEVEL1
+    approved = sa.and_(Visit.review_state == ReviewState.approved,
+                       Household.review_state == ReviewState.approved,
+                       Resident.review_state == ReviewState.approved)
+    order = (col(Visit.visited_at), col(Assistance.id))
+    return (
+        select(Visit.volunteer_id.label("volunteer_id"),
+               Visit.visited_at.label("visited_at"),
+               func.row_number().over(partition_by=Assistance.resident_id, order_by=order)
+               .label("rank"),
+               func.max(_flag(approved)).over(partition_by=Assistance.resident_id)
+               .label("approved"))
+        .select_from(Assistance)
+        .join(Visit, Visit.id == Assistance.visit_id)
+        .join(Household, Household.id == Visit.household_id)
+        .join(Resident, Resident.id == Assistance.resident_id)
+        .where(Household.village_id == village_id,
+               col(Visit.review_state).in_(_COUNTED),
+               col(Household.review_state).in_(_COUNTED),
+               col(Resident.review_state).in_(_COUNTED),
+               Assistance.service_code == code, col(Assistance.result).in_(results))
+        .subquery()
+    )
+
+
+def _between(column, since: datetime | None, until: datetime | None) -> list:
+    conditions = []
+    if since is not None:
+        conditions.append(column >= since)
+    if until is not None:
+        conditions.append(column < until)
+    return conditions
+
+
+def _visits_base(village_id: int):
+    return (select().select_from(Visit)
+            .join(Household, Household.id == Visit.household_id)
+            .where(Household.village_id == village_id,
+                   col(Household.review_state).in_(_COUNTED),
+                   col(Visit.review_state).in_(_COUNTED)))
+
+
+def _visit_approved() -> sa.ColumnElement:
+    return _flag(sa.and_(Visit.review_state == ReviewState.approved,
+                         Household.review_state == ReviewState.approved))
+
+
+# --- per volunteer -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VolunteerRow:
+    """One person's work in a village. `member_id` None is the "not assigned" row: households
+    without a volunteer (it has no visits)."""
+
+    member_id: int | None
+    name: str
+    role: Role | None
+    assigned: int = 0  # households assigned now (not rejected)
+    visits: Count = Count()
+    reached: Count = Count()  # households this person reached first
+    lines_done: Count = Count()  # assistance lines with result "done"
+
+
+@dataclass(frozen=True)
+class VolunteerTable:
+    rows: list[VolunteerRow]
+    total: VolunteerRow  # "Cả thôn": the sum of the rows
+
+
+def per_volunteer(session: Session, *, village_id: int, since: datetime | None = None,
+                  until: datetime | None = None) -> VolunteerTable:
+    """The village's volunteers and leaders (active ones, and anyone who visited there), by
+    name, with the households assigned to them now and their visits, first reaches and lines
+    done within `since <= visited_at < until`. A last row holds the households assigned to
+    nobody. Each column of `total` is the sum of the rows. Five grouped queries."""
+    assigned = {member_id: int(n) for member_id, n in session.exec(
+        select(Household.assigned_volunteer_id, func.count())
+        .where(Household.village_id == village_id, col(Household.review_state).in_(_COUNTED))
+        .group_by(Household.assigned_volunteer_id)).all()}
+    visits = {member_id: _count(ok, n) for member_id, ok, n in session.exec(
+        _visits_base(village_id)
+        .add_columns(Visit.volunteer_id, func.sum(_visit_approved()), func.count())
+        .where(*_between(Visit.visited_at, since, until))
+        .group_by(Visit.volunteer_id)).all()}
+    first = _first_reach(village_id)
+    reached = {member_id: _count(ok, n) for member_id, ok, n in session.exec(
+        select(first.c.volunteer_id, func.sum(first.c.approved), func.count())
+        .where(first.c.rank == 1, *_between(first.c.visited_at, since, until))
+        .group_by(first.c.volunteer_id)).all()}
+    line_ok = _flag(sa.and_(Visit.review_state == ReviewState.approved,
+                            Household.review_state == ReviewState.approved,
+                            Resident.review_state == ReviewState.approved))
+    lines = {member_id: _count(ok, n) for member_id, ok, n in session.exec(
+        select(Visit.volunteer_id, func.sum(line_ok), func.count())
+        .select_from(Assistance)
+        .join(Visit, Visit.id == Assistance.visit_id)
+        .join(Household, Household.id == Visit.household_id)
+        .join(Resident, Resident.id == Assistance.resident_id)
+        .where(Household.village_id == village_id,
+               col(Visit.review_state).in_(_COUNTED),
+               col(Household.review_state).in_(_COUNTED),
+               col(Resident.review_state).in_(_COUNTED),
+               Assistance.result == Result.done,
+               *_between(Visit.visited_at, since, until))
+        .group_by(Visit.volunteer_id)).all()}
+
+    worked = {i for i in (*assigned, *visits, *reached, *lines) if i is not None}
+    people = session.exec(
+        select(Member).where(sa.or_(
+            sa.and_(Member.village_id == village_id, col(Member.active).is_(True),
+                    col(Member.role).in_((Role.volunteer, Role.leader))),
+            col(Member.id).in_(worked or {-1})))).all()
+    rows = [VolunteerRow(member_id=person.id, name=person.name, role=person.role,
+                         assigned=assigned.get(person.id, 0),
+                         visits=visits.get(person.id, Count()),
+                         reached=reached.get(person.id, Count()),
+                         lines_done=lines.get(person.id, Count()))
+            for person in sorted(people, key=lambda p: sort_key(p.name))]
+    rows.append(VolunteerRow(member_id=None, name="Chưa phân công", role=None,
+                             assigned=assigned.get(None, 0)))
+    total = VolunteerRow(member_id=None, name="Cả thôn", role=None,
+                         assigned=sum(row.assigned for row in rows),
+                         visits=_sum(row.visits for row in rows),
+                         reached=_sum(row.reached for row in rows),
+                         lines_done=_sum(row.lines_done for row in rows))
+    return VolunteerTable(rows=rows, total=total)
+
+
+def volunteer_households(session: Session, *, village_id: int, member_id: int) -> list[Household]:
+    """The households of the village assigned to this person now (not rejected), by label."""
+    households = session.exec(
+        select(Household).where(Household.village_id == village_id,
+                                Household.assigned_volunteer_id == member_id,
+                                col(Household.review_state).in_(_COUNTED))).all()
+    return sorted(households, key=lambda h: sort_key(h.label))
+
+
+def recent_visits(session: Session, *, village_id: int, member_id: int,
+                  limit: int = 20) -> list[tuple[Visit, Household]]:
+    """This person's latest visits in the village (rejected ones too: they are theirs to
+    know), newest first."""
+    return list(session.exec(
+        select(Visit, Household).join(Household, Household.id == Visit.household_id)
+        .where(Household.village_id == village_id, Visit.volunteer_id == member_id)
+        .order_by(col(Visit.visited_at).desc(), col(Visit.id).desc()).limit(limit)).all())
+
+
+# --- per week ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WeekRow:
+    week: Week
+    visits: Count = Count()
+    reached: Count = Count()  # households first reached that week
+    vneid_level1: Count = Count()  # residents first at VNeID level 1 that week
+
+
+def per_week(session: Session, *, village_id: int, last: Week,
+             weeks: int = WEEKS_SHOWN) -> list[WeekRow]:
+    """The `weeks` ISO weeks ending with `last`, oldest first. Three grouped queries; each
+    visit falls in one week bucket (a CASE on the week starts, the same in SQLite and
+    PostgreSQL), each household and resident in the week it was first reached."""
+    shown = [last.previous(n) for n in range(weeks - 1, -1, -1)]
+
+    def bucket(column):
+        return sa.case(*[(column >= week.since, index)
+                         for index, week in reversed(list(enumerate(shown)))], else_=-1)
+
+    period = (shown[0].since, last.until)
+    found: dict[str, dict[int, Count]] = {}
+    when = bucket(Visit.visited_at).label("bucket")
+    found["visits"] = {index: _count(ok, n) for index, ok, n in session.exec(
+        _visits_base(village_id).add_columns(when, func.sum(_visit_approved()), func.count())
+        .where(*_between(Visit.visited_at, *period)).group_by(when)).all()}
+    for name, first in (("reached", _first_reach(village_id)),
+                        ("vneid_level1", _first_level1(village_id))):
+        when = bucket(first.c.visited_at).label("bucket")
+        found[name] = {index: _count(ok, n) for index, ok, n in session.exec(
+            select(when, func.sum(first.c.approved), func.count())
+            .where(first.c.rank == 1, *_between(first.c.visited_at, *period))
+            .group_by(when)).all()}
+    return [WeekRow(week=week, **{name: found[name].get(index, Count()) for name in found})
+            for index, week in enumerate(shown)]
+
+
+# --- what a village looks like today --------------------------------------------------------
+
+
+def follow_ups_due(session: Session, *, village_id: int, on: date) -> int:
+    """Households (not rejected) whose follow-up date is `on` (hẹn quay lại hôm nay)."""
+    return int(session.exec(
+        select(func.count()).select_from(Household)
+        .where(Household.village_id == village_id, Household.follow_up_on == on,
+               col(Household.review_state).in_(_COUNTED))).one())
+
+
+def follow_up_households(session: Session, *, village_id: int, until: date) -> list[Household]:
+    """Households (not rejected) with a follow-up date on or before `until`, soonest first."""
+    return list(session.exec(
+        select(Household).where(Household.village_id == village_id,
+                                col(Household.follow_up_on).is_not(None),
+                                col(Household.follow_up_on) <= until,
+                                col(Household.review_state).in_(_COUNTED))
+        .order_by(col(Household.follow_up_on), Household.label)).all())
+
+
+def percent(part: int, whole: int) -> int | None:
+    """Whole percent, rounded half up; None when there is no whole."""
+    if whole <= 0:
+        return None
+    return (200 * part + whole) // (2 * whole)
+
+
+def new_today(session: Session, *, village_id: int, today: date) -> Count:
+    """Households first reached today (the last bucket of the Zalo summary)."""
+    first = _first_reach(village_id)
+    since, until = day_bounds(today)
+    ok, n = session.exec(
+        select(func.sum(first.c.approved), func.count())
+        .where(first.c.rank == 1, *_between(first.c.visited_at, since, until))).one()
+    return _count(ok, n)
+
+
+@dataclass(frozen=True)
+class ShareNumbers:
+    """What the summary says: the village now, and what is new this week and today. Because
+    a household (resident) is credited to the week of its first reach, "new this week" is
+    exactly now minus before the week began — without counting the village twice more."""
+
+    now: VillageIndicators
+    this_week: WeekRow
+    reached_today: Count
+
+
+def share_text(*, village: Village, week: Week, numbers: ShareNumbers,
+               follow_ups_today: int) -> str:
+    """A short plain-Vietnamese summary for the team's Zalo group. Every figure counts what
+    was reached so far, pending included (each household or resident once), and says how many
+    of them still wait for review; "+n" is what is new this week / today."""
+    now = numbers.now
+    households = now.households.total
+    reached = now.reached.total
+    share = percent(reached, households)
+    share_part = f" ({share}%)" if share is not None else ""
+    parts = [
+        f"{village.name} – tuần {week.number} ({week.monday:%d/%m}–{week.sunday:%d/%m}):",
+        f"• Đã tiếp cận {reached}/{households} hộ{share_part}; "
+        f"tuần này +{numbers.this_week.reached.total}, hôm nay +{numbers.reached_today.total}.",
+        f"• VNeID mức 1: {now.vneid_level1.total} người (+{numbers.this_week.vneid_level1.total}"
+        f" tuần này); kích hoạt: {now.vneid_activated.total}; "
+        f"chuyển công an mức 2: {now.vneid_level2_referred.total}.",
+        f"• Đăng nhập Cổng DVCQG: {now.dvcqg_logins.total}; hồ sơ trực tuyến: "
+        f"{now.online_procedures.total}; tài khoản thanh toán: {now.payment_accounts.total}.",
+        f"• Hẹn quay lại hôm nay: {follow_ups_today} hộ.",
+        f"(Gồm {now.reached.pending} hộ và {now.vneid_level1.pending} người VNeID đang chờ xã "
+        f"duyệt.)",
+    ]
+    return "\n".join(parts)
+
+
+# --- indicators with their targets, and the commune's table -------------------------------
+
+
+@dataclass(frozen=True)
+class Line:
+    """One indicator as a page shows it: the count, and progress of the APPROVED number
+    against the target in force (None without a target)."""
+
+    key: str
+    label: str
+    count: Count
+    progress: Progress | None = None
+
+
+def lines(values: VillageIndicators, targets: Mapping[tuple[int | None, str], Target], *,
+          village_id: int | None, keys: Sequence[str] = tuple(LABELS)) -> list[Line]:
+    """The indicators `keys` of one village (or of the commune, `village_id` None), in the
+    order given, each with its target's progress."""
+    return [Line(key=key, label=LABELS[key], count=getattr(values, key),
+                 progress=progress(getattr(values, key).approved,
+                                   targets.get((village_id, key))))
+            for key in keys]
+
+
+def commune_total(rows: Sequence[VillageIndicators], name: str = "Cả xã") -> VillageIndicators:
+    """The sum of the villages' rows, indicator by indicator and reason by reason."""
+    reasons: dict[Reason, Count] = {}
+    for row in rows:
+        for reason, count in row.failure_reasons.items():
+            reasons[reason] = _sum([reasons.get(reason, Count()), count])
+    return VillageIndicators(village_id=0, village_name=name, failure_reasons=reasons,
+                             **{key: _sum(getattr(row, key) for row in rows) for key in LABELS})
+
+
+SORTS = ("name", "coverage", *LABELS)
+
+
+def coverage_percent(values: VillageIndicators) -> int | None:
+    """Approved households reached, as a share of approved households."""
+    return percent(values.reached.approved, values.households.approved)
+
+
+def sort_villages(rows: Sequence[VillageIndicators], *, by: str, descending: bool
+                  ) -> list[VillageIndicators]:
+    """Villages sorted by name (Vietnamese order), coverage % or an indicator's approved
+    number; ties by name. An unknown `by` sorts by name."""
+    if by not in SORTS:
+        by = "name"
+    by_name = sorted(rows, key=lambda row: sort_key(row.village_name))
+    if by == "name":
+        return by_name[::-1] if descending else by_name
+    if by == "coverage":
+        def value(row):
+            return coverage_percent(row) or 0
+    else:
+        def value(row):
+            return getattr(row, by).approved
+    return sorted(by_name, key=value, reverse=descending)

@@ -1,0 +1,220 @@
+"""The review pages through the Flask test client: the inbox and its decisions, the field's
+returned list and its form, a household's history, the offline pack. Refusals are clear and
+change nothing."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlmodel import func, select
+
+from fieldkit import review
+from fieldkit.models import (
+    Commune,
+    Member,
+    RecordRevision,
+    ReviewDecision,
+    ReviewState,
+    Role,
+    Visit,
+)
+from tests.conftest import NOW
+from tests.fieldkit.helpers import line, record_visit
+from tests.web.api import post as sync_post
+from tests.web.conftest import Browser
+
+
+def _visit(db, world, **fields):
+    visit = record_visit(db, world, lines=[line(world.head)], **fields)
+    db.commit()
+    return visit
+
+
+def _decisions(db) -> int:
+    db.expire_all()
+    return db.exec(select(func.count()).select_from(ReviewDecision)).one()
+
+
+def _state(db, visit) -> tuple:
+    db.expire_all()
+    stored = db.get(Visit, visit.id)
+    return stored.review_state, stored.revision
+
+
+def _decide(web, visit, decision, **fields):
+    return web.post("/review/decide", {"record": f"visit:{visit.id}:{visit.revision}",
+                                       "decision": decision, **fields})
+
+
+def test_inbox_shows_pending_records_readably_and_filters(web, db, world):
+    _visit(db, world, notes="Bà cần hướng dẫn thêm")
+    record_visit(db, world, household=world.far_household, member=world.other_volunteer,
+                 outcome="not_home")
+    db.commit()
+    web.sign_in(world.staff)
+    page = web.get("/review").get_data(as_text=True)
+    assert "Duyệt hồ sơ" in page and "(2)" in page
+    assert "Nguyễn Văn An — VNeID" in page or "Nguyễn Văn An — " in page
+    assert "Bà cần hướng dẫn thêm" in page and "Phạm Thu Hà" in page
+    assert "Duyệt các mục đã chọn" in page and "Trả lại" in page and "Từ chối" in page
+    west = web.get(f"/review?village={world.other_village.id}").get_data(as_text=True)
+    assert "Lê Văn Cường" in west and "Bà cần hướng dẫn thêm" not in west
+    assert web.get("/review?kind=resident").get_data(as_text=True).count("review-item") == 0
+
+
+def test_the_inbox_is_for_commune_staff(web, db, world):
+    web.sign_in(world.volunteer)
+    assert web.get("/review").status_code == 403
+
+
+def test_approve_then_approve_again_is_refused_and_changes_nothing(web, db, world):
+    visit = _visit(db, world)
+    web.sign_in(world.staff)
+    response = _decide(web, visit, "approve")
+    assert response.status_code == 303
+    assert _state(db, visit) == (ReviewState.approved, 1)
+    followed = web.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Đã duyệt hồ sơ." in followed
+    again = _decide(web, visit, "approve")
+    assert again.status_code == 409
+    assert "đã được duyệt rồi" in again.get_data(as_text=True)
+    assert _decisions(db) == 1
+
+
+def test_an_empty_reason_is_refused_and_a_common_reason_returns(web, db, world):
+    visit = _visit(db, world)
+    web.sign_in(world.staff)
+    refused = _decide(web, visit, "return", reason="  ")
+    assert refused.status_code == 422
+    assert "Hãy ghi lý do trả lại" in refused.get_data(as_text=True)
+    assert _state(db, visit) == (ReviewState.pending, 1) and _decisions(db) == 0
+    refused = _decide(web, visit, "reject")
+    assert refused.status_code == 422 and "lý do từ chối" in refused.get_data(as_text=True)
+
+    assert _decide(web, visit, "return", reason_choice="Thiếu mã hồ sơ",
+                   reason="dòng VNeID").status_code == 303
+    assert _state(db, visit) == (ReviewState.returned, 1)
+    (decision,) = db.exec(select(ReviewDecision)).all()
+    assert decision.reason == "Thiếu mã hồ sơ: dòng VNeID"
+
+
+def test_reviewing_outside_ones_commune_is_forbidden(web, db, world):
+    visit = _visit(db, world)
+    elsewhere = Commune(code="15350", name="Xã Khác", province_code="38",
+                        province_name="Tỉnh Thanh Hóa")
+    db.add(elsewhere)
+    db.flush()
+    stranger = Member(commune_id=elsewhere.id, name="Cán Bộ Xã Khác", phone="0912999998",
+                      role=Role.staff)
+    db.add(stranger)
+    db.commit()
+    web.sign_in(stranger)
+    assert "review-item" not in web.get("/review").get_data(as_text=True)
+    assert _decide(web, visit, "approve").status_code == 403
+    assert web.post("/review/approve", {"records": f"visit:{visit.id}:1"}).status_code == 403
+    assert _state(db, visit) == (ReviewState.pending, 1) and _decisions(db) == 0
+
+
+def test_approve_many_is_all_or_nothing(web, db, world):
+    first = _visit(db, world)
+    second = record_visit(db, world, household=world.neighbour, outcome="not_home")
+    db.commit()
+    web.sign_in(world.staff)
+    assert _decide(web, second, "approve").status_code == 303
+    both = [f"visit:{first.id}:1", f"visit:{second.id}:1"]
+    refused = web.post("/review/approve", {"records": both})
+    assert refused.status_code == 409
+    assert "Chưa duyệt hồ sơ nào" in refused.get_data(as_text=True)
+    assert _state(db, first) == (ReviewState.pending, 1)
+    assert web.post("/review/approve", {"records": both[:1]}).status_code == 303
+    assert _state(db, first) == (ReviewState.approved, 1)
+    assert web.post("/review/approve", {}).status_code == 422
+
+
+def test_returned_list_count_fix_without_script_and_history(web, db, world, app):
+    visit = _visit(db, world)
+    reviewer = Browser(web.app_client_fresh(), db)
+    reviewer.sign_in(world.staff)
+    assert _decide(reviewer, visit, "return", reason="Sai thời gian thăm").status_code == 303
+
+    web.sign_in(world.volunteer)
+    assert "Bị trả lại (1)" in web.get("/households").get_data(as_text=True)
+    listing = web.get("/returned").get_data(as_text=True)
+    assert "Sai thời gian thăm" in listing and "Sửa và gửi lại" in listing
+    form_url = f"/returned/visit/{visit.uuid}"
+    form = web.get(form_url).get_data(as_text=True)
+    assert 'data-outbox="revision"' in form and 'value="2026-11-20T09:30"' in form
+    # Without script the same resubmission goes through the same ingest.
+    fields = {"uuid": str(uuid.uuid4()), "record_kind": "visit", "record_uuid": visit.uuid,
+              "base_revision": "1", "visited_at": "2026-11-20T08:40", "outcome": "met",
+              "lines-0-resident_id": str(world.head.id),
+              "lines-0-service_code": "vneid_level1", "lines-0-result": "done"}
+    bad = web.post(form_url, {**fields, "visited_at": ""})
+    assert bad.status_code == 422 and "thời gian thăm" in bad.get_data(as_text=True)
+    assert _state(db, visit) == (ReviewState.returned, 1)
+    done = web.post(form_url, fields)
+    assert done.status_code == 303 and done.headers["Location"].endswith("/returned")
+    assert _state(db, visit) == (ReviewState.pending, 2)
+    assert "Bị trả lại (" not in web.get("/households").get_data(as_text=True)
+
+    inbox = reviewer.get("/review").get_data(as_text=True)
+    assert "Sửa lần 2" in inbox and "09:30 20/11/2026" in inbox and "08:40 20/11/2026" in inbox
+    history = web.get(f"/households/{world.household.id}/reviews").get_data(as_text=True)
+    assert history.index("Gửi lần 1") < history.index("Sai thời gian thăm") < history.index(
+        "Sửa và gửi lại lần 2")
+    assert "Duyệt hồ sơ" in web.get(f"/households/{world.household.id}").get_data(as_text=True)
+
+
+def test_resubmitting_a_rejected_record_through_the_api_is_refused(web, db, world):
+    visit = _visit(db, world)
+    review.decide(db, member=world.staff, kind="visit", record_id=visit.id,
+                  decision=ReviewState.rejected, reason="Trùng", now=NOW,
+                  expected_revision=1)
+    db.commit()
+    web.sign_in(world.volunteer)
+    item = {"id": str(uuid.uuid4()), "kind": "revision", "payload": {
+        "record_kind": "visit", "record_uuid": visit.uuid, "base_revision": 1,
+        "visited_at": "2026-11-20T08:40", "outcome": "not_home"}}
+    answer = sync_post(web.client, {"items": [item]}, token=web.csrf).get_json()
+    (result,) = answer["results"]
+    assert result["status"] == "invalid"
+    assert "đã bị xã từ chối" in result["errors"]["form"]
+    assert _state(db, visit) == (ReviewState.rejected, 1)
+    assert db.exec(select(func.count()).select_from(RecordRevision)).one() == 0
+
+
+def test_the_offline_pack_carries_returned_records(web, db, world):
+    visit = _visit(db, world)
+    web.sign_in(world.volunteer)
+
+    def pack():
+        return {p["url"]: p["version"] for p in web.get("/api/v1/offline-pack").get_json()["pages"]}
+
+    before = pack()
+    assert "/returned" in before
+    review.decide(db, member=world.staff, kind="visit", record_id=visit.id,
+                  decision=ReviewState.returned, reason="Bổ sung", now=NOW,
+                  expected_revision=1)
+    db.commit()
+    after = pack()
+    assert after["/returned"] != before["/returned"]
+    assert f"/returned/visit/{visit.uuid}" in after
+
+
+def test_a_decision_refreshes_the_households_page_on_the_phone(web, db, world):
+    """The household page shows each visit's review tag: approving one changes the page's
+    version in the offline pack, so the phone fetches it again; other households stay."""
+    visit = _visit(db, world)
+    web.sign_in(world.volunteer)
+
+    def pack():
+        return {p["url"]: p["version"] for p in web.get("/api/v1/offline-pack").get_json()["pages"]}
+
+    before = pack()
+    review.decide(db, member=world.staff, kind="visit", record_id=visit.id,
+                  decision=ReviewState.approved, reason="", now=NOW, expected_revision=1)
+    db.commit()
+    after = pack()
+    page, neighbour = f"/households/{world.household.id}", f"/households/{world.neighbour.id}"
+    assert after[page] != before[page]
+    assert after[neighbour] == before[neighbour]
