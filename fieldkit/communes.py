@@ -65,3 +65,11 @@ def village_counts(session: Session, commune_id: int, village_id: int | None = N
         .group_by(Household.village_id)).all())
     return [(v, households.get(v.id, 0), reached.get(v.id, 0), visits.get(v.id, 0))
             for v in villages]
+
+
+def villages_of(session: Session, commune_id: int) -> list[Village]:
+    """The commune's villages in Vietnamese alphabetical order ("Thôn Đông" before "Thôn
+    Tây"; the database's byte order would put Đ after T)."""
+    villages = session.exec(select(Village).where(Village.commune_id == commune_id)
+                            .order_by(Village.id)).all()
+    return sorted(villages, key=lambda village: sort_key(village.name))

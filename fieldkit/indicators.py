@@ -44,6 +44,7 @@ from fieldkit.models import (
     Visit,
 )
 from fieldkit.policy import Scope
+from fieldkit.text import sort_key
 
 # Review states of records that still count as "pending" (chờ duyệt or trả lại để sửa).
 _OPEN = (ReviewState.pending, ReviewState.returned)
@@ -159,11 +160,13 @@ def _in_period(statement, since: datetime | None, until: datetime | None):
 
 
 def villages_in(session: Session, scope: Scope) -> list[Village]:
-    """The villages a scope covers, by name."""
+    """The villages a scope covers, in Vietnamese alphabetical order ("Thôn Đông" before
+    "Thôn Tây": the database's byte order would put Đ after T)."""
     statement = select(Village).where(Village.commune_id == scope.commune_id)
     if scope.village_id is not None:
         statement = statement.where(Village.id == scope.village_id)
-    return list(session.exec(statement.order_by(Village.name, Village.id)).all())
+    villages = session.exec(statement.order_by(Village.id)).all()
+    return sorted(villages, key=lambda village: sort_key(village.name))
 
 
 def village_indicators(session: Session, *, scope: Scope, since: datetime | None = None,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from sqlmodel import select
 
-from fieldkit import assignments, policy
+from fieldkit import assignments, communes, policy
 from fieldkit.errors import Forbidden, Invalid
 from fieldkit.models import Member, Village
 from pwa import db
@@ -48,8 +48,7 @@ def _page(status: int = 200, *, village_id: int | None = None, form=None,
           form_errors: dict | None = None):
     store = db.session()
     scope = _require_assigner()
-    villages = list(store.exec(select(Village).where(Village.commune_id == scope.commune_id)
-                               .order_by(Village.name)).all())
+    villages = communes.villages_of(store, scope.commune_id)
     village = _village(scope, villages, village_id)
     form = form or {}
     show = request.args.get("show", "unassigned")

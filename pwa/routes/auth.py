@@ -31,6 +31,7 @@ from fieldkit.policy import is_commune_wide
 from pwa import auth, db, errors
 from pwa.auth import login_required
 from pwa.routes import now
+from pwa.routes.push import forget_this_browser
 
 bp = Blueprint("auth", __name__)
 CHALLENGE_KEY = "passkey_challenge"
@@ -253,6 +254,7 @@ def signout():
     if g.member is not None:
         store = db.session()
         audit.record(store, action="sign_out", now=now(), actor=g.member)
+        forget_this_browser(store, g.member)
         store.commit()
     auth.end_session()
     return redirect(url_for("auth.signin", out=1), code=303)

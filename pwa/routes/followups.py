@@ -6,9 +6,8 @@ see the commune and can pick one village. Every rule is fieldkit.followups'."""
 from __future__ import annotations
 
 from flask import Blueprint, g, render_template, request
-from sqlmodel import select
 
-from fieldkit import followups, policy
+from fieldkit import communes, followups, policy
 from fieldkit.forms import local_today
 from fieldkit.models import Role, Village
 from pwa import db
@@ -26,8 +25,7 @@ def index():
     villages: list[Village] = []
     village = None
     if scope.village_id is None:
-        villages = list(store.exec(select(Village).where(Village.commune_id == scope.commune_id)
-                                   .order_by(Village.name)).all())
+        villages = communes.villages_of(store, scope.commune_id)
         wanted = request.args.get("village", "")
         if wanted.isdigit():
             village = policy.require_village(store, g.member, int(wanted))

@@ -24,7 +24,7 @@ from flask import (
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from fieldkit import members, policy, vocab
+from fieldkit import communes, members, policy, vocab
 from fieldkit.errors import Forbidden, Invalid
 from fieldkit.members import CODE_LIFETIME, LINK_LIFETIME
 from fieldkit.models import Member, Passkey, Role, Village
@@ -83,8 +83,7 @@ def _role(value: str | None) -> Role:
 def _page(status: int = 200, **context):
     store = db.session()
     scope = policy.scope_for(g.member)
-    villages = store.exec(select(Village).where(Village.commune_id == scope.commune_id)
-                          .order_by(Village.name)).all()
+    villages = communes.villages_of(store, scope.commune_id)
     statement = select(Member).where(Member.commune_id == scope.commune_id)
     if scope.village_id is not None:
         statement = statement.where(Member.village_id == scope.village_id)

@@ -5,6 +5,7 @@ called by static/push.js from the account page). Nothing here sends: the queue i
 from __future__ import annotations
 
 from flask import Blueprint, Flask, current_app, g, jsonify, request
+from flask import session as flask_session
 
 from fieldkit import push
 from fieldkit.errors import Invalid
@@ -13,6 +14,15 @@ from pwa.auth import login_required
 from pwa.routes import now
 
 bp = Blueprint("push", __name__)
+SESSION_KEY = "push_endpoint"
+
+
+def forget_this_browser(store, member) -> None:
+    """At sign-out: remove the subscription this browser registered in this session, if
+    any. Caller commits."""
+    endpoint = flask_session.get(SESSION_KEY)
+    if endpoint:
+        push.unsubscribe(store, member, endpoint=endpoint)
 
 
 @bp.record_once
@@ -62,6 +72,9 @@ def subscribe():
         store.rollback()
         return errors.error_response(422, " ".join(invalid.errors.values()), invalid.errors)
     store.commit()
+    # Remembered in this browser's session so that signing out here stops its notifications
+    # (the next person to sign in on a shared phone should not get them).
+    flask_session[SESSION_KEY] = body["endpoint"]
     devices = len(push.subscriptions_of(store, g.member.id))
     return _answer({"status": "on", "devices": devices,
                     "message": "Đã bật thông báo trên điện thoại này."})
@@ -77,6 +90,7 @@ def unsubscribe():
     store = db.session()
     push.unsubscribe(store, g.member, endpoint=endpoint)
     store.commit()
+    flask_session.pop(SESSION_KEY, None)
     devices = len(push.subscriptions_of(store, g.member.id))
     return _answer({"status": "off", "devices": devices,
                     "message": "Đã tắt thông báo trên điện thoại này."})

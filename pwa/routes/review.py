@@ -12,7 +12,7 @@ import uuid
 from flask import Blueprint, abort, flash, g, redirect, request, url_for
 from sqlmodel import col, select
 
-from fieldkit import catalogue, forms, households, policy, review, sync
+from fieldkit import catalogue, communes, forms, households, policy, review, sync
 from fieldkit.errors import Invalid
 from fieldkit.models import Household, Member, RecordKind, ReviewState, Role, Village
 from pwa import db
@@ -53,8 +53,7 @@ def _inbox_page(status: int = 200, *, errors: dict | None = None, open_key: str 
                        volunteer_id=_int(filters["volunteer"]),
                        kind=RecordKind(filters["kind"]) if filters["kind"] else None,
                        older_than_days=_int(filters["age"]))
-    villages = session.exec(select(Village).where(Village.commune_id == g.member.commune_id)
-                            .order_by(Village.name)).all()
+    villages = communes.villages_of(session, g.member.commune_id)
     volunteers = session.exec(select(Member).where(
         Member.commune_id == g.member.commune_id,
         col(Member.role).in_([Role.volunteer, Role.leader])).order_by(Member.name)).all()

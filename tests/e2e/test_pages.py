@@ -46,3 +46,22 @@ def test_sign_in_link_page(page, server, live_world, shot):
     expect(page).to_have_url(f"{server.url}/households")
     page.goto(invite_link(server, world.leader.phone).rsplit("/", 1)[0] + "/used-or-wrong")
     expect(page.get_by_role("heading", name="Không đăng nhập được")).to_be_visible()
+
+
+def test_each_role_finds_everything_from_its_tabs_and_more(page, server, live_world, shot):
+    """Five tabs fit a 390-pixel phone, each a thumb-sized target; "Thêm" lists the rest."""
+    world, _ = live_world
+    for person, tabs in ((world.volunteer, ["Hộ dân", "Lịch hẹn", "Hướng dẫn", "Thôn", "Thêm"]),
+                         (world.staff, ["Tổng quan", "Duyệt", "Tra cứu hộ", "Thành viên",
+                                        "Thêm"])):
+        sign_in(page, server, person.phone)
+        nav = page.get_by_role("navigation", name="Điều hướng chính")
+        expect(nav.get_by_role("link")).to_have_text(tabs)
+        for link in nav.get_by_role("link").all():
+            box = link.bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 390, link.inner_text()
+            assert box["width"] >= 48 and box["height"] >= 48, link.inner_text()
+        nav.get_by_role("link", name="Thêm").click()
+        expect(page.get_by_role("heading", name="Thêm")).to_be_visible()
+        shot(page, f"menu-{person.role.value}")
+        page.get_by_role("button", name="Đăng xuất").click()

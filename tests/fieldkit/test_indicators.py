@@ -171,3 +171,16 @@ def test_a_period_counts_only_its_visits(session, field_work):
     (east,) = village_indicators(session, scope=scope_for(field_work.leader), until=since)
     assert east.reached == Count(0, 1)
     assert east.vneid_level1 == Count(0, 1)  # An, only through visit 2
+
+
+def test_villages_come_in_vietnamese_alphabetical_order(session, world):
+    from fieldkit import communes
+    from fieldkit.indicators import villages_in
+    from fieldkit.policy import scope_for
+
+    communes.add_village(session, world.commune, "Thôn An")
+    communes.add_village(session, world.commune, "Thôn Bãi")
+    session.commit()
+    expected = ["Thôn An", "Thôn Bãi", "Thôn Đông", "Thôn Tây"]
+    assert [v.name for v in communes.villages_of(session, world.commune.id)] == expected
+    assert [v.name for v in villages_in(session, scope_for(world.staff))] == expected

@@ -71,6 +71,24 @@ def test_subscribe_then_again_keeps_one_row_then_unsubscribe(web, world, db):
     assert api(web, "/api/v1/push/subscriptions/delete", {"endpoint": ENDPOINT}).status_code == 200
 
 
+def test_signing_out_stops_this_phones_notifications_only(web, world, db):
+    """A shared phone: the next person to sign in on it must not get the last one's
+    notifications. The member's other phone keeps them."""
+    web.sign_in(world.volunteer)
+    other_phone = "https://fcm.googleapis.com/fcm/send/b3RoZXItcGhvbmU"
+    assert api(web, "/api/v1/push/subscriptions",
+               subscription_json(PushKeys(), endpoint=other_phone)).status_code == 200
+    web.sign_in(world.volunteer)  # this phone: a session of its own
+    assert api(web, "/api/v1/push/subscriptions",
+               subscription_json(PushKeys())).status_code == 200
+    assert rows(db, PushSubscription) == 2
+
+    assert web.post("/signout").status_code == 303
+
+    db.expire_all()
+    assert [s.endpoint for s in db.exec(select(PushSubscription)).all()] == [other_phone]
+
+
 def test_bad_keys_are_refused_in_vietnamese_and_nothing_is_stored(web, world, db):
     web.sign_in(world.volunteer)
     keys = PushKeys()

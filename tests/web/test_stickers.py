@@ -86,3 +86,11 @@ def test_guessing_sticker_tokens_is_throttled(web, world, db):
     statuses = [web.get(f"/s/{'A' * 21}{n % 10}").status_code for n in range(21)]
     assert statuses[:20] == [404] * 20
     assert statuses[20] == 429
+
+
+def test_the_village_dashboard_leads_leaders_and_staff_to_the_sheet(web, world):
+    sheet = f"/stickers/villages/{world.other_village.id}"
+    web.sign_in(world.staff)
+    assert sheet in web.get(f"/villages/{world.other_village.id}").get_data(as_text=True)
+    web.sign_in(world.volunteer)
+    assert "/stickers/" not in web.get(f"/villages/{world.village.id}").get_data(as_text=True)
