@@ -20,7 +20,7 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from fieldkit import audit, forms, indicators, vocab
+from fieldkit import audit, forms, indicators, targets, vocab
 from fieldkit.errors import Invalid
 from fieldkit.indicators import Count, VillageIndicators, village_indicators
 from fieldkit.models import (
@@ -39,6 +39,7 @@ from fieldkit.text import fold, sort_key
 INDICATORS_SHEET = "Chỉ tiêu theo thôn"
 VISITS_SHEET = "Lượt thăm"
 REASONS_SHEET = "Lý do chưa được"
+TARGETS_SHEET = "Tiến độ chỉ tiêu"
 COMMUNE_TOTAL = "Cả xã"
 
 # Indicators reviewed record by record get an approved column and a pending one beside it;
@@ -145,6 +146,33 @@ def reasons_table(session: Session, *, scope: Scope, since: datetime | None = No
                 rows.append([COMMUNE_TOTAL, label, sum(c.approved for c in counts),
                              sum(c.pending for c in counts)])
     return Table(REASONS_SHEET, headers, rows)
+
+
+def targets_table(session: Session, *, scope: Scope, on: date) -> Table:
+    """The targets in force on `on` (Vietnam date) within the scope, each beside the approved
+    number reached so far and the share of the target — the figures the dashboards show. The
+    commune's own targets (village "Cả xã") only when the scope is the commune."""
+    villages = _villages(session, scope, None, None)
+    found = targets.targets_for(session, commune_id=scope.commune_id, on=on)
+    columns: list[tuple[int | None, str, dict[str, Count]]] = [
+        (village.village_id, village.village_name,
+         {name: getattr(village, name) for name in indicators.LABELS}) for village in villages]
+    if scope.village_id is None:
+        columns.append((None, COMMUNE_TOTAL,
+                        {name: _total(villages, name) for name in indicators.LABELS}))
+    rows = []
+    for village_id, village_name, values in columns:
+        for name, label in indicators.LABELS.items():
+            target = found.get((village_id, name))
+            if target is None:
+                continue
+            reached = targets.progress(values[name].approved, target)
+            rows.append([village_name, label, target.period_start.strftime("%d/%m/%Y"),
+                         target.period_end.strftime("%d/%m/%Y"), target.value,
+                         reached.value, reached.percent])
+    headers = ["Thôn", "Chỉ tiêu", "Từ ngày", "Đến ngày", "Chỉ tiêu đặt ra",
+               f"Đã đạt ({APPROVED})", "Tỷ lệ đạt (%)"]
+    return Table(TARGETS_SHEET, headers, rows)
 
 
 def visits_table(session: Session, *, scope: Scope, since: datetime | None = None,

@@ -30,6 +30,8 @@ def _send(topic: str, file_format: str):
         tables = [exports.indicators_table(session, scope=scope, since=since, until=until)]
         if file_format == "xlsx":
             tables.append(exports.reasons_table(session, scope=scope, since=since, until=until))
+            tables.append(exports.targets_table(session, scope=scope,
+                                                on=forms.local_today(now())))
     else:
         tables = [exports.visits_table(session, scope=scope, since=since, until=until)]
     if file_format == "xlsx":

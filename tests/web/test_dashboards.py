@@ -207,6 +207,33 @@ def test_targets_show_progress_beside_the_number(web, db, visited):
     assert "1 / 10 · 10%" in text  # the commune's row
 
 
+def test_the_xlsx_carries_the_targets_with_the_progress_the_pages_show(web, db, visited):
+    db.add_all([
+        Target(commune_id=visited.commune.id, village_id=visited.village.id,
+               indicator="reached", period_start=date(2026, 1, 1),
+               period_end=date(2030, 12, 31), value=4),
+        Target(commune_id=visited.commune.id, village_id=None, indicator="vneid_level1",
+               period_start=date(2026, 1, 1), period_end=date(2030, 12, 31), value=10),
+        # Over: not in force today, so not in the file.
+        Target(commune_id=visited.commune.id, village_id=None, indicator="reached",
+               period_start=date(2025, 1, 1), period_end=date(2025, 12, 31), value=99)])
+    db.commit()
+    web.sign_in(visited.staff)
+    workbook = openpyxl.load_workbook(io.BytesIO(web.client.get("/exports/indicators.xlsx").data))
+    headers, *rows = list(workbook["Tiến độ chỉ tiêu"].iter_rows(values_only=True))
+    assert headers == ("Thôn", "Chỉ tiêu", "Từ ngày", "Đến ngày", "Chỉ tiêu đặt ra",
+                       "Đã đạt (đã duyệt)", "Tỷ lệ đạt (%)")
+    assert rows == [
+        ("Thôn Đông", "Hộ đã tiếp cận", "01/01/2026", "31/12/2030", 4, 1, 25),
+        ("Cả xã", "VNeID mức 1", "01/01/2026", "31/12/2030", 10, 1, 10),
+    ]
+    # A leader's file: their village's targets only.
+    web.sign_in(visited.leader)
+    workbook = openpyxl.load_workbook(io.BytesIO(web.client.get("/exports/indicators.xlsx").data))
+    assert [row[:2] for row in workbook["Tiến độ chỉ tiêu"].iter_rows(values_only=True)][1:] == [
+        ("Thôn Đông", "Hộ đã tiếp cận")]
+
+
 def test_the_weekly_print_view(web, visited):
     web.sign_in(visited.leader)
     page = web.get(f"/villages/{visited.village.id}/week?week=2026-W47")

@@ -55,7 +55,8 @@ def test_commune_staff_get_every_village_and_the_total(web, visited):
     assert response.status_code == 200
     assert response.headers["Content-Disposition"].endswith('.xlsx"')
     workbook = openpyxl.load_workbook(io.BytesIO(response.data))
-    assert workbook.sheetnames == ["Chỉ tiêu theo thôn", "Lý do chưa được"]
+    assert workbook.sheetnames == ["Chỉ tiêu theo thôn", "Lý do chưa được",
+                                  "Tiến độ chỉ tiêu"]
     rows = list(workbook["Chỉ tiêu theo thôn"].iter_rows(min_row=2, values_only=True))
     assert [row[0] for row in rows] == ["Thôn Đông", "Thôn Tây", "Cả xã"]
     response = web.get("/exports/visits.csv")
