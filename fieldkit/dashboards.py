@@ -24,7 +24,7 @@ from sqlmodel import Session, col, func, select
 
 from fieldkit import forms
 from fieldkit.errors import Invalid
-from fieldkit.indicators import LABELS, Count, VillageIndicators
+from fieldkit.indicators import COUNTED, LABELS, RESIDENT_INDICATORS, Count, VillageIndicators
 from fieldkit.models import (
     Assistance,
     Household,
@@ -42,9 +42,7 @@ from fieldkit.models import (
 from fieldkit.targets import Progress, progress
 from fieldkit.text import sort_key
 
-_OPEN = (ReviewState.pending, ReviewState.returned)
-_COUNTED = (ReviewState.approved, *_OPEN)
-LEVEL1 = ("vneid_level1", (Result.done, Result.partial))  # as indicators.RESIDENT_INDICATORS
+LEVEL1 = RESIDENT_INDICATORS["vneid_level1"]
 WEEKS_SHOWN = 8
 
 
@@ -152,8 +150,8 @@ def _first_reach(village_id: int):
                func.max(_flag(approved)).over(partition_by=Visit.household_id).label("approved"))
         .join(Household, Household.id == Visit.household_id)
         .where(Household.village_id == village_id,
-               col(Household.review_state).in_(_COUNTED),
-               col(Visit.review_state).in_(_COUNTED),
+               col(Household.review_state).in_(COUNTED),
+               col(Visit.review_state).in_(COUNTED),
                Visit.outcome == Outcome.met)
         .subquery()
     )
@@ -179,9 +177,9 @@ def _first_level1(village_id: int):
         .join(Household, Household.id == Visit.household_id)
         .join(Resident, Resident.id == Assistance.resident_id)
         .where(Household.village_id == village_id,
-               col(Visit.review_state).in_(_COUNTED),
-               col(Household.review_state).in_(_COUNTED),
-               col(Resident.review_state).in_(_COUNTED),
+               col(Visit.review_state).in_(COUNTED),
+               col(Household.review_state).in_(COUNTED),
+               col(Resident.review_state).in_(COUNTED),
                Assistance.service_code == code, col(Assistance.result).in_(results))
         .subquery()
     )
@@ -200,8 +198,8 @@ def _visits_base(village_id: int):
     return (select().select_from(Visit)
             .join(Household, Household.id == Visit.household_id)
             .where(Household.village_id == village_id,
-                   col(Household.review_state).in_(_COUNTED),
-                   col(Visit.review_state).in_(_COUNTED)))
+                   col(Household.review_state).in_(COUNTED),
+                   col(Visit.review_state).in_(COUNTED)))
 
 
 def _visit_approved() -> sa.ColumnElement:
@@ -240,7 +238,7 @@ def per_volunteer(session: Session, *, village_id: int, since: datetime | None =
     nobody. Each column of `total` is the sum of the rows. Five grouped queries."""
     assigned = {member_id: int(n) for member_id, n in session.exec(
         select(Household.assigned_volunteer_id, func.count())
-        .where(Household.village_id == village_id, col(Household.review_state).in_(_COUNTED))
+        .where(Household.village_id == village_id, col(Household.review_state).in_(COUNTED))
         .group_by(Household.assigned_volunteer_id)).all()}
     visits = {member_id: _count(ok, n) for member_id, ok, n in session.exec(
         _visits_base(village_id)
@@ -262,9 +260,9 @@ def per_volunteer(session: Session, *, village_id: int, since: datetime | None =
         .join(Household, Household.id == Visit.household_id)
         .join(Resident, Resident.id == Assistance.resident_id)
         .where(Household.village_id == village_id,
-               col(Visit.review_state).in_(_COUNTED),
-               col(Household.review_state).in_(_COUNTED),
-               col(Resident.review_state).in_(_COUNTED),
+               col(Visit.review_state).in_(COUNTED),
+               col(Household.review_state).in_(COUNTED),
+               col(Resident.review_state).in_(COUNTED),
                Assistance.result == Result.done,
                *_between(Visit.visited_at, since, until))
         .group_by(Visit.volunteer_id)).all()}
@@ -296,7 +294,7 @@ def volunteer_households(session: Session, *, village_id: int, member_id: int) -
     households = session.exec(
         select(Household).where(Household.village_id == village_id,
                                 Household.assigned_volunteer_id == member_id,
-                                col(Household.review_state).in_(_COUNTED))).all()
+                                col(Household.review_state).in_(COUNTED))).all()
     return sorted(households, key=lambda h: sort_key(h.label))
 
 
@@ -357,7 +355,7 @@ def follow_ups_due(session: Session, *, village_id: int, on: date) -> int:
     return int(session.exec(
         select(func.count()).select_from(Household)
         .where(Household.village_id == village_id, Household.follow_up_on == on,
-               col(Household.review_state).in_(_COUNTED))).one())
+               col(Household.review_state).in_(COUNTED))).one())
 
 
 def follow_up_households(session: Session, *, village_id: int, until: date) -> list[Household]:
@@ -366,7 +364,7 @@ def follow_up_households(session: Session, *, village_id: int, until: date) -> l
         select(Household).where(Household.village_id == village_id,
                                 col(Household.follow_up_on).is_not(None),
                                 col(Household.follow_up_on) <= until,
-                                col(Household.review_state).in_(_COUNTED))
+                                col(Household.review_state).in_(COUNTED))
         .order_by(col(Household.follow_up_on), Household.label)).all())
 
 

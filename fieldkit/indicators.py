@@ -47,8 +47,8 @@ from fieldkit.policy import Scope
 from fieldkit.text import sort_key
 
 # Review states of records that still count as "pending" (chờ duyệt or trả lại để sửa).
-_OPEN = (ReviewState.pending, ReviewState.returned)
-_COUNTED = (ReviewState.approved, *_OPEN)
+OPEN = (ReviewState.pending, ReviewState.returned)
+COUNTED = (ReviewState.approved, *OPEN)
 
 
 @dataclass(frozen=True)
@@ -260,7 +260,7 @@ def _households(session: Session, key, where, counted) -> None:
                func.count(),
                func.sum(_flag(sa.and_(approved, col(Household.smartphones) > 0))),
                func.sum(_flag(sa.and_(approved, col(Household.internet_at_home).is_(True)))))
-        .where(where, col(Household.review_state).in_(_COUNTED))
+        .where(where, col(Household.review_state).in_(COUNTED))
         .group_by(key)
     ).all()
     for group, n_approved, n_all, smartphones, internet in rows:
@@ -277,8 +277,8 @@ def _reached(session: Session, key, where, counted, since, until) -> None:
         select(key.label("grp"), func.max(_flag(approved)).label("approved"))
         .join(Visit, Visit.household_id == Household.id)
         .where(where,
-               col(Household.review_state).in_(_COUNTED),
-               col(Visit.review_state).in_(_COUNTED),
+               col(Household.review_state).in_(COUNTED),
+               col(Visit.review_state).in_(COUNTED),
                Visit.outcome == Outcome.met),
         since, until,
     ).group_by(key, Household.id).subquery()
@@ -299,9 +299,9 @@ def _assistance_lines(columns, where, since, until):
         .join(Household, Household.id == Visit.household_id)
         .join(Resident, Resident.id == Assistance.resident_id)
         .where(where,
-               col(Visit.review_state).in_(_COUNTED),
-               col(Household.review_state).in_(_COUNTED),
-               col(Resident.review_state).in_(_COUNTED)),
+               col(Visit.review_state).in_(COUNTED),
+               col(Household.review_state).in_(COUNTED),
+               col(Resident.review_state).in_(COUNTED)),
         since, until,
     )
 

@@ -2,6 +2,27 @@
 // strict Content-Security-Policy). It does what needs the phone rather than the server:
 // field forms go through the outbox (pwa/offline/outbox.js), the village list is searched on
 // the phone, the status bar tells the truth, and the day's pages are prepared for offline use.
+// POST JSON to our own API (passkeys.js, push.js): the page's CSRF token, the server's own
+// Vietnamese message on a refusal, `networkMessage` when the server cannot be reached.
+window.FieldkitJSON = {
+  post: function (url, body, networkMessage, refusedMessage) {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return fetch(url, {
+      method: "POST", credentials: "same-origin", cache: "no-store",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": meta ? meta.content : "",
+                 "Accept": "application/json" },
+      body: JSON.stringify(body || {})
+    }).catch(function () {
+      throw { message: networkMessage };
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        if (!response.ok) throw { message: data.error || refusedMessage };
+        return data;
+      });
+    });
+  }
+};
+
 (function () {
   "use strict";
 

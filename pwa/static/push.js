@@ -27,25 +27,8 @@
     return "serviceWorker" in navigator && "PushManager" in window && "Notification" in window;
   }
 
-  function csrfToken() {
-    var meta = document.querySelector('meta[name="csrf-token"]');
-    return meta ? meta.content : "";
-  }
-
   function post(url, body) {
-    return fetch(url, {
-      method: "POST", credentials: "same-origin", cache: "no-store",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrfToken(),
-                 "Accept": "application/json" },
-      body: JSON.stringify(body || {})
-    }).catch(function () {
-      throw { message: MESSAGES.network };
-    }).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (data) {
-        if (!response.ok) throw { message: data.error || MESSAGES.subscribe };
-        return data;
-      });
-    });
+    return window.FieldkitJSON.post(url, body, MESSAGES.network, MESSAGES.subscribe);
   }
 
   // applicationServerKey: the server's base64url public key as bytes (Safari wants bytes).
