@@ -53,7 +53,22 @@ def init_app(app: Flask) -> None:
 
     app.jinja_env.globals.update(vocab=vocab, options=options, static_url=_static_url,
                                  tab_of=tab_of, outbox_url=outbox_url,
-                                 is_commune_wide=is_commune_wide)
+                                 is_commune_wide=is_commune_wide, flashes=flashes)
+
+
+# Sent by app.js when it fetches the day's pages in the background to keep them offline.
+PREPARE_HEADER = "X-Fieldkit-Prepare"
+
+
+def flashes() -> list[str]:
+    """The messages for the person ("Đã trả lại hồ sơ…"), taken once. A page fetched in the
+    background to be kept offline takes none: it would swallow the message meant for the page
+    the person is opening, and keep it in the offline copy for ever."""
+    from flask import get_flashed_messages, request
+
+    if request.headers.get(PREPARE_HEADER):
+        return []
+    return get_flashed_messages()
 
 
 _static_versions: dict[str, str] = {}

@@ -416,7 +416,9 @@ window.FieldkitJSON = {
       function next() {
         var page = todo.shift();
         if (!page) return Promise.resolve();
-        return fetch(page.url, { credentials: "same-origin", cache: "no-store" }).then(function (response) {
+        // Marked as a background fetch: the server leaves the person's flash messages alone.
+        return fetch(page.url, { credentials: "same-origin", cache: "no-store",
+                                 headers: { "X-Fieldkit-Prepare": "1" } }).then(function (response) {
           if (!response.ok || response.redirected) throw new Error("HTTP " + response.status);
           return cache.put(new Request(page.url), response);
         }).then(function () {
