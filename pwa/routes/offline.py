@@ -137,7 +137,9 @@ def offline_pack():
     pages += _guide_pages(version)
     pages += review_pages(g.member, version)  # "Bị trả lại" and each returned record's form
     pages.append({"url": url_for("followups.index"), "version": f"{version}-{now().isoformat()}"})
-    households = 0
+    # None, not 0, for commune-wide members: they carry no village, and "0 hộ" would read
+    # as an empty village.
+    households = None
     if scope.village_id is not None:
         rows = db.session().exec(
             select(Household.id, Household.visit_count, Household.last_visited_at,

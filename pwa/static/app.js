@@ -355,7 +355,9 @@ window.FieldkitJSON = {
       attention.textContent = "Cần xử lý (" + s.attention + ")";
       var ready = $("[data-ready]", bar);
       if (r[3]) ready.textContent = "Đang chuẩn bị ngoại tuyến: " + r[3];
-      else if (r[2]) ready.textContent = "Sẵn sàng ngoại tuyến: " + r[1] + " hộ · cập nhật " + hhmm(r[2]);
+      else if (r[2]) ready.textContent = "Sẵn sàng ngoại tuyến: " +
+        (r[1] === null || r[1] === undefined ? "hướng dẫn, hộp thư đi" : r[1] + " hộ") +
+        " · cập nhật " + hhmm(r[2]);
       else ready.textContent = "";
       $("[data-auth-needed]").hidden = !s.authNeeded;
       pendingVisits(s.items);

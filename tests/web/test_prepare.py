@@ -13,3 +13,12 @@ def test_a_background_fetch_leaves_the_persons_message_alone(web, world):
 
     page = web.get(response.headers["Location"]).get_data(as_text=True)
     assert "Đã thay mã dán cửa" in page
+
+
+def test_the_pack_counts_households_only_for_a_village(web, world):
+    web.sign_in(world.volunteer)
+    assert web.get("/api/v1/offline-pack").get_json()["households"] == 2
+    web.sign_in(world.staff)
+    pack = web.get("/api/v1/offline-pack").get_json()
+    assert pack["households"] is None  # the phone says "hướng dẫn, hộp thư đi", not "0 hộ"
+    assert "/guides" in {page["url"] for page in pack["pages"]}
