@@ -4,6 +4,8 @@ card shown at the door; the in-app scan button follows a sticker and only a stic
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import expect
 
 from fieldkit.db import new_session
@@ -20,7 +22,7 @@ def test_printed_stickers_read_back_and_open_the_household(browser, server, live
                                                            shot):
     world, engine = live_world
     with new_session(engine) as session:
-        for n in range(20, 30):
+        for n in range(20, 44):
             add_household(session, world.village, str(n), f"Hộ Số {n}")
         session.commit()
 
@@ -30,7 +32,7 @@ def test_printed_stickers_read_back_and_open_the_household(browser, server, live
     sign_in(page, server, world.leader.phone)
     page.goto(f"{server.url}/stickers/villages/{world.village.id}")
     expect(page.get_by_role("heading", name="Mã dán cửa · Thôn Đông")).to_be_visible()
-    expect(page.locator(".sticker")).to_have_count(12)
+    expect(page.locator(".sticker")).to_have_count(26)
     shot(page, "stickers-phone")
 
     page.set_viewport_size(A4)
@@ -40,9 +42,12 @@ def test_printed_stickers_read_back_and_open_the_household(browser, server, live
     links = decode_png(png)
     with new_session(engine) as session:
         tokens = {s.token for s in session.exec(Sticker.__table__.select()).all()}
-    assert len(links) == 12
+    assert len(links) == 26
     assert {link.rsplit("/s/", 1)[1] for link in links} == tokens
     assert all(link.startswith(f"{server.url}/s/") for link in links)
+    # Printed: 26 labels make two A4 sheets of label paper, one per page.
+    pdf = page.pdf(prefer_css_page_size=True)
+    assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 2
     leader.close()
 
     volunteer = browser.new_context(viewport={"width": 390, "height": 844}, locale="vi-VN")
