@@ -5,6 +5,7 @@ card shown at the door; the in-app scan button follows a sticker and only a stic
 from __future__ import annotations
 
 import re
+import zlib
 
 from playwright.sync_api import expect
 
@@ -46,8 +47,12 @@ def test_printed_stickers_read_back_and_open_the_household(browser, server, live
     assert {link.rsplit("/s/", 1)[1] for link in links} == tokens
     assert all(link.startswith(f"{server.url}/s/") for link in links)
     # Printed: 26 labels make two A4 sheets of label paper, one per page.
-    pdf = page.pdf(prefer_css_page_size=True)
+    pdf = page.pdf(path=str(ARTIFACTS / "stickers-a4.pdf"), prefer_css_page_size=True)
     assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 2
+    # Full size and edge to edge: the page draws CSS pixels at 1:1 (3.125 × the PDF's base
+    # 0.24) from the corner. A margin would shift it, a shrink-to-fit would scale it down —
+    # and the labels would miss the decal paper's grid.
+    assert page_transform(pdf) == (3.125, 0.0, 0.0)
     leader.close()
 
     volunteer = browser.new_context(viewport={"width": 390, "height": 844}, locale="vi-VN")
@@ -56,6 +61,19 @@ def test_printed_stickers_read_back_and_open_the_household(browser, server, live
     phone.goto(links[0])  # "12" comes first in door order after nothing below it
     expect(phone.get_by_role("heading", name="Nguyễn Văn An")).to_be_visible()
     volunteer.close()
+
+
+def page_transform(pdf: bytes) -> tuple[float, float, float]:
+    """Scale and offset of the first page's content, from Chromium's PDF content stream."""
+    for stream in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
+        try:
+            text = zlib.decompress(stream.group(1))
+        except zlib.error:
+            continue
+        matrices = re.findall(rb"([-\d.]+) [-\d.]+ [-\d.]+ [-\d.]+ ([-\d.]+) ([-\d.]+) cm", text)
+        if len(matrices) > 1:
+            return tuple(round(float(value), 3) for value in matrices[1])
+    raise AssertionError("no page content found in the PDF")
 
 
 def test_a_guide_card_at_the_door(page, server, live_world, shot):
