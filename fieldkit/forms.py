@@ -49,6 +49,20 @@ class Collector:
             raise Invalid(self.errors)
 
 
+# Row ids are 32-bit integers on PostgreSQL; a larger number from a URL or a form must be
+# "not found", not a database error.
+MAX_ID = 2**31 - 1
+
+
+def parse_id(value: Any) -> int | None:
+    """A row id typed into a URL or sent by a form: digits, 1…MAX_ID. None otherwise."""
+    text = str(value or "").strip()
+    if not text.isdigit() or len(text) > 10:
+        return None
+    number = int(text)
+    return number if 1 <= number <= MAX_ID else None
+
+
 def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 

@@ -540,7 +540,10 @@ class Choice:
         """From the checkbox value "visit:12:2"."""
         try:
             kind, record_id, revision = key.split(":")
-            return cls(RecordKind(kind), int(record_id), int(revision))
+            record_id, revision = forms.parse_id(record_id), forms.parse_id(revision)
+            if record_id is None or revision is None:
+                raise ValueError(key)
+            return cls(RecordKind(kind), record_id, revision)
         except ValueError:
             raise Invalid({"records": "Danh sách hồ sơ đã chọn không hợp lệ. Hãy tải lại "
                                       "trang."}) from None

@@ -9,8 +9,10 @@ from flask_babel import Babel
 from flask_compress import Compress
 from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
+from werkzeug.routing import IntegerConverter
 
 from fieldkit.config import Settings
+from fieldkit.forms import MAX_ID
 
 csrf = CSRFProtect()
 babel = Babel()
@@ -25,6 +27,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     `test_config` overrides Flask config keys, and may carry a `FIELDKIT_SETTINGS` object."""
     settings = (test_config or {}).get("FIELDKIT_SETTINGS") or Settings.from_env()
     app = Flask(__name__, instance_path=str(settings.instance_path))
+    # <int:…> in every route is a row id: beyond the database's integer it is simply no page
+    # (404), never an overflow inside the database (500).
+    app.url_map.converters["int"] = IdConverter
     app.config.update(
         FIELDKIT_SETTINGS=settings,
         SECRET_KEY=settings.secret(),
@@ -88,3 +93,11 @@ def create_app(test_config: dict | None = None) -> Flask:
                    followups, targets):
         app.register_blueprint(module.bp)
     return app
+
+
+class IdConverter(IntegerConverter):
+    """Werkzeug's integer converter, bounded to the ids the database can hold."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)

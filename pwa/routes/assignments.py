@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from sqlmodel import select
 
-from fieldkit import assignments, communes, policy
+from fieldkit import assignments, communes, forms, policy
 from fieldkit.errors import Forbidden, Invalid
 from fieldkit.models import Member, Village
 from pwa import db
@@ -29,10 +29,6 @@ def _require_assigner() -> policy.Scope:
         with refusals_logged("assignments_page"):
             raise Forbidden("Trang phân công dành cho tổ trưởng và công chức xã.")
     return policy.scope_for(g.member)
-
-
-def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
 
 
 def _village(scope: policy.Scope, villages: list[Village], wanted: int | None) -> Village | None:
@@ -73,7 +69,7 @@ def _page(status: int = 200, *, village_id: int | None = None, form=None,
 @bp.get("/assignments")
 @login_required
 def index():
-    return _page(village_id=_int(request.args.get("village")))
+    return _page(village_id=forms.parse_id(request.args.get("village")))
 
 
 @bp.post("/assignments")
@@ -84,13 +80,11 @@ def assign():
     _require_assigner()
     store = db.session()
     form = request.form
-    village_id = _int(form.get("village_id"))
-    volunteer_id = _int(form.get("volunteer_id"))
+    village_id = forms.parse_id(form.get("village_id"))
+    volunteer_id = forms.parse_id(form.get("volunteer_id"))
     range_text = form.get("range", "").strip()
-    try:
-        ids = [int(value) for value in form.getlist("household_id")]
-    except ValueError:
-        ids = []
+    ids = [forms.parse_id(value) for value in form.getlist("household_id")]
+    ids = [] if None in ids else ids
     try:
         with refusals_logged("assigned"):
             if form.get("action") == "unassign":

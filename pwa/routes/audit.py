@@ -40,7 +40,7 @@ def _filters() -> dict:
     day_from = _day(request.args.get("from", ""))
     day_to = _day(request.args.get("to", ""))
     return {"action": action if action in audit.ACTIONS else "",
-            "actor": int(actor) if actor.isdigit() and len(actor) < 12 else None,
+            "actor": forms.parse_id(actor),
             "from": day_from, "to": day_to}
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask import Blueprint, g, render_template, request
 
-from fieldkit import communes, followups, policy
+from fieldkit import communes, followups, forms, policy
 from fieldkit.forms import local_today
 from fieldkit.models import Role, Village
 from pwa import db
@@ -27,8 +27,8 @@ def index():
     if scope.village_id is None:
         villages = communes.villages_of(store, scope.commune_id)
         wanted = request.args.get("village", "")
-        if wanted.isdigit():
-            village = policy.require_village(store, g.member, int(wanted))
+        if forms.parse_id(wanted):
+            village = policy.require_village(store, g.member, forms.parse_id(wanted))
     mine = g.member.role == Role.volunteer and request.args.get("mine") == "1"
     today = local_today(now())
     found = followups.followups(store, scope=scope, today=today,

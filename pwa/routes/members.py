@@ -24,7 +24,7 @@ from flask import (
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from fieldkit import communes, members, policy, vocab
+from fieldkit import communes, forms, members, policy, vocab
 from fieldkit.errors import Forbidden, Invalid
 from fieldkit.members import CODE_LIFETIME, LINK_LIFETIME
 from fieldkit.models import Member, Passkey, Role, Village
@@ -65,9 +65,9 @@ def _member(member_id: int) -> Member:
 def _village(village_id: str | None) -> Village | None:
     if not village_id:
         return None
-    if not str(village_id).isdigit():
+    if forms.parse_id(village_id) is None:
         raise Invalid({"village": "Hãy chọn thôn."})
-    village = db.session().get(Village, int(village_id))
+    village = db.session().get(Village, forms.parse_id(village_id))
     if village is None or village.commune_id != g.member.commune_id:
         raise Invalid({"village": "Thôn này không thuộc xã."})
     return village

@@ -29,16 +29,12 @@ DONE = {ReviewState.approved: "Đã duyệt", ReviewState.returned: "Đã trả 
         ReviewState.rejected: "Đã từ chối"}
 
 
-def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() and len(value) < 12 else None
-
-
 def _filters(source) -> dict[str, str]:
     """The inbox's filters as they appear in its URL (kept across a decision)."""
     kind = source.get("kind", "")
     age = source.get("age", "")
-    return {"village": str(_int(source.get("village")) or ""),
-            "volunteer": str(_int(source.get("volunteer")) or ""),
+    return {"village": str(forms.parse_id(source.get("village")) or ""),
+            "volunteer": str(forms.parse_id(source.get("volunteer")) or ""),
             "kind": kind if kind in RecordKind.__members__ else "",
             "age": age if age in AGES else ""}
 
@@ -49,10 +45,10 @@ def _inbox_page(status: int = 200, *, errors: dict | None = None, open_key: str 
     session = db.session()
     filters = _filters(request.args if form is None else form)
     box = review.inbox(session, member=g.member, now=now(),
-                       village_id=_int(filters["village"]),
-                       volunteer_id=_int(filters["volunteer"]),
+                       village_id=forms.parse_id(filters["village"]),
+                       volunteer_id=forms.parse_id(filters["volunteer"]),
                        kind=RecordKind(filters["kind"]) if filters["kind"] else None,
-                       older_than_days=_int(filters["age"]))
+                       older_than_days=forms.parse_id(filters["age"]))
     villages = communes.villages_of(session, g.member.commune_id)
     volunteers = session.exec(select(Member).where(
         Member.commune_id == g.member.commune_id,

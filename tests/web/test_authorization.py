@@ -14,6 +14,7 @@ from datetime import timedelta
 
 import pytest
 from sqlmodel import SQLModel, func, select
+from werkzeug.routing import IntegerConverter
 
 from fieldkit import forms
 from fieldkit.models import (
@@ -261,7 +262,7 @@ TARGETS = {"household_id": Household, "member_id": Member, "village_id": Village
 def _urls(rule, objects: Objects, role: str):
     """(where, url, target) for the rule: one URL per scope it can be asked in."""
     ints = [name for name in rule.arguments
-            if type(rule._converters[name]).__name__ == "IntegerConverter"]
+            if isinstance(rule._converters[name], IntegerConverter)]
     strings = {name: ("app.css" if name == "filename" else "not-a-real-token")
                for name in rule.arguments if name not in ints}
     if not ints:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from sqlmodel import func, select
 
 from fieldkit import review
@@ -218,3 +219,34 @@ def test_a_decision_refreshes_the_households_page_on_the_phone(web, db, world):
     page, neighbour = f"/households/{world.household.id}", f"/households/{world.neighbour.id}"
     assert after[page] != before[page]
     assert after[neighbour] == before[neighbour]
+
+
+@pytest.mark.parametrize("record, decision", [
+    ("", "approve"), ("visit:abc:1", "approve"), ("visit:999999:1", "approve"),
+    ("nope:1:1", "return"), ("visit:1", "approve"), ("visit:1:x", "reject"),
+    ("visit:1:1", "maybe"), ("visit:99999999999999999999999:1", "approve"),
+    ("visit:1:99999999999999999999999", "approve"), ("visit:-1:1", "approve"),
+])
+def test_a_malformed_decision_is_refused_plainly(web, db, world, record, decision):
+    _visit(db, world)
+    web.sign_in(world.staff)
+    response = web.post("/review/decide", {"record": record, "decision": decision,
+                                           "reason": "x"})
+    assert response.status_code in (404, 409, 422), response.status_code
+    assert _decisions(db) == 0
+    if record != "visit:1:1":  # that one is a real record: approving it is allowed
+        many = web.post("/review/approve", {"records": [record]})
+        assert many.status_code in (404, 409, 422), many.status_code
+        assert _decisions(db) == 0
+
+
+@pytest.mark.parametrize("url", [
+    "/households/99999999999999999999999", "/villages/4294967296",
+    "/households/2147483648/reviews", "/stickers/households/99999999999999999999",
+    "/review?village=99999999999999999999&volunteer=4294967296",
+    "/assignments?village=99999999999999999999", "/follow-ups?village=4294967296",
+    "/audit?actor=99999999999",
+])
+def test_ids_too_large_for_the_database_are_not_found_not_errors(web, world, url):
+    web.sign_in(world.staff)
+    assert web.get(url).status_code in (200, 404)

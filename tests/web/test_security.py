@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from sqlmodel import SQLModel, func, select
+from werkzeug.routing import IntegerConverter
 
 from fieldkit import members
 from fieldkit.config import Settings
@@ -138,7 +139,7 @@ def _sample_url(rule, world) -> str:
     values = {}
     for name in rule.arguments:
         converter = rule._converters[name]
-        values[name] = world.household.id if type(converter).__name__ == "IntegerConverter" \
+        values[name] = world.household.id if isinstance(converter, IntegerConverter) \
             else "x"
     return rule.build(values, append_unknown=False)[1]
 
