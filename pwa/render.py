@@ -61,12 +61,16 @@ PREPARE_HEADER = "X-Fieldkit-Prepare"
 
 
 def flashes() -> list[str]:
-    """The messages for the person ("Đã trả lại hồ sơ…"), taken once. A page fetched in the
-    background to be kept offline takes none: it would swallow the message meant for the page
-    the person is opening, and keep it in the offline copy for ever."""
+    """The messages for the person ("Đã trả lại hồ sơ…"), taken once, by the page the person
+    opens. A page fetched in the background — by app.js preparing the day's pages, by the
+    service worker filling its cache — takes none: it would swallow the message meant for the
+    page being opened, and keep it in the offline copy for ever. Browsers mark what they
+    navigate to with Sec-Fetch-Mode: navigate; a request without the header (an old browser)
+    counts as a navigation."""
     from flask import get_flashed_messages, request
 
-    if request.headers.get(PREPARE_HEADER):
+    mode = request.headers.get("Sec-Fetch-Mode")
+    if request.headers.get(PREPARE_HEADER) or mode not in (None, "navigate"):
         return []
     return get_flashed_messages()
 

@@ -22,3 +22,15 @@ def test_the_pack_counts_households_only_for_a_village(web, world):
     pack = web.get("/api/v1/offline-pack").get_json()
     assert pack["households"] is None  # the phone says "hướng dẫn, hộp thư đi", not "0 hộ"
     assert "/guides" in {page["url"] for page in pack["pages"]}
+
+
+def test_only_a_navigation_takes_the_message(web, world):
+    """The service worker filling its cache fetches pages too (mode "same-origin" or "cors");
+    only the page the person navigates to shows the message."""
+    web.sign_in(world.leader)
+    response = web.post(f"/stickers/households/{world.household.id}/replace")
+    for mode in ("same-origin", "cors", "no-cors"):
+        page = web.get("/offline", headers={"Sec-Fetch-Mode": mode}).get_data(as_text=True)
+        assert "Đã thay mã dán cửa" not in page
+    page = web.get(response.headers["Location"], headers={"Sec-Fetch-Mode": "navigate"})
+    assert "Đã thay mã dán cửa" in page.get_data(as_text=True)
