@@ -26,6 +26,19 @@ class _Sessions(SecureCookieSessionInterface):
             request.environ[REFUSED_COOKIE] = True
         return opened
 
+    def should_set_cookie(self, app, session) -> bool:
+        """A changed session is always saved. An unchanged one is re-sent (rolling its 30
+        days) only on a navigation: the phone fetches pages in the background (app.js
+        preparing the day, the service worker) and sends to the API while the person works,
+        and a background response that re-sent the cookie it started with could land after a
+        newer one — putting back a session without the flash message ("Đã phân công…") that
+        the last form just left in it."""
+        if session.modified:
+            return True
+        if request.headers.get("Sec-Fetch-Mode", "navigate") != "navigate":
+            return False
+        return super().should_set_cookie(app, session)
+
 
 def init_app(app: Flask) -> None:
     app.session_interface = _Sessions()

@@ -34,3 +34,18 @@ def test_only_a_navigation_takes_the_message(web, world):
         assert "Đã thay mã dán cửa" not in page
     page = web.get(response.headers["Location"], headers={"Sec-Fetch-Mode": "navigate"})
     assert "Đã thay mã dán cửa" in page.get_data(as_text=True)
+
+
+def test_background_requests_never_put_back_an_older_session(web, world):
+    """A background fetch that started before a form was sent must not overwrite, when it
+    answers, the cookie the form's answer set (with its message in it): unchanged sessions
+    are re-sent only on navigations."""
+    web.sign_in(world.volunteer)
+    background = web.client.get("/households/1", headers={"Sec-Fetch-Mode": "same-origin",
+                                                        "X-Fieldkit-Prepare": "1"})
+    assert background.status_code == 200
+    assert "Set-Cookie" not in background.headers
+    api = web.client.get("/api/v1/offline-pack", headers={"Sec-Fetch-Mode": "cors"})
+    assert "Set-Cookie" not in api.headers
+    navigation = web.client.get("/households", headers={"Sec-Fetch-Mode": "navigate"})
+    assert "fieldkit_session=" in navigation.headers["Set-Cookie"]  # the 30 days roll on
