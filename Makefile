@@ -35,6 +35,7 @@ lint: setup
 bench: setup
 	$(BIN)/python benchmarks/bench_pages.py
 	$(BIN)/python benchmarks/bench_offline.py
+	$(BIN)/python -m benchmarks.bench_dashboards
 
 clean:
 	rm -rf $(VENV) instance test-artifacts .pytest_cache

@@ -1,7 +1,7 @@
 """How long the leaders' and the commune's numbers take on the 100,000-household demo (issue 5).
 
-Builds once (cached under /tmp/fieldkit-bench-dashboards) a migrated 100,000-household SQLite
-demo, then times, in-process, median and 95th percentile in milliseconds:
+Builds once (cached under /tmp/fieldkit-bench, shared with bench_pages.py) a migrated
+100,000-household SQLite demo, then times, in-process, median and 95th percentile in milliseconds:
 
 - fieldkit.indicators.village_indicators: one village, the whole commune (read from the
   pre-aggregated VillageProgress), one week (counted from that week's visits), and the
@@ -14,7 +14,7 @@ demo, then times, in-process, median and 95th percentile in milliseconds:
 
 Aim: the village dashboard and the commune overview under 150 ms median.
 
-    .venv/bin/python benchmarks/bench_dashboards.py [--runs 30] [--households 100000]
+    .venv/bin/python -m benchmarks.bench_dashboards [--runs 30] [--households 100000]
 """
 
 from __future__ import annotations
@@ -24,39 +24,17 @@ import statistics
 import time
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 
 from sqlmodel import func, select
 
-from benchmarks.bench_pages import signed_in_client
-from fieldkit import demo, followups, indicators, migrate, targets
+from benchmarks.bench_pages import CACHE, database, signed_in_client
+from fieldkit import demo, followups, indicators, targets
 from fieldkit.config import Settings
-from fieldkit.db import make_engine, new_session
+from fieldkit.db import new_session
 from fieldkit.forms import local_today
 from fieldkit.models import Household, Visit, utcnow
 from fieldkit.policy import Scope
 from pwa import create_app
-
-CACHE = Path("/tmp/fieldkit-bench-dashboards")
-
-
-def database(households: int) -> str:
-    """A migrated demo database with `households` households, built once and reused."""
-    path = CACHE / f"demo-{households}.db"
-    url = f"sqlite:///{path}"
-    CACHE.mkdir(parents=True, exist_ok=True)
-    fresh = not path.exists()
-    migrate.upgrade(url)  # also fills the pre-aggregate of a database built before it
-    if fresh:
-        engine = make_engine(url)
-        started = time.perf_counter()
-        with new_session(engine) as session:
-            demo.build(session, commune_code="15349", households=households, seed=2025,
-                       now=utcnow())
-            session.commit()
-        print(f"  built {households:,} households in {time.perf_counter() - started:.1f} s")
-        engine.dispose()
-    return url
 
 
 def timed(work, runs: int) -> tuple[float, float]:

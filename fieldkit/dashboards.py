@@ -24,14 +24,22 @@ from sqlmodel import Session, col, func, select
 
 from fieldkit import forms
 from fieldkit.errors import Invalid
-from fieldkit.indicators import COUNTED, LABELS, RESIDENT_INDICATORS, Count, VillageIndicators
+from fieldkit.indicators import (
+    COUNTED,
+    LABELS,
+    RESIDENT_INDICATORS,
+    Count,
+    VillageIndicators,
+    assistance_lines,
+    flag,
+    line_approved,
+)
 from fieldkit.models import (
     Assistance,
     Household,
     Member,
     Outcome,
     Reason,
-    Resident,
     Result,
     ReviewState,
     Role,
@@ -44,10 +52,6 @@ from fieldkit.text import sort_key
 
 LEVEL1 = RESIDENT_INDICATORS["vneid_level1"]
 WEEKS_SHOWN = 8
-
-
-def _flag(condition) -> sa.ColumnElement:
-    return sa.case((condition, 1), else_=0)
 
 
 def _count(n_approved, n_all) -> Count:
@@ -147,7 +151,7 @@ def _first_reach(village_id: int):
                Visit.visited_at.label("visited_at"),
                func.row_number().over(partition_by=Visit.household_id, order_by=order)
                .label("rank"),
-               func.max(_flag(approved)).over(partition_by=Visit.household_id).label("approved"))
+               func.max(flag(approved)).over(partition_by=Visit.household_id).label("approved"))
         .join(Household, Household.id == Visit.household_id)
         .where(Household.village_id == village_id,
                col(Household.review_state).in_(COUNTED),
@@ -161,26 +165,16 @@ def _first_level1(village_id: int):
     """Per resident of the village with a counted VNeID level-1 line: the first such line's
     visit time and volunteer, and whether any approved line says so."""
     code, results = LEVEL1
-    approved = sa.and_(Visit.review_state == ReviewState.approved,
-                       Household.review_state == ReviewState.approved,
-                       Resident.review_state == ReviewState.approved)
     order = (col(Visit.visited_at), col(Assistance.id))
     return (
-        select(Visit.volunteer_id.label("volunteer_id"),
-               Visit.visited_at.label("visited_at"),
-               func.row_number().over(partition_by=Assistance.resident_id, order_by=order)
-               .label("rank"),
-               func.max(_flag(approved)).over(partition_by=Assistance.resident_id)
-               .label("approved"))
-        .select_from(Assistance)
-        .join(Visit, Visit.id == Assistance.visit_id)
-        .join(Household, Household.id == Visit.household_id)
-        .join(Resident, Resident.id == Assistance.resident_id)
-        .where(Household.village_id == village_id,
-               col(Visit.review_state).in_(COUNTED),
-               col(Household.review_state).in_(COUNTED),
-               col(Resident.review_state).in_(COUNTED),
-               Assistance.service_code == code, col(Assistance.result).in_(results))
+        assistance_lines(
+            [Visit.volunteer_id.label("volunteer_id"), Visit.visited_at.label("visited_at"),
+             func.row_number().over(partition_by=Assistance.resident_id, order_by=order)
+             .label("rank"),
+             func.max(flag(line_approved())).over(partition_by=Assistance.resident_id)
+             .label("approved")],
+            Household.village_id == village_id, None, None)
+        .where(Assistance.service_code == code, col(Assistance.result).in_(results))
         .subquery()
     )
 
@@ -203,7 +197,7 @@ def _visits_base(village_id: int):
 
 
 def _visit_approved() -> sa.ColumnElement:
-    return _flag(sa.and_(Visit.review_state == ReviewState.approved,
+    return flag(sa.and_(Visit.review_state == ReviewState.approved,
                          Household.review_state == ReviewState.approved))
 
 
@@ -250,21 +244,10 @@ def per_volunteer(session: Session, *, village_id: int, since: datetime | None =
         select(first.c.volunteer_id, func.sum(first.c.approved), func.count())
         .where(first.c.rank == 1, *_between(first.c.visited_at, since, until))
         .group_by(first.c.volunteer_id)).all()}
-    line_ok = _flag(sa.and_(Visit.review_state == ReviewState.approved,
-                            Household.review_state == ReviewState.approved,
-                            Resident.review_state == ReviewState.approved))
     lines = {member_id: _count(ok, n) for member_id, ok, n in session.exec(
-        select(Visit.volunteer_id, func.sum(line_ok), func.count())
-        .select_from(Assistance)
-        .join(Visit, Visit.id == Assistance.visit_id)
-        .join(Household, Household.id == Visit.household_id)
-        .join(Resident, Resident.id == Assistance.resident_id)
-        .where(Household.village_id == village_id,
-               col(Visit.review_state).in_(COUNTED),
-               col(Household.review_state).in_(COUNTED),
-               col(Resident.review_state).in_(COUNTED),
-               Assistance.result == Result.done,
-               *_between(Visit.visited_at, since, until))
+        assistance_lines([Visit.volunteer_id, func.sum(flag(line_approved())), func.count()],
+                         Household.village_id == village_id, since, until)
+        .where(Assistance.result == Result.done)
         .group_by(Visit.volunteer_id)).all()}
 
     worked = {i for i in (*assigned, *visits, *reached, *lines) if i is not None}

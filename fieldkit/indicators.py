@@ -147,7 +147,8 @@ class VillageIndicators:
     failure_reasons: dict[Reason, Count] = field(default_factory=dict)
 
 
-def _flag(condition) -> sa.ColumnElement:
+def flag(condition) -> sa.ColumnElement:
+    """1 where the condition holds, else 0: summed, it counts."""
     return sa.case((condition, 1), else_=0)
 
 
@@ -256,10 +257,10 @@ def _households(session: Session, key, where, counted) -> None:
     approved = Household.review_state == ReviewState.approved
     rows = session.exec(
         select(key,
-               func.sum(_flag(approved)),
+               func.sum(flag(approved)),
                func.count(),
-               func.sum(_flag(sa.and_(approved, col(Household.smartphones) > 0))),
-               func.sum(_flag(sa.and_(approved, col(Household.internet_at_home).is_(True)))))
+               func.sum(flag(sa.and_(approved, col(Household.smartphones) > 0))),
+               func.sum(flag(sa.and_(approved, col(Household.internet_at_home).is_(True)))))
         .where(where, col(Household.review_state).in_(COUNTED))
         .group_by(key)
     ).all()
@@ -274,7 +275,7 @@ def _reached(session: Session, key, where, counted, since, until) -> None:
                        Household.review_state == ReviewState.approved)
     # One row per household reached, flagged when an approved visit reached it.
     per_household = _in_period(
-        select(key.label("grp"), func.max(_flag(approved)).label("approved"))
+        select(key.label("grp"), func.max(flag(approved)).label("approved"))
         .join(Visit, Visit.household_id == Household.id)
         .where(where,
                col(Household.review_state).in_(COUNTED),
@@ -290,8 +291,9 @@ def _reached(session: Session, key, where, counted, since, until) -> None:
         _put(counted, group, "reached", n_approved, n_all)
 
 
-def _assistance_lines(columns, where, since, until):
-    """Assistance lines of counted (non-rejected) visits, residents and households."""
+def assistance_lines(columns, where, since, until):
+    """Assistance lines of counted (non-rejected) visits, residents and households, where
+    `where` holds and the visit lies in [since, until). The dashboards build on it too."""
     return _in_period(
         select(*columns)
         .select_from(Assistance)
@@ -306,27 +308,28 @@ def _assistance_lines(columns, where, since, until):
     )
 
 
-def _line_approved() -> sa.ColumnElement:
+def line_approved() -> sa.ColumnElement:
+    """A line counts as approved when its visit, household and resident all are."""
     return sa.and_(Visit.review_state == ReviewState.approved,
                    Household.review_state == ReviewState.approved,
                    Resident.review_state == ReviewState.approved)
 
 
 def _resident_indicators(session: Session, key, where, counted, since, until) -> None:
-    approved = _line_approved()
+    approved = line_approved()
     # Per resident: for each indicator, 1 if any line counts (`_any`) and 1 if an approved
     # line counts (`_ok`); then summed per group. Procedures are summed as lines.
     columns = [key.label("grp")]
     for name, (code, results) in RESIDENT_INDICATORS.items():
         counts = sa.and_(Assistance.service_code == code, col(Assistance.result).in_(results))
-        columns.append(func.max(_flag(counts)).label(name + "_any"))
-        columns.append(func.max(_flag(sa.and_(counts, approved))).label(name + "_ok"))
+        columns.append(func.max(flag(counts)).label(name + "_any"))
+        columns.append(func.max(flag(sa.and_(counts, approved))).label(name + "_ok"))
     procedure = sa.and_(Assistance.service_code == PROCEDURE_SERVICE,
                         col(Assistance.result).in_(PROCEDURE_RESULTS))
-    columns.append(func.sum(_flag(procedure)).label("procedures_any"))
-    columns.append(func.sum(_flag(sa.and_(procedure, approved))).label("procedures_ok"))
+    columns.append(func.sum(flag(procedure)).label("procedures_any"))
+    columns.append(func.sum(flag(sa.and_(procedure, approved))).label("procedures_ok"))
     per_resident = (
-        _assistance_lines(columns, where, since, until)
+        assistance_lines(columns, where, since, until)
         # Only the lines some indicator looks at go through the CASEs above.
         .where(col(Assistance.service_code).in_(sorted(
             {code for code, _ in RESIDENT_INDICATORS.values()} | {PROCEDURE_SERVICE})))
@@ -346,9 +349,9 @@ def _resident_indicators(session: Session, key, where, counted, since, until) ->
 
 
 def _failure_reasons(session: Session, key, where, counted, since, until) -> None:
-    approved = _line_approved()
+    approved = line_approved()
     rows = session.exec(
-        _assistance_lines([key, Assistance.reason, func.sum(_flag(approved)), func.count()],
+        assistance_lines([key, Assistance.reason, func.sum(flag(approved)), func.count()],
                           where, since, until)
         .where(Assistance.result == Result.failed, col(Assistance.reason).is_not(None))
         .group_by(key, Assistance.reason)
