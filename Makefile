@@ -24,13 +24,13 @@ run: setup
 	@# The push worker sends queued notifications beside the app; both stop on Ctrl+C.
 	trap 'kill 0' EXIT; $(BIN)/fieldkit push-worker & $(BIN)/python -m pwa
 
-test: setup
+test: setup lint
 	scripts/setup-chromium
-	$(BIN)/ruff check fieldkit pwa tests benchmarks
 	FIELDKIT_TEST_POSTGRES_URL="$$(scripts/start-postgres)" $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check fieldkit pwa tests benchmarks
+	$(BIN)/ruff format --check fieldkit pwa tests benchmarks
 
 bench: setup
 	$(BIN)/python benchmarks/bench_pages.py

@@ -54,57 +54,88 @@ def line(name: str, median: float, p95: float) -> None:
 
 def bench(households: int, runs: int) -> None:
     url = database(households)
-    settings = replace(Settings.from_env({}), instance_path=CACHE, database_url=url,
-                       secret_key="bench")
+    settings = replace(
+        Settings.from_env({}), instance_path=CACHE, database_url=url, secret_key="bench"
+    )
     app = create_app({"FIELDKIT_SETTINGS": settings})
     engine = app.extensions["fieldkit_engine"]
     with new_session(engine) as session:
         volunteer, leader, staff = demo.demo_people(session)
         commune = Scope(commune_id=staff.commune_id, village_id=None)
         village = Scope(commune_id=leader.commune_id, village_id=leader.village_id)
-        size = session.exec(select(func.count()).select_from(Household)
-                            .where(Household.village_id == leader.village_id)).one()
+        size = session.exec(
+            select(func.count())
+            .select_from(Household)
+            .where(Household.village_id == leader.village_id)
+        ).one()
         last = session.exec(select(func.max(Visit.visited_at))).one()
         week = {"since": last - timedelta(days=7), "until": last + timedelta(seconds=1)}
-        in_week = session.exec(select(func.count()).select_from(Visit).where(
-            Visit.visited_at >= week["since"])).one()
+        in_week = session.exec(
+            select(func.count()).select_from(Visit).where(Visit.visited_at >= week["since"])
+        ).one()
         today = local_today(utcnow())
-        print(f"\n{households:,}-household demo; the leader's village has {size:,} households;"
-              f" {in_week:,} visits in the last week")
+        print(
+            f"\n{households:,}-household demo; the leader's village has {size:,} households;"
+            f" {in_week:,} visits in the last week"
+        )
         print(f"  {'what':58} {'median ms':>9} {'p95 ms':>8}")
         cases = [
-            ("village_indicators, one village",
-             lambda: indicators.village_indicators(session, scope=village)),
-            ("village_indicators, whole commune",
-             lambda: indicators.village_indicators(session, scope=commune)),
-            ("village_indicators, whole commune, one week",
-             lambda: indicators.village_indicators(session, scope=commune, **week)),
-            ("village_indicators, one village, one week",
-             lambda: indicators.village_indicators(session, scope=village, **week)),
-            ("followup_counts, one village",
-             lambda: followups.followup_counts(session, scope=village, today=today)),
-            ("followup_counts, whole commune",
-             lambda: followups.followup_counts(session, scope=commune, today=today)),
-            ("followups lists, one village",
-             lambda: followups.followups(session, scope=village, today=today)),
-            ("followups lists, whole commune",
-             lambda: followups.followups(session, scope=commune, today=today)),
-            ("targets_for, commune",
-             lambda: targets.targets_for(session, commune_id=commune.commune_id, on=today)),
+            (
+                "village_indicators, one village",
+                lambda: indicators.village_indicators(session, scope=village),
+            ),
+            (
+                "village_indicators, whole commune",
+                lambda: indicators.village_indicators(session, scope=commune),
+            ),
+            (
+                "village_indicators, whole commune, one week",
+                lambda: indicators.village_indicators(session, scope=commune, **week),
+            ),
+            (
+                "village_indicators, one village, one week",
+                lambda: indicators.village_indicators(session, scope=village, **week),
+            ),
+            (
+                "followup_counts, one village",
+                lambda: followups.followup_counts(session, scope=village, today=today),
+            ),
+            (
+                "followup_counts, whole commune",
+                lambda: followups.followup_counts(session, scope=commune, today=today),
+            ),
+            (
+                "followups lists, one village",
+                lambda: followups.followups(session, scope=village, today=today),
+            ),
+            (
+                "followups lists, whole commune",
+                lambda: followups.followups(session, scope=commune, today=today),
+            ),
+            (
+                "targets_for, commune",
+                lambda: targets.targets_for(session, commune_id=commune.commune_id, on=today),
+            ),
         ]
         for name, work in cases:
             line(name, *timed(work, runs))
-        line("(reference) recount from scratch, whole commune",
-             *timed(lambda: indicators.recount(session, scope=commune), max(3, runs // 10)))
-        clients = {"leader": signed_in_client(app, session, leader),
-                   "staff": signed_in_client(app, session, staff)}
+        line(
+            "(reference) recount from scratch, whole commune",
+            *timed(lambda: indicators.recount(session, scope=commune), max(3, runs // 10)),
+        )
+        clients = {
+            "leader": signed_in_client(app, session, leader),
+            "staff": signed_in_client(app, session, staff),
+        }
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
-    pages = [("leader", "village dashboard", "villages.show", f"/villages/{leader.village_id}"),
-             ("staff", "commune overview", "villages.commune", "/villages/commune"),
-             ("leader", "follow-ups, village", "followups.index", "/follow-ups"),
-             ("staff", "follow-ups, commune", "followups.index", "/follow-ups"),
-             ("leader", "targets, village (read)", "targets.index", "/targets"),
-             ("staff", "targets, commune grid", "targets.index", "/targets")]
+    pages = [
+        ("leader", "village dashboard", "villages.show", f"/villages/{leader.village_id}"),
+        ("staff", "commune overview", "villages.commune", "/villages/commune"),
+        ("leader", "follow-ups, village", "followups.index", "/follow-ups"),
+        ("staff", "follow-ups, commune", "followups.index", "/follow-ups"),
+        ("leader", "targets, village (read)", "targets.index", "/targets"),
+        ("staff", "targets, commune grid", "targets.index", "/targets"),
+    ]
     for who, name, endpoint, path in pages:
         if endpoint not in endpoints:
             print(f"  {who + ': ' + name:58} (no such page yet)")

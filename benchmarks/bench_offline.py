@@ -28,8 +28,15 @@ from fieldkit import members  # noqa: E402
 from fieldkit.db import make_engine, new_session  # noqa: E402
 from fieldkit.models import Household, Member, Role, utcnow  # noqa: E402
 
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def free_port() -> int:
@@ -42,11 +49,15 @@ def volunteer_of_largest_village(url: str) -> tuple[Member, int]:
     engine = make_engine(url)
     with new_session(engine) as session:
         village_id, size = session.exec(
-            select(Household.village_id, func.count()).group_by(Household.village_id)
-            .order_by(func.count().desc())).first()
-        member = session.exec(select(Member).where(
-            Member.village_id == village_id, Member.role == Role.volunteer)
-            .order_by(Member.id)).first()
+            select(Household.village_id, func.count())
+            .group_by(Household.village_id)
+            .order_by(func.count().desc())
+        ).first()
+        member = session.exec(
+            select(Member)
+            .where(Member.village_id == village_id, Member.role == Role.volunteer)
+            .order_by(Member.id)
+        ).first()
     engine.dispose()
     return member, size
 
@@ -54,8 +65,7 @@ def volunteer_of_largest_village(url: str) -> tuple[Member, int]:
 def link_for(url: str, member: Member, base: str) -> str:
     engine = make_engine(url)
     with new_session(engine) as session:
-        token = members.create_sign_in_link(session, session.get(Member, member.id),
-                                            now=utcnow())
+        token = members.create_sign_in_link(session, session.get(Member, member.id), now=utcnow())
         session.commit()
     engine.dispose()
     return f"{base}/signin/{token}"
@@ -80,8 +90,7 @@ class Meter:
         self.urls[event["requestId"]] = event["request"]["url"]
 
     def _response(self, event):
-        if event["response"].get("fromServiceWorker") or \
-                event["response"].get("fromDiskCache"):
+        if event["response"].get("fromServiceWorker") or event["response"].get("fromDiskCache"):
             self._from_sw.add(event["requestId"])
 
     def _finished(self, event):
@@ -101,10 +110,17 @@ def main() -> None:
     port = free_port()
     base = f"http://localhost:{port}"
     instance = Path(tempfile.mkdtemp())
-    env = {**os.environ, "FIELDKIT_DATABASE_URL": url, "FIELDKIT_INSTANCE": str(instance),
-           "FIELDKIT_BASE_URL": base, "FIELDKIT_PORT": str(port), "FIELDKIT_SECRET_KEY": "b"}
-    server = subprocess.Popen([sys.executable, "-m", "pwa"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "FIELDKIT_DATABASE_URL": url,
+        "FIELDKIT_INSTANCE": str(instance),
+        "FIELDKIT_BASE_URL": base,
+        "FIELDKIT_PORT": str(port),
+        "FIELDKIT_SECRET_KEY": "b",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "pwa"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         for _ in range(100):
             try:
@@ -134,13 +150,14 @@ def main() -> None:
             page.wait_for_load_state("load")
             first_load = meter.bytes
             for rid, length in meter.sizes.items():
-                print(f"    {length:7d} B  {meter.urls.get(rid, '?')[len(base):]}")
+                print(f"    {length:7d} B  {meter.urls.get(rid, '?')[len(base) :]}")
             first_requests = meter.requests
             meter.reset()
             started = time.perf_counter()
             page.wait_for_function(
                 "document.querySelector('[data-ready]').textContent.startsWith('Sẵn sàng')",
-                timeout=300_000)
+                timeout=300_000,
+            )
             prepare_seconds = time.perf_counter() - started
             prepare_bytes, prepare_requests = meter.bytes, meter.requests
 
@@ -158,12 +175,18 @@ def main() -> None:
         server.wait()
 
     print(f"Volunteer of a {size}-household village (4,000-household demo), Chromium, loopback")
-    print(f"  first load of the home page: {first_load / 1024:.1f} KB over the wire "
-          f"({first_requests} requests, empty cache)")
-    print(f"  preparing the village offline: {prepare_bytes / 1024:.0f} KB, "
-          f"{prepare_requests} requests, {prepare_seconds:.1f} s")
-    print(f"  repeat visit with the network off: {offline_network} requests reached the network"
-          f" (list page), {offline_household_network} after opening a household too")
+    print(
+        f"  first load of the home page: {first_load / 1024:.1f} KB over the wire "
+        f"({first_requests} requests, empty cache)"
+    )
+    print(
+        f"  preparing the village offline: {prepare_bytes / 1024:.0f} KB, "
+        f"{prepare_requests} requests, {prepare_seconds:.1f} s"
+    )
+    print(
+        f"  repeat visit with the network off: {offline_network} requests reached the network"
+        f" (list page), {offline_household_network} after opening a household too"
+    )
 
 
 if __name__ == "__main__":

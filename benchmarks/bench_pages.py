@@ -38,8 +38,9 @@ def database(households: int) -> str:
         engine = make_engine(url)
         started = time.perf_counter()
         with new_session(engine) as session:
-            demo.build(session, commune_code="15349", households=households, seed=2025,
-                       now=utcnow())
+            demo.build(
+                session, commune_code="15349", households=households, seed=2025, now=utcnow()
+            )
             session.commit()
         print(f"  built {households:,} households in {time.perf_counter() - started:.1f} s")
         engine.dispose()
@@ -70,22 +71,29 @@ def signed_in_client(app, session, member: Member):
 
 def bench(households: int, runs: int) -> None:
     url = database(households)
-    settings = replace(Settings.from_env({}), instance_path=CACHE, database_url=url,
-                       secret_key="bench")
+    settings = replace(
+        Settings.from_env({}), instance_path=CACHE, database_url=url, secret_key="bench"
+    )
     app = create_app({"FIELDKIT_SETTINGS": settings})
     engine = app.extensions["fieldkit_engine"]
     with new_session(engine) as session:
         _, _leader, staff = demo.demo_people(session)
         # A volunteer of the largest village: the heaviest list a volunteer opens.
         village_id, village_size = session.exec(
-            select(Household.village_id, func.count()).group_by(Household.village_id)
-            .order_by(func.count().desc(), Household.village_id)).first()
-        volunteer = session.exec(select(Member).where(
-            Member.village_id == village_id, Member.role == Role.volunteer)
-            .order_by(Member.id)).first()
-        household_id = session.exec(select(Household.id).where(
-            Household.village_id == volunteer.village_id, Household.visit_count > 0)
-            .order_by(Household.id)).first()
+            select(Household.village_id, func.count())
+            .group_by(Household.village_id)
+            .order_by(func.count().desc(), Household.village_id)
+        ).first()
+        volunteer = session.exec(
+            select(Member)
+            .where(Member.village_id == village_id, Member.role == Role.volunteer)
+            .order_by(Member.id)
+        ).first()
+        household_id = session.exec(
+            select(Household.id)
+            .where(Household.village_id == volunteer.village_id, Household.visit_count > 0)
+            .order_by(Household.id)
+        ).first()
         clients = {
             f"volunteer (village of {village_size:,})": signed_in_client(app, session, volunteer),
             "commune staff (whole commune)": signed_in_client(app, session, staff),
@@ -93,16 +101,19 @@ def bench(households: int, runs: int) -> None:
         assert staff.role is Role.staff
     print(f"\n{households:,}-household demo")
     print(f"  {'who':40} {'page':34} {'median ms':>9} {'p95 ms':>8}")
-    pages = [("household list", "/households"),
-             ("list, search 'nguyen van'", "/households?q=nguyen+van"),
-             ("list, filter follow-ups", "/households?filter=follow_up"),
-             ("list, htmx fragment", "/households?q=thi"),
-             ("household page", f"/households/{household_id}")]
+    pages = [
+        ("household list", "/households"),
+        ("list, search 'nguyen van'", "/households?q=nguyen+van"),
+        ("list, filter follow-ups", "/households?filter=follow_up"),
+        ("list, htmx fragment", "/households?q=thi"),
+        ("household page", f"/households/{household_id}"),
+    ]
     for who, client in clients.items():
         for name, path in pages:
             headers = {"HX-Request": "true"} if "fragment" in name else {}
-            client.environ_base.update({f"HTTP_{k.upper().replace('-', '_')}": v
-                                        for k, v in headers.items()})
+            client.environ_base.update(
+                {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()}
+            )
             median, p95 = timed(client, path, runs)
             for key in list(client.environ_base):
                 if key.startswith("HTTP_HX"):

@@ -38,20 +38,24 @@ def lookup_commune(code: str) -> OfficialCommune:
     # The code is five digits (checked above), so it is safe inside the SQL text: the
     # package's query() takes no parameters.
     rows = query(
-        "SELECT wardCode, ward, provinceCode, province FROM admin_units "
-        f"WHERE wardCode = '{code}'"
+        f"SELECT wardCode, ward, provinceCode, province FROM admin_units WHERE wardCode = '{code}'"
     )
     if not rows:
         raise NotFound(f"Không có xã nào mang mã {code} trong danh mục sau ngày 01/7/2025.")
     row = rows[0]
-    return OfficialCommune(code=row["wardCode"], name=row["ward"],
-                           province_code=row["provinceCode"], province_name=row["province"])
+    return OfficialCommune(
+        code=row["wardCode"],
+        name=row["ward"],
+        province_code=row["provinceCode"],
+        province_name=row["province"],
+    )
 
 
 def count_official() -> tuple[int, int]:
     """(provinces, communes) in the data set: 34 and 3,321 for the 2025 list."""
     from vietnamadminunits.database import query
 
-    row = query("SELECT COUNT(DISTINCT provinceCode) AS p, COUNT(DISTINCT wardCode) AS w "
-                "FROM admin_units")[0]
+    row = query(
+        "SELECT COUNT(DISTINCT provinceCode) AS p, COUNT(DISTINCT wardCode) AS w FROM admin_units"
+    )[0]
     return row["p"], row["w"]

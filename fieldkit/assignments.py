@@ -53,13 +53,15 @@ def parse_range(text: str) -> tuple[int, int]:
 
 def _listed(statement):
     """Households that can be worked on: not rejected proposals, not erased on request."""
-    return statement.where(Household.review_state != ReviewState.rejected,
-                           col(Household.erased_at).is_(None))
+    return statement.where(
+        Household.review_state != ReviewState.rejected, col(Household.erased_at).is_(None)
+    )
 
 
 def _in_scope(statement, scope: policy.Scope):
     statement = statement.join(Village, Village.id == Household.village_id).where(
-        Village.commune_id == scope.commune_id)
+        Village.commune_id == scope.commune_id
+    )
     if scope.village_id is not None:
         statement = statement.where(Household.village_id == scope.village_id)
     return statement
@@ -74,38 +76,62 @@ def _volunteer(session: Session, scope: policy.Scope, volunteer_id: int | None) 
     if not volunteer.active:
         raise Invalid({"volunteer": f"{volunteer.name} đã thôi tham gia; không phân công được."})
     if volunteer.role not in ASSIGNABLE or volunteer.village_id is None:
-        raise Invalid({"volunteer": f"{volunteer.name} không đi hộ; hãy chọn thành viên "
-                                    "Tổ CNSCĐ hoặc tổ trưởng của thôn."})
+        raise Invalid(
+            {
+                "volunteer": f"{volunteer.name} không đi hộ; hãy chọn thành viên "
+                "Tổ CNSCĐ hoặc tổ trưởng của thôn."
+            }
+        )
     if scope.village_id is not None and volunteer.village_id != scope.village_id:
         raise Invalid({"volunteer": f"{volunteer.name} không thuộc thôn của bạn."})
     return volunteer
 
 
-def _households(session: Session, scope: policy.Scope,
-                household_ids: Iterable[int]) -> list[Household]:
+def _households(
+    session: Session, scope: policy.Scope, household_ids: Iterable[int]
+) -> list[Household]:
     ids = sorted(set(household_ids))
     if not ids:
         raise Invalid({"households": "Hãy chọn ít nhất một hộ, hoặc nhập khoảng số nhà."})
-    found = {h.id: h for h in session.exec(
-        select(Household).where(col(Household.id).in_(ids))).all()}
+    found = {
+        h.id: h for h in session.exec(select(Household).where(col(Household.id).in_(ids))).all()
+    }
     missing = [i for i in ids if i not in found]
     if missing:
         raise Invalid({"households": f"Không tìm thấy {len(missing)} hộ đã chọn."})
-    villages = {v.id: v for v in session.exec(
-        select(Village).where(col(Village.id).in_({h.village_id for h in found.values()}))).all()}
+    villages = {
+        v.id: v
+        for v in session.exec(
+            select(Village).where(col(Village.id).in_({h.village_id for h in found.values()}))
+        ).all()
+    }
     outside = [h for h in found.values() if not scope.covers_village(villages[h.village_id])]
     if outside:
         raise Forbidden(f"{len(outside)} hộ đã chọn không thuộc phạm vi của bạn.")
-    refused = [h for h in found.values()
-               if h.review_state == ReviewState.rejected or h.erased_at is not None]
+    refused = [
+        h
+        for h in found.values()
+        if h.review_state == ReviewState.rejected or h.erased_at is not None
+    ]
     if refused:
-        raise Invalid({"households": f"Hộ {refused[0].label} không còn trong danh sách "
-                                     "(đã bị từ chối hoặc đã xóa dữ liệu)."})
+        raise Invalid(
+            {
+                "households": f"Hộ {refused[0].label} không còn trong danh sách "
+                "(đã bị từ chối hoặc đã xóa dữ liệu)."
+            }
+        )
     return [found[i] for i in ids]
 
 
-def _apply(session: Session, actor: Member, households: Sequence[Household],
-           volunteer: Member | None, *, now: datetime, how: str) -> int:
+def _apply(
+    session: Session,
+    actor: Member,
+    households: Sequence[Household],
+    volunteer: Member | None,
+    *,
+    now: datetime,
+    how: str,
+) -> int:
     """Set the assignment of every household (all checked already); one audit event.
     Returns how many households changed hands."""
     changed = 0
@@ -116,19 +142,34 @@ def _apply(session: Session, actor: Member, households: Sequence[Household],
             session.add(household)
             changed += 1
     session.flush()
-    audit.record(session, action="assigned", now=now, actor=actor,
-                 target_kind="member" if volunteer else None,
-                 target_id=volunteer.id if volunteer else None,
-                 details={"how": how, "volunteer": volunteer.name if volunteer else None,
-                          "households": len(households), "changed": changed,
-                          "household_ids": [h.id for h in households][:500]})
+    audit.record(
+        session,
+        action="assigned",
+        now=now,
+        actor=actor,
+        target_kind="member" if volunteer else None,
+        target_id=volunteer.id if volunteer else None,
+        details={
+            "how": how,
+            "volunteer": volunteer.name if volunteer else None,
+            "households": len(households),
+            "changed": changed,
+            "household_ids": [h.id for h in households][:500],
+        },
+    )
     if volunteer is not None:
         push.households_assigned(session, volunteer=volunteer, actor=actor, count=changed, now=now)
     return changed
 
 
-def assign(session: Session, actor: Member, *, household_ids: Iterable[int],
-           volunteer_id: int | None, now: datetime) -> int:
+def assign(
+    session: Session,
+    actor: Member,
+    *,
+    household_ids: Iterable[int],
+    volunteer_id: int | None,
+    now: datetime,
+) -> int:
     """Assign the selected households (one or many) to one volunteer of their village.
     All or nothing. Returns how many changed hands. Caller commits."""
     scope = policy.require_can_assign(actor)
@@ -136,24 +177,36 @@ def assign(session: Session, actor: Member, *, household_ids: Iterable[int],
     households = _households(session, scope, household_ids)
     elsewhere = [h for h in households if h.village_id != volunteer.village_id]
     if elsewhere:
-        raise Invalid({"volunteer": f"{volunteer.name} thuộc thôn khác với hộ "
-                                    f"{elsewhere[0].label}; chỉ phân công hộ cho người "
-                                    "cùng thôn."})
-    return _apply(session, actor, households, volunteer, now=now,
-                  how="one" if len(households) == 1 else "selection")
+        raise Invalid(
+            {
+                "volunteer": f"{volunteer.name} thuộc thôn khác với hộ "
+                f"{elsewhere[0].label}; chỉ phân công hộ cho người "
+                "cùng thôn."
+            }
+        )
+    return _apply(
+        session,
+        actor,
+        households,
+        volunteer,
+        now=now,
+        how="one" if len(households) == 1 else "selection",
+    )
 
 
-def households_in_range(session: Session, village_id: int, low: int, high: int
-                        ) -> list[Household]:
+def households_in_range(session: Session, village_id: int, low: int, high: int) -> list[Household]:
     """The village's households whose label's leading number lies in [low, high]."""
-    rows = session.exec(_listed(select(Household).where(Household.village_id == village_id))
-                        .order_by(Household.id)).all()
-    return [h for h in rows
-            if (number := leading_number(h.label)) is not None and low <= number <= high]
+    rows = session.exec(
+        _listed(select(Household).where(Household.village_id == village_id)).order_by(Household.id)
+    ).all()
+    return [
+        h for h in rows if (number := leading_number(h.label)) is not None and low <= number <= high
+    ]
 
 
-def assign_range(session: Session, actor: Member, *, range_text: str,
-                 volunteer_id: int | None, now: datetime) -> int:
+def assign_range(
+    session: Session, actor: Member, *, range_text: str, volunteer_id: int | None, now: datetime
+) -> int:
     """Assign every household of the volunteer's village whose house number lies in the
     range ("10-20"; "12A" counts as 12). Refused, and nothing changes, if none matches.
     Returns how many changed hands. Caller commits."""
@@ -166,24 +219,32 @@ def assign_range(session: Session, actor: Member, *, range_text: str,
     return _apply(session, actor, households, volunteer, now=now, how=f"range {low}-{high}")
 
 
-def unassign(session: Session, actor: Member, *, household_ids: Iterable[int],
-             now: datetime) -> int:
+def unassign(
+    session: Session, actor: Member, *, household_ids: Iterable[int], now: datetime
+) -> int:
     """Leave the selected households without a volunteer. All or nothing. Caller commits."""
     scope = policy.require_can_assign(actor)
     households = _households(session, scope, household_ids)
     return _apply(session, actor, households, None, now=now, how="unassign")
 
 
-def unassigned(session: Session, actor: Member, *, village_id: int | None = None,
-               limit: int | None = None) -> list[Household]:
+def unassigned(
+    session: Session, actor: Member, *, village_id: int | None = None, limit: int | None = None
+) -> list[Household]:
     """Households of the actor's scope (or of one village in it) that nobody looks after."""
-    return village_households(session, actor, village_id=village_id, only_unassigned=True,
-                              limit=limit)
+    return village_households(
+        session, actor, village_id=village_id, only_unassigned=True, limit=limit
+    )
 
 
-def village_households(session: Session, actor: Member, *, village_id: int | None = None,
-                       only_unassigned: bool = False, limit: int | None = None
-                       ) -> list[Household]:
+def village_households(
+    session: Session,
+    actor: Member,
+    *,
+    village_id: int | None = None,
+    only_unassigned: bool = False,
+    limit: int | None = None,
+) -> list[Household]:
     """Households of the actor's scope, by village and house number."""
     scope = policy.require_can_assign(actor)
     statement = _in_scope(_listed(select(Household)), scope)
@@ -191,8 +252,9 @@ def village_households(session: Session, actor: Member, *, village_id: int | Non
         statement = statement.where(Household.village_id == village_id)
     if only_unassigned:
         statement = statement.where(col(Household.assigned_volunteer_id).is_(None))
-    statement = statement.order_by(Village.name, func.length(Household.label),
-                                   Household.label, Household.id).limit(limit)
+    statement = statement.order_by(
+        Village.name, func.length(Household.label), Household.label, Household.id
+    ).limit(limit)
     return list(session.exec(statement).all())
 
 
@@ -219,12 +281,23 @@ def overview(session: Session, actor: Member, *, village_id: int) -> Overview:
     if not scope.covers_village(village):
         raise Forbidden("Thôn này không thuộc phạm vi của bạn.")
     people = session.exec(
-        select(Member).where(Member.village_id == village.id, col(Member.active).is_(True),
-                             col(Member.role).in_(ASSIGNABLE))
-        .order_by(Member.name)).all()
-    counts = dict(session.exec(
-        _listed(select(Household.assigned_volunteer_id, func.count()))
-        .where(Household.village_id == village.id)
-        .group_by(Household.assigned_volunteer_id)).all())
-    return Overview(loads=[Load(p, counts.get(p.id, 0)) for p in people],
-                    unassigned=counts.get(None, 0), total=sum(counts.values()))
+        select(Member)
+        .where(
+            Member.village_id == village.id,
+            col(Member.active).is_(True),
+            col(Member.role).in_(ASSIGNABLE),
+        )
+        .order_by(Member.name)
+    ).all()
+    counts = dict(
+        session.exec(
+            _listed(select(Household.assigned_volunteer_id, func.count()))
+            .where(Household.village_id == village.id)
+            .group_by(Household.assigned_volunteer_id)
+        ).all()
+    )
+    return Overview(
+        loads=[Load(p, counts.get(p.id, 0)) for p in people],
+        unassigned=counts.get(None, 0),
+        total=sum(counts.values()),
+    )

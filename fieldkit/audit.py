@@ -39,23 +39,43 @@ ACTIONS = {
 }
 
 
-def record(session: Session, *, action: str, now: datetime, actor: Member | None = None,
-           commune_id: int | None = None, target_kind: str | None = None,
-           target_id: int | None = None, details: dict[str, Any] | None = None) -> AuditEvent:
+def record(
+    session: Session,
+    *,
+    action: str,
+    now: datetime,
+    actor: Member | None = None,
+    commune_id: int | None = None,
+    target_kind: str | None = None,
+    target_id: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
     """Add one event. `commune_id` defaults to the actor's commune. Caller commits."""
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
     event = AuditEvent(
         commune_id=commune_id if commune_id is not None else (actor.commune_id if actor else None),
-        at=now, actor_id=actor.id if actor else None, action=action,
-        target_kind=target_kind, target_id=target_id, details=details or {})
+        at=now,
+        actor_id=actor.id if actor else None,
+        action=action,
+        target_kind=target_kind,
+        target_id=target_id,
+        details=details or {},
+    )
     session.add(event)
     return event
 
 
-def events(session: Session, *, commune_id: int, action: str | None = None,
-           actor_id: int | None = None, since: datetime | None = None,
-           until: datetime | None = None, limit: int = 200) -> list[AuditEvent]:
+def events(
+    session: Session,
+    *,
+    commune_id: int,
+    action: str | None = None,
+    actor_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 200,
+) -> list[AuditEvent]:
     """The commune's events, newest first, optionally filtered (`since` inclusive, `until`
     exclusive)."""
     statement = select(AuditEvent).where(AuditEvent.commune_id == commune_id)
@@ -67,6 +87,8 @@ def events(session: Session, *, commune_id: int, action: str | None = None,
         statement = statement.where(AuditEvent.at >= since)
     if until:
         statement = statement.where(AuditEvent.at < until)
-    return list(session.exec(
-        statement.order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc()).limit(limit)
-    ).all())
+    return list(
+        session.exec(
+            statement.order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc()).limit(limit)
+        ).all()
+    )

@@ -20,15 +20,23 @@ STARTING_SET: list[tuple[str, str, str, str | None]] = [
     ("dvcqg_login", "Đăng nhập Cổng DVCQG", "Cổng DVCQG", "https://dichvucong.gov.vn"),
     ("online_procedure", "Nộp hồ sơ DVC trực tuyến", "Nộp hồ sơ", "https://dichvucong.gov.vn"),
     ("online_payment", "Thanh toán phí, lệ phí trực tuyến", "Thanh toán phí", None),
-    ("payment_account", "Mở tài khoản ngân hàng, ví điện tử, mã QR nhận tiền",
-     "Tài khoản thanh toán", None),
+    (
+        "payment_account",
+        "Mở tài khoản ngân hàng, ví điện tử, mã QR nhận tiền",
+        "Tài khoản thanh toán",
+        None,
+    ),
     ("vssid", "VssID", "VssID", "https://vssid.baohiemxahoi.gov.vn"),
     ("etax", "eTax Mobile", "eTax", "https://thuedientu.gdt.gov.vn"),
     ("province_app", "Ứng dụng công dân số của tỉnh", "App tỉnh", None),
     ("ecommerce", "Đưa nông sản, OCOP lên sàn TMĐT", "Sàn TMĐT", None),
     ("digital_signature", "Chữ ký số cá nhân", "Chữ ký số", None),
-    ("digital_literacy", "Bình dân học vụ số", "Bình dân học vụ số",
-     "https://binhdanhocvuso.gov.vn"),
+    (
+        "digital_literacy",
+        "Bình dân học vụ số",
+        "Bình dân học vụ số",
+        "https://binhdanhocvuso.gov.vn",
+    ),
     ("online_safety", "An toàn số, phòng chống lừa đảo", "An toàn số", None),
     ("zalo_group", "Nhóm Zalo thôn", "Zalo thôn", None),
     ("other", "Khác", "Khác", None),
@@ -43,13 +51,18 @@ def install_starting_set(session: Session) -> int:
     for order, (code, name, short_name, url) in enumerate(STARTING_SET):
         if code in known:
             continue
-        session.add(Service(code=code, name=name, short_name=short_name,
-                            sort_order=order * 10, official_url=url))
+        session.add(
+            Service(
+                code=code, name=name, short_name=short_name, sort_order=order * 10, official_url=url
+            )
+        )
         added += 1
     return added
 
 
 def active_services(session: Session) -> list[Service]:
-    return list(session.exec(
-        select(Service).where(Service.active).order_by(Service.sort_order, Service.code)
-    ).all())
+    return list(
+        session.exec(
+            select(Service).where(Service.active).order_by(Service.sort_order, Service.code)
+        ).all()
+    )

@@ -41,16 +41,20 @@ def _thousands(number: int) -> str:
 
 def _svg(title: str, height: float, body: list[str], css_class: str) -> str:
     title = escape(title)
-    return (f'<svg class="chart {css_class}" viewBox="0 0 {WIDTH} {_n(height)}" '
-            f'role="img" aria-label="{title}" xmlns="http://www.w3.org/2000/svg">'
-            f"<title>{title}</title>{''.join(body)}</svg>")
+    return (
+        f'<svg class="chart {css_class}" viewBox="0 0 {WIDTH} {_n(height)}" '
+        f'role="img" aria-label="{title}" xmlns="http://www.w3.org/2000/svg">'
+        f"<title>{title}</title>{''.join(body)}</svg>"
+    )
 
 
 def _legend(y: float) -> list[str]:
-    return [f'<rect class="bar-approved" x="0" y="{_n(y)}" width="10" height="10"/>',
-            f'<text class="chart-legend" x="14" y="{_n(y + 9)}">Đã duyệt</text>',
-            f'<rect class="bar-pending" x="84" y="{_n(y)}" width="10" height="10"/>',
-            f'<text class="chart-legend" x="98" y="{_n(y + 9)}">Chờ duyệt</text>']
+    return [
+        f'<rect class="bar-approved" x="0" y="{_n(y)}" width="10" height="10"/>',
+        f'<text class="chart-legend" x="14" y="{_n(y + 9)}">Đã duyệt</text>',
+        f'<rect class="bar-pending" x="84" y="{_n(y)}" width="10" height="10"/>',
+        f'<text class="chart-legend" x="98" y="{_n(y + 9)}">Chờ duyệt</text>',
+    ]
 
 
 def horizontal_bars(title: str, bars: Sequence[Bar], *, of: int | None = None) -> str:
@@ -67,17 +71,25 @@ def horizontal_bars(title: str, bars: Sequence[Bar], *, of: int | None = None) -
         if bar.pending:
             value += f" + {_thousands(bar.pending)}"
         body.append(f'<text class="chart-label" x="0" y="{_n(y + 11)}">{escape(bar.label)}</text>')
-        body.append(f'<text class="chart-value" x="{WIDTH}" y="{_n(y + 11)}" '
-                    f'text-anchor="end">{escape(value)}</text>')
-        body.append(f'<rect class="bar-track" x="0" y="{_n(y + label_h + 2)}" width="{WIDTH}" '
-                    f'height="{bar_h}" rx="3"/>')
+        body.append(
+            f'<text class="chart-value" x="{WIDTH}" y="{_n(y + 11)}" '
+            f'text-anchor="end">{escape(value)}</text>'
+        )
+        body.append(
+            f'<rect class="bar-track" x="0" y="{_n(y + label_h + 2)}" width="{WIDTH}" '
+            f'height="{bar_h}" rx="3"/>'
+        )
         if approved_w:
-            body.append(f'<rect class="bar-approved" x="0" y="{_n(y + label_h + 2)}" '
-                        f'width="{_n(approved_w)}" height="{bar_h}" rx="3"/>')
+            body.append(
+                f'<rect class="bar-approved" x="0" y="{_n(y + label_h + 2)}" '
+                f'width="{_n(approved_w)}" height="{bar_h}" rx="3"/>'
+            )
         if pending_w:
-            body.append(f'<rect class="bar-pending" x="{_n(approved_w)}" '
-                        f'y="{_n(y + label_h + 2)}" width="{_n(pending_w)}" height="{bar_h}" '
-                        f'rx="3"/>')
+            body.append(
+                f'<rect class="bar-pending" x="{_n(approved_w)}" '
+                f'y="{_n(y + label_h + 2)}" width="{_n(pending_w)}" height="{bar_h}" '
+                f'rx="3"/>'
+            )
     height = len(bars) * row + 4
     body += _legend(height)
     return _svg(title, height + 14, body, "chart-hbars")
@@ -89,26 +101,35 @@ def column_bars(title: str, bars: Sequence[Bar]) -> str:
     scale = max([*(bar.total for bar in bars), 1])
     slot = WIDTH / max(len(bars), 1)
     width = slot * 0.62
-    body = [f'<line class="chart-axis" x1="0" y1="{top + plot_h}" x2="{WIDTH}" '
-            f'y2="{top + plot_h}"/>']
+    body = [
+        f'<line class="chart-axis" x1="0" y1="{top + plot_h}" x2="{WIDTH}" y2="{top + plot_h}"/>'
+    ]
     for index, bar in enumerate(bars):
         x = index * slot + (slot - width) / 2
         approved_h = plot_h * bar.approved / scale
         pending_h = plot_h * bar.pending / scale
         base = top + plot_h
         if approved_h:
-            body.append(f'<rect class="bar-approved" x="{_n(x)}" y="{_n(base - approved_h)}" '
-                        f'width="{_n(width)}" height="{_n(approved_h)}"/>')
+            body.append(
+                f'<rect class="bar-approved" x="{_n(x)}" y="{_n(base - approved_h)}" '
+                f'width="{_n(width)}" height="{_n(approved_h)}"/>'
+            )
         if pending_h:
-            body.append(f'<rect class="bar-pending" x="{_n(x)}" '
-                        f'y="{_n(base - approved_h - pending_h)}" width="{_n(width)}" '
-                        f'height="{_n(pending_h)}"/>')
+            body.append(
+                f'<rect class="bar-pending" x="{_n(x)}" '
+                f'y="{_n(base - approved_h - pending_h)}" width="{_n(width)}" '
+                f'height="{_n(pending_h)}"/>'
+            )
         middle = _n(x + width / 2)
-        body.append(f'<text class="chart-value" x="{middle}" '
-                    f'y="{_n(base - approved_h - pending_h - 3)}" text-anchor="middle">'
-                    f"{_thousands(bar.total)}</text>")
-        body.append(f'<text class="chart-label" x="{middle}" y="{_n(base + label_h - 3)}" '
-                    f'text-anchor="middle">{escape(bar.label)}</text>')
+        body.append(
+            f'<text class="chart-value" x="{middle}" '
+            f'y="{_n(base - approved_h - pending_h - 3)}" text-anchor="middle">'
+            f"{_thousands(bar.total)}</text>"
+        )
+        body.append(
+            f'<text class="chart-label" x="{middle}" y="{_n(base + label_h - 3)}" '
+            f'text-anchor="middle">{escape(bar.label)}</text>'
+        )
     height = top + plot_h + label_h + 4
     body += _legend(height)
     return _svg(title, height + 14, body, "chart-columns")
@@ -136,12 +157,18 @@ def coverage(title: str, shares: Sequence[Share]) -> str:
         y = index * row
         label = share.label if len(share.label) <= 18 else share.label[:17] + "…"
         body.append(f'<text class="chart-label" x="0" y="{_n(y + 13)}">{escape(label)}</text>')
-        body.append(f'<rect class="bar-track" x="{label_w}" y="{_n(y + 3)}" width="{plot_w}" '
-                    f'height="{bar_h}" rx="3"/>')
+        body.append(
+            f'<rect class="bar-track" x="{label_w}" y="{_n(y + 3)}" width="{plot_w}" '
+            f'height="{bar_h}" rx="3"/>'
+        )
         width = plot_w * min(share.percent, 100) / 100
         if width:
-            body.append(f'<rect class="bar-approved" x="{label_w}" y="{_n(y + 3)}" '
-                        f'width="{_n(width)}" height="{bar_h}" rx="3"/>')
-        body.append(f'<text class="chart-value" x="{WIDTH}" y="{_n(y + 13)}" '
-                    f'text-anchor="end">{share.percent}%</text>')
+            body.append(
+                f'<rect class="bar-approved" x="{label_w}" y="{_n(y + 3)}" '
+                f'width="{_n(width)}" height="{bar_h}" rx="3"/>'
+            )
+        body.append(
+            f'<text class="chart-value" x="{WIDTH}" y="{_n(y + 13)}" '
+            f'text-anchor="end">{share.percent}%</text>'
+        )
     return _svg(title, max(len(shares), 1) * row + 4, body, "chart-coverage")

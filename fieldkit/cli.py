@@ -98,12 +98,16 @@ def member_add(name: str, role: str, village_name: str | None, phone: str | None
         commune = _the_commune(session)
         place = None
         if village_name:
-            place = session.exec(select(Village).where(
-                Village.commune_id == commune.id, Village.name == village_name)).first()
+            place = session.exec(
+                select(Village).where(
+                    Village.commune_id == commune.id, Village.name == village_name
+                )
+            ).first()
             if place is None:
                 raise click.ClickException(f"Không có thôn {village_name!r}.")
-        added = members.add_member(session, commune_id=commune.id, name=name, role=Role(role),
-                                   village=place, phone=phone)
+        added = members.add_member(
+            session, commune_id=commune.id, name=name, role=Role(role), village=place, phone=phone
+        )
         click.echo(f"Đã thêm {added.name} — {ROLES[added.role]} (mã {added.id}).")
 
 
@@ -154,10 +158,16 @@ def demo(households: int, seed: int, if_empty: bool, links: bool) -> None:
             click.echo(f"Đã có dữ liệu ({existing} hộ); bỏ qua tạo xã mẫu.")
         elif existing:
             raise click.ClickException(
-                "Cơ sở dữ liệu đã có dữ liệu; xã mẫu chỉ tạo trên CSDL trống.")
+                "Cơ sở dữ liệu đã có dữ liệu; xã mẫu chỉ tạo trên CSDL trống."
+            )
         else:
-            summary = demo_data.build(session, commune_code=settings.demo_commune_code,
-                                      households=households, seed=seed, now=utcnow())
+            summary = demo_data.build(
+                session,
+                commune_code=settings.demo_commune_code,
+                households=households,
+                seed=seed,
+                now=utcnow(),
+            )
             click.echo(summary)
         if links:
             click.echo("\nLiên kết đăng nhập (dùng một lần, trong 24 giờ):")
@@ -180,8 +190,13 @@ def retention(dry_run: bool) -> None:
 
 @main.command("push-worker")
 @click.option("--once", is_flag=True, help="Gửi những gì đến hạn rồi thoát.")
-@click.option("--interval", default=5.0, show_default=True, type=click.FloatRange(0.5, 600),
-              help="Số giây nghỉ giữa hai lần xem hàng đợi.")
+@click.option(
+    "--interval",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(0.5, 600),
+    help="Số giây nghỉ giữa hai lần xem hàng đợi.",
+)
 def push_worker(once: bool, interval: float) -> None:
     """Send the queued push notifications (Web Push, VAPID). Runs until stopped; --once
     drains what is due and exits. On SQLite run one worker; on PostgreSQL several may run."""

@@ -18,9 +18,12 @@ def init_commune(session: Session, code: str) -> tuple[Commune, bool]:
     commune = session.exec(select(Commune).where(Commune.code == official.code)).first()
     created = commune is None
     if created:
-        commune = Commune(code=official.code, name=official.name,
-                          province_code=official.province_code,
-                          province_name=official.province_name)
+        commune = Commune(
+            code=official.code,
+            name=official.name,
+            province_code=official.province_code,
+            province_name=official.province_name,
+        )
         session.add(commune)
         session.flush()
     catalogue.install_starting_set(session)
@@ -49,27 +52,41 @@ def village_counts(session: Session, commune_id: int, village_id: int | None = N
         statement = statement.where(Village.id == village_id)
     villages = sorted(session.exec(statement).all(), key=lambda v: sort_key(v.name))
     ids = [v.id for v in villages]
-    households = dict(session.exec(
-        select(Household.village_id, func.count()).where(
-            Household.village_id.in_(ids), Household.review_state != ReviewState.rejected)
-        .group_by(Household.village_id)).all())
-    reached = dict(session.exec(
-        select(Household.village_id, func.count()).where(
-            Household.village_id.in_(ids), Household.visit_count > 0,
-            Household.review_state != ReviewState.rejected)
-        .group_by(Household.village_id)).all())
-    visits = dict(session.exec(
-        select(Household.village_id, func.count(Visit.id))
-        .join(Visit, Visit.household_id == Household.id)
-        .where(Household.village_id.in_(ids), Visit.review_state != ReviewState.rejected)
-        .group_by(Household.village_id)).all())
-    return [(v, households.get(v.id, 0), reached.get(v.id, 0), visits.get(v.id, 0))
-            for v in villages]
+    households = dict(
+        session.exec(
+            select(Household.village_id, func.count())
+            .where(Household.village_id.in_(ids), Household.review_state != ReviewState.rejected)
+            .group_by(Household.village_id)
+        ).all()
+    )
+    reached = dict(
+        session.exec(
+            select(Household.village_id, func.count())
+            .where(
+                Household.village_id.in_(ids),
+                Household.visit_count > 0,
+                Household.review_state != ReviewState.rejected,
+            )
+            .group_by(Household.village_id)
+        ).all()
+    )
+    visits = dict(
+        session.exec(
+            select(Household.village_id, func.count(Visit.id))
+            .join(Visit, Visit.household_id == Household.id)
+            .where(Household.village_id.in_(ids), Visit.review_state != ReviewState.rejected)
+            .group_by(Household.village_id)
+        ).all()
+    )
+    return [
+        (v, households.get(v.id, 0), reached.get(v.id, 0), visits.get(v.id, 0)) for v in villages
+    ]
 
 
 def villages_of(session: Session, commune_id: int) -> list[Village]:
     """The commune's villages in Vietnamese alphabetical order ("Thôn Đông" before "Thôn
     Tây"; the database's byte order would put Đ after T)."""
-    villages = session.exec(select(Village).where(Village.commune_id == commune_id)
-                            .order_by(Village.id)).all()
+    villages = session.exec(
+        select(Village).where(Village.commune_id == commune_id).order_by(Village.id)
+    ).all()
     return sorted(villages, key=lambda village: sort_key(village.name))

@@ -81,7 +81,7 @@ class Week:
 
     @classmethod
     def parse(cls, text: str | None, *, today: date) -> Week:
-        """"2026-W47" (or "2026-w47", "2026W47"); empty means this week. Raises Invalid with a
+        """ "2026-W47" (or "2026-w47", "2026W47"); empty means this week. Raises Invalid with a
         Vietnamese message for anything else, or a week after this one."""
         text = (text or "").strip().upper().replace("-", "")
         if not text:
@@ -91,8 +91,9 @@ class Week:
             week = cls(int(year_text), int(number_text))
             week.monday  # noqa: B018 — raises ValueError for week 54, year 0…
         except ValueError:
-            raise Invalid({"week": "Tuần không hợp lệ. Ghi theo dạng năm-W số tuần, "
-                                   "ví dụ 2026-W47."}) from None
+            raise Invalid(
+                {"week": "Tuần không hợp lệ. Ghi theo dạng năm-W số tuần, ví dụ 2026-W47."}
+            ) from None
         if week.monday > today:
             raise Invalid({"week": "Tuần này chưa bắt đầu."})
         return week
@@ -143,20 +144,24 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
 def _first_reach(village_id: int):
     """Per household of the village reached by a counted "met" visit: the first such visit's
     volunteer and time, and whether any approved visit reached it."""
-    approved = sa.and_(Visit.review_state == ReviewState.approved,
-                       Household.review_state == ReviewState.approved)
+    approved = sa.and_(
+        Visit.review_state == ReviewState.approved, Household.review_state == ReviewState.approved
+    )
     order = (col(Visit.visited_at), col(Visit.id))
     return (
-        select(Visit.volunteer_id.label("volunteer_id"),
-               Visit.visited_at.label("visited_at"),
-               func.row_number().over(partition_by=Visit.household_id, order_by=order)
-               .label("rank"),
-               func.max(flag(approved)).over(partition_by=Visit.household_id).label("approved"))
+        select(
+            Visit.volunteer_id.label("volunteer_id"),
+            Visit.visited_at.label("visited_at"),
+            func.row_number().over(partition_by=Visit.household_id, order_by=order).label("rank"),
+            func.max(flag(approved)).over(partition_by=Visit.household_id).label("approved"),
+        )
         .join(Household, Household.id == Visit.household_id)
-        .where(Household.village_id == village_id,
-               col(Household.review_state).in_(COUNTED),
-               col(Visit.review_state).in_(COUNTED),
-               Visit.outcome == Outcome.met)
+        .where(
+            Household.village_id == village_id,
+            col(Household.review_state).in_(COUNTED),
+            col(Visit.review_state).in_(COUNTED),
+            Visit.outcome == Outcome.met,
+        )
         .subquery()
     )
 
@@ -168,12 +173,20 @@ def _first_level1(village_id: int):
     order = (col(Visit.visited_at), col(Assistance.id))
     return (
         assistance_lines(
-            [Visit.volunteer_id.label("volunteer_id"), Visit.visited_at.label("visited_at"),
-             func.row_number().over(partition_by=Assistance.resident_id, order_by=order)
-             .label("rank"),
-             func.max(flag(line_approved())).over(partition_by=Assistance.resident_id)
-             .label("approved")],
-            Household.village_id == village_id, None, None)
+            [
+                Visit.volunteer_id.label("volunteer_id"),
+                Visit.visited_at.label("visited_at"),
+                func.row_number()
+                .over(partition_by=Assistance.resident_id, order_by=order)
+                .label("rank"),
+                func.max(flag(line_approved()))
+                .over(partition_by=Assistance.resident_id)
+                .label("approved"),
+            ],
+            Household.village_id == village_id,
+            None,
+            None,
+        )
         .where(Assistance.service_code == code, col(Assistance.result).in_(results))
         .subquery()
     )
@@ -189,16 +202,25 @@ def _between(column, since: datetime | None, until: datetime | None) -> list:
 
 
 def _visits_base(village_id: int):
-    return (select().select_from(Visit)
-            .join(Household, Household.id == Visit.household_id)
-            .where(Household.village_id == village_id,
-                   col(Household.review_state).in_(COUNTED),
-                   col(Visit.review_state).in_(COUNTED)))
+    return (
+        select()
+        .select_from(Visit)
+        .join(Household, Household.id == Visit.household_id)
+        .where(
+            Household.village_id == village_id,
+            col(Household.review_state).in_(COUNTED),
+            col(Visit.review_state).in_(COUNTED),
+        )
+    )
 
 
 def _visit_approved() -> sa.ColumnElement:
-    return flag(sa.and_(Visit.review_state == ReviewState.approved,
-                         Household.review_state == ReviewState.approved))
+    return flag(
+        sa.and_(
+            Visit.review_state == ReviewState.approved,
+            Household.review_state == ReviewState.approved,
+        )
+    )
 
 
 # --- per volunteer -----------------------------------------------------------------------------
@@ -224,71 +246,125 @@ class VolunteerTable:
     total: VolunteerRow  # "Cả thôn": the sum of the rows
 
 
-def per_volunteer(session: Session, *, village_id: int, since: datetime | None = None,
-                  until: datetime | None = None) -> VolunteerTable:
+def per_volunteer(
+    session: Session,
+    *,
+    village_id: int,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> VolunteerTable:
     """The village's volunteers and leaders (active ones, and anyone who visited there), by
     name, with the households assigned to them now and their visits, first reaches and lines
     done within `since <= visited_at < until`. A last row holds the households assigned to
     nobody. Each column of `total` is the sum of the rows. Five grouped queries."""
-    assigned = {member_id: int(n) for member_id, n in session.exec(
-        select(Household.assigned_volunteer_id, func.count())
-        .where(Household.village_id == village_id, col(Household.review_state).in_(COUNTED))
-        .group_by(Household.assigned_volunteer_id)).all()}
-    visits = {member_id: _count(ok, n) for member_id, ok, n in session.exec(
-        _visits_base(village_id)
-        .add_columns(Visit.volunteer_id, func.sum(_visit_approved()), func.count())
-        .where(*_between(Visit.visited_at, since, until))
-        .group_by(Visit.volunteer_id)).all()}
+    assigned = {
+        member_id: int(n)
+        for member_id, n in session.exec(
+            select(Household.assigned_volunteer_id, func.count())
+            .where(Household.village_id == village_id, col(Household.review_state).in_(COUNTED))
+            .group_by(Household.assigned_volunteer_id)
+        ).all()
+    }
+    visits = {
+        member_id: _count(ok, n)
+        for member_id, ok, n in session.exec(
+            _visits_base(village_id)
+            .add_columns(Visit.volunteer_id, func.sum(_visit_approved()), func.count())
+            .where(*_between(Visit.visited_at, since, until))
+            .group_by(Visit.volunteer_id)
+        ).all()
+    }
     first = _first_reach(village_id)
-    reached = {member_id: _count(ok, n) for member_id, ok, n in session.exec(
-        select(first.c.volunteer_id, func.sum(first.c.approved), func.count())
-        .where(first.c.rank == 1, *_between(first.c.visited_at, since, until))
-        .group_by(first.c.volunteer_id)).all()}
-    lines = {member_id: _count(ok, n) for member_id, ok, n in session.exec(
-        assistance_lines([Visit.volunteer_id, func.sum(flag(line_approved())), func.count()],
-                         Household.village_id == village_id, since, until)
-        .where(Assistance.result == Result.done)
-        .group_by(Visit.volunteer_id)).all()}
+    reached = {
+        member_id: _count(ok, n)
+        for member_id, ok, n in session.exec(
+            select(first.c.volunteer_id, func.sum(first.c.approved), func.count())
+            .where(first.c.rank == 1, *_between(first.c.visited_at, since, until))
+            .group_by(first.c.volunteer_id)
+        ).all()
+    }
+    lines = {
+        member_id: _count(ok, n)
+        for member_id, ok, n in session.exec(
+            assistance_lines(
+                [Visit.volunteer_id, func.sum(flag(line_approved())), func.count()],
+                Household.village_id == village_id,
+                since,
+                until,
+            )
+            .where(Assistance.result == Result.done)
+            .group_by(Visit.volunteer_id)
+        ).all()
+    }
 
     worked = {i for i in (*assigned, *visits, *reached, *lines) if i is not None}
     people = session.exec(
-        select(Member).where(sa.or_(
-            sa.and_(Member.village_id == village_id, col(Member.active).is_(True),
-                    col(Member.role).in_((Role.volunteer, Role.leader))),
-            col(Member.id).in_(worked or {-1})))).all()
-    rows = [VolunteerRow(member_id=person.id, name=person.name, role=person.role,
-                         assigned=assigned.get(person.id, 0),
-                         visits=visits.get(person.id, Count()),
-                         reached=reached.get(person.id, Count()),
-                         lines_done=lines.get(person.id, Count()))
-            for person in sorted(people, key=lambda p: sort_key(p.name))]
-    rows.append(VolunteerRow(member_id=None, name="Chưa phân công", role=None,
-                             assigned=assigned.get(None, 0)))
-    total = VolunteerRow(member_id=None, name="Cả thôn", role=None,
-                         assigned=sum(row.assigned for row in rows),
-                         visits=_sum(row.visits for row in rows),
-                         reached=_sum(row.reached for row in rows),
-                         lines_done=_sum(row.lines_done for row in rows))
+        select(Member).where(
+            sa.or_(
+                sa.and_(
+                    Member.village_id == village_id,
+                    col(Member.active).is_(True),
+                    col(Member.role).in_((Role.volunteer, Role.leader)),
+                ),
+                col(Member.id).in_(worked or {-1}),
+            )
+        )
+    ).all()
+    rows = [
+        VolunteerRow(
+            member_id=person.id,
+            name=person.name,
+            role=person.role,
+            assigned=assigned.get(person.id, 0),
+            visits=visits.get(person.id, Count()),
+            reached=reached.get(person.id, Count()),
+            lines_done=lines.get(person.id, Count()),
+        )
+        for person in sorted(people, key=lambda p: sort_key(p.name))
+    ]
+    rows.append(
+        VolunteerRow(
+            member_id=None, name="Chưa phân công", role=None, assigned=assigned.get(None, 0)
+        )
+    )
+    total = VolunteerRow(
+        member_id=None,
+        name="Cả thôn",
+        role=None,
+        assigned=sum(row.assigned for row in rows),
+        visits=_sum(row.visits for row in rows),
+        reached=_sum(row.reached for row in rows),
+        lines_done=_sum(row.lines_done for row in rows),
+    )
     return VolunteerTable(rows=rows, total=total)
 
 
 def volunteer_households(session: Session, *, village_id: int, member_id: int) -> list[Household]:
     """The households of the village assigned to this person now (not rejected), by label."""
     households = session.exec(
-        select(Household).where(Household.village_id == village_id,
-                                Household.assigned_volunteer_id == member_id,
-                                col(Household.review_state).in_(COUNTED))).all()
+        select(Household).where(
+            Household.village_id == village_id,
+            Household.assigned_volunteer_id == member_id,
+            col(Household.review_state).in_(COUNTED),
+        )
+    ).all()
     return sorted(households, key=lambda h: sort_key(h.label))
 
 
-def recent_visits(session: Session, *, village_id: int, member_id: int,
-                  limit: int = 20) -> list[tuple[Visit, Household]]:
+def recent_visits(
+    session: Session, *, village_id: int, member_id: int, limit: int = 20
+) -> list[tuple[Visit, Household]]:
     """This person's latest visits in the village (rejected ones too: they are theirs to
     know), newest first."""
-    return list(session.exec(
-        select(Visit, Household).join(Household, Household.id == Visit.household_id)
-        .where(Household.village_id == village_id, Visit.volunteer_id == member_id)
-        .order_by(col(Visit.visited_at).desc(), col(Visit.id).desc()).limit(limit)).all())
+    return list(
+        session.exec(
+            select(Visit, Household)
+            .join(Household, Household.id == Visit.household_id)
+            .where(Household.village_id == village_id, Visit.volunteer_id == member_id)
+            .order_by(col(Visit.visited_at).desc(), col(Visit.id).desc())
+            .limit(limit)
+        ).all()
+    )
 
 
 # --- per week ----------------------------------------------------------------------------------
@@ -302,32 +378,49 @@ class WeekRow:
     vneid_level1: Count = Count()  # residents first at VNeID level 1 that week
 
 
-def per_week(session: Session, *, village_id: int, last: Week,
-             weeks: int = WEEKS_SHOWN) -> list[WeekRow]:
+def per_week(
+    session: Session, *, village_id: int, last: Week, weeks: int = WEEKS_SHOWN
+) -> list[WeekRow]:
     """The `weeks` ISO weeks ending with `last`, oldest first. Three grouped queries; each
     visit falls in one week bucket (a CASE on the week starts, the same in SQLite and
     PostgreSQL), each household and resident in the week it was first reached."""
     shown = [last.previous(n) for n in range(weeks - 1, -1, -1)]
 
     def bucket(column):
-        return sa.case(*[(column >= week.since, index)
-                         for index, week in reversed(list(enumerate(shown)))], else_=-1)
+        return sa.case(
+            *[(column >= week.since, index) for index, week in reversed(list(enumerate(shown)))],
+            else_=-1,
+        )
 
     period = (shown[0].since, last.until)
     found: dict[str, dict[int, Count]] = {}
     when = bucket(Visit.visited_at).label("bucket")
-    found["visits"] = {index: _count(ok, n) for index, ok, n in session.exec(
-        _visits_base(village_id).add_columns(when, func.sum(_visit_approved()), func.count())
-        .where(*_between(Visit.visited_at, *period)).group_by(when)).all()}
-    for name, first in (("reached", _first_reach(village_id)),
-                        ("vneid_level1", _first_level1(village_id))):
+    found["visits"] = {
+        index: _count(ok, n)
+        for index, ok, n in session.exec(
+            _visits_base(village_id)
+            .add_columns(when, func.sum(_visit_approved()), func.count())
+            .where(*_between(Visit.visited_at, *period))
+            .group_by(when)
+        ).all()
+    }
+    for name, first in (
+        ("reached", _first_reach(village_id)),
+        ("vneid_level1", _first_level1(village_id)),
+    ):
         when = bucket(first.c.visited_at).label("bucket")
-        found[name] = {index: _count(ok, n) for index, ok, n in session.exec(
-            select(when, func.sum(first.c.approved), func.count())
-            .where(first.c.rank == 1, *_between(first.c.visited_at, *period))
-            .group_by(when)).all()}
-    return [WeekRow(week=week, **{name: found[name].get(index, Count()) for name in found})
-            for index, week in enumerate(shown)]
+        found[name] = {
+            index: _count(ok, n)
+            for index, ok, n in session.exec(
+                select(when, func.sum(first.c.approved), func.count())
+                .where(first.c.rank == 1, *_between(first.c.visited_at, *period))
+                .group_by(when)
+            ).all()
+        }
+    return [
+        WeekRow(week=week, **{name: found[name].get(index, Count()) for name in found})
+        for index, week in enumerate(shown)
+    ]
 
 
 # --- what a village looks like today --------------------------------------------------------
@@ -335,20 +428,33 @@ def per_week(session: Session, *, village_id: int, last: Week,
 
 def follow_ups_due(session: Session, *, village_id: int, on: date) -> int:
     """Households (not rejected) whose follow-up date is `on` (hẹn quay lại hôm nay)."""
-    return int(session.exec(
-        select(func.count()).select_from(Household)
-        .where(Household.village_id == village_id, Household.follow_up_on == on,
-               col(Household.review_state).in_(COUNTED))).one())
+    return int(
+        session.exec(
+            select(func.count())
+            .select_from(Household)
+            .where(
+                Household.village_id == village_id,
+                Household.follow_up_on == on,
+                col(Household.review_state).in_(COUNTED),
+            )
+        ).one()
+    )
 
 
 def follow_up_households(session: Session, *, village_id: int, until: date) -> list[Household]:
     """Households (not rejected) with a follow-up date on or before `until`, soonest first."""
-    return list(session.exec(
-        select(Household).where(Household.village_id == village_id,
-                                col(Household.follow_up_on).is_not(None),
-                                col(Household.follow_up_on) <= until,
-                                col(Household.review_state).in_(COUNTED))
-        .order_by(col(Household.follow_up_on), Household.label)).all())
+    return list(
+        session.exec(
+            select(Household)
+            .where(
+                Household.village_id == village_id,
+                col(Household.follow_up_on).is_not(None),
+                col(Household.follow_up_on) <= until,
+                col(Household.review_state).in_(COUNTED),
+            )
+            .order_by(col(Household.follow_up_on), Household.label)
+        ).all()
+    )
 
 
 def percent(part: int, whole: int) -> int | None:
@@ -363,8 +469,10 @@ def new_today(session: Session, *, village_id: int, today: date) -> Count:
     first = _first_reach(village_id)
     since, until = day_bounds(today)
     ok, n = session.exec(
-        select(func.sum(first.c.approved), func.count())
-        .where(first.c.rank == 1, *_between(first.c.visited_at, since, until))).one()
+        select(func.sum(first.c.approved), func.count()).where(
+            first.c.rank == 1, *_between(first.c.visited_at, since, until)
+        )
+    ).one()
     return _count(ok, n)
 
 
@@ -379,8 +487,9 @@ class ShareNumbers:
     reached_today: Count
 
 
-def share_text(*, village: Village, week: Week, numbers: ShareNumbers,
-               follow_ups_today: int) -> str:
+def share_text(
+    *, village: Village, week: Week, numbers: ShareNumbers, follow_ups_today: int
+) -> str:
     """A short plain-Vietnamese summary for the team's Zalo group. Every figure counts what
     was reached so far, pending included (each household or resident once), and says how many
     of them still wait for review; "+n" is what is new this week / today."""
@@ -419,14 +528,24 @@ class Line:
     progress: Progress | None = None
 
 
-def lines(values: VillageIndicators, targets: Mapping[tuple[int | None, str], Target], *,
-          village_id: int | None, keys: Sequence[str] = tuple(LABELS)) -> list[Line]:
+def lines(
+    values: VillageIndicators,
+    targets: Mapping[tuple[int | None, str], Target],
+    *,
+    village_id: int | None,
+    keys: Sequence[str] = tuple(LABELS),
+) -> list[Line]:
     """The indicators `keys` of one village (or of the commune, `village_id` None), in the
     order given, each with its target's progress."""
-    return [Line(key=key, label=LABELS[key], count=getattr(values, key),
-                 progress=progress(getattr(values, key).approved,
-                                   targets.get((village_id, key))))
-            for key in keys]
+    return [
+        Line(
+            key=key,
+            label=LABELS[key],
+            count=getattr(values, key),
+            progress=progress(getattr(values, key).approved, targets.get((village_id, key))),
+        )
+        for key in keys
+    ]
 
 
 def commune_total(rows: Sequence[VillageIndicators], name: str = "Cả xã") -> VillageIndicators:
@@ -435,8 +554,12 @@ def commune_total(rows: Sequence[VillageIndicators], name: str = "Cả xã") -> 
     for row in rows:
         for reason, count in row.failure_reasons.items():
             reasons[reason] = _sum([reasons.get(reason, Count()), count])
-    return VillageIndicators(village_id=0, village_name=name, failure_reasons=reasons,
-                             **{key: _sum(getattr(row, key) for row in rows) for key in LABELS})
+    return VillageIndicators(
+        village_id=0,
+        village_name=name,
+        failure_reasons=reasons,
+        **{key: _sum(getattr(row, key) for row in rows) for key in LABELS},
+    )
 
 
 SORTS = ("name", "coverage", *LABELS)
@@ -447,8 +570,9 @@ def coverage_percent(values: VillageIndicators) -> int | None:
     return percent(values.reached.approved, values.households.approved)
 
 
-def sort_villages(rows: Sequence[VillageIndicators], *, by: str, descending: bool
-                  ) -> list[VillageIndicators]:
+def sort_villages(
+    rows: Sequence[VillageIndicators], *, by: str, descending: bool
+) -> list[VillageIndicators]:
     """Villages sorted by name (Vietnamese order), coverage % or an indicator's approved
     number; ties by name. An unknown `by` sorts by name."""
     if by not in SORTS:
@@ -457,9 +581,12 @@ def sort_villages(rows: Sequence[VillageIndicators], *, by: str, descending: boo
     if by == "name":
         return by_name[::-1] if descending else by_name
     if by == "coverage":
+
         def value(row):
             return coverage_percent(row) or 0
     else:
+
         def value(row):
             return getattr(row, by).approved
+
     return sorted(by_name, key=value, reverse=descending)

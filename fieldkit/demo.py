@@ -66,125 +66,481 @@ CHUNK = 2000  # households per bulk write; bounds memory at 200,000 households
 CONSENT_VERSION = "2025-1"
 CONSENT_PURPOSES = "Hỗ trợ dịch vụ công trực tuyến"
 
-VILLAGES = ["Bái Đô", "Yên Tôn", "Đông Mỹ", "Thượng Bản", "Phù Lưu", "Hạ Kênh", "Mỹ Sơn",
-            "Trung Tiến"]
+VILLAGES = [
+    "Bái Đô",
+    "Yên Tôn",
+    "Đông Mỹ",
+    "Thượng Bản",
+    "Phù Lưu",
+    "Hạ Kênh",
+    "Mỹ Sơn",
+    "Trung Tiến",
+]
 # Syllables for the further villages of a scaled-up commune: 30 × 30 names.
-_FIRST = ["An", "Bồng", "Cao", "Đông", "Đồng", "Hạ", "Hòa", "Hưng", "Kim", "Lạc", "Mỹ",
-          "Nghĩa", "Ngọc", "Phú", "Phúc", "Phù", "Quang", "Sơn", "Tân", "Tây", "Thái", "Thanh",
-          "Thịnh", "Thọ", "Thượng", "Trung", "Vĩnh", "Xuân", "Yên", "Bái"]
-_SECOND = ["Bản", "Bắc", "Điền", "Đô", "Đông", "Giai", "Hạ", "Hòa", "Hưng", "Khê", "Lộc",
-           "Long", "Lưu", "Lý", "Môn", "Nam", "Ngoại", "Nội", "Phong", "Phú", "Quan", "Sơn",
-           "Tây", "Thành", "Thượng", "Tiến", "Tôn", "Trang", "Trì", "Xá"]
-XOM = ["Xóm Trại", "Xóm Chùa", "Xóm Giữa", "Xóm Đồng", "Xóm Bến", "Xóm Đình", "Xóm Cầu",
-       "Xóm Mới", "Xóm Trên", "Xóm Dưới", "Xóm Rộc", "Xóm Gò", "Xóm Ao", "Xóm Núi"]
-ROADS = ["Đường trục thôn", "Đường liên xã", "Đường ra đồng", "Ven đê sông Mã", "Ngõ 2", "Ngõ 3",
-         "Ngõ 5", "Ngõ 7", "Ngõ 9"]
-LANDMARKS = ["gần nhà văn hóa", "cạnh cổng chùa", "đối diện trường mầm non", "sau đình làng",
-             "gần trạm y tế", "cạnh cửa hàng tạp hóa", "đầu cầu", "gần trạm bơm", "cuối ngõ",
-             "bên kênh Bắc", "cạnh sân bóng", "gần giếng làng", "sát bờ tre"]
+_FIRST = [
+    "An",
+    "Bồng",
+    "Cao",
+    "Đông",
+    "Đồng",
+    "Hạ",
+    "Hòa",
+    "Hưng",
+    "Kim",
+    "Lạc",
+    "Mỹ",
+    "Nghĩa",
+    "Ngọc",
+    "Phú",
+    "Phúc",
+    "Phù",
+    "Quang",
+    "Sơn",
+    "Tân",
+    "Tây",
+    "Thái",
+    "Thanh",
+    "Thịnh",
+    "Thọ",
+    "Thượng",
+    "Trung",
+    "Vĩnh",
+    "Xuân",
+    "Yên",
+    "Bái",
+]
+_SECOND = [
+    "Bản",
+    "Bắc",
+    "Điền",
+    "Đô",
+    "Đông",
+    "Giai",
+    "Hạ",
+    "Hòa",
+    "Hưng",
+    "Khê",
+    "Lộc",
+    "Long",
+    "Lưu",
+    "Lý",
+    "Môn",
+    "Nam",
+    "Ngoại",
+    "Nội",
+    "Phong",
+    "Phú",
+    "Quan",
+    "Sơn",
+    "Tây",
+    "Thành",
+    "Thượng",
+    "Tiến",
+    "Tôn",
+    "Trang",
+    "Trì",
+    "Xá",
+]
+XOM = [
+    "Xóm Trại",
+    "Xóm Chùa",
+    "Xóm Giữa",
+    "Xóm Đồng",
+    "Xóm Bến",
+    "Xóm Đình",
+    "Xóm Cầu",
+    "Xóm Mới",
+    "Xóm Trên",
+    "Xóm Dưới",
+    "Xóm Rộc",
+    "Xóm Gò",
+    "Xóm Ao",
+    "Xóm Núi",
+]
+ROADS = [
+    "Đường trục thôn",
+    "Đường liên xã",
+    "Đường ra đồng",
+    "Ven đê sông Mã",
+    "Ngõ 2",
+    "Ngõ 3",
+    "Ngõ 5",
+    "Ngõ 7",
+    "Ngõ 9",
+]
+LANDMARKS = [
+    "gần nhà văn hóa",
+    "cạnh cổng chùa",
+    "đối diện trường mầm non",
+    "sau đình làng",
+    "gần trạm y tế",
+    "cạnh cửa hàng tạp hóa",
+    "đầu cầu",
+    "gần trạm bơm",
+    "cuối ngõ",
+    "bên kênh Bắc",
+    "cạnh sân bóng",
+    "gần giếng làng",
+    "sát bờ tre",
+]
 
 # --- names -----------------------------------------------------------------------------------
 
 # Weights follow national surveys, with more Lê and Trịnh as in Thanh Hóa.
-SURNAMES = [("Nguyễn", 34), ("Lê", 12), ("Trần", 8), ("Phạm", 6), ("Hoàng", 3), ("Vũ", 2),
-            ("Võ", 1), ("Đặng", 2), ("Bùi", 3), ("Đỗ", 3), ("Hồ", 1), ("Ngô", 1.5),
-            ("Dương", 1), ("Lý", 0.5), ("Trịnh", 3), ("Mai", 2), ("Đinh", 1.5), ("Lương", 1),
-            ("Phan", 1.5), ("Hà", 1.5), ("Tống", 0.5), ("Cao", 1), ("Lưu", 0.5), ("Tạ", 0.5),
-            ("Quách", 0.5)]
+SURNAMES = [
+    ("Nguyễn", 34),
+    ("Lê", 12),
+    ("Trần", 8),
+    ("Phạm", 6),
+    ("Hoàng", 3),
+    ("Vũ", 2),
+    ("Võ", 1),
+    ("Đặng", 2),
+    ("Bùi", 3),
+    ("Đỗ", 3),
+    ("Hồ", 1),
+    ("Ngô", 1.5),
+    ("Dương", 1),
+    ("Lý", 0.5),
+    ("Trịnh", 3),
+    ("Mai", 2),
+    ("Đinh", 1.5),
+    ("Lương", 1),
+    ("Phan", 1.5),
+    ("Hà", 1.5),
+    ("Tống", 0.5),
+    ("Cao", 1),
+    ("Lưu", 0.5),
+    ("Tạ", 0.5),
+    ("Quách", 0.5),
+]
 # Middle names: Văn and Thị dominate among people born before the mid-1980s.
 MIDDLE = {
-    (Sex.male, True): [("Văn", 55), ("Đức", 8), ("Hữu", 6), ("Đình", 6), ("Xuân", 5),
-                       ("Công", 5), ("Minh", 4), ("Quang", 4), ("Ngọc", 3), ("Bá", 2)],
-    (Sex.male, False): [("Văn", 20), ("Đức", 12), ("Minh", 14), ("Quang", 8), ("Hoàng", 6),
-                        ("Gia", 6), ("Anh", 5), ("Thành", 5), ("Hữu", 4), ("Đăng", 4),
-                        ("Bảo", 6)],
-    (Sex.female, True): [("Thị", 75), ("Thu", 5), ("Ngọc", 4), ("Thanh", 5), ("Hồng", 4),
-                         ("Kim", 3), ("Minh", 2)],
-    (Sex.female, False): [("Thị", 25), ("Thu", 10), ("Ngọc", 10), ("Thanh", 8), ("Phương", 7),
-                          ("Khánh", 6), ("Bảo", 6), ("Minh", 6), ("Hà", 5), ("Thùy", 6),
-                          ("Diệu", 3)],
+    (Sex.male, True): [
+        ("Văn", 55),
+        ("Đức", 8),
+        ("Hữu", 6),
+        ("Đình", 6),
+        ("Xuân", 5),
+        ("Công", 5),
+        ("Minh", 4),
+        ("Quang", 4),
+        ("Ngọc", 3),
+        ("Bá", 2),
+    ],
+    (Sex.male, False): [
+        ("Văn", 20),
+        ("Đức", 12),
+        ("Minh", 14),
+        ("Quang", 8),
+        ("Hoàng", 6),
+        ("Gia", 6),
+        ("Anh", 5),
+        ("Thành", 5),
+        ("Hữu", 4),
+        ("Đăng", 4),
+        ("Bảo", 6),
+    ],
+    (Sex.female, True): [
+        ("Thị", 75),
+        ("Thu", 5),
+        ("Ngọc", 4),
+        ("Thanh", 5),
+        ("Hồng", 4),
+        ("Kim", 3),
+        ("Minh", 2),
+    ],
+    (Sex.female, False): [
+        ("Thị", 25),
+        ("Thu", 10),
+        ("Ngọc", 10),
+        ("Thanh", 8),
+        ("Phương", 7),
+        ("Khánh", 6),
+        ("Bảo", 6),
+        ("Minh", 6),
+        ("Hà", 5),
+        ("Thùy", 6),
+        ("Diệu", 3),
+    ],
 }
 GIVEN = {
-    (Sex.male, True): ["Hùng", "Dũng", "Tuấn", "Hải", "Nam", "Sơn", "Thắng", "Long", "Cường",
-                       "Bình", "Hòa", "Trung", "Phong", "Tùng", "Lâm", "Lợi", "Mạnh", "Nghĩa",
-                       "Thành", "Thịnh", "Toàn", "Vinh", "Chiến", "Đông", "Hưng", "Lực", "Tâm",
-                       "Tiến", "Quý", "Tư", "Sáu", "Bảy", "Khải", "Thuận"],
-    (Sex.male, False): ["Huy", "Khôi", "Phúc", "Bảo", "Đạt", "Hiếu", "Kiên", "Khang", "Minh",
-                        "Nam", "Quân", "Duy", "An", "Khoa", "Lộc", "Tuấn", "Việt", "Đức",
-                        "Hoàng", "Trí", "Thái", "Long", "Hưng", "Sơn", "Nhật", "Tú"],
-    (Sex.female, True): ["Lan", "Hoa", "Hương", "Hằng", "Mai", "Nga", "Nhung", "Oanh", "Phương",
-                         "Tuyết", "Vân", "Yến", "Hạnh", "Huệ", "Loan", "Liên", "Dung", "Hiền",
-                         "Thủy", "Xuân", "Hồng", "Đào", "Lụa", "Thơm", "Nụ", "Sen", "Tâm",
-                         "Lý", "Cúc", "Gái"],
-    (Sex.female, False): ["Linh", "Trang", "Thảo", "Ngân", "Quỳnh", "Vy", "Huyền", "Anh", "Chi",
-                          "My", "Hà", "Ngọc", "Nhi", "Uyên", "Hân", "Giang", "Diệp", "Hương",
-                          "Mai", "Trâm", "Thư", "Yến", "Châu", "Khuê"],
+    (Sex.male, True): [
+        "Hùng",
+        "Dũng",
+        "Tuấn",
+        "Hải",
+        "Nam",
+        "Sơn",
+        "Thắng",
+        "Long",
+        "Cường",
+        "Bình",
+        "Hòa",
+        "Trung",
+        "Phong",
+        "Tùng",
+        "Lâm",
+        "Lợi",
+        "Mạnh",
+        "Nghĩa",
+        "Thành",
+        "Thịnh",
+        "Toàn",
+        "Vinh",
+        "Chiến",
+        "Đông",
+        "Hưng",
+        "Lực",
+        "Tâm",
+        "Tiến",
+        "Quý",
+        "Tư",
+        "Sáu",
+        "Bảy",
+        "Khải",
+        "Thuận",
+    ],
+    (Sex.male, False): [
+        "Huy",
+        "Khôi",
+        "Phúc",
+        "Bảo",
+        "Đạt",
+        "Hiếu",
+        "Kiên",
+        "Khang",
+        "Minh",
+        "Nam",
+        "Quân",
+        "Duy",
+        "An",
+        "Khoa",
+        "Lộc",
+        "Tuấn",
+        "Việt",
+        "Đức",
+        "Hoàng",
+        "Trí",
+        "Thái",
+        "Long",
+        "Hưng",
+        "Sơn",
+        "Nhật",
+        "Tú",
+    ],
+    (Sex.female, True): [
+        "Lan",
+        "Hoa",
+        "Hương",
+        "Hằng",
+        "Mai",
+        "Nga",
+        "Nhung",
+        "Oanh",
+        "Phương",
+        "Tuyết",
+        "Vân",
+        "Yến",
+        "Hạnh",
+        "Huệ",
+        "Loan",
+        "Liên",
+        "Dung",
+        "Hiền",
+        "Thủy",
+        "Xuân",
+        "Hồng",
+        "Đào",
+        "Lụa",
+        "Thơm",
+        "Nụ",
+        "Sen",
+        "Tâm",
+        "Lý",
+        "Cúc",
+        "Gái",
+    ],
+    (Sex.female, False): [
+        "Linh",
+        "Trang",
+        "Thảo",
+        "Ngân",
+        "Quỳnh",
+        "Vy",
+        "Huyền",
+        "Anh",
+        "Chi",
+        "My",
+        "Hà",
+        "Ngọc",
+        "Nhi",
+        "Uyên",
+        "Hân",
+        "Giang",
+        "Diệp",
+        "Hương",
+        "Mai",
+        "Trâm",
+        "Thư",
+        "Yến",
+        "Châu",
+        "Khuê",
+    ],
 }
-MOBILE_PREFIXES = ["091", "094", "088", "098", "097", "096", "086", "032", "033", "034", "035",
-                   "036", "037", "038", "039", "081", "082", "083", "084", "085", "089", "090",
-                   "093"]
+MOBILE_PREFIXES = [
+    "091",
+    "094",
+    "088",
+    "098",
+    "097",
+    "096",
+    "086",
+    "032",
+    "033",
+    "034",
+    "035",
+    "036",
+    "037",
+    "038",
+    "039",
+    "081",
+    "082",
+    "083",
+    "084",
+    "085",
+    "089",
+    "090",
+    "093",
+]
 STAFF = [("Lê Văn Chung", "0912"), ("Nguyễn Thị Thu Hà", "0945")]  # VH–XH officer; một cửa
 ADMIN = "Trịnh Đình Khoa"
 
 # --- visits ----------------------------------------------------------------------------------
 
-HOURS = [(7, 4), (8, 8), (9, 8), (10, 6), (14, 6), (15, 8), (16, 10), (17, 10), (18, 8),
-         (19, 8), (20, 4)]  # Youth Union members visit after work and in the evening
-OUTCOMES = [(Outcome.met, 80.5), (Outcome.not_home, 12), (Outcome.declined, 4),
-            (Outcome.moved, 1.5)]
+HOURS = [
+    (7, 4),
+    (8, 8),
+    (9, 8),
+    (10, 6),
+    (14, 6),
+    (15, 8),
+    (16, 10),
+    (17, 10),
+    (18, 8),
+    (19, 8),
+    (20, 4),
+]  # Youth Union members visit after work and in the evening
+OUTCOMES = [
+    (Outcome.met, 80.5),
+    (Outcome.not_home, 12),
+    (Outcome.declined, 4),
+    (Outcome.moved, 1.5),
+]
 LINES_PER_VISIT = [(1, 30), (2, 35), (3, 22), (4, 13)]
 # Half the help asked for is VNeID; the rest follows the Đề án 06 indicators.
 VNEID_SHARE = 0.5
-OTHER_SERVICES = [("dvcqg_login", 9), ("payment_account", 9), ("health_book", 8),
-                  ("digital_literacy", 6), ("online_safety", 5), ("online_procedure", 3),
-                  ("online_payment", 2), ("vssid", 2), ("province_app", 2), ("zalo_group", 2),
-                  ("etax", 1), ("ecommerce", 0.5), ("digital_signature", 0.5), ("other", 0.5)]
+OTHER_SERVICES = [
+    ("dvcqg_login", 9),
+    ("payment_account", 9),
+    ("health_book", 8),
+    ("digital_literacy", 6),
+    ("online_safety", 5),
+    ("online_procedure", 3),
+    ("online_payment", 2),
+    ("vssid", 2),
+    ("province_app", 2),
+    ("zalo_group", 2),
+    ("etax", 1),
+    ("ecommerce", 0.5),
+    ("digital_signature", 0.5),
+    ("other", 0.5),
+]
 # The VNeID ladder a resident climbs: none → level 1 → activated → level 2 (by the police).
 LADDER = ["vneid_level1", "vneid_activate", "vneid_level2"]
 # Where residents stood before the campaign (police drives had reached many already).
 LADDER_START = [(0, 35), (1, 17), (2, 28), (3, 20)]
 RESULTS = {
-    "vneid_level1": [(Result.done, 74), (Result.partial, 8), (Result.failed, 15),
-                     (Result.referred, 3)],
-    "vneid_activate": [(Result.done, 70), (Result.partial, 10), (Result.failed, 15),
-                       (Result.referred, 5)],
+    "vneid_level1": [
+        (Result.done, 74),
+        (Result.partial, 8),
+        (Result.failed, 15),
+        (Result.referred, 3),
+    ],
+    "vneid_activate": [
+        (Result.done, 70),
+        (Result.partial, 10),
+        (Result.failed, 15),
+        (Result.referred, 5),
+    ],
     "vneid_level2": [(Result.referred, 85), (Result.done, 10), (Result.failed, 5)],
     "vneid_recovery": [(Result.done, 65), (Result.failed, 20), (Result.referred, 15)],
     None: [(Result.done, 72), (Result.partial, 14), (Result.failed, 11), (Result.referred, 3)],
 }
 FAILURES = {
-    "vneid_level1": [(Reason.no_smartphone, 4), (Reason.no_chip_id, 3), (Reason.no_sim, 3),
-                     (Reason.no_signal, 2), (Reason.system_error, 2)],
-    "vneid_activate": [(Reason.no_sim, 4), (Reason.forgot_password, 3),
-                       (Reason.system_error, 3), (Reason.no_signal, 2)],
+    "vneid_level1": [
+        (Reason.no_smartphone, 4),
+        (Reason.no_chip_id, 3),
+        (Reason.no_sim, 3),
+        (Reason.no_signal, 2),
+        (Reason.system_error, 2),
+    ],
+    "vneid_activate": [
+        (Reason.no_sim, 4),
+        (Reason.forgot_password, 3),
+        (Reason.system_error, 3),
+        (Reason.no_signal, 2),
+    ],
     "vneid_level2": [(Reason.no_chip_id, 1)],
-    "vneid_recovery": [(Reason.no_sim, 3), (Reason.forgot_password, 2),
-                       (Reason.system_error, 2)],
-    None: [(Reason.no_smartphone, 3), (Reason.no_signal, 2), (Reason.forgot_password, 2),
-           (Reason.system_error, 2), (Reason.not_interested, 2), (Reason.other, 1)],
+    "vneid_recovery": [(Reason.no_sim, 3), (Reason.forgot_password, 2), (Reason.system_error, 2)],
+    None: [
+        (Reason.no_smartphone, 3),
+        (Reason.no_signal, 2),
+        (Reason.forgot_password, 2),
+        (Reason.system_error, 2),
+        (Reason.not_interested, 2),
+        (Reason.other, 1),
+    ],
 }
 PARTIAL_REASONS = [Reason.no_signal, Reason.system_error, Reason.forgot_password, Reason.other]
 DEVICES = [(Device.own, 62), (Device.family, 23), (Device.volunteer, 15)]
-REVIEW_OLD = [(ReviewState.approved, 93), (ReviewState.pending, 3), (ReviewState.returned, 2),
-              (ReviewState.rejected, 2)]
-REVIEW_RECENT = [(ReviewState.pending, 82), (ReviewState.approved, 14),
-                 (ReviewState.returned, 2.5), (ReviewState.rejected, 1.5)]
+REVIEW_OLD = [
+    (ReviewState.approved, 93),
+    (ReviewState.pending, 3),
+    (ReviewState.returned, 2),
+    (ReviewState.rejected, 2),
+]
+REVIEW_RECENT = [
+    (ReviewState.pending, 82),
+    (ReviewState.approved, 14),
+    (ReviewState.returned, 2.5),
+    (ReviewState.rejected, 1.5),
+]
 NOTES = {
-    Outcome.met: ["Bà cụ ở một mình, cần quay lại hướng dẫn thêm",
-                  "Hướng dẫn cả nhà nhận biết tin nhắn lừa đảo",
-                  "Con trai đi làm xa, hẹn về làm mức 2 tại công an xã",
-                  "Điện thoại đời cũ, không cài được ứng dụng",
-                  "Ông cụ muốn xem lương hưu trên VssID",
-                  "Chị chủ hộ nhờ hướng dẫn nộp học phí cho con qua ngân hàng"],
-    Outcome.not_home: ["Cả nhà đi làm đồng", "Nhà khóa cửa, hẹn tối quay lại",
-                       "Chủ hộ làm ở khu công nghiệp, chỉ ở nhà Chủ nhật",
-                       "Gọi điện không nghe máy"],
-    Outcome.declined: ["Người dân chưa muốn cài, sợ lộ thông tin",
-                       "Ông bà bảo đã có con cháu làm giúp",
-                       "Hẹn khi nào rảnh sẽ tự lên nhà văn hóa"],
-    Outcome.moved: ["Cả nhà đã chuyển vào Bình Dương làm ăn",
-                    "Đã chuyển ra ở với con ở phường Hạc Thành",
-                    "Nhà bỏ trống, đã bán đất"],
+    Outcome.met: [
+        "Bà cụ ở một mình, cần quay lại hướng dẫn thêm",
+        "Hướng dẫn cả nhà nhận biết tin nhắn lừa đảo",
+        "Con trai đi làm xa, hẹn về làm mức 2 tại công an xã",
+        "Điện thoại đời cũ, không cài được ứng dụng",
+        "Ông cụ muốn xem lương hưu trên VssID",
+        "Chị chủ hộ nhờ hướng dẫn nộp học phí cho con qua ngân hàng",
+    ],
+    Outcome.not_home: [
+        "Cả nhà đi làm đồng",
+        "Nhà khóa cửa, hẹn tối quay lại",
+        "Chủ hộ làm ở khu công nghiệp, chỉ ở nhà Chủ nhật",
+        "Gọi điện không nghe máy",
+    ],
+    Outcome.declined: [
+        "Người dân chưa muốn cài, sợ lộ thông tin",
+        "Ông bà bảo đã có con cháu làm giúp",
+        "Hẹn khi nào rảnh sẽ tự lên nhà văn hóa",
+    ],
+    Outcome.moved: [
+        "Cả nhà đã chuyển vào Bình Dương làm ăn",
+        "Đã chuyển ra ở với con ở phường Hạc Thành",
+        "Nhà bỏ trống, đã bán đất",
+    ],
 }
 
 
@@ -202,7 +558,7 @@ def _spread(total: int, weights: list[float], minimum: int) -> list[int]:
     exact = [rest * w / whole for w in weights]
     parts = [math.floor(x) for x in exact]
     order = sorted(range(len(weights)), key=lambda i: (parts[i] - exact[i], i))
-    for i in order[:rest - sum(parts)]:
+    for i in order[: rest - sum(parts)]:
         parts[i] += 1
     return [minimum + p for p in parts]
 
@@ -253,9 +609,12 @@ class _Rows:
         if self.connection.dialect.name != "postgresql":
             return
         for table in self.tables:
-            self.connection.execute(text(
-                f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                f"(SELECT max(id) FROM {table.name}))"))
+            self.connection.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                    f"(SELECT max(id) FROM {table.name}))"
+                )
+            )
 
 
 # --- the builder -----------------------------------------------------------------------------
@@ -301,8 +660,7 @@ class _Builder:
         """One value of a `_table`, by weight: `random.choices` without its per-call
         overhead, which shows at millions of draws."""
         values, cumulative = table
-        return values[bisect(cumulative, self.rng.random() * cumulative[-1], 0,
-                             len(values) - 1)]
+        return values[bisect(cumulative, self.rng.random() * cumulative[-1], 0, len(values) - 1)]
 
     def uuid(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
@@ -337,21 +695,31 @@ class _Builder:
         head_born = self.year - rng.randint(*head_age)
         head = self.person("Chủ hộ", head_sex, head_born)
         if head_sex is Sex.male:  # wives are mostly a few years younger
-            spouse = self.person("Vợ", Sex.female, min(head_born + rng.randint(-1, 6),
-                                                       self.year - 19))
+            spouse = self.person(
+                "Vợ", Sex.female, min(head_born + rng.randint(-1, 6), self.year - 19)
+            )
             return head, spouse, head
         spouse = self.person("Chồng", Sex.male, head_born - rng.randint(-1, 5))
         return head, spouse, spouse
 
-    def children(self, count: int, relation: str, mother_born: int, surname: str,
-                 mother_from: int = 20, mother_to: int = 42) -> list[_Person]:
+    def children(
+        self,
+        count: int,
+        relation: str,
+        mother_born: int,
+        surname: str,
+        mother_from: int = 20,
+        mother_to: int = 42,
+    ) -> list[_Person]:
         """`count` children born when their mother was `mother_from`–`mother_to`, eldest first,
         none born after this year."""
         low = min(mother_born + mother_from, self.year)
         high = max(low, min(mother_born + mother_to, self.year))
         births = sorted(self.rng.randint(low, high) for _ in range(count))
-        return [self.person(relation, self.rng.choice((Sex.male, Sex.female)), born, surname)
-                for born in births]
+        return [
+            self.person(relation, self.rng.choice((Sex.male, Sex.female)), born, surname)
+            for born in births
+        ]
 
     def family(self, size: int) -> list[_Person]:
         """The residents of one household, head (Chủ hộ) first, with birth years that fit
@@ -379,8 +747,7 @@ class _Builder:
     def nuclear(self, size: int) -> list[_Person]:
         head, spouse, father = self.couple((26, 62))
         mother = spouse if father is head else head
-        return [head, spouse,
-                *self.children(size - 2, "Con", mother.born, self.surname_of(father))]
+        return [head, spouse, *self.children(size - 2, "Con", mother.born, self.surname_of(father))]
 
     def with_grandchildren(self, size: int) -> list[_Person]:
         """Grandparents at the head: a married child's family lives with them, or they raise
@@ -401,16 +768,19 @@ class _Builder:
                 child = self.person("Con", Sex.female, child_born, self.surname_of(father))
                 in_law = self.person("Con rể", Sex.male, child_born - rng.randint(0, 4))
                 young_mother, young_father = child, in_law
-            family += [child, in_law,
-                       *self.children(rest - 2, "Cháu", young_mother.born,
-                                      self.surname_of(young_father))]
+            family += [
+                child,
+                in_law,
+                *self.children(rest - 2, "Cháu", young_mother.born, self.surname_of(young_father)),
+            ]
             return family
         for _ in range(rest):
             if rng.random() < 0.6:
                 born = self.year - rng.randint(2, 15)
                 surname = self.surname_of(father) if rng.random() < 0.8 else None
-                family.append(self.person("Cháu", rng.choice((Sex.male, Sex.female)), born,
-                                          surname))
+                family.append(
+                    self.person("Cháu", rng.choice((Sex.male, Sex.female)), born, surname)
+                )
             else:
                 family += self.children(1, "Con", mother.born, self.surname_of(father))
         return family
@@ -424,12 +794,12 @@ class _Builder:
         both = size >= 4 and rng.random() < 0.35
         elders = []
         if both or rng.random() < 0.3:
-            elders.append(self.person("Bố", Sex.male, head.born - rng.randint(23, 34),
-                                      self.surname_of(head)))
+            elders.append(
+                self.person("Bố", Sex.male, head.born - rng.randint(23, 34), self.surname_of(head))
+            )
         if both or not elders:
             elders.append(self.person("Mẹ", Sex.female, head.born - rng.randint(20, 32)))
-        kids = self.children(size - 2 - len(elders), "Con", mother.born,
-                             self.surname_of(father))
+        kids = self.children(size - 2 - len(elders), "Con", mother.born, self.surname_of(father))
         return [head, spouse, *kids, *elders]
 
     def smartphones(self, family: list[_Person]) -> int:
@@ -446,8 +816,7 @@ class _Builder:
         """The 8 villages of the seed commune, then distinct two-syllable names."""
         names = list(VILLAGES[:count])
         taken = set(names)
-        pairs = [f"{first} {second}" for first in _FIRST for second in _SECOND
-                 if first != second]
+        pairs = [f"{first} {second}" for first in _FIRST for second in _SECOND if first != second]
         self.rng.shuffle(pairs)
         lap = 0
         while len(names) < count:  # when the pairs run out, the next round is numbered
@@ -459,11 +828,21 @@ class _Builder:
                     names.append(name)
         return [f"Thôn {name}" for name in names]
 
-    def member(self, *, role: Role, village_id: int | None, name: str, phone: str,
-               created_at: datetime) -> int:
-        return self.rows.add(Member, dict(
-            commune_id=self.commune.id, village_id=village_id, name=name, phone=phone,
-            role=role, active=True, created_at=created_at))
+    def member(
+        self, *, role: Role, village_id: int | None, name: str, phone: str, created_at: datetime
+    ) -> int:
+        return self.rows.add(
+            Member,
+            dict(
+                commune_id=self.commune.id,
+                village_id=village_id,
+                name=name,
+                phone=phone,
+                role=role,
+                active=True,
+                created_at=created_at,
+            ),
+        )
 
     # Households --------------------------------------------------------------------------
 
@@ -499,8 +878,9 @@ class _Builder:
             return f"{place}, {rng.choice(LANDMARKS)}"
         return place
 
-    def village(self, village_id: int, count: int, volunteers: list[int], leader: int,
-                created: datetime) -> None:
+    def village(
+        self, village_id: int, count: int, volunteers: list[int], leader: int, created: datetime
+    ) -> None:
         """`count` households of one village, each volunteer of `volunteers` taking a stretch
         of neighbouring houses; the lists were entered from `created` on."""
         rng = self.rng
@@ -517,15 +897,30 @@ class _Builder:
         for index in range(count):
             block = volunteers[index * len(volunteers) // count]
             assigned = block if rng.random() < ASSIGNED_SHARE else None
-            self.household(village_id, labels[index],
-                           self.address_hint(places, index / count), assigned,
-                           volunteers, leader, reach, created)
+            self.household(
+                village_id,
+                labels[index],
+                self.address_hint(places, index / count),
+                assigned,
+                volunteers,
+                leader,
+                reach,
+                created,
+            )
             if len(self.rows.pending["household"]) >= CHUNK:
                 self.rows.write()
 
-    def household(self, village_id: int, label: str, address_hint: str,
-                  assigned: int | None, volunteers: list[int], leader: int, reach: float,
-                  created: datetime) -> None:
+    def household(
+        self,
+        village_id: int,
+        label: str,
+        address_hint: str,
+        assigned: int | None,
+        volunteers: list[int],
+        leader: int,
+        reach: float,
+        created: datetime,
+    ) -> None:
         rng = self.rng
         size = self.pick(((1, 2, 3, 4, 5, 6, 7, 8), (5, 18, 36, 61, 80, 92, 97, 100)))
         family = self.family(size)
@@ -534,12 +929,25 @@ class _Builder:
         internet = rng.random() < (0.85 if smartphones else 0.3)
         entered = created + timedelta(days=rng.randint(0, 20), minutes=rng.randint(0, 480))
         row = dict(
-            uuid=self.uuid(), village_id=village_id, label=label, head_name=head.name,
-            address_hint=address_hint, smartphones=smartphones, internet_at_home=internet,
-            assigned_volunteer_id=assigned, consent_version=CONSENT_VERSION,
-            consent_purposes=CONSENT_PURPOSES, consent_method="verbal", consent_at=entered,
-            review_state=ReviewState.approved, proposed_by_id=None, created_at=entered,
-            search_text="", last_visited_at=None, follow_up_on=None, visit_count=0,
+            uuid=self.uuid(),
+            village_id=village_id,
+            label=label,
+            head_name=head.name,
+            address_hint=address_hint,
+            smartphones=smartphones,
+            internet_at_home=internet,
+            assigned_volunteer_id=assigned,
+            consent_version=CONSENT_VERSION,
+            consent_purposes=CONSENT_PURPOSES,
+            consent_method="verbal",
+            consent_at=entered,
+            review_state=ReviewState.approved,
+            proposed_by_id=None,
+            created_at=entered,
+            search_text="",
+            last_visited_at=None,
+            follow_up_on=None,
+            visit_count=0,
         )
         household_id = self.rows.add(Household, row)
         residents = []
@@ -547,24 +955,39 @@ class _Builder:
             phone = None
             if person.relation == "Chủ hộ" and rng.random() < 0.55:
                 phone = self.phone()
-            resident_id = self.rows.add(Resident, dict(
-                uuid=self.uuid(), household_id=household_id, name=person.name,
-                birth_year=person.born, sex=person.sex, relation=person.relation,
-                phone=phone, review_state=ReviewState.approved, added_by_id=None,
-                created_at=entered))
+            resident_id = self.rows.add(
+                Resident,
+                dict(
+                    uuid=self.uuid(),
+                    household_id=household_id,
+                    name=person.name,
+                    birth_year=person.born,
+                    sex=person.sex,
+                    relation=person.relation,
+                    phone=phone,
+                    review_state=ReviewState.approved,
+                    added_by_id=None,
+                    created_at=entered,
+                ),
+            )
             residents.append((resident_id, person))
         # The cached summary, by the rules of households.refresh_summary(): residents in id
         # order (the order they were added), and the latest non-rejected visit.
-        row["search_text"] = fold(" ".join(
-            [label, head.name, address_hint, *(person.name for _, person in residents)]))
+        row["search_text"] = fold(
+            " ".join([label, head.name, address_hint, *(person.name for _, person in residents)])
+        )
         if rng.random() < reach:
-            visits = self.visit_history(household_id, residents, assigned, volunteers, leader,
-                                        smartphones, internet)
+            visits = self.visit_history(
+                household_id, residents, assigned, volunteers, leader, smartphones, internet
+            )
             kept = [visit for visit in visits if visit["review_state"] != ReviewState.rejected]
             if kept:
                 latest = max(kept, key=lambda visit: (visit["visited_at"], visit["id"]))
-                row.update(visit_count=len(kept), last_visited_at=latest["visited_at"],
-                           follow_up_on=latest["follow_up_on"])
+                row.update(
+                    visit_count=len(kept),
+                    last_visited_at=latest["visited_at"],
+                    follow_up_on=latest["follow_up_on"],
+                )
 
     # Visits ------------------------------------------------------------------------------
 
@@ -576,9 +999,16 @@ class _Builder:
         at = local.astimezone(UTC)
         return at if at <= self.latest_visit else None
 
-    def visit_history(self, household_id: int, residents, assigned: int | None,
-                      volunteers: list[int], leader: int, smartphones: int,
-                      internet: bool) -> list[dict]:
+    def visit_history(
+        self,
+        household_id: int,
+        residents,
+        assigned: int | None,
+        volunteers: list[int],
+        leader: int,
+        smartphones: int,
+        internet: bool,
+    ) -> list[dict]:
         """One to three visits in the last VISIT_DAYS days: a follow-up date brings the
         volunteer back, usually; a household that moved away is not visited again."""
         rng = self.rng
@@ -594,11 +1024,15 @@ class _Builder:
             else:  # a neighbour's volunteer, or the leader, called at this door
                 volunteer = leader if rng.random() < 0.2 else rng.choice(volunteers)
             outcome = self.pick(self.outcomes)
-            lines = self.lines(residents, ladder, smartphones, day) if outcome is Outcome.met \
-                else []
+            lines = (
+                self.lines(residents, ladder, smartphones, day) if outcome is Outcome.met else []
+            )
             follow_up = self.follow_up(outcome, lines, day)
-            visits.append(self.visit(household_id, volunteer, at, outcome, lines, follow_up,
-                                     smartphones, internet))
+            visits.append(
+                self.visit(
+                    household_id, volunteer, at, outcome, lines, follow_up, smartphones, internet
+                )
+            )
             if outcome is Outcome.moved:
                 break
             if follow_up is not None:
@@ -629,8 +1063,9 @@ class _Builder:
             return None
         return day + timedelta(days=rng.randint(*days))
 
-    def lines(self, residents, ladder: dict[int, int], smartphones: int,
-              day: date) -> list[AssistanceIn]:
+    def lines(
+        self, residents, ladder: dict[int, int], smartphones: int, day: date
+    ) -> list[AssistanceIn]:
         """1–4 assistance lines, each a different (resident, service), mostly for adults."""
         rng = self.rng
         adults = [(rid, p) for rid, p in residents if 15 <= self.year - p.born <= 85]
@@ -681,47 +1116,86 @@ class _Builder:
         else:
             device = self.pick(self.devices)
         dossier_no = None
-        if code == "online_procedure" and result in (Result.done, Result.partial) \
-                and rng.random() < 0.7:
+        if (
+            code == "online_procedure"
+            and result in (Result.done, Result.partial)
+            and rng.random() < 0.7
+        ):
             dossier_no = f"{self.dossier_prefix}-{day:%y%m%d}-{rng.randint(1, 9999):04d}"
-        return AssistanceIn(resident_id=resident_id, service_code=code, result=result,
-                            reason=reason, device=device, dossier_no=dossier_no)
+        return AssistanceIn(
+            resident_id=resident_id,
+            service_code=code,
+            result=result,
+            reason=reason,
+            device=device,
+            dossier_no=dossier_no,
+        )
 
-    def visit(self, household_id: int, volunteer: int, at: datetime, outcome: Outcome,
-              lines: list[AssistanceIn], follow_up: date | None, smartphones: int,
-              internet: bool) -> dict:
+    def visit(
+        self,
+        household_id: int,
+        volunteer: int,
+        at: datetime,
+        outcome: Outcome,
+        lines: list[AssistanceIn],
+        follow_up: date | None,
+        smartphones: int,
+        internet: bool,
+    ) -> dict:
         rng = self.rng
         notes = ""
         if rng.random() < (0.25 if outcome is Outcome.met else 0.6):
             notes = rng.choice(NOTES[outcome])
         met = outcome is Outcome.met
         visit_in = VisitIn(
-            uuid=self.uuid(), household_id=household_id, visited_at=at, outcome=outcome,
-            notes=notes, follow_up_on=follow_up, smartphones=smartphones if met else None,
-            internet_at_home=internet if met else None, lines=tuple(lines))
+            uuid=self.uuid(),
+            household_id=household_id,
+            visited_at=at,
+            outcome=outcome,
+            notes=notes,
+            follow_up_on=follow_up,
+            smartphones=smartphones if met else None,
+            internet_at_home=internet if met else None,
+            lines=tuple(lines),
+        )
         # Phones queue visits while offline: most arrive within minutes, some that evening.
         delay = self.pick(((5, 300, 2000), (60, 90, 100)))
         received = min(at + timedelta(minutes=rng.randint(1, delay)), self.now)
         review = self.pick(self.review_recent if self.now - at < RECENT else self.review_old)
         row = dict(
-            uuid=visit_in.uuid, household_id=household_id, volunteer_id=volunteer,
-            visited_at=at, received_at=received, outcome=outcome, notes=notes,
-            follow_up_on=follow_up, smartphones=visit_in.smartphones,
-            internet_at_home=visit_in.internet_at_home, review_state=review, revision=1,
+            uuid=visit_in.uuid,
+            household_id=household_id,
+            volunteer_id=volunteer,
+            visited_at=at,
+            received_at=received,
+            outcome=outcome,
+            notes=notes,
+            follow_up_on=follow_up,
+            smartphones=visit_in.smartphones,
+            internet_at_home=visit_in.internet_at_home,
+            review_state=review,
+            revision=1,
             # The digest log_visit() keeps, so a replay of this content is a duplicate.
             fingerprint=visit_in.fingerprint(),
         )
         visit_id = self.rows.add(Visit, row)
         for line in lines:
-            self.rows.add(Assistance, dict(
-                visit_id=visit_id, resident_id=line.resident_id, service_code=line.service_code,
-                result=line.result, reason=line.reason, device=line.device,
-                dossier_no=line.dossier_no))
+            self.rows.add(
+                Assistance,
+                dict(
+                    visit_id=visit_id,
+                    resident_id=line.resident_id,
+                    service_code=line.service_code,
+                    result=line.result,
+                    reason=line.reason,
+                    device=line.device,
+                    dossier_no=line.dossier_no,
+                ),
+            )
         return row
 
 
-def build(session: Session, *, commune_code: str, households: int, seed: int,
-          now: datetime) -> str:
+def build(session: Session, *, commune_code: str, households: int, seed: int, now: datetime) -> str:
     """Build the demo commune and return a one-line Vietnamese summary of it.
 
     Sets up the commune `commune_code` (`communes.init_commune`, with the service catalogue),
@@ -755,28 +1229,39 @@ def build(session: Session, *, commune_code: str, households: int, seed: int,
     sizes = _spread(households, [rng.uniform(0.75, 1.25) for _ in range(village_count)], 1)
     volunteer_total = max(village_count, round(households / HOUSEHOLDS_PER_VOLUNTEER))
     crews = _spread(volunteer_total, sizes, 1)
-    village_ids = [rows.add(Village, dict(commune_id=commune.id, name=name, kind="thôn"))
-                   for name in builder.village_names(village_count)]
+    village_ids = [
+        rows.add(Village, dict(commune_id=commune.id, name=name, kind="thôn"))
+        for name in builder.village_names(village_count)
+    ]
 
-    builder.member(role=Role.admin, village_id=None, name=ADMIN, phone=builder.phone(),
-                   created_at=setup)
+    builder.member(
+        role=Role.admin, village_id=None, name=ADMIN, phone=builder.phone(), created_at=setup
+    )
     for name, _ in STAFF:
-        builder.member(role=Role.staff, village_id=None, name=name, phone=builder.phone(),
-                       created_at=setup)
+        builder.member(
+            role=Role.staff, village_id=None, name=name, phone=builder.phone(), created_at=setup
+        )
     teams = []
     for village_id, crew in zip(village_ids, crews, strict=True):
         # Leaders are the party-cell secretaries (born 1960s–70s); members are Youth Union.
         sex = Sex.male if rng.random() < 0.8 else Sex.female
-        leader = builder.member(role=Role.leader, village_id=village_id,
-                                name=builder.name(sex, rng.randint(1962, 1978)),
-                                phone=builder.phone(), created_at=setup)
+        leader = builder.member(
+            role=Role.leader,
+            village_id=village_id,
+            name=builder.name(sex, rng.randint(1962, 1978)),
+            phone=builder.phone(),
+            created_at=setup,
+        )
         volunteers = [
-            builder.member(role=Role.volunteer, village_id=village_id,
-                           name=builder.name(rng.choice((Sex.male, Sex.female)),
-                                             rng.randint(1990, 2006)),
-                           phone=builder.phone(),
-                           created_at=setup + timedelta(days=rng.randint(0, 30)))
-            for _ in range(crew)]
+            builder.member(
+                role=Role.volunteer,
+                village_id=village_id,
+                name=builder.name(rng.choice((Sex.male, Sex.female)), rng.randint(1990, 2006)),
+                phone=builder.phone(),
+                created_at=setup + timedelta(days=rng.randint(0, 30)),
+            )
+            for _ in range(crew)
+        ]
         teams.append((leader, volunteers))
     rows.write()
 
@@ -792,10 +1277,12 @@ def build(session: Session, *, commune_code: str, households: int, seed: int,
 
     written = rows.written
     team = written["member"] - 1 - len(STAFF)
-    return (f"Xã mẫu: {commune.name}, {commune.province_name} — "
-            f"{_thousands(written['village'])} thôn, {_thousands(written['household'])} hộ, "
-            f"{_thousands(written['resident'])} nhân khẩu, {_thousands(team)} thành viên, "
-            f"{_thousands(written['visit'])} lượt thăm.")
+    return (
+        f"Xã mẫu: {commune.name}, {commune.province_name} — "
+        f"{_thousands(written['village'])} thôn, {_thousands(written['household'])} hộ, "
+        f"{_thousands(written['resident'])} nhân khẩu, {_thousands(team)} thành viên, "
+        f"{_thousands(written['visit'])} lượt thăm."
+    )
 
 
 def demo_people(session: Session) -> list[Member]:
@@ -805,19 +1292,24 @@ def demo_people(session: Session) -> list[Member]:
     gives the same people. Raises NotFound when the database holds no such trio."""
     has_households = exists().where(Household.assigned_volunteer_id == Member.id)
     volunteer = session.exec(
-        select(Member).where(Member.role == Role.volunteer, Member.active, has_households)
+        select(Member)
+        .where(Member.role == Role.volunteer, Member.active, has_households)
         .order_by(col(Member.village_id), col(Member.id))
     ).first()
     leader = staff = None
     if volunteer is not None:
         leader = session.exec(
-            select(Member).where(Member.role == Role.leader, Member.active,
-                                 Member.village_id == volunteer.village_id)
+            select(Member)
+            .where(
+                Member.role == Role.leader, Member.active, Member.village_id == volunteer.village_id
+            )
             .order_by(col(Member.id))
         ).first()
         staff = session.exec(
-            select(Member).where(Member.role == Role.staff, Member.active,
-                                 Member.commune_id == volunteer.commune_id)
+            select(Member)
+            .where(
+                Member.role == Role.staff, Member.active, Member.commune_id == volunteer.commune_id
+            )
             .order_by(col(Member.id))
         ).first()
     if volunteer is None or leader is None or staff is None:

@@ -48,10 +48,21 @@ REVIEWED = list(indicators.REVIEWED.items())
 FACTS = list(indicators.FACTS.items())
 APPROVED, PENDING = "đã duyệt", "chờ duyệt"
 
-VISIT_HEADERS = ["Mã lượt thăm", "Thời gian thăm", "Thôn", "Hộ", "Chủ hộ", "Người thăm",
-                 "Kết quả chuyến thăm", "Trạng thái duyệt", "Người được hỗ trợ", "Dịch vụ",
-                 "Kết quả", "Lý do", "Máy dùng"]
-
+VISIT_HEADERS = [
+    "Mã lượt thăm",
+    "Thời gian thăm",
+    "Thôn",
+    "Hộ",
+    "Chủ hộ",
+    "Người thăm",
+    "Kết quả chuyến thăm",
+    "Trạng thái duyệt",
+    "Người được hỗ trợ",
+    "Dịch vụ",
+    "Kết quả",
+    "Lý do",
+    "Máy dùng",
+]
 
 
 @dataclass(frozen=True)
@@ -71,19 +82,22 @@ def period(day_from: str | None, day_to: str | None) -> tuple[datetime | None, d
     """`since <= visited_at < until` for the Vietnam calendar days `day_from`..`day_to`
     (YYYY-MM-DD, both inclusive, either optional). Raises Invalid with a Vietnamese message."""
     days: dict[str, date | None] = {}
-    for name, value, label in (("from", day_from, "Ngày bắt đầu"),
-                               ("to", day_to, "Ngày kết thúc")):
+    for name, value, label in (("from", day_from, "Ngày bắt đầu"), ("to", day_to, "Ngày kết thúc")):
         value = (value or "").strip()
         try:
             days[name] = date.fromisoformat(value) if value else None
         except ValueError:
-            raise Invalid({name: f"{label} không đúng định dạng ngày (năm-tháng-ngày, "
-                                 f"ví dụ 2026-11-01)."}) from None
+            raise Invalid(
+                {name: f"{label} không đúng định dạng ngày (năm-tháng-ngày, ví dụ 2026-11-01)."}
+            ) from None
     if days["from"] and days["to"] and days["from"] > days["to"]:
         raise Invalid({"to": "Ngày kết thúc phải sau ngày bắt đầu."})
     since = datetime.combine(days["from"], time.min, forms.VN_TZ) if days["from"] else None
-    until = (datetime.combine(days["to"] + timedelta(days=1), time.min, forms.VN_TZ)
-             if days["to"] else None)
+    until = (
+        datetime.combine(days["to"] + timedelta(days=1), time.min, forms.VN_TZ)
+        if days["to"]
+        else None
+    )
     return since, until
 
 
@@ -93,8 +107,10 @@ def period(day_from: str | None, day_to: str | None) -> tuple[datetime | None, d
 def _villages(session: Session, scope: Scope, since, until) -> list[VillageIndicators]:
     # In the order Vietnamese readers expect ("Thôn Đông" before "Thôn Tây"), whatever the
     # database's collation.
-    return sorted(village_indicators(session, scope=scope, since=since, until=until),
-                  key=lambda village: sort_key(village.village_name))
+    return sorted(
+        village_indicators(session, scope=scope, since=since, until=until),
+        key=lambda village: sort_key(village.village_name),
+    )
 
 
 def _total(rows: list[VillageIndicators], name: str) -> Count:
@@ -109,8 +125,9 @@ def _indicator_cells(values: dict[str, Count]) -> list[int]:
     return cells + [values[name].approved for name, _ in FACTS]
 
 
-def indicators_table(session: Session, *, scope: Scope, since: datetime | None = None,
-                     until: datetime | None = None) -> Table:
+def indicators_table(
+    session: Session, *, scope: Scope, since: datetime | None = None, until: datetime | None = None
+) -> Table:
     """One row per village of the scope, and a "Cả xã" row when the scope is the commune."""
     villages = _villages(session, scope, since, until)
     headers = ["Thôn"]
@@ -118,17 +135,20 @@ def indicators_table(session: Session, *, scope: Scope, since: datetime | None =
         headers += [f"{label} ({APPROVED})", f"{label} ({PENDING})"]
     headers += [label for _, label in FACTS]
     names = [name for name, _ in REVIEWED + FACTS]
-    rows = [[village.village_name,
-             *_indicator_cells({name: getattr(village, name) for name in names})]
-            for village in villages]
+    rows = [
+        [village.village_name, *_indicator_cells({name: getattr(village, name) for name in names})]
+        for village in villages
+    ]
     if scope.village_id is None:
-        rows.append([COMMUNE_TOTAL,
-                     *_indicator_cells({name: _total(villages, name) for name in names})])
+        rows.append(
+            [COMMUNE_TOTAL, *_indicator_cells({name: _total(villages, name) for name in names})]
+        )
     return Table(INDICATORS_SHEET, headers, rows)
 
 
-def reasons_table(session: Session, *, scope: Scope, since: datetime | None = None,
-                  until: datetime | None = None) -> Table:
+def reasons_table(
+    session: Session, *, scope: Scope, since: datetime | None = None, until: datetime | None = None
+) -> Table:
     """Failed assistance lines by village and reason (lines, not residents), then the commune's
     total per reason when the scope is the commune. Reasons in the order the forms show them."""
     villages = _villages(session, scope, since, until)
@@ -143,8 +163,14 @@ def reasons_table(session: Session, *, scope: Scope, since: datetime | None = No
         for reason, label in vocab.REASONS.items():
             counts = [v.failure_reasons[reason] for v in villages if reason in v.failure_reasons]
             if counts:
-                rows.append([COMMUNE_TOTAL, label, sum(c.approved for c in counts),
-                             sum(c.pending for c in counts)])
+                rows.append(
+                    [
+                        COMMUNE_TOTAL,
+                        label,
+                        sum(c.approved for c in counts),
+                        sum(c.pending for c in counts),
+                    ]
+                )
     return Table(REASONS_SHEET, headers, rows)
 
 
@@ -155,11 +181,17 @@ def targets_table(session: Session, *, scope: Scope, on: date) -> Table:
     villages = _villages(session, scope, None, None)
     found = targets.targets_for(session, commune_id=scope.commune_id, on=on)
     columns: list[tuple[int | None, str, dict[str, Count]]] = [
-        (village.village_id, village.village_name,
-         {name: getattr(village, name) for name in indicators.LABELS}) for village in villages]
+        (
+            village.village_id,
+            village.village_name,
+            {name: getattr(village, name) for name in indicators.LABELS},
+        )
+        for village in villages
+    ]
     if scope.village_id is None:
-        columns.append((None, COMMUNE_TOTAL,
-                        {name: _total(villages, name) for name in indicators.LABELS}))
+        columns.append(
+            (None, COMMUNE_TOTAL, {name: _total(villages, name) for name in indicators.LABELS})
+        )
     rows = []
     for village_id, village_name, values in columns:
         for name, label in indicators.LABELS.items():
@@ -167,23 +199,47 @@ def targets_table(session: Session, *, scope: Scope, on: date) -> Table:
             if target is None:
                 continue
             reached = targets.progress(values[name].approved, target)
-            rows.append([village_name, label, target.period_start.strftime("%d/%m/%Y"),
-                         target.period_end.strftime("%d/%m/%Y"), target.value,
-                         reached.value, reached.percent])
-    headers = ["Thôn", "Chỉ tiêu", "Từ ngày", "Đến ngày", "Chỉ tiêu đặt ra",
-               f"Đã đạt ({APPROVED})", "Tỷ lệ đạt (%)"]
+            rows.append(
+                [
+                    village_name,
+                    label,
+                    target.period_start.strftime("%d/%m/%Y"),
+                    target.period_end.strftime("%d/%m/%Y"),
+                    target.value,
+                    reached.value,
+                    reached.percent,
+                ]
+            )
+    headers = [
+        "Thôn",
+        "Chỉ tiêu",
+        "Từ ngày",
+        "Đến ngày",
+        "Chỉ tiêu đặt ra",
+        f"Đã đạt ({APPROVED})",
+        "Tỷ lệ đạt (%)",
+    ]
     return Table(TARGETS_SHEET, headers, rows)
 
 
-def visits_table(session: Session, *, scope: Scope, since: datetime | None = None,
-                 until: datetime | None = None) -> Table:
+def visits_table(
+    session: Session, *, scope: Scope, since: datetime | None = None, until: datetime | None = None
+) -> Table:
     """Every visit of the scope with `since <= visited_at < until`, in time order, all review
     states (the column says which): one row per assistance line, or one row for a visit
     without lines. One query."""
     volunteer = aliased(Member)
     statement = (
-        select(Visit, Village.name, Household.label, Household.head_name, volunteer.name,
-               Resident.name, Service.name, Assistance)
+        select(
+            Visit,
+            Village.name,
+            Household.label,
+            Household.head_name,
+            volunteer.name,
+            Resident.name,
+            Service.name,
+            Assistance,
+        )
         .join(Household, Household.id == Visit.household_id)
         .join(Village, Village.id == Household.village_id)
         .join(volunteer, volunteer.id == Visit.volunteer_id)
@@ -200,17 +256,26 @@ def visits_table(session: Session, *, scope: Scope, since: datetime | None = Non
         statement = statement.where(Visit.visited_at < until)
     statement = statement.order_by(Visit.visited_at, Visit.id, col(Assistance.id))
     rows = []
-    for visit, village, label, head, volunteer_name, resident, service, line in \
-            session.exec(statement).all():
-        rows.append([
-            visit.id, forms.to_local(visit.visited_at).replace(tzinfo=None), village, label,
-            head, volunteer_name, vocab.OUTCOMES.get(visit.outcome, visit.outcome),
-            vocab.REVIEW_STATES.get(visit.review_state, visit.review_state),
-            resident, service,
-            vocab.RESULTS.get(line.result) if line else None,
-            vocab.REASONS.get(line.reason) if line and line.reason else None,
-            vocab.DEVICES.get(line.device) if line and line.device else None,
-        ])
+    for visit, village, label, head, volunteer_name, resident, service, line in session.exec(
+        statement
+    ).all():
+        rows.append(
+            [
+                visit.id,
+                forms.to_local(visit.visited_at).replace(tzinfo=None),
+                village,
+                label,
+                head,
+                volunteer_name,
+                vocab.OUTCOMES.get(visit.outcome, visit.outcome),
+                vocab.REVIEW_STATES.get(visit.review_state, visit.review_state),
+                resident,
+                service,
+                vocab.RESULTS.get(line.result) if line else None,
+                vocab.REASONS.get(line.reason) if line and line.reason else None,
+                vocab.DEVICES.get(line.device) if line and line.device else None,
+            ]
+        )
     return Table(VISITS_SHEET, VISIT_HEADERS, rows)
 
 
@@ -226,8 +291,9 @@ def to_csv(table: Table) -> bytes:
     writer = csv.writer(out)
     writer.writerow(table.headers)
     for row in table.rows:
-        writer.writerow([cell.strftime(_DATETIME_TEXT) if isinstance(cell, datetime) else cell
-                         for cell in row])
+        writer.writerow(
+            [cell.strftime(_DATETIME_TEXT) if isinstance(cell, datetime) else cell for cell in row]
+        )
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
@@ -280,9 +346,18 @@ def filename(session: Session, *, scope: Scope, topic: str, extension: str, toda
     return "-".join([*parts, today.isoformat()]) + "." + extension
 
 
-def record_export(session: Session, *, member: Member, scope: Scope, what: str, file_format: str,
-                  rows: int, since: datetime | None, until: datetime | None,
-                  now: datetime) -> None:
+def record_export(
+    session: Session,
+    *,
+    member: Member,
+    scope: Scope,
+    what: str,
+    file_format: str,
+    rows: int,
+    since: datetime | None,
+    until: datetime | None,
+    now: datetime,
+) -> None:
     """Write the export down in the audit log: what, in which format, how many rows, over which
     days. Caller commits (with nothing else: an export changes no record)."""
     details: dict[str, object] = {"what": what, "format": file_format, "rows": rows}
@@ -294,5 +369,12 @@ def record_export(session: Session, *, member: Member, scope: Scope, what: str, 
         target_kind, target_id = "commune", scope.commune_id
     else:
         target_kind, target_id = "village", scope.village_id
-    audit.record(session, action="export", now=now, actor=member, target_kind=target_kind,
-                 target_id=target_id, details=details)
+    audit.record(
+        session,
+        action="export",
+        now=now,
+        actor=member,
+        target_kind=target_kind,
+        target_id=target_id,
+        details=details,
+    )

@@ -100,23 +100,31 @@ def _level2_latest(*conditions):
     done line first among lines of the same time), numbered 1."""
     rank = func.row_number().over(
         partition_by=Assistance.resident_id,
-        order_by=(col(Visit.visited_at).desc(),
-                  sa.case((Assistance.result == Result.done, 0), else_=1),
-                  col(Visit.id).desc()))
+        order_by=(
+            col(Visit.visited_at).desc(),
+            sa.case((Assistance.result == Result.done, 0), else_=1),
+            col(Visit.id).desc(),
+        ),
+    )
     return (
-        select(Assistance.resident_id.label("resident_id"),
-               Assistance.result.label("result"),
-               Visit.visited_at.label("visited_at"),
-               Household.id.label("household_id"),
-               rank.label("rank"))
+        select(
+            Assistance.resident_id.label("resident_id"),
+            Assistance.result.label("result"),
+            Visit.visited_at.label("visited_at"),
+            Household.id.label("household_id"),
+            rank.label("rank"),
+        )
         .select_from(Household)
         .join(Visit, Visit.household_id == Household.id)
         .join(Assistance, Assistance.visit_id == Visit.id)
         .join(Resident, Resident.id == Assistance.resident_id)
-        .where(Assistance.service_code == LEVEL2_SERVICE,
-               Visit.review_state != ReviewState.rejected,
-               Resident.review_state != ReviewState.rejected,
-               *_listed(), *conditions)
+        .where(
+            Assistance.service_code == LEVEL2_SERVICE,
+            Visit.review_state != ReviewState.rejected,
+            Resident.review_state != ReviewState.rejected,
+            *_listed(),
+            *conditions,
+        )
     ).subquery()
 
 
@@ -128,9 +136,13 @@ def level2_waiting_by_household(session: Session, *conditions) -> dict[int, int]
     """How many residents wait for level 2 in each household `conditions` select (only
     households with someone waiting). What HouseholdProgress keeps under LEVEL2_TALLY."""
     latest = _level2_latest(*conditions)
-    return dict(session.exec(
-        select(latest.c.household_id, func.count()).where(_waiting(latest))
-        .group_by(latest.c.household_id)).all())
+    return dict(
+        session.exec(
+            select(latest.c.household_id, func.count())
+            .where(_waiting(latest))
+            .group_by(latest.c.household_id)
+        ).all()
+    )
 
 
 def _villages_of(scope: Scope, village_id: int | None):
@@ -141,69 +153,129 @@ def _villages_of(scope: Scope, village_id: int | None):
     return statement
 
 
-def followup_counts(session: Session, *, scope: Scope, today: date,
-                    village_id: int | None = None, assigned_to: int | None = None
-                    ) -> dict[str, int]:
+def followup_counts(
+    session: Session,
+    *,
+    scope: Scope,
+    today: date,
+    village_id: int | None = None,
+    assigned_to: int | None = None,
+) -> dict[str, int]:
     """How many households are overdue, due today and upcoming, and how many residents wait
     for level 2: keys overdue, today, upcoming, level2_waiting. `village_id` narrows a
     commune-wide scope; `assigned_to` keeps only households assigned to that member. Reads
     an index (ix_household_follow_up) and the pre-aggregated level-2 tallies."""
     windows = _windows(today)
-    tallies = [func.coalesce(func.sum(sa.case((condition, 1), else_=0)), 0)
-               for condition in windows.values()]
-    row = session.exec(_households(
-        select(*tallies).select_from(Household).join(Village, Village.id == Household.village_id)
-        .where(Household.follow_up_on <= today + timedelta(days=UPCOMING_DAYS)),
-        scope, village_id, assigned_to)).one()
+    tallies = [
+        func.coalesce(func.sum(sa.case((condition, 1), else_=0)), 0)
+        for condition in windows.values()
+    ]
+    row = session.exec(
+        _households(
+            select(*tallies)
+            .select_from(Household)
+            .join(Village, Village.id == Household.village_id)
+            .where(Household.follow_up_on <= today + timedelta(days=UPCOMING_DAYS)),
+            scope,
+            village_id,
+            assigned_to,
+        )
+    ).one()
     counts = dict(zip(windows, (int(n) for n in row), strict=True))
     villages = _villages_of(scope, village_id)
     if assigned_to is None:
         waiting = select(func.coalesce(func.sum(VillageProgress.approved), 0)).where(
-            VillageProgress.indicator == LEVEL2_TALLY,
-            col(VillageProgress.village_id).in_(villages))
+            VillageProgress.indicator == LEVEL2_TALLY, col(VillageProgress.village_id).in_(villages)
+        )
     else:
-        waiting = select(func.coalesce(func.sum(HouseholdProgress.approved), 0)).join(
-            Household, Household.id == HouseholdProgress.household_id).where(
-            HouseholdProgress.indicator == LEVEL2_TALLY,
-            col(HouseholdProgress.village_id).in_(villages),
-            Household.assigned_volunteer_id == assigned_to)
+        waiting = (
+            select(func.coalesce(func.sum(HouseholdProgress.approved), 0))
+            .join(Household, Household.id == HouseholdProgress.household_id)
+            .where(
+                HouseholdProgress.indicator == LEVEL2_TALLY,
+                col(HouseholdProgress.village_id).in_(villages),
+                Household.assigned_volunteer_id == assigned_to,
+            )
+        )
     counts["level2_waiting"] = int(session.exec(waiting).one())
     return counts
 
 
-def followups(session: Session, *, scope: Scope, today: date, village_id: int | None = None,
-              assigned_to: int | None = None, limit: int = LIST_LIMIT) -> FollowUps:
+def followups(
+    session: Session,
+    *,
+    scope: Scope,
+    today: date,
+    village_id: int | None = None,
+    assigned_to: int | None = None,
+    limit: int = LIST_LIMIT,
+) -> FollowUps:
     """The four follow-up lists of a scope (optionally one village of it, or only households
     assigned to `assigned_to`): overdue, the longest overdue first; today and upcoming by
     date then house; level 2 by the oldest referral first."""
-    counts = followup_counts(session, scope=scope, today=today, village_id=village_id,
-                             assigned_to=assigned_to)
-    columns = (Household.id, Household.label, Household.head_name, Village.name,
-               Household.follow_up_on, Member.name)
+    counts = followup_counts(
+        session, scope=scope, today=today, village_id=village_id, assigned_to=assigned_to
+    )
+    columns = (
+        Household.id,
+        Household.label,
+        Household.head_name,
+        Village.name,
+        Household.follow_up_on,
+        Member.name,
+    )
     lists: dict[str, list[FollowUp]] = {}
     for key, condition in _windows(today).items():
-        rows = session.exec(_households(
-            select(*columns).select_from(Household)
-            .join(Village, Village.id == Household.village_id)
-            .outerjoin(Member, Member.id == Household.assigned_volunteer_id)
-            .where(condition), scope, village_id, assigned_to)
-            .order_by(Household.follow_up_on, Village.name, func.length(Household.label),
-                      Household.label, Household.id)
-            .limit(limit)).all()
-        lists[key] = [FollowUp(household_id=hid, label=label, head_name=head,
-                               village_name=village, on=on, volunteer_name=volunteer)
-                      for hid, label, head, village, on, volunteer in rows]
+        rows = session.exec(
+            _households(
+                select(*columns)
+                .select_from(Household)
+                .join(Village, Village.id == Household.village_id)
+                .outerjoin(Member, Member.id == Household.assigned_volunteer_id)
+                .where(condition),
+                scope,
+                village_id,
+                assigned_to,
+            )
+            .order_by(
+                Household.follow_up_on,
+                Village.name,
+                func.length(Household.label),
+                Household.label,
+                Household.id,
+            )
+            .limit(limit)
+        ).all()
+        lists[key] = [
+            FollowUp(
+                household_id=hid,
+                label=label,
+                head_name=head,
+                village_name=village,
+                on=on,
+                volunteer_name=volunteer,
+            )
+            for hid, label, head, village, on, volunteer in rows
+        ]
     # Only the households the pre-aggregate says have someone waiting are looked into.
     candidates = select(HouseholdProgress.household_id).where(
         HouseholdProgress.indicator == LEVEL2_TALLY,
-        col(HouseholdProgress.village_id).in_(_villages_of(scope, village_id)))
+        col(HouseholdProgress.village_id).in_(_villages_of(scope, village_id)),
+    )
     conditions = [col(Household.id).in_(candidates)]
     if assigned_to is not None:
         conditions.append(Household.assigned_volunteer_id == assigned_to)
     latest = _level2_latest(*conditions)
     rows = session.exec(
-        select(Household.id, Household.label, Household.head_name, Village.name,
-               latest.c.visited_at, Member.name, Resident.name)
+        select(
+            Household.id,
+            Household.label,
+            Household.head_name,
+            Village.name,
+            latest.c.visited_at,
+            Member.name,
+            Resident.name,
+        )
         .select_from(latest)
         .join(Household, Household.id == latest.c.household_id)
         .join(Village, Village.id == Household.village_id)
@@ -211,12 +283,20 @@ def followups(session: Session, *, scope: Scope, today: date, village_id: int | 
         .outerjoin(Member, Member.id == Household.assigned_volunteer_id)
         .where(_waiting(latest))
         .order_by(latest.c.visited_at, Household.id, Resident.id)
-        .limit(limit)).all()
+        .limit(limit)
+    ).all()
     lists["level2_waiting"] = [
-        FollowUp(household_id=hid, label=label, head_name=head, village_name=village,
-                 on=local_today(_aware(referred_at)), volunteer_name=volunteer,
-                 resident_name=resident)
-        for hid, label, head, village, referred_at, volunteer, resident in rows]
+        FollowUp(
+            household_id=hid,
+            label=label,
+            head_name=head,
+            village_name=village,
+            on=local_today(_aware(referred_at)),
+            volunteer_name=volunteer,
+            resident_name=resident,
+        )
+        for hid, label, head, village, referred_at, volunteer, resident in rows
+    ]
     return FollowUps(lists=lists, counts=counts)
 
 

@@ -83,8 +83,9 @@ def text(value: Any, *, required: bool, label: str, max_length: int = 200) -> st
     return cleaned
 
 
-def integer(value: Any, *, label: str, minimum: int, maximum: int,
-            required: bool = False) -> int | None:
+def integer(
+    value: Any, *, label: str, minimum: int, maximum: int, required: bool = False
+) -> int | None:
     if _blank(value):
         if required:
             raise _FieldError(f"Vui lòng nhập {label}.")
@@ -180,9 +181,10 @@ _DIGIT_RUN = re.compile(r"\d(?:[ .]?\d)*")
 # the word directly followed by a number ("OTP 123456"). "Quên mật khẩu" alone is fine.
 _SECRET = re.compile(
     r"\b(?:mat khau|mk|password|pass|otp|ma otp|ma xac thuc|ma xac nhan)\b"
-    r"(?:\s*(?::|=|\bla\b)\s*\S+|\s*\d{4,})")
-NO_CCCD = ("Không ghi số CCCD đầy đủ (12 chữ số). Nếu cần, chỉ ghi 4 số cuối.")
-NO_SECRET = ("Không ghi mật khẩu hay mã OTP của người dân. Hãy xóa phần đó rồi lưu lại.")
+    r"(?:\s*(?::|=|\bla\b)\s*\S+|\s*\d{4,})"
+)
+NO_CCCD = "Không ghi số CCCD đầy đủ (12 chữ số). Nếu cần, chỉ ghi 4 số cuối."
+NO_SECRET = "Không ghi mật khẩu hay mã OTP của người dân. Hãy xóa phần đó rồi lưu lại."
 
 
 def refuse_secrets(value: T) -> T:

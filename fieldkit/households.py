@@ -101,9 +101,16 @@ def _searched(statement, text: str):
     return statement
 
 
-def list_households(session: Session, member: Member, *, text: str = "",
-                    list_filter: ListFilter = ListFilter.all, today: date,
-                    offset: int = 0, limit: int | None = PAGE_SIZE) -> HouseholdPage:
+def list_households(
+    session: Session,
+    member: Member,
+    *,
+    text: str = "",
+    list_filter: ListFilter = ListFilter.all,
+    today: date,
+    offset: int = 0,
+    limit: int | None = PAGE_SIZE,
+) -> HouseholdPage:
     """The households a member may see: assigned to them first, then the rest, by village and
     house label. `text` matches accent-insensitively on label, head, address and residents.
     `limit` None lists them all (a village, which the phone keeps whole for offline search)."""
@@ -114,20 +121,28 @@ def list_households(session: Session, member: Member, *, text: str = "",
     rows = session.exec(
         _filtered(base, list_filter, today)
         .order_by(
-            *first, case((Household.assigned_volunteer_id == member.id, 0), else_=1),
-            Village.name, func.length(Household.label), Household.label, Household.id,
+            *first,
+            case((Household.assigned_volunteer_id == member.id, 0), else_=1),
+            Village.name,
+            func.length(Household.label),
+            Household.label,
+            Household.id,
         )
-        .offset(max(offset, 0)).limit(limit)
+        .offset(max(offset, 0))
+        .limit(limit)
     ).all()
     # All four tab counts in one pass over the scope, not one query per tab.
     tallies = [func.count()] + [
         func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-        for condition in (_condition(f, today) for f in ListFilter if f is not ListFilter.all)]
-    row = session.exec(_searched(_scoped(select(*tallies).select_from(Household), scope),
-                                 text)).one()
+        for condition in (_condition(f, today) for f in ListFilter if f is not ListFilter.all)
+    ]
+    row = session.exec(
+        _searched(_scoped(select(*tallies).select_from(Household), scope), text)
+    ).one()
     counts = dict(zip(ListFilter, (int(n) for n in row), strict=True))
-    return HouseholdPage(households=list(rows), total=counts[list_filter], offset=offset,
-                         counts=counts)
+    return HouseholdPage(
+        households=list(rows), total=counts[list_filter], offset=offset, counts=counts
+    )
 
 
 def refresh_summary(session: Session, household: Household) -> None:
@@ -140,11 +155,12 @@ def refresh_summary(session: Session, household: Household) -> None:
     # FOR NO KEY UPDATE, not FOR UPDATE: a visit row just inserted holds a key-share lock on
     # its household (the foreign key), which FOR UPDATE would wait on — two such visits would
     # deadlock.
-    session.exec(select(Household.id).where(Household.id == household.id)
-                 .with_for_update(key_share=True))
+    session.exec(
+        select(Household.id).where(Household.id == household.id).with_for_update(key_share=True)
+    )
     names = session.exec(
-        select(Resident.name).where(Resident.household_id == household.id,
-                                    Resident.review_state != ReviewState.rejected)
+        select(Resident.name)
+        .where(Resident.household_id == household.id, Resident.review_state != ReviewState.rejected)
         .order_by(Resident.id)
     ).all()
     household.search_text = fold(
@@ -164,19 +180,26 @@ def refresh_summary(session: Session, household: Household) -> None:
 
 
 def residents_of(session: Session, household: Household) -> list[Resident]:
-    return list(session.exec(
-        select(Resident)
-        .where(Resident.household_id == household.id,
-               Resident.review_state != ReviewState.rejected)
-        .order_by(Resident.id)
-    ).all())
+    return list(
+        session.exec(
+            select(Resident)
+            .where(
+                Resident.household_id == household.id, Resident.review_state != ReviewState.rejected
+            )
+            .order_by(Resident.id)
+        ).all()
+    )
 
 
 def refuse_if_erased(household: Household) -> None:
     """A household whose personal data was erased on request takes no new field records."""
     if household.erased_at is not None:
-        raise Invalid({"form": "Dữ liệu của hộ này đã được xóa theo yêu cầu; không ghi thêm "
-                               "thông tin cho hộ này được."})
+        raise Invalid(
+            {
+                "form": "Dữ liệu của hộ này đã được xóa theo yêu cầu; không ghi thêm "
+                "thông tin cho hộ này được."
+            }
+        )
 
 
 # --- field edits ---------------------------------------------------------------------------
@@ -205,17 +228,34 @@ class HouseholdIn:
         c = forms.Collector()
         values = dict(
             uuid=c.field("uuid", lambda: forms.uuid(data.get("uuid"))),
-            label=c.field("label", lambda: forms.text(
-                data.get("label"), required=True, label="số nhà / tên hộ", max_length=60)),
-            head_name=c.field("head_name", lambda: forms.text(
-                data.get("head_name"), required=True, label="họ tên chủ hộ", max_length=100)),
-            address_hint=c.field("address_hint", lambda: forms.refuse_secrets(forms.text(
-                data.get("address_hint"), required=False, label="chỉ dẫn địa chỉ"))),
-            smartphones=c.field("smartphones", lambda: forms.integer(
-                data.get("smartphones"), label="số điện thoại thông minh", minimum=0,
-                maximum=30)),
-            internet_at_home=c.field("internet_at_home", lambda: forms.yes_no(
-                data.get("internet_at_home"), label="Internet tại nhà")),
+            label=c.field(
+                "label",
+                lambda: forms.text(
+                    data.get("label"), required=True, label="số nhà / tên hộ", max_length=60
+                ),
+            ),
+            head_name=c.field(
+                "head_name",
+                lambda: forms.text(
+                    data.get("head_name"), required=True, label="họ tên chủ hộ", max_length=100
+                ),
+            ),
+            address_hint=c.field(
+                "address_hint",
+                lambda: forms.refuse_secrets(
+                    forms.text(data.get("address_hint"), required=False, label="chỉ dẫn địa chỉ")
+                ),
+            ),
+            smartphones=c.field(
+                "smartphones",
+                lambda: forms.integer(
+                    data.get("smartphones"), label="số điện thoại thông minh", minimum=0, maximum=30
+                ),
+            ),
+            internet_at_home=c.field(
+                "internet_at_home",
+                lambda: forms.yes_no(data.get("internet_at_home"), label="Internet tại nhà"),
+            ),
         )
         c.raise_if_any()
         return cls(**values)
@@ -226,8 +266,9 @@ class HouseholdIn:
         return digest(*context, self.uuid, *(getattr(self, name) for name in BASICS))
 
 
-def propose_household(session: Session, household_in: HouseholdIn, *, member: Member,
-                      now: datetime) -> tuple[Household, bool]:
+def propose_household(
+    session: Session, household_in: HouseholdIn, *, member: Member, now: datetime
+) -> tuple[Household, bool]:
     """A household found in the field and not yet on the list: added to the proposer's
     village, pending review, assigned to the proposer. Returns (household, created).
 
@@ -246,11 +287,18 @@ def propose_household(session: Session, household_in: HouseholdIn, *, member: Me
     if scope.village_id is None:
         raise Forbidden("Chỉ thành viên của một thôn mới đề xuất hộ mới.")
     household = Household(
-        uuid=household_in.uuid, village_id=scope.village_id, label=household_in.label,
-        head_name=household_in.head_name, address_hint=household_in.address_hint,
-        smartphones=household_in.smartphones, internet_at_home=household_in.internet_at_home,
-        assigned_volunteer_id=member.id, review_state=ReviewState.pending,
-        proposed_by_id=member.id, fingerprint=fingerprint, created_at=now,
+        uuid=household_in.uuid,
+        village_id=scope.village_id,
+        label=household_in.label,
+        head_name=household_in.head_name,
+        address_hint=household_in.address_hint,
+        smartphones=household_in.smartphones,
+        internet_at_home=household_in.internet_at_home,
+        assigned_volunteer_id=member.id,
+        review_state=ReviewState.pending,
+        proposed_by_id=member.id,
+        fingerprint=fingerprint,
+        created_at=now,
     )
     session.add(household)
     session.flush()
@@ -258,8 +306,9 @@ def propose_household(session: Session, household_in: HouseholdIn, *, member: Me
     return household, True
 
 
-def edit_basics(session: Session, household_id: int, household_in: HouseholdIn, *,
-                member: Member, now: datetime) -> tuple[HouseholdEdit | None, bool]:
+def edit_basics(
+    session: Session, household_id: int, household_in: HouseholdIn, *, member: Member, now: datetime
+) -> tuple[HouseholdEdit | None, bool]:
     """Apply an edit of the household's basics at once and keep it, with what it changed, as a
     record for review. Returns (edit, created); (None, False) when nothing changed, and then
     nothing is kept.
@@ -270,7 +319,8 @@ def edit_basics(session: Session, household_id: int, household_in: HouseholdIn, 
     require_can_record(member)
     fingerprint = household_in.fingerprint(household_id)
     stored = session.exec(
-        select(HouseholdEdit).where(HouseholdEdit.uuid == household_in.uuid)).first()
+        select(HouseholdEdit).where(HouseholdEdit.uuid == household_in.uuid)
+    ).first()
     if stored is not None:
         require_household(session, member, stored.household_id)
         if stored.fingerprint != fingerprint:
@@ -286,8 +336,14 @@ def edit_basics(session: Session, household_id: int, household_in: HouseholdIn, 
             setattr(household, name, after)
     if not changes:
         return None, False
-    edit = HouseholdEdit(uuid=household_in.uuid, household_id=household.id, member_id=member.id,
-                         changes=changes, fingerprint=fingerprint, created_at=now)
+    edit = HouseholdEdit(
+        uuid=household_in.uuid,
+        household_id=household.id,
+        member_id=member.id,
+        changes=changes,
+        fingerprint=fingerprint,
+        created_at=now,
+    )
     session.add(edit)
     refresh_summary(session, household)
     return edit, True
@@ -305,8 +361,12 @@ class ResidentIn:
     @classmethod
     def parse(cls, data: Mapping[str, Any], *, today: date) -> ResidentIn:
         c = forms.Collector()
-        phone = c.field("phone", lambda: forms.refuse_secrets(forms.text(
-            data.get("phone"), required=False, label="số điện thoại", max_length=40)))
+        phone = c.field(
+            "phone",
+            lambda: forms.refuse_secrets(
+                forms.text(data.get("phone"), required=False, label="số điện thoại", max_length=40)
+            ),
+        )
         if phone:
             digits = phone.replace(" ", "").replace(".", "").replace("-", "")
             if digits.startswith("+84"):
@@ -316,26 +376,38 @@ class ResidentIn:
             phone = digits
         values = dict(
             uuid=c.field("uuid", lambda: forms.uuid(data.get("uuid"))),
-            name=c.field("name", lambda: forms.text(
-                data.get("name"), required=True, label="họ tên", max_length=100)),
-            birth_year=c.field("birth_year", lambda: forms.integer(
-                data.get("birth_year"), label="năm sinh", minimum=1900, maximum=today.year)),
-            sex=c.field("sex", lambda: forms.choice(
-                data.get("sex"), Sex, label="giới tính", required=False)),
-            relation=c.field("relation", lambda: forms.text(
-                data.get("relation"), required=False, label="quan hệ với chủ hộ",
-                max_length=40)),
+            name=c.field(
+                "name",
+                lambda: forms.text(data.get("name"), required=True, label="họ tên", max_length=100),
+            ),
+            birth_year=c.field(
+                "birth_year",
+                lambda: forms.integer(
+                    data.get("birth_year"), label="năm sinh", minimum=1900, maximum=today.year
+                ),
+            ),
+            sex=c.field(
+                "sex", lambda: forms.choice(data.get("sex"), Sex, label="giới tính", required=False)
+            ),
+            relation=c.field(
+                "relation",
+                lambda: forms.text(
+                    data.get("relation"), required=False, label="quan hệ với chủ hộ", max_length=40
+                ),
+            ),
         )
         c.raise_if_any()
         return cls(phone=phone or None, **values)
 
     def fingerprint(self, household_id: int) -> str:
-        return digest(household_id, self.uuid, self.name, self.birth_year, self.sex,
-                      self.relation, self.phone)
+        return digest(
+            household_id, self.uuid, self.name, self.birth_year, self.sex, self.relation, self.phone
+        )
 
 
-def add_resident(session: Session, household_id: int, resident_in: ResidentIn, *,
-                 member: Member, now: datetime) -> tuple[Resident, bool]:
+def add_resident(
+    session: Session, household_id: int, resident_in: ResidentIn, *, member: Member, now: datetime
+) -> tuple[Resident, bool]:
     """Add a resident found at the door; pending review. Returns (resident, created).
 
     Safe to replay by UUID: the same content (same household too) returns the stored resident
@@ -352,10 +424,17 @@ def add_resident(session: Session, household_id: int, resident_in: ResidentIn, *
     household = require_household(session, member, household_id)
     refuse_if_erased(household)
     resident = Resident(
-        uuid=resident_in.uuid, household_id=household.id, name=resident_in.name,
-        birth_year=resident_in.birth_year, sex=resident_in.sex, relation=resident_in.relation,
-        phone=resident_in.phone, review_state=ReviewState.pending, added_by_id=member.id,
-        fingerprint=fingerprint, created_at=now,
+        uuid=resident_in.uuid,
+        household_id=household.id,
+        name=resident_in.name,
+        birth_year=resident_in.birth_year,
+        sex=resident_in.sex,
+        relation=resident_in.relation,
+        phone=resident_in.phone,
+        review_state=ReviewState.pending,
+        added_by_id=member.id,
+        fingerprint=fingerprint,
+        created_at=now,
     )
     session.add(resident)
     session.flush()

@@ -170,8 +170,9 @@ def villages_in(session: Session, scope: Scope) -> list[Village]:
     return sorted(villages, key=lambda village: sort_key(village.name))
 
 
-def village_indicators(session: Session, *, scope: Scope, since: datetime | None = None,
-                       until: datetime | None = None) -> list[VillageIndicators]:
+def village_indicators(
+    session: Session, *, scope: Scope, since: datetime | None = None, until: datetime | None = None
+) -> list[VillageIndicators]:
     """One row per village in `scope` (by name), villages without any record included with
     zeros. Visit-based indicators count visits with `since <= visited_at < until` (either bound
     optional, aware datetimes). Reads only. See VillageIndicators for every definition.
@@ -186,23 +187,37 @@ def village_indicators(session: Session, *, scope: Scope, since: datetime | None
     village_ids = [village.id for village in villages]
     counted = _stored(session, village_ids)
     if since is not None or until is not None:
-        fresh = _count(session, Household.village_id, col(Household.village_id).in_(village_ids),
-                       since, until, households=False)
+        fresh = _count(
+            session,
+            Household.village_id,
+            col(Household.village_id).in_(village_ids),
+            since,
+            until,
+            households=False,
+        )
         for village_id in village_ids:
-            kept = {key: value for key, value in counted.get(village_id, {}).items()
-                    if key in _HOUSEHOLD_KEYS}
+            kept = {
+                key: value
+                for key, value in counted.get(village_id, {}).items()
+                if key in _HOUSEHOLD_KEYS
+            }
             counted[village_id] = {**kept, **fresh.get(village_id, {})}
     return [_indicators(village, counted.get(village.id, {})) for village in villages]
 
 
-def recount(session: Session, *, scope: Scope, since: datetime | None = None,
-            until: datetime | None = None) -> list[VillageIndicators]:
+def recount(
+    session: Session, *, scope: Scope, since: datetime | None = None, until: datetime | None = None
+) -> list[VillageIndicators]:
     """village_indicators counted from scratch over visits and lines, without the
     pre-aggregate. The reference the fast path is tested against."""
     villages = villages_in(session, scope)
-    counted = _count(session, Household.village_id,
-                     col(Household.village_id).in_([village.id for village in villages]),
-                     since, until)
+    counted = _count(
+        session,
+        Household.village_id,
+        col(Household.village_id).in_([village.id for village in villages]),
+        since,
+        until,
+    )
     return [_indicators(village, counted.get(village.id, {})) for village in villages]
 
 
@@ -211,18 +226,28 @@ _FAILED = "failed:"
 
 
 def _indicators(village: Village, counted: dict[str, Count]) -> VillageIndicators:
-    reasons = {Reason(key.removeprefix(_FAILED)): count for key, count in counted.items()
-               if key.startswith(_FAILED)}
+    reasons = {
+        Reason(key.removeprefix(_FAILED)): count
+        for key, count in counted.items()
+        if key.startswith(_FAILED)
+    }
     plain = {key: count for key, count in counted.items() if not key.startswith(_FAILED)}
-    return VillageIndicators(village_id=village.id, village_name=village.name,
-                             failure_reasons=dict(sorted(reasons.items())), **plain)
+    return VillageIndicators(
+        village_id=village.id,
+        village_name=village.name,
+        failure_reasons=dict(sorted(reasons.items())),
+        **plain,
+    )
 
 
 def _stored(session: Session, village_ids: list[int]) -> dict[int, dict[str, Count]]:
     rows = session.exec(
-        select(VillageProgress.village_id, VillageProgress.indicator, VillageProgress.approved,
-               VillageProgress.pending)
-        .where(col(VillageProgress.village_id).in_(village_ids))
+        select(
+            VillageProgress.village_id,
+            VillageProgress.indicator,
+            VillageProgress.approved,
+            VillageProgress.pending,
+        ).where(col(VillageProgress.village_id).in_(village_ids))
     ).all()
     counted: dict[int, dict[str, Count]] = {}
     for village_id, indicator, approved, pending in rows:
@@ -236,8 +261,9 @@ def _stored(session: Session, village_ids: list[int]) -> dict[int, dict[str, Cou
 # household's share (HouseholdProgress). The definitions live here once for both.
 
 
-def _count(session: Session, key, where, since, until, *, households: bool = True
-           ) -> dict[int, dict[str, Count]]:
+def _count(
+    session: Session, key, where, since, until, *, households: bool = True
+) -> dict[int, dict[str, Count]]:
     counted: dict[int, dict[str, Count]] = {}
     if households:
         _households(session, key, where, counted)
@@ -256,11 +282,13 @@ def _put(counted, group: int, name: str, approved, total) -> None:
 def _households(session: Session, key, where, counted) -> None:
     approved = Household.review_state == ReviewState.approved
     rows = session.exec(
-        select(key,
-               func.sum(flag(approved)),
-               func.count(),
-               func.sum(flag(sa.and_(approved, col(Household.smartphones) > 0))),
-               func.sum(flag(sa.and_(approved, col(Household.internet_at_home).is_(True)))))
+        select(
+            key,
+            func.sum(flag(approved)),
+            func.count(),
+            func.sum(flag(sa.and_(approved, col(Household.smartphones) > 0))),
+            func.sum(flag(sa.and_(approved, col(Household.internet_at_home).is_(True)))),
+        )
         .where(where, col(Household.review_state).in_(COUNTED))
         .group_by(key)
     ).all()
@@ -271,21 +299,30 @@ def _households(session: Session, key, where, counted) -> None:
 
 
 def _reached(session: Session, key, where, counted, since, until) -> None:
-    approved = sa.and_(Visit.review_state == ReviewState.approved,
-                       Household.review_state == ReviewState.approved)
+    approved = sa.and_(
+        Visit.review_state == ReviewState.approved, Household.review_state == ReviewState.approved
+    )
     # One row per household reached, flagged when an approved visit reached it.
-    per_household = _in_period(
-        select(key.label("grp"), func.max(flag(approved)).label("approved"))
-        .join(Visit, Visit.household_id == Household.id)
-        .where(where,
-               col(Household.review_state).in_(COUNTED),
-               col(Visit.review_state).in_(COUNTED),
-               Visit.outcome == Outcome.met),
-        since, until,
-    ).group_by(key, Household.id).subquery()
+    per_household = (
+        _in_period(
+            select(key.label("grp"), func.max(flag(approved)).label("approved"))
+            .join(Visit, Visit.household_id == Household.id)
+            .where(
+                where,
+                col(Household.review_state).in_(COUNTED),
+                col(Visit.review_state).in_(COUNTED),
+                Visit.outcome == Outcome.met,
+            ),
+            since,
+            until,
+        )
+        .group_by(key, Household.id)
+        .subquery()
+    )
     rows = session.exec(
-        select(per_household.c.grp, func.sum(per_household.c.approved), func.count())
-        .group_by(per_household.c.grp)
+        select(per_household.c.grp, func.sum(per_household.c.approved), func.count()).group_by(
+            per_household.c.grp
+        )
     ).all()
     for group, n_approved, n_all in rows:
         _put(counted, group, "reached", n_approved, n_all)
@@ -300,19 +337,24 @@ def assistance_lines(columns, where, since, until):
         .join(Visit, Visit.id == Assistance.visit_id)
         .join(Household, Household.id == Visit.household_id)
         .join(Resident, Resident.id == Assistance.resident_id)
-        .where(where,
-               col(Visit.review_state).in_(COUNTED),
-               col(Household.review_state).in_(COUNTED),
-               col(Resident.review_state).in_(COUNTED)),
-        since, until,
+        .where(
+            where,
+            col(Visit.review_state).in_(COUNTED),
+            col(Household.review_state).in_(COUNTED),
+            col(Resident.review_state).in_(COUNTED),
+        ),
+        since,
+        until,
     )
 
 
 def line_approved() -> sa.ColumnElement:
     """A line counts as approved when its visit, household and resident all are."""
-    return sa.and_(Visit.review_state == ReviewState.approved,
-                   Household.review_state == ReviewState.approved,
-                   Resident.review_state == ReviewState.approved)
+    return sa.and_(
+        Visit.review_state == ReviewState.approved,
+        Household.review_state == ReviewState.approved,
+        Resident.review_state == ReviewState.approved,
+    )
 
 
 def _resident_indicators(session: Session, key, where, counted, since, until) -> None:
@@ -324,35 +366,37 @@ def _resident_indicators(session: Session, key, where, counted, since, until) ->
         counts = sa.and_(Assistance.service_code == code, col(Assistance.result).in_(results))
         columns.append(func.max(flag(counts)).label(name + "_any"))
         columns.append(func.max(flag(sa.and_(counts, approved))).label(name + "_ok"))
-    procedure = sa.and_(Assistance.service_code == PROCEDURE_SERVICE,
-                        col(Assistance.result).in_(PROCEDURE_RESULTS))
+    procedure = sa.and_(
+        Assistance.service_code == PROCEDURE_SERVICE, col(Assistance.result).in_(PROCEDURE_RESULTS)
+    )
     columns.append(func.sum(flag(procedure)).label("procedures_any"))
     columns.append(func.sum(flag(sa.and_(procedure, approved))).label("procedures_ok"))
     per_resident = (
         assistance_lines(columns, where, since, until)
         # Only the lines some indicator looks at go through the CASEs above.
-        .where(col(Assistance.service_code).in_(sorted(
-            {code for code, _ in RESIDENT_INDICATORS.values()} | {PROCEDURE_SERVICE})))
+        .where(
+            col(Assistance.service_code).in_(
+                sorted({code for code, _ in RESIDENT_INDICATORS.values()} | {PROCEDURE_SERVICE})
+            )
+        )
         .group_by(key, Assistance.resident_id)
         .subquery()
     )
     names = [*RESIDENT_INDICATORS, "procedures"]
     sums = [func.sum(per_resident.c[f"{name}_{part}"]) for name in names for part in ("any", "ok")]
-    rows = session.exec(
-        select(per_resident.c.grp, *sums).group_by(per_resident.c.grp)
-    ).all()
+    rows = session.exec(select(per_resident.c.grp, *sums).group_by(per_resident.c.grp)).all()
     for group, *numbers in rows:
         for index, name in enumerate(names):
-            n_any, n_ok = numbers[2 * index:2 * index + 2]
-            _put(counted, group, "online_procedures" if name == "procedures" else name,
-                 n_ok, n_any)
+            n_any, n_ok = numbers[2 * index : 2 * index + 2]
+            _put(counted, group, "online_procedures" if name == "procedures" else name, n_ok, n_any)
 
 
 def _failure_reasons(session: Session, key, where, counted, since, until) -> None:
     approved = line_approved()
     rows = session.exec(
-        assistance_lines([key, Assistance.reason, func.sum(flag(approved)), func.count()],
-                          where, since, until)
+        assistance_lines(
+            [key, Assistance.reason, func.sum(flag(approved)), func.count()], where, since, until
+        )
         .where(Assistance.result == Result.failed, col(Assistance.reason).is_not(None))
         .group_by(key, Assistance.reason)
     ).all()
@@ -369,12 +413,28 @@ def progress_rows(session: Session, where) -> list[dict]:
     # Kept beside the indicators so the follow-up counts need no pass over lines either.
     for household_id, waiting in followups.level2_waiting_by_household(session, where).items():
         counted.setdefault(household_id, {})[followups.LEVEL2_TALLY] = Count(waiting, 0)
-    villages = dict(session.exec(
-        select(Household.id, Household.village_id)
-        .where(col(Household.id).in_(list(counted)))).all()) if counted else {}
-    return [{"household_id": household_id, "village_id": villages[household_id],
-             "indicator": name, "approved": count.approved, "pending": count.pending}
-            for household_id, names in counted.items() for name, count in names.items()]
+    villages = (
+        dict(
+            session.exec(
+                select(Household.id, Household.village_id).where(
+                    col(Household.id).in_(list(counted))
+                )
+            ).all()
+        )
+        if counted
+        else {}
+    )
+    return [
+        {
+            "household_id": household_id,
+            "village_id": villages[household_id],
+            "indicator": name,
+            "approved": count.approved,
+            "pending": count.pending,
+        }
+        for household_id, names in counted.items()
+        for name, count in names.items()
+    ]
 
 
 def refresh_progress(session: Session, household_ids: list[int]) -> None:
@@ -384,9 +444,12 @@ def refresh_progress(session: Session, household_ids: list[int]) -> None:
     if not household_ids:
         return
     old = session.exec(
-        select(HouseholdProgress.village_id, HouseholdProgress.indicator,
-               HouseholdProgress.approved, HouseholdProgress.pending)
-        .where(col(HouseholdProgress.household_id).in_(household_ids))
+        select(
+            HouseholdProgress.village_id,
+            HouseholdProgress.indicator,
+            HouseholdProgress.approved,
+            HouseholdProgress.pending,
+        ).where(col(HouseholdProgress.household_id).in_(household_ids))
     ).all()
     rows = progress_rows(session, col(Household.id).in_(household_ids))
     changes: dict[tuple[int, str], list[int]] = {}
@@ -398,8 +461,9 @@ def refresh_progress(session: Session, household_ids: list[int]) -> None:
         change = changes.setdefault((row["village_id"], row["indicator"]), [0, 0])
         change[0] += row["approved"]
         change[1] += row["pending"]
-    session.execute(sa.delete(HouseholdProgress)
-                    .where(col(HouseholdProgress.household_id).in_(household_ids)))
+    session.execute(
+        sa.delete(HouseholdProgress).where(col(HouseholdProgress.household_id).in_(household_ids))
+    )
     if rows:
         session.execute(sa.insert(HouseholdProgress), rows)
     _add_to_villages(session, {key: change for key, change in changes.items() if any(change)})
@@ -414,11 +478,17 @@ def _add_to_villages(session: Session, changes: dict[tuple[int, str], list[int]]
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     for (village_id, indicator), (approved, pending) in sorted(changes.items()):
         statement = insert(VillageProgress).values(
-            village_id=village_id, indicator=indicator, approved=approved, pending=pending)
-        session.execute(statement.on_conflict_do_update(
-            index_elements=[VillageProgress.village_id, VillageProgress.indicator],
-            set_={"approved": VillageProgress.approved + statement.excluded.approved,
-                  "pending": VillageProgress.pending + statement.excluded.pending}))
+            village_id=village_id, indicator=indicator, approved=approved, pending=pending
+        )
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[VillageProgress.village_id, VillageProgress.indicator],
+                set_={
+                    "approved": VillageProgress.approved + statement.excluded.approved,
+                    "pending": VillageProgress.pending + statement.excluded.pending,
+                },
+            )
+        )
 
 
 # A review state changed on a loaded visit, household or resident (a review decision, a test
@@ -454,10 +524,10 @@ def rebuild_progress(session: Session, *, village_ids: list[int] | None = None) 
         village_ids = list(session.exec(select(Village.id).order_by(Village.id)).all())
     written = 0
     for village_id in village_ids:
-        session.execute(sa.delete(HouseholdProgress)
-                        .where(HouseholdProgress.village_id == village_id))
-        session.execute(sa.delete(VillageProgress)
-                        .where(VillageProgress.village_id == village_id))
+        session.execute(
+            sa.delete(HouseholdProgress).where(HouseholdProgress.village_id == village_id)
+        )
+        session.execute(sa.delete(VillageProgress).where(VillageProgress.village_id == village_id))
         rows = progress_rows(session, Household.village_id == village_id)
         if rows:
             session.execute(sa.insert(HouseholdProgress), rows)
@@ -466,8 +536,17 @@ def rebuild_progress(session: Session, *, village_ids: list[int] | None = None) 
                 total = totals.setdefault(row["indicator"], [0, 0])
                 total[0] += row["approved"]
                 total[1] += row["pending"]
-            session.execute(sa.insert(VillageProgress), [
-                {"village_id": village_id, "indicator": indicator, "approved": approved,
-                 "pending": pending} for indicator, (approved, pending) in totals.items()])
+            session.execute(
+                sa.insert(VillageProgress),
+                [
+                    {
+                        "village_id": village_id,
+                        "indicator": indicator,
+                        "approved": approved,
+                        "pending": pending,
+                    }
+                    for indicator, (approved, pending) in totals.items()
+                ],
+            )
         written += len(rows)
     return written

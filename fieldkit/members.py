@@ -16,23 +16,37 @@ from fieldkit.errors import Invalid, NotFound, SignInRefused
 from fieldkit.models import Commune, Member, OneTimeCode, Role, SignInLink, Village
 
 LINK_LIFETIME = timedelta(hours=24)
-_USED = ("Liên kết này đã được dùng rồi. Mỗi liên kết chỉ dùng được một lần — hãy xin tổ "
-         "trưởng một liên kết mới.")
+_USED = (
+    "Liên kết này đã được dùng rồi. Mỗi liên kết chỉ dùng được một lần — hãy xin tổ "
+    "trưởng một liên kết mới."
+)
 
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def add_member(session: Session, *, commune_id: int, name: str, role: Role,
-               village: Village | None = None, phone: str | None = None) -> Member:
+def add_member(
+    session: Session,
+    *,
+    commune_id: int,
+    name: str,
+    role: Role,
+    village: Village | None = None,
+    phone: str | None = None,
+) -> Member:
     """Caller commits."""
     if role in (Role.volunteer, Role.leader) and village is None:
         raise Invalid({"village": "Thành viên và tổ trưởng phải thuộc một thôn."})
     if village is not None and village.commune_id != commune_id:
         raise Invalid({"village": "Thôn này không thuộc xã."})
-    member = Member(commune_id=commune_id, name=name, role=role, phone=phone,
-                    village_id=village.id if village else None)
+    member = Member(
+        commune_id=commune_id,
+        name=name,
+        role=role,
+        phone=phone,
+        village_id=village.id if village else None,
+    )
     session.add(member)
     session.flush()
     return member
@@ -51,13 +65,21 @@ def find_member(session: Session, who: str) -> Member:
     return member
 
 
-def create_sign_in_link(session: Session, member: Member, *, now: datetime,
-                        created_by_id: int | None = None) -> str:
+def create_sign_in_link(
+    session: Session, member: Member, *, now: datetime, created_by_id: int | None = None
+) -> str:
     """A fresh one-time token for `member`, valid 24 h. Only its hash is stored; the token
     itself is returned once, to be put in a link. Caller commits."""
     token = secrets.token_urlsafe(32)
-    session.add(SignInLink(token_hash=_hash(token), member_id=member.id, created_at=now,
-                           expires_at=now + LINK_LIFETIME, created_by_id=created_by_id))
+    session.add(
+        SignInLink(
+            token_hash=_hash(token),
+            member_id=member.id,
+            created_at=now,
+            expires_at=now + LINK_LIFETIME,
+            created_by_id=created_by_id,
+        )
+    )
     return token
 
 
@@ -75,23 +97,34 @@ def redeem_sign_in_link(session: Session, token: str, *, now: datetime) -> Membe
     if marked.rowcount != 1:
         raise SignInRefused(_USED)
     member = session.get(Member, link.member_id)
-    audit.record(session, action="sign_in", now=now, actor=member, target_kind="link",
-                 target_id=link.id, details={"method": "link"})
+    audit.record(
+        session,
+        action="sign_in",
+        now=now,
+        actor=member,
+        target_kind="link",
+        target_id=link.id,
+        details={"method": "link"},
+    )
     return member
 
 
 def check_sign_in_link(session: Session, token: str, *, now: datetime) -> SignInLink:
     """The link, if it can still be used; changes nothing."""
     link = session.exec(
-        select(SignInLink).where(SignInLink.token_hash == _hash(token or ""))).first()
+        select(SignInLink).where(SignInLink.token_hash == _hash(token or ""))
+    ).first()
     if link is None:
-        raise SignInRefused("Liên kết đăng nhập không đúng. Hãy kiểm tra lại hoặc xin "
-                            "tổ trưởng một liên kết mới.")
+        raise SignInRefused(
+            "Liên kết đăng nhập không đúng. Hãy kiểm tra lại hoặc xin tổ trưởng một liên kết mới."
+        )
     if link.used_at is not None:
         raise SignInRefused(_USED)
     if link.expires_at <= now:
-        raise SignInRefused("Liên kết này đã hết hạn (chỉ dùng được trong 24 giờ). Hãy xin "
-                            "tổ trưởng một liên kết mới.")
+        raise SignInRefused(
+            "Liên kết này đã hết hạn (chỉ dùng được trong 24 giờ). Hãy xin "
+            "tổ trưởng một liên kết mới."
+        )
     member = session.get(Member, link.member_id)
     if member is None or not member.active:
         raise SignInRefused("Tài khoản này đã bị khóa. Hãy liên hệ tổ trưởng.")
@@ -99,6 +132,7 @@ def check_sign_in_link(session: Session, token: str, *, now: datetime) -> SignIn
 
 
 # --- In-app invites and member management (policy decides; every change is audited) -------
+
 
 def normalise_phone(phone: str | None) -> str | None:
     """Digits only, +84 written as 0; None when blank. Invalid raised for anything that is not a
@@ -117,13 +151,28 @@ def invite(session: Session, actor: Member, member: Member, *, now: datetime) ->
     """A one-time link (24 h) made in the app by `actor` for `member`. Caller commits."""
     policy.require_can_manage_member(actor, member)
     token = create_sign_in_link(session, member, now=now, created_by_id=actor.id)
-    audit.record(session, action="invite", now=now, actor=actor, target_kind="member",
-                 target_id=member.id, details={"name": member.name})
+    audit.record(
+        session,
+        action="invite",
+        now=now,
+        actor=actor,
+        target_kind="member",
+        target_id=member.id,
+        details={"name": member.name},
+    )
     return token
 
 
-def add_member_by(session: Session, actor: Member, *, name: str, role: Role,
-                  village: Village | None, phone: str | None, now: datetime) -> Member:
+def add_member_by(
+    session: Session,
+    actor: Member,
+    *,
+    name: str,
+    role: Role,
+    village: Village | None,
+    phone: str | None,
+    now: datetime,
+) -> Member:
     """A new member added from the members page. Caller commits."""
     name = " ".join((name or "").split())
     if not name:
@@ -134,15 +183,34 @@ def add_member_by(session: Session, actor: Member, *, name: str, role: Role,
     if village is not None and village.commune_id != actor.commune_id:
         raise Invalid({"village": "Thôn này không thuộc xã."})
     policy.require_can_invite(actor, role, village.id if village else None)
-    if phone and session.exec(select(Member).where(
-            Member.phone == phone, Member.commune_id == actor.commune_id,
-            col(Member.active).is_(True))).first():
+    if (
+        phone
+        and session.exec(
+            select(Member).where(
+                Member.phone == phone,
+                Member.commune_id == actor.commune_id,
+                col(Member.active).is_(True),
+            )
+        ).first()
+    ):
         raise Invalid({"phone": "Số điện thoại này đã có người dùng trong xã."})
-    member = add_member(session, commune_id=actor.commune_id, name=name, role=role,
-                        village=village if role != Role.staff else None, phone=phone)
-    audit.record(session, action="member_added", now=now, actor=actor, target_kind="member",
-                 target_id=member.id, details={"name": member.name, "role": role.value,
-                                               "village_id": member.village_id})
+    member = add_member(
+        session,
+        commune_id=actor.commune_id,
+        name=name,
+        role=role,
+        village=village if role != Role.staff else None,
+        phone=phone,
+    )
+    audit.record(
+        session,
+        action="member_added",
+        now=now,
+        actor=actor,
+        target_kind="member",
+        target_id=member.id,
+        details={"name": member.name, "role": role.value, "village_id": member.village_id},
+    )
     return member
 
 
@@ -154,12 +222,26 @@ def deactivate(session: Session, actor: Member, member: Member, *, now: datetime
         return
     member.active = False
     session.add(member)
-    audit.record(session, action="member_removed", now=now, actor=actor, target_kind="member",
-                 target_id=member.id, details={"name": member.name})
+    audit.record(
+        session,
+        action="member_removed",
+        now=now,
+        actor=actor,
+        target_kind="member",
+        target_id=member.id,
+        details={"name": member.name},
+    )
 
 
-def change_role(session: Session, actor: Member, member: Member, role: Role, *,
-                village: Village | None, now: datetime) -> None:
+def change_role(
+    session: Session,
+    actor: Member,
+    member: Member,
+    role: Role,
+    *,
+    village: Village | None,
+    now: datetime,
+) -> None:
     """Commune staff change a member's role and village (within the commune). Caller commits."""
     policy.require_can_change_role(actor, member, role)
     if village is not None and village.commune_id != actor.commune_id:
@@ -168,14 +250,26 @@ def change_role(session: Session, actor: Member, member: Member, role: Role, *,
         raise Invalid({"village": "Thành viên và tổ trưởng phải thuộc một thôn."})
     new_village_id = village.id if village is not None and role != Role.staff else None
     if role != member.role:
-        audit.record(session, action="role_changed", now=now, actor=actor,
-                     target_kind="member", target_id=member.id,
-                     details={"from": member.role.value, "to": role.value})
+        audit.record(
+            session,
+            action="role_changed",
+            now=now,
+            actor=actor,
+            target_kind="member",
+            target_id=member.id,
+            details={"from": member.role.value, "to": role.value},
+        )
         member.role = role
     if new_village_id != member.village_id:
-        audit.record(session, action="village_changed", now=now, actor=actor,
-                     target_kind="member", target_id=member.id,
-                     details={"from": member.village_id, "to": new_village_id})
+        audit.record(
+            session,
+            action="village_changed",
+            now=now,
+            actor=actor,
+            target_kind="member",
+            target_id=member.id,
+            details={"from": member.village_id, "to": new_village_id},
+        )
         member.village_id = new_village_id
     session.add(member)
 
@@ -184,13 +278,21 @@ def add_village(session: Session, actor: Member, name: str, *, now: datetime) ->
     """A new village (thôn, tổ dân phố) of the actor's commune, audited. Caller commits."""
     policy.require_can_manage_villages(actor)
     village = communes.add_village(session, session.get(Commune, actor.commune_id), name)
-    audit.record(session, action="village_added", now=now, actor=actor, target_kind="village",
-                 target_id=village.id, details={"name": village.name})
+    audit.record(
+        session,
+        action="village_added",
+        now=now,
+        actor=actor,
+        target_kind="village",
+        target_id=village.id,
+        details={"name": village.name},
+    )
     return village
 
 
-def rename_village(session: Session, actor: Member, village: Village, name: str, *,
-                   now: datetime) -> None:
+def rename_village(
+    session: Session, actor: Member, village: Village, name: str, *, now: datetime
+) -> None:
     policy.require_can_manage_villages(actor)
     if village.commune_id != actor.commune_id:
         raise NotFound("Không tìm thấy thôn này.")
@@ -199,8 +301,15 @@ def rename_village(session: Session, actor: Member, village: Village, name: str,
         raise Invalid({"name": "Vui lòng nhập tên thôn (tối đa 80 ký tự)."})
     if name.casefold() != village.name.casefold():
         _require_new_village_name(session, actor.commune_id, name)
-    audit.record(session, action="village_renamed", now=now, actor=actor, target_kind="village",
-                 target_id=village.id, details={"before": village.name, "after": name})
+    audit.record(
+        session,
+        action="village_renamed",
+        now=now,
+        actor=actor,
+        target_kind="village",
+        target_id=village.id,
+        details={"before": village.name, "after": name},
+    )
     village.name = name
     session.add(village)
 
@@ -217,10 +326,11 @@ CODE_LIFETIME = timedelta(minutes=10)
 CODE_DIGITS = 6
 MAX_WRONG = 5
 WRONG_WINDOW = timedelta(minutes=15)
-_TOO_MANY = ("Nhập sai quá nhiều lần. Hãy đợi 15 phút rồi thử lại, hoặc nhờ tổ trưởng cấp "
-             "mã mới.")
-_WRONG = ("Số điện thoại hoặc mã không đúng, hoặc mã đã hết hạn (mã chỉ dùng được một lần, "
-          "trong 10 phút).")
+_TOO_MANY = "Nhập sai quá nhiều lần. Hãy đợi 15 phút rồi thử lại, hoặc nhờ tổ trưởng cấp mã mới."
+_WRONG = (
+    "Số điện thoại hoặc mã không đúng, hoặc mã đã hết hạn (mã chỉ dùng được một lần, "
+    "trong 10 phút)."
+)
 
 
 class CodeRefused(SignInRefused):
@@ -249,23 +359,39 @@ def issue_code(session: Session, actor: Member, member: Member, *, now: datetime
     returned once, to be read out. Caller commits."""
     policy.require_can_manage_member(actor, member)
     if not member.phone:
-        raise Invalid({"phone": "Người này chưa có số điện thoại: mã đăng nhập cần số điện "
-                                "thoại."})
-    session.execute(update(OneTimeCode)
-                    .where(OneTimeCode.member_id == member.id,
-                           col(OneTimeCode.used_at).is_(None), OneTimeCode.expires_at > now)
-                    .values(expires_at=now))
+        raise Invalid({"phone": "Người này chưa có số điện thoại: mã đăng nhập cần số điện thoại."})
+    session.execute(
+        update(OneTimeCode)
+        .where(
+            OneTimeCode.member_id == member.id,
+            col(OneTimeCode.used_at).is_(None),
+            OneTimeCode.expires_at > now,
+        )
+        .values(expires_at=now)
+    )
     code = "".join(secrets.choice("0123456789") for _ in range(CODE_DIGITS))
-    session.add(OneTimeCode(member_id=member.id, code_hash=_code_hash(code),
-                            created_by_id=actor.id, created_at=now,
-                            expires_at=now + CODE_LIFETIME))
-    audit.record(session, action="code_issued", now=now, actor=actor, target_kind="member",
-                 target_id=member.id, details={"name": member.name})
+    session.add(
+        OneTimeCode(
+            member_id=member.id,
+            code_hash=_code_hash(code),
+            created_by_id=actor.id,
+            created_at=now,
+            expires_at=now + CODE_LIFETIME,
+        )
+    )
+    audit.record(
+        session,
+        action="code_issued",
+        now=now,
+        actor=actor,
+        target_kind="member",
+        target_id=member.id,
+        details={"name": member.name},
+    )
     return code
 
 
-def redeem_code(session: Session, *, phone: str, code: str, client: str,
-                now: datetime) -> Member:
+def redeem_code(session: Session, *, phone: str, code: str, client: str, now: datetime) -> Member:
     """Sign in with phone number and code. At most 5 wrong tries per member and per client
     address in 15 minutes; beyond that even the right code is refused. Caller commits — also
     after CodeRefused, so the wrong try is counted."""
@@ -276,17 +402,28 @@ def redeem_code(session: Session, *, phone: str, code: str, client: str,
         phone = normalise_phone(phone)
     except Invalid:
         phone = None
-    member = session.exec(select(Member).where(
-        Member.phone == phone, col(Member.active).is_(True))).first() if phone else None
+    member = (
+        session.exec(
+            select(Member).where(Member.phone == phone, col(Member.active).is_(True))
+        ).first()
+        if phone
+        else None
+    )
     member_key = f"code:member:{member.id}" if member else None
-    if member_key and not throttle.allow(session, member_key, limit=MAX_WRONG,
-                                         window=WRONG_WINDOW, now=now):
+    if member_key and not throttle.allow(
+        session, member_key, limit=MAX_WRONG, window=WRONG_WINDOW, now=now
+    ):
         raise CodeRefused(_TOO_MANY, too_many=True)
     code = "".join((code or "").split())
-    stored = session.exec(select(OneTimeCode).where(
-        OneTimeCode.member_id == (member.id if member else -1),
-        col(OneTimeCode.used_at).is_(None), OneTimeCode.expires_at > now)
-        .order_by(col(OneTimeCode.id).desc())).first()
+    stored = session.exec(
+        select(OneTimeCode)
+        .where(
+            OneTimeCode.member_id == (member.id if member else -1),
+            col(OneTimeCode.used_at).is_(None),
+            OneTimeCode.expires_at > now,
+        )
+        .order_by(col(OneTimeCode.id).desc())
+    ).first()
     if stored is None or not _code_matches(stored.code_hash, code):
         throttle.note(session, ip_key, succeeded=False, now=now)
         if member_key:
@@ -295,13 +432,21 @@ def redeem_code(session: Session, *, phone: str, code: str, client: str,
             stored.failed_attempts += 1
             session.add(stored)
         raise CodeRefused(_WRONG)
-    marked = session.execute(update(OneTimeCode)
-                             .where(OneTimeCode.id == stored.id,
-                                    col(OneTimeCode.used_at).is_(None))
-                             .values(used_at=now))
+    marked = session.execute(
+        update(OneTimeCode)
+        .where(OneTimeCode.id == stored.id, col(OneTimeCode.used_at).is_(None))
+        .values(used_at=now)
+    )
     if marked.rowcount != 1:
         raise CodeRefused(_WRONG)
     throttle.note(session, member_key, succeeded=True, now=now)
-    audit.record(session, action="sign_in", now=now, actor=member, target_kind="code",
-                 target_id=stored.id, details={"method": "code"})
+    audit.record(
+        session,
+        action="sign_in",
+        now=now,
+        actor=member,
+        target_kind="code",
+        target_id=stored.id,
+        details={"method": "code"},
+    )
     return member

@@ -22,8 +22,9 @@ def utcnow() -> datetime:
 def _enum(enum_type: type[enum.Enum]) -> sa.Enum:
     """Enums are stored as short strings, not native PostgreSQL types, so adding a value (a new
     reason for failure, say) needs no type migration."""
-    return sa.Enum(enum_type, native_enum=False, create_constraint=False, length=24,
-                   validate_strings=True)
+    return sa.Enum(
+        enum_type, native_enum=False, create_constraint=False, length=24, validate_strings=True
+    )
 
 
 class Role(enum.StrEnum):
@@ -191,8 +192,13 @@ class Household(SQLModel, table=True):
         Index("ix_household_village_label", "village_id", "label"),
         # Covers the list's tab counts (Tất cả / Chưa thăm / Hẹn quay lại / Đã xong), so they
         # are counted from the index without reading the households' rows.
-        Index("ix_household_village_progress", "village_id", "review_state", "visit_count",
-              "follow_up_on"),
+        Index(
+            "ix_household_village_progress",
+            "village_id",
+            "review_state",
+            "visit_count",
+            "follow_up_on",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -287,8 +293,9 @@ class Visit(SQLModel, table=True):
     follow_up_on: date | None = None
     smartphones: int | None = None
     internet_at_home: bool | None = None
-    review_state: ReviewState = Field(default=ReviewState.pending, index=True,
-                                       sa_type=_enum(ReviewState))
+    review_state: ReviewState = Field(
+        default=ReviewState.pending, index=True, sa_type=_enum(ReviewState)
+    )
     revision: int = 1
     fingerprint: str = Field(max_length=64)
 
@@ -456,9 +463,7 @@ class HouseholdProgress(SQLModel, table=True):
     the demo builder. A household's change is added to VillageProgress at the same time, so
     the commune's indicators need no pass over visits, lines or households."""
 
-    __table_args__ = (
-        Index("ix_householdprogress_village", "village_id", "indicator"),
-    )
+    __table_args__ = (Index("ix_householdprogress_village", "village_id", "indicator"),)
 
     household_id: int = Field(foreign_key="household.id", primary_key=True)
     indicator: str = Field(max_length=40, primary_key=True)
@@ -483,5 +488,11 @@ class VillageProgress(SQLModel, table=True):
 Index("ix_visit_visited_at", Visit.visited_at)
 # The follow-up lists and counts (fieldkit.followups) read households by follow-up date; this
 # covers every column they filter on, so a commune's counts never read the households' rows.
-Index("ix_household_follow_up", Household.village_id, Household.follow_up_on,
-      Household.review_state, Household.erased_at, Household.assigned_volunteer_id)
+Index(
+    "ix_household_follow_up",
+    Household.village_id,
+    Household.follow_up_on,
+    Household.review_state,
+    Household.erased_at,
+    Household.assigned_volunteer_id,
+)

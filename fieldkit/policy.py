@@ -113,8 +113,11 @@ def can_manage_member(actor: Member, member: Member) -> bool:
 
 def can_change_role(actor: Member, member: Member, new_role: Role) -> bool:
     """Roles and villages are the commune's decision: staff (and admins) only."""
-    return (actor.role in COMMUNE_WIDE and can_manage_member(actor, member)
-            and new_role in INVITABLE[actor.role])
+    return (
+        actor.role in COMMUNE_WIDE
+        and can_manage_member(actor, member)
+        and new_role in INVITABLE[actor.role]
+    )
 
 
 def can_manage_villages(actor: Member) -> bool:

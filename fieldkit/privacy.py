@@ -53,6 +53,7 @@ _CHECKED = ("yes", "on", "true", "1")
 
 # --- consent ---------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class ConsentIn:
     uuid: str
@@ -66,8 +67,9 @@ class ConsentIn:
         """From the consent form: `purpose_<code>` checkboxes ("yes"), `method`,
         `consented_on` (a date, not after today), `version` (the current one if left out)."""
         c = forms.Collector()
-        purposes = tuple(code for code in PURPOSES
-                         if str(data.get(f"purpose_{code}", "")).lower() in _CHECKED)
+        purposes = tuple(
+            code for code in PURPOSES if str(data.get(f"purpose_{code}", "")).lower() in _CHECKED
+        )
         if not purposes:
             c.add("purposes", "Chọn ít nhất một mục đích người dân đã đồng ý.")
         version = data.get("version") or CONSENT_VERSION
@@ -76,32 +78,38 @@ class ConsentIn:
         method = data.get("method")
         if method not in METHODS:
             c.add("method", "Chọn cách người dân đồng ý: bằng lời hay bằng văn bản.")
-        consented_on = c.field("consented_on", lambda: forms.calendar_date(
-            data.get("consented_on"), label="ngày đồng ý"))
+        consented_on = c.field(
+            "consented_on",
+            lambda: forms.calendar_date(data.get("consented_on"), label="ngày đồng ý"),
+        )
         if consented_on is None and "consented_on" not in c.errors:
             c.add("consented_on", "Vui lòng nhập ngày đồng ý.")
         elif consented_on is not None and consented_on > today:
             c.add("consented_on", "Ngày đồng ý không thể ở tương lai.")
         values = {"uuid": c.field("uuid", lambda: forms.uuid(data.get("uuid")))}
         c.raise_if_any()
-        return cls(version=version, purposes=purposes, method=method,
-                   consented_on=consented_on, **values)
+        return cls(
+            version=version, purposes=purposes, method=method, consented_on=consented_on, **values
+        )
 
     def fingerprint(self, household_id: int) -> str:
-        return households.digest(household_id, self.uuid, self.version, self.purposes,
-                                 self.method, self.consented_on)
+        return households.digest(
+            household_id, self.uuid, self.version, self.purposes, self.method, self.consented_on
+        )
 
 
 def _consent_event(session: Session, consent_uuid: str) -> AuditEvent | None:
     return session.exec(
         select(AuditEvent).where(
             AuditEvent.action == "consent",
-            col(AuditEvent.details)["uuid"].as_string() == consent_uuid)
+            col(AuditEvent.details)["uuid"].as_string() == consent_uuid,
+        )
     ).first()
 
 
-def record_consent(session: Session, household_id: int, consent_in: ConsentIn, *,
-                   member: Member, now: datetime) -> tuple[Household, bool]:
+def record_consent(
+    session: Session, household_id: int, consent_in: ConsentIn, *, member: Member, now: datetime
+) -> tuple[Household, bool]:
     """Record the household's consent as taken at the door. Returns (household, created).
 
     Safe to replay by UUID: the consent's UUID and fingerprint are kept in its audit event;
@@ -122,15 +130,26 @@ def record_consent(session: Session, household_id: int, consent_in: ConsentIn, *
     household.consent_purposes = ",".join(consent_in.purposes)
     household.consent_method = consent_in.method
     # The day the resident agreed, at noon Vietnam time: a date typed on the phone.
-    household.consent_at = datetime.combine(consent_in.consented_on, datetime.min.time(),
-                                            forms.VN_TZ).replace(hour=12)
+    household.consent_at = datetime.combine(
+        consent_in.consented_on, datetime.min.time(), forms.VN_TZ
+    ).replace(hour=12)
     session.add(household)
-    audit.record(session, action="consent", now=now, actor=member, target_kind="household",
-                 target_id=household.id,
-                 details={"uuid": consent_in.uuid, "fingerprint": fingerprint,
-                          "version": consent_in.version, "purposes": list(consent_in.purposes),
-                          "method": consent_in.method,
-                          "consented_on": consent_in.consented_on.isoformat()})
+    audit.record(
+        session,
+        action="consent",
+        now=now,
+        actor=member,
+        target_kind="household",
+        target_id=household.id,
+        details={
+            "uuid": consent_in.uuid,
+            "fingerprint": fingerprint,
+            "version": consent_in.version,
+            "purposes": list(consent_in.purposes),
+            "method": consent_in.method,
+            "consented_on": consent_in.consented_on.isoformat(),
+        },
+    )
     return household, True
 
 
@@ -142,28 +161,38 @@ def consent_purposes(household: Household) -> list[str]:
 
 # --- export and erasure ------------------------------------------------------------------------
 
+
 def _staff_household(session: Session, member: Member, household_id: int) -> Household:
     policy.require_commune_staff(member)
     return require_household(session, member, household_id)
 
 
-def export_household(session: Session, household_id: int, *, member: Member,
-                     now: datetime) -> dict[str, Any]:
+def export_household(
+    session: Session, household_id: int, *, member: Member, now: datetime
+) -> dict[str, Any]:
     """Everything kept about one household, as plain JSON values, for the person who asked.
     Audited ("export"). Caller commits (the audit event)."""
     household = _staff_household(session, member, household_id)
     village = session.get(Village, household.village_id)
     residents = households.residents_of(session, household)
     history = visits.visits_of(session, household)
-    volunteers = dict(session.exec(select(Member.id, Member.name).where(
-        col(Member.id).in_({visit.volunteer_id for visit, _ in history} or {0}))).all())
+    volunteers = dict(
+        session.exec(
+            select(Member.id, Member.name).where(
+                col(Member.id).in_({visit.volunteer_id for visit, _ in history} or {0})
+            )
+        ).all()
+    )
     names = {resident.id: resident.name for resident in residents}
     data = {
         "exported_at": now.isoformat(),
         "household": {
-            "id": household.id, "village": village.name if village else None,
-            "label": household.label, "head_name": household.head_name,
-            "address_hint": household.address_hint, "smartphones": household.smartphones,
+            "id": household.id,
+            "village": village.name if village else None,
+            "label": household.label,
+            "head_name": household.head_name,
+            "address_hint": household.address_hint,
+            "smartphones": household.smartphones,
             "internet_at_home": household.internet_at_home,
             "created_at": household.created_at.isoformat(),
             "erased_at": household.erased_at.isoformat() if household.erased_at else None,
@@ -175,30 +204,60 @@ def export_household(session: Session, household_id: int, *, member: Member,
             "at": household.consent_at.isoformat() if household.consent_at else None,
         },
         "residents": [
-            {"id": r.id, "name": r.name, "birth_year": r.birth_year,
-             "sex": r.sex.value if r.sex else None, "relation": r.relation, "phone": r.phone}
-            for r in residents],
+            {
+                "id": r.id,
+                "name": r.name,
+                "birth_year": r.birth_year,
+                "sex": r.sex.value if r.sex else None,
+                "relation": r.relation,
+                "phone": r.phone,
+            }
+            for r in residents
+        ],
         "visits": [
-            {"id": visit.id, "visited_at": visit.visited_at.isoformat(),
-             "volunteer": volunteers.get(visit.volunteer_id), "outcome": visit.outcome.value,
-             "notes": visit.notes,
-             "follow_up_on": visit.follow_up_on.isoformat() if visit.follow_up_on else None,
-             "review_state": visit.review_state.value,
-             "lines": [{"resident": names.get(line.resident_id), "service": line.service_code,
+            {
+                "id": visit.id,
+                "visited_at": visit.visited_at.isoformat(),
+                "volunteer": volunteers.get(visit.volunteer_id),
+                "outcome": visit.outcome.value,
+                "notes": visit.notes,
+                "follow_up_on": visit.follow_up_on.isoformat() if visit.follow_up_on else None,
+                "review_state": visit.review_state.value,
+                "lines": [
+                    {
+                        "resident": names.get(line.resident_id),
+                        "service": line.service_code,
                         "result": line.result.value,
                         "reason": line.reason.value if line.reason else None,
                         "device": line.device.value if line.device else None,
-                        "dossier_no": line.dossier_no} for line in lines]}
-            for visit, lines in history],
+                        "dossier_no": line.dossier_no,
+                    }
+                    for line in lines
+                ],
+            }
+            for visit, lines in history
+        ],
     }
-    audit.record(session, action="export", now=now, actor=member, target_kind="household",
-                 target_id=household.id,
-                 details={"residents": len(residents), "visits": len(history)})
+    audit.record(
+        session,
+        action="export",
+        now=now,
+        actor=member,
+        target_kind="household",
+        target_id=household.id,
+        details={"residents": len(residents), "visits": len(history)},
+    )
     return data
 
 
-def erase_household(session: Session, household_id: int, *, member: Member | None,
-                    now: datetime, reason: str = "request") -> Household:
+def erase_household(
+    session: Session,
+    household_id: int,
+    *,
+    member: Member | None,
+    now: datetime,
+    reason: str = "request",
+) -> Household:
     """Remove the household's personal data and keep its counts (module docstring). Sets
     erased_at; the household then takes no new field records. Audited ("erase"), with counts
     only: the audit log must not keep what was erased. `member` None is the retention job.
@@ -214,8 +273,9 @@ def erase_household(session: Session, household_id: int, *, member: Member | Non
         return household
     household.label, household.head_name, household.address_hint = ERASED_LABEL, ERASED_NAME, ""
     household.consent_purposes = None
-    residents = session.exec(select(Resident).where(Resident.household_id == household.id)
-                             .order_by(Resident.id)).all()
+    residents = session.exec(
+        select(Resident).where(Resident.household_id == household.id).order_by(Resident.id)
+    ).all()
     for number, resident in enumerate(residents, start=1):
         resident.name = f"Người {number}"
         resident.birth_year = None
@@ -227,12 +287,14 @@ def erase_household(session: Session, household_id: int, *, member: Member | Non
         session.add(visit)
     visit_ids = [visit.id for visit in household_visits]
     if visit_ids:
-        for line in session.exec(select(Assistance).where(
-                col(Assistance.visit_id).in_(visit_ids))).all():
+        for line in session.exec(
+            select(Assistance).where(col(Assistance.visit_id).in_(visit_ids))
+        ).all():
             line.dossier_no = None
             session.add(line)
-    for edit in session.exec(select(HouseholdEdit).where(
-            HouseholdEdit.household_id == household.id)).all():
+    for edit in session.exec(
+        select(HouseholdEdit).where(HouseholdEdit.household_id == household.id)
+    ).all():
         # Which fields changed stays; what they said does not.
         edit.changes = {name: {"before": None, "after": None} for name in edit.changes}
         session.add(edit)
@@ -241,18 +303,25 @@ def erase_household(session: Session, household_id: int, *, member: Member | Non
     session.flush()
     households.refresh_summary(session, household)
     village = session.get(Village, household.village_id)
-    audit.record(session, action="erase", now=now, actor=member,
-                 commune_id=village.commune_id if village else None,
-                 target_kind="household", target_id=household.id,
-                 details={"reason": reason, "residents": len(residents),
-                          "visits": len(household_visits)})
+    audit.record(
+        session,
+        action="erase",
+        now=now,
+        actor=member,
+        commune_id=village.commune_id if village else None,
+        target_kind="household",
+        target_id=household.id,
+        details={"reason": reason, "residents": len(residents), "visits": len(household_visits)},
+    )
     return household
 
 
 # --- retention -------------------------------------------------------------------------------
 
-def set_retention(session: Session, commune_id: int, months: int | None, *, member: Member,
-                  now: datetime) -> Commune:
+
+def set_retention(
+    session: Session, commune_id: int, months: int | None, *, member: Member, now: datetime
+) -> Commune:
     """Set how many months personal data of households no longer served is kept (None: until
     erased on request). Commune staff only; audited. Caller commits."""
     policy.require_commune_staff(member)
@@ -265,9 +334,15 @@ def set_retention(session: Session, commune_id: int, months: int | None, *, memb
     commune.retention_months = months
     session.add(commune)
     if before != months:
-        audit.record(session, action="settings_changed", now=now, actor=member,
-                     target_kind="commune", target_id=commune.id,
-                     details={"retention_months": {"before": before, "after": months}})
+        audit.record(
+            session,
+            action="settings_changed",
+            now=now,
+            actor=member,
+            target_kind="commune",
+            target_id=commune.id,
+            details={"retention_months": {"before": before, "after": months}},
+        )
     return commune
 
 
@@ -282,12 +357,23 @@ def months_before(moment: datetime, months: int) -> datetime:
 def last_activity(session: Session, household: Household) -> datetime:
     """The latest of: entered, visited, a visit received, a resident added, an edit."""
     moments = [household.created_at, household.last_visited_at]
-    moments.append(session.exec(select(func.max(Visit.received_at)).where(
-        Visit.household_id == household.id)).one())
-    moments.append(session.exec(select(func.max(Resident.created_at)).where(
-        Resident.household_id == household.id)).one())
-    moments.append(session.exec(select(func.max(HouseholdEdit.created_at)).where(
-        HouseholdEdit.household_id == household.id)).one())
+    moments.append(
+        session.exec(
+            select(func.max(Visit.received_at)).where(Visit.household_id == household.id)
+        ).one()
+    )
+    moments.append(
+        session.exec(
+            select(func.max(Resident.created_at)).where(Resident.household_id == household.id)
+        ).one()
+    )
+    moments.append(
+        session.exec(
+            select(func.max(HouseholdEdit.created_at)).where(
+                HouseholdEdit.household_id == household.id
+            )
+        ).one()
+    )
     return max(forms.to_local(m) for m in moments if m is not None)
 
 
@@ -295,15 +381,18 @@ def apply_retention(session: Session, *, now: datetime, dry_run: bool = False) -
     """Erase every household whose last activity is older than its commune's retention.
     Returns the ids erased (or that would be, with dry_run). Caller commits."""
     erased = []
-    communes = session.exec(select(Commune).where(
-        col(Commune.retention_months).is_not(None))).all()
+    communes = session.exec(select(Commune).where(col(Commune.retention_months).is_not(None))).all()
     for commune in communes:
         cutoff = months_before(now, commune.retention_months)
         candidates = session.exec(
-            select(Household).join(Village, Village.id == Household.village_id)
-            .where(Village.commune_id == commune.id, col(Household.erased_at).is_(None),
-                   Household.created_at < cutoff,
-                   func.coalesce(Household.last_visited_at, Household.created_at) < cutoff)
+            select(Household)
+            .join(Village, Village.id == Household.village_id)
+            .where(
+                Village.commune_id == commune.id,
+                col(Household.erased_at).is_(None),
+                Household.created_at < cutoff,
+                func.coalesce(Household.last_visited_at, Household.created_at) < cutoff,
+            )
             .order_by(Household.id)
         ).all()
         for household in candidates:
@@ -311,7 +400,5 @@ def apply_retention(session: Session, *, now: datetime, dry_run: bool = False) -
                 continue
             erased.append(household.id)
             if not dry_run:
-                erase_household(session, household.id, member=None, now=now,
-                                reason="retention")
+                erase_household(session, household.id, member=None, now=now, reason="retention")
     return erased
-

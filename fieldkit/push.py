@@ -40,8 +40,17 @@ from fieldkit.models import (
 )
 
 
-def enqueue(session: Session, *, member_id: int, title: str, body: str, url: str,
-            tag: str = "", dedupe_key: str | None = None, now: datetime) -> PushMessage | None:
+def enqueue(
+    session: Session,
+    *,
+    member_id: int,
+    title: str,
+    body: str,
+    url: str,
+    tag: str = "",
+    dedupe_key: str | None = None,
+    now: datetime,
+) -> PushMessage | None:
     """Queue one notification for one member. No network. Caller commits.
 
     A `dedupe_key` already in the queue (sent or not) → None and nothing is added, so a daily
@@ -49,15 +58,23 @@ def enqueue(session: Session, *, member_id: int, title: str, body: str, url: str
     simply has nowhere to send the message. `url` is a path of this site ("/households/12");
     anything else becomes "/"."""
     if dedupe_key is not None:
-        known = session.exec(select(PushMessage.id).where(
-            PushMessage.dedupe_key == dedupe_key)).first()
+        known = session.exec(
+            select(PushMessage.id).where(PushMessage.dedupe_key == dedupe_key)
+        ).first()
         if known is not None:
             return None
     if not url.startswith("/") or url.startswith("//"):
         url = "/"  # only a page of this site is opened from a notification
-    message = PushMessage(member_id=member_id, title=title[:120], body=body[:400],
-                          url=url[:300], tag=tag[:60], dedupe_key=dedupe_key,
-                          created_at=now, not_before=now)
+    message = PushMessage(
+        member_id=member_id,
+        title=title[:120],
+        body=body[:400],
+        url=url[:300],
+        tag=tag[:60],
+        dedupe_key=dedupe_key,
+        created_at=now,
+        not_before=now,
+    )
     if dedupe_key is None or session.get_bind().dialect.name != "postgresql":
         # SQLite has one writer at a time: a racing duplicate fails on the unique key.
         session.add(message)
@@ -76,33 +93,54 @@ def enqueue(session: Session, *, member_id: int, title: str, body: str, url: str
 # --- what queues a message (called inside the caller's transaction) ---------------------------
 
 
-def households_assigned(session: Session, *, volunteer: Member, actor: Member, count: int,
-                        now: datetime) -> PushMessage | None:
-    """"Bạn được giao N hộ mới": one message per assignment action, not per household. Nobody
+def households_assigned(
+    session: Session, *, volunteer: Member, actor: Member, count: int, now: datetime
+) -> PushMessage | None:
+    """ "Bạn được giao N hộ mới": one message per assignment action, not per household. Nobody
     is told about what they did themselves. Caller commits."""
     if count <= 0 or volunteer.id == actor.id:
         return None
-    return enqueue(session, member_id=volunteer.id, title=f"Bạn được giao {count} hộ mới",
-                   body=f"{actor.name} vừa phân công thêm hộ cho bạn. Chạm để xem danh sách.",
-                   url="/households", tag="assigned", now=now)
+    return enqueue(
+        session,
+        member_id=volunteer.id,
+        title=f"Bạn được giao {count} hộ mới",
+        body=f"{actor.name} vừa phân công thêm hộ cho bạn. Chạm để xem danh sách.",
+        url="/households",
+        tag="assigned",
+        now=now,
+    )
 
 
-def invite_accepted(session: Session, *, token: str, member: Member,
-                    now: datetime) -> PushMessage | None:
+def invite_accepted(
+    session: Session, *, token: str, member: Member, now: datetime
+) -> PushMessage | None:
     """Tell whoever made the invite link that `member` has joined — when this link (already
     redeemed in this transaction) was made by someone and this is the member's first sign-in.
     Console links (`fieldkit invite`) have no maker and tell nobody. Caller commits."""
-    link = session.exec(select(SignInLink).where(
-        SignInLink.token_hash == hashlib.sha256(token.encode()).hexdigest())).first()
+    link = session.exec(
+        select(SignInLink).where(
+            SignInLink.token_hash == hashlib.sha256(token.encode()).hexdigest()
+        )
+    ).first()
     if link is None or link.created_by_id is None or link.created_by_id == member.id:
         return None
-    sign_ins = session.exec(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.actor_id == member.id, AuditEvent.action == "sign_in")).one()
+    sign_ins = session.exec(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.actor_id == member.id, AuditEvent.action == "sign_in")
+    ).one()
     if sign_ins > 1:  # this sign-in is already written down; any other means not the first
         return None
-    return enqueue(session, member_id=link.created_by_id, title=f"{member.name} đã tham gia",
-                   body=f"{member.name} vừa đăng nhập Fieldkit lần đầu bằng liên kết mời.",
-                   url="/members", tag="invite", dedupe_key=f"invite:{link.id}", now=now)
+    return enqueue(
+        session,
+        member_id=link.created_by_id,
+        title=f"{member.name} đã tham gia",
+        body=f"{member.name} vừa đăng nhập Fieldkit lần đầu bằng liên kết mời.",
+        url="/members",
+        tag="invite",
+        dedupe_key=f"invite:{link.id}",
+        now=now,
+    )
 
 
 def queue_follow_ups(session: Session, *, now: datetime) -> int:
@@ -113,18 +151,27 @@ def queue_follow_ups(session: Session, *, now: datetime) -> int:
     rows = session.exec(
         select(Household.assigned_volunteer_id, func.count())
         .join(Member, Member.id == Household.assigned_volunteer_id)
-        .where(Household.follow_up_on == today, col(Member.active).is_(True),
-               Household.review_state != ReviewState.rejected,
-               col(Household.erased_at).is_(None))
+        .where(
+            Household.follow_up_on == today,
+            col(Member.active).is_(True),
+            Household.review_state != ReviewState.rejected,
+            col(Household.erased_at).is_(None),
+        )
         .group_by(Household.assigned_volunteer_id)
-        .order_by(Household.assigned_volunteer_id)).all()
+        .order_by(Household.assigned_volunteer_id)
+    ).all()
     queued = 0
     for member_id, count in rows:
-        message = enqueue(session, member_id=member_id,
-                          title=f"Hôm nay có {count} hộ hẹn quay lại",
-                          body="Chạm để xem các hộ đã hẹn quay lại hôm nay.",
-                          url="/households?filter=follow_up", tag="follow-ups",
-                          dedupe_key=f"follow-ups:{member_id}:{today.isoformat()}", now=now)
+        message = enqueue(
+            session,
+            member_id=member_id,
+            title=f"Hôm nay có {count} hộ hẹn quay lại",
+            body="Chạm để xem các hộ đã hẹn quay lại hôm nay.",
+            url="/households?filter=follow_up",
+            tag="follow-ups",
+            dedupe_key=f"follow-ups:{member_id}:{today.isoformat()}",
+            now=now,
+        )
         queued += message is not None
     return queued
 
@@ -173,10 +220,13 @@ def load_vapid(instance_path: Path, *, subject: str) -> Vapid:
     try:  # a contact push services refuse would fail every message: say so at start
         signer.sign({"sub": subject, "aud": "https://push.example.com"})
     except VapidException:
-        raise ValueError(f"FIELDKIT_PUSH_CONTACT phải là mailto:địa-chỉ-thư hoặc https://…, "
-                         f"không phải {subject!r}.") from None
-    point = signer.public_key.public_bytes(serialization.Encoding.X962,
-                                           serialization.PublicFormat.UncompressedPoint)
+        raise ValueError(
+            f"FIELDKIT_PUSH_CONTACT phải là mailto:địa-chỉ-thư hoặc https://…, "
+            f"không phải {subject!r}."
+        ) from None
+    point = signer.public_key.public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
     return Vapid(signer=signer, public_key=_b64url(point), subject=subject)
 
 
@@ -204,10 +254,15 @@ def _check_endpoint(endpoint: str, *, allow_local: bool) -> str:
 
 
 def _check_keys(p256dh: str, auth: str) -> tuple[str, str]:
-    refused = Invalid({"keys": "Khóa mã hóa của trình duyệt không hợp lệ; hãy tắt rồi bật "
-                               "lại thông báo."})
-    if not isinstance(p256dh, str) or not isinstance(auth, str) or len(p256dh) > 200 \
-            or len(auth) > 100:
+    refused = Invalid(
+        {"keys": "Khóa mã hóa của trình duyệt không hợp lệ; hãy tắt rồi bật lại thông báo."}
+    )
+    if (
+        not isinstance(p256dh, str)
+        or not isinstance(auth, str)
+        or len(p256dh) > 200
+        or len(auth) > 100
+    ):
         raise refused
     try:
         point = _unb64url(p256dh)
@@ -223,9 +278,17 @@ def _check_keys(p256dh: str, auth: str) -> tuple[str, str]:
     return _b64url(point), _b64url(secret)
 
 
-def subscribe(session: Session, member: Member, *, endpoint: str, p256dh: str, auth: str,
-              user_agent: str = "", allow_local: bool = False,
-              now: datetime) -> PushSubscription:
+def subscribe(
+    session: Session,
+    member: Member,
+    *,
+    endpoint: str,
+    p256dh: str,
+    auth: str,
+    user_agent: str = "",
+    allow_local: bool = False,
+    now: datetime,
+) -> PushSubscription:
     """Keep this browser's subscription for `member`. Checked whole first: an https endpoint
     (http://localhost only with `allow_local`, for a server that is itself on localhost), a
     public key that is a P-256 point, a 16-byte auth secret; refused → Invalid, nothing kept.
@@ -233,11 +296,13 @@ def subscribe(session: Session, member: Member, *, endpoint: str, p256dh: str, a
     to whoever subscribed last on it). Caller commits."""
     endpoint = _check_endpoint(endpoint, allow_local=allow_local)
     p256dh, auth = _check_keys(p256dh, auth)
-    stored = session.exec(select(PushSubscription).where(
-        PushSubscription.endpoint == endpoint)).first()
+    stored = session.exec(
+        select(PushSubscription).where(PushSubscription.endpoint == endpoint)
+    ).first()
     if stored is None:
-        stored = PushSubscription(endpoint=endpoint, member_id=member.id, p256dh=p256dh,
-                                  auth=auth, created_at=now)
+        stored = PushSubscription(
+            endpoint=endpoint, member_id=member.id, p256dh=p256dh, auth=auth, created_at=now
+        )
     stored.member_id, stored.p256dh, stored.auth = member.id, p256dh, auth
     stored.user_agent = (user_agent or "")[:300]
     session.add(stored)
@@ -247,9 +312,11 @@ def subscribe(session: Session, member: Member, *, endpoint: str, p256dh: str, a
 
 def unsubscribe(session: Session, member: Member, *, endpoint: str) -> bool:
     """Forget this browser's subscription, if it is the member's. Idempotent. Caller commits."""
-    stored = session.exec(select(PushSubscription).where(
-        PushSubscription.endpoint == endpoint,
-        PushSubscription.member_id == member.id)).first()
+    stored = session.exec(
+        select(PushSubscription).where(
+            PushSubscription.endpoint == endpoint, PushSubscription.member_id == member.id
+        )
+    ).first()
     if stored is None:
         return False
     session.delete(stored)
@@ -258,8 +325,13 @@ def unsubscribe(session: Session, member: Member, *, endpoint: str) -> bool:
 
 
 def subscriptions_of(session: Session, member_id: int) -> list[PushSubscription]:
-    return list(session.exec(select(PushSubscription).where(
-        PushSubscription.member_id == member_id).order_by(PushSubscription.id)).all())
+    return list(
+        session.exec(
+            select(PushSubscription)
+            .where(PushSubscription.member_id == member_id)
+            .order_by(PushSubscription.id)
+        ).all()
+    )
 
 
 # --- the worker ------------------------------------------------------------------------------
@@ -279,22 +351,31 @@ class DrainReport:
     removed_subscriptions: int = 0
 
     def __str__(self) -> str:
-        return (f"Đã gửi {self.sent}, thử lại sau {self.retried}, bỏ {self.given_up}, "
-                f"không có nơi nhận {self.no_subscription}; "
-                f"xóa {self.removed_subscriptions} đăng ký hết hạn.")
+        return (
+            f"Đã gửi {self.sent}, thử lại sau {self.retried}, bỏ {self.given_up}, "
+            f"không có nơi nhận {self.no_subscription}; "
+            f"xóa {self.removed_subscriptions} đăng ký hết hạn."
+        )
 
 
 def payload(message: PushMessage) -> str:
     """What the service worker receives (pwa/offline/sw.js, the `push` handler)."""
-    return json.dumps({"title": message.title, "body": message.body, "url": message.url,
-                       "tag": message.tag}, ensure_ascii=False)
+    return json.dumps(
+        {"title": message.title, "body": message.body, "url": message.url, "tag": message.tag},
+        ensure_ascii=False,
+    )
 
 
 def _due(now: datetime):
-    return (select(PushMessage)
-            .where(col(PushMessage.sent_at).is_(None), PushMessage.not_before <= now,
-                   PushMessage.attempts < MAX_ATTEMPTS)
-            .order_by(PushMessage.not_before, PushMessage.id))
+    return (
+        select(PushMessage)
+        .where(
+            col(PushMessage.sent_at).is_(None),
+            PushMessage.not_before <= now,
+            PushMessage.attempts < MAX_ATTEMPTS,
+        )
+        .order_by(PushMessage.not_before, PushMessage.id)
+    )
 
 
 def _claim_one(session: Session, now: datetime) -> PushMessage | None:
@@ -312,14 +393,24 @@ class _Outcome(enum.Enum):
     refused = "refused"  # another 4xx: sending the same again would fail the same way
 
 
-def _send_one(subscription: PushSubscription, body: str, vapid: Vapid,
-              http: requests.Session, urgency: str) -> tuple[_Outcome, str]:
-    info = {"endpoint": subscription.endpoint,
-            "keys": {"p256dh": subscription.p256dh, "auth": subscription.auth}}
+def _send_one(
+    subscription: PushSubscription, body: str, vapid: Vapid, http: requests.Session, urgency: str
+) -> tuple[_Outcome, str]:
+    info = {
+        "endpoint": subscription.endpoint,
+        "keys": {"p256dh": subscription.p256dh, "auth": subscription.auth},
+    }
     try:
-        webpush(info, data=body, vapid_private_key=vapid.signer,
-                vapid_claims={"sub": vapid.subject}, ttl=TTL_SECONDS, timeout=SEND_TIMEOUT,
-                headers={"Urgency": urgency}, requests_session=http)
+        webpush(
+            info,
+            data=body,
+            vapid_private_key=vapid.signer,
+            vapid_claims={"sub": vapid.subject},
+            ttl=TTL_SECONDS,
+            timeout=SEND_TIMEOUT,
+            headers={"Urgency": urgency},
+            requests_session=http,
+        )
     except WebPushException as failed:
         status = failed.response.status_code if failed.response is not None else None
         text = f"HTTP {status}" if status else str(failed)[:200]
@@ -335,9 +426,16 @@ def _send_one(subscription: PushSubscription, body: str, vapid: Vapid,
     return _Outcome.delivered, ""
 
 
-def send_message(session: Session, message: PushMessage, *, vapid: Vapid,
-                 http: requests.Session, now: datetime, report: DrainReport,
-                 urgency: str = "normal") -> None:
+def send_message(
+    session: Session,
+    message: PushMessage,
+    *,
+    vapid: Vapid,
+    http: requests.Session,
+    now: datetime,
+    report: DrainReport,
+    urgency: str = "normal",
+) -> None:
     """Send one message to every subscription of its member and write down what happened.
 
     Delivered to at least one of the member's browsers → sent. None took it and one failed
@@ -382,8 +480,14 @@ def send_message(session: Session, message: PushMessage, *, vapid: Vapid,
     session.add(message)
 
 
-def drain(session: Session, *, vapid: Vapid, now: datetime, limit: int = 500,
-          http: requests.Session | None = None) -> DrainReport:
+def drain(
+    session: Session,
+    *,
+    vapid: Vapid,
+    now: datetime,
+    limit: int = 500,
+    http: requests.Session | None = None,
+) -> DrainReport:
     """Send what is due, one message per transaction, and commit each (this is the worker:
     it owns its transactions). On PostgreSQL rows are claimed FOR UPDATE SKIP LOCKED, so
     several workers may run side by side; on SQLite run one worker — it has no row locks

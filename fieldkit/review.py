@@ -92,11 +92,20 @@ COMMON_REASONS = [
     "Trùng với hồ sơ đã có",
 ]
 FIELD_LABELS = {
-    "visited_at": "Thời gian thăm", "outcome": "Kết quả chuyến thăm", "lines": "Đã hỗ trợ",
-    "smartphones": "Điện thoại thông minh", "internet_at_home": "Internet tại nhà",
-    "notes": "Ghi chú", "follow_up_on": "Hẹn quay lại", "label": "Số nhà / tên hộ",
-    "head_name": "Chủ hộ", "address_hint": "Chỉ dẫn địa chỉ", "name": "Họ tên",
-    "birth_year": "Năm sinh", "sex": "Giới tính", "relation": "Quan hệ với chủ hộ",
+    "visited_at": "Thời gian thăm",
+    "outcome": "Kết quả chuyến thăm",
+    "lines": "Đã hỗ trợ",
+    "smartphones": "Điện thoại thông minh",
+    "internet_at_home": "Internet tại nhà",
+    "notes": "Ghi chú",
+    "follow_up_on": "Hẹn quay lại",
+    "label": "Số nhà / tên hộ",
+    "head_name": "Chủ hộ",
+    "address_hint": "Chỉ dẫn địa chỉ",
+    "name": "Họ tên",
+    "birth_year": "Năm sinh",
+    "sex": "Giới tính",
+    "relation": "Quan hệ với chủ hộ",
     "phone": "Số điện thoại",
 }
 
@@ -108,16 +117,19 @@ class ReviewRefused(DomainError):
 
 # --- the records, their makers and their content ------------------------------------------
 
+
 def _household_id(kind: RecordKind, record: Any) -> int:
     return record.id if kind is RecordKind.household else record.household_id
 
 
 def maker_id(kind: RecordKind, record: Any) -> int | None:
     """Who sent the record from the field."""
-    return {RecordKind.visit: lambda: record.volunteer_id,
-            RecordKind.household: lambda: record.proposed_by_id,
-            RecordKind.household_edit: lambda: record.member_id,
-            RecordKind.resident: lambda: record.added_by_id}[kind]()
+    return {
+        RecordKind.visit: lambda: record.volunteer_id,
+        RecordKind.household: lambda: record.proposed_by_id,
+        RecordKind.household_edit: lambda: record.member_id,
+        RecordKind.resident: lambda: record.added_by_id,
+    }[kind]()
 
 
 def _submitted_at(kind: RecordKind, record: Any) -> datetime:
@@ -132,50 +144,85 @@ def _yes_no(value: bool | None) -> str:
     return {True: "yes", False: "no", None: ""}[value]
 
 
-def content_of(session: Session, kind: RecordKind, record: Any, *,
-               lines: Sequence[Assistance] | None = None) -> dict[str, Any]:
+def content_of(
+    session: Session, kind: RecordKind, record: Any, *, lines: Sequence[Assistance] | None = None
+) -> dict[str, Any]:
     """The record's content as it stands, with the field names and values of its form (so it
     prefills the edit form and is stored as JSON in RecordRevision.content). `lines`: a
     visit's assistance lines when the caller has loaded them already."""
     if kind is RecordKind.visit:
         if lines is None:
-            lines = session.exec(select(Assistance).where(Assistance.visit_id == record.id)
-                                 .order_by(Assistance.id)).all()
+            lines = session.exec(
+                select(Assistance).where(Assistance.visit_id == record.id).order_by(Assistance.id)
+            ).all()
         return {
             "visited_at": forms.to_local(record.visited_at).strftime("%Y-%m-%dT%H:%M"),
-            "outcome": record.outcome.value, "notes": record.notes,
+            "outcome": record.outcome.value,
+            "notes": record.notes,
             "follow_up_on": record.follow_up_on.isoformat() if record.follow_up_on else "",
             "smartphones": _blankable(record.smartphones),
             "internet_at_home": _yes_no(record.internet_at_home),
-            "lines": [{"resident_id": line.resident_id, "service_code": line.service_code,
-                       "result": line.result.value,
-                       "reason": line.reason.value if line.reason else "",
-                       "device": line.device.value if line.device else "",
-                       "dossier_no": line.dossier_no or ""} for line in lines],
+            "lines": [
+                {
+                    "resident_id": line.resident_id,
+                    "service_code": line.service_code,
+                    "result": line.result.value,
+                    "reason": line.reason.value if line.reason else "",
+                    "device": line.device.value if line.device else "",
+                    "dossier_no": line.dossier_no or "",
+                }
+                for line in lines
+            ],
         }
     if kind is RecordKind.household:
-        return {"label": record.label, "head_name": record.head_name,
-                "address_hint": record.address_hint,
-                "smartphones": _blankable(record.smartphones),
-                "internet_at_home": _yes_no(record.internet_at_home)}
+        return {
+            "label": record.label,
+            "head_name": record.head_name,
+            "address_hint": record.address_hint,
+            "smartphones": _blankable(record.smartphones),
+            "internet_at_home": _yes_no(record.internet_at_home),
+        }
     if kind is RecordKind.household_edit:
         # What the edit set, field by field (its "after" values), as the form has them.
-        return {name: (_yes_no(change["after"]) if name == "internet_at_home"
-                       else _blankable(change["after"]))
-                for name, change in record.changes.items()}
-    return {"name": record.name, "birth_year": _blankable(record.birth_year),
-            "sex": record.sex.value if record.sex else "", "relation": record.relation,
-            "phone": record.phone or ""}
+        return {
+            name: (
+                _yes_no(change["after"])
+                if name == "internet_at_home"
+                else _blankable(change["after"])
+            )
+            for name, change in record.changes.items()
+        }
+    return {
+        "name": record.name,
+        "birth_year": _blankable(record.birth_year),
+        "sex": record.sex.value if record.sex else "",
+        "relation": record.relation,
+        "phone": record.phone or "",
+    }
 
 
 def _names(session: Session, content: Mapping[str, Any]) -> tuple[dict, dict]:
     lines = content.get("lines") or []
     resident_ids = {line.get("resident_id") for line in lines}
     codes = {line.get("service_code") for line in lines}
-    residents = dict(session.exec(select(Resident.id, Resident.name).where(
-        col(Resident.id).in_(resident_ids))).all()) if resident_ids else {}
-    services = dict(session.exec(select(Service.code, Service.short_name).where(
-        col(Service.code).in_(codes))).all()) if codes else {}
+    residents = (
+        dict(
+            session.exec(
+                select(Resident.id, Resident.name).where(col(Resident.id).in_(resident_ids))
+            ).all()
+        )
+        if resident_ids
+        else {}
+    )
+    services = (
+        dict(
+            session.exec(
+                select(Service.code, Service.short_name).where(col(Service.code).in_(codes))
+            ).all()
+        )
+        if codes
+        else {}
+    )
     return residents, services
 
 
@@ -197,9 +244,11 @@ def _text(session: Session, name: str, value: Any, names: tuple[dict, dict]) -> 
         residents, services = names
         parts = []
         for line in value:
-            text = (f"{residents.get(line.get('resident_id'), '?')} — "
-                    f"{services.get(line.get('service_code'), line.get('service_code'))}: "
-                    f"{vocab.RESULTS.get(line.get('result'), line.get('result'))}")
+            text = (
+                f"{residents.get(line.get('resident_id'), '?')} — "
+                f"{services.get(line.get('service_code'), line.get('service_code'))}: "
+                f"{vocab.RESULTS.get(line.get('result'), line.get('result'))}"
+            )
             if line.get("reason"):
                 text += f" ({vocab.REASONS.get(line['reason'], line['reason'])})"
             if line.get("dossier_no"):
@@ -223,21 +272,30 @@ class Change:
     after: str
 
 
-def readable(session: Session, content: Mapping[str, Any], *,
-             names: tuple[dict, dict] | None = None) -> list[FieldText]:
+def readable(
+    session: Session, content: Mapping[str, Any], *, names: tuple[dict, dict] | None = None
+) -> list[FieldText]:
     """The content's fields, labelled and formatted for a person, in a stable order. `names`:
     (resident id → name, service code → short name) when the caller has them already."""
     names = names or _names(session, content)
     order = [name for name in FIELD_LABELS if name in content]
-    return [FieldText(name, FIELD_LABELS[name], _text(session, name, content[name], names))
-            for name in order]
+    return [
+        FieldText(name, FIELD_LABELS[name], _text(session, name, content[name], names))
+        for name in order
+    ]
 
 
-def changes_between(session: Session, before: Mapping[str, Any], after: Mapping[str, Any],
-                    *, names: tuple[dict, dict] | None = None) -> list[Change]:
+def changes_between(
+    session: Session,
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+    *,
+    names: tuple[dict, dict] | None = None,
+) -> list[Change]:
     """What changed from one revision's content to the next, field by field (old → new)."""
-    names = names or _names(session, {"lines": [*(before.get("lines") or []),
-                                                *(after.get("lines") or [])]})
+    names = names or _names(
+        session, {"lines": [*(before.get("lines") or []), *(after.get("lines") or [])]}
+    )
     changed = []
     for name in FIELD_LABELS:
         if name not in before and name not in after:
@@ -264,6 +322,7 @@ def _parse_kind(kind: Any) -> RecordKind:
 
 
 # --- the inbox ------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class InboxEntry:
@@ -298,9 +357,17 @@ class Inbox:
     by_kind: dict[RecordKind, int]
 
 
-def inbox(session: Session, *, member: Member, now: datetime, village_id: int | None = None,
-          volunteer_id: int | None = None, kind: RecordKind | None = None,
-          older_than_days: int | None = None, limit: int = INBOX_LIMIT) -> Inbox:
+def inbox(
+    session: Session,
+    *,
+    member: Member,
+    now: datetime,
+    village_id: int | None = None,
+    volunteer_id: int | None = None,
+    kind: RecordKind | None = None,
+    older_than_days: int | None = None,
+    limit: int = INBOX_LIMIT,
+) -> Inbox:
     """The pending records of the member's commune, oldest first (by when their current
     revision arrived). Filters: village, the volunteer who made the record, kind, and age
     (waiting at least `older_than_days` days). Commune staff and the admin only."""
@@ -314,17 +381,20 @@ def inbox(session: Session, *, member: Member, now: datetime, village_id: int | 
             statement = select(model, model, Village.name)
         else:
             statement = select(model, Household, Village.name).join(
-                Household, Household.id == model.household_id)
+                Household, Household.id == model.household_id
+            )
         statement = statement.join(Village, Village.id == Household.village_id).where(
-            Village.commune_id == member.commune_id,
-            model.review_state == ReviewState.pending)
+            Village.commune_id == member.commune_id, model.review_state == ReviewState.pending
+        )
         if village_id is not None:
             statement = statement.where(Household.village_id == village_id)
         if volunteer_id is not None:
-            maker = {RecordKind.visit: Visit.volunteer_id,
-                     RecordKind.household: Household.proposed_by_id,
-                     RecordKind.household_edit: HouseholdEdit.member_id,
-                     RecordKind.resident: Resident.added_by_id}[record_kind]
+            maker = {
+                RecordKind.visit: Visit.volunteer_id,
+                RecordKind.household: Household.proposed_by_id,
+                RecordKind.household_edit: HouseholdEdit.member_id,
+                RecordKind.resident: Resident.added_by_id,
+            }[record_kind]
             statement = statement.where(maker == volunteer_id)
         for record, household, village_name in session.exec(statement).all():
             found.append((record_kind, record, household, village_name))
@@ -337,19 +407,31 @@ def inbox(session: Session, *, member: Member, now: datetime, village_id: int | 
         submitted = snapshot.submitted_at if snapshot else _submitted_at(record_kind, record)
         if cutoff is not None and submitted > cutoff:
             continue
-        rows.append((submitted, record_kind.value, record.id, record_kind, record, household,
-                     village_name))
+        rows.append(
+            (submitted, record_kind.value, record.id, record_kind, record, household, village_name)
+        )
     rows.sort(key=lambda row: row[:3])
     by_kind = {k: 0 for k in RecordKind}
     for row in rows:
         by_kind[row[3]] += 1
     shown = rows[:limit]
-    makers = {m.id: m for m in session.exec(select(Member).where(col(Member.id).in_(
-        {maker_id(row[3], row[4]) for row in shown} - {None})))} if shown else {}
+    makers = (
+        {
+            m.id: m
+            for m in session.exec(
+                select(Member).where(
+                    col(Member.id).in_({maker_id(row[3], row[4]) for row in shown} - {None})
+                )
+            )
+        }
+        if shown
+        else {}
+    )
     known = _Preloaded.load(session, [(row[3], row[4]) for row in shown])
-    entries = [_entry(session, record_kind, record, household, village_name, submitted, makers,
-                      known)
-               for submitted, _, _, record_kind, record, household, village_name in shown]
+    entries = [
+        _entry(session, record_kind, record, household, village_name, submitted, makers, known)
+        for submitted, _, _, record_kind, record, household, village_name in shown
+    ]
     return Inbox(entries=entries, total=len(rows), by_kind=by_kind)
 
 
@@ -369,24 +451,45 @@ class _Preloaded:
         visit_ids = [record.id for kind, record in records if kind is RecordKind.visit]
         lines: dict[int, list[Assistance]] = {visit_id: [] for visit_id in visit_ids}
         if visit_ids:
-            for line in session.exec(select(Assistance).where(
-                    col(Assistance.visit_id).in_(visit_ids)).order_by(Assistance.id)).all():
+            for line in session.exec(
+                select(Assistance)
+                .where(col(Assistance.visit_id).in_(visit_ids))
+                .order_by(Assistance.id)
+            ).all():
                 lines[line.visit_id].append(line)
-        wanted = {(kind, record.id): record.revision - 1 for kind, record in records
-                  if record.revision > 1}
+        wanted = {
+            (kind, record.id): record.revision - 1
+            for kind, record in records
+            if record.revision > 1
+        }
         previous = {}
         if wanted:
-            for snapshot in session.exec(select(RecordRevision).where(
-                    col(RecordRevision.record_id).in_({rid for _, rid in wanted}))).all():
+            for snapshot in session.exec(
+                select(RecordRevision).where(
+                    col(RecordRevision.record_id).in_({rid for _, rid in wanted})
+                )
+            ).all():
                 key = (RecordKind(snapshot.record_kind), snapshot.record_id)
                 if wanted.get(key) == snapshot.revision:
                     previous[key] = snapshot.content
         resident_ids = {line.resident_id for group in lines.values() for line in group}
-        resident_ids |= {line.get("resident_id") for content in previous.values()
-                         for line in content.get("lines") or []}
-        residents = {rid: (name, ReviewState(state)) for rid, name, state in session.exec(
-            select(Resident.id, Resident.name, Resident.review_state).where(
-                col(Resident.id).in_(resident_ids - {None}))).all()} if resident_ids else {}
+        resident_ids |= {
+            line.get("resident_id")
+            for content in previous.values()
+            for line in content.get("lines") or []
+        }
+        residents = (
+            {
+                rid: (name, ReviewState(state))
+                for rid, name, state in session.exec(
+                    select(Resident.id, Resident.name, Resident.review_state).where(
+                        col(Resident.id).in_(resident_ids - {None})
+                    )
+                ).all()
+            }
+            if resident_ids
+            else {}
+        )
         services = dict(session.exec(select(Service.code, Service.short_name)).all())
         return cls(lines=lines, previous=previous, residents=residents, services=services)
 
@@ -395,23 +498,32 @@ class _Preloaded:
         return {rid: name for rid, (name, _) in self.residents.items()}, self.services
 
 
-def _latest_revisions(session: Session, records: Sequence[tuple[RecordKind, Any]]
-                      ) -> dict[tuple[RecordKind, int], RecordRevision]:
+def _latest_revisions(
+    session: Session, records: Sequence[tuple[RecordKind, Any]]
+) -> dict[tuple[RecordKind, int], RecordRevision]:
     wanted = {(kind, record.id): record.revision for kind, record in records}
     if not wanted:
         return {}
     found = {}
-    for snapshot in session.exec(select(RecordRevision).where(
-            col(RecordRevision.record_id).in_({rid for _, rid in wanted}))).all():
+    for snapshot in session.exec(
+        select(RecordRevision).where(col(RecordRevision.record_id).in_({rid for _, rid in wanted}))
+    ).all():
         key = (RecordKind(snapshot.record_kind), snapshot.record_id)
         if wanted.get(key) == snapshot.revision:
             found[key] = snapshot
     return found
 
 
-def _entry(session: Session, kind: RecordKind, record: Any, household: Household,
-           village_name: str, submitted: datetime, makers: dict[int, Member],
-           known: _Preloaded) -> InboxEntry:
+def _entry(
+    session: Session,
+    kind: RecordKind,
+    record: Any,
+    household: Household,
+    village_name: str,
+    submitted: datetime,
+    makers: dict[int, Member],
+    known: _Preloaded,
+) -> InboxEntry:
     content = content_of(session, kind, record, lines=known.lines.get(record.id))
     names = known.names
     changes: list[Change] = []
@@ -420,29 +532,46 @@ def _entry(session: Session, kind: RecordKind, record: Any, household: Household
         changes = changes_between(session, previous, content, names=names)
     notes = []
     if kind is RecordKind.visit:
-        waiting = list(dict.fromkeys(
-            known.residents[line["resident_id"]][0] for line in content["lines"]
-            if line["resident_id"] in known.residents
-            and known.residents[line["resident_id"]][1] is not ReviewState.approved))
+        waiting = list(
+            dict.fromkeys(
+                known.residents[line["resident_id"]][0]
+                for line in content["lines"]
+                if line["resident_id"] in known.residents
+                and known.residents[line["resident_id"]][1] is not ReviewState.approved
+            )
+        )
         if waiting:
             notes.append("Nhân khẩu chưa duyệt: " + ", ".join(waiting))
         if household.review_state is not ReviewState.approved:
             notes.append("Hộ này là hộ mới, chưa duyệt.")
     edit_before = {}
     if kind is RecordKind.household_edit:
-        before = {name: (_yes_no(change["before"]) if name == "internet_at_home"
-                         else _blankable(change["before"]))
-                  for name, change in record.changes.items()}
+        before = {
+            name: (
+                _yes_no(change["before"])
+                if name == "internet_at_home"
+                else _blankable(change["before"])
+            )
+            for name, change in record.changes.items()
+        }
         edit_before = {f.name: f.text for f in readable(session, before, names=names)}
-    return InboxEntry(kind=kind, record_id=record.id, revision=record.revision,
-                      household=household, village_name=village_name,
-                      maker=makers.get(maker_id(kind, record)), submitted_at=submitted,
-                      fields=readable(session, content, names=names), changes=changes,
-                      notes=notes,
-                      edit_before=edit_before)
+    return InboxEntry(
+        kind=kind,
+        record_id=record.id,
+        revision=record.revision,
+        household=household,
+        village_name=village_name,
+        maker=makers.get(maker_id(kind, record)),
+        submitted_at=submitted,
+        fields=readable(session, content, names=names),
+        changes=changes,
+        notes=notes,
+        edit_before=edit_before,
+    )
 
 
 # --- decisions ------------------------------------------------------------------------------
+
 
 def _reason(decision: ReviewState, reason: str | None) -> str:
     text = " ".join((reason or "").split())
@@ -462,16 +591,23 @@ def _refuse_unless_pending(kind: RecordKind, record: Any, expected_revision: int
     if state is ReviewState.rejected:
         raise ReviewRefused(f"{KIND_LABELS[kind]} này đã bị từ chối; không quyết định lại.")
     if state is ReviewState.returned:
-        raise ReviewRefused(f"{KIND_LABELS[kind]} này đã được trả lại và đang chờ người gửi "
-                            "sửa.")
+        raise ReviewRefused(f"{KIND_LABELS[kind]} này đã được trả lại và đang chờ người gửi sửa.")
     if record.revision != expected_revision:
-        raise ReviewRefused(f"Có bản sửa mới hơn của {what} này (lần {record.revision}). "
-                            "Hãy xem lại bản mới trước khi quyết định.")
+        raise ReviewRefused(
+            f"Có bản sửa mới hơn của {what} này (lần {record.revision}). "
+            "Hãy xem lại bản mới trước khi quyết định."
+        )
 
 
-def _check(session: Session, member: Member, kind: RecordKind, record_id: int,
-           decision: ReviewState, reason: str | None, expected_revision: int
-           ) -> tuple[Any, Household, str]:
+def _check(
+    session: Session,
+    member: Member,
+    kind: RecordKind,
+    record_id: int,
+    decision: ReviewState,
+    reason: str | None,
+    expected_revision: int,
+) -> tuple[Any, Household, str]:
     if not policy.can_review(member):
         raise Forbidden("Chỉ công chức xã được duyệt hồ sơ.")
     if decision not in DECISIONS:
@@ -482,42 +618,80 @@ def _check(session: Session, member: Member, kind: RecordKind, record_id: int,
     return record, household, _reason(decision, reason)
 
 
-def decide(session: Session, *, member: Member, kind: RecordKind, record_id: int,
-           decision: ReviewState, reason: str | None, now: datetime,
-           expected_revision: int) -> ReviewDecision:
+def decide(
+    session: Session,
+    *,
+    member: Member,
+    kind: RecordKind,
+    record_id: int,
+    decision: ReviewState,
+    reason: str | None,
+    now: datetime,
+    expected_revision: int,
+) -> ReviewDecision:
     """Approve, return (reason required) or reject (reason required) one pending record, on
     the revision the reviewer saw. Raises Forbidden / NotFound (outside the member's role or
     commune), Invalid (no reason, unknown decision) or ReviewRefused (not pending, or a newer
     revision) before changing anything. Returning queues a notification to the record's
     maker. Caller commits."""
     kind = _parse_kind(kind)
-    record, household, text = _check(session, member, kind, record_id, decision, reason,
-                                      expected_revision)
+    record, household, text = _check(
+        session, member, kind, record_id, decision, reason, expected_revision
+    )
     return _apply(session, member, kind, record, household, decision, text, now)
 
 
-def _apply(session: Session, member: Member, kind: RecordKind, record: Any,
-           household: Household, decision: ReviewState, reason: str,
-           now: datetime) -> ReviewDecision:
+def _apply(
+    session: Session,
+    member: Member,
+    kind: RecordKind,
+    record: Any,
+    household: Household,
+    decision: ReviewState,
+    reason: str,
+    now: datetime,
+) -> ReviewDecision:
     record.review_state = decision
     session.add(record)
     if kind is RecordKind.household_edit and decision is ReviewState.rejected:
         _undo_edit(household, record)
-    made = ReviewDecision(record_kind=kind, record_id=record.id, revision=record.revision,
-                          decision=decision, reason=reason, reviewer_id=member.id, at=now)
+    made = ReviewDecision(
+        record_kind=kind,
+        record_id=record.id,
+        revision=record.revision,
+        decision=decision,
+        reason=reason,
+        reviewer_id=member.id,
+        at=now,
+    )
     session.add(made)
-    audit.record(session, action="review", now=now, actor=member, target_kind=kind.value,
-                 target_id=record.id, details={"decision": decision.value,
-                                               "revision": record.revision, "reason": reason,
-                                               "household_id": household.id})
+    audit.record(
+        session,
+        action="review",
+        now=now,
+        actor=member,
+        target_kind=kind.value,
+        target_id=record.id,
+        details={
+            "decision": decision.value,
+            "revision": record.revision,
+            "reason": reason,
+            "household_id": household.id,
+        },
+    )
     session.flush()
     households.refresh_summary(session, household)
     maker = maker_id(kind, record)
     if decision is ReviewState.returned and maker is not None:
-        push.enqueue(session, member_id=maker, title="Hồ sơ bị trả lại",
-                     body=f"{KIND_LABELS[kind]} · hộ {household.label} {household.head_name}: "
-                          f"{reason}",
-                     url="/returned", tag=f"returned-{kind.value}-{record.id}", now=now)
+        push.enqueue(
+            session,
+            member_id=maker,
+            title="Hồ sơ bị trả lại",
+            body=f"{KIND_LABELS[kind]} · hộ {household.label} {household.head_name}: {reason}",
+            url="/returned",
+            tag=f"returned-{kind.value}-{record.id}",
+            now=now,
+        )
     return made
 
 
@@ -545,12 +719,14 @@ class Choice:
                 raise ValueError(key)
             return cls(RecordKind(kind), record_id, revision)
         except ValueError:
-            raise Invalid({"records": "Danh sách hồ sơ đã chọn không hợp lệ. Hãy tải lại "
-                                      "trang."}) from None
+            raise Invalid(
+                {"records": "Danh sách hồ sơ đã chọn không hợp lệ. Hãy tải lại trang."}
+            ) from None
 
 
-def approve_many(session: Session, *, member: Member, choices: Iterable[Choice],
-                 now: datetime) -> list[ReviewDecision]:
+def approve_many(
+    session: Session, *, member: Member, choices: Iterable[Choice], now: datetime
+) -> list[ReviewDecision]:
     """Approve every chosen record, or none: each is checked first, and any refusal raises
     (ReviewRefused naming the records, Forbidden, NotFound, Invalid) before anything changes.
     Caller commits."""
@@ -562,19 +738,29 @@ def approve_many(session: Session, *, member: Member, choices: Iterable[Choice],
     checked, refused = [], []
     for choice in choices:
         try:
-            record, household, _ = _check(session, member, choice.kind, choice.record_id,
-                                          ReviewState.approved, "", choice.revision)
+            record, household, _ = _check(
+                session,
+                member,
+                choice.kind,
+                choice.record_id,
+                ReviewState.approved,
+                "",
+                choice.revision,
+            )
         except ReviewRefused as refusal:
             refused.append(str(refusal))
             continue
         checked.append((choice.kind, record, household))
     if refused:
         raise ReviewRefused("Chưa duyệt hồ sơ nào. " + " ".join(dict.fromkeys(refused)))
-    return [_apply(session, member, kind, record, household, ReviewState.approved, "", now)
-            for kind, record, household in checked]
+    return [
+        _apply(session, member, kind, record, household, ReviewState.approved, "", now)
+        for kind, record, household in checked
+    ]
 
 
 # --- history --------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class RevisionEntry:
@@ -601,45 +787,88 @@ class DecisionEntry:
 def _snapshots(session: Session, kind: RecordKind, record: Any) -> list[RecordRevision]:
     """Every revision's content, in order; a record never resubmitted has no snapshot and its
     first revision is its content now."""
-    stored = list(session.exec(select(RecordRevision).where(
-        RecordRevision.record_kind == kind, RecordRevision.record_id == record.id)
-        .order_by(RecordRevision.revision)).all())
+    stored = list(
+        session.exec(
+            select(RecordRevision)
+            .where(RecordRevision.record_kind == kind, RecordRevision.record_id == record.id)
+            .order_by(RecordRevision.revision)
+        ).all()
+    )
     if not stored or stored[0].revision != 1:
-        stored.insert(0, RecordRevision(
-            uuid=record.uuid, record_kind=kind, record_id=record.id, revision=1,
-            content=content_of(session, kind, record), submitted_by_id=maker_id(kind, record),
-            submitted_at=_submitted_at(kind, record)))
+        stored.insert(
+            0,
+            RecordRevision(
+                uuid=record.uuid,
+                record_kind=kind,
+                record_id=record.id,
+                revision=1,
+                content=content_of(session, kind, record),
+                submitted_by_id=maker_id(kind, record),
+                submitted_at=_submitted_at(kind, record),
+            ),
+        )
     return stored
 
 
-def history(session: Session, kind: RecordKind, record_id: int
-            ) -> list[RevisionEntry | DecisionEntry]:
+def history(
+    session: Session, kind: RecordKind, record_id: int
+) -> list[RevisionEntry | DecisionEntry]:
     """The record's revisions and decisions in order: revision 1, the decisions on it,
     revision 2 (with what changed), … Scope is the caller's to check."""
     kind = _parse_kind(kind)
     record = _load(session, kind, record_id)
     snapshots = _snapshots(session, kind, record)
-    decisions = list(session.exec(select(ReviewDecision).where(
-        ReviewDecision.record_kind == kind, ReviewDecision.record_id == record.id)
-        .order_by(ReviewDecision.revision, ReviewDecision.at, ReviewDecision.id)).all())
+    decisions = list(
+        session.exec(
+            select(ReviewDecision)
+            .where(ReviewDecision.record_kind == kind, ReviewDecision.record_id == record.id)
+            .order_by(ReviewDecision.revision, ReviewDecision.at, ReviewDecision.id)
+        ).all()
+    )
     people = {snapshot.submitted_by_id for snapshot in snapshots}
     people |= {decision.reviewer_id for decision in decisions}
-    names = dict(session.exec(select(Member.id, Member.name).where(
-        col(Member.id).in_(people - {None}))).all()) if people - {None} else {}
+    names = (
+        dict(
+            session.exec(
+                select(Member.id, Member.name).where(col(Member.id).in_(people - {None}))
+            ).all()
+        )
+        if people - {None}
+        else {}
+    )
     entries: list[tuple[int, int, Any]] = []
     previous = None
     for snapshot in snapshots:
-        entries.append((snapshot.revision, 0, RevisionEntry(
-            revision=snapshot.revision, submitted_by=names.get(snapshot.submitted_by_id, ""),
-            submitted_at=snapshot.submitted_at, fields=readable(session, snapshot.content),
-            changes=changes_between(session, previous, snapshot.content)
-            if previous is not None else [])))
+        entries.append(
+            (
+                snapshot.revision,
+                0,
+                RevisionEntry(
+                    revision=snapshot.revision,
+                    submitted_by=names.get(snapshot.submitted_by_id, ""),
+                    submitted_at=snapshot.submitted_at,
+                    fields=readable(session, snapshot.content),
+                    changes=changes_between(session, previous, snapshot.content)
+                    if previous is not None
+                    else [],
+                ),
+            )
+        )
         previous = snapshot.content
     for decision in decisions:
-        entries.append((decision.revision, 1, DecisionEntry(
-            revision=decision.revision, decision=ReviewState(decision.decision),
-            reason=decision.reason, reviewer=names.get(decision.reviewer_id, ""),
-            at=decision.at)))
+        entries.append(
+            (
+                decision.revision,
+                1,
+                DecisionEntry(
+                    revision=decision.revision,
+                    decision=ReviewState(decision.decision),
+                    reason=decision.reason,
+                    reviewer=names.get(decision.reviewer_id, ""),
+                    at=decision.at,
+                ),
+            )
+        )
     entries.sort(key=lambda entry: entry[:2])
     return [entry for _, _, entry in entries]
 
@@ -660,42 +889,62 @@ class RecordSummary:
         return KIND_LABELS[self.kind]
 
 
-def household_records(session: Session, household: Household, *,
-                      only_reviewed: bool = False) -> list[RecordSummary]:
+def household_records(
+    session: Session, household: Household, *, only_reviewed: bool = False
+) -> list[RecordSummary]:
     """The field records of a household with their histories: the household itself (when it
     was proposed from the field), its edits, residents and visits, oldest first.
     `only_reviewed` keeps those with at least one decision or revision."""
     records: list[tuple[RecordKind, Any, str]] = []
     if household.proposed_by_id is not None:
         records.append((RecordKind.household, household, f"Hộ {household.label}"))
-    for edit in session.exec(select(HouseholdEdit).where(
-            HouseholdEdit.household_id == household.id).order_by(HouseholdEdit.id)).all():
+    for edit in session.exec(
+        select(HouseholdEdit)
+        .where(HouseholdEdit.household_id == household.id)
+        .order_by(HouseholdEdit.id)
+    ).all():
         records.append((RecordKind.household_edit, edit, "Sửa thông tin hộ"))
-    for resident in session.exec(select(Resident).where(
-            Resident.household_id == household.id, col(Resident.added_by_id).is_not(None))
-            .order_by(Resident.id)).all():
+    for resident in session.exec(
+        select(Resident)
+        .where(Resident.household_id == household.id, col(Resident.added_by_id).is_not(None))
+        .order_by(Resident.id)
+    ).all():
         records.append((RecordKind.resident, resident, resident.name))
-    for visit in session.exec(select(Visit).where(Visit.household_id == household.id)
-                              .order_by(Visit.visited_at, Visit.id)).all():
-        records.append((RecordKind.visit, visit,
-                        forms.to_local(visit.visited_at).strftime("%H:%M %d/%m/%Y")))
+    for visit in session.exec(
+        select(Visit).where(Visit.household_id == household.id).order_by(Visit.visited_at, Visit.id)
+    ).all():
+        records.append(
+            (RecordKind.visit, visit, forms.to_local(visit.visited_at).strftime("%H:%M %d/%m/%Y"))
+        )
     decided = set()
     if records:
-        decided = set(session.exec(select(ReviewDecision.record_kind, ReviewDecision.record_id)
-                                   .where(col(ReviewDecision.record_id).in_(
-                                       {r.id for _, r, _ in records}))).all())
+        decided = set(
+            session.exec(
+                select(ReviewDecision.record_kind, ReviewDecision.record_id).where(
+                    col(ReviewDecision.record_id).in_({r.id for _, r, _ in records})
+                )
+            ).all()
+        )
     summaries = []
     for kind, record, title in records:
         known = (kind, record.id) in decided or (kind.value, record.id) in decided
         if only_reviewed and not known and record.revision == 1:
             continue
-        summaries.append(RecordSummary(kind=kind, record_id=record.id, title=title,
-                                       state=record.review_state, revision=record.revision,
-                                       entries=history(session, kind, record.id)))
+        summaries.append(
+            RecordSummary(
+                kind=kind,
+                record_id=record.id,
+                title=title,
+                state=record.review_state,
+                revision=record.revision,
+                entries=history(session, kind, record.id),
+            )
+        )
     return summaries
 
 
 # --- returned records in the field ----------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ReturnedEntry:
@@ -716,15 +965,17 @@ def _returned_statement(model: type, kind: RecordKind, member: Member):
     if kind is RecordKind.household:
         statement = select(model, model)
     else:
-        statement = select(model, Household).join(Household,
-                                                   Household.id == model.household_id)
+        statement = select(model, Household).join(Household, Household.id == model.household_id)
     statement = statement.where(model.review_state == ReviewState.returned)
     scope = policy.scope_for(member)
     if member.role is Role.leader:
         return statement.where(Household.village_id == scope.village_id)
-    maker = {RecordKind.visit: Visit.volunteer_id, RecordKind.household: Household.proposed_by_id,
-             RecordKind.household_edit: HouseholdEdit.member_id,
-             RecordKind.resident: Resident.added_by_id}[kind]
+    maker = {
+        RecordKind.visit: Visit.volunteer_id,
+        RecordKind.household: Household.proposed_by_id,
+        RecordKind.household_edit: HouseholdEdit.member_id,
+        RecordKind.resident: Resident.added_by_id,
+    }[kind]
     return statement.where(maker == member.id, Household.village_id == scope.village_id)
 
 
@@ -740,24 +991,48 @@ def returned(session: Session, member: Member) -> list[ReturnedEntry]:
     if not found:
         return []
     decisions = {}
-    for decision in session.exec(select(ReviewDecision).where(
+    for decision in session.exec(
+        select(ReviewDecision)
+        .where(
             ReviewDecision.decision == ReviewState.returned,
-            col(ReviewDecision.record_id).in_({r.id for _, r, _ in found}))
-            .order_by(ReviewDecision.at, ReviewDecision.id)).all():
+            col(ReviewDecision.record_id).in_({r.id for _, r, _ in found}),
+        )
+        .order_by(ReviewDecision.at, ReviewDecision.id)
+    ).all():
         decisions[(RecordKind(decision.record_kind), decision.record_id)] = decision
-    reviewers = dict(session.exec(select(Member.id, Member.name).where(col(Member.id).in_(
-        {d.reviewer_id for d in decisions.values()}))).all()) if decisions else {}
+    reviewers = (
+        dict(
+            session.exec(
+                select(Member.id, Member.name).where(
+                    col(Member.id).in_({d.reviewer_id for d in decisions.values()})
+                )
+            ).all()
+        )
+        if decisions
+        else {}
+    )
     entries = []
     for kind, record, household in found:
         decision = decisions.get((kind, record.id))
-        entries.append(ReturnedEntry(
-            kind=kind, record=record, household=household,
-            reason=decision.reason if decision else "",
-            returned_at=decision.at if decision else None,
-            reviewer=reviewers.get(decision.reviewer_id, "") if decision else "",
-            fields=readable(session, content_of(session, kind, record))))
-    entries.sort(key=lambda e: (e.returned_at is None, e.returned_at or datetime.min,
-                                e.kind.value, e.record.id))
+        entries.append(
+            ReturnedEntry(
+                kind=kind,
+                record=record,
+                household=household,
+                reason=decision.reason if decision else "",
+                returned_at=decision.at if decision else None,
+                reviewer=reviewers.get(decision.reviewer_id, "") if decision else "",
+                fields=readable(session, content_of(session, kind, record)),
+            )
+        )
+    entries.sort(
+        key=lambda e: (
+            e.returned_at is None,
+            e.returned_at or datetime.min,
+            e.kind.value,
+            e.record.id,
+        )
+    )
     return entries
 
 
@@ -768,13 +1043,15 @@ def returned_count(session: Session, member: Member) -> int:
     total = 0
     for kind, model in MODELS.items():
         statement = _returned_statement(model, kind, member).with_only_columns(
-            func.count(), maintain_column_froms=True)
+            func.count(), maintain_column_froms=True
+        )
         total += session.execute(statement).scalar_one()
     return total
 
 
-def find_returned(session: Session, member: Member, kind: RecordKind,
-                  record_uuid: str) -> ReturnedEntry:
+def find_returned(
+    session: Session, member: Member, kind: RecordKind, record_uuid: str
+) -> ReturnedEntry:
     """One returned record this member may fix, by its UUID. NotFound otherwise."""
     for entry in returned(session, member):
         if entry.kind is kind and entry.record.uuid == record_uuid:
@@ -784,6 +1061,7 @@ def find_returned(session: Session, member: Member, kind: RecordKind,
 
 # --- resubmission (through the outbox: fieldkit.sync kind "revision") -----------------------
 
+
 def _find_by_uuid(session: Session, kind: RecordKind, record_uuid: str) -> Any:
     model = MODELS[kind]
     record = session.exec(select(model).where(model.uuid == record_uuid)).first()
@@ -792,8 +1070,9 @@ def _find_by_uuid(session: Session, kind: RecordKind, record_uuid: str) -> Any:
     return record
 
 
-def _parse_content(session: Session, kind: RecordKind, record: Any, data: Mapping[str, Any],
-                   now: datetime) -> tuple[Any, dict[str, Any]]:
+def _parse_content(
+    session: Session, kind: RecordKind, record: Any, data: Mapping[str, Any], now: datetime
+) -> tuple[Any, dict[str, Any]]:
     """The resubmitted content, checked: (the parsed input, its content as stored)."""
     if kind is RecordKind.visit:
         visit_in = visits.VisitIn.parse(data, household_id=record.household_id)
@@ -801,24 +1080,33 @@ def _parse_content(session: Session, kind: RecordKind, record: Any, data: Mappin
         visits._check(session, visit_in, household, now)
         content = {
             "visited_at": forms.to_local(visit_in.visited_at).strftime("%Y-%m-%dT%H:%M"),
-            "outcome": visit_in.outcome.value, "notes": visit_in.notes,
+            "outcome": visit_in.outcome.value,
+            "notes": visit_in.notes,
             "follow_up_on": visit_in.follow_up_on.isoformat() if visit_in.follow_up_on else "",
             "smartphones": _blankable(visit_in.smartphones),
             "internet_at_home": _yes_no(visit_in.internet_at_home),
-            "lines": [{"resident_id": line.resident_id, "service_code": line.service_code,
-                       "result": line.result.value,
-                       "reason": line.reason.value if line.reason else "",
-                       "device": line.device.value if line.device else "",
-                       "dossier_no": line.dossier_no or ""} for line in visit_in.lines],
+            "lines": [
+                {
+                    "resident_id": line.resident_id,
+                    "service_code": line.service_code,
+                    "result": line.result.value,
+                    "reason": line.reason.value if line.reason else "",
+                    "device": line.device.value if line.device else "",
+                    "dossier_no": line.dossier_no or "",
+                }
+                for line in visit_in.lines
+            ],
         }
         return visit_in, content
     if kind is RecordKind.resident:
         resident_in = ResidentIn.parse(data, today=forms.local_today(now))
-        return resident_in, {"name": resident_in.name,
-                             "birth_year": _blankable(resident_in.birth_year),
-                             "sex": resident_in.sex.value if resident_in.sex else "",
-                             "relation": resident_in.relation,
-                             "phone": resident_in.phone or ""}
+        return resident_in, {
+            "name": resident_in.name,
+            "birth_year": _blankable(resident_in.birth_year),
+            "sex": resident_in.sex.value if resident_in.sex else "",
+            "relation": resident_in.relation,
+            "phone": resident_in.phone or "",
+        }
     household_in = HouseholdIn.parse(data)
     content = {name: getattr(household_in, name) for name in BASICS}
     content["smartphones"] = _blankable(content["smartphones"])
@@ -826,8 +1114,7 @@ def _parse_content(session: Session, kind: RecordKind, record: Any, data: Mappin
     return household_in, content
 
 
-def _revise(session: Session, kind: RecordKind, record: Any, parsed: Any,
-            now: datetime) -> None:
+def _revise(session: Session, kind: RecordKind, record: Any, parsed: Any, now: datetime) -> None:
     if kind is RecordKind.visit:
         visits.revise_visit(session, record, parsed, now=now)
     elif kind is RecordKind.resident:
@@ -851,16 +1138,28 @@ def _revise(session: Session, kind: RecordKind, record: Any, parsed: Any,
             if before[name] != after:
                 changes[name] = {"before": before[name], "after": after}
         if not changes:
-            raise Invalid({"form": "Bản sửa không còn thay đổi gì so với thông tin cũ của hộ. "
-                                   "Nếu không cần sửa hộ nữa, hãy báo xã từ chối thay đổi này."})
+            raise Invalid(
+                {
+                    "form": "Bản sửa không còn thay đổi gì so với thông tin cũ của hộ. "
+                    "Nếu không cần sửa hộ nữa, hãy báo xã từ chối thay đổi này."
+                }
+            )
         record.changes = changes
         session.add(household)
     session.add(record)
 
 
-def resubmit(session: Session, *, member: Member, kind: RecordKind, record_uuid: str,
-             base_revision: int, data: Mapping[str, Any], item_uuid: str,
-             now: datetime) -> tuple[int, bool]:
+def resubmit(
+    session: Session,
+    *,
+    member: Member,
+    kind: RecordKind,
+    record_uuid: str,
+    base_revision: int,
+    data: Mapping[str, Any],
+    item_uuid: str,
+    now: datetime,
+) -> tuple[int, bool]:
     """A returned record, fixed in the field and sent again as revision `base_revision + 1`
     by the outbox item `item_uuid` (a new UUID made on the phone). Returns (household id,
     created).
@@ -873,13 +1172,15 @@ def resubmit(session: Session, *, member: Member, kind: RecordKind, record_uuid:
     `base_revision` (SyncConflict); content that does not pass the record's own checks
     (Invalid). Caller commits."""
     policy.require_can_record(member)
-    fingerprint = households.digest(item_uuid, kind.value, record_uuid, base_revision,
-                                    _canonical(data))
+    fingerprint = households.digest(
+        item_uuid, kind.value, record_uuid, base_revision, _canonical(data)
+    )
     stored = session.exec(select(RecordRevision).where(RecordRevision.uuid == item_uuid)).first()
     if stored is not None:
         record = _load(session, RecordKind(stored.record_kind), stored.record_id)
-        policy.require_household(session, member, _household_id(RecordKind(stored.record_kind),
-                                                                 record))
+        policy.require_household(
+            session, member, _household_id(RecordKind(stored.record_kind), record)
+        )
         if stored.fingerprint != fingerprint:
             raise SyncConflict("Bản sửa này đã được gửi trước đó với nội dung khác.")
         return _household_id(RecordKind(stored.record_kind), record), False
@@ -887,34 +1188,59 @@ def resubmit(session: Session, *, member: Member, kind: RecordKind, record_uuid:
     household_id = _household_id(kind, record)
     policy.require_household(session, member, household_id)
     if member.role is Role.volunteer and maker_id(kind, record) != member.id:
-        raise Forbidden("Chỉ người đã gửi hồ sơ này hoặc tổ trưởng của thôn được sửa và gửi "
-                        "lại.")
+        raise Forbidden("Chỉ người đã gửi hồ sơ này hoặc tổ trưởng của thôn được sửa và gửi lại.")
     what = KIND_LABELS[kind]
     if record.review_state is ReviewState.rejected:
         raise ReviewRefused(f"{what} này đã bị xã từ chối nên không gửi lại được.")
     if record.review_state is ReviewState.approved:
         raise ReviewRefused(f"{what} này đã được xã duyệt; không cần gửi lại.")
     if record.revision != base_revision:
-        raise SyncConflict(f"{what} này đã có bản sửa mới hơn (lần {record.revision}). Mở lại "
-                           "mục Bị trả lại để sửa bản mới nhất.")
+        raise SyncConflict(
+            f"{what} này đã có bản sửa mới hơn (lần {record.revision}). Mở lại "
+            "mục Bị trả lại để sửa bản mới nhất."
+        )
     if record.review_state is not ReviewState.returned:
         raise ReviewRefused(f"{what} này không bị trả lại nên không cần gửi lại.")
     parsed, content = _parse_content(session, kind, record, data, now)
-    if record.revision == 1 and session.exec(select(RecordRevision.id).where(
-            RecordRevision.record_kind == kind, RecordRevision.record_id == record.id,
-            RecordRevision.revision == 1)).first() is None:
-        session.add(RecordRevision(
-            uuid=record.uuid, record_kind=kind, record_id=record.id, revision=1,
-            content=content_of(session, kind, record), submitted_by_id=maker_id(kind, record),
-            submitted_at=_submitted_at(kind, record), fingerprint=record.fingerprint))
+    if (
+        record.revision == 1
+        and session.exec(
+            select(RecordRevision.id).where(
+                RecordRevision.record_kind == kind,
+                RecordRevision.record_id == record.id,
+                RecordRevision.revision == 1,
+            )
+        ).first()
+        is None
+    ):
+        session.add(
+            RecordRevision(
+                uuid=record.uuid,
+                record_kind=kind,
+                record_id=record.id,
+                revision=1,
+                content=content_of(session, kind, record),
+                submitted_by_id=maker_id(kind, record),
+                submitted_at=_submitted_at(kind, record),
+                fingerprint=record.fingerprint,
+            )
+        )
     _revise(session, kind, record, parsed, now)
     record.revision += 1
     record.review_state = ReviewState.pending
     session.add(record)
-    session.add(RecordRevision(uuid=item_uuid, record_kind=kind, record_id=record.id,
-                               revision=record.revision, content=content,
-                               submitted_by_id=member.id, submitted_at=now,
-                               fingerprint=fingerprint))
+    session.add(
+        RecordRevision(
+            uuid=item_uuid,
+            record_kind=kind,
+            record_id=record.id,
+            revision=record.revision,
+            content=content,
+            submitted_by_id=member.id,
+            submitted_at=now,
+            fingerprint=fingerprint,
+        )
+    )
     session.flush()
     households.refresh_summary(session, session.get(Household, household_id))
     return household_id, True

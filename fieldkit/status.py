@@ -25,13 +25,22 @@ def statuses(session: Session, household_id: int) -> dict[int, list[Chip]]:
     """resident id → one chip per service ever worked on, in catalogue order. The chip holds the
     best result over non-rejected visits; `approved` says whether an approved visit backs it."""
     rows = session.exec(
-        select(Assistance.resident_id, Assistance.service_code, Assistance.result,
-               Visit.review_state, Service.short_name, Service.sort_order)
+        select(
+            Assistance.resident_id,
+            Assistance.service_code,
+            Assistance.result,
+            Visit.review_state,
+            Service.short_name,
+            Service.sort_order,
+        )
         .join(Visit, Visit.id == Assistance.visit_id)
         .join(Service, Service.code == Assistance.service_code)
-        .where(Visit.household_id == household_id,
-               col(Visit.review_state).in_([ReviewState.approved, ReviewState.pending,
-                                            ReviewState.returned]))
+        .where(
+            Visit.household_id == household_id,
+            col(Visit.review_state).in_(
+                [ReviewState.approved, ReviewState.pending, ReviewState.returned]
+            ),
+        )
     ).all()
     best: dict[tuple[int, str], tuple[int, Result, bool, str, int]] = {}
     for resident_id, code, result, state, short_name, order in rows:
@@ -45,6 +54,9 @@ def statuses(session: Session, household_id: int) -> dict[int, list[Chip]]:
     chips: dict[int, list[tuple[int, Chip]]] = {}
     for (resident_id, code), (_, result, approved, short_name, order) in best.items():
         chips.setdefault(resident_id, []).append(
-            (order, Chip(service_code=code, label=short_name, result=result, approved=approved)))
-    return {rid: [chip for _, chip in sorted(items, key=lambda t: (t[0], t[1].service_code))]
-            for rid, items in chips.items()}
+            (order, Chip(service_code=code, label=short_name, result=result, approved=approved))
+        )
+    return {
+        rid: [chip for _, chip in sorted(items, key=lambda t: (t[0], t[1].service_code))]
+        for rid, items in chips.items()
+    }

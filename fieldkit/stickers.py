@@ -53,8 +53,8 @@ def _active(session: Session, household_ids: list[int]) -> dict[int, Sticker]:
     if not household_ids:
         return {}
     rows = session.exec(
-        select(Sticker).where(col(Sticker.household_id).in_(household_ids),
-                              col(Sticker.revoked_at).is_(None))
+        select(Sticker)
+        .where(col(Sticker.household_id).in_(household_ids), col(Sticker.revoked_at).is_(None))
         .order_by(col(Sticker.id))
     ).all()
     return {sticker.household_id: sticker for sticker in rows}
@@ -80,32 +80,46 @@ def replace(session: Session, member: Member, household_id: int, *, now: datetim
         sticker.revoked_at = now
         session.add(sticker)
     session.flush()
-    audit.record(session, action="sticker_replaced", actor=member, now=now,
-                 target_kind="household", target_id=household.id)
+    audit.record(
+        session,
+        action="sticker_replaced",
+        actor=member,
+        now=now,
+        target_kind="household",
+        target_id=household.id,
+    )
     return sticker_for(session, household, now=now)
 
 
-def village_sheet(session: Session, member: Member, village_id: int, *,
-                  now: datetime) -> list[Label]:
+def village_sheet(
+    session: Session, member: Member, village_id: int, *, now: datetime
+) -> list[Label]:
     """One label per household of the village (rejected proposals and erased households
     left out), in house-number order, making the stickers that are missing."""
     village: Village = policy.require_village(session, member, village_id)
     policy.require_can_print_stickers(member)
     households = session.exec(
-        select(Household).where(Household.village_id == village.id,
-                                Household.review_state != ReviewState.rejected,
-                                col(Household.erased_at).is_(None))
+        select(Household).where(
+            Household.village_id == village.id,
+            Household.review_state != ReviewState.rejected,
+            col(Household.erased_at).is_(None),
+        )
     ).all()
     households = sorted(households, key=lambda h: house_order(h.label))
     stickers = _active(session, [h.id for h in households])
     for household in households:
         if household.id not in stickers:
-            stickers[household.id] = Sticker(token=_new_token(), household_id=household.id,
-                                             created_at=now)
+            stickers[household.id] = Sticker(
+                token=_new_token(), household_id=household.id, created_at=now
+            )
             session.add(stickers[household.id])
     session.flush()
-    return [Label(household_id=h.id, label=h.label, village_name=village.name,
-                  token=stickers[h.id].token) for h in households]
+    return [
+        Label(
+            household_id=h.id, label=h.label, village_name=village.name, token=stickers[h.id].token
+        )
+        for h in households
+    ]
 
 
 def open_sticker(session: Session, member: Member, token: str) -> Household:

@@ -95,8 +95,7 @@ class ItemResult:
     household_id: int | None = None
 
     def as_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"id": self.id, "status": self.status.value,
-                                "message": self.message}
+        body: dict[str, Any] = {"id": self.id, "status": self.status.value, "message": self.message}
         if self.errors:
             body["errors"] = dict(self.errors)
         if self.household_id is not None:
@@ -122,10 +121,10 @@ def parse_batch(body: Any) -> list[SyncItem]:
     Raises BadBatch (BatchTooLarge past MAX_ITEMS) when the body is not such a batch or an
     item has no well-formed UUID to answer under; kinds and payloads are left to ingest()."""
     if not isinstance(body, dict):
-        raise BadBatch("Dữ liệu gửi lên phải là một đối tượng JSON có danh sách \"items\".")
+        raise BadBatch('Dữ liệu gửi lên phải là một đối tượng JSON có danh sách "items".')
     raw_items = body.get("items")
     if not isinstance(raw_items, list):
-        raise BadBatch("Thiếu danh sách \"items\" trong dữ liệu gửi lên.")
+        raise BadBatch('Thiếu danh sách "items" trong dữ liệu gửi lên.')
     if len(raw_items) > MAX_ITEMS:
         raise BatchTooLarge(f"Mỗi lần gửi tối đa {MAX_ITEMS} mục; hãy chia nhỏ rồi gửi lại.")
     items = []
@@ -139,16 +138,23 @@ def parse_batch(body: Any) -> list[SyncItem]:
     return items
 
 
-def ingest(session: Session, items: Sequence[SyncItem], *, member: Member, now: datetime,
-           commit: Callable[[], None]) -> list[ItemResult]:
+def ingest(
+    session: Session,
+    items: Sequence[SyncItem],
+    *,
+    member: Member,
+    now: datetime,
+    commit: Callable[[], None],
+) -> list[ItemResult]:
     """Store each item in a transaction of its own, in order; one result per item, in order.
     Calls `commit()` after each stored item and rolls `session` back after any other answer.
     Safe to replay: a batch sent again answers duplicate item by item and changes nothing."""
     return [_settle(session, item, member=member, now=now, commit=commit) for item in items]
 
 
-def _settle(session: Session, item: SyncItem, *, member: Member, now: datetime,
-            commit: Callable[[], None]) -> ItemResult:
+def _settle(
+    session: Session, item: SyncItem, *, member: Member, now: datetime, commit: Callable[[], None]
+) -> ItemResult:
     attempt = 1
     while True:
         try:
@@ -166,8 +172,7 @@ def _settle(session: Session, item: SyncItem, *, member: Member, now: datetime,
             attempt += 1
 
 
-def ingest_one(session: Session, item: SyncItem, *, member: Member,
-               now: datetime) -> ItemResult:
+def ingest_one(session: Session, item: SyncItem, *, member: Member, now: datetime) -> ItemResult:
     """Stage one item in `session` and say what became of it. Commits nothing: the caller
     commits when the status is stored and rolls back otherwise (a refusal may come after
     rows were flushed). Raises IntegrityError when another transaction stored the same UUID
@@ -180,15 +185,17 @@ def ingest_one(session: Session, item: SyncItem, *, member: Member,
         data = _payload(item)
         household_id, created, message = _INGEST[kind](session, data, member=member, now=now)
     except Invalid as invalid:
-        return ItemResult(item.id, Status.invalid, INVALID, errors=invalid.errors or
-                          {"form": INVALID})
+        return ItemResult(
+            item.id, Status.invalid, INVALID, errors=invalid.errors or {"form": INVALID}
+        )
     except (Forbidden, NotFound) as refused:
         return ItemResult(item.id, Status.forbidden, str(refused))
     except SyncConflict as conflict:
         return ItemResult(item.id, Status.conflict, str(conflict))
     if created:
-        return ItemResult(item.id, Status.stored, message or STORED[kind],
-                          household_id=household_id)
+        return ItemResult(
+            item.id, Status.stored, message or STORED[kind], household_id=household_id
+        )
     return ItemResult(item.id, Status.duplicate, message or DUPLICATE, household_id=household_id)
 
 
@@ -212,8 +219,10 @@ def _payload(item: SyncItem) -> dict[str, Any]:
 # --- the kinds -------------------------------------------------------------------------------
 # Each stages its record and returns (household id, created, message or None for the usual).
 
-def _visit(session: Session, data: dict[str, Any], *, member: Member,
-           now: datetime) -> tuple[int, bool, str | None]:
+
+def _visit(
+    session: Session, data: dict[str, Any], *, member: Member, now: datetime
+) -> tuple[int, bool, str | None]:
     c = forms.Collector()
     household_id = _household_ref(session, data, c)
     data, unresolved = _with_resident_ids(session, data, c)
@@ -222,83 +231,109 @@ def _visit(session: Session, data: dict[str, Any], *, member: Member,
     except Invalid as invalid:
         for name, message in invalid.errors.items():
             # A line whose resident_uuid is unknown has its message there already.
-            if not (name.endswith("-resident_id") and name[:-len("resident_id")] in unresolved):
+            if not (name.endswith("-resident_id") and name[: -len("resident_id")] in unresolved):
                 c.add(name, message)
     c.raise_if_any()
     visit, created = visits.log_visit(session, visit_in, volunteer=member, now=now)
     return visit.household_id, created, None
 
 
-def _resident(session: Session, data: dict[str, Any], *, member: Member,
-              now: datetime) -> tuple[int, bool, str | None]:
+def _resident(
+    session: Session, data: dict[str, Any], *, member: Member, now: datetime
+) -> tuple[int, bool, str | None]:
     c = forms.Collector()
     household_id = _household_ref(session, data, c)
     resident_in = _parsed(c, lambda: ResidentIn.parse(data, today=forms.local_today(now)))
     c.raise_if_any()
-    resident, created = households.add_resident(session, household_id, resident_in,
-                                                member=member, now=now)
+    resident, created = households.add_resident(
+        session, household_id, resident_in, member=member, now=now
+    )
     return resident.household_id, created, None
 
 
-def _household(session: Session, data: dict[str, Any], *, member: Member,
-               now: datetime) -> tuple[int, bool, str | None]:
-    household, created = households.propose_household(session, HouseholdIn.parse(data),
-                                                      member=member, now=now)
+def _household(
+    session: Session, data: dict[str, Any], *, member: Member, now: datetime
+) -> tuple[int, bool, str | None]:
+    household, created = households.propose_household(
+        session, HouseholdIn.parse(data), member=member, now=now
+    )
     return household.id, created, None
 
 
-def _household_edit(session: Session, data: dict[str, Any], *, member: Member,
-                    now: datetime) -> tuple[int, bool, str | None]:
+def _household_edit(
+    session: Session, data: dict[str, Any], *, member: Member, now: datetime
+) -> tuple[int, bool, str | None]:
     c = forms.Collector()
     household_id = _household_ref(session, data, c)
     household_in = _parsed(c, lambda: HouseholdIn.parse(data))
     c.raise_if_any()
-    edit, created = households.edit_basics(session, household_id, household_in,
-                                           member=member, now=now)
+    edit, created = households.edit_basics(
+        session, household_id, household_in, member=member, now=now
+    )
     if edit is None:  # nothing changed, so nothing to keep and nothing lost
         return household_id, False, UNCHANGED
     return edit.household_id, created, None
 
 
-def _consent(session: Session, data: dict[str, Any], *, member: Member,
-             now: datetime) -> tuple[int, bool, str | None]:
+def _consent(
+    session: Session, data: dict[str, Any], *, member: Member, now: datetime
+) -> tuple[int, bool, str | None]:
     c = forms.Collector()
     household_id = _household_ref(session, data, c)
     consent_in = _parsed(c, lambda: privacy.ConsentIn.parse(data, today=forms.local_today(now)))
     c.raise_if_any()
-    household, created = privacy.record_consent(session, household_id, consent_in,
-                                                member=member, now=now)
+    household, created = privacy.record_consent(
+        session, household_id, consent_in, member=member, now=now
+    )
     return household.id, created, None
 
 
-def _revision(session: Session, data: dict[str, Any], *, member: Member,
-              now: datetime) -> tuple[int, bool, str | None]:
+def _revision(
+    session: Session, data: dict[str, Any], *, member: Member, now: datetime
+) -> tuple[int, bool, str | None]:
     """A returned record, fixed: `record_kind`, `record_uuid`, `base_revision` (the revision
     that was returned) and the record's fields as its own kind sends them. The item's id is
     a new UUID made on the phone for this resubmission (fieldkit.review.resubmit)."""
     policy.require_can_record(member)
     c = forms.Collector()
-    record_kind = c.field("record_kind", lambda: forms.choice(
-        data.get("record_kind"), RecordKind, label="loại hồ sơ"))
+    record_kind = c.field(
+        "record_kind", lambda: forms.choice(data.get("record_kind"), RecordKind, label="loại hồ sơ")
+    )
     record_uuid = c.field("record_uuid", lambda: forms.uuid(data.get("record_uuid")))
-    base_revision = c.field("base_revision", lambda: forms.integer(
-        data.get("base_revision"), label="lần sửa", minimum=1, maximum=10**6, required=True))
+    base_revision = c.field(
+        "base_revision",
+        lambda: forms.integer(
+            data.get("base_revision"), label="lần sửa", minimum=1, maximum=10**6, required=True
+        ),
+    )
     c.raise_if_any()
     if record_kind is RecordKind.visit:
         data, _ = _with_resident_ids(session, data, c)
         c.raise_if_any()
     try:
         household_id, created = review.resubmit(
-            session, member=member, kind=record_kind, record_uuid=record_uuid,
-            base_revision=base_revision, data=data, item_uuid=data["uuid"], now=now)
+            session,
+            member=member,
+            kind=record_kind,
+            record_uuid=record_uuid,
+            base_revision=base_revision,
+            data=data,
+            item_uuid=data["uuid"],
+            now=now,
+        )
     except review.ReviewRefused as refused:
         raise Invalid({"form": str(refused)}) from None
     return household_id, created, None
 
 
-_INGEST = {Kind.visit: _visit, Kind.resident: _resident, Kind.household: _household,
-           Kind.household_edit: _household_edit, Kind.consent: _consent,
-           Kind.revision: _revision}
+_INGEST = {
+    Kind.visit: _visit,
+    Kind.resident: _resident,
+    Kind.household: _household,
+    Kind.household_edit: _household_edit,
+    Kind.consent: _consent,
+    Kind.revision: _revision,
+}
 
 
 def _parsed(c: forms.Collector, parse: Callable[[], Any]) -> Any:
@@ -313,6 +348,7 @@ def _parsed(c: forms.Collector, parse: Callable[[], Any]) -> Any:
 
 # --- references by UUID ----------------------------------------------------------------------
 
+
 def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
@@ -323,16 +359,20 @@ def _household_ref(session: Session, data: Mapping[str, Any], c: forms.Collector
     raw_id, raw_uuid = data.get("household_id"), data.get("household_uuid")
     by_id = by_uuid = None
     if not _blank(raw_id):
-        by_id = c.field("household_id", lambda: forms.integer(
-            raw_id, label="mã hộ", minimum=1, maximum=_MAX_ID))
+        by_id = c.field(
+            "household_id", lambda: forms.integer(raw_id, label="mã hộ", minimum=1, maximum=_MAX_ID)
+        )
     if not _blank(raw_uuid):
         household_uuid = c.field("household_uuid", lambda: forms.uuid(raw_uuid))
         if household_uuid is not None:
             by_uuid = session.exec(
-                select(Household.id).where(Household.uuid == household_uuid)).first()
+                select(Household.id).where(Household.uuid == household_uuid)
+            ).first()
             if by_uuid is None:
-                c.add("household_uuid", "Máy chủ chưa có hộ này. Hộ mới phải được gửi và "
-                                        "lưu trước các bản ghi của hộ.")
+                c.add(
+                    "household_uuid",
+                    "Máy chủ chưa có hộ này. Hộ mới phải được gửi và lưu trước các bản ghi của hộ.",
+                )
     if _blank(raw_id) and _blank(raw_uuid):
         c.add("household_id", "Thiếu hộ. Hãy mở lại trang của hộ rồi nhập lại.")
     if by_id is not None and by_uuid is not None and by_id != by_uuid:
@@ -340,8 +380,9 @@ def _household_ref(session: Session, data: Mapping[str, Any], c: forms.Collector
     return by_id if by_id is not None else by_uuid
 
 
-def _with_resident_ids(session: Session, data: dict[str, Any],
-                       c: forms.Collector) -> tuple[dict[str, Any], set[str]]:
+def _with_resident_ids(
+    session: Session, data: dict[str, Any], c: forms.Collector
+) -> tuple[dict[str, Any], set[str]]:
     """A copy of the visit payload with each line's `resident_uuid` turned into its
     `resident_id`, for lines given as a `lines` list or as `lines-N-…` form fields; and the
     field-name prefixes ("lines-N-") of lines whose resident is not known (messages in `c`)."""
@@ -349,8 +390,7 @@ def _with_resident_ids(session: Session, data: dict[str, Any],
     # (the line's field-name prefix, where its resident_id goes, under which key, the uuid)
     refs: list[tuple[str, dict[str, Any], str, Any]] = []
     if isinstance(data.get("lines"), list):
-        data["lines"] = [dict(raw) if isinstance(raw, Mapping) else raw
-                         for raw in data["lines"]]
+        data["lines"] = [dict(raw) if isinstance(raw, Mapping) else raw for raw in data["lines"]]
         for index, line in enumerate(data["lines"]):
             if isinstance(line, dict) and not _blank(line.get("resident_uuid")):
                 refs.append((f"lines-{index}-", line, "resident_id", line["resident_uuid"]))
@@ -361,20 +401,30 @@ def _with_resident_ids(session: Session, data: dict[str, Any],
                 prefix = f"lines-{int(match[1])}-"
                 refs.append((prefix, data, prefix + "resident_id", value))
 
-    wanted = {prefix: c.field(prefix + "resident_uuid", lambda v=raw: forms.uuid(v))
-              for prefix, _, _, raw in refs}
+    wanted = {
+        prefix: c.field(prefix + "resident_uuid", lambda v=raw: forms.uuid(v))
+        for prefix, _, _, raw in refs
+    }
     uuids = {value for value in wanted.values() if value is not None}
-    known = dict(session.exec(
-        select(Resident.uuid, Resident.id).where(col(Resident.uuid).in_(uuids))
-    ).all()) if uuids else {}
+    known = (
+        dict(
+            session.exec(
+                select(Resident.uuid, Resident.id).where(col(Resident.uuid).in_(uuids))
+            ).all()
+        )
+        if uuids
+        else {}
+    )
     unresolved = set()
     for prefix, line, id_key, _ in refs:
         resident_id = known.get(wanted[prefix])
         given = line.get(id_key)
         if resident_id is None:
             unresolved.add(prefix)
-            c.add(prefix + "resident_uuid", "Máy chủ chưa có người này. Nhân khẩu mới phải "
-                                            "được gửi và lưu trước lượt thăm.")
+            c.add(
+                prefix + "resident_uuid",
+                "Máy chủ chưa có người này. Nhân khẩu mới phải được gửi và lưu trước lượt thăm.",
+            )
         elif _blank(given) or str(given).strip() == str(resident_id):
             line[id_key] = resident_id
         else:

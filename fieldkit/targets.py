@@ -47,28 +47,32 @@ def progress(reached: int, target: Target | None) -> Progress | None:
     return Progress(value=reached, target=target.value, percent=100 * reached // target.value)
 
 
-def targets_for(session: Session, *, commune_id: int, on: date
-                ) -> dict[tuple[int | None, str], Target]:
+def targets_for(
+    session: Session, *, commune_id: int, on: date
+) -> dict[tuple[int | None, str], Target]:
     """The commune's targets whose period contains `on`, keyed by (village id or None for the
     whole commune, indicator key). When several periods contain `on` (a year and a quarter,
     say), the one that started last wins — the narrower, current one — then the one that
     ends first."""
     rows = session.exec(
-        select(Target).where(Target.commune_id == commune_id, Target.period_start <= on,
-                             Target.period_end >= on)
+        select(Target)
+        .where(Target.commune_id == commune_id, Target.period_start <= on, Target.period_end >= on)
         .order_by(col(Target.period_start), col(Target.period_end).desc(), col(Target.id))
     ).all()
     # Later rows in this order win: latest start, then earliest end.
     return {(target.village_id, target.indicator): target for target in rows}
 
 
-def targets_in_period(session: Session, *, commune_id: int, period_start: date,
-                      period_end: date) -> dict[tuple[int | None, str], Target]:
+def targets_in_period(
+    session: Session, *, commune_id: int, period_start: date, period_end: date
+) -> dict[tuple[int | None, str], Target]:
     """The commune's targets set for exactly this period, by (village id or None, indicator)."""
     rows = session.exec(
-        select(Target).where(Target.commune_id == commune_id,
-                             Target.period_start == period_start,
-                             Target.period_end == period_end)
+        select(Target).where(
+            Target.commune_id == commune_id,
+            Target.period_start == period_start,
+            Target.period_end == period_end,
+        )
     ).all()
     return {(target.village_id, target.indicator): target for target in rows}
 
@@ -85,21 +89,25 @@ def preset_period(preset: str, today: date) -> tuple[date, date]:
     if preset == "quarter":
         first_month = 3 * ((today.month - 1) // 3) + 1
         last_month = first_month + 2
-        return (date(today.year, first_month, 1),
-                date(today.year, last_month, calendar.monthrange(today.year, last_month)[1]))
+        return (
+            date(today.year, first_month, 1),
+            date(today.year, last_month, calendar.monthrange(today.year, last_month)[1]),
+        )
     if preset == "month":
-        return (date(today.year, today.month, 1),
-                date(today.year, today.month, calendar.monthrange(today.year, today.month)[1]))
+        return (
+            date(today.year, today.month, 1),
+            date(today.year, today.month, calendar.monthrange(today.year, today.month)[1]),
+        )
     raise ValueError(f"unknown period preset {preset!r}")
 
 
 def parse_period(start: Any, end: Any) -> tuple[date, date]:
     """Two typed dates ("2026-01-01") as a period; Invalid with a message per field."""
     errors = forms.Collector()
-    period_start = errors.field("period_start", lambda: forms.calendar_date(
-        start, label="ngày bắt đầu"))
-    period_end = errors.field("period_end", lambda: forms.calendar_date(
-        end, label="ngày kết thúc"))
+    period_start = errors.field(
+        "period_start", lambda: forms.calendar_date(start, label="ngày bắt đầu")
+    )
+    period_end = errors.field("period_end", lambda: forms.calendar_date(end, label="ngày kết thúc"))
     if period_start is None and "period_start" not in errors.errors:
         errors.add("period_start", "Vui lòng nhập ngày bắt đầu.")
     if period_end is None and "period_end" not in errors.errors:
@@ -114,8 +122,9 @@ def parse_period(start: Any, end: Any) -> tuple[date, date]:
 def parse_value(value: Any) -> int | None:
     """A target as typed: a whole number ≥ 0, or blank (no target). Invalid otherwise."""
     errors = forms.Collector()
-    number = errors.field("value", lambda: forms.integer(
-        value, label="chỉ tiêu", minimum=0, maximum=MAX_VALUE))
+    number = errors.field(
+        "value", lambda: forms.integer(value, label="chỉ tiêu", minimum=0, maximum=MAX_VALUE)
+    )
     errors.raise_if_any()
     return number
 
@@ -123,8 +132,14 @@ def parse_value(value: Any) -> int | None:
 # --- writing ---------------------------------------------------------------------------------
 
 
-def _check(session: Session, member: Member, village_id: int | None, indicator: str,
-           period_start: Any, period_end: Any) -> tuple[date, date]:
+def _check(
+    session: Session,
+    member: Member,
+    village_id: int | None,
+    indicator: str,
+    period_start: Any,
+    period_end: Any,
+) -> tuple[date, date]:
     policy.require_can_set_targets(member)
     errors: dict[str, str] = {}
     if indicator not in LABELS:
@@ -144,30 +159,70 @@ def _check(session: Session, member: Member, village_id: int | None, indicator: 
     return period
 
 
-def _find(session: Session, commune_id: int, village_id: int | None, indicator: str,
-          period_start: date, period_end: date) -> Target | None:
-    village = (col(Target.village_id).is_(None) if village_id is None
-               else Target.village_id == village_id)
+def _find(
+    session: Session,
+    commune_id: int,
+    village_id: int | None,
+    indicator: str,
+    period_start: date,
+    period_end: date,
+) -> Target | None:
+    village = (
+        col(Target.village_id).is_(None) if village_id is None else Target.village_id == village_id
+    )
     return session.exec(
-        select(Target).where(Target.commune_id == commune_id, village,
-                             Target.indicator == indicator,
-                             Target.period_start == period_start,
-                             Target.period_end == period_end)
+        select(Target).where(
+            Target.commune_id == commune_id,
+            village,
+            Target.indicator == indicator,
+            Target.period_start == period_start,
+            Target.period_end == period_end,
+        )
     ).first()
 
 
-def _audit(session: Session, member: Member, now: datetime, *, village_id: int | None,
-           indicator: str, period_start: date, period_end: date, old: int | None,
-           new: int | None, target_id: int | None) -> None:
-    audit.record(session, action="targets_changed", now=now, actor=member,
-                 target_kind="target", target_id=target_id,
-                 details={"village_id": village_id, "indicator": indicator,
-                          "period_start": period_start.isoformat(),
-                          "period_end": period_end.isoformat(), "old": old, "new": new})
+def _audit(
+    session: Session,
+    member: Member,
+    now: datetime,
+    *,
+    village_id: int | None,
+    indicator: str,
+    period_start: date,
+    period_end: date,
+    old: int | None,
+    new: int | None,
+    target_id: int | None,
+) -> None:
+    audit.record(
+        session,
+        action="targets_changed",
+        now=now,
+        actor=member,
+        target_kind="target",
+        target_id=target_id,
+        details={
+            "village_id": village_id,
+            "indicator": indicator,
+            "period_start": period_start.isoformat(),
+            "period_end": period_end.isoformat(),
+            "old": old,
+            "new": new,
+        },
+    )
 
 
-def set_target(session: Session, *, member: Member, village_id: int | None, indicator: str,
-               period_start: Any, period_end: Any, value: Any, now: datetime) -> Target:
+def set_target(
+    session: Session,
+    *,
+    member: Member,
+    village_id: int | None,
+    indicator: str,
+    period_start: Any,
+    period_end: Any,
+    value: Any,
+    now: datetime,
+) -> Target:
     """Set (insert or update) the one target of the member's commune for this village (None:
     the whole commune), indicator and period. `value` is a whole number ≥ 0 (an int or as
     typed); dates are `date`s or ISO strings. Forbidden unless commune staff; Invalid with a
@@ -191,8 +246,14 @@ def set_target(session: Session, *, member: Member, village_id: int | None, indi
     target = _find(session, member.commune_id, village_id, indicator, start, end)
     old = target.value if target is not None else None
     if target is None:
-        target = Target(commune_id=member.commune_id, village_id=village_id, indicator=indicator,
-                        period_start=start, period_end=end, value=number)
+        target = Target(
+            commune_id=member.commune_id,
+            village_id=village_id,
+            indicator=indicator,
+            period_start=start,
+            period_end=end,
+            value=number,
+        )
     elif target.value == number:
         return target
     target.value = number
@@ -200,13 +261,31 @@ def set_target(session: Session, *, member: Member, village_id: int | None, indi
     target.updated_at = now
     session.add(target)
     session.flush()
-    _audit(session, member, now, village_id=village_id, indicator=indicator, period_start=start,
-           period_end=end, old=old, new=number, target_id=target.id)
+    _audit(
+        session,
+        member,
+        now,
+        village_id=village_id,
+        indicator=indicator,
+        period_start=start,
+        period_end=end,
+        old=old,
+        new=number,
+        target_id=target.id,
+    )
     return target
 
 
-def clear_target(session: Session, *, member: Member, village_id: int | None, indicator: str,
-                 period_start: Any, period_end: Any, now: datetime) -> bool:
+def clear_target(
+    session: Session,
+    *,
+    member: Member,
+    village_id: int | None,
+    indicator: str,
+    period_start: Any,
+    period_end: Any,
+    now: datetime,
+) -> bool:
     """Remove the target for this village, indicator and period. True when one was removed
     (and audit-logged); False when there was none. Same checks as set_target. Caller
     commits."""
@@ -214,8 +293,18 @@ def clear_target(session: Session, *, member: Member, village_id: int | None, in
     target = _find(session, member.commune_id, village_id, indicator, start, end)
     if target is None:
         return False
-    _audit(session, member, now, village_id=village_id, indicator=indicator, period_start=start,
-           period_end=end, old=target.value, new=None, target_id=target.id)
+    _audit(
+        session,
+        member,
+        now,
+        village_id=village_id,
+        indicator=indicator,
+        period_start=start,
+        period_end=end,
+        old=target.value,
+        new=None,
+        target_id=target.id,
+    )
     session.delete(target)
     session.flush()
     return True
@@ -226,8 +315,16 @@ def cell_name(village_id: int | None, indicator: str) -> str:
     return f"t-{'commune' if village_id is None else village_id}-{indicator}"
 
 
-def save_grid(session: Session, *, member: Member, period_start: Any, period_end: Any,
-              village_ids: list[int], values: Mapping[str, Any], now: datetime) -> int:
+def save_grid(
+    session: Session,
+    *,
+    member: Member,
+    period_start: Any,
+    period_end: Any,
+    village_ids: list[int],
+    values: Mapping[str, Any],
+    now: datetime,
+) -> int:
     """Save a whole grid of targets for one period, all or nothing: `values` maps
     cell_name(village, indicator) to what was typed; a blank cell clears its target. Checks
     every cell first; Invalid (messages keyed by cell name, or by period_start/period_end)
@@ -249,19 +346,35 @@ def save_grid(session: Session, *, member: Member, period_start: Any, period_end
                 errors[name] = invalid.errors["value"]
     if errors:
         raise Invalid(errors)
-    current = targets_in_period(session, commune_id=member.commune_id, period_start=start,
-                                period_end=end)
+    current = targets_in_period(
+        session, commune_id=member.commune_id, period_start=start, period_end=end
+    )
     changed = 0
     for (village_id, indicator), number in wanted.items():
         existing = current.get((village_id, indicator))
         if number is None:
             if existing is not None:
-                clear_target(session, member=member, village_id=village_id,
-                             indicator=indicator, period_start=start, period_end=end, now=now)
+                clear_target(
+                    session,
+                    member=member,
+                    village_id=village_id,
+                    indicator=indicator,
+                    period_start=start,
+                    period_end=end,
+                    now=now,
+                )
                 changed += 1
         elif existing is None or existing.value != number:
-            set_target(session, member=member, village_id=village_id, indicator=indicator,
-                       period_start=start, period_end=end, value=number, now=now)
+            set_target(
+                session,
+                member=member,
+                village_id=village_id,
+                indicator=indicator,
+                period_start=start,
+                period_end=end,
+                value=number,
+                now=now,
+            )
             changed += 1
     return changed
 
@@ -269,7 +382,9 @@ def save_grid(session: Session, *, member: Member, period_start: Any, period_end
 def periods(session: Session, *, commune_id: int) -> list[tuple[date, date]]:
     """The periods the commune has targets for, the latest first."""
     rows = session.exec(
-        select(Target.period_start, Target.period_end).where(Target.commune_id == commune_id)
-        .distinct().order_by(col(Target.period_end).desc(), col(Target.period_start).desc())
+        select(Target.period_start, Target.period_end)
+        .where(Target.commune_id == commune_id)
+        .distinct()
+        .order_by(col(Target.period_end).desc(), col(Target.period_start).desc())
     ).all()
     return [(start, end) for start, end in rows]

@@ -18,7 +18,8 @@ from fieldkit.models import Attempt
 def failures(session: Session, key: str, *, window: timedelta, now: datetime) -> int:
     """Failed attempts under `key` within `window` before `now`."""
     return session.exec(
-        select(func.count()).select_from(Attempt)
+        select(func.count())
+        .select_from(Attempt)
         .where(Attempt.key == key, Attempt.at > now - window, col(Attempt.succeeded).is_(False))
     ).one()
 

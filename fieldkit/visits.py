@@ -78,19 +78,34 @@ class VisitIn:
         c = forms.Collector()
         values = dict(
             uuid=c.field("uuid", lambda: forms.uuid(data.get("uuid"))),
-            visited_at=c.field("visited_at", lambda: forms.local_datetime(
-                data.get("visited_at"), label="thời gian thăm")),
-            outcome=c.field("outcome", lambda: forms.choice(
-                data.get("outcome"), Outcome, label="kết quả chuyến thăm")),
-            notes=c.field("notes", lambda: forms.refuse_secrets(forms.text(
-                data.get("notes"), required=False, label="ghi chú", max_length=2000))),
-            follow_up_on=c.field("follow_up_on", lambda: forms.calendar_date(
-                data.get("follow_up_on"), label="ngày hẹn quay lại")),
-            smartphones=c.field("smartphones", lambda: forms.integer(
-                data.get("smartphones"), label="số điện thoại thông minh", minimum=0,
-                maximum=30)),
-            internet_at_home=c.field("internet_at_home", lambda: forms.yes_no(
-                data.get("internet_at_home"), label="Internet tại nhà")),
+            visited_at=c.field(
+                "visited_at",
+                lambda: forms.local_datetime(data.get("visited_at"), label="thời gian thăm"),
+            ),
+            outcome=c.field(
+                "outcome",
+                lambda: forms.choice(data.get("outcome"), Outcome, label="kết quả chuyến thăm"),
+            ),
+            notes=c.field(
+                "notes",
+                lambda: forms.refuse_secrets(
+                    forms.text(data.get("notes"), required=False, label="ghi chú", max_length=2000)
+                ),
+            ),
+            follow_up_on=c.field(
+                "follow_up_on",
+                lambda: forms.calendar_date(data.get("follow_up_on"), label="ngày hẹn quay lại"),
+            ),
+            smartphones=c.field(
+                "smartphones",
+                lambda: forms.integer(
+                    data.get("smartphones"), label="số điện thoại thông minh", minimum=0, maximum=30
+                ),
+            ),
+            internet_at_home=c.field(
+                "internet_at_home",
+                lambda: forms.yes_no(data.get("internet_at_home"), label="Internet tại nhà"),
+            ),
         )
         lines, prefixes = [], []
         if "lines" in data and not isinstance(data.get("lines"), list):
@@ -104,18 +119,39 @@ class VisitIn:
             prefixes.append(prefix)
             lines.append(_parse_line(c, prefix, raw))
         c.raise_if_any()
-        return cls(household_id=household_id, lines=tuple(lines), line_prefixes=tuple(prefixes),
-                   **values)
+        return cls(
+            household_id=household_id, lines=tuple(lines), line_prefixes=tuple(prefixes), **values
+        )
 
     def fingerprint(self) -> str:
         """A digest of the content, to tell a replay (same) from a conflict (different)."""
         # Built by hand rather than with dataclasses.asdict (slow, and would need the form's
         # line prefixes removed): the same canonical JSON, a third of the time.
-        lines = sorted(json.dumps([line.resident_id, line.service_code, line.result,
-                                   line.reason, line.device, line.dossier_no], default=str)
-                       for line in self.lines)
-        content = [self.uuid, self.household_id, self.visited_at.isoformat(), self.outcome,
-                   self.notes, self.follow_up_on, self.smartphones, self.internet_at_home, lines]
+        lines = sorted(
+            json.dumps(
+                [
+                    line.resident_id,
+                    line.service_code,
+                    line.result,
+                    line.reason,
+                    line.device,
+                    line.dossier_no,
+                ],
+                default=str,
+            )
+            for line in self.lines
+        )
+        content = [
+            self.uuid,
+            self.household_id,
+            self.visited_at.isoformat(),
+            self.outcome,
+            self.notes,
+            self.follow_up_on,
+            self.smartphones,
+            self.internet_at_home,
+            lines,
+        ]
         canonical = json.dumps(content, default=str, ensure_ascii=False)
         return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -125,8 +161,9 @@ def _raw_lines(data: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
     them ("lines-3-…", with gaps where a line was removed); a JSON list by position."""
     raw = data.get("lines")
     if isinstance(raw, list):
-        return [(f"lines-{i}-", line if isinstance(line, Mapping) else {})
-                for i, line in enumerate(raw)]
+        return [
+            (f"lines-{i}-", line if isinstance(line, Mapping) else {}) for i, line in enumerate(raw)
+        ]
     by_index: dict[int, dict[str, Any]] = {}
     for key in data:
         match = re.fullmatch(r"lines-(\d{1,3})-(\w+)", key)
@@ -136,29 +173,54 @@ def _raw_lines(data: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
 
 
 def _parse_line(c: forms.Collector, prefix: str, raw: Mapping[str, Any]) -> AssistanceIn:
-    resident_id = c.field(prefix + "resident_id", lambda: forms.integer(
-        raw.get("resident_id"), label="người được hỗ trợ", minimum=1, maximum=2**62,
-        required=True))
-    service_code = c.field(prefix + "service_code", lambda: forms.text(
-        raw.get("service_code"), required=True, label="dịch vụ", max_length=40))
-    result = c.field(prefix + "result", lambda: forms.choice(
-        raw.get("result"), Result, label="kết quả"))
-    reason = c.field(prefix + "reason", lambda: forms.choice(
-        raw.get("reason"), Reason, label="lý do", required=False))
-    device = c.field(prefix + "device", lambda: forms.choice(
-        raw.get("device"), Device, label="máy dùng", required=False))
-    dossier_no = c.field(prefix + "dossier_no", lambda: forms.refuse_secrets(forms.text(
-        raw.get("dossier_no"), required=False, label="mã hồ sơ", max_length=40)))
+    resident_id = c.field(
+        prefix + "resident_id",
+        lambda: forms.integer(
+            raw.get("resident_id"),
+            label="người được hỗ trợ",
+            minimum=1,
+            maximum=2**62,
+            required=True,
+        ),
+    )
+    service_code = c.field(
+        prefix + "service_code",
+        lambda: forms.text(raw.get("service_code"), required=True, label="dịch vụ", max_length=40),
+    )
+    result = c.field(
+        prefix + "result", lambda: forms.choice(raw.get("result"), Result, label="kết quả")
+    )
+    reason = c.field(
+        prefix + "reason",
+        lambda: forms.choice(raw.get("reason"), Reason, label="lý do", required=False),
+    )
+    device = c.field(
+        prefix + "device",
+        lambda: forms.choice(raw.get("device"), Device, label="máy dùng", required=False),
+    )
+    dossier_no = c.field(
+        prefix + "dossier_no",
+        lambda: forms.refuse_secrets(
+            forms.text(raw.get("dossier_no"), required=False, label="mã hồ sơ", max_length=40)
+        ),
+    )
     if dossier_no and not _DOSSIER.match(dossier_no):
         c.add(prefix + "dossier_no", "Mã hồ sơ chỉ gồm chữ, số và các dấu . - /")
     if result in (Result.failed, Result.referred) and reason is None:
         c.add(prefix + "reason", "Cho biết lý do khi chưa làm được hoặc phải chuyển tiếp.")
-    return AssistanceIn(resident_id=resident_id, service_code=service_code, result=result,
-                        reason=reason, device=device, dossier_no=dossier_no or None)
+    return AssistanceIn(
+        resident_id=resident_id,
+        service_code=service_code,
+        result=result,
+        reason=reason,
+        device=device,
+        dossier_no=dossier_no or None,
+    )
 
 
-def log_visit(session: Session, visit_in: VisitIn, *, volunteer: Member,
-              now: datetime) -> tuple[Visit, bool]:
+def log_visit(
+    session: Session, visit_in: VisitIn, *, volunteer: Member, now: datetime
+) -> tuple[Visit, bool]:
     """Record one visit. Returns (visit, created). Safe to replay: a known UUID with the same
     content returns the stored visit with created False and changes nothing; with different
     content it raises SyncConflict — either only once the volunteer is found to be allowed to
@@ -176,11 +238,18 @@ def log_visit(session: Session, visit_in: VisitIn, *, volunteer: Member,
     _check(session, visit_in, household, now)
 
     visit = Visit(
-        uuid=visit_in.uuid, household_id=household.id, volunteer_id=volunteer.id,
-        visited_at=visit_in.visited_at, received_at=now, outcome=visit_in.outcome,
-        notes=visit_in.notes, follow_up_on=visit_in.follow_up_on,
-        smartphones=visit_in.smartphones, internet_at_home=visit_in.internet_at_home,
-        review_state=ReviewState.pending, fingerprint=fingerprint,
+        uuid=visit_in.uuid,
+        household_id=household.id,
+        volunteer_id=volunteer.id,
+        visited_at=visit_in.visited_at,
+        received_at=now,
+        outcome=visit_in.outcome,
+        notes=visit_in.notes,
+        follow_up_on=visit_in.follow_up_on,
+        smartphones=visit_in.smartphones,
+        internet_at_home=visit_in.internet_at_home,
+        review_state=ReviewState.pending,
+        fingerprint=fingerprint,
     )
     session.add(visit)
     session.flush()
@@ -236,15 +305,29 @@ def _check(session: Session, visit_in: VisitIn, household: Household, now: datet
         errors["lines"] = "Chỉ ghi dòng hỗ trợ khi đã gặp được người dân."
 
     resident_ids = {line.resident_id for line in visit_in.lines}
-    residents = set(session.exec(
-        select(Resident.id).where(Resident.household_id == household.id,
-                                  col(Resident.id).in_(resident_ids),
-                                  Resident.review_state != ReviewState.rejected)
-    ).all()) if resident_ids else set()
+    residents = (
+        set(
+            session.exec(
+                select(Resident.id).where(
+                    Resident.household_id == household.id,
+                    col(Resident.id).in_(resident_ids),
+                    Resident.review_state != ReviewState.rejected,
+                )
+            ).all()
+        )
+        if resident_ids
+        else set()
+    )
     codes = {line.service_code for line in visit_in.lines}
-    services = set(session.exec(
-        select(Service.code).where(col(Service.code).in_(codes), Service.active)
-    ).all()) if codes else set()
+    services = (
+        set(
+            session.exec(
+                select(Service.code).where(col(Service.code).in_(codes), Service.active)
+            ).all()
+        )
+        if codes
+        else set()
+    )
     seen: set[tuple[int, str]] = set()
     for index, line in enumerate(visit_in.lines):
         prefix = visit_in.line_prefix(index)
@@ -262,13 +345,15 @@ def _check(session: Session, visit_in: VisitIn, household: Household, now: datet
 def visits_of(session: Session, household: Household) -> list[tuple[Visit, list[Assistance]]]:
     """The household's visits, newest first, each with its assistance lines."""
     visits = session.exec(
-        select(Visit).where(Visit.household_id == household.id)
+        select(Visit)
+        .where(Visit.household_id == household.id)
         .order_by(col(Visit.visited_at).desc(), col(Visit.id).desc())
     ).all()
     lines: dict[int, list[Assistance]] = {visit.id: [] for visit in visits}
     if lines:
         for line in session.exec(
-            select(Assistance).where(col(Assistance.visit_id).in_(list(lines)))
+            select(Assistance)
+            .where(col(Assistance.visit_id).in_(list(lines)))
             .order_by(Assistance.id)
         ).all():
             lines[line.visit_id].append(line)

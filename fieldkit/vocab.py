@@ -52,5 +52,20 @@ REVIEW_STATES = {
     ReviewState.rejected: "Bị từ chối",
 }
 
-RELATIONS = ["Chủ hộ", "Vợ", "Chồng", "Con", "Bố", "Mẹ", "Cháu", "Ông", "Bà", "Anh", "Chị",
-             "Em", "Con dâu", "Con rể", "Khác"]
+RELATIONS = [
+    "Chủ hộ",
+    "Vợ",
+    "Chồng",
+    "Con",
+    "Bố",
+    "Mẹ",
+    "Cháu",
+    "Ông",
+    "Bà",
+    "Anh",
+    "Chị",
+    "Em",
+    "Con dâu",
+    "Con rể",
+    "Khác",
+]

@@ -67,8 +67,12 @@ def _refuse_cookie() -> None:
     """Treat the request as signed out, tell the person, and keep a trace. The cookie is
     replaced by a fresh empty session on the way out."""
     store = db.session()
-    audit.record(store, action="sign_in_refused", now=utcnow(),
-                 details={"reason": "session cookie refused", "path": request.path[:200]})
+    audit.record(
+        store,
+        action="sign_in_refused",
+        now=utcnow(),
+        details={"reason": "session cookie refused", "path": request.path[:200]},
+    )
     store.commit()
     session.clear()
     session.modified = True
@@ -89,6 +93,7 @@ def end_session() -> None:
 def login_required(view):
     """Pages send a signed-out person to the sign-in page. The API answers 401 JSON instead:
     its caller is the phone's outbox, which keeps every item and asks to sign in again."""
+
     @wraps(view)
     def wrapped(*args, **kwargs):
         if g.get("member") is None:

@@ -61,8 +61,9 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf(_error):
-        return error_response(400, "Phiên làm việc đã cũ hoặc thiếu mã bảo vệ. Hãy tải lại "
-                                   "trang rồi thử lại.")
+        return error_response(
+            400, "Phiên làm việc đã cũ hoặc thiếu mã bảo vệ. Hãy tải lại trang rồi thử lại."
+        )
 
     @app.errorhandler(HTTPException)
     def _http(error):

@@ -14,14 +14,18 @@ from fieldkit.privacy import METHODS, PURPOSES
 from fieldkit.sync import MAX_ITEMS, Kind, Status
 
 UUID = {
-    "type": "string", "minLength": 36, "maxLength": 36,
+    "type": "string",
+    "minLength": 36,
+    "maxLength": 36,
     "pattern": "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
 }
 # Form fields arrive as strings; JSON numbers and booleans are accepted where they make sense.
 INTEGER_OR_TEXT = {"type": ["integer", "string"]}
 OPTIONAL_TEXT = {"type": ["string", "null"]}
-YES_NO = {"type": ["boolean", "string", "null"],
-          "description": 'true / false, or the form\'s "yes" / "no"; "" or null: not known.'}
+YES_NO = {
+    "type": ["boolean", "string", "null"],
+    "description": 'true / false, or the form\'s "yes" / "no"; "" or null: not known.',
+}
 
 
 def _values(enum_type) -> list[str]:
@@ -34,9 +38,13 @@ def _optional(enum_type) -> dict[str, Any]:
 
 HOUSEHOLD_REF = {
     "household_id": {**INTEGER_OR_TEXT, "description": "The household's server id."},
-    "household_uuid": {**UUID, "description": (
-        "Instead of household_id: the UUID of a household proposed from the phone and stored "
-        "by an earlier item (of this batch or an earlier one).")},
+    "household_uuid": {
+        **UUID,
+        "description": (
+            "Instead of household_id: the UUID of a household proposed from the phone and stored "
+            "by an earlier item (of this batch or an earlier one)."
+        ),
+    },
 }
 BASICS = {
     "label": {"type": "string", "description": "Số nhà / tên hộ (required, ≤ 60)."},
@@ -47,31 +55,44 @@ BASICS = {
 }
 LINE_FIELDS = {
     "resident_id": INTEGER_OR_TEXT,
-    "resident_uuid": {**UUID, "description": (
-        "Instead of resident_id: the UUID of a resident added from the phone and stored by an "
-        "earlier item.")},
+    "resident_uuid": {
+        **UUID,
+        "description": (
+            "Instead of resident_id: the UUID of a resident added from the phone and stored by an "
+            "earlier item."
+        ),
+    },
     "service_code": {"type": "string", "description": "A code of the service catalogue."},
     "result": {"enum": _values(Result)},
-    "reason": {**_optional(Reason), "description": "Required when result is failed or "
-                                                   "referred."},
+    "reason": {**_optional(Reason), "description": "Required when result is failed or referred."},
     "device": _optional(Device),
     "dossier_no": OPTIONAL_TEXT,
 }
 
 
 def _payload(description: str, properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"type": "object", "description": description,
-            "properties": {"uuid": {**UUID, "description": "Equal to the item's id; may be "
-                                                           "left out."}, **properties},
-            **extra}
+    return {
+        "type": "object",
+        "description": description,
+        "properties": {
+            "uuid": {**UUID, "description": "Equal to the item's id; may be left out."},
+            **properties,
+        },
+        **extra,
+    }
 
 
 SCHEMAS: dict[str, Any] = {
     "SyncRequest": {
         "type": "object",
         "required": ["items"],
-        "properties": {"items": {"type": "array", "maxItems": MAX_ITEMS,
-                                 "items": {"$ref": "#/components/schemas/SyncItem"}}},
+        "properties": {
+            "items": {
+                "type": "array",
+                "maxItems": MAX_ITEMS,
+                "items": {"$ref": "#/components/schemas/SyncItem"},
+            }
+        },
     },
     "SyncItem": {
         "type": "object",
@@ -82,13 +103,18 @@ SCHEMAS: dict[str, Any] = {
             "payload": {"type": "object"},
         },
         "allOf": [
-            {"if": {"properties": {"kind": {"const": kind.value}}, "required": ["kind"]},
-             "then": {"properties": {"payload": {"$ref": f"#/components/schemas/{name}"}}}}
-            for kind, name in [(Kind.visit, "VisitPayload"), (Kind.resident, "ResidentPayload"),
-                               (Kind.household, "HouseholdPayload"),
-                               (Kind.household_edit, "HouseholdEditPayload"),
-                               (Kind.consent, "ConsentPayload"),
-                               (Kind.revision, "RevisionPayload")]
+            {
+                "if": {"properties": {"kind": {"const": kind.value}}, "required": ["kind"]},
+                "then": {"properties": {"payload": {"$ref": f"#/components/schemas/{name}"}}},
+            }
+            for kind, name in [
+                (Kind.visit, "VisitPayload"),
+                (Kind.resident, "ResidentPayload"),
+                (Kind.household, "HouseholdPayload"),
+                (Kind.household_edit, "HouseholdEditPayload"),
+                (Kind.consent, "ConsentPayload"),
+                (Kind.revision, "RevisionPayload"),
+            ]
         ],
     },
     "VisitPayload": _payload(
@@ -97,44 +123,68 @@ SCHEMAS: dict[str, Any] = {
         "`lines-N-<field>` in both cases (N the list position for a list).",
         {
             **HOUSEHOLD_REF,
-            "visited_at": {"type": "string", "description": (
-                'Vietnam time as the form gives it ("2026-11-20T09:30"), or ISO 8601 with an '
-                "offset.")},
+            "visited_at": {
+                "type": "string",
+                "description": (
+                    'Vietnam time as the form gives it ("2026-11-20T09:30"), or ISO 8601 with an '
+                    "offset."
+                ),
+            },
             "outcome": {"enum": _values(Outcome)},
             "notes": OPTIONAL_TEXT,
             "follow_up_on": {"type": ["string", "null"], "description": "YYYY-MM-DD or ''."},
             "smartphones": BASICS["smartphones"],
             "internet_at_home": YES_NO,
-            "lines": {"type": "array", "maxItems": 60,
-                      "items": {"type": "object", "properties": LINE_FIELDS}},
+            "lines": {
+                "type": "array",
+                "maxItems": 60,
+                "items": {"type": "object", "properties": LINE_FIELDS},
+            },
         },
         patternProperties={
-            f"^lines-[0-9]{{1,3}}-{name}$": schema for name, schema in LINE_FIELDS.items()},
+            f"^lines-[0-9]{{1,3}}-{name}$": schema for name, schema in LINE_FIELDS.items()
+        },
     ),
-    "ResidentPayload": _payload("The new-resident form.", {
-        **HOUSEHOLD_REF,
-        "name": {"type": "string"},
-        "birth_year": {"type": ["integer", "string", "null"]},
-        "sex": _optional(Sex),
-        "relation": OPTIONAL_TEXT,
-        "phone": OPTIONAL_TEXT,
-    }),
+    "ResidentPayload": _payload(
+        "The new-resident form.",
+        {
+            **HOUSEHOLD_REF,
+            "name": {"type": "string"},
+            "birth_year": {"type": ["integer", "string", "null"]},
+            "sex": _optional(Sex),
+            "relation": OPTIONAL_TEXT,
+            "phone": OPTIONAL_TEXT,
+        },
+    ),
     "HouseholdPayload": _payload(
         "A household found in the field and proposed for the list; it joins the sender's "
-        "village, pending review.", BASICS),
+        "village, pending review.",
+        BASICS,
+    ),
     "HouseholdEditPayload": _payload(
         "The edit-household form: every basic field, as the form has them after the change "
-        "(a field left out is taken as emptied).", {**HOUSEHOLD_REF, **BASICS}),
+        "(a field left out is taken as emptied).",
+        {**HOUSEHOLD_REF, **BASICS},
+    ),
     "ConsentPayload": _payload(
-        "The household's consent to keep its personal data, as taken at the door.", {
+        "The household's consent to keep its personal data, as taken at the door.",
+        {
             **HOUSEHOLD_REF,
-            "version": {"type": "string", "description": "The consent wording's version; "
-                                                         "the current one if left out."},
-            **{f"purpose_{code}": {"type": ["string", "boolean"], "description": (
-                f'"{name}": "yes" when agreed.')} for code, name in PURPOSES.items()},
+            "version": {
+                "type": "string",
+                "description": "The consent wording's version; the current one if left out.",
+            },
+            **{
+                f"purpose_{code}": {
+                    "type": ["string", "boolean"],
+                    "description": (f'"{name}": "yes" when agreed.'),
+                }
+                for code, name in PURPOSES.items()
+            },
             "method": {"enum": list(METHODS)},
             "consented_on": {"type": "string", "description": "YYYY-MM-DD, not after today."},
-        }),
+        },
+    ),
     "RevisionPayload": _payload(
         "A record the commune returned (trả lại), fixed in the field and sent again as its "
         "next revision. The item's id (and `uuid`) is a NEW UUID made on the phone for this "
@@ -144,25 +194,37 @@ SCHEMAS: dict[str, Any] = {
         "ResidentPayload; a household_edit sends every basic field). Refused as invalid "
         "when the record was rejected, approved or is not returned (`errors.form` says "
         "which), as conflict when its revision moved on since `base_revision`, as forbidden "
-        "when the sender is neither the record's maker nor a leader of its village.", {
+        "when the sender is neither the record's maker nor a leader of its village.",
+        {
             "record_kind": {"enum": _values(RecordKind)},
             "record_uuid": {**UUID, "description": "The returned record's own UUID."},
-            "base_revision": {"type": ["integer", "string"], "description": (
-                "The revision that was returned (the record's `revision` when the form was "
-                "opened).")},
+            "base_revision": {
+                "type": ["integer", "string"],
+                "description": (
+                    "The revision that was returned (the record's `revision` when the form was "
+                    "opened)."
+                ),
+            },
             **{name: schema for name, schema in BASICS.items()},
-        }, required=["record_kind", "record_uuid", "base_revision"]),
+        },
+        required=["record_kind", "record_uuid", "base_revision"],
+    ),
     "SyncResponse": {
         "type": "object",
         "required": ["results", "server_time"],
         "additionalProperties": False,
         "properties": {
-            "results": {"type": "array", "maxItems": MAX_ITEMS,
-                        "description": "One result per item, in the items' order.",
-                        "items": {"$ref": "#/components/schemas/ItemResult"}},
-            "server_time": {"type": "string", "format": "date-time",
-                            "description": "The server's clock (UTC, with offset), to check "
-                                           "the phone's."},
+            "results": {
+                "type": "array",
+                "maxItems": MAX_ITEMS,
+                "description": "One result per item, in the items' order.",
+                "items": {"$ref": "#/components/schemas/ItemResult"},
+            },
+            "server_time": {
+                "type": "string",
+                "format": "date-time",
+                "description": "The server's clock (UTC, with offset), to check the phone's.",
+            },
         },
     },
     "ItemResult": {
@@ -171,29 +233,46 @@ SCHEMAS: dict[str, Any] = {
         "additionalProperties": False,
         "properties": {
             "id": {"type": "string", "description": "The item's id, exactly as sent."},
-            "status": {"enum": _values(Status), "description": (
-                "stored: new and kept (pending review). duplicate: the server already had this "
-                "content under this UUID, or an edit changed nothing; nothing changed. "
-                "stored and duplicate both mean the item may leave the outbox. "
-                "conflict: this UUID was sent before with other content (the per-item 409). "
-                "invalid: fix the fields named in `errors` and resend (the per-item 422). "
-                "forbidden: outside the sender's village or role.")},
-            "message": {"type": "string", "minLength": 1,
-                        "description": "Vietnamese, to show as it is."},
-            "errors": {"type": "object", "minProperties": 1,
-                       "additionalProperties": {"type": "string", "minLength": 1},
-                       "description": "Field name (as in the payload) → Vietnamese message; "
-                                      "`form` for the record as a whole."},
-            "household_id": {"type": "integer", "minimum": 1,
-                             "description": "The household the record is or belongs to."},
+            "status": {
+                "enum": _values(Status),
+                "description": (
+                    "stored: new and kept (pending review). duplicate: the server already had this "
+                    "content under this UUID, or an edit changed nothing; nothing changed. "
+                    "stored and duplicate both mean the item may leave the outbox. "
+                    "conflict: this UUID was sent before with other content (the per-item 409). "
+                    "invalid: fix the fields named in `errors` and resend (the per-item 422). "
+                    "forbidden: outside the sender's village or role."
+                ),
+            },
+            "message": {
+                "type": "string",
+                "minLength": 1,
+                "description": "Vietnamese, to show as it is.",
+            },
+            "errors": {
+                "type": "object",
+                "minProperties": 1,
+                "additionalProperties": {"type": "string", "minLength": 1},
+                "description": "Field name (as in the payload) → Vietnamese message; "
+                "`form` for the record as a whole.",
+            },
+            "household_id": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "The household the record is or belongs to.",
+            },
         },
         "allOf": [
-            {"if": {"properties": {"status": {"const": "invalid"}}},
-             "then": {"required": ["errors"]},
-             "else": {"not": {"required": ["errors"]}}},
-            {"if": {"properties": {"status": {"enum": ["stored", "duplicate"]}}},
-             "then": {"required": ["household_id"]},
-             "else": {"not": {"required": ["household_id"]}}},
+            {
+                "if": {"properties": {"status": {"const": "invalid"}}},
+                "then": {"required": ["errors"]},
+                "else": {"not": {"required": ["errors"]}},
+            },
+            {
+                "if": {"properties": {"status": {"enum": ["stored", "duplicate"]}}},
+                "then": {"required": ["household_id"]},
+                "else": {"not": {"required": ["household_id"]}},
+            },
         ],
     },
     "Error": {
@@ -209,9 +288,11 @@ SCHEMAS: dict[str, Any] = {
 
 
 def _error(description: str) -> dict[str, Any]:
-    return {"description": description, "headers": {"Cache-Control": {"$ref":
-                                                    "#/components/headers/NoStore"}},
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    return {
+        "description": description,
+        "headers": {"Cache-Control": {"$ref": "#/components/headers/NoStore"}},
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
 
 
 def document() -> dict[str, Any]:
@@ -224,7 +305,8 @@ def document() -> dict[str, Any]:
                 "The phone's outbox sends field records here (DESIGN.md §4). Each item is "
                 "stored at most once by its UUID and answered on its own, in its own "
                 "transaction: a refused item saves nothing and never undoes another. "
-                "Sending a batch again is always safe."),
+                "Sending a batch again is always safe."
+            ),
         },
         "paths": {
             "/api/v1/sync": {
@@ -232,24 +314,38 @@ def document() -> dict[str, Any]:
                     "operationId": "sync",
                     "summary": "Send outbox items",
                     "security": [{"session": [], "csrfToken": []}],
-                    "requestBody": {"required": True, "content": {"application/json": {
-                        "schema": {"$ref": "#/components/schemas/SyncRequest"}}}},
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/SyncRequest"}
+                            }
+                        },
+                    },
                     "responses": {
                         "200": {
                             "description": "One result per item, in order.",
-                            "headers": {"Cache-Control": {
-                                "$ref": "#/components/headers/NoStore"}},
-                            "content": {"application/json": {"schema": {
-                                "$ref": "#/components/schemas/SyncResponse"}}},
+                            "headers": {"Cache-Control": {"$ref": "#/components/headers/NoStore"}},
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/SyncResponse"}
+                                }
+                            },
                         },
-                        "400": _error("The body is not a batch (not JSON, not an object, "
-                                      "`items` not a list, an item not an object or without "
-                                      "a UUID id), or the X-CSRF-Token header is missing or "
-                                      "stale. No item was looked at."),
-                        "401": _error('Not signed in. Keep every item; ask to sign in again '
-                                      '("Đăng nhập lại để gửi").'),
-                        "413": _error(f"More than {MAX_ITEMS} items, or a body over 2 MiB: "
-                                      "send fewer at a time."),
+                        "400": _error(
+                            "The body is not a batch (not JSON, not an object, "
+                            "`items` not a list, an item not an object or without "
+                            "a UUID id), or the X-CSRF-Token header is missing or "
+                            "stale. No item was looked at."
+                        ),
+                        "401": _error(
+                            "Not signed in. Keep every item; ask to sign in again "
+                            '("Đăng nhập lại để gửi").'
+                        ),
+                        "413": _error(
+                            f"More than {MAX_ITEMS} items, or a body over 2 MiB: "
+                            "send fewer at a time."
+                        ),
                     },
                 },
             },
@@ -258,8 +354,12 @@ def document() -> dict[str, Any]:
                     "operationId": "openapi",
                     "summary": "This document",
                     "security": [],
-                    "responses": {"200": {"description": "The OpenAPI document.",
-                                          "content": {"application/json": {}}}},
+                    "responses": {
+                        "200": {
+                            "description": "The OpenAPI document.",
+                            "content": {"application/json": {}},
+                        }
+                    },
                 },
             },
         },
@@ -267,12 +367,20 @@ def document() -> dict[str, Any]:
             "schemas": SCHEMAS,
             "headers": {"NoStore": {"schema": {"type": "string", "const": "no-store"}}},
             "securitySchemes": {
-                "session": {"type": "apiKey", "in": "cookie", "name": "fieldkit_session",
-                            "description": "The signed session cookie set at sign-in; it lasts "
-                                           "30 days and each request renews it."},
-                "csrfToken": {"type": "apiKey", "in": "header", "name": "X-CSRF-Token",
-                              "description": 'The token every page exposes as <meta '
-                                             'name="csrf-token" content="…">.'},
+                "session": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "fieldkit_session",
+                    "description": "The signed session cookie set at sign-in; it lasts "
+                    "30 days and each request renews it.",
+                },
+                "csrfToken": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-CSRF-Token",
+                    "description": "The token every page exposes as <meta "
+                    'name="csrf-token" content="…">.',
+                },
             },
         },
     }

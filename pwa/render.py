@@ -9,8 +9,9 @@ from flask import Flask, make_response, render_template, request
 
 def is_fragment_request() -> bool:
     # A boosted link or a history restore wants the whole page.
-    return bool(request.htmx) and not request.htmx.boosted and \
-        not request.htmx.history_restore_request
+    return (
+        bool(request.htmx) and not request.htmx.boosted and not request.htmx.history_restore_request
+    )
 
 
 def render(page: str, fragment: str | None = None, /, *, status: int = 200, **context):
@@ -51,9 +52,15 @@ def init_app(app: Flask) -> None:
 
     from pwa.routes.offline import outbox_url
 
-    app.jinja_env.globals.update(vocab=vocab, options=options, static_url=_static_url,
-                                 tab_of=tab_of, outbox_url=outbox_url,
-                                 is_commune_wide=is_commune_wide, flashes=flashes)
+    app.jinja_env.globals.update(
+        vocab=vocab,
+        options=options,
+        static_url=_static_url,
+        tab_of=tab_of,
+        outbox_url=outbox_url,
+        is_commune_wide=is_commune_wide,
+        flashes=flashes,
+    )
 
 
 # Sent by app.js when it fetches the day's pages in the background to keep them offline.

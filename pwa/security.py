@@ -17,19 +17,21 @@ from fieldkit.db import new_session
 from pwa import errors
 from pwa.routes import now
 
-CSP = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data:",
-    "connect-src 'self'",
-    "worker-src 'self'",
-    "manifest-src 'self'",
-    "frame-ancestors 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "object-src 'none'",
-])
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "worker-src 'self'",
+        "manifest-src 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "object-src 'none'",
+    ]
+)
 HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
@@ -47,8 +49,10 @@ HSTS = "max-age=31536000; includeSubDomains"
 LINK_ENDPOINTS = frozenset({"auth.signin_link", "auth.redeem", "stickers.open"})
 LINK_LIMIT = 20
 LINK_WINDOW = timedelta(minutes=15)
-TOO_MANY = ("Có quá nhiều lần mở liên kết không thành công từ mạng này. "
-            "Hãy đợi 15 phút rồi thử lại, hoặc xin tổ trưởng một liên kết mới.")
+TOO_MANY = (
+    "Có quá nhiều lần mở liên kết không thành công từ mạng này. "
+    "Hãy đợi 15 phút rồi thử lại, hoặc xin tổ trưởng một liên kết mới."
+)
 
 
 def init_app(app: Flask) -> None:
@@ -75,8 +79,9 @@ def _throttle_links():
     if request.endpoint not in LINK_ENDPOINTS:
         return None
     with _own_session() as session:
-        allowed = throttle.allow(session, _link_key(), limit=LINK_LIMIT, window=LINK_WINDOW,
-                                 now=now())
+        allowed = throttle.allow(
+            session, _link_key(), limit=LINK_LIMIT, window=LINK_WINDOW, now=now()
+        )
     if allowed:
         g.link_throttled = True
         return None
@@ -91,8 +96,7 @@ def _note_link_outcome(response):
     is a failure; anything else below 400 a success."""
     if g.get("link_throttled") and response.status_code < 500:
         with _own_session() as session:
-            throttle.note(session, _link_key(), succeeded=response.status_code < 400,
-                          now=now())
+            throttle.note(session, _link_key(), succeeded=response.status_code < 400, now=now())
             session.commit()
     return response
 

@@ -34,24 +34,44 @@ def new_uuid() -> str:
     return str(uuid.uuid4())
 
 
-def add_household(session: Session, village: Village, label: str, head_name: str, *,
-                  assigned: Member | None = None, residents=()) -> Household:
-    household = Household(uuid=new_uuid(), village_id=village.id, label=label,
-                          head_name=head_name,
-                          assigned_volunteer_id=assigned.id if assigned else None)
+def add_household(
+    session: Session,
+    village: Village,
+    label: str,
+    head_name: str,
+    *,
+    assigned: Member | None = None,
+    residents=(),
+) -> Household:
+    household = Household(
+        uuid=new_uuid(),
+        village_id=village.id,
+        label=label,
+        head_name=head_name,
+        assigned_volunteer_id=assigned.id if assigned else None,
+    )
     session.add(household)
     session.flush()
     for name, year, sex, relation in residents:
-        session.add(Resident(uuid=new_uuid(), household_id=household.id, name=name,
-                             birth_year=year, sex=sex, relation=relation))
+        session.add(
+            Resident(
+                uuid=new_uuid(),
+                household_id=household.id,
+                name=name,
+                birth_year=year,
+                sex=sex,
+                relation=relation,
+            )
+        )
     session.flush()
     households.refresh_summary(session, household)
     return household
 
 
 def build_world(session: Session, *, now: datetime) -> World:
-    commune = Commune(code="15349", name="Xã Vĩnh Lộc", province_code="38",
-                      province_name="Tỉnh Thanh Hóa")
+    commune = Commune(
+        code="15349", name="Xã Vĩnh Lộc", province_code="38", province_name="Tỉnh Thanh Hóa"
+    )
     session.add(commune)
     session.flush()
     catalogue.install_starting_set(session)
@@ -59,26 +79,70 @@ def build_world(session: Session, *, now: datetime) -> World:
     west = Village(commune_id=commune.id, name="Thôn Tây")
     session.add_all([east, west])
     session.flush()
-    volunteer = Member(commune_id=commune.id, village_id=east.id, name="Phạm Thu Hà",
-                       phone="0912000001", role=Role.volunteer)
-    other = Member(commune_id=commune.id, village_id=west.id, name="Đỗ Minh Tuấn",
-                   phone="0912000002", role=Role.volunteer)
-    leader = Member(commune_id=commune.id, village_id=east.id, name="Bùi Văn Lực",
-                    phone="0912000003", role=Role.leader)
-    staff = Member(commune_id=commune.id, name="Lê Văn Chung", phone="0912000004",
-                   role=Role.staff)
+    volunteer = Member(
+        commune_id=commune.id,
+        village_id=east.id,
+        name="Phạm Thu Hà",
+        phone="0912000001",
+        role=Role.volunteer,
+    )
+    other = Member(
+        commune_id=commune.id,
+        village_id=west.id,
+        name="Đỗ Minh Tuấn",
+        phone="0912000002",
+        role=Role.volunteer,
+    )
+    leader = Member(
+        commune_id=commune.id,
+        village_id=east.id,
+        name="Bùi Văn Lực",
+        phone="0912000003",
+        role=Role.leader,
+    )
+    staff = Member(commune_id=commune.id, name="Lê Văn Chung", phone="0912000004", role=Role.staff)
     session.add_all([volunteer, other, leader, staff])
     session.flush()
-    household = add_household(session, east, "12", "Nguyễn Văn An", assigned=volunteer,
-                              residents=[("Nguyễn Văn An", 1968, Sex.male, "Chủ hộ"),
-                                         ("Hoàng Thị Lan", 1972, Sex.female, "Vợ")])
-    neighbour = add_household(session, east, "14", "Trần Thị Bình",
-                              residents=[("Trần Thị Bình", 1955, Sex.female, "Chủ hộ")])
-    far = add_household(session, west, "3", "Lê Văn Cường", assigned=other,
-                        residents=[("Lê Văn Cường", 1980, Sex.male, "Chủ hộ")])
+    household = add_household(
+        session,
+        east,
+        "12",
+        "Nguyễn Văn An",
+        assigned=volunteer,
+        residents=[
+            ("Nguyễn Văn An", 1968, Sex.male, "Chủ hộ"),
+            ("Hoàng Thị Lan", 1972, Sex.female, "Vợ"),
+        ],
+    )
+    neighbour = add_household(
+        session,
+        east,
+        "14",
+        "Trần Thị Bình",
+        residents=[("Trần Thị Bình", 1955, Sex.female, "Chủ hộ")],
+    )
+    far = add_household(
+        session,
+        west,
+        "3",
+        "Lê Văn Cường",
+        assigned=other,
+        residents=[("Lê Văn Cường", 1980, Sex.male, "Chủ hộ")],
+    )
     head, spouse = households.residents_of(session, household)
     (far_resident,) = households.residents_of(session, far)
-    return World(commune=commune, village=east, other_village=west, volunteer=volunteer,
-                 other_volunteer=other, leader=leader, staff=staff, household=household,
-                 neighbour=neighbour, far_household=far, head=head, spouse=spouse,
-                 far_resident=far_resident)
+    return World(
+        commune=commune,
+        village=east,
+        other_village=west,
+        volunteer=volunteer,
+        other_volunteer=other,
+        leader=leader,
+        staff=staff,
+        household=household,
+        neighbour=neighbour,
+        far_household=far,
+        head=head,
+        spouse=spouse,
+        far_resident=far_resident,
+    )

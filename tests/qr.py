@@ -16,8 +16,7 @@ def decode_png(png: bytes) -> list[str]:
     """Every QR code found in the image, as text, left to right, top to bottom."""
     image = Image.open(io.BytesIO(png)).convert("L")
     found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
-    found = sorted(found, key=lambda r: (round(r.position.top_left.y / 40),
-                                         r.position.top_left.x))
+    found = sorted(found, key=lambda r: (round(r.position.top_left.y / 40), r.position.top_left.x))
     return [result.text for result in found]
 
 
@@ -28,7 +27,6 @@ def decode_svg(svg: str, scale: int = 6) -> str:
     draw = ImageDraw.Draw(image)
     for x, y, width in RUN.findall(svg):
         x, y, width = int(x) + 4, int(y) + 4, int(width)
-        draw.rectangle([x * scale, y * scale, (x + width) * scale - 1, (y + 1) * scale - 1],
-                       fill=0)
+        draw.rectangle([x * scale, y * scale, (x + width) * scale - 1, (y + 1) * scale - 1], fill=0)
     (result,) = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
     return result.text

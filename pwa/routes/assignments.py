@@ -40,8 +40,9 @@ def _village(scope: policy.Scope, villages: list[Village], wanted: int | None) -
         return policy.require_village(db.session(), g.member, wanted)
 
 
-def _page(status: int = 200, *, village_id: int | None = None, form=None,
-          form_errors: dict | None = None):
+def _page(
+    status: int = 200, *, village_id: int | None = None, form=None, form_errors: dict | None = None
+):
     store = db.session()
     scope = _require_assigner()
     villages = communes.villages_of(store, scope.commune_id)
@@ -53,17 +54,34 @@ def _page(status: int = 200, *, village_id: int | None = None, form=None,
     if village is not None:
         overview = assignments.overview(store, g.member, village_id=village.id)
         households = assignments.village_households(
-            store, g.member, village_id=village.id, only_unassigned=show == "unassigned",
-            limit=LIST_LIMIT)
-        names = {m.id: m.name for m in store.exec(
-            select(Member).where(Member.village_id == village.id)).all()}
+            store,
+            g.member,
+            village_id=village.id,
+            only_unassigned=show == "unassigned",
+            limit=LIST_LIMIT,
+        )
+        names = {
+            m.id: m.name
+            for m in store.exec(select(Member).where(Member.village_id == village.id)).all()
+        }
     chosen = form.get("volunteer_id") or request.args.get("volunteer", "")
     ticked = set(form.getlist("household_id")) if hasattr(form, "getlist") else set()
     return render_template(
-        "assignments/index.html", villages=villages, village=village, overview=overview,
-        households=households, names=names, show=show, shows=SHOWS, chosen=chosen,
-        ticked=ticked, form=form, form_errors=form_errors or {}, limit=LIST_LIMIT,
-        commune_wide=scope.village_id is None), status
+        "assignments/index.html",
+        villages=villages,
+        village=village,
+        overview=overview,
+        households=households,
+        names=names,
+        show=show,
+        shows=SHOWS,
+        chosen=chosen,
+        ticked=ticked,
+        form=form,
+        form_errors=form_errors or {},
+        limit=LIST_LIMIT,
+        commune_wide=scope.village_id is None,
+    ), status
 
 
 @bp.get("/assignments")
@@ -90,14 +108,20 @@ def assign():
             if form.get("action") == "unassign":
                 changed = assignments.unassign(store, g.member, household_ids=ids, now=now())
             elif range_text and not ids:
-                changed = assignments.assign_range(store, g.member, range_text=range_text,
-                                                   volunteer_id=volunteer_id, now=now())
+                changed = assignments.assign_range(
+                    store, g.member, range_text=range_text, volunteer_id=volunteer_id, now=now()
+                )
             elif range_text:
-                raise Invalid({"range": "Hãy chọn hộ trong danh sách hoặc nhập khoảng số "
-                                        "nhà, không dùng cả hai cùng lúc."})
+                raise Invalid(
+                    {
+                        "range": "Hãy chọn hộ trong danh sách hoặc nhập khoảng số "
+                        "nhà, không dùng cả hai cùng lúc."
+                    }
+                )
             else:
-                changed = assignments.assign(store, g.member, household_ids=ids,
-                                             volunteer_id=volunteer_id, now=now())
+                changed = assignments.assign(
+                    store, g.member, household_ids=ids, volunteer_id=volunteer_id, now=now()
+                )
     except Invalid as invalid:
         store.rollback()
         return _page(422, village_id=village_id, form=form, form_errors=invalid.errors)
@@ -106,8 +130,17 @@ def assign():
         flash(f"Đã bỏ phân công {changed} hộ.")
     else:
         volunteer = store.get(Member, volunteer_id)
-        flash(f"Đã phân công {changed} hộ cho {volunteer.name}." if changed else
-              f"Các hộ này đã được phân công cho {volunteer.name} từ trước.")
-    return redirect(url_for("assignments.index", village=village_id,
-                            volunteer=volunteer_id or None,
-                            show=form.get("show") or None), 303)
+        flash(
+            f"Đã phân công {changed} hộ cho {volunteer.name}."
+            if changed
+            else f"Các hộ này đã được phân công cho {volunteer.name} từ trước."
+        )
+    return redirect(
+        url_for(
+            "assignments.index",
+            village=village_id,
+            volunteer=volunteer_id or None,
+            show=form.get("show") or None,
+        ),
+        303,
+    )

@@ -19,18 +19,37 @@ from pwa.render import render
 bp = Blueprint("audit", __name__)
 LIMIT = 200
 DETAIL_LABELS = {
-    "residents": "Nhân khẩu", "visits": "Lượt thăm", "purposes": "Mục đích",
-    "method": "Cách", "version": "Mẫu", "consented_on": "Ngày đồng ý",
-    "retention_months": "Thời hạn lưu (tháng)", "role": "Vai trò", "reason": "Lý do",
-    "name": "Tên", "what": "Nội dung", "format": "Định dạng", "rows": "Số dòng",
-    "from": "Từ ngày", "to": "Đến ngày",
+    "residents": "Nhân khẩu",
+    "visits": "Lượt thăm",
+    "purposes": "Mục đích",
+    "method": "Cách",
+    "version": "Mẫu",
+    "consented_on": "Ngày đồng ý",
+    "retention_months": "Thời hạn lưu (tháng)",
+    "role": "Vai trò",
+    "reason": "Lý do",
+    "name": "Tên",
+    "what": "Nội dung",
+    "format": "Định dạng",
+    "rows": "Số dòng",
+    "from": "Từ ngày",
+    "to": "Đến ngày",
 }
 HIDDEN_DETAILS = {"uuid", "fingerprint"}
 REASONS = {"request": "theo yêu cầu", "retention": "hết thời hạn lưu"}
-METHODS = {**privacy.METHODS, "link": "liên kết đăng nhập", "passkey": "khóa truy cập",
-           "code": "mã dùng một lần"}
-TARGET_KINDS = {"link": "Liên kết đăng nhập", "passkey": "Khóa truy cập",
-                "code": "Mã dùng một lần", "village": "Thôn", "invite": "Lời mời"}
+METHODS = {
+    **privacy.METHODS,
+    "link": "liên kết đăng nhập",
+    "passkey": "khóa truy cập",
+    "code": "mã dùng một lần",
+}
+TARGET_KINDS = {
+    "link": "Liên kết đăng nhập",
+    "passkey": "Khóa truy cập",
+    "code": "Mã dùng một lần",
+    "village": "Thôn",
+    "invite": "Lời mời",
+}
 
 
 def _filters() -> dict:
@@ -39,9 +58,12 @@ def _filters() -> dict:
     actor = request.args.get("actor", "")
     day_from = _day(request.args.get("from", ""))
     day_to = _day(request.args.get("to", ""))
-    return {"action": action if action in audit.ACTIONS else "",
-            "actor": forms.parse_id(actor),
-            "from": day_from, "to": day_to}
+    return {
+        "action": action if action in audit.ACTIONS else "",
+        "actor": forms.parse_id(actor),
+        "from": day_from,
+        "to": day_to,
+    }
 
 
 def _day(value: str) -> date | None:
@@ -57,30 +79,43 @@ def _vn_midnight(day) -> datetime:
 
 def _events(session, member: Member, filters: dict, limit: int | None):
     return audit.events(
-        session, commune_id=member.commune_id, action=filters["action"] or None,
+        session,
+        commune_id=member.commune_id,
+        action=filters["action"] or None,
         actor_id=filters["actor"],
         since=_vn_midnight(filters["from"]) if filters["from"] else None,
         until=_vn_midnight(filters["to"] + timedelta(days=1)) if filters["to"] else None,
-        limit=limit or 100_000)
+        limit=limit or 100_000,
+    )
 
 
 def _describe(session, events) -> tuple[dict, dict]:
     """Names of the people and targets the events mention, each looked up once."""
     member_ids = {e.actor_id for e in events} | {
-        e.target_id for e in events if e.target_kind == "member"}
-    people = dict(session.exec(select(Member.id, Member.name).where(
-        col(Member.id).in_(member_ids - {None} or {0}))).all())
+        e.target_id for e in events if e.target_kind == "member"
+    }
+    people = dict(
+        session.exec(
+            select(Member.id, Member.name).where(col(Member.id).in_(member_ids - {None} or {0}))
+        ).all()
+    )
     household_ids = {e.target_id for e in events if e.target_kind == "household"}
-    households = {h.id: h for h in session.exec(select(Household).where(
-        col(Household.id).in_(household_ids - {None} or {0}))).all()}
+    households = {
+        h.id: h
+        for h in session.exec(
+            select(Household).where(col(Household.id).in_(household_ids - {None} or {0}))
+        ).all()
+    }
     targets = {}
     for event in events:
         key = (event.target_kind, event.target_id)
         if event.target_kind == "household" and event.target_id in households:
             household = households[event.target_id]
-            targets[key] = (f"Hộ {household.label} · {household.head_name}"
-                            if household.erased_at is None else
-                            f"{privacy.ERASED_NAME} (mã {household.id})")
+            targets[key] = (
+                f"Hộ {household.label} · {household.head_name}"
+                if household.erased_at is None
+                else f"{privacy.ERASED_NAME} (mã {household.id})"
+            )
         elif event.target_kind == "member":
             targets[key] = people.get(event.target_id, f"Thành viên mã {event.target_id}")
         elif event.target_kind == "commune":
@@ -105,8 +140,10 @@ def details_text(details: dict) -> list[tuple[str, str]]:
         elif key == "reason":
             value = REASONS.get(value, value)
         elif isinstance(value, dict) and set(value) == {"before", "after"}:
-            value = f"{value['before'] if value['before'] is not None else '—'} → " \
-                    f"{value['after'] if value['after'] is not None else '—'}"
+            value = (
+                f"{value['before'] if value['before'] is not None else '—'} → "
+                f"{value['after'] if value['after'] is not None else '—'}"
+            )
         shown.append((DETAIL_LABELS.get(key, key), str(value)))
     return shown
 
@@ -119,12 +156,22 @@ def index():
     filters = _filters()
     events = _events(session, g.member, filters, LIMIT)
     people, targets = _describe(session, events)
-    members = session.exec(select(Member).where(Member.commune_id == g.member.commune_id)
-                           .order_by(Member.name)).all()
-    return render("audit/index.html", events=events, people=people, targets=targets,
-                  filters=filters, members=members, actions=audit.ACTIONS, limit=LIMIT,
-                  details_text=details_text, query=request.query_string.decode(),
-                  commune=session.get(Commune, g.member.commune_id))
+    members = session.exec(
+        select(Member).where(Member.commune_id == g.member.commune_id).order_by(Member.name)
+    ).all()
+    return render(
+        "audit/index.html",
+        events=events,
+        people=people,
+        targets=targets,
+        filters=filters,
+        members=members,
+        actions=audit.ACTIONS,
+        limit=LIMIT,
+        details_text=details_text,
+        query=request.query_string.decode(),
+        commune=session.get(Commune, g.member.commune_id),
+    )
 
 
 @bp.get("/audit.csv")
@@ -139,11 +186,15 @@ def export_csv():
     writer = csv.writer(out)
     writer.writerow(["Thời gian", "Người thực hiện", "Thao tác", "Đối tượng", "Chi tiết"])
     for event in events:
-        writer.writerow([
-            forms.to_local(event.at).strftime("%Y-%m-%d %H:%M"),
-            people.get(event.actor_id, "Hệ thống"), audit.ACTIONS.get(event.action, event.action),
-            targets.get((event.target_kind, event.target_id), ""),
-            "; ".join(f"{label}: {value}" for label, value in details_text(event.details))])
+        writer.writerow(
+            [
+                forms.to_local(event.at).strftime("%Y-%m-%d %H:%M"),
+                people.get(event.actor_id, "Hệ thống"),
+                audit.ACTIONS.get(event.action, event.action),
+                targets.get((event.target_kind, event.target_id), ""),
+                "; ".join(f"{label}: {value}" for label, value in details_text(event.details)),
+            ]
+        )
     response = Response(out.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = 'attachment; filename="nhat-ky-fieldkit.csv"'
     response.headers["Cache-Control"] = "no-store"

@@ -42,15 +42,29 @@ def relying_party() -> passkeys.RelyingParty:
     return passkeys.RelyingParty(rp_id=settings.passkey_rp_id, origin=settings.passkey_origin)
 
 
-def record_refusal(action: str, message: str, *, actor: Member | None = None,
-                   commune_id: int | None = None, target_kind: str | None = None,
-                   target_id: int | None = None, **details) -> None:
+def record_refusal(
+    action: str,
+    message: str,
+    *,
+    actor: Member | None = None,
+    commune_id: int | None = None,
+    target_kind: str | None = None,
+    target_id: int | None = None,
+    **details,
+) -> None:
     """Undo whatever the refused request had started, then log the refusal on its own."""
     store = db.session()
     store.rollback()
-    audit.record(store, action=action, now=now(), actor=actor, commune_id=commune_id,
-                 target_kind=target_kind, target_id=target_id,
-                 details={"message": message, "ip": request.remote_addr, **details})
+    audit.record(
+        store,
+        action=action,
+        now=now(),
+        actor=actor,
+        commune_id=commune_id,
+        target_kind=target_kind,
+        target_id=target_id,
+        details={"message": message, "ip": request.remote_addr, **details},
+    )
     store.commit()
 
 
@@ -99,6 +113,7 @@ def signin():
 
 # --- one-time links: enrollment ---------------------------------------------------------
 
+
 @bp.get("/signin/<token>")
 def signin_link(token: str):
     try:
@@ -107,8 +122,7 @@ def signin_link(token: str):
         record_refusal("sign_in_refused", str(refused), method="link")
         return render_template("auth/link_refused.html", message=str(refused)), 410
     person = db.session().get(Member, link.member_id)
-    return render_template("auth/signin_link.html", token=token, person=person,
-                           uses_passkeys=True)
+    return render_template("auth/signin_link.html", token=token, person=person, uses_passkeys=True)
 
 
 @bp.post("/signin/<token>")
@@ -135,8 +149,7 @@ def enroll_options(token: str):
         record_refusal("sign_in_refused", str(refused), method="link")
         return errors.error_response(410, str(refused))
     person = store.get(Member, link.member_id)
-    options, challenge = passkeys.registration_options(store, person, rp=relying_party(),
-                                                       now=now())
+    options, challenge = passkeys.registration_options(store, person, rp=relying_party(), now=now())
     _keep_challenge(challenge)
     return _options_response(options)
 
@@ -153,14 +166,25 @@ def enroll(token: str):
         person = store.get(Member, link.member_id)
         if credential is None:
             raise passkeys.PasskeyRefused("Dữ liệu khóa truy cập không hợp lệ.")
-        passkeys.register(store, person, credential=credential, challenge=challenge,
-                          rp=relying_party(), now=now(),
-                          name=passkeys.device_name(request.user_agent.string))
+        passkeys.register(
+            store,
+            person,
+            credential=credential,
+            challenge=challenge,
+            rp=relying_party(),
+            now=now(),
+            name=passkeys.device_name(request.user_agent.string),
+        )
         members.redeem_sign_in_link(store, token, now=now())
         push.invite_accepted(store, token=token, member=person, now=now())
     except SignInRefused as refused:
-        record_refusal("sign_in_refused", str(refused), actor=person, method="link+passkey",
-                       cause=_refusal_cause(refused))
+        record_refusal(
+            "sign_in_refused",
+            str(refused),
+            actor=person,
+            method="link+passkey",
+            cause=_refusal_cause(refused),
+        )
         return errors.error_response(403, str(refused))
     store.commit()
     auth.start_session(person)
@@ -168,6 +192,7 @@ def enroll(token: str):
 
 
 # --- passkey sign-in ---------------------------------------------------------------------
+
 
 @bp.post("/api/v1/passkeys/signin/options")
 def passkey_signin_options():
@@ -184,11 +209,13 @@ def passkey_signin():
     try:
         if credential is None:
             raise passkeys.PasskeyRefused("Dữ liệu khóa truy cập không hợp lệ.")
-        person = passkeys.authenticate(store, credential=credential, challenge=challenge,
-                                       rp=relying_party(), now=now())
+        person = passkeys.authenticate(
+            store, credential=credential, challenge=challenge, rp=relying_party(), now=now()
+        )
     except SignInRefused as refused:
-        record_refusal("sign_in_refused", str(refused), method="passkey",
-                       cause=_refusal_cause(refused))
+        record_refusal(
+            "sign_in_refused", str(refused), method="passkey", cause=_refusal_cause(refused)
+        )
         return errors.error_response(403, str(refused))
     store.commit()
     auth.start_session(person)
@@ -197,11 +224,13 @@ def passkey_signin():
 
 # --- adding a passkey when already signed in (account page) -------------------------------
 
+
 @bp.post("/api/v1/passkeys/options")
 @login_required
 def add_passkey_options():
-    options, challenge = passkeys.registration_options(db.session(), g.member,
-                                                       rp=relying_party(), now=now())
+    options, challenge = passkeys.registration_options(
+        db.session(), g.member, rp=relying_party(), now=now()
+    )
     _keep_challenge(challenge)
     return _options_response(options)
 
@@ -215,12 +244,23 @@ def add_passkey():
     try:
         if credential is None:
             raise passkeys.PasskeyRefused("Dữ liệu khóa truy cập không hợp lệ.")
-        passkeys.register(store, g.member, credential=credential, challenge=challenge,
-                          rp=relying_party(), now=now(),
-                          name=passkeys.device_name(request.user_agent.string))
+        passkeys.register(
+            store,
+            g.member,
+            credential=credential,
+            challenge=challenge,
+            rp=relying_party(),
+            now=now(),
+            name=passkeys.device_name(request.user_agent.string),
+        )
     except SignInRefused as refused:
-        record_refusal("refused", str(refused), actor=g.member, what="passkey_added",
-                       cause=_refusal_cause(refused))
+        record_refusal(
+            "refused",
+            str(refused),
+            actor=g.member,
+            what="passkey_added",
+            cause=_refusal_cause(refused),
+        )
         return errors.error_response(403, str(refused))
     store.commit()
     return jsonify({"redirect": url_for("account.index", added=1)})
@@ -228,22 +268,32 @@ def add_passkey():
 
 # --- one-time codes ------------------------------------------------------------------------
 
+
 @bp.post("/signin/code")
 def signin_code():
     store = db.session()
     phone = request.form.get("phone", "")
     try:
-        person = members.redeem_code(store, phone=phone, code=request.form.get("code", ""),
-                                     client=request.remote_addr or "unknown", now=now())
+        person = members.redeem_code(
+            store,
+            phone=phone,
+            code=request.form.get("code", ""),
+            client=request.remote_addr or "unknown",
+            now=now(),
+        )
     except SignInRefused as refused:
         # The wrong try stays counted (members.CodeRefused); nothing else was changed.
-        audit.record(store, action="sign_in_refused", now=now(),
-                     details={"message": str(refused), "method": "code",
-                              "ip": request.remote_addr})
+        audit.record(
+            store,
+            action="sign_in_refused",
+            now=now(),
+            details={"message": str(refused), "method": "code", "ip": request.remote_addr},
+        )
         store.commit()
         status = 429 if getattr(refused, "too_many", False) else 403
-        return render_template("auth/signin.html", uses_passkeys=True,
-                               code_error=str(refused), phone=phone), status
+        return render_template(
+            "auth/signin.html", uses_passkeys=True, code_error=str(refused), phone=phone
+        ), status
     store.commit()
     auth.start_session(person)
     return redirect(url_for("auth.home"), code=303)

@@ -30,8 +30,7 @@ def _send(topic: str, file_format: str):
         tables = [exports.indicators_table(session, scope=scope, since=since, until=until)]
         if file_format == "xlsx":
             tables.append(exports.reasons_table(session, scope=scope, since=since, until=until))
-            tables.append(exports.targets_table(session, scope=scope,
-                                                on=forms.local_today(now())))
+            tables.append(exports.targets_table(session, scope=scope, on=forms.local_today(now())))
     else:
         tables = [exports.visits_table(session, scope=scope, since=since, until=until)]
     if file_format == "xlsx":
@@ -39,12 +38,25 @@ def _send(topic: str, file_format: str):
     else:
         body, mimetype = exports.to_csv(tables[0]), "text/csv; charset=utf-8"
     moment = now()
-    exports.record_export(session, member=g.member, scope=scope, what=topic,
-                          file_format=file_format, rows=len(tables[0].rows), since=since,
-                          until=until, now=moment)
+    exports.record_export(
+        session,
+        member=g.member,
+        scope=scope,
+        what=topic,
+        file_format=file_format,
+        rows=len(tables[0].rows),
+        since=since,
+        until=until,
+        now=moment,
+    )
     session.commit()
-    name = exports.filename(session, scope=scope, topic=TOPICS[topic], extension=file_format,
-                            today=forms.local_today(moment))
+    name = exports.filename(
+        session,
+        scope=scope,
+        topic=TOPICS[topic],
+        extension=file_format,
+        today=forms.local_today(moment),
+    )
     response = Response(body, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     response.headers["Cache-Control"] = "no-store"

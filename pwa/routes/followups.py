@@ -31,10 +31,21 @@ def index():
             village = policy.require_village(store, g.member, forms.parse_id(wanted))
     mine = g.member.role == Role.volunteer and request.args.get("mine") == "1"
     today = local_today(now())
-    found = followups.followups(store, scope=scope, today=today,
-                                village_id=village.id if village else None,
-                                assigned_to=g.member.id if mine else None)
-    return render_template("followups/index.html", found=found, sections=followups.SECTIONS,
-                           today=today, villages=villages, village=village, mine=mine,
-                           can_filter_mine=g.member.role == Role.volunteer,
-                           limit=followups.LIST_LIMIT)
+    found = followups.followups(
+        store,
+        scope=scope,
+        today=today,
+        village_id=village.id if village else None,
+        assigned_to=g.member.id if mine else None,
+    )
+    return render_template(
+        "followups/index.html",
+        found=found,
+        sections=followups.SECTIONS,
+        today=today,
+        villages=villages,
+        village=village,
+        mine=mine,
+        can_filter_mine=g.member.role == Role.volunteer,
+        limit=followups.LIST_LIMIT,
+    )

@@ -19,18 +19,23 @@ bp = Blueprint("guides", __name__)
 @login_required
 def index():
     cards = guides.cards(db.session(), commune_id=g.member.commune_id)
-    return render_template("guides/index.html", cards=cards,
-                           can_edit=policy.is_commune_wide(g.member))
+    return render_template(
+        "guides/index.html", cards=cards, can_edit=policy.is_commune_wide(g.member)
+    )
 
 
 @bp.get("/guides/<code>")
 @login_required
 def show(code: str):
     card = guides.card(db.session(), commune_id=g.member.commune_id, service_code=code)
-    qr = qr_svg(card.official_url, label=f"Mã QR trang {card.official_url}") \
-        if card.official_url else None
-    return render_template("guides/show.html", card=card, qr=qr,
-                           can_edit=policy.is_commune_wide(g.member))
+    qr = (
+        qr_svg(card.official_url, label=f"Mã QR trang {card.official_url}")
+        if card.official_url
+        else None
+    )
+    return render_template(
+        "guides/show.html", card=card, qr=qr, can_edit=policy.is_commune_wide(g.member)
+    )
 
 
 def _edit_page(card: guides.Card, values: dict, errors: dict, status: int = 200):
@@ -42,8 +47,11 @@ def _edit_page(card: guides.Card, values: dict, errors: dict, status: int = 200)
 def edit(code: str):
     policy.require_can_edit_guides(g.member)
     card = guides.card(db.session(), commune_id=g.member.commune_id, service_code=code)
-    values = {"title": card.title, "steps": "\n".join(card.steps),
-              "official_url": card.official_url or ""}
+    values = {
+        "title": card.title,
+        "steps": "\n".join(card.steps),
+        "official_url": card.official_url or "",
+    }
     return _edit_page(card, values, {})
 
 
@@ -53,8 +61,9 @@ def save(code: str):
     policy.require_can_edit_guides(g.member)
     store = db.session()
     card = guides.card(store, commune_id=g.member.commune_id, service_code=code)
-    values = {name: request.form.get(name, "")[:5000]
-              for name in ("title", "steps", "official_url")}
+    values = {
+        name: request.form.get(name, "")[:5000] for name in ("title", "steps", "official_url")
+    }
     try:
         guides.save(store, member=g.member, service_code=code, now=now(), **values)
     except Invalid as invalid:

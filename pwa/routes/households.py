@@ -38,14 +38,30 @@ def index():
     # A village is listed whole: the phone keeps it for the day and searches it offline.
     # The whole commune (commune staff) is paged and searched on the server.
     whole = policy.scope_for(g.member).village_id is not None
-    page = households.list_households(db.session(), g.member, text=query,
-                                      list_filter=list_filter, today=_today(), offset=offset,
-                                      limit=None if whole else households.PAGE_SIZE)
+    page = households.list_households(
+        db.session(),
+        g.member,
+        text=query,
+        list_filter=list_filter,
+        today=_today(),
+        offset=offset,
+        limit=None if whole else households.PAGE_SIZE,
+    )
     villages = _village_names()
     fragment = "households/_more.html" if offset else "households/_list.html"
-    return render("households/index.html", fragment, page=page, query=query,
-                  list_filter=list_filter, filters=FILTER_LABELS, villages=villages,
-                  today=_today(), local_search=whole, uses_htmx=not whole, uses_scan=True)
+    return render(
+        "households/index.html",
+        fragment,
+        page=page,
+        query=query,
+        list_filter=list_filter,
+        filters=FILTER_LABELS,
+        villages=villages,
+        today=_today(),
+        local_search=whole,
+        uses_htmx=not whole,
+        uses_scan=True,
+    )
 
 
 def _village_names() -> dict[int, str]:
@@ -62,31 +78,52 @@ def show(household_id: int):
     residents = households.residents_of(session, household)
     history = visits.visits_of(session, household)
     people = {household.assigned_volunteer_id} | {visit.volunteer_id for visit, _ in history}
-    volunteers = dict(session.exec(
-        select(Member.id, Member.name).where(col(Member.id).in_(people - {None}))).all())
+    volunteers = dict(
+        session.exec(
+            select(Member.id, Member.name).where(col(Member.id).in_(people - {None}))
+        ).all()
+    )
     services = catalogue.active_services(session)
-    forms_values = {"visit": visit_form_values(), "resident": {"uuid": str(uuid.uuid4())},
-                    "edit": _form_values(household), "consent": consent_form_values()}
-    return render("households/show.html", household=household, residents=residents,
-                  names={r.id: r.name for r in residents},
-                  history=history, chips=status.statuses(session, household.id),
-                  services=services, service_names={s.code: s.short_name for s in services},
-                  volunteers=volunteers, village=session.get(Village, household.village_id),
-                  today=_today(), forms=forms_values, this_year=_today().year)
+    forms_values = {
+        "visit": visit_form_values(),
+        "resident": {"uuid": str(uuid.uuid4())},
+        "edit": _form_values(household),
+        "consent": consent_form_values(),
+    }
+    return render(
+        "households/show.html",
+        household=household,
+        residents=residents,
+        names={r.id: r.name for r in residents},
+        history=history,
+        chips=status.statuses(session, household.id),
+        services=services,
+        service_names={s.code: s.short_name for s in services},
+        volunteers=volunteers,
+        village=session.get(Village, household.village_id),
+        today=_today(),
+        forms=forms_values,
+        this_year=_today().year,
+    )
 
 
 def visit_form_values() -> dict:
     """A fresh visit form: a new UUID and the current time (the phone's script replaces both
     when it opens a form from its cache)."""
-    return {"uuid": str(uuid.uuid4()),
-            "visited_at": forms.to_local(now()).strftime("%Y-%m-%dT%H:%M"), "outcome": "met"}
+    return {
+        "uuid": str(uuid.uuid4()),
+        "visited_at": forms.to_local(now()).strftime("%Y-%m-%dT%H:%M"),
+        "outcome": "met",
+    }
 
 
 def _form_values(household=None) -> dict:
     if household is None:
         return {"uuid": str(uuid.uuid4())}
     return {
-        "uuid": str(uuid.uuid4()), "label": household.label, "head_name": household.head_name,
+        "uuid": str(uuid.uuid4()),
+        "label": household.label,
+        "head_name": household.head_name,
         "address_hint": household.address_hint,
         "smartphones": "" if household.smartphones is None else household.smartphones,
         "internet_at_home": {True: "yes", False: "no", None: ""}[household.internet_at_home],
@@ -98,8 +135,13 @@ def _form_values(household=None) -> dict:
 def edit(household_id: int):
     household = policy.require_household(db.session(), g.member, household_id)
     policy.require_can_record(g.member)
-    return render("households/edit.html", household=household,
-                  values=_form_values(household), errors={}, fresh=True)
+    return render(
+        "households/edit.html",
+        household=household,
+        values=_form_values(household),
+        errors={},
+        fresh=True,
+    )
 
 
 @bp.post("/households/<int:household_id>/edit")
@@ -110,11 +152,17 @@ def update(household_id: int):
     household = policy.require_household(session, g.member, household_id)
     try:
         household_in = HouseholdIn.parse(request.form)
-        edit_record, _ = households.edit_basics(session, household.id, household_in,
-                                                member=g.member, now=now())
+        edit_record, _ = households.edit_basics(
+            session, household.id, household_in, member=g.member, now=now()
+        )
     except Invalid as invalid:
-        return render("households/edit.html", household=household, values=request.form,
-                      errors=invalid.errors, status=422)
+        return render(
+            "households/edit.html",
+            household=household,
+            values=request.form,
+            errors=invalid.errors,
+            status=422,
+        )
     session.commit()
     flash("Đã lưu thông tin hộ." if edit_record else "Không có gì thay đổi.")
     return redirect(url_for("households.show", household_id=household.id), code=303)
@@ -134,11 +182,11 @@ def create():
     session = db.session()
     try:
         household_in = HouseholdIn.parse(request.form)
-        household, _ = households.propose_household(session, household_in, member=g.member,
-                                                    now=now())
+        household, _ = households.propose_household(
+            session, household_in, member=g.member, now=now()
+        )
     except Invalid as invalid:
-        return render("households/new.html", values=request.form, errors=invalid.errors,
-                      status=422)
+        return render("households/new.html", values=request.form, errors=invalid.errors, status=422)
     session.commit()
     flash("Đã thêm hộ mới. Hộ đang chờ xã duyệt.")
     return redirect(url_for("households.show", household_id=household.id), code=303)
@@ -149,9 +197,14 @@ def create():
 def new_resident(household_id: int):
     household = policy.require_household(db.session(), g.member, household_id)
     policy.require_can_record(g.member)
-    return render("residents/new.html", household=household,
-                  values={"uuid": str(uuid.uuid4())}, errors={}, this_year=_today().year,
-                  fresh=True)
+    return render(
+        "residents/new.html",
+        household=household,
+        values={"uuid": str(uuid.uuid4())},
+        errors={},
+        this_year=_today().year,
+        fresh=True,
+    )
 
 
 @bp.post("/households/<int:household_id>/residents/new")
@@ -162,11 +215,16 @@ def create_resident(household_id: int):
     household = policy.require_household(session, g.member, household_id)
     try:
         resident_in = ResidentIn.parse(request.form, today=_today())
-        households.add_resident(session, household.id, resident_in, member=g.member,
-                                now=now())
+        households.add_resident(session, household.id, resident_in, member=g.member, now=now())
     except Invalid as invalid:
-        return render("residents/new.html", household=household, values=request.form,
-                      errors=invalid.errors, this_year=_today().year, status=422)
+        return render(
+            "residents/new.html",
+            household=household,
+            values=request.form,
+            errors=invalid.errors,
+            this_year=_today().year,
+            status=422,
+        )
     session.commit()
     flash("Đã thêm nhân khẩu.")
     return redirect(url_for("households.show", household_id=household.id), code=303)
@@ -176,4 +234,3 @@ def create_resident(household_id: int):
 def can_record() -> bool:
     member = g.get("member")
     return member is not None and member.role.value in ("volunteer", "leader")
-

@@ -43,9 +43,14 @@ def refusals_logged(what: str, target: Member | Village | None = None) -> Iterat
     try:
         yield
     except Forbidden as refused:
-        record_refusal("refused", str(refused), actor=g.member, what=what,
-                       target_kind=type(target).__name__.lower() if target else None,
-                       target_id=target.id if target else None)
+        record_refusal(
+            "refused",
+            str(refused),
+            actor=g.member,
+            what=what,
+            target_kind=type(target).__name__.lower() if target else None,
+            target_id=target.id if target else None,
+        )
         raise
 
 
@@ -88,17 +93,29 @@ def _page(status: int = 200, **context):
     if scope.village_id is not None:
         statement = statement.where(Member.village_id == scope.village_id)
     people = store.exec(statement.order_by(col(Member.active).desc(), Member.name)).all()
-    keys = dict(store.exec(
-        select(Passkey.member_id, func.count()).where(col(Passkey.revoked_at).is_(None))
-        .group_by(Passkey.member_id)).all())
+    keys = dict(
+        store.exec(
+            select(Passkey.member_id, func.count())
+            .where(col(Passkey.revoked_at).is_(None))
+            .group_by(Passkey.member_id)
+        ).all()
+    )
     village_names = {v.id: v.name for v in villages}
     invitable = [(r.value, vocab.ROLES[r]) for r in policy.INVITABLE.get(g.member.role, ())]
     invitable.sort(key=lambda pair: list(Role).index(Role(pair[0])))
     return render_template(
-        "members/index.html", people=people, keys=keys, villages=villages,
-        village_names=village_names, invitable=invitable, policy=policy,
-        commune_wide=policy.is_commune_wide(g.member), form=context.pop("form", {}),
-        form_errors=context.pop("form_errors", {}), **context), status
+        "members/index.html",
+        people=people,
+        keys=keys,
+        villages=villages,
+        village_names=village_names,
+        invitable=invitable,
+        policy=policy,
+        commune_wide=policy.is_commune_wide(g.member),
+        form=context.pop("form", {}),
+        form_errors=context.pop("form_errors", {}),
+        **context,
+    ), status
 
 
 def _back_to_members(store, invalid: Invalid):
@@ -123,12 +140,21 @@ def add():
     form = request.form
     try:
         role = _role(form.get("role") or Role.volunteer.value)
-        village = _village(form.get("village_id")) if policy.is_commune_wide(g.member) else \
-            store.get(Village, g.member.village_id)
+        village = (
+            _village(form.get("village_id"))
+            if policy.is_commune_wide(g.member)
+            else store.get(Village, g.member.village_id)
+        )
         with refusals_logged("member_added"):
-            person = members.add_member_by(store, g.member, name=form.get("name", ""),
-                                           role=role, village=village,
-                                           phone=form.get("phone"), now=now())
+            person = members.add_member_by(
+                store,
+                g.member,
+                name=form.get("name", ""),
+                role=role,
+                village=village,
+                phone=form.get("phone"),
+                now=now(),
+            )
             token = members.invite(store, g.member, person, now=now())
     except Invalid as invalid:
         store.rollback()
@@ -151,9 +177,14 @@ def invite(member_id: int):
 
 def _invite_page(person: Member, token: str, *, added: bool = False):
     url = f"{current_app.config['FIELDKIT_SETTINGS'].base_url}/signin/{token}"
-    return render_template("members/invite.html", person=person, url=url, added=added,
-                           qr=qr_svg(url),
-                           hours=int(LINK_LIFETIME.total_seconds() // 3600))
+    return render_template(
+        "members/invite.html",
+        person=person,
+        url=url,
+        added=added,
+        qr=qr_svg(url),
+        hours=int(LINK_LIFETIME.total_seconds() // 3600),
+    )
 
 
 @bp.post("/members/<int:member_id>/code")
@@ -168,9 +199,12 @@ def code(member_id: int):
     except Invalid as invalid:
         return _back_to_members(store, invalid)
     store.commit()
-    return render_template("members/code.html", person=person,
-                           code=f"{one_time[:3]} {one_time[3:]}",
-                           minutes=int(CODE_LIFETIME.total_seconds() // 60))
+    return render_template(
+        "members/code.html",
+        person=person,
+        code=f"{one_time[:3]} {one_time[3:]}",
+        minutes=int(CODE_LIFETIME.total_seconds() // 60),
+    )
 
 
 @bp.post("/members/<int:member_id>/deactivate")
@@ -214,8 +248,7 @@ def add_village():
     store = db.session()
     try:
         with refusals_logged("village_added"):
-            village = members.add_village(store, g.member, request.form.get("name", ""),
-                                          now=now())
+            village = members.add_village(store, g.member, request.form.get("name", ""), now=now())
     except Invalid as invalid:
         return _back_to_members(store, invalid)
     store.commit()
@@ -233,8 +266,9 @@ def rename_village(village_id: int):
         abort(404)
     try:
         with refusals_logged("village_renamed", village):
-            members.rename_village(store, g.member, village, request.form.get("name", ""),
-                                   now=now())
+            members.rename_village(
+                store, g.member, village, request.form.get("name", ""), now=now()
+            )
     except Invalid as invalid:
         return _back_to_members(store, invalid)
     store.commit()

@@ -1,4 +1,4 @@
-""""Thêm": everything that does not fit in the five tabs of a phone's tab bar, for the
+""" "Thêm": everything that does not fit in the five tabs of a phone's tab bar, for the
 member's role. The tabs themselves are in base.html; this page lists the rest."""
 
 from __future__ import annotations
@@ -28,24 +28,38 @@ def entries(member: Member) -> list[Entry]:
     commune = policy.is_commune_wide(member)
     items: list[Entry] = []
     if field:
-        items.append(Entry("Bị trả lại", "Hồ sơ xã trả lại để sửa",
-                           url_for("review.returned")))
-        items.append(Entry("Hộp thư đi", "Những gì đang chờ gửi, cần xử lý",
-                           url_for("offline.outbox_page")))
+        items.append(Entry("Bị trả lại", "Hồ sơ xã trả lại để sửa", url_for("review.returned")))
+        items.append(
+            Entry("Hộp thư đi", "Những gì đang chờ gửi, cần xử lý", url_for("offline.outbox_page"))
+        )
     if member.role == Role.leader:
-        items.append(Entry("Thành viên", "Mời, cấp mã, cho thôi tham gia",
-                           url_for("members.index")))
+        items.append(
+            Entry("Thành viên", "Mời, cấp mã, cho thôi tham gia", url_for("members.index"))
+        )
     if member.role != Role.volunteer:
-        items.append(Entry("Hướng dẫn dịch vụ", "Thẻ hướng dẫn từng bước cho người dân",
-                           url_for("guides.index")))
+        items.append(
+            Entry(
+                "Hướng dẫn dịch vụ",
+                "Thẻ hướng dẫn từng bước cho người dân",
+                url_for("guides.index"),
+            )
+        )
     if commune:
         items.append(Entry("Phân công hộ", "Giao hộ cho thành viên", url_for("assignments.index")))
-        items.append(Entry("Việc cần quay lại", "Hẹn quay lại, chờ công an mức 2",
-                           url_for("followups.index")))
+        items.append(
+            Entry(
+                "Việc cần quay lại", "Hẹn quay lại, chờ công an mức 2", url_for("followups.index")
+            )
+        )
     items.append(Entry("Chỉ tiêu", "Chỉ tiêu theo thôn và cả xã", url_for("targets.index")))
     if member.village_id is not None and policy.can_print_stickers(member):
-        items.append(Entry("In mã dán cửa", "Nhãn QR dán cửa cho các hộ của thôn",
-                           url_for("stickers.village_sheet", village_id=member.village_id)))
+        items.append(
+            Entry(
+                "In mã dán cửa",
+                "Nhãn QR dán cửa cho các hộ của thôn",
+                url_for("stickers.village_sheet", village_id=member.village_id),
+            )
+        )
     if commune:
         items.append(Entry("Nhật ký", "Ai đã làm gì, khi nào", url_for("audit.index")))
         items.append(Entry("Dữ liệu cá nhân", "Thời hạn lưu giữ", url_for("privacy.settings")))
@@ -64,21 +78,36 @@ class Tab:
 
 
 def _tabs(member: Member, returned: int) -> list[Tab]:
-    households = Tab("Hộ dân", url_for("households.index"), ("households", "visits"),
-                     badge=returned, badge_label=f"{returned} hồ sơ bị trả lại")
+    households = Tab(
+        "Hộ dân",
+        url_for("households.index"),
+        ("households", "visits"),
+        badge=returned,
+        badge_label=f"{returned} hồ sơ bị trả lại",
+    )
     followups = Tab("Lịch hẹn", url_for("followups.index"), ("followups",))
     village = Tab("Thôn", url_for("villages.index"), ("villages",))
     if member.role == Role.volunteer:
-        tabs = [households, followups, Tab("Hướng dẫn", url_for("guides.index"), ("guides",)),
-                village]
+        tabs = [
+            households,
+            followups,
+            Tab("Hướng dẫn", url_for("guides.index"), ("guides",)),
+            village,
+        ]
     elif member.role == Role.leader:
-        tabs = [households, followups, village,
-                Tab("Phân công", url_for("assignments.index"), ("assignments",))]
+        tabs = [
+            households,
+            followups,
+            village,
+            Tab("Phân công", url_for("assignments.index"), ("assignments",)),
+        ]
     else:
-        tabs = [Tab("Tổng quan", url_for("villages.index"), ("villages",)),
-                Tab("Duyệt", url_for("review.index"), ("review",)),
-                Tab("Tra cứu hộ", url_for("households.index"), ("households", "visits")),
-                Tab("Thành viên", url_for("members.index"), ("members",))]
+        tabs = [
+            Tab("Tổng quan", url_for("villages.index"), ("villages",)),
+            Tab("Duyệt", url_for("review.index"), ("review",)),
+            Tab("Tra cứu hộ", url_for("households.index"), ("households", "visits")),
+            Tab("Thành viên", url_for("members.index"), ("members",)),
+        ]
     return tabs + [Tab("Thêm", url_for("menu.index"), ())]
 
 
@@ -89,8 +118,10 @@ def tabs() -> list[Tab]:
     member = g.member
     items = _tabs(member, returned_count())
     current = next((tab for tab in items if request.blueprint in tab.blueprints), items[-1])
-    return [Tab(tab.label, tab.url, tab.blueprints, tab is current, tab.badge, tab.badge_label)
-            for tab in items]
+    return [
+        Tab(tab.label, tab.url, tab.blueprints, tab is current, tab.badge, tab.badge_label)
+        for tab in items
+    ]
 
 
 @bp.get("/menu")

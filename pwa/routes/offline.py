@@ -23,8 +23,13 @@ from pwa.routes.review import offline_pages as review_pages
 
 bp = Blueprint("offline", __name__)
 OFFLINE = Path(__file__).resolve().parents[1] / "offline"
-SHELL_STATIC = ["app.css", "app.js", "vendor/htmx-2.0.11.min.js", "icons/icon.svg",
-                "icons/icon-192.png"]
+SHELL_STATIC = [
+    "app.css",
+    "app.js",
+    "vendor/htmx-2.0.11.min.js",
+    "icons/icon.svg",
+    "icons/icon-192.png",
+]
 
 
 @cache
@@ -36,8 +41,12 @@ def app_version() -> str:
     """Changes whenever anything the phone caches changes: a deploy brings an update prompt."""
     static = Path(current_app.static_folder)
     parts = [_file_digest(static / name) for name in SHELL_STATIC]
-    parts += [_file_digest(OFFLINE / "sw.js"), _file_digest(OFFLINE / "outbox.js"),
-              _templates_digest(), current_app.config["FIELDKIT_SETTINGS"].build]
+    parts += [
+        _file_digest(OFFLINE / "sw.js"),
+        _file_digest(OFFLINE / "outbox.js"),
+        _templates_digest(),
+        current_app.config["FIELDKIT_SETTINGS"].build,
+    ]
     return hashlib.sha256("".join(parts).encode()).hexdigest()[:12]
 
 
@@ -56,12 +65,18 @@ def outbox_url() -> str:
 
 @bp.get("/sw.js")
 def service_worker():
-    shell = ["/offline", url_for("offline.manifest"), outbox_url(),
-             *[static_url(name) for name in SHELL_STATIC]]
+    shell = [
+        "/offline",
+        url_for("offline.manifest"),
+        outbox_url(),
+        *[static_url(name) for name in SHELL_STATIC],
+    ]
     source = (OFFLINE / "sw.js").read_text()
-    source = (source.replace("__VERSION__", app_version())
-              .replace("__SHELL__", json.dumps(shell))
-              .replace("__OUTBOX__", json.dumps(outbox_url())))
+    source = (
+        source.replace("__VERSION__", app_version())
+        .replace("__SHELL__", json.dumps(shell))
+        .replace("__OUTBOX__", json.dumps(outbox_url()))
+    )
     response = Response(source, mimetype="text/javascript")
     response.headers["Cache-Control"] = "no-cache"
     response.headers["Service-Worker-Allowed"] = "/"
@@ -90,8 +105,12 @@ def manifest():
         "icons": [
             {"src": static_url("icons/icon-192.png"), "sizes": "192x192", "type": "image/png"},
             {"src": static_url("icons/icon-512.png"), "sizes": "512x512", "type": "image/png"},
-            {"src": static_url("icons/maskable-512.png"), "sizes": "512x512",
-             "type": "image/png", "purpose": "maskable"},
+            {
+                "src": static_url("icons/maskable-512.png"),
+                "sizes": "512x512",
+                "type": "image/png",
+                "purpose": "maskable",
+            },
         ],
     }
     response = jsonify(body)
@@ -117,9 +136,17 @@ def session_info():
         response = jsonify({"error": "Đăng nhập lại để gửi"})
         response.status_code = 401
     else:
-        response = jsonify({"csrf_token": generate_csrf(), "member": {
-            "id": g.member.id, "name": g.member.name, "role": g.member.role.value,
-            "village_id": g.member.village_id}})
+        response = jsonify(
+            {
+                "csrf_token": generate_csrf(),
+                "member": {
+                    "id": g.member.id,
+                    "name": g.member.name,
+                    "role": g.member.role.value,
+                    "village_id": g.member.village_id,
+                },
+            }
+        )
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -132,8 +159,10 @@ def offline_pack():
     Commune-wide members get the shell only; a commune is too large to carry."""
     scope = policy.scope_for(g.member)
     version = app_version()
-    pages = [{"url": url_for("households.index"), "version": f"{version}-{now().isoformat()}"},
-             {"url": url_for("offline.outbox_page"), "version": version}]
+    pages = [
+        {"url": url_for("households.index"), "version": f"{version}-{now().isoformat()}"},
+        {"url": url_for("offline.outbox_page"), "version": version},
+    ]
     pages += _guide_pages(version)
     pages += review_pages(g.member, version)  # "Bị trả lại" and each returned record's form
     pages.append({"url": url_for("followups.index"), "version": f"{version}-{now().isoformat()}"})
@@ -141,23 +170,39 @@ def offline_pack():
     # as an empty village.
     households = None
     if scope.village_id is not None:
-        rows = db.session().exec(
-            select(Household.id, Household.visit_count, Household.last_visited_at,
-                   Household.follow_up_on, Household.review_state, Household.smartphones,
-                   Household.internet_at_home, Household.search_text,
-                   Household.assigned_volunteer_id)
-            .where(Household.village_id == scope.village_id,
-                   Household.review_state != ReviewState.rejected)
-            .order_by(Household.id)).all()
+        rows = (
+            db.session()
+            .exec(
+                select(
+                    Household.id,
+                    Household.visit_count,
+                    Household.last_visited_at,
+                    Household.follow_up_on,
+                    Household.review_state,
+                    Household.smartphones,
+                    Household.internet_at_home,
+                    Household.search_text,
+                    Household.assigned_volunteer_id,
+                )
+                .where(
+                    Household.village_id == scope.village_id,
+                    Household.review_state != ReviewState.rejected,
+                )
+                .order_by(Household.id)
+            )
+            .all()
+        )
         reviews = _review_states(scope.village_id)
         for household_id, *state in rows:
             state.append(reviews.get(household_id))
             digest = hashlib.sha256(f"{version}{state}".encode()).hexdigest()[:12]
-            pages.append({"url": url_for("households.show", household_id=household_id),
-                          "version": digest})
+            pages.append(
+                {"url": url_for("households.show", household_id=household_id), "version": digest}
+            )
         households = len(rows)
-    response = jsonify({"households": households, "pages": pages,
-                        "generated_at": now().isoformat()})
+    response = jsonify(
+        {"households": households, "pages": pages, "generated_at": now().isoformat()}
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -165,11 +210,19 @@ def offline_pack():
 def _guide_pages(version: str) -> list[dict]:
     """The guide cards, for everyone: a resident is shown them at the door, signal or not."""
     cards = guides.cards(db.session(), commune_id=g.member.commune_id)
-    pages = [{"url": url_for("guides.index"),
-              "version": _digest(version, [card.title for card in cards])}]
+    pages = [
+        {
+            "url": url_for("guides.index"),
+            "version": _digest(version, [card.title for card in cards]),
+        }
+    ]
     for card in cards:
-        pages.append({"url": url_for("guides.show", code=card.service_code),
-                      "version": _digest(version, card)})
+        pages.append(
+            {
+                "url": url_for("guides.show", code=card.service_code),
+                "version": _digest(version, card),
+            }
+        )
     return pages
 
 
@@ -189,7 +242,8 @@ def _review_states(village_id: int) -> dict[int, tuple]:
             .join(Household, Household.id == model.household_id)
             .where(Household.village_id == village_id)
             .group_by(model.household_id, model.review_state)
-            .order_by(model.household_id, model.review_state)).all()
+            .order_by(model.household_id, model.review_state)
+        ).all()
         for household_id, *state in rows:
             states.setdefault(household_id, []).append((model.__name__, *state))
     return {household_id: tuple(state) for household_id, state in states.items()}

@@ -22,8 +22,13 @@ bp = Blueprint("privacy", __name__)
 
 def consent_form_values() -> dict:
     """A fresh consent form: its own UUID, today, both purposes ticked, verbal."""
-    return {"uuid": str(uuid.uuid4()), "consented_on": forms.local_today(now()).isoformat(),
-            "purpose_public_services": "yes", "purpose_follow_up": "yes", "method": "verbal"}
+    return {
+        "uuid": str(uuid.uuid4()),
+        "consented_on": forms.local_today(now()).isoformat(),
+        "purpose_public_services": "yes",
+        "purpose_follow_up": "yes",
+        "method": "verbal",
+    }
 
 
 @bp.app_context_processor
@@ -39,12 +44,18 @@ def consent(household_id: int):
     household = policy.require_household(session, g.member, household_id)
     try:
         consent_in = privacy.ConsentIn.parse(request.form, today=forms.local_today(now()))
-        _, created = privacy.record_consent(session, household.id, consent_in,
-                                            member=g.member, now=now())
+        _, created = privacy.record_consent(
+            session, household.id, consent_in, member=g.member, now=now()
+        )
     except (Invalid, SyncConflict) as refused:
         errors = refused.errors if isinstance(refused, Invalid) else {"form": str(refused)}
-        return render("privacy/consent.html", household=household, values=request.form,
-                      errors=errors, status=422 if isinstance(refused, Invalid) else 409)
+        return render(
+            "privacy/consent.html",
+            household=household,
+            values=request.form,
+            errors=errors,
+            status=422 if isinstance(refused, Invalid) else 409,
+        )
     session.commit()
     flash("Đã ghi nhận sự đồng ý của hộ." if created else "Sự đồng ý này đã được lưu trước đó.")
     return redirect(url_for("households.show", household_id=household.id), code=303)
@@ -60,7 +71,8 @@ def export(household_id: int):
     body = json.dumps(data, ensure_ascii=False, indent=2)
     response = Response(body, mimetype="application/json")
     response.headers["Content-Disposition"] = (
-        f'attachment; filename="fieldkit-ho-{household_id}.json"')
+        f'attachment; filename="fieldkit-ho-{household_id}.json"'
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -80,8 +92,12 @@ def erase(household_id: int):
     policy.require_commune_staff(g.member)
     household = policy.require_household(session, g.member, household_id)
     if request.form.get("confirm") != "yes":
-        return render("privacy/erase.html", household=household, status=422, errors={
-            "confirm": "Đánh dấu ô xác nhận trước khi xóa."})
+        return render(
+            "privacy/erase.html",
+            household=household,
+            status=422,
+            errors={"confirm": "Đánh dấu ô xác nhận trước khi xóa."},
+        )
     privacy.erase_household(session, household.id, member=g.member, now=now())
     session.commit()
     flash("Đã xóa dữ liệu cá nhân của hộ. Số liệu thống kê vẫn được giữ.")
@@ -93,8 +109,9 @@ def erase(household_id: int):
 def settings():
     policy.require_commune_staff(g.member)
     commune = db.session().get(Commune, g.member.commune_id)
-    return render("privacy/settings.html", commune=commune, errors={},
-                  value=commune.retention_months)
+    return render(
+        "privacy/settings.html", commune=commune, errors={}, value=commune.retention_months
+    )
 
 
 @bp.post("/settings")
@@ -110,8 +127,9 @@ def save_settings():
             raise Invalid({"retention_months": "Chọn một thời hạn trong danh sách."})
         privacy.set_retention(session, commune.id, months, member=g.member, now=now())
     except Invalid as invalid:
-        return render("privacy/settings.html", commune=commune, errors=invalid.errors,
-                      value=raw, status=422)
+        return render(
+            "privacy/settings.html", commune=commune, errors=invalid.errors, value=raw, status=422
+        )
     session.commit()
     flash("Đã lưu cài đặt.")
     return redirect(url_for("privacy.settings"), code=303)

@@ -65,9 +65,16 @@ def subscribe():
     store = db.session()
     settings = current_app.config["FIELDKIT_SETTINGS"]
     try:
-        push.subscribe(store, g.member, endpoint=body["endpoint"], p256dh=keys.get("p256dh"),
-                       auth=keys.get("auth"), user_agent=request.user_agent.string,
-                       allow_local=settings.push_allows_local, now=now())
+        push.subscribe(
+            store,
+            g.member,
+            endpoint=body["endpoint"],
+            p256dh=keys.get("p256dh"),
+            auth=keys.get("auth"),
+            user_agent=request.user_agent.string,
+            allow_local=settings.push_allows_local,
+            now=now(),
+        )
     except Invalid as invalid:
         store.rollback()
         return errors.error_response(422, " ".join(invalid.errors.values()), invalid.errors)
@@ -76,8 +83,9 @@ def subscribe():
     # (the next person to sign in on a shared phone should not get them).
     flask_session[SESSION_KEY] = body["endpoint"]
     devices = len(push.subscriptions_of(store, g.member.id))
-    return _answer({"status": "on", "devices": devices,
-                    "message": "Đã bật thông báo trên điện thoại này."})
+    return _answer(
+        {"status": "on", "devices": devices, "message": "Đã bật thông báo trên điện thoại này."}
+    )
 
 
 @bp.post("/api/v1/push/subscriptions/delete")
@@ -92,5 +100,6 @@ def unsubscribe():
     store.commit()
     flask_session.pop(SESSION_KEY, None)
     devices = len(push.subscriptions_of(store, g.member.id))
-    return _answer({"status": "off", "devices": devices,
-                    "message": "Đã tắt thông báo trên điện thoại này."})
+    return _answer(
+        {"status": "off", "devices": devices, "message": "Đã tắt thông báo trên điện thoại này."}
+    )

@@ -23,41 +23,66 @@ from pwa.routes import now
 bp = Blueprint("review", __name__)
 
 AGES = {"": "Mọi lúc", "1": "Chờ quá 1 ngày", "3": "Chờ quá 3 ngày", "7": "Chờ quá 7 ngày"}
-DECISION_WORDS = {"approve": ReviewState.approved, "return": ReviewState.returned,
-                  "reject": ReviewState.rejected}
-DONE = {ReviewState.approved: "Đã duyệt", ReviewState.returned: "Đã trả lại",
-        ReviewState.rejected: "Đã từ chối"}
+DECISION_WORDS = {
+    "approve": ReviewState.approved,
+    "return": ReviewState.returned,
+    "reject": ReviewState.rejected,
+}
+DONE = {
+    ReviewState.approved: "Đã duyệt",
+    ReviewState.returned: "Đã trả lại",
+    ReviewState.rejected: "Đã từ chối",
+}
 
 
 def _filters(source) -> dict[str, str]:
     """The inbox's filters as they appear in its URL (kept across a decision)."""
     kind = source.get("kind", "")
     age = source.get("age", "")
-    return {"village": str(forms.parse_id(source.get("village")) or ""),
-            "volunteer": str(forms.parse_id(source.get("volunteer")) or ""),
-            "kind": kind if kind in RecordKind.__members__ else "",
-            "age": age if age in AGES else ""}
+    return {
+        "village": str(forms.parse_id(source.get("village")) or ""),
+        "volunteer": str(forms.parse_id(source.get("volunteer")) or ""),
+        "kind": kind if kind in RecordKind.__members__ else "",
+        "age": age if age in AGES else "",
+    }
 
 
-def _inbox_page(status: int = 200, *, errors: dict | None = None, open_key: str = "",
-                form=None):
+def _inbox_page(status: int = 200, *, errors: dict | None = None, open_key: str = "", form=None):
     policy.require_commune_staff(g.member)
     session = db.session()
     filters = _filters(request.args if form is None else form)
-    box = review.inbox(session, member=g.member, now=now(),
-                       village_id=forms.parse_id(filters["village"]),
-                       volunteer_id=forms.parse_id(filters["volunteer"]),
-                       kind=RecordKind(filters["kind"]) if filters["kind"] else None,
-                       older_than_days=forms.parse_id(filters["age"]))
+    box = review.inbox(
+        session,
+        member=g.member,
+        now=now(),
+        village_id=forms.parse_id(filters["village"]),
+        volunteer_id=forms.parse_id(filters["volunteer"]),
+        kind=RecordKind(filters["kind"]) if filters["kind"] else None,
+        older_than_days=forms.parse_id(filters["age"]),
+    )
     villages = communes.villages_of(session, g.member.commune_id)
-    volunteers = session.exec(select(Member).where(
-        Member.commune_id == g.member.commune_id,
-        col(Member.role).in_([Role.volunteer, Role.leader])).order_by(Member.name)).all()
-    return render("review/index.html", box=box, filters=filters, villages=villages,
-                  volunteers=volunteers, kinds=review.KIND_LABELS, ages=AGES,
-                  reasons=review.COMMON_REASONS, errors=errors or {}, open_key=open_key,
-                  ticked=set(form.getlist("records")) if form is not None else set(),
-                  status=status)
+    volunteers = session.exec(
+        select(Member)
+        .where(
+            Member.commune_id == g.member.commune_id,
+            col(Member.role).in_([Role.volunteer, Role.leader]),
+        )
+        .order_by(Member.name)
+    ).all()
+    return render(
+        "review/index.html",
+        box=box,
+        filters=filters,
+        villages=villages,
+        volunteers=volunteers,
+        kinds=review.KIND_LABELS,
+        ages=AGES,
+        reasons=review.COMMON_REASONS,
+        errors=errors or {},
+        open_key=open_key,
+        ticked=set(form.getlist("records")) if form is not None else set(),
+        status=status,
+    )
 
 
 @bp.get("/review")
@@ -83,20 +108,34 @@ def decide():
     key = form.get("record", "")
     # A one-tap reason and the words typed after it read as one sentence: "Thiếu mã hồ sơ:
     # dòng VNeID".
-    reason = ": ".join(part for part in (form.get("reason_choice", "").strip(),
-                                         form.get("reason", "").strip()) if part)
+    reason = ": ".join(
+        part
+        for part in (form.get("reason_choice", "").strip(), form.get("reason", "").strip())
+        if part
+    )
     try:
         choice = review.Choice.parse(key)
         if decision is None:
             raise Invalid({"decision": "Hãy chọn Duyệt, Trả lại hoặc Từ chối."})
-        review.decide(session, member=g.member, kind=choice.kind, record_id=choice.record_id,
-                      decision=decision, reason=reason, now=now(),
-                      expected_revision=choice.revision)
+        review.decide(
+            session,
+            member=g.member,
+            kind=choice.kind,
+            record_id=choice.record_id,
+            decision=decision,
+            reason=reason,
+            now=now(),
+            expected_revision=choice.revision,
+        )
     except (Invalid, review.ReviewRefused) as refused:
         session.rollback()
         errors = refused.errors if isinstance(refused, Invalid) else {"form": str(refused)}
-        return _inbox_page(422 if isinstance(refused, Invalid) else 409, errors=errors,
-                           open_key=f"{key}:{form.get('decision', '')}", form=form)
+        return _inbox_page(
+            422 if isinstance(refused, Invalid) else 409,
+            errors=errors,
+            open_key=f"{key}:{form.get('decision', '')}",
+            form=form,
+        )
     session.commit()
     flash(f"{DONE[decision]} hồ sơ." + (f" Lý do: {reason}" if reason else ""))
     return _back()
@@ -113,10 +152,16 @@ def approve_many():
         made = review.approve_many(session, member=g.member, choices=choices, now=now())
     except (Invalid, review.ReviewRefused) as refused:
         session.rollback()
-        message = (refused.errors.get("records") or next(iter(refused.errors.values()))
-                   if isinstance(refused, Invalid) else str(refused))
-        return _inbox_page(422 if isinstance(refused, Invalid) else 409,
-                           errors={"form": message}, form=request.form)
+        message = (
+            refused.errors.get("records") or next(iter(refused.errors.values()))
+            if isinstance(refused, Invalid)
+            else str(refused)
+        )
+        return _inbox_page(
+            422 if isinstance(refused, Invalid) else 409,
+            errors={"form": message},
+            form=request.form,
+        )
     session.commit()
     flash(f"Đã duyệt {len(made)} hồ sơ.")
     return _back()
@@ -129,8 +174,12 @@ def household_history(household_id: int):
     session = db.session()
     household = policy.require_household(session, g.member, household_id)
     records = review.household_records(session, household)
-    return render("review/history.html", household=household, records=records,
-                  village=session.get(Village, household.village_id))
+    return render(
+        "review/history.html",
+        household=household,
+        records=records,
+        village=session.get(Village, household.village_id),
+    )
 
 
 @bp.app_template_global()
@@ -149,10 +198,11 @@ def returned_count() -> int:
 
 # --- the field: returned records ------------------------------------------------------------
 
+
 @bp.get("/returned")
 @login_required
 def returned():
-    """"Bị trả lại (n)": the member's records sent back for fixing, each with its reason."""
+    """ "Bị trả lại (n)": the member's records sent back for fixing, each with its reason."""
     policy.require_can_record(g.member)
     entries = review.returned(db.session(), g.member)
     return render("review/returned.html", entries=entries)
@@ -161,25 +211,34 @@ def returned():
 def _edit_context(entry: review.ReturnedEntry) -> dict:
     session = db.session()
     values = review.content_of(session, entry.kind, entry.record)
-    context = {"entry": entry, "household": entry.household, "residents": [],
-               "services": [], "line_indices": [0],
-               "this_year": forms.local_today(now()).year}
+    context = {
+        "entry": entry,
+        "household": entry.household,
+        "residents": [],
+        "services": [],
+        "line_indices": [0],
+        "this_year": forms.local_today(now()).year,
+    }
     if entry.kind is RecordKind.visit:
         lines = values.pop("lines")
         for index, line in enumerate(lines):
             for name, value in line.items():
                 values[f"lines-{index}-{name}"] = value
-        context.update(residents=households.residents_of(session, entry.household),
-                       services=catalogue.active_services(session),
-                       line_indices=list(range(len(lines))) or [0])
+        context.update(
+            residents=households.residents_of(session, entry.household),
+            services=catalogue.active_services(session),
+            line_indices=list(range(len(lines))) or [0],
+        )
     if entry.kind is RecordKind.household_edit:
         # The whole basics form, as the household stands with the edit applied.
         household = entry.household
-        values = {"label": household.label, "head_name": household.head_name,
-                  "address_hint": household.address_hint,
-                  "smartphones": "" if household.smartphones is None else household.smartphones,
-                  "internet_at_home": {True: "yes", False: "no", None: ""}[
-                      household.internet_at_home]}
+        values = {
+            "label": household.label,
+            "head_name": household.head_name,
+            "address_hint": household.address_hint,
+            "smartphones": "" if household.smartphones is None else household.smartphones,
+            "internet_at_home": {True: "yes", False: "no", None: ""}[household.internet_at_home],
+        }
     values = {name: "" if value is None else str(value) for name, value in values.items()}
     values["uuid"] = str(uuid.uuid4())
     context["values"] = values
@@ -210,8 +269,9 @@ def resubmit(kind: str, record_uuid: str):
     payload = {name: value for name, value in request.form.items() if name != "csrf_token"}
     item_id = payload.get("uuid", "")
     try:
-        items = sync.parse_batch({"items": [{"id": item_id, "kind": "revision",
-                                             "payload": payload}]})
+        items = sync.parse_batch(
+            {"items": [{"id": item_id, "kind": "revision", "payload": payload}]}
+        )
     except sync.BadBatch:
         items = []
     result = sync.ingest_one(session, items[0], member=g.member, now=now()) if items else None
@@ -220,9 +280,15 @@ def resubmit(kind: str, record_uuid: str):
         flash(result.message)
         return redirect(url_for("review.returned"), 303)
     session.rollback()
-    errors = (result.errors if result is not None and result.errors else
-              {"form": result.message if result is not None else
-               "Mã bản sửa không hợp lệ. Hãy tải lại trang rồi nhập lại."})
+    errors = (
+        result.errors
+        if result is not None and result.errors
+        else {
+            "form": result.message
+            if result is not None
+            else "Mã bản sửa không hợp lệ. Hãy tải lại trang rồi nhập lại."
+        }
+    )
     context = _edit_context(entry)
     context["values"] = request.form
     return render("review/edit.html", errors=errors, fresh=False, status=422, **context)
@@ -241,6 +307,12 @@ def offline_pages(member: Member, version: str) -> list[dict]:
         page_version = hashlib.sha256(
             f"{version}{entry.kind.value}{entry.record.id}{entry.record.revision}".encode()
         ).hexdigest()[:12]
-        pages.append({"url": url_for("review.edit_returned", kind=entry.kind.value,
-                                     record_uuid=entry.record.uuid), "version": page_version})
+        pages.append(
+            {
+                "url": url_for(
+                    "review.edit_returned", kind=entry.kind.value, record_uuid=entry.record.uuid
+                ),
+                "version": page_version,
+            }
+        )
     return pages

@@ -21,13 +21,23 @@ def sticker_url(token: str) -> str:
     return f"{current_app.config['FIELDKIT_SETTINGS'].base_url}/s/{token}"
 
 
-def _sheet_page(labels: list[stickers.Label], title: str, back: str,
-                replace_url: str | None = None):
-    cells = [(label, qr_svg(sticker_url(label.token), border=1,
-                            label=f"Mã dán cửa hộ {label.label}")) for label in labels]
-    sheets = [cells[i:i + PER_SHEET] for i in range(0, len(cells), PER_SHEET)]
-    return render_template("stickers/sheet.html", sheets=sheets, title=title, back=back,
-                           count=len(labels), uses_print=True, replace_url=replace_url)
+def _sheet_page(
+    labels: list[stickers.Label], title: str, back: str, replace_url: str | None = None
+):
+    cells = [
+        (label, qr_svg(sticker_url(label.token), border=1, label=f"Mã dán cửa hộ {label.label}"))
+        for label in labels
+    ]
+    sheets = [cells[i : i + PER_SHEET] for i in range(0, len(cells), PER_SHEET)]
+    return render_template(
+        "stickers/sheet.html",
+        sheets=sheets,
+        title=title,
+        back=back,
+        count=len(labels),
+        uses_print=True,
+        replace_url=replace_url,
+    )
 
 
 @bp.get("/stickers/villages/<int:village_id>")
@@ -40,8 +50,7 @@ def village_sheet(village_id: int):
     labels = stickers.village_sheet(store, g.member, village_id, now=now())
     store.commit()
     village = policy.require_village(store, g.member, village_id)
-    return _sheet_page(labels, f"Mã dán cửa · {village.name}",
-                       url_for("households.index"))
+    return _sheet_page(labels, f"Mã dán cửa · {village.name}", url_for("households.index"))
 
 
 @bp.get("/stickers/households/<int:household_id>")
@@ -54,9 +63,12 @@ def household_sheet(household_id: int):
     store.commit()
     village_name = policy.require_village(store, g.member, household.village_id).name
     label = stickers.Label(household.id, household.label, village_name, sticker.token)
-    return _sheet_page([label], f"Mã dán cửa · hộ {household.label}",
-                       url_for("households.show", household_id=household.id),
-                       url_for("stickers.replace", household_id=household.id))
+    return _sheet_page(
+        [label],
+        f"Mã dán cửa · hộ {household.label}",
+        url_for("households.show", household_id=household.id),
+        url_for("stickers.replace", household_id=household.id),
+    )
 
 
 @bp.post("/stickers/households/<int:household_id>/replace")

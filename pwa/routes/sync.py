@@ -44,8 +44,7 @@ def sync_batch():
     session = db.session()
     moment = now()
     results = sync.ingest(session, items, member=g.member, now=moment, commit=session.commit)
-    return jsonify(results=[result.as_json() for result in results],
-                   server_time=moment.isoformat())
+    return jsonify(results=[result.as_json() for result in results], server_time=moment.isoformat())
 
 
 @bp.get("/api/v1/openapi.json")

@@ -33,8 +33,16 @@ def _period(args) -> tuple[str, date | None, date | None, dict[str, str]]:
     return "custom", start, end, {}
 
 
-def _page(*, preset: str, start: date | None, end: date | None, period_errors: dict,
-          typed=None, cell_errors: dict | None = None, status: int = 200):
+def _page(
+    *,
+    preset: str,
+    start: date | None,
+    end: date | None,
+    period_errors: dict,
+    typed=None,
+    cell_errors: dict | None = None,
+    status: int = 200,
+):
     store = db.session()
     scope = policy.scope_for(g.member)
     editable = policy.can_set_targets(g.member)
@@ -47,8 +55,13 @@ def _page(*, preset: str, start: date | None, end: date | None, period_errors: d
         for row in rows:
             reached[(row.village_id, key)] = getattr(row, key).approved
         reached[(None, key)] = sum(getattr(row, key).approved for row in rows)
-    current = (targets.targets_in_period(store, commune_id=scope.commune_id, period_start=start,
-                                         period_end=end) if start and end else {})
+    current = (
+        targets.targets_in_period(
+            store, commune_id=scope.commune_id, period_start=start, period_end=end
+        )
+        if start and end
+        else {}
+    )
     typed = typed or {}
     cell_errors = cell_errors or {}
     grid = []
@@ -57,25 +70,41 @@ def _page(*, preset: str, start: date | None, end: date | None, period_errors: d
         for village_id, _name in columns:
             name = targets.cell_name(village_id, key)
             target = current.get((village_id, key))
-            cells.append({
-                "name": name, "error": cell_errors.get(name),
-                "value": typed.get(name, "" if target is None else str(target.value)),
-                "target": target, "reached": reached[(village_id, key)],
-                "progress": targets.progress(reached[(village_id, key)], target)})
+            cells.append(
+                {
+                    "name": name,
+                    "error": cell_errors.get(name),
+                    "value": typed.get(name, "" if target is None else str(target.value)),
+                    "target": target,
+                    "reached": reached[(village_id, key)],
+                    "progress": targets.progress(reached[(village_id, key)], target),
+                }
+            )
         grid.append({"key": key, "label": label, "cells": cells})
     periods = targets.periods(store, commune_id=scope.commune_id)
     return render_template(
-        "targets/index.html", grid=grid, columns=columns, editable=editable, preset=preset,
-        presets=targets.PRESETS, start=start, end=end, period_errors=period_errors,
-        cell_errors=cell_errors, periods=periods, today=local_today(now())), status
+        "targets/index.html",
+        grid=grid,
+        columns=columns,
+        editable=editable,
+        preset=preset,
+        presets=targets.PRESETS,
+        start=start,
+        end=end,
+        period_errors=period_errors,
+        cell_errors=cell_errors,
+        periods=periods,
+        today=local_today(now()),
+    ), status
 
 
 @bp.get("/targets")
 @login_required
 def index():
     preset, start, end, errors = _period(request.args)
-    return _page(preset=preset, start=start, end=end, period_errors=errors,
-                 status=422 if errors else 200)
+    return _page(
+        preset=preset, start=start, end=end, period_errors=errors, status=422 if errors else 200
+    )
 
 
 @bp.post("/targets")
@@ -89,22 +118,41 @@ def save():
     preset = form.get("preset", "custom")
     village_ids = [v.id for v in indicators.villages_in(store, policy.scope_for(g.member))]
     try:
-        changed = targets.save_grid(store, member=g.member, period_start=form.get("start"),
-                                    period_end=form.get("end"), village_ids=village_ids,
-                                    values=form, now=now())
+        changed = targets.save_grid(
+            store,
+            member=g.member,
+            period_start=form.get("start"),
+            period_end=form.get("end"),
+            village_ids=village_ids,
+            values=form,
+            now=now(),
+        )
     except Invalid as invalid:
         store.rollback()
-        period_errors = {k: v for k, v in invalid.errors.items()
-                         if k in ("period_start", "period_end")}
-        start, end = (None, None) if period_errors else targets.parse_period(
-            form.get("start"), form.get("end"))
-        return _page(preset=preset, start=start, end=end, period_errors=period_errors,
-                     typed=form, cell_errors=invalid.errors, status=422)
+        period_errors = {
+            k: v for k, v in invalid.errors.items() if k in ("period_start", "period_end")
+        }
+        start, end = (
+            (None, None)
+            if period_errors
+            else targets.parse_period(form.get("start"), form.get("end"))
+        )
+        return _page(
+            preset=preset,
+            start=start,
+            end=end,
+            period_errors=period_errors,
+            typed=form,
+            cell_errors=invalid.errors,
+            status=422,
+        )
     store.commit()
-    flash(f"Đã lưu chỉ tiêu: {changed} ô thay đổi." if changed
-          else "Không có chỉ tiêu nào thay đổi.")
+    flash(
+        f"Đã lưu chỉ tiêu: {changed} ô thay đổi." if changed else "Không có chỉ tiêu nào thay đổi."
+    )
     start, end = targets.parse_period(form.get("start"), form.get("end"))
     if preset in targets.PRESETS:
         return redirect(url_for("targets.index", preset=preset), 303)
-    return redirect(url_for("targets.index", preset="custom", start=start.isoformat(),
-                            end=end.isoformat()), 303)
+    return redirect(
+        url_for("targets.index", preset="custom", start=start.isoformat(), end=end.isoformat()), 303
+    )

@@ -21,10 +21,21 @@ from pwa.routes import now
 bp = Blueprint("villages", __name__)
 
 FUNNEL = ("vneid_level1", "vneid_activated", "vneid_level2_referred", "vneid_level2_done")
-FUNNEL_LABELS = {"vneid_level1": "Cài đặt, mức 1", "vneid_activated": "Kích hoạt",
-                 "vneid_level2_referred": "Chuyển công an mức 2", "vneid_level2_done": "Đã mức 2"}
-SERVICES = ("dvcqg_logins", "online_procedures", "payment_accounts", "health_books",
-            "digital_literacy", "smartphone_households", "internet_households")
+FUNNEL_LABELS = {
+    "vneid_level1": "Cài đặt, mức 1",
+    "vneid_activated": "Kích hoạt",
+    "vneid_level2_referred": "Chuyển công an mức 2",
+    "vneid_level2_done": "Đã mức 2",
+}
+SERVICES = (
+    "dvcqg_logins",
+    "online_procedures",
+    "payment_accounts",
+    "health_books",
+    "digital_literacy",
+    "smartphone_households",
+    "internet_households",
+)
 COLUMNS = ("households", "reached", *FUNNEL, *SERVICES)
 
 
@@ -78,26 +89,46 @@ def _overview():
     rows = village_indicators(session, scope=scope)
     total = dashboards.commune_total(rows)
     in_force = targets.targets_for(session, commune_id=scope.commune_id, on=today)
-    table = [(row, dashboards.lines(row, in_force, village_id=row.village_id, keys=COLUMNS),
-              dashboards.coverage_percent(row))
-             for row in dashboards.sort_villages(rows, by=sort, descending=descending)]
+    table = [
+        (
+            row,
+            dashboards.lines(row, in_force, village_id=row.village_id, keys=COLUMNS),
+            dashboards.coverage_percent(row),
+        )
+        for row in dashboards.sort_villages(rows, by=sort, descending=descending)
+    ]
     coverage_chart = charts.coverage(
         "Tỷ lệ hộ đã tiếp cận theo thôn (đã duyệt)",
-        [charts.Share(row.village_name, row.reached.approved, row.households.approved)
-         for row, _, _ in table])
-    return render("villages/commune.html", commune=session.get(Commune, scope.commune_id),
-                  table=table, total=total,
-                  total_lines=dashboards.lines(total, in_force, village_id=None, keys=COLUMNS),
-                  total_coverage=dashboards.coverage_percent(total), columns=COLUMNS,
-                  labels=LABELS, sort=sort, descending=descending, chart=coverage_chart,
-                  reasons=_reasons(total), updated=moment)
+        [
+            charts.Share(row.village_name, row.reached.approved, row.households.approved)
+            for row, _, _ in table
+        ],
+    )
+    return render(
+        "villages/commune.html",
+        commune=session.get(Commune, scope.commune_id),
+        table=table,
+        total=total,
+        total_lines=dashboards.lines(total, in_force, village_id=None, keys=COLUMNS),
+        total_coverage=dashboards.coverage_percent(total),
+        columns=COLUMNS,
+        labels=LABELS,
+        sort=sort,
+        descending=descending,
+        chart=coverage_chart,
+        reasons=_reasons(total),
+        updated=moment,
+    )
 
 
 def _reasons(values):
     from fieldkit import vocab
 
-    return [(label, values.failure_reasons[reason]) for reason, label in vocab.REASONS.items()
-            if reason in values.failure_reasons]
+    return [
+        (label, values.failure_reasons[reason])
+        for reason, label in vocab.REASONS.items()
+        if reason in values.failure_reasons
+    ]
 
 
 def _dashboard(village: Village):
@@ -114,31 +145,52 @@ def _dashboard(village: Village):
     people = dashboards.per_volunteer(session, village_id=village.id)
     if not _can_see_volunteers(member):
         people = dashboards.VolunteerTable(
-            rows=[row for row in people.rows if row.member_id == member.id], total=people.total)
+            rows=[row for row in people.rows if row.member_id == member.id], total=people.total
+        )
     due_today = dashboards.follow_ups_due(session, village_id=village.id, on=today)
     reached_today = dashboards.new_today(session, village_id=village.id, today=today)
-    share = dashboards.share_text(village=village, week=week,
-                                  numbers=ShareNumbers(values, weeks[-1], reached_today),
-                                  follow_ups_today=due_today)
+    share = dashboards.share_text(
+        village=village,
+        week=week,
+        numbers=ShareNumbers(values, weeks[-1], reached_today),
+        follow_ups_today=due_today,
+    )
     return render(
-        "villages/dashboard.html", village=village, values=values, week=week, weeks=weeks,
-        reached=dashboards.lines(values, in_force, village_id=village.id,
-                                 keys=("reached",))[0],
-        coverage=dashboards.coverage_percent(values), funnel=funnel,
+        "villages/dashboard.html",
+        village=village,
+        values=values,
+        week=week,
+        weeks=weeks,
+        reached=dashboards.lines(values, in_force, village_id=village.id, keys=("reached",))[0],
+        coverage=dashboards.coverage_percent(values),
+        funnel=funnel,
         services=dashboards.lines(values, in_force, village_id=village.id, keys=SERVICES),
         funnel_chart=charts.horizontal_bars(
             "Phễu VNeID: số người theo từng bước",
-            [charts.Bar(FUNNEL_LABELS[line.key], line.count.approved, line.count.pending)
-             for line in funnel]),
+            [
+                charts.Bar(FUNNEL_LABELS[line.key], line.count.approved, line.count.pending)
+                for line in funnel
+            ],
+        ),
         funnel_labels=FUNNEL_LABELS,
         weeks_chart=charts.column_bars(
             "Lượt thăm theo tuần, 8 tuần gần nhất",
-            [charts.Bar(str(row.week.number), row.visits.approved, row.visits.pending)
-             for row in weeks]),
-        people=people, sees_everyone=_can_see_volunteers(member), reasons=_reasons(values),
-        followups=_followups(session, scope, today), due_today=due_today, share=share,
-        updated=moment, commune_wide=policy.is_commune_wide(member),
-        can_export=member.role is not Role.volunteer, uses_share=True)
+            [
+                charts.Bar(str(row.week.number), row.visits.approved, row.visits.pending)
+                for row in weeks
+            ],
+        ),
+        people=people,
+        sees_everyone=_can_see_volunteers(member),
+        reasons=_reasons(values),
+        followups=_followups(session, scope, today),
+        due_today=due_today,
+        share=share,
+        updated=moment,
+        commune_wide=policy.is_commune_wide(member),
+        can_export=member.role is not Role.volunteer,
+        uses_share=True,
+    )
 
 
 @bp.get("/villages/<int:village_id>/volunteers/<int:member_id>")
@@ -156,11 +208,16 @@ def volunteer(village_id: int, member_id: int):
     row = next((row for row in table.rows if row.member_id == person.id), None)
     if row is None:
         raise NotFound("Người này không làm việc ở thôn này.")
-    return render("villages/volunteer.html", village=village, person=person, row=row,
-                  households=dashboards.volunteer_households(
-                      session, village_id=village.id, member_id=person.id),
-                  visits=dashboards.recent_visits(session, village_id=village.id,
-                                                  member_id=person.id))
+    return render(
+        "villages/volunteer.html",
+        village=village,
+        person=person,
+        row=row,
+        households=dashboards.volunteer_households(
+            session, village_id=village.id, member_id=person.id
+        ),
+        visits=dashboards.recent_visits(session, village_id=village.id, member_id=person.id),
+    )
 
 
 @bp.get("/villages/<int:village_id>/week")
@@ -178,22 +235,37 @@ def week(village_id: int):
     scope = Scope(commune_id=village.commune_id, village_id=village.id)
     (in_week,) = village_indicators(session, scope=scope, since=shown.since, until=shown.until)
     (so_far,) = village_indicators(session, scope=scope, until=shown.until)
-    in_force = targets.targets_for(session, commune_id=village.commune_id,
-                                   on=min(shown.sunday, today))
-    people = dashboards.per_volunteer(session, village_id=village.id, since=shown.since,
-                                      until=shown.until)
+    in_force = targets.targets_for(
+        session, commune_id=village.commune_id, on=min(shown.sunday, today)
+    )
+    people = dashboards.per_volunteer(
+        session, village_id=village.id, since=shown.since, until=shown.until
+    )
     if not _can_see_volunteers(g.member):
         people = None
     keys = [key for key in LABELS if key != "households"]
     return render(
-        "villages/week.html", village=village, week=shown,
+        "villages/week.html",
+        village=village,
+        week=shown,
         commune=session.get(Commune, village.commune_id),
-        rows=list(zip(dashboards.lines(in_week, {}, village_id=village.id, keys=keys),
-                      dashboards.lines(so_far, in_force, village_id=village.id, keys=keys),
-                      strict=True)),
-        households=so_far.households, coverage=dashboards.coverage_percent(so_far),
-        people=people, reasons=_reasons(in_week),
-        follow_ups=dashboards.follow_up_households(session, village_id=village.id,
-                                                   until=shown.sunday),
-        previous=shown.previous(), next=shown.next() if shown.next().monday <= today else None,
-        reviewed=REVIEWED, printed=moment, uses_print=True)
+        rows=list(
+            zip(
+                dashboards.lines(in_week, {}, village_id=village.id, keys=keys),
+                dashboards.lines(so_far, in_force, village_id=village.id, keys=keys),
+                strict=True,
+            )
+        ),
+        households=so_far.households,
+        coverage=dashboards.coverage_percent(so_far),
+        people=people,
+        reasons=_reasons(in_week),
+        follow_ups=dashboards.follow_up_households(
+            session, village_id=village.id, until=shown.sunday
+        ),
+        previous=shown.previous(),
+        next=shown.next() if shown.next().monday <= today else None,
+        reviewed=REVIEWED,
+        printed=moment,
+        uses_print=True,
+    )

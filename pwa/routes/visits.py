@@ -25,9 +25,17 @@ def _form(household, values, errors, status=200, fresh=False):
     # Redraw the lines by the indices the form sent: a removed line leaves a gap, and each
     # message must stay beside the line it is about.
     indices = sorted({int(m[1]) for k in values if (m := _LINE_KEY.match(k))}) or [0]
-    return render("visits/new.html", household=household, residents=residents,
-                  services=catalogue.active_services(session), values=values, errors=errors,
-                  line_indices=indices, fresh=fresh, status=status)
+    return render(
+        "visits/new.html",
+        household=household,
+        residents=residents,
+        services=catalogue.active_services(session),
+        values=values,
+        errors=errors,
+        line_indices=indices,
+        fresh=fresh,
+        status=status,
+    )
 
 
 @bp.get("/households/<int:household_id>/visits/new")
@@ -52,6 +60,9 @@ def create(household_id: int):
     except SyncConflict as conflict:
         return _form(household, request.form, {"form": str(conflict)}, status=409)
     session.commit()
-    flash("Đã lưu lượt thăm. Lượt thăm đang chờ xã duyệt." if created
-          else "Lượt thăm này đã được lưu trước đó.")
+    flash(
+        "Đã lưu lượt thăm. Lượt thăm đang chờ xã duyệt."
+        if created
+        else "Lượt thăm này đã được lưu trước đó."
+    )
     return redirect(url_for("households.show", household_id=household.id), code=303)

@@ -17,11 +17,18 @@ from tests.conftest import NOW
 from tests.factories import build_world
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync",
-                 # A fake camera (a test pattern) for the QR scanner; no permission prompt.
-                 "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    # A fake camera (a test pattern) for the QR scanner; no permission prompt.
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PHONE = {"width": 390, "height": 844}
 
@@ -37,8 +44,13 @@ def browser_type_launch_args(browser_type_launch_args):
 
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args):
-    return {**browser_context_args, "viewport": PHONE, "locale": "vi-VN",
-            "timezone_id": "Asia/Ho_Chi_Minh", "device_scale_factor": 2}
+    return {
+        **browser_context_args,
+        "viewport": PHONE,
+        "locale": "vi-VN",
+        "timezone_id": "Asia/Ho_Chi_Minh",
+        "device_scale_factor": 2,
+    }
 
 
 def _free_port() -> int:
@@ -53,16 +65,22 @@ class Server:
     def __init__(self, database_url: str, instance: Path):
         self.port = _free_port()
         self.url = f"http://localhost:{self.port}"
-        self.env = {**os.environ, "FIELDKIT_DATABASE_URL": database_url,
-                    "FIELDKIT_INSTANCE": str(instance), "FIELDKIT_BASE_URL": self.url,
-                    "FIELDKIT_PORT": str(self.port), "FIELDKIT_SECRET_KEY": "e2e-secret"}
+        self.env = {
+            **os.environ,
+            "FIELDKIT_DATABASE_URL": database_url,
+            "FIELDKIT_INSTANCE": str(instance),
+            "FIELDKIT_BASE_URL": self.url,
+            "FIELDKIT_PORT": str(self.port),
+            "FIELDKIT_SECRET_KEY": "e2e-secret",
+        }
         self.process: subprocess.Popen | None = None
         self.log = instance / "server.log"
 
     def start(self) -> None:
         with open(self.log, "ab") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", "pwa"], env=self.env,
-                                            stdout=log, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "pwa"], env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

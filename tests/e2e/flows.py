@@ -15,8 +15,13 @@ FIELDKIT = Path(sys.executable).parent / "fieldkit"
 
 def invite_link(server, phone: str) -> str:
     """The link `fieldkit invite` prints, run for real against the server's database."""
-    out = subprocess.run([str(FIELDKIT), "invite", phone, "--no-qr"], env=server.env,
-                         check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [str(FIELDKIT), "invite", phone, "--no-qr"],
+        env=server.env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return re.search(r"https?://\S+/signin/\S+", out).group(0)
 
 
@@ -29,7 +34,8 @@ def sign_in(page: Page, server, phone: str) -> None:
 def wait_ready_offline(page: Page, households: int) -> None:
     """Until the phone says its village is kept for offline use."""
     expect(page.locator("[data-ready]")).to_contain_text(
-        f"Sẵn sàng ngoại tuyến: {households} hộ", timeout=30_000)
+        f"Sẵn sàng ngoại tuyến: {households} hộ", timeout=30_000
+    )
 
 
 def outbox(page: Page) -> dict:
@@ -38,8 +44,15 @@ def outbox(page: Page) -> dict:
         states: s.items.map(i => i.state)}))""")
 
 
-def log_visit(page: Page, resident: str, service: str, *, result: str = "Xong",
-              notes: str = "", when: str | None = None) -> None:
+def log_visit(
+    page: Page,
+    resident: str,
+    service: str,
+    *,
+    result: str = "Xong",
+    notes: str = "",
+    when: str | None = None,
+) -> None:
     """On a household page: open the visit form, fill one assistance line, save."""
     page.get_by_role("link", name="Ghi lượt thăm").click()
     form = page.locator("form[data-outbox=visit]")

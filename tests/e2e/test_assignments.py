@@ -19,8 +19,9 @@ def phone_shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
 
 
-def test_leader_assigns_ten_households_and_the_volunteers_list_follows(page, server,
-                                                                        live_world, shot):
+def test_leader_assigns_ten_households_and_the_volunteers_list_follows(
+    page, server, live_world, shot
+):
     world, engine = live_world
     with new_session(engine) as session:
         for n, head in zip(range(20, 30), HEADS, strict=True):
@@ -54,7 +55,8 @@ def test_leader_assigns_ten_households_and_the_volunteers_list_follows(page, ser
     expect(mine).to_have_count(11)  # the ten and "12", theirs from the start
     for head in HEADS:
         expect(page.locator(".household-row", has_text=head).locator(".tag.mine")).to_have_text(
-            "Của tôi")
+            "Của tôi"
+        )
     # Theirs first: the one household not theirs comes last.
     expect(rows.last).to_contain_text("Trần Thị Bình")
 

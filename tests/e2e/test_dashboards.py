@@ -28,34 +28,60 @@ def busy(live_world):
     world, engine = live_world
     with new_session(engine) as session:
         for number in range(20, 30):
-            house = add_household(session, world.village, str(number), f"Hộ số {number}",
-                                  assigned=world.volunteer if number % 3 else world.leader,
-                                  residents=[(f"Người {number}", 1980, None, "Chủ hộ")])
+            house = add_household(
+                session,
+                world.village,
+                str(number),
+                f"Hộ số {number}",
+                assigned=world.volunteer if number % 3 else world.leader,
+                residents=[(f"Người {number}", 1980, None, "Chủ hộ")],
+            )
             (resident,) = residents_of(session, house)
             day = 20 - (number - 20) * 3  # 20/11 back to 23/10
             month = 11 if day > 0 else 10
             day = day if day > 0 else 31 + day
             visit = record_visit(
-                session, world, household=house,
+                session,
+                world,
+                household=house,
                 member=world.volunteer if number % 3 else world.leader,
                 visited_at=f"2026-{month:02d}-{day:02d}T09:00",
-                lines=[line(resident, "vneid_level1", "done" if number % 4 else "failed",
-                            **({} if number % 4 else {"reason": "no_signal"}))])
+                lines=[
+                    line(
+                        resident,
+                        "vneid_level1",
+                        "done" if number % 4 else "failed",
+                        **({} if number % 4 else {"reason": "no_signal"}),
+                    )
+                ],
+            )
             if number < 26:
                 visit.review_state = ReviewState.approved
-        record_visit(session, world, household=world.far_household,
-                     member=world.other_volunteer,
-                     lines=[line(world.far_resident, "vneid_level1", "done")])
-        session.add(Target(commune_id=world.commune.id, village_id=world.village.id,
-                           indicator="reached", period_start=date(2026, 1, 1),
-                           period_end=date(2030, 12, 31), value=12))
+        record_visit(
+            session,
+            world,
+            household=world.far_household,
+            member=world.other_volunteer,
+            lines=[line(world.far_resident, "vneid_level1", "done")],
+        )
+        session.add(
+            Target(
+                commune_id=world.commune.id,
+                village_id=world.village.id,
+                indicator="reached",
+                period_start=date(2026, 1, 1),
+                period_end=date(2030, 12, 31),
+                value=12,
+            )
+        )
         session.commit()
     return world
 
 
 @pytest.mark.parametrize("size", ["phone", "desktop"])
-def test_a_leader_reads_the_village_dashboard_and_copies_the_summary(page, context, server,
-                                                                     busy, shot, size):
+def test_a_leader_reads_the_village_dashboard_and_copies_the_summary(
+    page, context, server, busy, shot, size
+):
     if size == "desktop":
         page.set_viewport_size(DESKTOP)
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
@@ -67,8 +93,9 @@ def test_a_leader_reads_the_village_dashboard_and_copies_the_summary(page, conte
     expect(page.locator("[data-table=people] tfoot")).to_contain_text("Cả thôn")
     # No share sheet in this Chromium: the copy button is the way, and it says so.
     has_share = page.evaluate("typeof navigator.share === 'function'")
-    expect(page.locator("[data-share]")).to_be_visible() if has_share else \
-        expect(page.locator("[data-share]")).to_be_hidden()
+    expect(page.locator("[data-share]")).to_be_visible() if has_share else expect(
+        page.locator("[data-share]")
+    ).to_be_hidden()
     page.get_by_role("button", name="Sao chép").click()
     expect(page.locator("[data-share-status]")).to_have_text("Đã sao chép")
     assert page.evaluate(SIDEWAYS) <= 0

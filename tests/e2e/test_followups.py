@@ -25,12 +25,20 @@ def test_follow_ups_on_a_phone_then_one_tap_to_the_household(page, server, live_
     world, engine = live_world
     today = local_today(utcnow())
     with new_session(engine) as session:
-        record_visit(session, world, visited_at="2026-11-18T09:00",
-                     follow_up_on=(today - timedelta(days=2)).isoformat(),
-                     lines=[line(world.head, "vneid_level2", "referred",
-                                 reason="needs_police")])
-        record_visit(session, world, household=world.neighbour,
-                     visited_at="2026-11-18T09:00", follow_up_on=today.isoformat())
+        record_visit(
+            session,
+            world,
+            visited_at="2026-11-18T09:00",
+            follow_up_on=(today - timedelta(days=2)).isoformat(),
+            lines=[line(world.head, "vneid_level2", "referred", reason="needs_police")],
+        )
+        record_visit(
+            session,
+            world,
+            household=world.neighbour,
+            visited_at="2026-11-18T09:00",
+            follow_up_on=today.isoformat(),
+        )
         session.commit()
 
     sign_in(page, server, world.volunteer.phone)
@@ -39,7 +47,8 @@ def test_follow_ups_on_a_phone_then_one_tap_to_the_household(page, server, live_
     expect(page.locator("#overdue .household-row")).to_have_count(1)
     expect(page.locator("#today .household-row")).to_contain_text("Trần Thị Bình")
     expect(page.locator("#level2_waiting .household-row")).to_contain_text(
-        "Người chờ: Nguyễn Văn An")
+        "Người chờ: Nguyễn Văn An"
+    )
     phone_shot(page, "followups-phone")
     shot(page, "followups-phone-full")
 

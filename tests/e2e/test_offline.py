@@ -30,8 +30,7 @@ def visits_stored(engine) -> int:
         return session.exec(select(func.count()).select_from(Visit)).one()
 
 
-def test_a_day_without_signal_loses_and_doubles_nothing(page, context, server, live_world,
-                                                        shot):
+def test_a_day_without_signal_loses_and_doubles_nothing(page, context, server, live_world, shot):
     world, engine = live_world
     sign_in(page, server, world.volunteer.phone)
     wait_ready_offline(page, 2)
@@ -132,7 +131,8 @@ def test_a_refused_item_waits_in_needs_fixing_until_fixed(page, server, live_wor
     expect(attention).to_contain_text("Cần xử lý (1)")
     attention.click()
     expect(page.locator(".outbox-item.attention")).to_contain_text(
-        "Thời gian thăm không thể ở tương lai.")
+        "Thời gian thăm không thể ở tương lai."
+    )
     shot(page, "outbox-needs-fixing")
     page.get_by_role("link", name="Sửa").click()
     form = page.locator("form[data-outbox=visit]")
@@ -185,13 +185,13 @@ def test_a_new_deploy_offers_an_update_and_activates_it(page, server, live_world
     page.wait_for_function("""caches.keys().then(keys => keys.filter(k =>
         k.startsWith('fieldkit-shell-')).length === 1)""")
     after = page.evaluate("caches.keys()")
-    assert [k for k in after if k.startswith("fieldkit-shell-")] != \
-        [k for k in before if k.startswith("fieldkit-shell-")]
+    assert [k for k in after if k.startswith("fieldkit-shell-")] != [
+        k for k in before if k.startswith("fieldkit-shell-")
+    ]
     expect(banner).to_be_hidden()
 
 
-def test_the_outbox_moves_to_another_phone_as_a_file(page, browser, server, live_world,
-                                                     tmp_path):
+def test_the_outbox_moves_to_another_phone_as_a_file(page, browser, server, live_world, tmp_path):
     world, engine = live_world
     sign_in(page, server, world.volunteer.phone)
     wait_ready_offline(page, 2)

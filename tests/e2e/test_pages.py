@@ -8,8 +8,9 @@ from playwright.sync_api import expect
 from tests.e2e.flows import invite_link, sign_in
 
 
-def test_a_refused_visit_shows_why_beside_the_field_and_keeps_the_notes(page, server,
-                                                                        live_world, shot):
+def test_a_refused_visit_shows_why_beside_the_field_and_keeps_the_notes(
+    page, server, live_world, shot
+):
     world, _ = live_world
     sign_in(page, server, world.volunteer.phone)
     page.goto(f"{server.url}/households/{world.household.id}/visits/new")
@@ -51,9 +52,10 @@ def test_sign_in_link_page(page, server, live_world, shot):
 def test_each_role_finds_everything_from_its_tabs_and_more(page, server, live_world, shot):
     """Five tabs fit a 390-pixel phone, each a thumb-sized target; "Thêm" lists the rest."""
     world, _ = live_world
-    for person, tabs in ((world.volunteer, ["Hộ dân", "Lịch hẹn", "Hướng dẫn", "Thôn", "Thêm"]),
-                         (world.staff, ["Tổng quan", "Duyệt", "Tra cứu hộ", "Thành viên",
-                                        "Thêm"])):
+    for person, tabs in (
+        (world.volunteer, ["Hộ dân", "Lịch hẹn", "Hướng dẫn", "Thôn", "Thêm"]),
+        (world.staff, ["Tổng quan", "Duyệt", "Tra cứu hộ", "Thành viên", "Thêm"]),
+    ):
         sign_in(page, server, person.phone)
         nav = page.get_by_role("navigation", name="Điều hướng chính")
         expect(nav.get_by_role("link")).to_have_text(tabs)
@@ -63,7 +65,8 @@ def test_each_role_finds_everything_from_its_tabs_and_more(page, server, live_wo
             assert box["width"] >= 48 and box["height"] >= 48, link.inner_text()
         if person is world.staff:  # no village to carry: the shared pages only
             expect(page.locator("[data-ready]")).to_contain_text(
-                "Sẵn sàng ngoại tuyến: hướng dẫn, hộp thư đi", timeout=30_000)
+                "Sẵn sàng ngoại tuyến: hướng dẫn, hộp thư đi", timeout=30_000
+            )
         nav.get_by_role("link", name="Thêm").click()
         expect(page.get_by_role("heading", name="Thêm")).to_be_visible()
         shot(page, f"menu-{person.role.value}")

@@ -14,10 +14,19 @@ from tests.e2e.flows import invite_link, open_more, sign_in
 def add_authenticator(page, *, user_verified: bool = True) -> tuple[object, str]:
     cdp = page.context.new_cdp_session(page)
     cdp.send("WebAuthn.enable")
-    added = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
-        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True,
-        "hasUserVerification": True, "isUserVerified": user_verified,
-        "automaticPresenceSimulation": True}})
+    added = cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": user_verified,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )
     return cdp, added["authenticatorId"]
 
 
@@ -43,15 +52,16 @@ def sign_out(page) -> None:
 
 def test_invite_enroll_sign_in_revoke_refused(page, server, live_world, shot):
     world, _ = live_world
-    url = invite_from_the_members_page(page, server, world.leader.phone,
-                                       world.volunteer.name, shot)
+    url = invite_from_the_members_page(page, server, world.leader.phone, world.volunteer.name, shot)
     cdp, authenticator = add_authenticator(page)
 
     page.goto(url)
     page.get_by_role("button", name="Tạo khóa truy cập").click()
     expect(page).to_have_url(f"{server.url}/households")
-    assert len(cdp.send("WebAuthn.getCredentials",
-                        {"authenticatorId": authenticator})["credentials"]) == 1
+    assert (
+        len(cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"])
+        == 1
+    )
 
     open_more(page, "Tài khoản")
     expect(page.locator(".key")).to_have_count(1)
@@ -104,15 +114,18 @@ def test_a_replayed_sign_in_is_refused(page, server, live_world):
 
     def replay():
         csrf = page.locator('meta[name="csrf-token"]').get_attribute("content")
-        return page.request.post(f"{server.url}/api/v1/passkeys/signin", data=body,
-                                 headers={"Content-Type": "application/json",
-                                          "X-CSRF-Token": csrf})
+        return page.request.post(
+            f"{server.url}/api/v1/passkeys/signin",
+            data=body,
+            headers={"Content-Type": "application/json", "X-CSRF-Token": csrf},
+        )
 
     answer = replay()  # no challenge in this session any more
     assert answer.status == 403 and "không còn hợp lệ" in answer.json()["error"]
     csrf = page.locator('meta[name="csrf-token"]').get_attribute("content")
-    page.request.post(f"{server.url}/api/v1/passkeys/signin/options",
-                      headers={"X-CSRF-Token": csrf})
+    page.request.post(
+        f"{server.url}/api/v1/passkeys/signin/options", headers={"X-CSRF-Token": csrf}
+    )
     answer = replay()  # a fresh challenge: the captured answer does not match it
     assert answer.status == 403 and "không khớp" in answer.json()["error"]
     page.goto(f"{server.url}/households")
@@ -136,8 +149,9 @@ def test_commune_staff_invite_a_leader_and_read_out_a_code(page, server, live_wo
     expect(page.get_by_role("heading", name="Liên kết mời cho Vũ Thị Tổ Trưởng")).to_be_visible()
     expect(page.locator(".qr svg")).to_be_visible()
     page.get_by_role("link", name="Xong").click()
-    page.locator(".member", has_text="Vũ Thị Tổ Trưởng").get_by_role("button",
-                                                                    name="Cấp mã").click()
+    page.locator(".member", has_text="Vũ Thị Tổ Trưởng").get_by_role(
+        "button", name="Cấp mã"
+    ).click()
     code = page.locator("[data-one-time-code]").inner_text().replace(" ", "")
     shot(page, "one-time-code")
     sign_out(page)

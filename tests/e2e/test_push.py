@@ -27,9 +27,12 @@ def registration_id(page) -> tuple[object, str]:
     """The page's service worker registration, as DevTools names it."""
     cdp = page.context.new_cdp_session(page)
     found: list[str] = []
-    cdp.on("ServiceWorker.workerRegistrationUpdated",
-           lambda event: found.extend(r["registrationId"] for r in event["registrations"]
-                                      if not r.get("isDeleted")))
+    cdp.on(
+        "ServiceWorker.workerRegistrationUpdated",
+        lambda event: found.extend(
+            r["registrationId"] for r in event["registrations"] if not r.get("isDeleted")
+        ),
+    )
     cdp.send("ServiceWorker.enable")
     deadline = time.monotonic() + 10
     while not found:
@@ -46,8 +49,9 @@ def notifications(page, count: int) -> list[dict]:
     return shown
 
 
-def test_a_push_shows_a_notification_and_the_account_page_says_so(page, context, server,
-                                                                 live_world):
+def test_a_push_shows_a_notification_and_the_account_page_says_so(
+    page, context, server, live_world
+):
     world, engine = live_world
     context.grant_permissions(["notifications"], origin=server.url)
     sign_in(page, server, world.volunteer.phone)
@@ -63,8 +67,14 @@ def test_a_push_shows_a_notification_and_the_account_page_says_so(page, context,
     # The subscription a phone would have made, kept for the signed-in member.
     keys = PushKeys()
     with new_session(engine) as session:
-        push.subscribe(session, world.volunteer, endpoint="https://push.example.vn/e2e",
-                       p256dh=keys.p256dh, auth=b64url(keys.auth), now=utcnow())
+        push.subscribe(
+            session,
+            world.volunteer,
+            endpoint="https://push.example.vn/e2e",
+            p256dh=keys.p256dh,
+            auth=b64url(keys.auth),
+            now=utcnow(),
+        )
         session.commit()
     page.reload()
     expect(area).to_contain_text("Đang nhận thông báo trên 1 thiết bị của bạn.")
@@ -73,34 +83,53 @@ def test_a_push_shows_a_notification_and_the_account_page_says_so(page, context,
     page.screenshot(path=str(ARTIFACTS / "push-account.png"))
 
     cdp, registration = registration_id(page)
-    message = {"title": "Bạn được giao 3 hộ mới", "body": "Bùi Văn Lực vừa phân công.",
-               "url": "/households", "tag": "assigned"}
-    cdp.send("ServiceWorker.deliverPushMessage", {
-        "origin": server.url, "registrationId": registration, "data": json.dumps(message)})
+    message = {
+        "title": "Bạn được giao 3 hộ mới",
+        "body": "Bùi Văn Lực vừa phân công.",
+        "url": "/households",
+        "tag": "assigned",
+    }
+    cdp.send(
+        "ServiceWorker.deliverPushMessage",
+        {"origin": server.url, "registrationId": registration, "data": json.dumps(message)},
+    )
     (shown,) = notifications(page, 1)
     assert shown["title"] == message["title"] and shown["body"] == message["body"]
     assert shown["tag"] == "assigned" and shown["url"] == "/households"
     assert shown["icon"].endswith("/static/icons/icon-192.png")
 
     # A link elsewhere is never opened from a notification: it becomes the home page.
-    cdp.send("ServiceWorker.deliverPushMessage", {
-        "origin": server.url, "registrationId": registration,
-        "data": json.dumps({"title": "Lạ", "body": "", "url": "https://evil.example/x",
-                            "tag": "other"})})
+    cdp.send(
+        "ServiceWorker.deliverPushMessage",
+        {
+            "origin": server.url,
+            "registrationId": registration,
+            "data": json.dumps(
+                {"title": "Lạ", "body": "", "url": "https://evil.example/x", "tag": "other"}
+            ),
+        },
+    )
     urls = {n["title"]: n["url"] for n in notifications(page, 2)}
     assert urls == {"Bạn được giao 3 hộ mới": "/households", "Lạ": "/"}
 
 
-def test_a_browser_that_blocked_notifications_is_told_how_to_allow_them(browser, server,
-                                                                      live_world):
+def test_a_browser_that_blocked_notifications_is_told_how_to_allow_them(
+    browser, server, live_world
+):
     world, _ = live_world
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale="vi-VN")
     page = context.new_page()
     # What "Chặn" in the browser's permission prompt leaves behind.
     target = context.new_cdp_session(page).send("Target.getTargetInfo")["targetInfo"]
-    browser.new_browser_cdp_session().send("Browser.setPermission", {
-        "permission": {"name": "notifications"}, "setting": "denied", "origin": server.url,
-        "browserContextId": target["browserContextId"]})
+    browser.new_browser_cdp_session().send(
+        "Browser.setPermission",
+        {
+            "permission": {"name": "notifications"},
+            "setting": "denied",
+            "origin": server.url,
+            "browserContextId": target["browserContextId"],
+        },
+    )
     sign_in(page, server, world.volunteer.phone)
     page.goto(f"{server.url}/account")
     area = page.locator("[data-push-area]")

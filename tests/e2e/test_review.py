@@ -30,13 +30,19 @@ def _approved_level1(engine, world) -> int:
         return next(r for r in rows if r.village_id == world.village.id).vneid_level1.approved
 
 
-def test_send_back_fix_offline_resubmit_approve(page, browser, browser_context_args, server,
-                                                live_world, shot):
+def test_send_back_fix_offline_resubmit_approve(
+    page, browser, browser_context_args, server, live_world, shot
+):
     world, engine = live_world
     with new_session(engine) as session:
         visit = record_visit(session, world, lines=[line(world.head)], notes="Đã cài VNeID")
-        record_visit(session, world, household=world.far_household,
-                     member=world.other_volunteer, outcome="not_home")
+        record_visit(
+            session,
+            world,
+            household=world.far_household,
+            member=world.other_volunteer,
+            outcome="not_home",
+        )
         session.commit()
         visit_id, visit_uuid = visit.id, visit.uuid
 
@@ -97,8 +103,11 @@ def test_send_back_fix_offline_resubmit_approve(page, browser, browser_context_a
     page.get_by_role("button", name="Gửi ngay").click()
     expect(page.locator("[data-pending]")).to_contain_text("Chờ gửi (0)", timeout=15_000)
     assert outbox(page)["ids"] == []
-    assert _visit_state(engine, visit_id) == (ReviewState.pending, 2,
-                                              "Đã cài VNeID, đã ghi mã hồ sơ")
+    assert _visit_state(engine, visit_id) == (
+        ReviewState.pending,
+        2,
+        "Đã cài VNeID, đã ghi mã hồ sơ",
+    )
     assert _approved_level1(engine, world) == 0
 
     # Staff see the new revision with what changed, and approve it.
@@ -128,8 +137,8 @@ def test_send_back_fix_offline_resubmit_approve(page, browser, browser_context_a
     section.scroll_into_view_if_needed()
     shot(page, "household-review-section")
     with new_session(engine) as session:
-        assert [d.decision for d in session.exec(select(ReviewDecision)
-                                                 .order_by(ReviewDecision.id))] == [
-            ReviewState.returned, ReviewState.approved]
+        assert [
+            d.decision for d in session.exec(select(ReviewDecision).order_by(ReviewDecision.id))
+        ] == [ReviewState.returned, ReviewState.approved]
         assert len(session.exec(select(RecordRevision)).all()) == 2
     assert visit_uuid

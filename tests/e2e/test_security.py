@@ -14,15 +14,22 @@ from tests.e2e.flows import sign_in
 def violations(page: Page) -> list[str]:
     """Console messages about the Content-Security-Policy, and script errors."""
     found: list[str] = []
-    page.on("console", lambda message: found.append(message.text)
-            if "Content Security Policy" in message.text or "Content-Security-Policy"
-            in message.text else None)
+    page.on(
+        "console",
+        lambda message: (
+            found.append(message.text)
+            if "Content Security Policy" in message.text
+            or "Content-Security-Policy" in message.text
+            else None
+        ),
+    )
     page.on("pageerror", lambda error: found.append(f"page error: {error}"))
     return found
 
 
 def test_field_pages_raise_no_csp_violation_and_consent_goes_through_the_outbox(
-        page, server, live_world, shot, violations):
+    page, server, live_world, shot, violations
+):
     world, _ = live_world
     sign_in(page, server, world.volunteer.phone)
     page.goto(f"{server.url}/households")
@@ -30,8 +37,12 @@ def test_field_pages_raise_no_csp_violation_and_consent_goes_through_the_outbox(
     household = f"{server.url}/households/{world.household.id}"
     page.goto(household)
     expect(page.get_by_role("heading", name="Chưa ghi nhận sự đồng ý của hộ")).to_be_visible()
-    for sheet, title in [("ghi-luot-tham", "Ghi lượt thăm"), ("them-nhan-khau", "Thêm nhân khẩu"),
-                         ("sua-thong-tin", "Sửa thông tin hộ"), ("dong-y", "Ghi nhận đồng ý")]:
+    for sheet, title in [
+        ("ghi-luot-tham", "Ghi lượt thăm"),
+        ("them-nhan-khau", "Thêm nhân khẩu"),
+        ("sua-thong-tin", "Sửa thông tin hộ"),
+        ("dong-y", "Ghi nhận đồng ý"),
+    ]:
         page.goto(f"{household}#{sheet}")
         expect(page.locator(f"#{sheet}").get_by_role("heading", name=title)).to_be_visible()
 
@@ -41,7 +52,8 @@ def test_field_pages_raise_no_csp_violation_and_consent_goes_through_the_outbox(
     form.get_by_role("button", name="Ghi nhận đồng ý").click()
     expect(page.get_by_role("heading", name="Đã đồng ý cho lưu thông tin")).to_be_visible()
     expect(page.locator("[data-consent-state=recorded]")).to_contain_text(
-        "Hỗ trợ dịch vụ công trực tuyến")
+        "Hỗ trợ dịch vụ công trực tuyến"
+    )
     expect(page.locator("[data-consent-state=recorded]")).not_to_contain_text("Liên hệ lại")
     expect(page.locator("[data-consent-state=recorded]")).to_contain_text("Đồng ý bằng văn bản")
     shot(page, "household-consent")

@@ -19,16 +19,16 @@ from tests.qr import decode_png
 A4 = {"width": 794, "height": 1123}  # 210 × 297 mm at 96 px per inch
 
 
-def test_printed_stickers_read_back_and_open_the_household(browser, server, live_world,
-                                                           shot):
+def test_printed_stickers_read_back_and_open_the_household(browser, server, live_world, shot):
     world, engine = live_world
     with new_session(engine) as session:
         for n in range(20, 44):
             add_household(session, world.village, str(n), f"Hộ Số {n}")
         session.commit()
 
-    leader = browser.new_context(viewport={"width": 390, "height": 844}, locale="vi-VN",
-                                 device_scale_factor=2)
+    leader = browser.new_context(
+        viewport={"width": 390, "height": 844}, locale="vi-VN", device_scale_factor=2
+    )
     page = leader.new_page()
     sign_in(page, server, world.leader.phone)
     page.goto(f"{server.url}/stickers/villages/{world.village.id}")
@@ -101,6 +101,7 @@ def test_the_scan_button_follows_a_sticker_and_nothing_else(browser, server, liv
     with new_session(engine) as session:
         from fieldkit import stickers
         from tests.conftest import NOW
+
         token = stickers.sticker_for(session, world.household, now=NOW).token
         session.commit()
 
@@ -113,9 +114,12 @@ def test_the_scan_button_follows_a_sticker_and_nothing_else(browser, server, liv
 
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale="vi-VN")
     context.grant_permissions(["camera"], origin=server.url)
-    context.add_init_script(SCANNER + f"""
+    context.add_init_script(
+        SCANNER
+        + f"""
 window.__codes = [[{{rawValue: "https://example.com/s/{token}"}}],
-                  [{{rawValue: "{server.url}/s/{token}"}}]];""")
+                  [{{rawValue: "{server.url}/s/{token}"}}]];"""
+    )
     page = context.new_page()
     sign_in(page, server, world.volunteer.phone)
     page.goto(f"{server.url}/households")

@@ -15,22 +15,35 @@ from tests.conftest import NOW
 from tests.factories import World, new_uuid
 
 
-def line(resident, service_code: str = "vneid_level1", result: str = "done",
-         **fields: Any) -> dict[str, Any]:
+def line(
+    resident, service_code: str = "vneid_level1", result: str = "done", **fields: Any
+) -> dict[str, Any]:
     """One assistance line as the sync API sends it."""
-    return {"resident_id": resident.id, "service_code": service_code, "result": result,
-            **fields}
+    return {"resident_id": resident.id, "service_code": service_code, "result": result, **fields}
 
 
-def visit_payload(*, lines=(), visited_at: str = "2026-11-20T09:30", outcome: str = "met",
-                  **fields: Any) -> dict[str, Any]:
+def visit_payload(
+    *, lines=(), visited_at: str = "2026-11-20T09:30", outcome: str = "met", **fields: Any
+) -> dict[str, Any]:
     """A JSON-style visit payload; a fresh UUID unless one is given."""
-    return {"uuid": new_uuid(), "visited_at": visited_at, "outcome": outcome,
-            "lines": list(lines), **fields}
+    return {
+        "uuid": new_uuid(),
+        "visited_at": visited_at,
+        "outcome": outcome,
+        "lines": list(lines),
+        **fields,
+    }
 
 
-def record_visit(session: Session, world: World, *, household=None, member: Member | None = None,
-                 lines=(), **fields: Any) -> Visit:
+def record_visit(
+    session: Session,
+    world: World,
+    *,
+    household=None,
+    member: Member | None = None,
+    lines=(),
+    **fields: Any,
+) -> Visit:
     """Parse and log a visit as the world's volunteer (by default) to the world's household."""
     household = household or world.household
     visit_in = VisitIn.parse(visit_payload(lines=lines, **fields), household_id=household.id)
@@ -41,4 +54,3 @@ def record_visit(session: Session, world: World, *, household=None, member: Memb
 
 def count(session: Session, table) -> int:
     return session.exec(select(func.count()).select_from(table)).one()
-

@@ -108,8 +108,9 @@ def test_add_village_twice_is_refused(session, world, name):
 
 
 def test_same_village_name_is_allowed_in_another_commune(session, world):
-    other = Commune(code="00082", name="Phường Cửa Nam", province_code="01",
-                    province_name="Thành phố Hà Nội")
+    other = Commune(
+        code="00082", name="Phường Cửa Nam", province_code="01", province_name="Thành phố Hà Nội"
+    )
     session.add(other)
     session.flush()
     assert communes.add_village(session, other, "Thôn Đông").commune_id == other.id

@@ -20,8 +20,12 @@ def _rects(svg: ET.Element, css_class: str) -> list[ET.Element]:
 
 
 def test_the_funnel_draws_approved_and_pending_in_proportion():
-    svg = _parse(charts.horizontal_bars("Phễu VNeID", [
-        Bar("Cài đặt, mức 1", 60, 20), Bar("Kích hoạt", 40, 0), Bar("Đã mức 2", 0, 0)]))
+    svg = _parse(
+        charts.horizontal_bars(
+            "Phễu VNeID",
+            [Bar("Cài đặt, mức 1", 60, 20), Bar("Kích hoạt", 40, 0), Bar("Đã mức 2", 0, 0)],
+        )
+    )
     assert svg.get("role") == "img" and svg.get("aria-label") == "Phễu VNeID"
     assert svg.find(SVG + "title").text == "Phễu VNeID"
     assert svg.get("viewBox").startswith("0 0 360 ")
@@ -36,22 +40,26 @@ def test_the_funnel_draws_approved_and_pending_in_proportion():
 
 
 def test_weekly_columns_stand_on_one_axis():
-    svg = _parse(charts.column_bars("Lượt thăm theo tuần", [
-        Bar("46", 2, 0), Bar("47", 1, 3)]))
+    svg = _parse(charts.column_bars("Lượt thăm theo tuần", [Bar("46", 2, 0), Bar("47", 1, 3)]))
     approved = _rects(svg, "bar-approved")[:-1]
     pending = _rects(svg, "bar-pending")[:-1]
     bottoms = {round(float(r.get("y")) + float(r.get("height")), 1) for r in approved}
     assert len(bottoms) == 1  # every approved bar starts at the axis
     assert float(approved[0].get("height")) == 2 * float(approved[1].get("height"))
     # The pending part sits on top of the approved one.
-    assert round(float(pending[0].get("y")) + float(pending[0].get("height")), 1) == \
-        round(float(approved[1].get("y")), 1)
+    assert round(float(pending[0].get("y")) + float(pending[0].get("height")), 1) == round(
+        float(approved[1].get("y")), 1
+    )
     assert [t.text for t in svg.iter(SVG + "text")][:4] == ["2", "46", "4", "47"]
 
 
 def test_coverage_is_a_percentage_per_village():
-    svg = _parse(charts.coverage("Tỷ lệ hộ đã tiếp cận", [
-        Share("Thôn Đông", 1, 3), Share("Thôn Tây", 0, 0), Share("Thôn Bái Đô", 5, 5)]))
+    svg = _parse(
+        charts.coverage(
+            "Tỷ lệ hộ đã tiếp cận",
+            [Share("Thôn Đông", 1, 3), Share("Thôn Tây", 0, 0), Share("Thôn Bái Đô", 5, 5)],
+        )
+    )
     texts = [t.text for t in svg.iter(SVG + "text")]
     assert texts == ["Thôn Đông", "33%", "Thôn Tây", "0%", "Thôn Bái Đô", "100%"]
     widths = [float(r.get("width")) for r in _rects(svg, "bar-approved")]
@@ -59,12 +67,16 @@ def test_coverage_is_a_percentage_per_village():
 
 
 def test_text_is_escaped_and_no_inline_style_is_used():
-    markup = charts.coverage('<script>alert("x")</script> & "Thôn"',
-                             [Share('<b onload="x">', 1, 2)])
+    markup = charts.coverage(
+        '<script>alert("x")</script> & "Thôn"', [Share('<b onload="x">', 1, 2)]
+    )
     assert "<script>" not in markup and "<b " not in markup
     assert "&lt;script&gt;" in markup and "&amp;" in markup
-    for chart in (markup, charts.horizontal_bars("a", [Bar("b", 1, 1)]),
-                  charts.column_bars("a", [Bar("b", 1, 1)])):
+    for chart in (
+        markup,
+        charts.horizontal_bars("a", [Bar("b", 1, 1)]),
+        charts.column_bars("a", [Bar("b", 1, 1)]),
+    ):
         assert "style=" not in chart
         _parse(chart)
 
@@ -72,14 +84,22 @@ def test_text_is_escaped_and_no_inline_style_is_used():
 def test_charts_stay_small_for_a_phone():
     villages = [Share(f"Thôn số {n}", n * 7, 300) for n in range(25)]
     weeks = [Bar(str(n), 120 + n, 30) for n in range(40, 48)]
-    funnel = [Bar("Cài đặt, mức 1", 5000, 200), Bar("Kích hoạt", 4000, 100),
-              Bar("Chuyển công an mức 2", 900, 50), Bar("Đã mức 2", 700, 20)]
+    funnel = [
+        Bar("Cài đặt, mức 1", 5000, 200),
+        Bar("Kích hoạt", 4000, 100),
+        Bar("Chuyển công an mức 2", 900, 50),
+        Bar("Đã mức 2", 700, 20),
+    ]
     assert len(charts.horizontal_bars("Phễu VNeID", funnel).encode()) < 3000
     assert len(charts.column_bars("Lượt thăm", weeks).encode()) < 4000
     assert len(charts.coverage("Tỷ lệ", villages).encode()) < 9000  # 25 villages
 
 
 def test_empty_charts_draw_without_dividing_by_zero():
-    for markup in (charts.horizontal_bars("a", []), charts.column_bars("a", []),
-                   charts.coverage("a", []), charts.horizontal_bars("a", [Bar("b", 0, 0)])):
+    for markup in (
+        charts.horizontal_bars("a", []),
+        charts.column_bars("a", []),
+        charts.coverage("a", []),
+        charts.horizontal_bars("a", [Bar("b", 0, 0)]),
+    ):
         _parse(markup)

@@ -33,8 +33,17 @@ def test_set_up_a_commune_and_invite_its_first_member(run, tmp_path):
     assert "Đã tạo: Xã Vĩnh Lộc, Tỉnh Thanh Hóa (mã 15349)" in run("init", "15349")
     assert "Đã có" in run("init", "15349")
     run("village", "add", "Thôn Bái Đô")
-    assert "Tổ trưởng" in run("member", "add", "Bùi Văn Lực", "--role", "leader",
-                              "--village", "Thôn Bái Đô", "--phone", "0912345679")
+    assert "Tổ trưởng" in run(
+        "member",
+        "add",
+        "Bùi Văn Lực",
+        "--role",
+        "leader",
+        "--village",
+        "Thôn Bái Đô",
+        "--phone",
+        "0912345679",
+    )
     output = run("invite", "0912345679")
     link = re.search(r"https://fieldkit\.example\.vn/signin/(\S+)", output)
     assert link, output
@@ -51,6 +60,7 @@ def test_mistakes_at_the_console_get_clear_messages(run):
     assert "Chưa có xã nào" in run("village", "add", "Thôn Mới", ok=False)
     run("init", "15349")
     assert "Error: Thành viên và tổ trưởng phải thuộc một thôn." in run(
-        "member", "add", "Ai Đó", ok=False)
+        "member", "add", "Ai Đó", ok=False
+    )
     assert "Không có thôn" in run("member", "add", "Ai Đó", "--village", "Thôn Ma", ok=False)
     assert "Không tìm thấy thành viên" in run("invite", "0999999999", ok=False)

@@ -58,8 +58,10 @@ def test_default_demo_is_the_commune_of_the_seed_article(session, default_demo):
     assert roles[Role.leader] + roles[Role.volunteer] == 45
     assert roles[Role.staff] == 2 and roles[Role.admin] == 1
     leaders_per_village = session.exec(
-        select(Member.village_id, func.count()).where(Member.role == Role.leader)
-        .group_by(Member.village_id)).all()
+        select(Member.village_id, func.count())
+        .where(Member.role == Role.leader)
+        .group_by(Member.village_id)
+    ).all()
     assert sorted(n for _, n in leaders_per_village) == [1] * 8
     assert default_demo.startswith("Xã mẫu: Xã Vĩnh Lộc, Tỉnh Thanh Hóa — 8 thôn, 1.520 hộ, ")
     assert f"{thousands(residents)} nhân khẩu, 45 thành viên" in default_demo
@@ -76,22 +78,33 @@ def test_visits_happened_before_now_and_summaries_match_refresh_summary(session,
     assert min(visit.visited_at for visit in visits) >= NOW - timedelta(days=101)
     assert {visit.review_state for visit in visits} == set(ReviewState)
     reached = session.exec(
-        select(func.count()).select_from(Household).where(Household.visit_count > 0)).one()
+        select(func.count()).select_from(Household).where(Household.visit_count > 0)
+    ).one()
     assert 0.55 <= reached / 1520 <= 0.8
 
     # Every 50th household, and the ones where a rejected visit must not count.
     with_rejected = select(Visit.household_id).where(Visit.review_state == ReviewState.rejected)
-    sample = session.exec(select(Household).where(
-        (col(Household.id) % 50 == 0) | col(Household.id).in_(with_rejected.limit(20))
-    ).order_by(Household.id)).all()
+    sample = session.exec(
+        select(Household)
+        .where((col(Household.id) % 50 == 0) | col(Household.id).in_(with_rejected.limit(20)))
+        .order_by(Household.id)
+    ).all()
     assert len(sample) >= 45
     assert sum(household.visit_count > 0 for household in sample) >= 20
     for household in sample:
-        cached = (household.search_text, household.visit_count, household.last_visited_at,
-                  household.follow_up_on)
+        cached = (
+            household.search_text,
+            household.visit_count,
+            household.last_visited_at,
+            household.follow_up_on,
+        )
         refresh_summary(session, household)
-        assert cached == (household.search_text, household.visit_count,
-                          household.last_visited_at, household.follow_up_on), household.id
+        assert cached == (
+            household.search_text,
+            household.visit_count,
+            household.last_visited_at,
+            household.follow_up_on,
+        ), household.id
 
 
 def test_head_of_household_is_its_chu_ho_resident(session):
@@ -99,7 +112,8 @@ def test_head_of_household_is_its_chu_ho_resident(session):
     heads = session.exec(
         select(Household.head_name, Resident.name)
         .join(Resident, Resident.household_id == Household.id)
-        .where(Resident.relation == "Chủ hộ")).all()
+        .where(Resident.relation == "Chủ hộ")
+    ).all()
     assert len(heads) == 300
     assert all(head_name == name for head_name, name in heads)
 
@@ -111,12 +125,26 @@ def test_a_demo_visit_replayed_is_a_duplicate(session):
     ).first()
     lines = session.exec(select(Assistance).where(Assistance.visit_id == visit.id)).all()
     replay = VisitIn(
-        uuid=visit.uuid, household_id=visit.household_id, visited_at=visit.visited_at,
-        outcome=visit.outcome, notes=visit.notes, follow_up_on=visit.follow_up_on,
-        smartphones=visit.smartphones, internet_at_home=visit.internet_at_home,
-        lines=tuple(AssistanceIn(resident_id=line.resident_id, service_code=line.service_code,
-                                 result=line.result, reason=line.reason, device=line.device,
-                                 dossier_no=line.dossier_no) for line in lines))
+        uuid=visit.uuid,
+        household_id=visit.household_id,
+        visited_at=visit.visited_at,
+        outcome=visit.outcome,
+        notes=visit.notes,
+        follow_up_on=visit.follow_up_on,
+        smartphones=visit.smartphones,
+        internet_at_home=visit.internet_at_home,
+        lines=tuple(
+            AssistanceIn(
+                resident_id=line.resident_id,
+                service_code=line.service_code,
+                result=line.result,
+                reason=line.reason,
+                device=line.device,
+                dossier_no=line.dossier_no,
+            )
+            for line in lines
+        ),
+    )
     volunteer = session.get(Member, visit.volunteer_id)
     stored, created = log_visit(session, replay, volunteer=volunteer, now=NOW)
     assert (stored.id, created) == (visit.id, False)
@@ -128,8 +156,11 @@ def test_demo_people_are_a_volunteer_with_households_their_leader_and_staff(sess
     assert (volunteer.role, leader.role, staff.role) == (Role.volunteer, Role.leader, Role.staff)
     first_village = session.exec(select(func.min(Village.id))).one()
     assert volunteer.village_id == leader.village_id == first_village
-    assigned = session.exec(select(func.count()).select_from(Household).where(
-        Household.assigned_volunteer_id == volunteer.id)).one()
+    assigned = session.exec(
+        select(func.count())
+        .select_from(Household)
+        .where(Household.assigned_volunteer_id == volunteer.id)
+    ).one()
     assert assigned > 0
     assert [m.id for m in demo.demo_people(session)] == [volunteer.id, leader.id, staff.id]
 
@@ -142,8 +173,10 @@ def test_same_seed_gives_the_same_commune(session, sqlite_template, tmp_path):
     try:
         with new_session(engine) as again:
             build(again, households=300)
-            for statement in (select(Household.label, Household.head_name).order_by(Household.id),
-                              select(Visit.uuid, Visit.fingerprint).order_by(Visit.id)):
+            for statement in (
+                select(Household.label, Household.head_name).order_by(Household.id),
+                select(Visit.uuid, Visit.fingerprint).order_by(Visit.id),
+            ):
                 assert session.exec(statement).all() == again.exec(statement).all()
     finally:
         engine.dispose()
@@ -181,7 +214,13 @@ def test_the_app_adds_rows_after_the_demo(session):
     assert count(session, Village) == 8
     volunteer, _, _ = demo.demo_people(session)
     village = session.get(Village, volunteer.village_id)
-    added = members.add_member(session, commune_id=village.commune_id, name="Đỗ Thu Trang",
-                               role=Role.volunteer, village=village, phone="0912999999")
+    added = members.add_member(
+        session,
+        commune_id=village.commune_id,
+        name="Đỗ Thu Trang",
+        role=Role.volunteer,
+        village=village,
+        phone="0912999999",
+    )
     session.commit()
     assert added.id > volunteer.id

@@ -33,16 +33,17 @@ def listed(session, member, **kwargs):
 
 
 def household_in(**fields) -> HouseholdIn:
-    return HouseholdIn.parse({"uuid": new_uuid(), "label": "12", "head_name": "Nguyễn Văn An",
-                              **fields})
+    return HouseholdIn.parse(
+        {"uuid": new_uuid(), "label": "12", "head_name": "Nguyễn Văn An", **fields}
+    )
 
 
 def resident_in(**fields) -> ResidentIn:
-    return ResidentIn.parse({"uuid": new_uuid(), "name": "Nguyễn Văn Mới", **fields},
-                            today=TODAY)
+    return ResidentIn.parse({"uuid": new_uuid(), "name": "Nguyễn Văn Mới", **fields}, today=TODAY)
 
 
 # --- search ----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("text", ["nguyen van", "Nguyễn Văn", "NGUYEN   van an", "van nguyen"])
 def test_search_without_accents_finds_the_household(session, world, text):
@@ -72,6 +73,7 @@ def test_percent_in_search_finds_a_label_that_has_it(session, world):
 
 # --- order -----------------------------------------------------------------------------------
 
+
 def test_households_assigned_to_me_come_first(session, world):
     world.household.assigned_volunteer_id = None
     world.neighbour.assigned_volunteer_id = world.volunteer.id
@@ -93,10 +95,15 @@ def test_house_numbers_sort_as_numbers(session, world):
 
 # --- filters ---------------------------------------------------------------------------------
 
+
 def test_filters_and_their_counts_follow_the_visits(session, world):
     page = listed(session, world.volunteer)
-    assert page.counts == {ListFilter.all: 2, ListFilter.todo: 2, ListFilter.follow_up: 0,
-                           ListFilter.done: 0}
+    assert page.counts == {
+        ListFilter.all: 2,
+        ListFilter.todo: 2,
+        ListFilter.follow_up: 0,
+        ListFilter.done: 0,
+    }
 
     record_visit(session, world, follow_up_on="2026-11-23")
     record_visit(session, world, household=world.neighbour)
@@ -104,10 +111,13 @@ def test_filters_and_their_counts_follow_the_visits(session, world):
 
     page = listed(session, world.volunteer)
     # Every household is in exactly one tab: the counts add up to the total.
-    assert page.counts == {ListFilter.all: 2, ListFilter.todo: 0, ListFilter.follow_up: 1,
-                           ListFilter.done: 1}
-    assert heads(listed(session, world.volunteer, list_filter=ListFilter.done)) == [
-        "Trần Thị Bình"]
+    assert page.counts == {
+        ListFilter.all: 2,
+        ListFilter.todo: 0,
+        ListFilter.follow_up: 1,
+        ListFilter.done: 1,
+    }
+    assert heads(listed(session, world.volunteer, list_filter=ListFilter.done)) == ["Trần Thị Bình"]
     assert listed(session, world.volunteer, list_filter=ListFilter.todo).households == []
 
 
@@ -133,16 +143,23 @@ def test_pages_say_where_the_next_one_starts(session, world):
     last = listed(session, world.staff, offset=2, limit=2)
     assert (len(last.households), last.next_offset) == (1, None)
     assert {h.id for h in first.households + last.households} == {
-        world.household.id, world.neighbour.id, world.far_household.id}
+        world.household.id,
+        world.neighbour.id,
+        world.far_household.id,
+    }
 
 
 # --- scope -----------------------------------------------------------------------------------
 
+
 def test_volunteer_sees_only_their_village(session, world):
     assert {h.id for h in listed(session, world.volunteer).households} == {
-        world.household.id, world.neighbour.id}
+        world.household.id,
+        world.neighbour.id,
+    }
     assert {h.id for h in listed(session, world.other_volunteer).households} == {
-        world.far_household.id}
+        world.far_household.id
+    }
     assert listed(session, world.volunteer, text="le van cuong").total == 0
 
 
@@ -150,7 +167,10 @@ def test_commune_staff_see_the_whole_commune(session, world):
     page = listed(session, world.staff)
     assert page.total == 3
     assert {h.id for h in page.households} == {
-        world.household.id, world.neighbour.id, world.far_household.id}
+        world.household.id,
+        world.neighbour.id,
+        world.far_household.id,
+    }
 
 
 def test_rejected_household_is_not_listed(session, world):
@@ -161,6 +181,7 @@ def test_rejected_household_is_not_listed(session, world):
 
 
 # --- proposing a household -------------------------------------------------------------------
+
 
 def test_proposed_household_is_pending_in_my_village_and_assigned_to_me(session, world):
     proposed = household_in(label="27", head_name="Vũ Thị Hoa", smartphones="1")
@@ -198,24 +219,29 @@ def test_commune_staff_cannot_propose_a_household(session, world):
 def test_household_without_label_or_head_is_refused(session, world):
     with pytest.raises(Invalid) as refused:
         HouseholdIn.parse({"uuid": new_uuid(), "label": " ", "head_name": ""})
-    assert refused.value.errors == {"label": "Vui lòng nhập số nhà / tên hộ.",
-                                    "head_name": "Vui lòng nhập họ tên chủ hộ."}
+    assert refused.value.errors == {
+        "label": "Vui lòng nhập số nhà / tên hộ.",
+        "head_name": "Vui lòng nhập họ tên chủ hộ.",
+    }
 
 
 # --- editing a household ---------------------------------------------------------------------
 
+
 def test_edit_applies_the_change_and_keeps_before_and_after(session, world):
-    edit, created = edit_basics(session, world.household.id,
-                                household_in(label="12A", smartphones="2",
-                                             internet_at_home="yes"),
-                                member=world.volunteer, now=NOW)
+    edit, created = edit_basics(
+        session,
+        world.household.id,
+        household_in(label="12A", smartphones="2", internet_at_home="yes"),
+        member=world.volunteer,
+        now=NOW,
+    )
     assert created
     session.commit()
     session.expire_all()
 
     household = session.get(Household, world.household.id)
-    assert (household.label, household.smartphones, household.internet_at_home) == (
-        "12A", 2, True)
+    assert (household.label, household.smartphones, household.internet_at_home) == ("12A", 2, True)
     stored = session.get(HouseholdEdit, edit.id)
     assert stored.review_state is ReviewState.pending
     assert stored.member_id == world.volunteer.id
@@ -228,8 +254,9 @@ def test_edit_applies_the_change_and_keeps_before_and_after(session, world):
 
 
 def test_edit_that_changes_nothing_records_nothing(session, world):
-    assert edit_basics(session, world.household.id, household_in(), member=world.volunteer,
-                       now=NOW) == (None, False)
+    assert edit_basics(
+        session, world.household.id, household_in(), member=world.volunteer, now=NOW
+    ) == (None, False)
     assert count(session, HouseholdEdit) == 0
 
 
@@ -237,8 +264,9 @@ def test_replayed_edit_is_recorded_once(session, world):
     change = household_in(head_name="Nguyễn Văn Ân")
     first, _ = edit_basics(session, world.household.id, change, member=world.volunteer, now=NOW)
     session.commit()
-    again, created = edit_basics(session, world.household.id, change, member=world.volunteer,
-                                 now=NOW)
+    again, created = edit_basics(
+        session, world.household.id, change, member=world.volunteer, now=NOW
+    )
     session.commit()
     assert again.id == first.id and not created
     assert count(session, HouseholdEdit) == 1
@@ -246,8 +274,13 @@ def test_replayed_edit_is_recorded_once(session, world):
 
 def test_edit_of_a_household_outside_my_village_is_refused(session, world):
     with pytest.raises(Forbidden):
-        edit_basics(session, world.far_household.id, household_in(label="3B", head_name="X"),
-                    member=world.volunteer, now=NOW)
+        edit_basics(
+            session,
+            world.far_household.id,
+            household_in(label="3B", head_name="X"),
+            member=world.volunteer,
+            now=NOW,
+        )
     session.rollback()
     assert session.get(Household, world.far_household.id).label == "3"
     assert count(session, HouseholdEdit) == 0
@@ -255,38 +288,56 @@ def test_edit_of_a_household_outside_my_village_is_refused(session, world):
 
 # --- residents -------------------------------------------------------------------------------
 
+
 def test_added_resident_is_pending_and_searchable(session, world):
-    resident, _ = add_resident(session, world.household.id,
-                               resident_in(name="Nguyễn Thị Mai", birth_year="2001",
-                                           sex="female", relation="Con", phone="0912 345 678"),
-                               member=world.volunteer, now=NOW)
+    resident, _ = add_resident(
+        session,
+        world.household.id,
+        resident_in(
+            name="Nguyễn Thị Mai",
+            birth_year="2001",
+            sex="female",
+            relation="Con",
+            phone="0912 345 678",
+        ),
+        member=world.volunteer,
+        now=NOW,
+    )
     session.commit()
     session.expire_all()
 
     stored = session.get(Resident, resident.id)
     assert (stored.name, stored.birth_year, stored.sex, stored.phone) == (
-        "Nguyễn Thị Mai", 2001, "female", "0912345678")
+        "Nguyễn Thị Mai",
+        2001,
+        "female",
+        "0912345678",
+    )
     assert stored.review_state is ReviewState.pending
     assert stored.added_by_id == world.volunteer.id
     assert [r.name for r in residents_of(session, world.household)] == [
-        "Nguyễn Văn An", "Hoàng Thị Lan", "Nguyễn Thị Mai"]
+        "Nguyễn Văn An",
+        "Hoàng Thị Lan",
+        "Nguyễn Thị Mai",
+    ]
     assert heads(listed(session, world.volunteer, text="thi mai")) == ["Nguyễn Văn An"]
 
 
 def test_replayed_resident_is_added_once(session, world):
     newcomer = resident_in()
-    first, _ = add_resident(session, world.household.id, newcomer, member=world.volunteer,
-                            now=NOW)
-    again, created = add_resident(session, world.household.id, newcomer, member=world.volunteer,
-                                  now=NOW)
+    first, _ = add_resident(session, world.household.id, newcomer, member=world.volunteer, now=NOW)
+    again, created = add_resident(
+        session, world.household.id, newcomer, member=world.volunteer, now=NOW
+    )
     assert again.id == first.id and not created
     assert count(session, Resident) == 5
 
 
 def test_resident_cannot_be_added_outside_my_village(session, world):
     with pytest.raises(Forbidden):
-        add_resident(session, world.far_household.id, resident_in(), member=world.volunteer,
-                     now=NOW)
+        add_resident(
+            session, world.far_household.id, resident_in(), member=world.volunteer, now=NOW
+        )
     assert count(session, Resident) == 4
 
 
@@ -304,8 +355,9 @@ def test_resident_phone_must_be_a_vietnamese_number(phone):
     assert set(refused.value.errors) == {"phone"}
 
 
-@pytest.mark.parametrize(("typed", "stored"), [
-    ("0912345678", "0912345678"), ("0912.345.678", "0912345678"), ("", None)])
+@pytest.mark.parametrize(
+    ("typed", "stored"), [("0912345678", "0912345678"), ("0912.345.678", "0912345678"), ("", None)]
+)
 def test_resident_phone_is_kept_as_digits(typed, stored):
     assert resident_in(phone=typed).phone == stored
 
@@ -320,11 +372,11 @@ def test_the_list_shows_when_a_household_was_last_visited(session, world):
     # The list reads the summary cached on the household; it must match the visits.
     record_visit(session, world, visited_at="2026-11-19T16:00")
     session.commit()
-    (shown,) = [h for h in listed(session, world.volunteer).households
-                if h.id == world.household.id]
+    (shown,) = [
+        h for h in listed(session, world.volunteer).households if h.id == world.household.id
+    ]
     assert shown.visit_count == 1
     assert shown.last_visited_at == NOW - timedelta(hours=18)
-
 
 
 def test_an_international_phone_number_is_kept_in_the_local_form():

@@ -29,23 +29,36 @@ TODAY = date(2026, 11, 20)
 def assert_agrees(session, scope: Scope) -> None:
     fast = indicators.village_indicators(session, scope=scope)
     assert fast == indicators.recount(session, scope=scope)
-    week = {"since": datetime(2026, 11, 14, tzinfo=UTC), "until": datetime(2026, 11, 21,
-                                                                          tzinfo=UTC)}
-    assert (indicators.village_indicators(session, scope=scope, **week)
-            == indicators.recount(session, scope=scope, **week))
+    week = {
+        "since": datetime(2026, 11, 14, tzinfo=UTC),
+        "until": datetime(2026, 11, 21, tzinfo=UTC),
+    }
+    assert indicators.village_indicators(session, scope=scope, **week) == indicators.recount(
+        session, scope=scope, **week
+    )
     # The level-2 waiting count kept beside the indicators equals the list counted from lines.
     found = followups.followups(session, scope=scope, today=TODAY, limit=10_000)
     assert found.counts["level2_waiting"] == len(found.lists["level2_waiting"])
     # The village sums equal the sums of the households' shares.
     per_household = session.exec(
-        select(HouseholdProgress.village_id, HouseholdProgress.indicator,
-               func.sum(HouseholdProgress.approved), func.sum(HouseholdProgress.pending))
-        .group_by(HouseholdProgress.village_id, HouseholdProgress.indicator)).all()
+        select(
+            HouseholdProgress.village_id,
+            HouseholdProgress.indicator,
+            func.sum(HouseholdProgress.approved),
+            func.sum(HouseholdProgress.pending),
+        ).group_by(HouseholdProgress.village_id, HouseholdProgress.indicator)
+    ).all()
     per_village = session.exec(
-        select(VillageProgress.village_id, VillageProgress.indicator, VillageProgress.approved,
-               VillageProgress.pending)).all()
-    assert ({(v, i): (a, p) for v, i, a, p in per_household}
-            == {(v, i): (a, p) for v, i, a, p in per_village if a or p})
+        select(
+            VillageProgress.village_id,
+            VillageProgress.indicator,
+            VillageProgress.approved,
+            VillageProgress.pending,
+        )
+    ).all()
+    assert {(v, i): (a, p) for v, i, a, p in per_household} == {
+        (v, i): (a, p) for v, i, a, p in per_village if a or p
+    }
 
 
 def _decide(session, visit: Visit, state: ReviewState) -> None:
@@ -59,15 +72,31 @@ def test_fast_numbers_equal_a_recount_through_the_review_loop(session, world: Wo
     w = world
     staff = scope_for(w.staff)
     assert_agrees(session, staff)
-    first = record_visit(session, w, smartphones=2, internet_at_home="yes", lines=[
-        line(w.head, "vneid_level1", "done"),
-        line(w.spouse, "vneid_level2", "referred", reason="needs_police"),
-        line(w.spouse, "dvcqg_login", "failed", reason="no_signal"),
-        line(w.head, "online_procedure", "done")])
-    second = record_visit(session, w, visited_at="2026-11-10T08:00", lines=[
-        line(w.head, "vneid_level1", "partial"), line(w.spouse, "health_book", "done")])
-    far = record_visit(session, w, household=w.far_household, member=w.other_volunteer,
-                       lines=[line(w.far_resident, "payment_account", "done")])
+    first = record_visit(
+        session,
+        w,
+        smartphones=2,
+        internet_at_home="yes",
+        lines=[
+            line(w.head, "vneid_level1", "done"),
+            line(w.spouse, "vneid_level2", "referred", reason="needs_police"),
+            line(w.spouse, "dvcqg_login", "failed", reason="no_signal"),
+            line(w.head, "online_procedure", "done"),
+        ],
+    )
+    second = record_visit(
+        session,
+        w,
+        visited_at="2026-11-10T08:00",
+        lines=[line(w.head, "vneid_level1", "partial"), line(w.spouse, "health_book", "done")],
+    )
+    far = record_visit(
+        session,
+        w,
+        household=w.far_household,
+        member=w.other_volunteer,
+        lines=[line(w.far_resident, "payment_account", "done")],
+    )
     session.commit()
     assert_agrees(session, staff)
 
@@ -90,15 +119,21 @@ def test_fast_numbers_equal_a_recount_through_the_review_loop(session, world: Wo
     assert_agrees(session, staff)
 
     # A household proposed from the field, a resident added, then the household rejected.
-    newcomer = add_household(session, w.village, "20", "Phan Văn Tú",
-                             residents=[("Phan Văn Tú", 1999, None, "Chủ hộ")])
+    newcomer = add_household(
+        session, w.village, "20", "Phan Văn Tú", residents=[("Phan Văn Tú", 1999, None, "Chủ hộ")]
+    )
     newcomer.review_state = ReviewState.pending
     session.add(newcomer)
     session.flush()
     (tu,) = residents_of(session, newcomer)
     record_visit(session, w, household=newcomer, lines=[line(tu, "vneid_activate", "done")])
-    session.add(Resident(uuid="9f0e6a55-0000-4000-8000-000000000001",
-                         household_id=w.neighbour.id, name="Trần Văn Nam"))
+    session.add(
+        Resident(
+            uuid="9f0e6a55-0000-4000-8000-000000000001",
+            household_id=w.neighbour.id,
+            name="Trần Văn Nam",
+        )
+    )
     session.flush()
     refresh_summary(session, w.neighbour)
     assert_agrees(session, staff)

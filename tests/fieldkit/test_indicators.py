@@ -32,10 +32,12 @@ def _review(session, visit: Visit, state: ReviewState) -> None:
 @pytest.fixture
 def field_work(session, world: World) -> World:
     w = world
-    dung_house = add_household(session, w.village, "16", "Vũ Văn Dũng",
-                               residents=[("Vũ Văn Dũng", 1990, None, "Chủ hộ")])
-    mai_house = add_household(session, w.village, "18", "Đặng Thị Mai",
-                              residents=[("Đặng Thị Mai", 1985, None, "Chủ hộ")])
+    dung_house = add_household(
+        session, w.village, "16", "Vũ Văn Dũng", residents=[("Vũ Văn Dũng", 1990, None, "Chủ hộ")]
+    )
+    mai_house = add_household(
+        session, w.village, "18", "Đặng Thị Mai", residents=[("Đặng Thị Mai", 1985, None, "Chủ hộ")]
+    )
     mai_house.review_state = ReviewState.pending
     session.add(mai_house)
     session.flush()
@@ -43,46 +45,79 @@ def field_work(session, world: World) -> World:
     (dung,) = residents_of(session, dung_house)
     (mai,) = residents_of(session, mai_house)
 
-    visit1 = record_visit(session, w, smartphones=2, internet_at_home="yes", lines=[
-        line(w.head, "vneid_level1", "done"),
-        line(w.head, "vneid_activate", "done"),
-        line(w.head, "dvcqg_login", "failed", reason="no_signal"),
-        line(w.spouse, "vneid_level1", "partial"),
-        line(w.spouse, "online_procedure", "done", dossier_no="H38.01-261120-0001"),
-    ])
+    visit1 = record_visit(
+        session,
+        w,
+        smartphones=2,
+        internet_at_home="yes",
+        lines=[
+            line(w.head, "vneid_level1", "done"),
+            line(w.head, "vneid_activate", "done"),
+            line(w.head, "dvcqg_login", "failed", reason="no_signal"),
+            line(w.spouse, "vneid_level1", "partial"),
+            line(w.spouse, "online_procedure", "done", dossier_no="H38.01-261120-0001"),
+        ],
+    )
     _review(session, visit1, ReviewState.approved)
-    record_visit(session, w, visited_at="2026-11-10T09:00", lines=[  # visit 2, pending
-        line(w.head, "vneid_level1", "done"),
-        line(w.head, "vneid_level2", "referred", reason="needs_police"),
-        line(w.spouse, "vneid_activate", "done"),
-        line(w.spouse, "online_procedure", "partial"),
-        line(w.spouse, "payment_account", "failed", reason="no_smartphone"),
-    ])
-    visit3 = record_visit(session, w, household=w.neighbour, smartphones=1,
-                          internet_at_home="no", lines=[
-                              line(binh, "vneid_level1", "done"),
-                              line(binh, "health_book", "done"),
-                              line(binh, "digital_literacy", "done"),
-                          ])
+    record_visit(
+        session,
+        w,
+        visited_at="2026-11-10T09:00",
+        lines=[  # visit 2, pending
+            line(w.head, "vneid_level1", "done"),
+            line(w.head, "vneid_level2", "referred", reason="needs_police"),
+            line(w.spouse, "vneid_activate", "done"),
+            line(w.spouse, "online_procedure", "partial"),
+            line(w.spouse, "payment_account", "failed", reason="no_smartphone"),
+        ],
+    )
+    visit3 = record_visit(
+        session,
+        w,
+        household=w.neighbour,
+        smartphones=1,
+        internet_at_home="no",
+        lines=[
+            line(binh, "vneid_level1", "done"),
+            line(binh, "health_book", "done"),
+            line(binh, "digital_literacy", "done"),
+        ],
+    )
     _review(session, visit3, ReviewState.returned)
-    visit4 = record_visit(session, w, household=w.neighbour, lines=[
-        line(binh, "vneid_level2", "done"),
-        line(binh, "payment_account", "done"),
-        line(binh, "online_safety", "failed", reason="other"),
-    ])
+    visit4 = record_visit(
+        session,
+        w,
+        household=w.neighbour,
+        lines=[
+            line(binh, "vneid_level2", "done"),
+            line(binh, "payment_account", "done"),
+            line(binh, "online_safety", "failed", reason="other"),
+        ],
+    )
     _review(session, visit4, ReviewState.rejected)
     visit5 = record_visit(session, w, household=dung_house, outcome="not_home")
     _review(session, visit5, ReviewState.approved)
-    visit6 = record_visit(session, w, household=dung_house,
-                          lines=[line(dung, "dvcqg_login", "done")])
+    visit6 = record_visit(
+        session, w, household=dung_house, lines=[line(dung, "dvcqg_login", "done")]
+    )
     _review(session, visit6, ReviewState.rejected)
-    visit7 = record_visit(session, w, household=mai_house, lines=[
-        line(mai, "vneid_level1", "done"),
-        line(mai, "vneid_level2", "done"),
-    ])
+    visit7 = record_visit(
+        session,
+        w,
+        household=mai_house,
+        lines=[
+            line(mai, "vneid_level1", "done"),
+            line(mai, "vneid_level2", "done"),
+        ],
+    )
     _review(session, visit7, ReviewState.approved)
-    record_visit(session, w, household=w.far_household, member=w.other_volunteer,  # visit 8
-                 lines=[line(w.far_resident, "vneid_level1", "done")])
+    record_visit(
+        session,
+        w,
+        household=w.far_household,
+        member=w.other_volunteer,  # visit 8
+        lines=[line(w.far_resident, "vneid_level1", "done")],
+    )
     session.commit()
     return w
 
@@ -107,8 +142,10 @@ def test_every_indicator_of_a_hand_made_village(session, field_work):
     assert east.digital_literacy == Count(0, 1)
     assert east.smartphone_households == Count(2, 0)  # 12 (2 phones), 14 (1 phone)
     assert east.internet_households == Count(1, 0)  # 12
-    assert east.failure_reasons == {Reason.no_signal: Count(1, 0),
-                                    Reason.no_smartphone: Count(0, 1)}
+    assert east.failure_reasons == {
+        Reason.no_signal: Count(1, 0),
+        Reason.no_smartphone: Count(0, 1),
+    }
 
 
 def test_a_household_visited_twice_is_reached_once(session, field_work):
@@ -142,7 +179,10 @@ def test_a_volunteer_sees_only_their_village_and_staff_see_both(session, field_w
     (west,) = village_indicators(session, scope=scope_for(field_work.other_volunteer))
     assert west.village_id == field_work.other_village.id
     assert (west.households, west.reached, west.vneid_level1) == (
-        Count(1, 0), Count(0, 1), Count(0, 1))
+        Count(1, 0),
+        Count(0, 1),
+        Count(0, 1),
+    )
     assert west.failure_reasons == {}
 
     rows = _by_village(village_indicators(session, scope=scope_for(field_work.staff)))

@@ -83,6 +83,7 @@ def test_only_the_hash_of_the_token_is_stored(session, token):
 
 # --- finding and adding members --------------------------------------------------------------
 
+
 def test_find_member_by_id_or_phone(session, world):
     assert find_member(session, str(world.leader.id)).id == world.leader.id
     assert find_member(session, "0912000002").id == world.other_volunteer.id
@@ -106,19 +107,27 @@ def test_volunteer_and_leader_must_belong_to_a_village(session, world):
 
 
 def test_member_cannot_join_a_village_of_another_commune(session, world):
-    other = Commune(code="00082", name="Phường Cửa Nam", province_code="01",
-                    province_name="Thành phố Hà Nội")
+    other = Commune(
+        code="00082", name="Phường Cửa Nam", province_code="01", province_name="Thành phố Hà Nội"
+    )
     session.add(other)
     session.flush()
     with pytest.raises(Invalid, match="không thuộc xã"):
-        add_member(session, commune_id=other.id, name="Mai", role=Role.volunteer,
-                   village=world.village)
+        add_member(
+            session, commune_id=other.id, name="Mai", role=Role.volunteer, village=world.village
+        )
 
 
 def test_added_volunteer_is_in_their_village(session, world):
     village = session.get(Village, world.other_village.id)
-    member = add_member(session, commune_id=world.commune.id, name="Ngô Thị Mai",
-                        role=Role.volunteer, village=village, phone="0912000009")
+    member = add_member(
+        session,
+        commune_id=world.commune.id,
+        name="Ngô Thị Mai",
+        role=Role.volunteer,
+        village=village,
+        phone="0912000009",
+    )
     session.commit()
     assert find_member(session, "0912000009").village_id == world.other_village.id
     assert member.active
@@ -152,6 +161,7 @@ def test_two_redemptions_at_the_same_time_sign_in_only_once(engine, session, wor
 
 
 # --- invites, codes and member management (policy in fieldkit.policy) ----------------------
+
 
 def test_who_may_invite_whom(world):
     from fieldkit.policy import can_invite
@@ -189,8 +199,11 @@ def test_in_app_invite_records_who_made_it(session, world):
     assert link.created_by_id == world.leader.id
     assert link.token_hash == hashlib.sha256(token.encode()).hexdigest()
     event = session.exec(select(AuditEvent)).one()
-    assert (event.action, event.actor_id, event.target_id) == ("invite", world.leader.id,
-                                                              world.volunteer.id)
+    assert (event.action, event.actor_id, event.target_id) == (
+        "invite",
+        world.leader.id,
+        world.volunteer.id,
+    )
 
 
 def test_a_leader_cannot_invite_into_another_village(session, world):
@@ -208,16 +221,31 @@ def test_a_code_works_once_within_ten_minutes(session, world):
     session.commit()
     assert len(code) == 6 and code.isdigit()
     with pytest.raises(CodeRefused):
-        redeem_code(session, phone=world.volunteer.phone, code=code, client="1.2.3.4",
-                    now=NOW + timedelta(minutes=11))
+        redeem_code(
+            session,
+            phone=world.volunteer.phone,
+            code=code,
+            client="1.2.3.4",
+            now=NOW + timedelta(minutes=11),
+        )
     session.rollback()
-    member = redeem_code(session, phone=world.volunteer.phone, code=code, client="1.2.3.4",
-                         now=NOW + timedelta(minutes=9))
+    member = redeem_code(
+        session,
+        phone=world.volunteer.phone,
+        code=code,
+        client="1.2.3.4",
+        now=NOW + timedelta(minutes=9),
+    )
     session.commit()
     assert member.id == world.volunteer.id
     with pytest.raises(CodeRefused):
-        redeem_code(session, phone=world.volunteer.phone, code=code, client="1.2.3.4",
-                    now=NOW + timedelta(minutes=9))
+        redeem_code(
+            session,
+            phone=world.volunteer.phone,
+            code=code,
+            client="1.2.3.4",
+            now=NOW + timedelta(minutes=9),
+        )
 
 
 def test_a_new_code_replaces_the_old_one(session, world):
@@ -228,11 +256,24 @@ def test_a_new_code_replaces_the_old_one(session, world):
     session.commit()
     if old != new:
         with pytest.raises(CodeRefused):
-            redeem_code(session, phone=world.volunteer.phone, code=old, client="x",
-                        now=NOW + timedelta(minutes=2))
+            redeem_code(
+                session,
+                phone=world.volunteer.phone,
+                code=old,
+                client="x",
+                now=NOW + timedelta(minutes=2),
+            )
         session.commit()
-    assert redeem_code(session, phone=world.volunteer.phone, code=new, client="x",
-                       now=NOW + timedelta(minutes=2)).id == world.volunteer.id
+    assert (
+        redeem_code(
+            session,
+            phone=world.volunteer.phone,
+            code=new,
+            client="x",
+            now=NOW + timedelta(minutes=2),
+        ).id
+        == world.volunteer.id
+    )
 
 
 def test_five_wrong_codes_lock_the_member_for_fifteen_minutes(session, world):
@@ -243,13 +284,23 @@ def test_five_wrong_codes_lock_the_member_for_fifteen_minutes(session, world):
     wrong = "000000" if code != "000000" else "111111"
     for i in range(5):
         with pytest.raises(CodeRefused) as refused:
-            redeem_code(session, phone=world.volunteer.phone, code=wrong, client=f"10.0.0.{i}",
-                        now=NOW + timedelta(minutes=1))
+            redeem_code(
+                session,
+                phone=world.volunteer.phone,
+                code=wrong,
+                client=f"10.0.0.{i}",
+                now=NOW + timedelta(minutes=1),
+            )
         assert not refused.value.too_many
         session.commit()  # the wrong try is counted
     with pytest.raises(CodeRefused) as refused:
-        redeem_code(session, phone=world.volunteer.phone, code=code, client="10.0.0.9",
-                    now=NOW + timedelta(minutes=2))
+        redeem_code(
+            session,
+            phone=world.volunteer.phone,
+            code=code,
+            client="10.0.0.9",
+            now=NOW + timedelta(minutes=2),
+        )
     assert refused.value.too_many
 
 
@@ -257,13 +308,16 @@ def test_role_and_village_changes_are_audited(session, world):
     from fieldkit.members import change_role
     from fieldkit.models import AuditEvent
 
-    change_role(session, world.staff, world.volunteer, Role.leader, village=world.other_village,
-                now=NOW)
+    change_role(
+        session, world.staff, world.volunteer, Role.leader, village=world.other_village, now=NOW
+    )
     session.commit()
     actions = session.exec(select(AuditEvent.action).order_by(AuditEvent.id)).all()
     assert actions == ["role_changed", "village_changed"]
-    assert (world.volunteer.role, world.volunteer.village_id) == (Role.leader,
-                                                                  world.other_village.id)
+    assert (world.volunteer.role, world.volunteer.village_id) == (
+        Role.leader,
+        world.other_village.id,
+    )
 
 
 def test_adding_and_renaming_a_village_is_in_the_audit_log(session, world):

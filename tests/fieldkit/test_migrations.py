@@ -49,7 +49,8 @@ def test_fresh_sqlite_database_is_built_by_the_migrations(tmp_path):
         assert inspect(engine).get_table_names() == []
         migrate.upgrade(url)
         assert set(inspect(engine).get_table_names()) == (
-            set(SQLModel.metadata.tables) | {"alembic_version"})
+            set(SQLModel.metadata.tables) | {"alembic_version"}
+        )
         assert differences(engine) == []
     finally:
         engine.dispose()

@@ -19,16 +19,24 @@ RP = RelyingParty(rp_id="localhost", origin="http://localhost:8000")
 
 def enroll(session, member, device: SoftPasskey, *, now=NOW) -> Passkey:
     options, challenge = passkeys.registration_options(session, member, rp=RP, now=now)
-    passkey = passkeys.register(session, member, credential=device.create(options),
-                                challenge=challenge, rp=RP, now=now, name="Android · Chrome")
+    passkey = passkeys.register(
+        session,
+        member,
+        credential=device.create(options),
+        challenge=challenge,
+        rp=RP,
+        now=now,
+        name="Android · Chrome",
+    )
     session.commit()
     return passkey
 
 
 def sign_in(session, device: SoftPasskey, *, now=NOW, **kwargs):
     options, challenge = passkeys.authentication_options(rp=RP, now=now)
-    return passkeys.authenticate(session, credential=device.get(options, **kwargs),
-                                 challenge=challenge, rp=RP, now=now)
+    return passkeys.authenticate(
+        session, credential=device.get(options, **kwargs), challenge=challenge, rp=RP, now=now
+    )
 
 
 def count(session, model) -> int:
@@ -86,15 +94,27 @@ def test_a_challenge_is_used_for_what_it_was_made_for_and_not_late(session, worl
     enroll(session, world.volunteer, device)
     options, challenge = passkeys.authentication_options(rp=RP, now=NOW)
     with pytest.raises(PasskeyRefused, match="5 phút"):
-        passkeys.authenticate(session, credential=device.get(options), challenge=challenge,
-                              rp=RP, now=NOW + timedelta(minutes=6))
+        passkeys.authenticate(
+            session,
+            credential=device.get(options),
+            challenge=challenge,
+            rp=RP,
+            now=NOW + timedelta(minutes=6),
+        )
     with pytest.raises(PasskeyRefused, match="không còn hợp lệ"):
-        passkeys.authenticate(session, credential=device.get(options), challenge=None,
-                              rp=RP, now=NOW)
+        passkeys.authenticate(
+            session, credential=device.get(options), challenge=None, rp=RP, now=NOW
+        )
     # A sign-in challenge cannot enroll a key.
     with pytest.raises(PasskeyRefused):
-        passkeys.register(session, world.volunteer, credential=SoftPasskey().create(options),
-                          challenge=challenge, rp=RP, now=NOW)
+        passkeys.register(
+            session,
+            world.volunteer,
+            credential=SoftPasskey().create(options),
+            challenge=challenge,
+            rp=RP,
+            now=NOW,
+        )
 
 
 def test_an_answer_to_another_challenge_is_refused(session, world):
@@ -103,20 +123,30 @@ def test_an_answer_to_another_challenge_is_refused(session, world):
     captured, _ = passkeys.authentication_options(rp=RP, now=NOW)
     _, fresh = passkeys.authentication_options(rp=RP, now=NOW)
     with pytest.raises(PasskeyRefused, match="không khớp"):
-        passkeys.authenticate(session, credential=device.get(captured), challenge=fresh,
-                              rp=RP, now=NOW)
+        passkeys.authenticate(
+            session, credential=device.get(captured), challenge=fresh, rp=RP, now=NOW
+        )
 
 
-@pytest.mark.parametrize("device, message", [
-    (SoftPasskey(origin="https://fieldkit.example.net"), "trang web khác"),
-    (SoftPasskey(rp_id="example.net"), "tên miền khác"),
-    (SoftPasskey(user_verified=False), "chưa xác minh"),
-])
+@pytest.mark.parametrize(
+    "device, message",
+    [
+        (SoftPasskey(origin="https://fieldkit.example.net"), "trang web khác"),
+        (SoftPasskey(rp_id="example.net"), "tên miền khác"),
+        (SoftPasskey(user_verified=False), "chưa xác minh"),
+    ],
+)
 def test_enrollment_from_elsewhere_or_unverified_is_refused(session, world, device, message):
     options, challenge = passkeys.registration_options(session, world.volunteer, rp=RP, now=NOW)
     with pytest.raises(PasskeyRefused, match=message):
-        passkeys.register(session, world.volunteer, credential=device.create(options),
-                          challenge=challenge, rp=RP, now=NOW)
+        passkeys.register(
+            session,
+            world.volunteer,
+            credential=device.create(options),
+            challenge=challenge,
+            rp=RP,
+            now=NOW,
+        )
     session.rollback()
     assert count(session, Passkey) == 0
 
@@ -156,5 +186,6 @@ def test_garbage_is_refused_not_crashed(session, world):
     options, challenge = passkeys.authentication_options(rp=RP, now=NOW)
     for credential in ["{}", "not json", {"id": "x", "response": {}}, 42]:
         with pytest.raises(PasskeyRefused):
-            passkeys.authenticate(session, credential=credential, challenge=challenge,
-                                  rp=RP, now=NOW)
+            passkeys.authenticate(
+                session, credential=credential, challenge=challenge, rp=RP, now=NOW
+            )

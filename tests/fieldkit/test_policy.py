@@ -9,16 +9,16 @@ from fieldkit.models import Commune, Member, Role
 
 def test_volunteer_and_leader_see_their_village(world):
     for member in (world.volunteer, world.leader):
-        assert policy.scope_for(member) == policy.Scope(commune_id=world.commune.id,
-                                                        village_id=world.village.id)
+        assert policy.scope_for(member) == policy.Scope(
+            commune_id=world.commune.id, village_id=world.village.id
+        )
     assert policy.scope_for(world.other_volunteer).village_id == world.other_village.id
 
 
 @pytest.mark.parametrize("role", [Role.staff, Role.admin])
 def test_staff_and_admin_see_the_whole_commune(world, role):
     member = Member(commune_id=world.commune.id, name="Lê Văn Chung", role=role)
-    assert policy.scope_for(member) == policy.Scope(commune_id=world.commune.id,
-                                                    village_id=None)
+    assert policy.scope_for(member) == policy.Scope(commune_id=world.commune.id, village_id=None)
     assert policy.is_commune_wide(member)
 
 
@@ -58,8 +58,9 @@ def test_unknown_household_is_not_found(session, world):
 
 
 def test_staff_of_another_commune_reach_nothing_here(session, world):
-    commune = Commune(code="00082", name="Phường Cửa Nam", province_code="01",
-                      province_name="Thành phố Hà Nội")
+    commune = Commune(
+        code="00082", name="Phường Cửa Nam", province_code="01", province_name="Thành phố Hà Nội"
+    )
     session.add(commune)
     session.flush()
     outsider = Member(commune_id=commune.id, name="Trịnh Văn Nam", role=Role.staff)
@@ -72,19 +73,19 @@ def test_staff_of_another_commune_reach_nothing_here(session, world):
 
 
 def test_village_scope(session, world):
-    assert policy.require_village(session, world.volunteer, world.village.id).id == \
-        world.village.id
+    assert policy.require_village(session, world.volunteer, world.village.id).id == world.village.id
     with pytest.raises(Forbidden, match="Thôn này không thuộc phạm vi"):
         policy.require_village(session, world.volunteer, world.other_village.id)
     with pytest.raises(NotFound, match="Không tìm thấy thôn"):
         policy.require_village(session, world.staff, 9999)
 
 
-@pytest.mark.parametrize(("role", "may_record"), [
-    (Role.volunteer, True), (Role.leader, True), (Role.staff, False), (Role.admin, False)])
+@pytest.mark.parametrize(
+    ("role", "may_record"),
+    [(Role.volunteer, True), (Role.leader, True), (Role.staff, False), (Role.admin, False)],
+)
 def test_only_people_in_the_field_record(world, role, may_record):
-    member = Member(commune_id=world.commune.id, village_id=world.village.id, name="Mai",
-                    role=role)
+    member = Member(commune_id=world.commune.id, village_id=world.village.id, name="Mai", role=role)
     if may_record:
         policy.require_can_record(member)
     else:

@@ -22,33 +22,47 @@ TODAY = NOW.date()
 
 
 def consent_data(**fields) -> dict:
-    return {"uuid": new_uuid(), "purpose_public_services": "yes", "method": "verbal",
-            "consented_on": TODAY.isoformat(), **fields}
+    return {
+        "uuid": new_uuid(),
+        "purpose_public_services": "yes",
+        "method": "verbal",
+        "consented_on": TODAY.isoformat(),
+        **fields,
+    }
 
 
 def test_consent_is_recorded_once_by_uuid_and_audited(session, world):
     consent_in = privacy.ConsentIn.parse(consent_data(purpose_follow_up="yes"), today=TODAY)
-    household, created = privacy.record_consent(session, world.household.id, consent_in,
-                                                member=world.volunteer, now=NOW)
+    household, created = privacy.record_consent(
+        session, world.household.id, consent_in, member=world.volunteer, now=NOW
+    )
     assert created and household.consent_version == privacy.CONSENT_VERSION
     assert privacy.consent_purposes(household) == list(privacy.PURPOSES.values())
     assert household.consent_method == "verbal"
-    _, again = privacy.record_consent(session, world.household.id, consent_in,
-                                      member=world.volunteer, now=NOW)
+    _, again = privacy.record_consent(
+        session, world.household.id, consent_in, member=world.volunteer, now=NOW
+    )
     assert not again
     assert [e.action for e in audit.events(session, commune_id=world.commune.id)] == ["consent"]
-    changed = privacy.ConsentIn.parse(consent_data(uuid=consent_in.uuid, method="written"),
-                                      today=TODAY)
+    changed = privacy.ConsentIn.parse(
+        consent_data(uuid=consent_in.uuid, method="written"), today=TODAY
+    )
     with pytest.raises(SyncConflict):
-        privacy.record_consent(session, world.household.id, changed, member=world.volunteer,
-                               now=NOW)
+        privacy.record_consent(
+            session, world.household.id, changed, member=world.volunteer, now=NOW
+        )
 
 
 def test_consent_needs_a_purpose_a_method_and_a_day_not_in_the_future(world):
     with pytest.raises(Invalid) as refused:
-        privacy.ConsentIn.parse({"uuid": new_uuid(), "method": "by pigeon",
-                                 "consented_on": (TODAY + timedelta(days=2)).isoformat()},
-                                today=TODAY)
+        privacy.ConsentIn.parse(
+            {
+                "uuid": new_uuid(),
+                "method": "by pigeon",
+                "consented_on": (TODAY + timedelta(days=2)).isoformat(),
+            },
+            today=TODAY,
+        )
     assert set(refused.value.errors) == {"purposes", "method", "consented_on"}
 
 
@@ -58,54 +72,90 @@ def test_consent_through_sync_stores_then_answers_duplicate_then_conflict(sessio
     del payload["uuid"]
 
     def send(body):
-        return sync.ingest(session, [sync.SyncItem(item_id, "consent", body)],
-                           member=world.volunteer, now=NOW, commit=session.commit)[0]
+        return sync.ingest(
+            session,
+            [sync.SyncItem(item_id, "consent", body)],
+            member=world.volunteer,
+            now=NOW,
+            commit=session.commit,
+        )[0]
 
     assert send(payload).status is sync.Status.stored
     assert send(payload).status is sync.Status.duplicate
     assert send({**payload, "method": "written"}).status is sync.Status.conflict
     far = {**payload, "household_id": world.far_household.id}
-    assert sync.ingest(session, [sync.SyncItem(new_uuid(), "consent", far)],
-                       member=world.volunteer, now=NOW,
-                       commit=session.commit)[0].status is sync.Status.forbidden
+    assert (
+        sync.ingest(
+            session,
+            [sync.SyncItem(new_uuid(), "consent", far)],
+            member=world.volunteer,
+            now=NOW,
+            commit=session.commit,
+        )[0].status
+        is sync.Status.forbidden
+    )
     session.expire_all()
     assert session.get(Household, world.far_household.id).consent_at is None
 
 
-@pytest.mark.parametrize("text", ["CCCD 038090012345", "số 038 090 012 345",
-                                  "mật khẩu: Abc@123", "Mat khau la 123456", "OTP 482913",
-                                  "mã OTP: 4829"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "CCCD 038090012345",
+        "số 038 090 012 345",
+        "mật khẩu: Abc@123",
+        "Mat khau la 123456",
+        "OTP 482913",
+        "mã OTP: 4829",
+    ],
+)
 def test_citizen_id_numbers_passwords_and_otps_are_refused(text, world):
     with pytest.raises(Invalid) as refused:
         VisitIn.parse(visit_payload(notes=text), household_id=world.household.id)
     assert set(refused.value.errors) == {"notes"}
     assert "CCCD" in refused.value.errors["notes"] or "OTP" in refused.value.errors["notes"]
     with pytest.raises(Invalid) as refused:
-        VisitIn.parse(visit_payload(lines=[line(world.head, dossier_no="038090012345")]),
-                      household_id=world.household.id)
+        VisitIn.parse(
+            visit_payload(lines=[line(world.head, dossier_no="038090012345")]),
+            household_id=world.household.id,
+        )
     assert "lines-0-dossier_no" in refused.value.errors
 
 
-@pytest.mark.parametrize("text", ["Quên mật khẩu, đã đặt lại", "đã nhận mã OTP thành công",
-                                  "CCCD số cuối 2345", "gọi 0912345678 hoặc 0987654321",
-                                  "hồ sơ 000.00.30.H56-240315-0012"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Quên mật khẩu, đã đặt lại",
+        "đã nhận mã OTP thành công",
+        "CCCD số cuối 2345",
+        "gọi 0912345678 hoặc 0987654321",
+        "hồ sơ 000.00.30.H56-240315-0012",
+    ],
+)
 def test_ordinary_notes_pass_the_guard(text, world):
     assert VisitIn.parse(visit_payload(notes=text), household_id=world.household.id).notes
 
 
 def test_a_citizen_id_in_the_phone_field_says_so(world):
     with pytest.raises(Invalid) as refused:
-        ResidentIn.parse({"uuid": new_uuid(), "name": "Ai Đó", "phone": "038090012345"},
-                         today=TODAY)
+        ResidentIn.parse(
+            {"uuid": new_uuid(), "name": "Ai Đó", "phone": "038090012345"}, today=TODAY
+        )
     assert "CCCD" in refused.value.errors["phone"]
 
 
 def _with_history(session, world):
     world.head.phone = "0912345678"
     session.add(world.head)
-    record_visit(session, world, notes="Ông An cần kích hoạt lại, gọi 0912345678",
-                 lines=[line(world.head, "online_procedure", dossier_no="H56.12-250101-0001"),
-                        line(world.spouse, "vneid_level1")])
+    record_visit(
+        session,
+        world,
+        notes="Ông An cần kích hoạt lại, gọi 0912345678",
+        lines=[
+            line(world.head, "online_procedure", dossier_no="H56.12-250101-0001"),
+            line(world.spouse, "vneid_level1"),
+        ],
+    )
     session.commit()
 
 
@@ -128,8 +178,7 @@ def test_export_holds_the_household_and_is_audited(session, world):
 
 def test_erasing_removes_personal_data_and_keeps_the_counts(session, world):
     _with_history(session, world)
-    counts = {table: count(session, table) for table in (Household, Resident, Visit,
-                                                         Assistance)}
+    counts = {table: count(session, table) for table in (Household, Resident, Visit, Assistance)}
     privacy.erase_household(session, world.household.id, member=world.staff, now=NOW)
     session.commit()
     session.expire_all()
@@ -137,15 +186,20 @@ def test_erasing_removes_personal_data_and_keeps_the_counts(session, world):
     household = session.get(Household, world.household.id)
     assert household.erased_at is not None and household.head_name == privacy.ERASED_NAME
     assert "nguyen" not in household.search_text and household.visit_count == 1
-    residents = session.exec(select(Resident).where(
-        Resident.household_id == household.id).order_by(Resident.id)).all()
+    residents = session.exec(
+        select(Resident).where(Resident.household_id == household.id).order_by(Resident.id)
+    ).all()
     assert [(r.name, r.birth_year, r.phone) for r in residents] == [
-        ("Người 1", None, None), ("Người 2", None, None)]
+        ("Người 1", None, None),
+        ("Người 2", None, None),
+    ]
     visit = session.exec(select(Visit).where(Visit.household_id == household.id)).one()
     assert visit.notes == ""
     lines = session.exec(select(Assistance).where(Assistance.visit_id == visit.id)).all()
     assert sorted((a.service_code, a.result.value, a.dossier_no) for a in lines) == [
-        ("online_procedure", "done", None), ("vneid_level1", "done", None)]
+        ("online_procedure", "done", None),
+        ("vneid_level1", "done", None),
+    ]
     (event,) = audit.events(session, commune_id=world.commune.id, action="erase")
     assert event.details == {"reason": "request", "residents": 2, "visits": 1}
     # Nothing of what was erased is kept in the audit log either.
@@ -162,13 +216,21 @@ def test_an_erased_household_takes_no_new_field_records(session, world):
         record_visit(session, world)
     assert "đã được xóa" in refused.value.errors["form"]
     with pytest.raises(Invalid):
-        add_resident(session, world.household.id,
-                     ResidentIn.parse({"uuid": new_uuid(), "name": "Người Mới"}, today=TODAY),
-                     member=world.volunteer, now=NOW)
+        add_resident(
+            session,
+            world.household.id,
+            ResidentIn.parse({"uuid": new_uuid(), "name": "Người Mới"}, today=TODAY),
+            member=world.volunteer,
+            now=NOW,
+        )
     with pytest.raises(Invalid):
-        privacy.record_consent(session, world.household.id,
-                               privacy.ConsentIn.parse(consent_data(), today=TODAY),
-                               member=world.volunteer, now=NOW)
+        privacy.record_consent(
+            session,
+            world.household.id,
+            privacy.ConsentIn.parse(consent_data(), today=TODAY),
+            member=world.volunteer,
+            now=NOW,
+        )
 
 
 def test_only_commune_staff_erase_and_only_within_their_commune(session, world):
@@ -239,8 +301,9 @@ def test_throttle_counts_failures_within_the_window(session):
         throttle.note(session, key, succeeded=False, now=NOW)
     throttle.note(session, key, succeeded=True, now=NOW)
     assert not throttle.allow(session, key, limit=3, window=timedelta(minutes=15), now=NOW)
-    assert throttle.allow(session, "signin-link:ip:10.0.0.2", limit=3,
-                          window=timedelta(minutes=15), now=NOW)
+    assert throttle.allow(
+        session, "signin-link:ip:10.0.0.2", limit=3, window=timedelta(minutes=15), now=NOW
+    )
     later = NOW + timedelta(minutes=16)
     assert throttle.allow(session, key, limit=3, window=timedelta(minutes=15), now=later)
     assert throttle.forget_before(session, later) == 4

@@ -39,12 +39,16 @@ class Browser:
     def __init__(self):
         self.private_key = ec.generate_private_key(ec.SECP256R1())
         self.auth = os.urandom(16)
-        self.p256dh = b64url(self.private_key.public_key().public_bytes(
-            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint))
+        self.p256dh = b64url(
+            self.private_key.public_key().public_bytes(
+                serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+            )
+        )
 
     def decrypt(self, body: bytes) -> dict:
-        plain = http_ece.decrypt(body, private_key=self.private_key, auth_secret=self.auth,
-                                 version="aes128gcm")
+        plain = http_ece.decrypt(
+            body, private_key=self.private_key, auth_secret=self.auth, version="aes128gcm"
+        )
         return json.loads(plain)
 
 
@@ -60,8 +64,9 @@ class PushService:
             def do_POST(self):  # noqa: N802 (http.server's name)
                 length = int(self.headers.get("Content-Length", 0))
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                service.received.append({"path": self.path, "headers": headers,
-                                         "body": self.rfile.read(length)})
+                service.received.append(
+                    {"path": self.path, "headers": headers, "body": self.rfile.read(length)}
+                )
                 self.send_response(service.status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -93,19 +98,30 @@ def vapid(tmp_path) -> push.Vapid:
 
 def subscribe(session, member, service, name="phone", browser=None) -> Browser:
     browser = browser or Browser()
-    push.subscribe(session, member, endpoint=f"{service.url}/push/{name}",
-                   p256dh=browser.p256dh, auth=b64url(browser.auth), allow_local=True, now=NOW)
+    push.subscribe(
+        session,
+        member,
+        endpoint=f"{service.url}/push/{name}",
+        p256dh=browser.p256dh,
+        auth=b64url(browser.auth),
+        allow_local=True,
+        now=NOW,
+    )
     session.commit()
     return browser
 
 
 def queue(session, member, **fields) -> PushMessage:
-    message = push.enqueue(session, member_id=member.id,
-                           title=fields.pop("title", "Bị trả lại"),
-                           body=fields.pop("body", "Hộ số 12: thiếu năm sinh."),
-                           url=fields.pop("url", "/households/1"),
-                           tag=fields.pop("tag", "returned"), now=fields.pop("now", NOW),
-                           **fields)
+    message = push.enqueue(
+        session,
+        member_id=member.id,
+        title=fields.pop("title", "Bị trả lại"),
+        body=fields.pop("body", "Hộ số 12: thiếu năm sinh."),
+        url=fields.pop("url", "/households/1"),
+        tag=fields.pop("tag", "returned"),
+        now=fields.pop("now", NOW),
+        **fields,
+    )
     session.commit()
     return message
 
@@ -116,12 +132,19 @@ def count(session, model) -> int:
 
 # --- the round trip ---------------------------------------------------------------------------
 
+
 def test_a_queued_message_reaches_the_browser_decrypted_to_the_exact_payload(
-        session, world, service, vapid):
+    session, world, service, vapid
+):
     browser = subscribe(session, world.volunteer, service)
-    message = queue(session, world.volunteer, title="Bị trả lại: hộ số 12",
-                    body="Chị Hà ơi, thiếu năm sinh của bà Lan.", url="/households/12",
-                    tag="returned-12")
+    message = queue(
+        session,
+        world.volunteer,
+        title="Bị trả lại: hộ số 12",
+        body="Chị Hà ơi, thiếu năm sinh của bà Lan.",
+        url="/households/12",
+        tag="returned-12",
+    )
 
     report = push.drain(session, vapid=vapid, now=NOW)
 
@@ -129,8 +152,11 @@ def test_a_queued_message_reaches_the_browser_decrypted_to_the_exact_payload(
     (request,) = service.received
     assert request["path"] == "/push/phone"
     assert browser.decrypt(request["body"]) == {
-        "title": "Bị trả lại: hộ số 12", "body": "Chị Hà ơi, thiếu năm sinh của bà Lan.",
-        "url": "/households/12", "tag": "returned-12"}
+        "title": "Bị trả lại: hộ số 12",
+        "body": "Chị Hà ơi, thiếu năm sinh của bà Lan.",
+        "url": "/households/12",
+        "tag": "returned-12",
+    }
     headers = request["headers"]
     assert headers["content-encoding"] == "aes128gcm"
     assert int(headers["ttl"]) == push.TTL_SECONDS
@@ -146,8 +172,10 @@ def test_a_queued_message_reaches_the_browser_decrypted_to_the_exact_payload(
 
 
 def test_every_phone_of_the_member_gets_it_and_nobody_else(session, world, service, vapid):
-    phone, tablet = subscribe(session, world.volunteer, service, "phone"), \
-        subscribe(session, world.volunteer, service, "tablet")
+    phone, tablet = (
+        subscribe(session, world.volunteer, service, "phone"),
+        subscribe(session, world.volunteer, service, "tablet"),
+    )
     subscribe(session, world.other_volunteer, service, "someone-else")
     queue(session, world.volunteer)
     push.drain(session, vapid=vapid, now=NOW)
@@ -241,11 +269,11 @@ def test_two_workers_never_claim_the_same_message(engine, world, vapid):
         pytest.skip("row locks: PostgreSQL only (one worker on SQLite)")
     with new_session(engine) as setup:
         for title in ("một", "hai"):
-            push.enqueue(setup, member_id=world.volunteer.id, title=title, body="", url="/",
-                         now=NOW)
+            push.enqueue(
+                setup, member_id=world.volunteer.id, title=title, body="", url="/", now=NOW
+            )
         setup.commit()
-    with new_session(engine) as first, new_session(engine) as second, \
-            new_session(engine) as third:
+    with new_session(engine) as first, new_session(engine) as second, new_session(engine) as third:
         held = push._claim_one(first, NOW)
         other = push._claim_one(second, NOW)
         assert held.title == "một" and other.title == "hai"
@@ -256,12 +284,27 @@ def test_two_workers_never_claim_the_same_message(engine, world, vapid):
 
 # --- the queue and what fills it -------------------------------------------------------------
 
+
 def test_a_dedupe_key_queues_once(session, world):
-    first = push.enqueue(session, member_id=world.volunteer.id, title="Nhắc", body="Hôm nay",
-                         url="/households", dedupe_key="k1", now=NOW)
+    first = push.enqueue(
+        session,
+        member_id=world.volunteer.id,
+        title="Nhắc",
+        body="Hôm nay",
+        url="/households",
+        dedupe_key="k1",
+        now=NOW,
+    )
     session.commit()
-    again = push.enqueue(session, member_id=world.volunteer.id, title="Nhắc", body="Hôm nay",
-                         url="/households", dedupe_key="k1", now=NOW)
+    again = push.enqueue(
+        session,
+        member_id=world.volunteer.id,
+        title="Nhắc",
+        body="Hôm nay",
+        url="/households",
+        dedupe_key="k1",
+        now=NOW,
+    )
     session.commit()
     assert first is not None and again is None
     assert count(session, PushMessage) == 1
@@ -274,13 +317,24 @@ def test_queued_in_a_transaction_that_rolls_back_is_never_sent(session, world):
 
 
 def test_an_assignment_tells_the_volunteer_once_with_the_count(session, world):
-    extra = [Household(uuid=f"00000000-0000-4000-8000-0000000000{n}", village_id=world.village.id,
-                       label=str(20 + n), head_name=f"Hộ {n}") for n in range(10, 13)]
+    extra = [
+        Household(
+            uuid=f"00000000-0000-4000-8000-0000000000{n}",
+            village_id=world.village.id,
+            label=str(20 + n),
+            head_name=f"Hộ {n}",
+        )
+        for n in range(10, 13)
+    ]
     session.add_all(extra)
     session.commit()
-    changed = assignments.assign(session, world.leader, volunteer_id=world.volunteer.id,
-                                 household_ids=[h.id for h in extra] + [world.household.id],
-                                 now=NOW)
+    changed = assignments.assign(
+        session,
+        world.leader,
+        volunteer_id=world.volunteer.id,
+        household_ids=[h.id for h in extra] + [world.household.id],
+        now=NOW,
+    )
     session.commit()
     assert changed == 3
     (message,) = session.exec(select(PushMessage)).all()
@@ -288,24 +342,34 @@ def test_an_assignment_tells_the_volunteer_once_with_the_count(session, world):
     assert message.title == "Bạn được giao 3 hộ mới"
     assert world.leader.name in message.body and message.url == "/households"
     # Nothing changed hands: nothing to tell.
-    assignments.assign(session, world.leader, volunteer_id=world.volunteer.id,
-                       household_ids=[h.id for h in extra], now=NOW)
+    assignments.assign(
+        session,
+        world.leader,
+        volunteer_id=world.volunteer.id,
+        household_ids=[h.id for h in extra],
+        now=NOW,
+    )
     session.commit()
     assert count(session, PushMessage) == 1
 
 
 def test_an_accepted_invite_tells_whoever_made_it_once(session, world):
-    token = members.create_sign_in_link(session, world.volunteer, now=NOW,
-                                        created_by_id=world.leader.id)
+    token = members.create_sign_in_link(
+        session, world.volunteer, now=NOW, created_by_id=world.leader.id
+    )
     person = members.redeem_sign_in_link(session, token, now=NOW)
     push.invite_accepted(session, token=token, member=person, now=NOW)
     session.commit()
     (message,) = session.exec(select(PushMessage)).all()
     assert (message.member_id, message.title, message.url) == (
-        world.leader.id, "Phạm Thu Hà đã tham gia", "/members")
+        world.leader.id,
+        "Phạm Thu Hà đã tham gia",
+        "/members",
+    )
     # A second invite later is not a first sign-in; a console link has nobody to tell.
-    again = members.create_sign_in_link(session, world.volunteer, now=NOW,
-                                        created_by_id=world.leader.id)
+    again = members.create_sign_in_link(
+        session, world.volunteer, now=NOW, created_by_id=world.leader.id
+    )
     members.redeem_sign_in_link(session, again, now=NOW)
     assert push.invite_accepted(session, token=again, member=person, now=NOW) is None
     console = members.create_sign_in_link(session, world.other_volunteer, now=NOW)
@@ -328,8 +392,10 @@ def test_follow_ups_due_today_are_queued_once_per_volunteer_per_day(session, wor
     assert push.queue_follow_ups(session, now=NOW + timedelta(hours=3)) == 0
     session.commit()
     (message,) = session.exec(select(PushMessage)).all()
-    assert (message.member_id, message.title) == (world.volunteer.id,
-                                                  "Hôm nay có 1 hộ hẹn quay lại")
+    assert (message.member_id, message.title) == (
+        world.volunteer.id,
+        "Hôm nay có 1 hộ hẹn quay lại",
+    )
     assert message.url == "/households?filter=follow_up"
     # The next day (in Vietnam) is another reminder.
     world.far_household.follow_up_on = today + timedelta(days=1)
@@ -338,32 +404,45 @@ def test_follow_ups_due_today_are_queued_once_per_volunteer_per_day(session, wor
 
 # --- subscriptions ---------------------------------------------------------------------------
 
+
 def test_the_same_endpoint_again_updates_its_one_row(session, world):
     first, second = Browser(), Browser()
     for browser, member in ((first, world.volunteer), (second, world.leader)):
-        push.subscribe(session, member, endpoint="https://fcm.googleapis.com/fcm/send/abc",
-                       p256dh=browser.p256dh, auth=b64url(browser.auth), now=NOW)
+        push.subscribe(
+            session,
+            member,
+            endpoint="https://fcm.googleapis.com/fcm/send/abc",
+            p256dh=browser.p256dh,
+            auth=b64url(browser.auth),
+            now=NOW,
+        )
         session.commit()
     stored = session.exec(select(PushSubscription)).one()
     assert (stored.member_id, stored.p256dh) == (world.leader.id, second.p256dh)
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"endpoint": "http://push.example.com/x"}, "endpoint"),
-    ({"endpoint": "http://127.0.0.1:9/x"}, "endpoint"),  # local only when allowed
-    ({"endpoint": "javascript:alert(1)"}, "endpoint"),
-    ({"endpoint": ""}, "endpoint"),
-    ({"p256dh": b64url(b"\x04" + b"\x01" * 64)}, "keys"),  # not on the curve
-    ({"p256dh": b64url(b"\x04" + b"\x01" * 31)}, "keys"),  # too short
-    ({"p256dh": "not base64 !!"}, "keys"),
-    ({"auth": b64url(os.urandom(8))}, "keys"),
-    ({"auth": None}, "keys"),
-])
-def test_a_subscription_with_bad_parts_is_refused_and_nothing_kept(session, world, change,
-                                                                    field):
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"endpoint": "http://push.example.com/x"}, "endpoint"),
+        ({"endpoint": "http://127.0.0.1:9/x"}, "endpoint"),  # local only when allowed
+        ({"endpoint": "javascript:alert(1)"}, "endpoint"),
+        ({"endpoint": ""}, "endpoint"),
+        ({"p256dh": b64url(b"\x04" + b"\x01" * 64)}, "keys"),  # not on the curve
+        ({"p256dh": b64url(b"\x04" + b"\x01" * 31)}, "keys"),  # too short
+        ({"p256dh": "not base64 !!"}, "keys"),
+        ({"auth": b64url(os.urandom(8))}, "keys"),
+        ({"auth": None}, "keys"),
+    ],
+)
+def test_a_subscription_with_bad_parts_is_refused_and_nothing_kept(session, world, change, field):
     browser = Browser()
-    fields = {"endpoint": "https://updates.push.services.mozilla.com/wpush/v2/abc",
-              "p256dh": browser.p256dh, "auth": b64url(browser.auth), **change}
+    fields = {
+        "endpoint": "https://updates.push.services.mozilla.com/wpush/v2/abc",
+        "p256dh": browser.p256dh,
+        "auth": b64url(browser.auth),
+        **change,
+    }
     with pytest.raises(Invalid) as refused:
         push.subscribe(session, world.volunteer, now=NOW, **fields)
     assert field in refused.value.errors
@@ -373,8 +452,14 @@ def test_a_subscription_with_bad_parts_is_refused_and_nothing_kept(session, worl
 
 def test_unsubscribe_forgets_only_ones_own(session, world):
     browser = Browser()
-    push.subscribe(session, world.volunteer, endpoint="https://push.example.com/a",
-                   p256dh=browser.p256dh, auth=b64url(browser.auth), now=NOW)
+    push.subscribe(
+        session,
+        world.volunteer,
+        endpoint="https://push.example.com/a",
+        p256dh=browser.p256dh,
+        auth=b64url(browser.auth),
+        now=NOW,
+    )
     session.commit()
     assert not push.unsubscribe(session, world.leader, endpoint="https://push.example.com/a")
     assert push.unsubscribe(session, world.volunteer, endpoint="https://push.example.com/a")
@@ -383,6 +468,7 @@ def test_unsubscribe_forgets_only_ones_own(session, world):
 
 
 # --- keys and commands -----------------------------------------------------------------------
+
 
 def test_vapid_keys_are_made_once_and_kept_private(tmp_path):
     first = push.load_vapid(tmp_path, subject="mailto:a@example.vn")

@@ -15,8 +15,10 @@ def decide(session, visit, state: ReviewState) -> None:
 
 
 def chips_of(session, world, resident) -> list[tuple[str, str, bool]]:
-    return [(chip.service_code, chip.result, chip.approved)
-            for chip in statuses(session, world.household.id).get(resident.id, [])]
+    return [
+        (chip.service_code, chip.result, chip.approved)
+        for chip in statuses(session, world.household.id).get(resident.id, [])
+    ]
 
 
 def test_nothing_done_means_no_chips(session, world):
@@ -24,22 +26,38 @@ def test_nothing_done_means_no_chips(session, world):
 
 
 def test_each_resident_gets_their_own_chips(session, world):
-    record_visit(session, world, lines=[line(world.head, "vneid_level1"),
-                                        line(world.spouse, "health_book", **FAILED)])
+    record_visit(
+        session,
+        world,
+        lines=[line(world.head, "vneid_level1"), line(world.spouse, "health_book", **FAILED)],
+    )
     chips = statuses(session, world.household.id)
     assert set(chips) == {world.head.id, world.spouse.id}
     assert [(c.service_code, c.label, c.result) for c in chips[world.spouse.id]] == [
-        ("health_book", "Sổ sức khỏe", "failed")]
+        ("health_book", "Sổ sức khỏe", "failed")
+    ]
 
 
 def test_done_wins_over_failed_whatever_the_order(session, world):
-    record_visit(session, world, visited_at="2026-11-18T09:00",
-                 lines=[line(world.head, "vneid_level1", **FAILED)])
-    record_visit(session, world, visited_at="2026-11-19T09:00",
-                 lines=[line(world.head, "vneid_level1", "done")])
+    record_visit(
+        session,
+        world,
+        visited_at="2026-11-18T09:00",
+        lines=[line(world.head, "vneid_level1", **FAILED)],
+    )
+    record_visit(
+        session,
+        world,
+        visited_at="2026-11-19T09:00",
+        lines=[line(world.head, "vneid_level1", "done")],
+    )
     # A later failure (say, the resident forgot the password) does not undo what was done.
-    record_visit(session, world, visited_at="2026-11-20T09:00",
-                 lines=[line(world.head, "vneid_level1", **FAILED)])
+    record_visit(
+        session,
+        world,
+        visited_at="2026-11-20T09:00",
+        lines=[line(world.head, "vneid_level1", **FAILED)],
+    )
     assert chips_of(session, world, world.head) == [("vneid_level1", "done", False)]
 
 
@@ -51,36 +69,53 @@ def test_approved_only_when_an_approved_visit_backs_the_result(session, world):
 
 
 def test_approved_failure_does_not_vouch_for_a_pending_success(session, world):
-    failed = record_visit(session, world, visited_at="2026-11-18T09:00",
-                          lines=[line(world.head, "vneid_level1", **FAILED)])
+    failed = record_visit(
+        session,
+        world,
+        visited_at="2026-11-18T09:00",
+        lines=[line(world.head, "vneid_level1", **FAILED)],
+    )
     decide(session, failed, ReviewState.approved)
     record_visit(session, world, lines=[line(world.head, "vneid_level1", "done")])
     assert chips_of(session, world, world.head) == [("vneid_level1", "done", False)]
 
 
 def test_approved_result_outranks_the_same_result_pending(session, world):
-    approved = record_visit(session, world, visited_at="2026-11-18T09:00",
-                            lines=[line(world.head, "vneid_level1")])
+    approved = record_visit(
+        session, world, visited_at="2026-11-18T09:00", lines=[line(world.head, "vneid_level1")]
+    )
     decide(session, approved, ReviewState.approved)
     record_visit(session, world, lines=[line(world.head, "vneid_level1")])
     assert chips_of(session, world, world.head) == [("vneid_level1", "done", True)]
 
 
 def test_rejected_visits_do_not_count(session, world):
-    rejected = record_visit(session, world, visited_at="2026-11-18T09:00",
-                            lines=[line(world.head, "vneid_level1"),
-                                   line(world.head, "etax")])
+    rejected = record_visit(
+        session,
+        world,
+        visited_at="2026-11-18T09:00",
+        lines=[line(world.head, "vneid_level1"), line(world.head, "etax")],
+    )
     decide(session, rejected, ReviewState.rejected)
     record_visit(session, world, lines=[line(world.head, "vneid_level1", **FAILED)])
     assert chips_of(session, world, world.head) == [("vneid_level1", "failed", False)]
 
 
 def test_chips_follow_the_catalogue_order(session, world):
-    record_visit(session, world, lines=[line(world.head, "zalo_group"),
-                                        line(world.head, "vneid_level1"),
-                                        line(world.head, "health_book")])
+    record_visit(
+        session,
+        world,
+        lines=[
+            line(world.head, "zalo_group"),
+            line(world.head, "vneid_level1"),
+            line(world.head, "health_book"),
+        ],
+    )
     assert [code for code, *_ in chips_of(session, world, world.head)] == [
-        "vneid_level1", "health_book", "zalo_group"]
+        "vneid_level1",
+        "health_book",
+        "zalo_group",
+    ]
 
     # The catalogue is data: when staff move Zalo to the top, the chips follow.
     zalo = session.get(Service, "zalo_group")
@@ -88,7 +123,10 @@ def test_chips_follow_the_catalogue_order(session, world):
     session.add(zalo)
     session.flush()
     assert [code for code, *_ in chips_of(session, world, world.head)] == [
-        "zalo_group", "vneid_level1", "health_book"]
+        "zalo_group",
+        "vneid_level1",
+        "health_book",
+    ]
 
 
 def test_statuses_are_per_household(session, world):

@@ -33,8 +33,9 @@ def test_a_village_sheet_has_one_label_per_household_in_door_order(session, worl
 def test_reprinting_gives_the_same_tokens(session, world):
     first = stickers.village_sheet(session, world.leader, world.village.id, now=NOW)
     session.commit()
-    again = stickers.village_sheet(session, world.staff, world.village.id,
-                                   now=NOW + timedelta(days=3))
+    again = stickers.village_sheet(
+        session, world.staff, world.village.id, now=NOW + timedelta(days=3)
+    )
     assert [label.token for label in again] == [label.token for label in first]
     assert len(session.exec(select(Sticker)).all()) == 2
 
@@ -57,8 +58,7 @@ def test_opening_a_sticker_leads_to_its_household_within_scope(session, world):
         stickers.open_sticker(session, world.other_volunteer, token)
 
 
-@pytest.mark.parametrize("token", ["", "short", "x" * 22 + "y", "../../etc/passwd",
-                                   "A" * 22])
+@pytest.mark.parametrize("token", ["", "short", "x" * 22 + "y", "../../etc/passwd", "A" * 22])
 def test_forged_or_malformed_tokens_are_not_found(session, world, token):
     stickers.sticker_for(session, world.household, now=NOW)
     session.commit()

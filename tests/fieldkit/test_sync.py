@@ -44,20 +44,37 @@ def visit(household, **fields) -> SyncItem:
 
 def resident(household=None, **fields) -> SyncItem:
     target = {"household_id": household.id} if household is not None else {}
-    return item("resident", {"uuid": new_uuid(), "name": "Nguyễn Thị Mai", "birth_year": "2001",
-                             "sex": "female", "relation": "Con", **target, **fields})
+    return item(
+        "resident",
+        {
+            "uuid": new_uuid(),
+            "name": "Nguyễn Thị Mai",
+            "birth_year": "2001",
+            "sex": "female",
+            "relation": "Con",
+            **target,
+            **fields,
+        },
+    )
 
 
 def proposal(**fields) -> SyncItem:
-    return item("household", {"uuid": new_uuid(), "label": "27", "head_name": "Vũ Thị Hoa",
-                              **fields})
+    return item(
+        "household", {"uuid": new_uuid(), "label": "27", "head_name": "Vũ Thị Hoa", **fields}
+    )
 
 
 def edit(household, **fields) -> SyncItem:
-    basics = {"label": household.label, "head_name": household.head_name, "address_hint": "",
-              "smartphones": "", "internet_at_home": ""}
-    return item("household_edit", {"uuid": new_uuid(), "household_id": household.id,
-                                   **basics, **fields})
+    basics = {
+        "label": household.label,
+        "head_name": household.head_name,
+        "address_hint": "",
+        "smartphones": "",
+        "internet_at_home": "",
+    }
+    return item(
+        "household_edit", {"uuid": new_uuid(), "household_id": household.id, **basics, **fields}
+    )
 
 
 def send(session, member, *items: SyncItem) -> list[ItemResult]:
@@ -73,21 +90,33 @@ def one(session, model, *where):
 
 
 def counts(session) -> tuple[int, int, int, int, int]:
-    return (count(session, Household), count(session, Resident), count(session, Visit),
-            count(session, Assistance), count(session, HouseholdEdit))
+    return (
+        count(session, Household),
+        count(session, Resident),
+        count(session, Visit),
+        count(session, Assistance),
+        count(session, HouseholdEdit),
+    )
 
 
 # --- each kind -------------------------------------------------------------------------------
+
 
 def test_a_visit_is_stored_pending_with_its_lines(session, world):
     sent = visit(world.household, lines=[line(world.head, device="own")])
     (result,) = send(session, world.volunteer, sent)
     assert (result.status, result.id, result.household_id) == (
-        Status.stored, sent.id, world.household.id)
+        Status.stored,
+        sent.id,
+        world.household.id,
+    )
     assert "chờ xã duyệt" in result.message
     stored = one(session, Visit)
     assert (stored.uuid, stored.review_state, stored.volunteer_id) == (
-        sent.id, ReviewState.pending, world.volunteer.id)
+        sent.id,
+        ReviewState.pending,
+        world.volunteer.id,
+    )
     assert one(session, Assistance).resident_id == world.head.id
     assert session.get(Household, world.household.id).visit_count == 1
 
@@ -98,7 +127,11 @@ def test_a_resident_is_stored_pending_in_the_household(session, world):
     assert result.status is Status.stored
     stored = one(session, Resident, Resident.uuid == sent.id)
     assert (stored.household_id, stored.name, stored.birth_year, stored.review_state) == (
-        world.household.id, "Nguyễn Thị Mai", 2001, ReviewState.pending)
+        world.household.id,
+        "Nguyễn Thị Mai",
+        2001,
+        ReviewState.pending,
+    )
 
 
 def test_a_proposed_household_joins_my_village_pending(session, world):
@@ -107,34 +140,48 @@ def test_a_proposed_household_joins_my_village_pending(session, world):
     stored = one(session, Household, Household.uuid == sent.id)
     assert result.status is Status.stored and result.household_id == stored.id
     assert (stored.village_id, stored.review_state, stored.assigned_volunteer_id) == (
-        world.village.id, ReviewState.pending, world.volunteer.id)
+        world.village.id,
+        ReviewState.pending,
+        world.volunteer.id,
+    )
     assert (stored.smartphones, stored.internet_at_home) == (2, True)
 
 
 def test_a_household_edit_is_applied_and_kept_for_review(session, world):
-    (result,) = send(session, world.volunteer, edit(world.household, label="12A",
-                                                    smartphones="2"))
+    (result,) = send(session, world.volunteer, edit(world.household, label="12A", smartphones="2"))
     assert result.status is Status.stored and result.household_id == world.household.id
     session.expire_all()
     assert session.get(Household, world.household.id).label == "12A"
-    assert one(session, HouseholdEdit).changes["label"] == {"before": "12",
-                                                                  "after": "12A"}
+    assert one(session, HouseholdEdit).changes["label"] == {"before": "12", "after": "12A"}
 
 
 def test_an_edit_that_changes_nothing_is_acknowledged_and_keeps_nothing(session, world):
     (result,) = send(session, world.volunteer, edit(world.household))
     assert (result.status, result.message, result.household_id) == (
-        Status.duplicate, UNCHANGED, world.household.id)
+        Status.duplicate,
+        UNCHANGED,
+        world.household.id,
+    )
     assert count(session, HouseholdEdit) == 0
 
 
 def test_a_visit_sent_as_form_fields_is_stored(session, world):
-    form = {"uuid": new_uuid(), "household_id": str(world.household.id),
-            "visited_at": "2026-11-20T09:30", "outcome": "met", "notes": "",
-            "lines-0-resident_id": str(world.head.id), "lines-0-service_code": "vneid_level1",
-            "lines-0-result": "done", "lines-2-resident_id": str(world.spouse.id),
-            "lines-2-service_code": "health_book", "lines-2-result": "failed",
-            "lines-2-reason": "no_smartphone", "smartphones": "1", "internet_at_home": "no"}
+    form = {
+        "uuid": new_uuid(),
+        "household_id": str(world.household.id),
+        "visited_at": "2026-11-20T09:30",
+        "outcome": "met",
+        "notes": "",
+        "lines-0-resident_id": str(world.head.id),
+        "lines-0-service_code": "vneid_level1",
+        "lines-0-result": "done",
+        "lines-2-resident_id": str(world.spouse.id),
+        "lines-2-service_code": "health_book",
+        "lines-2-result": "failed",
+        "lines-2-reason": "no_smartphone",
+        "smartphones": "1",
+        "internet_at_home": "no",
+    }
     (result,) = send(session, world.volunteer, item("visit", form))
     assert result.status is Status.stored
     assert count(session, Assistance) == 2
@@ -144,11 +191,15 @@ def test_a_visit_sent_as_form_fields_is_stored(session, world):
 
 # --- one item at a time ----------------------------------------------------------------------
 
+
 def test_an_invalid_item_between_two_good_ones_leaves_them_stored(engine, session, world):
-    results = send(session, world.volunteer,
-                   visit(world.household),
-                   visit(world.household, visited_at="2026-11-21T09:30"),  # tomorrow
-                   resident(world.household))
+    results = send(
+        session,
+        world.volunteer,
+        visit(world.household),
+        visit(world.household, visited_at="2026-11-21T09:30"),  # tomorrow
+        resident(world.household),
+    )
     assert statuses(results) == ["stored", "invalid", "stored"]
     assert results[1].errors == {"visited_at": "Thời gian thăm không thể ở tương lai."}
     assert results[1].message == INVALID
@@ -158,8 +209,12 @@ def test_an_invalid_item_between_two_good_ones_leaves_them_stored(engine, sessio
 
 
 def test_a_replayed_batch_is_all_duplicate_and_changes_nothing(session, world):
-    batch = [visit(world.household, lines=[line(world.head)]), resident(world.household),
-             proposal(), edit(world.neighbour, address_hint="Cạnh cầu")]
+    batch = [
+        visit(world.household, lines=[line(world.head)]),
+        resident(world.household),
+        proposal(),
+        edit(world.neighbour, address_hint="Cạnh cầu"),
+    ]
     assert statuses(send(session, world.volunteer, *batch)) == ["stored"] * 4
     before = counts(session)
     household = session.get(Household, world.household.id)
@@ -170,28 +225,37 @@ def test_a_replayed_batch_is_all_duplicate_and_changes_nothing(session, world):
     assert statuses(again) == ["duplicate"] * 4
     assert {result.message for result in again} == {DUPLICATE}
     assert [r.household_id for r in again] == [
-        world.household.id, world.household.id, again[2].household_id, world.neighbour.id]
+        world.household.id,
+        world.household.id,
+        again[2].household_id,
+        world.neighbour.id,
+    ]
     assert counts(session) == before
     session.expire_all()
     household = session.get(Household, world.household.id)
     assert (household.visit_count, household.last_visited_at, household.search_text) == summary
 
 
-@pytest.mark.parametrize(("kind", "change"), [
-    ("visit", {"notes": "Đã sửa"}),
-    ("resident", {"birth_year": "2002"}),
-    ("household", {"head_name": "Vũ Thị Hoà"}),
-    ("household_edit", {"label": "12B"}),
-])
+@pytest.mark.parametrize(
+    ("kind", "change"),
+    [
+        ("visit", {"notes": "Đã sửa"}),
+        ("resident", {"birth_year": "2002"}),
+        ("household", {"head_name": "Vũ Thị Hoà"}),
+        ("household_edit", {"label": "12B"}),
+    ],
+)
 def test_the_same_uuid_with_other_content_is_a_conflict(session, world, kind, change):
-    first = {"visit": lambda: visit(world.household), "resident": lambda: resident(world.household),
-             "household": proposal, "household_edit": lambda: edit(world.household, label="12A")
-             }[kind]()
+    first = {
+        "visit": lambda: visit(world.household),
+        "resident": lambda: resident(world.household),
+        "household": proposal,
+        "household_edit": lambda: edit(world.household, label="12A"),
+    }[kind]()
     send(session, world.volunteer, first)
     before = counts(session)
 
-    (result,) = send(session, world.volunteer,
-                     item(kind, {**first.payload, **change}, first.id))
+    (result,) = send(session, world.volunteer, item(kind, {**first.payload, **change}, first.id))
 
     assert result.status is Status.conflict
     assert "đã được gửi trước đó với nội dung khác" in result.message
@@ -199,16 +263,22 @@ def test_the_same_uuid_with_other_content_is_a_conflict(session, world, kind, ch
     assert counts(session) == before
     session.expire_all()
     assert session.get(Household, world.household.id).label == (
-        "12A" if kind == "household_edit" else "12")
+        "12A" if kind == "household_edit" else "12"
+    )
 
 
 def test_invalid_fields_are_named_with_their_messages(session, world):
-    (result,) = send(session, world.volunteer,
-                     resident(world.household, name=" ", birth_year="3000", phone="12345"))
+    (result,) = send(
+        session,
+        world.volunteer,
+        resident(world.household, name=" ", birth_year="3000", phone="12345"),
+    )
     assert result.status is Status.invalid
-    assert result.errors == {"name": "Vui lòng nhập họ tên.",
-                             "birth_year": "Năm sinh phải từ 1900 đến 2026.",
-                             "phone": "Số điện thoại gồm 10 chữ số, ví dụ 0912345678."}
+    assert result.errors == {
+        "name": "Vui lòng nhập họ tên.",
+        "birth_year": "Năm sinh phải từ 1900 đến 2026.",
+        "phone": "Số điện thoại gồm 10 chữ số, ví dụ 0912345678.",
+    }
     assert count(session, Resident) == 4
 
 
@@ -221,11 +291,14 @@ def test_a_household_edit_without_a_household_is_invalid(session, world):
 
 # --- scope and role --------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("kind", ["visit", "resident", "household_edit"])
 def test_a_household_of_another_village_is_forbidden(session, world, kind):
-    sent = {"visit": lambda: visit(world.far_household),
-            "resident": lambda: resident(world.far_household),
-            "household_edit": lambda: edit(world.far_household, label="3B")}[kind]()
+    sent = {
+        "visit": lambda: visit(world.far_household),
+        "resident": lambda: resident(world.far_household),
+        "household_edit": lambda: edit(world.far_household, label="3B"),
+    }[kind]()
     before = counts(session)
     (result,) = send(session, world.volunteer, sent)
     assert (result.status, result.message) == (Status.forbidden, OUT_OF_SCOPE)
@@ -240,8 +313,14 @@ def test_an_unknown_household_is_forbidden_not_a_crash(session, world):
 
 def test_commune_staff_cannot_send_field_records(session, world):
     before = counts(session)
-    results = send(session, world.staff, visit(world.household), resident(world.household),
-                   proposal(), edit(world.household, label="12A"))
+    results = send(
+        session,
+        world.staff,
+        visit(world.household),
+        resident(world.household),
+        proposal(),
+        edit(world.household, label="12A"),
+    )
     assert statuses(results) == ["forbidden"] * 4
     assert {result.message for result in results} == {STAFF_REFUSED}
     assert counts(session) == before
@@ -249,8 +328,12 @@ def test_commune_staff_cannot_send_field_records(session, world):
 
 def test_replaying_someone_elses_uuid_from_outside_the_village_is_forbidden(session, world):
     # A UUID is no password: the record is not confirmed to someone who may not see it.
-    batch = [visit(world.household), resident(world.household), proposal(),
-             edit(world.household, label="12A")]
+    batch = [
+        visit(world.household),
+        resident(world.household),
+        proposal(),
+        edit(world.household, label="12A"),
+    ]
     send(session, world.volunteer, *batch)
     results = send(session, world.other_volunteer, *batch)
     assert statuses(results) == ["forbidden"] * 4
@@ -264,28 +347,42 @@ def test_replaying_someone_elses_uuid_from_outside_the_village_is_forbidden(sess
 
 # --- records that name each other by UUID ----------------------------------------------------
 
+
 def test_a_visit_names_a_resident_added_earlier_in_the_batch(session, world):
     newcomer = resident(world.household)
-    sent = visit(world.household, lines=[
-        {"resident_uuid": newcomer.id, "service_code": "vneid_level1", "result": "done"},
-        line(world.head, "health_book")])
+    sent = visit(
+        world.household,
+        lines=[
+            {"resident_uuid": newcomer.id, "service_code": "vneid_level1", "result": "done"},
+            line(world.head, "health_book"),
+        ],
+    )
     assert statuses(send(session, world.volunteer, newcomer, sent)) == ["stored", "stored"]
     added = one(session, Resident, Resident.uuid == newcomer.id)
     assert sorted(session.exec(select(Assistance.resident_id)).all()) == sorted(
-        [added.id, world.head.id])
+        [added.id, world.head.id]
+    )
     # Sent again, now with the id the phone learned: the same visit.
     lines = [line(added), line(world.head, "health_book")]
-    assert statuses(send(session, world.volunteer, item(
-        "visit", {**sent.payload, "lines": lines}, sent.id))) == ["duplicate"]
+    assert statuses(
+        send(session, world.volunteer, item("visit", {**sent.payload, "lines": lines}, sent.id))
+    ) == ["duplicate"]
 
 
 def test_form_fields_may_name_a_resident_by_uuid(session, world):
     newcomer = resident(world.household)
-    form = {"household_id": world.household.id, "visited_at": "2026-11-20T09:30",
-            "outcome": "met", "lines-3-resident_uuid": newcomer.id,
-            "lines-3-service_code": "vneid_level1", "lines-3-result": "done"}
+    form = {
+        "household_id": world.household.id,
+        "visited_at": "2026-11-20T09:30",
+        "outcome": "met",
+        "lines-3-resident_uuid": newcomer.id,
+        "lines-3-service_code": "vneid_level1",
+        "lines-3-result": "done",
+    }
     assert statuses(send(session, world.volunteer, newcomer, item("visit", form))) == [
-        "stored", "stored"]
+        "stored",
+        "stored",
+    ]
     added = one(session, Resident, Resident.uuid == newcomer.id)
     assert one(session, Assistance).resident_id == added.id
 
@@ -293,8 +390,17 @@ def test_form_fields_may_name_a_resident_by_uuid(session, world):
 def test_a_household_proposed_then_visited_in_one_batch(session, world):
     new_household = proposal()
     newcomer = resident(household_uuid=new_household.id, name="Vũ Văn Nam")
-    sent = item("visit", {"household_uuid": new_household.id, **visit_payload(lines=[
-        {"resident_uuid": newcomer.id, "service_code": "vneid_level1", "result": "done"}])})
+    sent = item(
+        "visit",
+        {
+            "household_uuid": new_household.id,
+            **visit_payload(
+                lines=[
+                    {"resident_uuid": newcomer.id, "service_code": "vneid_level1", "result": "done"}
+                ]
+            ),
+        },
+    )
     results = send(session, world.volunteer, new_household, newcomer, sent)
     assert statuses(results) == ["stored"] * 3
     stored = one(session, Household, Household.uuid == new_household.id)
@@ -333,9 +439,13 @@ def test_a_refused_household_leaves_its_visit_invalid_too(session, world):
 
 
 def test_an_unknown_resident_uuid_is_invalid_on_that_line(session, world):
-    sent = visit(world.household, lines=[
-        line(world.head),
-        {"resident_uuid": new_uuid(), "service_code": "health_book", "result": "done"}])
+    sent = visit(
+        world.household,
+        lines=[
+            line(world.head),
+            {"resident_uuid": new_uuid(), "service_code": "health_book", "result": "done"},
+        ],
+    )
     (result,) = send(session, world.volunteer, sent)
     assert result.status is Status.invalid
     # One message, on the field that was sent, beside the line it is about.
@@ -344,19 +454,27 @@ def test_an_unknown_resident_uuid_is_invalid_on_that_line(session, world):
 
 
 def test_a_household_id_and_uuid_that_disagree_are_invalid(session, world):
-    sent = item("visit", {"household_id": world.neighbour.id,
-                          "household_uuid": world.household.uuid, **visit_payload()})
+    sent = item(
+        "visit",
+        {
+            "household_id": world.neighbour.id,
+            "household_uuid": world.household.uuid,
+            **visit_payload(),
+        },
+    )
     (result,) = send(session, world.volunteer, sent)
     assert result.status is Status.invalid and set(result.errors) == {"household_uuid"}
 
 
 # --- the item itself -------------------------------------------------------------------------
 
+
 def test_a_payload_without_uuid_is_stored_under_the_item_id(session, world):
     payload = visit_payload()
     del payload["uuid"]
-    sent = SyncItem(id=new_uuid().upper(), kind="visit",
-                    payload={"household_id": world.household.id, **payload})
+    sent = SyncItem(
+        id=new_uuid().upper(), kind="visit", payload={"household_id": world.household.id, **payload}
+    )
     (result,) = send(session, world.volunteer, sent)
     assert (result.status, result.id) == (Status.stored, sent.id)  # the id as it was sent
     assert one(session, Visit).uuid == sent.id.lower()
@@ -369,15 +487,19 @@ def test_a_payload_uuid_other_than_the_item_id_is_invalid(session, world):
     assert count(session, Visit) == 0
 
 
-@pytest.mark.parametrize(("kind", "payload", "field"), [
-    ("appointment", {}, "kind"),
-    (None, {}, "kind"),
-    (["visit"], {}, "kind"),
-    ("visit", None, "payload"),
-    ("visit", ["uuid"], "payload"),
-])
-def test_an_unknown_kind_or_a_payload_that_is_no_object_is_invalid(session, world, kind,
-                                                                    payload, field):
+@pytest.mark.parametrize(
+    ("kind", "payload", "field"),
+    [
+        ("appointment", {}, "kind"),
+        (None, {}, "kind"),
+        (["visit"], {}, "kind"),
+        ("visit", None, "payload"),
+        ("visit", ["uuid"], "payload"),
+    ],
+)
+def test_an_unknown_kind_or_a_payload_that_is_no_object_is_invalid(
+    session, world, kind, payload, field
+):
     (result,) = send(session, world.volunteer, SyncItem(new_uuid(), kind, payload))
     assert result.status is Status.invalid and set(result.errors) == {field}
 
@@ -388,20 +510,33 @@ def test_text_with_a_nul_character_is_invalid_not_a_database_error(session, worl
 
 
 @pytest.mark.parametrize("visited_at", ["0001-01-01T00:00+01:00", "9999-12-31T23:59Z"])
-def test_a_visit_time_at_the_edge_of_the_calendar_is_invalid_not_a_crash(session, world,
-                                                                         visited_at):
+def test_a_visit_time_at_the_edge_of_the_calendar_is_invalid_not_a_crash(
+    session, world, visited_at
+):
     (result,) = send(session, world.volunteer, visit(world.household, visited_at=visited_at))
     assert result.status is Status.invalid and set(result.errors) == {"visited_at"}
 
 
 # --- the batch -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("body", [
-    None, [], "items", {"item": []}, {"items": {}}, {"items": [1]}, {"items": [[]]},
-    {"items": [{"kind": "visit", "payload": {}}]}, {"items": [{"id": 7}]},
-    {"items": [{"id": "not-a-uuid"}]}, {"items": [{"id": new_uuid() + "\n"}]},
-    {"items": [{"id": "{" + new_uuid() + "}"}]},
-])
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        None,
+        [],
+        "items",
+        {"item": []},
+        {"items": {}},
+        {"items": [1]},
+        {"items": [[]]},
+        {"items": [{"kind": "visit", "payload": {}}]},
+        {"items": [{"id": 7}]},
+        {"items": [{"id": "not-a-uuid"}]},
+        {"items": [{"id": new_uuid() + "\n"}]},
+        {"items": [{"id": "{" + new_uuid() + "}"}]},
+    ],
+)
 def test_a_body_that_is_no_batch_is_refused_whole(body):
     with pytest.raises(BadBatch) as refused:
         parse_batch(body)
@@ -417,27 +552,33 @@ def test_a_batch_is_at_most_max_items():
 
 
 def test_kinds_and_payloads_are_left_to_each_item():
-    parsed = parse_batch({"items": [{"id": "0" * 8 + "-0000-0000-0000-" + "0" * 12,
-                                     "kind": 3}], "client": "x"})
+    parsed = parse_batch(
+        {"items": [{"id": "0" * 8 + "-0000-0000-0000-" + "0" * 12, "kind": 3}], "client": "x"}
+    )
     assert parsed == [SyncItem(id="00000000-0000-0000-0000-000000000000", kind=3, payload=None)]
 
 
 # --- races -----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("kind", ["visit", "resident", "household", "household_edit"])
 def test_the_same_item_sent_twice_at_once_is_stored_once(engine, session, world, kind):
     # A double tap, or two tabs flushing one outbox: both find no row, both insert; the
     # unique UUID lets one through and the other answers duplicate, never an error.
-    sent = {"visit": lambda: visit(world.household), "resident": lambda: resident(world.household),
-            "household": proposal, "household_edit": lambda: edit(world.household, label="12A")
-            }[kind]()
+    sent = {
+        "visit": lambda: visit(world.household),
+        "resident": lambda: resident(world.household),
+        "household": proposal,
+        "household_edit": lambda: edit(world.household, label="12A"),
+    }[kind]()
     first, second = new_session(engine), new_session(engine)
     answers: dict[str, list[ItemResult]] = {}
 
     def send_second() -> None:
         try:
-            answers["second"] = ingest(second, [sent], member=world.volunteer, now=NOW,
-                                       commit=second.commit)
+            answers["second"] = ingest(
+                second, [sent], member=world.volunteer, now=NOW, commit=second.commit
+            )
         finally:
             second.close()
 
@@ -450,15 +591,20 @@ def test_the_same_item_sent_twice_at_once_is_stored_once(engine, session, world,
         first.commit()
 
     try:
-        answers["first"] = ingest(first, [sent], member=world.volunteer, now=NOW,
-                                  commit=commit_first)
+        answers["first"] = ingest(
+            first, [sent], member=world.volunteer, now=NOW, commit=commit_first
+        )
         racer.join(20)
     finally:
         first.close()
     assert statuses(answers["first"]) == ["stored"]
     assert statuses(answers["second"]) == ["duplicate"]
     session.expire_all()
-    table = {"visit": Visit, "resident": Resident, "household": Household,
-             "household_edit": HouseholdEdit}[kind]
+    table = {
+        "visit": Visit,
+        "resident": Resident,
+        "household": Household,
+        "household_edit": HouseholdEdit,
+    }[kind]
     assert len(session.exec(select(table).where(table.uuid == sent.id)).all()) == 1
     assert session.get(Household, world.household.id).visit_count == (kind == "visit")

@@ -18,24 +18,34 @@ YEAR = (date(2026, 1, 1), date(2026, 12, 31))
 Q4 = (date(2026, 10, 1), date(2026, 12, 31))
 
 
-def _set(session, world, *, village=None, indicator="vneid_level1", period=YEAR, value=100,
-         member=None):
-    return set_target(session, member=member or world.staff,
-                      village_id=village.id if village else None, indicator=indicator,
-                      period_start=period[0], period_end=period[1], value=value, now=NOW)
+def _set(
+    session, world, *, village=None, indicator="vneid_level1", period=YEAR, value=100, member=None
+):
+    return set_target(
+        session,
+        member=member or world.staff,
+        village_id=village.id if village else None,
+        indicator=indicator,
+        period_start=period[0],
+        period_end=period[1],
+        value=value,
+        now=NOW,
+    )
 
 
 def test_progress_floors_and_may_pass_100():
-    target = Target(commune_id=1, indicator="reached", period_start=YEAR[0],
-                    period_end=YEAR[1], value=3)
+    target = Target(
+        commune_id=1, indicator="reached", period_start=YEAR[0], period_end=YEAR[1], value=3
+    )
     assert progress(2, target) == Progress(value=2, target=3, percent=66)
     assert progress(7, target) == Progress(value=7, target=3, percent=233)
     assert progress(5, None) is None
 
 
 def test_a_target_of_zero_is_met_and_does_not_divide_by_zero():
-    target = Target(commune_id=1, indicator="reached", period_start=YEAR[0],
-                    period_end=YEAR[1], value=0)
+    target = Target(
+        commune_id=1, indicator="reached", period_start=YEAR[0], period_end=YEAR[1], value=0
+    )
     assert progress(0, target) == Progress(value=0, target=0, percent=100)
     assert progress(0, target).met
 
@@ -56,13 +66,24 @@ def test_every_change_is_audited_and_a_no_op_is_not(session, world):
     _set(session, world, value=100)
     _set(session, world, value=100)
     _set(session, world, value=150)
-    targets.clear_target(session, member=world.staff, village_id=None, indicator="vneid_level1",
-                         period_start=YEAR[0], period_end=YEAR[1], now=NOW)
+    targets.clear_target(
+        session,
+        member=world.staff,
+        village_id=None,
+        indicator="vneid_level1",
+        period_start=YEAR[0],
+        period_end=YEAR[1],
+        now=NOW,
+    )
     session.commit()
-    events = session.exec(select(AuditEvent).where(AuditEvent.action == "targets_changed")
-                          .order_by(AuditEvent.id)).all()
+    events = session.exec(
+        select(AuditEvent).where(AuditEvent.action == "targets_changed").order_by(AuditEvent.id)
+    ).all()
     assert [(e.details["old"], e.details["new"]) for e in events] == [
-        (None, 100), (100, 150), (150, None)]
+        (None, 100),
+        (100, 150),
+        (150, None),
+    ]
     assert count(session, Target) == 0
 
 
@@ -81,12 +102,20 @@ def test_targets_for_a_day_only_those_whose_period_contains_it(session, world):
 
 
 def test_targets_of_another_commune_are_not_seen(session, world):
-    other = Commune(code="15350", name="Xã Khác", province_code="38",
-                    province_name="Tỉnh Thanh Hóa")
+    other = Commune(
+        code="15350", name="Xã Khác", province_code="38", province_name="Tỉnh Thanh Hóa"
+    )
     session.add(other)
     session.flush()
-    session.add(Target(commune_id=other.id, indicator="reached", period_start=YEAR[0],
-                       period_end=YEAR[1], value=9))
+    session.add(
+        Target(
+            commune_id=other.id,
+            indicator="reached",
+            period_start=YEAR[0],
+            period_end=YEAR[1],
+            value=9,
+        )
+    )
     session.flush()
     assert targets_for(session, commune_id=world.commune.id, on=date(2026, 6, 1)) == {}
 
@@ -98,15 +127,18 @@ def test_only_commune_staff_set_targets(session, world, member):
     assert count(session, Target) == 0
 
 
-@pytest.mark.parametrize(("fields", "field", "message"), [
-    ({"indicator": "likes"}, "indicator", "không có trong danh sách"),
-    ({"value": -1}, "value", "từ 0"),
-    ({"value": "12.5"}, "value", "số nguyên"),
-    ({"value": "mười"}, "value", "số nguyên"),
-    ({"value": ""}, "value", "Vui lòng nhập chỉ tiêu"),
-    ({"period": (date(2026, 12, 31), date(2026, 1, 1))}, "period_end", "từ ngày bắt đầu"),
-    ({"period": ("2026-13-01", "2026-12-31")}, "period_start", "định dạng ngày"),
-])
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        ({"indicator": "likes"}, "indicator", "không có trong danh sách"),
+        ({"value": -1}, "value", "từ 0"),
+        ({"value": "12.5"}, "value", "số nguyên"),
+        ({"value": "mười"}, "value", "số nguyên"),
+        ({"value": ""}, "value", "Vui lòng nhập chỉ tiêu"),
+        ({"period": (date(2026, 12, 31), date(2026, 1, 1))}, "period_end", "từ ngày bắt đầu"),
+        ({"period": ("2026-13-01", "2026-12-31")}, "period_start", "định dạng ngày"),
+    ],
+)
 def test_bad_input_is_refused_with_a_message_per_field(session, world, fields, field, message):
     with pytest.raises(Invalid) as refused:
         _set(session, world, **fields)
@@ -115,8 +147,9 @@ def test_bad_input_is_refused_with_a_message_per_field(session, world, fields, f
 
 
 def test_a_village_of_another_commune_is_refused(session, world):
-    other = Commune(code="15350", name="Xã Khác", province_code="38",
-                    province_name="Tỉnh Thanh Hóa")
+    other = Commune(
+        code="15350", name="Xã Khác", province_code="38", province_name="Tỉnh Thanh Hóa"
+    )
     session.add(other)
     session.flush()
     foreign = Village(commune_id=other.id, name="Thôn Lạ")
@@ -135,30 +168,47 @@ def test_grid_saves_all_or_nothing(session, world):
     name = targets.cell_name
     _set(session, world, village=world.village, indicator="reached", value=50)
     session.commit()
-    values = {name(None, "reached"): "300", name(world.village.id, "reached"): "",
-              name(world.other_village.id, "vneid_level1"): "-4"}
+    values = {
+        name(None, "reached"): "300",
+        name(world.village.id, "reached"): "",
+        name(world.other_village.id, "vneid_level1"): "-4",
+    }
     with pytest.raises(Invalid) as refused:
-        targets.save_grid(session, member=world.staff, period_start=YEAR[0],
-                          period_end=YEAR[1], village_ids=[world.village.id,
-                                                           world.other_village.id],
-                          values=values, now=NOW)
+        targets.save_grid(
+            session,
+            member=world.staff,
+            period_start=YEAR[0],
+            period_end=YEAR[1],
+            village_ids=[world.village.id, world.other_village.id],
+            values=values,
+            now=NOW,
+        )
     assert list(refused.value.errors) == [name(world.other_village.id, "vneid_level1")]
     session.rollback()
-    found = targets.targets_in_period(session, commune_id=world.commune.id,
-                                      period_start=YEAR[0], period_end=YEAR[1])
+    found = targets.targets_in_period(
+        session, commune_id=world.commune.id, period_start=YEAR[0], period_end=YEAR[1]
+    )
     assert {key: t.value for key, t in found.items()} == {(world.village.id, "reached"): 50}
 
     values[name(world.other_village.id, "vneid_level1")] = "40"
-    changed = targets.save_grid(session, member=world.staff, period_start=YEAR[0],
-                                period_end=YEAR[1],
-                                village_ids=[world.village.id, world.other_village.id],
-                                values=values, now=NOW)
+    changed = targets.save_grid(
+        session,
+        member=world.staff,
+        period_start=YEAR[0],
+        period_end=YEAR[1],
+        village_ids=[world.village.id, world.other_village.id],
+        values=values,
+        now=NOW,
+    )
     session.commit()
     assert changed == 3
-    found = targets.targets_in_period(session, commune_id=world.commune.id,
-                                      period_start=YEAR[0], period_end=YEAR[1])
+    found = targets.targets_in_period(
+        session, commune_id=world.commune.id, period_start=YEAR[0], period_end=YEAR[1]
+    )
     assert {key: t.value for key, t in found.items()} == {
-        (None, "reached"): 300, (world.other_village.id, "vneid_level1"): 40}
+        (None, "reached"): 300,
+        (world.other_village.id, "vneid_level1"): 40,
+    }
 
 
 def test_preset_periods():
@@ -166,5 +216,7 @@ def test_preset_periods():
     assert targets.preset_period("year", today) == YEAR
     assert targets.preset_period("quarter", today) == Q4
     assert targets.preset_period("month", today) == (date(2026, 11, 1), date(2026, 11, 30))
-    assert targets.preset_period("quarter", date(2026, 2, 3)) == (date(2026, 1, 1),
-                                                                  date(2026, 3, 31))
+    assert targets.preset_period("quarter", date(2026, 2, 3)) == (
+        date(2026, 1, 1),
+        date(2026, 3, 31),
+    )

@@ -7,14 +7,17 @@ from hypothesis import strategies as st
 from fieldkit.text import fold
 
 
-@pytest.mark.parametrize(("typed", "folded"), [
-    ("Nguyễn Văn", "nguyen van"),
-    ("nguyen van", "nguyen van"),
-    ("Đỗ Thị", "do thi"),
-    ("đường Lê Lợi", "duong le loi"),
-    ("ẮẰẲẴẶ ăâêôơư ỲÝỶỸỴ", "aaaaa aaeoou yyyyy"),
-    ("  Trần \t Thị\n\nBình  ", "tran thi binh"),
-])
+@pytest.mark.parametrize(
+    ("typed", "folded"),
+    [
+        ("Nguyễn Văn", "nguyen van"),
+        ("nguyen van", "nguyen van"),
+        ("Đỗ Thị", "do thi"),
+        ("đường Lê Lợi", "duong le loi"),
+        ("ẮẰẲẴẶ ăâêôơư ỲÝỶỸỴ", "aaaaa aaeoou yyyyy"),
+        ("  Trần \t Thị\n\nBình  ", "tran thi binh"),
+    ],
+)
 def test_fold_drops_accents_case_and_extra_space(typed, folded):
     assert fold(typed) == folded
 

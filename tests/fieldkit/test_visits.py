@@ -25,17 +25,22 @@ def refused_fields(callable_, *args, **kwargs) -> dict[str, str]:
 
 
 def log(session, world, payload, *, member=None, household=None):
-    return log_visit(session, parse(world, payload, household),
-                     volunteer=member or world.volunteer, now=NOW)
+    return log_visit(
+        session, parse(world, payload, household), volunteer=member or world.volunteer, now=NOW
+    )
 
 
 # --- storing ---------------------------------------------------------------------------------
 
+
 def test_valid_visit_is_stored_pending_with_its_lines(session, world):
-    payload = visit_payload(lines=[
-        line(world.head, "vneid_level1", "done", device="own"),
-        line(world.spouse, "health_book", "failed", reason="no_smartphone"),
-    ], notes="Bà Lan hẹn con trai về cài giúp.")
+    payload = visit_payload(
+        lines=[
+            line(world.head, "vneid_level1", "done", device="own"),
+            line(world.spouse, "health_book", "failed", reason="no_smartphone"),
+        ],
+        notes="Bà Lan hẹn con trai về cài giúp.",
+    )
     _, created = log(session, world, payload)
     session.commit()
     session.expire_all()
@@ -72,9 +77,15 @@ def test_replay_sent_as_a_form_after_json_is_still_a_duplicate(session, world):
     payload = visit_payload(lines=[line(world.head)])
     log(session, world, payload)
     session.commit()
-    form = {"uuid": payload["uuid"], "visited_at": "2026-11-20T09:30", "outcome": "met",
-            "notes": "", "lines-0-resident_id": str(world.head.id),
-            "lines-0-service_code": "vneid_level1", "lines-0-result": "done"}
+    form = {
+        "uuid": payload["uuid"],
+        "visited_at": "2026-11-20T09:30",
+        "outcome": "met",
+        "notes": "",
+        "lines-0-resident_id": str(world.head.id),
+        "lines-0-service_code": "vneid_level1",
+        "lines-0-result": "done",
+    }
     _, created = log(session, world, form)
     assert not created
     assert count(session, Visit) == 1
@@ -97,6 +108,7 @@ def test_same_uuid_with_different_content_is_a_conflict_and_changes_nothing(sess
 
 
 # --- time ------------------------------------------------------------------------------------
+
 
 def test_visit_in_the_future_is_refused(session, world):
     # NOW is 10:00 in Vietnam; the phone's clock may be 10 minutes fast, not more.
@@ -133,6 +145,7 @@ def test_follow_up_day_is_checked_against_the_day_in_vietnam(session, world):
 
 # --- assistance lines ------------------------------------------------------------------------
 
+
 def test_resident_of_another_household_is_refused_and_nothing_saved(session, world):
     payload = visit_payload(lines=[line(world.head), line(world.far_resident)])
     errors = refused_fields(log, session, world, payload)
@@ -157,8 +170,9 @@ def test_service_withdrawn_from_the_catalogue_is_refused(session, world):
 
 
 def test_same_resident_and_service_twice_is_refused(session, world):
-    payload = visit_payload(lines=[line(world.head), line(world.spouse),
-                                   line(world.head, result="partial")])
+    payload = visit_payload(
+        lines=[line(world.head), line(world.spouse), line(world.head, result="partial")]
+    )
     errors = refused_fields(log, session, world, payload)
     assert errors == {"lines-2-service_code": "Dòng này trùng người và dịch vụ với dòng trên."}
 
@@ -178,15 +192,15 @@ def test_nobody_home_without_lines_is_stored(session, world):
 def test_failed_or_referred_line_needs_a_reason(world, result):
     payload = visit_payload(lines=[line(world.head, result=result)])
     errors = refused_fields(parse, world, payload)
-    assert errors == {
-        "lines-0-reason": "Cho biết lý do khi chưa làm được hoặc phải chuyển tiếp."}
+    assert errors == {"lines-0-reason": "Cho biết lý do khi chưa làm được hoặc phải chuyển tiếp."}
 
 
 def test_dossier_number_with_odd_characters_is_refused(world):
     payload = visit_payload(lines=[line(world.head, "online_procedure", dossier_no="H38 ;--")])
     assert set(refused_fields(parse, world, payload)) == {"lines-0-dossier_no"}
-    good = visit_payload(lines=[line(world.head, "online_procedure",
-                                     dossier_no="H38.21-251120-0001")])
+    good = visit_payload(
+        lines=[line(world.head, "online_procedure", dossier_no="H38.21-251120-0001")]
+    )
     assert parse(world, good).lines[0].dossier_no == "H38.21-251120-0001"
 
 
@@ -196,6 +210,7 @@ def test_too_many_lines_are_refused(world):
 
 
 # --- who may log -----------------------------------------------------------------------------
+
 
 def test_volunteer_of_another_village_is_forbidden(session, world):
     with pytest.raises(Forbidden):
@@ -222,26 +237,51 @@ def test_visit_to_an_unknown_household_is_not_found(session, world):
 
 # --- parsing ---------------------------------------------------------------------------------
 
+
 def test_form_and_json_payloads_of_one_visit_have_the_same_fingerprint(world):
     uuid = new_uuid()
     form = {
-        "uuid": uuid, "visited_at": "2026-11-20T09:30", "outcome": "met", "notes": "",
-        "follow_up_on": "2026-11-27", "smartphones": "2", "internet_at_home": "yes",
-        "lines-0-resident_id": str(world.head.id), "lines-0-service_code": "vneid_level1",
-        "lines-0-result": "done", "lines-0-reason": "", "lines-0-device": "own",
+        "uuid": uuid,
+        "visited_at": "2026-11-20T09:30",
+        "outcome": "met",
+        "notes": "",
+        "follow_up_on": "2026-11-27",
+        "smartphones": "2",
+        "internet_at_home": "yes",
+        "lines-0-resident_id": str(world.head.id),
+        "lines-0-service_code": "vneid_level1",
+        "lines-0-result": "done",
+        "lines-0-reason": "",
+        "lines-0-device": "own",
         "lines-0-dossier_no": "",
-        "lines-1-resident_id": str(world.spouse.id), "lines-1-service_code": "health_book",
-        "lines-1-result": "failed", "lines-1-reason": "no_signal", "lines-1-device": "",
+        "lines-1-resident_id": str(world.spouse.id),
+        "lines-1-service_code": "health_book",
+        "lines-1-result": "failed",
+        "lines-1-reason": "no_signal",
+        "lines-1-device": "",
         "lines-1-dossier_no": "",
     }
     json_payload = {
-        "uuid": uuid.upper(), "visited_at": "2026-11-20T02:30:00Z", "outcome": "met",
-        "follow_up_on": "2026-11-27", "smartphones": 2, "internet_at_home": True,
+        "uuid": uuid.upper(),
+        "visited_at": "2026-11-20T02:30:00Z",
+        "outcome": "met",
+        "follow_up_on": "2026-11-27",
+        "smartphones": 2,
+        "internet_at_home": True,
         "lines": [
-            {"resident_id": world.spouse.id, "service_code": "health_book", "result": "failed",
-             "reason": "no_signal", "device": None},
-            {"resident_id": world.head.id, "service_code": "vneid_level1", "result": "done",
-             "device": "own"},
+            {
+                "resident_id": world.spouse.id,
+                "service_code": "health_book",
+                "result": "failed",
+                "reason": "no_signal",
+                "device": None,
+            },
+            {
+                "resident_id": world.head.id,
+                "service_code": "vneid_level1",
+                "result": "done",
+                "device": "own",
+            },
         ],
     }
     from_form, from_json = parse(world, form), parse(world, json_payload)
@@ -254,23 +294,36 @@ def test_form_and_json_payloads_of_one_visit_have_the_same_fingerprint(world):
 
 def test_empty_lines_of_the_form_are_ignored(world):
     form = {
-        "uuid": new_uuid(), "visited_at": "2026-11-20T09:30", "outcome": "met",
-        "lines-0-resident_id": str(world.head.id), "lines-0-service_code": "vneid_level1",
+        "uuid": new_uuid(),
+        "visited_at": "2026-11-20T09:30",
+        "outcome": "met",
+        "lines-0-resident_id": str(world.head.id),
+        "lines-0-service_code": "vneid_level1",
         "lines-0-result": "done",
-        "lines-1-resident_id": "", "lines-1-service_code": "", "lines-1-result": "",
-        "lines-1-reason": "", "lines-1-device": "",
+        "lines-1-resident_id": "",
+        "lines-1-service_code": "",
+        "lines-1-result": "",
+        "lines-1-reason": "",
+        "lines-1-device": "",
     }
     visit_in = parse(world, form)
     assert [(a.resident_id, a.service_code) for a in visit_in.lines] == [
-        (world.head.id, "vneid_level1")]
+        (world.head.id, "vneid_level1")
+    ]
 
 
 def test_where_a_line_sat_in_the_form_is_not_part_of_its_content(world):
     uuid = new_uuid()
-    with_gap = {"uuid": uuid, "visited_at": "2026-11-20T09:30", "outcome": "met",
-                "lines-0-resident_id": "", "lines-0-service_code": "",
-                "lines-2-resident_id": str(world.head.id),
-                "lines-2-service_code": "vneid_level1", "lines-2-result": "done"}
+    with_gap = {
+        "uuid": uuid,
+        "visited_at": "2026-11-20T09:30",
+        "outcome": "met",
+        "lines-0-resident_id": "",
+        "lines-0-service_code": "",
+        "lines-2-resident_id": str(world.head.id),
+        "lines-2-service_code": "vneid_level1",
+        "lines-2-result": "done",
+    }
     as_json = visit_payload(uuid=uuid, lines=[line(world.head)])
     assert parse(world, with_gap).fingerprint() == parse(world, as_json).fingerprint()
 
@@ -278,10 +331,14 @@ def test_where_a_line_sat_in_the_form_is_not_part_of_its_content(world):
 def test_refusal_names_the_form_line_even_after_an_empty_line(session, world):
     # The person left line 0 empty and filled line 1: the message must sit beside line 1.
     form = {
-        "uuid": new_uuid(), "visited_at": "2026-11-20T09:30", "outcome": "met",
-        "lines-0-resident_id": "", "lines-0-service_code": "",
+        "uuid": new_uuid(),
+        "visited_at": "2026-11-20T09:30",
+        "outcome": "met",
+        "lines-0-resident_id": "",
+        "lines-0-service_code": "",
         "lines-1-resident_id": str(world.far_resident.id),
-        "lines-1-service_code": "vneid_level1", "lines-1-result": "done",
+        "lines-1-service_code": "vneid_level1",
+        "lines-1-result": "done",
     }
     errors = refused_fields(log, session, world, form)
     assert set(errors) == {"lines-1-resident_id"}
@@ -296,20 +353,24 @@ def test_missing_essentials_are_named_field_by_field_in_vietnamese(world):
     }
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("visited_at", "hôm qua"),
-    ("outcome", "vui"),
-    ("smartphones", "-1"),
-    ("smartphones", "hai"),
-    ("internet_at_home", "có lẽ"),
-    ("follow_up_on", "27/11/2026"),
-])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("visited_at", "hôm qua"),
+        ("outcome", "vui"),
+        ("smartphones", "-1"),
+        ("smartphones", "hai"),
+        ("internet_at_home", "có lẽ"),
+        ("follow_up_on", "27/11/2026"),
+    ],
+)
 def test_bad_values_are_refused_on_their_field(world, field, value):
     errors = refused_fields(parse, world, visit_payload(**{field: value}))
     assert set(errors) == {field}
 
 
 # --- what a visit changes on the household ---------------------------------------------------
+
 
 def test_visit_updates_what_was_observed_at_the_household(session, world):
     record_visit(session, world, smartphones="2", internet_at_home="no")
@@ -319,8 +380,7 @@ def test_visit_updates_what_was_observed_at_the_household(session, world):
     assert (household.smartphones, household.internet_at_home) == (2, False)
 
     # A later visit that did not look leaves the last observation alone.
-    record_visit(session, world, visited_at="2026-11-20T09:50", smartphones="",
-                 internet_at_home="")
+    record_visit(session, world, visited_at="2026-11-20T09:50", smartphones="", internet_at_home="")
     session.commit()
     session.expire_all()
     household = session.get(Household, world.household.id)
@@ -337,8 +397,7 @@ def test_visit_updates_the_households_visit_summary(session, world):
     assert household.follow_up_on == date(2026, 11, 25)
 
     # The latest visit decides whether a follow-up is still wanted.
-    record_visit(session, world, visited_at="2026-11-20T08:00",
-                 lines=[line(world.head)])
+    record_visit(session, world, visited_at="2026-11-20T08:00", lines=[line(world.head)])
     session.commit()
     session.expire_all()
     household = session.get(Household, world.household.id)
@@ -363,7 +422,10 @@ def test_household_page_lists_visits_newest_first(session, world):
         record_visit(session, world, visited_at=visited_at, notes=visited_at)
     record_visit(session, world, household=world.neighbour)
     assert [visit.notes for visit, _ in visits_of(session, world.household)] == [
-        "2026-11-20T08:00", "2026-11-19T09:00", "2026-11-18T09:00"]
+        "2026-11-20T08:00",
+        "2026-11-19T09:00",
+        "2026-11-18T09:00",
+    ]
 
 
 def test_refused_visit_leaves_the_household_untouched(session, world):
@@ -381,8 +443,11 @@ def test_two_visits_to_one_household_sent_at_once_both_count(engine, session, wo
     def send_second() -> None:
         try:
             _, outcome["second"] = log_visit(
-                second, parse(world, visit_payload(visited_at="2026-11-20T09:40")),
-                volunteer=world.leader, now=NOW)
+                second,
+                parse(world, visit_payload(visited_at="2026-11-20T09:40")),
+                volunteer=world.leader,
+                now=NOW,
+            )
             second.commit()
         finally:
             second.close()

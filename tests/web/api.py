@@ -29,8 +29,9 @@ class Contract:
 
     def _validator(self, name: str) -> Draft202012Validator:
         # $refs in the document ("#/components/schemas/…") resolve against this root.
-        return Draft202012Validator({"$ref": f"#/components/schemas/{name}",
-                                     "components": self.document["components"]})
+        return Draft202012Validator(
+            {"$ref": f"#/components/schemas/{name}", "components": self.document["components"]}
+        )
 
     def check(self, response) -> dict[str, Any]:
         """The answer's JSON, after checking it is one the document describes."""

@@ -21,8 +21,12 @@ CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
 @pytest.fixture
 def app(sqlite_url, tmp_path):
-    settings = replace(Settings.from_env({}), instance_path=tmp_path, database_url=sqlite_url,
-                       secret_key="test-secret")
+    settings = replace(
+        Settings.from_env({}),
+        instance_path=tmp_path,
+        database_url=sqlite_url,
+        secret_key="test-secret",
+    )
     app = create_app({"FIELDKIT_SETTINGS": settings, "TESTING": True})
     yield app
     app.extensions["fieldkit_engine"].dispose()

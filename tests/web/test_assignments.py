@@ -24,9 +24,14 @@ def test_leader_sees_the_page_with_counts_per_volunteer(web, world):
 
 def test_leader_assigns_ticked_households(web, world, db):
     web.sign_in(world.leader)
-    response = web.post("/assignments", {"volunteer_id": world.volunteer.id,
-                                         "household_id": [world.neighbour.id],
-                                         "village_id": world.village.id})
+    response = web.post(
+        "/assignments",
+        {
+            "volunteer_id": world.volunteer.id,
+            "household_id": [world.neighbour.id],
+            "village_id": world.village.id,
+        },
+    )
     assert response.status_code == 303
     assert owner(db, world.neighbour) == world.volunteer.id
     page = web.get(response.headers["Location"]).get_data(as_text=True)
@@ -35,22 +40,34 @@ def test_leader_assigns_ticked_households(web, world, db):
 
 
 def test_staff_assign_by_range_in_another_village(web, world, db):
-    houses = [add_household(db, world.other_village, label, f"Hộ {label}")
-              for label in ("5", "6A", "8")]
+    houses = [
+        add_household(db, world.other_village, label, f"Hộ {label}") for label in ("5", "6A", "8")
+    ]
     db.commit()
     web.sign_in(world.staff)
     assert web.get(f"/assignments?village={world.other_village.id}").status_code == 200
-    response = web.post("/assignments", {"volunteer_id": world.other_volunteer.id,
-                                         "range": "5-6", "village_id": world.other_village.id})
+    response = web.post(
+        "/assignments",
+        {
+            "volunteer_id": world.other_volunteer.id,
+            "range": "5-6",
+            "village_id": world.other_village.id,
+        },
+    )
     assert response.status_code == 303
     assert [owner(db, h) for h in houses] == [world.other_volunteer.id] * 2 + [None]
 
 
 def test_a_refused_volunteer_shows_the_reason_and_changes_nothing(web, world, db):
     web.sign_in(world.staff)
-    response = web.post("/assignments", {"volunteer_id": world.other_volunteer.id,
-                                         "household_id": [world.neighbour.id],
-                                         "village_id": world.village.id})
+    response = web.post(
+        "/assignments",
+        {
+            "volunteer_id": world.other_volunteer.id,
+            "household_id": [world.neighbour.id],
+            "village_id": world.village.id,
+        },
+    )
     assert response.status_code == 422
     assert "chỉ phân công hộ cho người cùng thôn" in response.get_data(as_text=True)
     assert owner(db, world.neighbour) is None
@@ -58,8 +75,9 @@ def test_a_refused_volunteer_shows_the_reason_and_changes_nothing(web, world, db
 
 def test_unassign(web, world, db):
     web.sign_in(world.leader)
-    response = web.post("/assignments", {"action": "unassign",
-                                         "household_id": [world.household.id]})
+    response = web.post(
+        "/assignments", {"action": "unassign", "household_id": [world.household.id]}
+    )
     assert response.status_code == 303
     assert owner(db, world.household) is None
 
@@ -67,8 +85,9 @@ def test_unassign(web, world, db):
 def test_volunteer_is_refused(web, world, db):
     web.sign_in(world.volunteer)
     assert web.get("/assignments").status_code == 403
-    response = web.post("/assignments", {"volunteer_id": world.volunteer.id,
-                                         "household_id": [world.neighbour.id]})
+    response = web.post(
+        "/assignments", {"volunteer_id": world.volunteer.id, "household_id": [world.neighbour.id]}
+    )
     assert response.status_code == 403
     assert owner(db, world.neighbour) is None
     assert 'href="/assignments"' not in web.get("/households").get_data(as_text=True)
@@ -76,15 +95,20 @@ def test_volunteer_is_refused(web, world, db):
 
 def test_leader_is_refused_another_village_and_nothing_changes(web, world, db):
     web.sign_in(world.leader)
-    response = web.post("/assignments", {"volunteer_id": world.volunteer.id,
-                                         "household_id": [world.neighbour.id,
-                                                          world.far_household.id]})
+    response = web.post(
+        "/assignments",
+        {
+            "volunteer_id": world.volunteer.id,
+            "household_id": [world.neighbour.id, world.far_household.id],
+        },
+    )
     assert response.status_code == 403
     assert owner(db, world.neighbour) is None
     assert owner(db, world.far_household) == world.other_volunteer.id
     refusal = db.exec(select(AuditEvent).where(AuditEvent.action == "refused")).all()
-    assert refusal and not db.exec(
-        select(AuditEvent).where(AuditEvent.action == "assigned")).first()
+    assert (
+        refusal and not db.exec(select(AuditEvent).where(AuditEvent.action == "assigned")).first()
+    )
     # Asking for the other village's page shows the leader's own village, never Thôn Tây.
     page = web.get(f"/assignments?village={world.other_village.id}").get_data(as_text=True)
     assert "Lê Văn Cường" not in page
@@ -100,8 +124,14 @@ def test_offline_pack_version_changes_with_the_assignment(web, world, db):
     before = version()
     leader = web.app_client_fresh()
     from tests.web.conftest import Browser
+
     boss = Browser(leader, db)
     boss.sign_in(world.leader)
-    assert boss.post("/assignments", {"volunteer_id": world.volunteer.id,
-                                      "household_id": [world.neighbour.id]}).status_code == 303
+    assert (
+        boss.post(
+            "/assignments",
+            {"volunteer_id": world.volunteer.id, "household_id": [world.neighbour.id]},
+        ).status_code
+        == 303
+    )
     assert version() != before

@@ -181,22 +181,37 @@ class Objects:
 
 
 def _foreign(db, world) -> tuple[Village, Member, Household]:
-    commune = Commune(code="15350", name="Xã Khác", province_code="38",
-                      province_name="Tỉnh Thanh Hóa")
+    commune = Commune(
+        code="15350", name="Xã Khác", province_code="38", province_name="Tỉnh Thanh Hóa"
+    )
     db.add(commune)
     db.flush()
     village = Village(commune_id=commune.id, name="Thôn Xa")
     db.add(village)
     db.flush()
-    person = Member(commune_id=commune.id, village_id=village.id, name="Người Xã Khác",
-                    phone="0912999999", role=Role.volunteer)
+    person = Member(
+        commune_id=commune.id,
+        village_id=village.id,
+        name="Người Xã Khác",
+        phone="0912999999",
+        role=Role.volunteer,
+    )
     db.add(person)
-    household = Household(uuid="00000000-0000-4000-8000-00000000f00d", village_id=village.id,
-                          label="1", head_name="Hộ Xã Khác")
+    household = Household(
+        uuid="00000000-0000-4000-8000-00000000f00d",
+        village_id=village.id,
+        label="1",
+        head_name="Hộ Xã Khác",
+    )
     db.add(household)
     db.flush()
-    db.add(Resident(uuid="00000000-0000-4000-8000-00000000f00e", household_id=household.id,
-                    name="Người Xã Khác"))
+    db.add(
+        Resident(
+            uuid="00000000-0000-4000-8000-00000000f00e",
+            household_id=household.id,
+            name="Người Xã Khác",
+        )
+    )
     return village, person, household
 
 
@@ -209,26 +224,39 @@ def _passkey(db, member: Member, credential: str) -> Passkey:
 
 @pytest.fixture
 def matrix(db, world):
-    admin = Member(commune_id=world.commune.id, name="Quản Trị Xã", phone="0912000009",
-                   role=Role.admin)
+    admin = Member(
+        commune_id=world.commune.id, name="Quản Trị Xã", phone="0912000009", role=Role.admin
+    )
     db.add(admin)
     db.flush()
     village, person, household = _foreign(db, world)
     objects = Objects(
-        inside={"household_id": world.household.id, "member_id": world.volunteer.id,
-                "village_id": world.village.id,
-                "passkey_id": _passkey(db, world.volunteer, "in-scope").id},
-        other_village={"household_id": world.far_household.id,
-                       "member_id": world.other_volunteer.id,
-                       "village_id": world.other_village.id,
-                       "passkey_id": _passkey(db, world.other_volunteer, "other-village").id},
-        other_commune={"household_id": household.id, "member_id": person.id,
-                       "village_id": village.id,
-                       "passkey_id": _passkey(db, person, "other-commune").id},
+        inside={
+            "household_id": world.household.id,
+            "member_id": world.volunteer.id,
+            "village_id": world.village.id,
+            "passkey_id": _passkey(db, world.volunteer, "in-scope").id,
+        },
+        other_village={
+            "household_id": world.far_household.id,
+            "member_id": world.other_volunteer.id,
+            "village_id": world.other_village.id,
+            "passkey_id": _passkey(db, world.other_volunteer, "other-village").id,
+        },
+        other_commune={
+            "household_id": household.id,
+            "member_id": person.id,
+            "village_id": village.id,
+            "passkey_id": _passkey(db, person, "other-commune").id,
+        },
     )
     db.commit()
-    people = {"volunteer": world.volunteer, "leader": world.leader, "staff": world.staff,
-              "admin": admin}
+    people = {
+        "volunteer": world.volunteer,
+        "leader": world.leader,
+        "staff": world.staff,
+        "admin": admin,
+    }
     return objects, people
 
 
@@ -245,9 +273,11 @@ def _state(db, target: tuple[type, int] | None) -> tuple:
     """Row counts of every table that must not change, and the target row's values."""
     db.rollback()
     db.expire_all()
-    counts = {table.name: db.exec(select(func.count()).select_from(table)).one()
-              for table in SQLModel.metadata.sorted_tables
-              if table.name not in GROWS_ON_REFUSAL}
+    counts = {
+        table.name: db.exec(select(func.count()).select_from(table)).one()
+        for table in SQLModel.metadata.sorted_tables
+        if table.name not in GROWS_ON_REFUSAL
+    }
     row = None
     if target is not None:
         found = db.get(*target)
@@ -255,16 +285,22 @@ def _state(db, target: tuple[type, int] | None) -> tuple:
     return counts, row
 
 
-TARGETS = {"household_id": Household, "member_id": Member, "village_id": Village,
-           "passkey_id": Passkey}
+TARGETS = {
+    "household_id": Household,
+    "member_id": Member,
+    "village_id": Village,
+    "passkey_id": Passkey,
+}
 
 
 def _urls(rule, objects: Objects, role: str):
     """(where, url, target) for the rule: one URL per scope it can be asked in."""
-    ints = [name for name in rule.arguments
-            if isinstance(rule._converters[name], IntegerConverter)]
-    strings = {name: ("app.css" if name == "filename" else "not-a-real-token")
-               for name in rule.arguments if name not in ints}
+    ints = [name for name in rule.arguments if isinstance(rule._converters[name], IntegerConverter)]
+    strings = {
+        name: ("app.css" if name == "filename" else "not-a-real-token")
+        for name in rule.arguments
+        if name not in ints
+    }
     if not ints:
         yield "none", rule.build(strings, append_unknown=False)[1], None
         return
@@ -294,15 +330,13 @@ def test_every_route_has_a_line_in_the_matrix(app):
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_every_route_answers_each_role_inside_and_outside_its_scope(app, db, world, matrix,
-                                                                    role):
+def test_every_route_answers_each_role_inside_and_outside_its_scope(app, db, world, matrix, role):
     objects, people = matrix
     browser = _browser(app, db, role, people)
     problems = []
     checked = 0
     # Signing out last: it ends the session the other requests are made in.
-    rules = sorted(app.url_map.iter_rules(),
-                   key=lambda r: (r.endpoint == "auth.signout", r.rule))
+    rules = sorted(app.url_map.iter_rules(), key=lambda r: (r.endpoint == "auth.signout", r.rule))
     for rule in rules:
         expect = ROUTES.get(rule.endpoint)
         if expect is None:
@@ -349,44 +383,77 @@ def _payload(kind: Kind, household: Household, now, db=None) -> dict:
     if kind is Kind.revision:
         # A visit of this household sent back for fixing, made by the village's volunteer
         # (the leader may fix it too); resubmitted with a new outcome.
-        made_by = db.exec(select(Member.id).where(
-            Member.village_id == household.village_id)).first()
-        visit = Visit(uuid=str(uuid_module.uuid4()), household_id=household.id,
-                      volunteer_id=made_by, visited_at=now - timedelta(hours=2),
-                      outcome=Outcome.met, review_state=ReviewState.returned, fingerprint="x")
+        made_by = db.exec(
+            select(Member.id).where(Member.village_id == household.village_id)
+        ).first()
+        visit = Visit(
+            uuid=str(uuid_module.uuid4()),
+            household_id=household.id,
+            volunteer_id=made_by,
+            visited_at=now - timedelta(hours=2),
+            outcome=Outcome.met,
+            review_state=ReviewState.returned,
+            fingerprint="x",
+        )
         db.add(visit)
         db.commit()
-        return {"record_kind": "visit", "record_uuid": visit.uuid, "base_revision": 1,
-                "outcome": "not_home",
-                "visited_at": (local - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")}
+        return {
+            "record_kind": "visit",
+            "record_uuid": visit.uuid,
+            "base_revision": 1,
+            "outcome": "not_home",
+            "visited_at": (local - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
+        }
     return {
-        Kind.visit: {"household_id": household.id, "outcome": "not_home",
-                     "visited_at": (local - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")},
+        Kind.visit: {
+            "household_id": household.id,
+            "outcome": "not_home",
+            "visited_at": (local - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
+        },
         Kind.resident: {"household_id": household.id, "name": "Người Mới", "birth_year": 1990},
         Kind.household: {"label": "99", "head_name": "Hộ Mới Tìm Thấy"},
-        Kind.household_edit: {"household_id": household.id, "label": household.label,
-                              "head_name": household.head_name + " (sửa)",
-                              "address_hint": "", "smartphones": "", "internet_at_home": ""},
-        Kind.consent: {"household_id": household.id, "purpose_public_services": "yes",
-                       "method": "verbal", "consented_on": local.date().isoformat()},
+        Kind.household_edit: {
+            "household_id": household.id,
+            "label": household.label,
+            "head_name": household.head_name + " (sửa)",
+            "address_hint": "",
+            "smartphones": "",
+            "internet_at_home": "",
+        },
+        Kind.consent: {
+            "household_id": household.id,
+            "purpose_public_services": "yes",
+            "method": "verbal",
+            "consented_on": local.date().isoformat(),
+        },
     }[kind]
 
 
 def _returned_visits(db, household: Household) -> int:
-    return db.exec(select(func.count()).select_from(Visit).where(
-        Visit.household_id == household.id, Visit.review_state == ReviewState.returned)).one()
+    return db.exec(
+        select(func.count())
+        .select_from(Visit)
+        .where(Visit.household_id == household.id, Visit.review_state == ReviewState.returned)
+    ).one()
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_every_sync_kind_answers_each_role_inside_and_outside_its_scope(app, db, world,
-                                                                        matrix, role):
+def test_every_sync_kind_answers_each_role_inside_and_outside_its_scope(
+    app, db, world, matrix, role
+):
     """The API's kinds are routes too: each kind × role × household inside and outside."""
     import uuid
 
     objects, people = matrix
     browser = _browser(app, db, role, people)
-    assert set(Kind) == {Kind.visit, Kind.resident, Kind.household, Kind.household_edit,
-                         Kind.consent, Kind.revision}, "a new kind needs its payload in _payload()"
+    assert set(Kind) == {
+        Kind.visit,
+        Kind.resident,
+        Kind.household,
+        Kind.household_edit,
+        Kind.consent,
+        Kind.revision,
+    }, "a new kind needs its payload in _payload()"
     problems = []
     for kind in Kind:
         places = [("inside", objects.inside), ("other_commune", objects.other_commune)]
@@ -397,8 +464,9 @@ def test_every_sync_kind_answers_each_role_inside_and_outside_its_scope(app, db,
             payload = _payload(kind, household, utcnow(), db)
             before = _state(db, (Household, household.id))
             item = {"id": str(uuid.uuid4()), "kind": kind.value, "payload": payload}
-            response = browser.client.post("/api/v1/sync", json={"items": [item]},
-                                           headers={"X-CSRF-Token": browser.csrf or ""})
+            response = browser.client.post(
+                "/api/v1/sync", json={"items": [item]}, headers={"X-CSRF-Token": browser.csrf or ""}
+            )
             label = f"{role} {kind.value} ({where}): {response.status_code}"
             if role == "signed_out":
                 if response.status_code != 401:

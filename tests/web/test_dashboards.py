@@ -23,17 +23,30 @@ def visited(db, world):
     """Thôn Đông: household 12 visited by the volunteer (An level 1, approved; Lan level 1,
     pending) and by the leader (Bình's household 14, pending, a failed health book). Thôn Tây:
     Cường at level 1, pending."""
-    first = record_visit(db, world, visited_at="2026-11-18T09:00", lines=[
-        line(world.head, "vneid_level1", "done")])
+    first = record_visit(
+        db, world, visited_at="2026-11-18T09:00", lines=[line(world.head, "vneid_level1", "done")]
+    )
     first.review_state = ReviewState.approved
-    record_visit(db, world, visited_at="2026-11-19T09:00",
-                 lines=[line(world.spouse, "vneid_level1", "done")])
+    record_visit(
+        db, world, visited_at="2026-11-19T09:00", lines=[line(world.spouse, "vneid_level1", "done")]
+    )
     (binh,) = [r for r in _residents(db, world.neighbour.id)]
-    record_visit(db, world, household=world.neighbour, member=world.leader,
-                 visited_at="2026-11-19T10:00", follow_up_on="2026-11-21",
-                 lines=[line(binh, "health_book", "failed", reason="no_signal")])
-    record_visit(db, world, household=world.far_household, member=world.other_volunteer,
-                 lines=[line(world.far_resident, "vneid_level1", "done")])
+    record_visit(
+        db,
+        world,
+        household=world.neighbour,
+        member=world.leader,
+        visited_at="2026-11-19T10:00",
+        follow_up_on="2026-11-21",
+        lines=[line(binh, "health_book", "failed", reason="no_signal")],
+    )
+    record_visit(
+        db,
+        world,
+        household=world.far_household,
+        member=world.other_volunteer,
+        lines=[line(world.far_resident, "vneid_level1", "done")],
+    )
     db.commit()
     return world
 
@@ -42,6 +55,7 @@ def _residents(db, household_id):
     from sqlmodel import select
 
     from fieldkit.models import Resident
+
     return db.exec(select(Resident).where(Resident.household_id == household_id)).all()
 
 
@@ -82,8 +96,10 @@ class _Overview(HTMLParser):
             for column, text in zip(self.columns, self._cells, strict=True):
                 found = re.match(r"\s*([\d.]+)%?(?:\s*\+([\d.]+))?", text)
                 if found and column != "coverage":
-                    numbers[column] = (int(found.group(1).replace(".", "")),
-                                       int((found.group(2) or "0").replace(".", "")))
+                    numbers[column] = (
+                        int(found.group(1).replace(".", "")),
+                        int((found.group(2) or "0").replace(".", "")),
+                    )
             self.rows[self._village] = numbers
             self._village = None
 
@@ -106,7 +122,7 @@ def test_a_leader_sees_the_village_with_each_volunteer(web, visited):
     assert "Không có sóng / mạng" in text  # a reason for failure
     for person in (visited.volunteer, visited.leader):
         assert f"/villages/{visited.village.id}/volunteers/{person.id}" in text
-    assert "<svg class=\"chart" in text and "<title>Phễu VNeID" in text
+    assert '<svg class="chart' in text and "<title>Phễu VNeID" in text
     assert "share.js" in text and "data-share-text" in text
     assert "Thôn Đông – tuần" in text
     assert web.get(f"/villages/{visited.village.id}").text.count("Phạm Thu Hà") >= 1
@@ -131,8 +147,9 @@ def test_a_leader_cannot_open_another_village_and_unknown_ids_are_404(web, visit
     village = visited.village.id
     assert web.get(f"/villages/{village}/volunteers/99999").status_code == 404
     # Thôn Tây's volunteer does not work in Thôn Đông.
-    assert web.get(f"/villages/{village}/volunteers/{visited.other_volunteer.id}"
-                   ).status_code == 404
+    assert (
+        web.get(f"/villages/{village}/volunteers/{visited.other_volunteer.id}").status_code == 404
+    )
 
 
 def test_the_drill_down_lists_a_volunteers_households_and_visits(web, visited):
@@ -191,12 +208,26 @@ def test_the_xlsx_holds_the_numbers_the_overview_shows(web, visited):
 
 
 def test_targets_show_progress_beside_the_number(web, db, visited):
-    db.add_all([
-        Target(commune_id=visited.commune.id, village_id=visited.village.id,
-               indicator="reached", period_start=date(2026, 1, 1),
-               period_end=date(2030, 12, 31), value=4),
-        Target(commune_id=visited.commune.id, village_id=None, indicator="vneid_level1",
-               period_start=date(2026, 1, 1), period_end=date(2030, 12, 31), value=10)])
+    db.add_all(
+        [
+            Target(
+                commune_id=visited.commune.id,
+                village_id=visited.village.id,
+                indicator="reached",
+                period_start=date(2026, 1, 1),
+                period_end=date(2030, 12, 31),
+                value=4,
+            ),
+            Target(
+                commune_id=visited.commune.id,
+                village_id=None,
+                indicator="vneid_level1",
+                period_start=date(2026, 1, 1),
+                period_end=date(2030, 12, 31),
+                value=10,
+            ),
+        ]
+    )
     db.commit()
     web.sign_in(visited.leader)
     assert "1 / 4 · 25%" in web.get("/villages").text
@@ -208,21 +239,48 @@ def test_targets_show_progress_beside_the_number(web, db, visited):
 
 
 def test_the_xlsx_carries_the_targets_with_the_progress_the_pages_show(web, db, visited):
-    db.add_all([
-        Target(commune_id=visited.commune.id, village_id=visited.village.id,
-               indicator="reached", period_start=date(2026, 1, 1),
-               period_end=date(2030, 12, 31), value=4),
-        Target(commune_id=visited.commune.id, village_id=None, indicator="vneid_level1",
-               period_start=date(2026, 1, 1), period_end=date(2030, 12, 31), value=10),
-        # Over: not in force today, so not in the file.
-        Target(commune_id=visited.commune.id, village_id=None, indicator="reached",
-               period_start=date(2025, 1, 1), period_end=date(2025, 12, 31), value=99)])
+    db.add_all(
+        [
+            Target(
+                commune_id=visited.commune.id,
+                village_id=visited.village.id,
+                indicator="reached",
+                period_start=date(2026, 1, 1),
+                period_end=date(2030, 12, 31),
+                value=4,
+            ),
+            Target(
+                commune_id=visited.commune.id,
+                village_id=None,
+                indicator="vneid_level1",
+                period_start=date(2026, 1, 1),
+                period_end=date(2030, 12, 31),
+                value=10,
+            ),
+            # Over: not in force today, so not in the file.
+            Target(
+                commune_id=visited.commune.id,
+                village_id=None,
+                indicator="reached",
+                period_start=date(2025, 1, 1),
+                period_end=date(2025, 12, 31),
+                value=99,
+            ),
+        ]
+    )
     db.commit()
     web.sign_in(visited.staff)
     workbook = openpyxl.load_workbook(io.BytesIO(web.client.get("/exports/indicators.xlsx").data))
     headers, *rows = list(workbook["Tiến độ chỉ tiêu"].iter_rows(values_only=True))
-    assert headers == ("Thôn", "Chỉ tiêu", "Từ ngày", "Đến ngày", "Chỉ tiêu đặt ra",
-                       "Đã đạt (đã duyệt)", "Tỷ lệ đạt (%)")
+    assert headers == (
+        "Thôn",
+        "Chỉ tiêu",
+        "Từ ngày",
+        "Đến ngày",
+        "Chỉ tiêu đặt ra",
+        "Đã đạt (đã duyệt)",
+        "Tỷ lệ đạt (%)",
+    )
     assert rows == [
         ("Thôn Đông", "Hộ đã tiếp cận", "01/01/2026", "31/12/2030", 4, 1, 25),
         ("Cả xã", "VNeID mức 1", "01/01/2026", "31/12/2030", 10, 1, 10),
@@ -231,7 +289,8 @@ def test_the_xlsx_carries_the_targets_with_the_progress_the_pages_show(web, db, 
     web.sign_in(visited.leader)
     workbook = openpyxl.load_workbook(io.BytesIO(web.client.get("/exports/indicators.xlsx").data))
     assert [row[:2] for row in workbook["Tiến độ chỉ tiêu"].iter_rows(values_only=True)][1:] == [
-        ("Thôn Đông", "Hộ đã tiếp cận")]
+        ("Thôn Đông", "Hộ đã tiếp cận")
+    ]
 
 
 def test_the_weekly_print_view(web, visited):

@@ -12,16 +12,29 @@ from tests.fieldkit.helpers import line, record_visit
 
 def _setup(db, world):
     today = local_today(utcnow())
-    record_visit(db, world, visited_at="2026-11-18T09:00",
-                 follow_up_on=(today - timedelta(days=1)).isoformat())  # 12: overdue
-    record_visit(db, world, household=world.neighbour, visited_at="2026-11-18T09:00",
-                 follow_up_on=today.isoformat(),
-                 lines=[])  # 14: today, nobody assigned
-    record_visit(db, world, household=world.far_household, member=world.other_volunteer,
-                 visited_at="2026-11-18T09:00",
-                 follow_up_on=(today + timedelta(days=3)).isoformat(),
-                 lines=[line(world.far_resident, "vneid_level2", "referred",
-                             reason="needs_police")])
+    record_visit(
+        db,
+        world,
+        visited_at="2026-11-18T09:00",
+        follow_up_on=(today - timedelta(days=1)).isoformat(),
+    )  # 12: overdue
+    record_visit(
+        db,
+        world,
+        household=world.neighbour,
+        visited_at="2026-11-18T09:00",
+        follow_up_on=today.isoformat(),
+        lines=[],
+    )  # 14: today, nobody assigned
+    record_visit(
+        db,
+        world,
+        household=world.far_household,
+        member=world.other_volunteer,
+        visited_at="2026-11-18T09:00",
+        follow_up_on=(today + timedelta(days=3)).isoformat(),
+        lines=[line(world.far_resident, "vneid_level2", "referred", reason="needs_police")],
+    )
     db.commit()
 
 
@@ -57,8 +70,9 @@ def test_staff_see_the_commune_and_filter_a_village(web, world, db):
 def test_a_village_outside_the_commune_is_refused(web, world, db):
     from fieldkit.models import Commune, Village
 
-    other = Commune(code="15350", name="Xã Khác", province_code="38",
-                    province_name="Tỉnh Thanh Hóa")
+    other = Commune(
+        code="15350", name="Xã Khác", province_code="38", province_name="Tỉnh Thanh Hóa"
+    )
     db.add(other)
     db.flush()
     foreign = Village(commune_id=other.id, name="Thôn Lạ")

@@ -15,7 +15,7 @@ def test_a_volunteer_opens_a_card_with_the_official_sites_qr(web, world):
     assert "Cài VNeID và đăng ký tài khoản mức 1" in index
     page = web.get("/guides/dvcqg_login").get_data(as_text=True)
     assert "Đăng nhập Cổng Dịch vụ công quốc gia" in page
-    assert "<ol class=\"guide-steps\">" in page
+    assert '<ol class="guide-steps">' in page
     (svg,) = [svg for svg in SVG.findall(page) if 'role="img"' in svg]
     assert decode_svg(svg) == "https://dichvucong.gov.vn"
     assert "Sửa hướng dẫn" not in page
@@ -31,9 +31,14 @@ def test_staff_reword_a_card_and_the_field_sees_it(web, world, db):
     web.sign_in(world.staff)
     form = web.get("/guides/zalo_group/edit").get_data(as_text=True)
     assert "Cài Zalo và đăng ký" in form
-    response = web.post("/guides/zalo_group/edit", {
-        "title": "Vào nhóm Zalo thôn Đông", "steps": "Mở Zalo.\nQuét mã ở nhà văn hóa.",
-        "official_url": ""})
+    response = web.post(
+        "/guides/zalo_group/edit",
+        {
+            "title": "Vào nhóm Zalo thôn Đông",
+            "steps": "Mở Zalo.\nQuét mã ở nhà văn hóa.",
+            "official_url": "",
+        },
+    )
     assert response.status_code == 303
     web.sign_in(world.volunteer)
     page = web.get("/guides/zalo_group").get_data(as_text=True)
@@ -42,8 +47,10 @@ def test_staff_reword_a_card_and_the_field_sees_it(web, world, db):
 
 def test_a_bad_edit_keeps_what_was_typed_and_saves_nothing(web, world, db):
     web.sign_in(world.staff)
-    response = web.post("/guides/vneid_level1/edit", {
-        "title": "Tiêu đề mới", "steps": "Bước một.", "official_url": "http://vneid.gov.vn"})
+    response = web.post(
+        "/guides/vneid_level1/edit",
+        {"title": "Tiêu đề mới", "steps": "Bước một.", "official_url": "http://vneid.gov.vn"},
+    )
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert "phải bắt đầu bằng https://" in page
@@ -67,10 +74,12 @@ def test_the_phone_keeps_every_card_for_the_day(web, world):
     before = {page["url"]: page["version"] for page in pack["pages"]}
 
     web.sign_in(world.staff)
-    web.post("/guides/etax/edit", {"title": "eTax của xã", "steps": "Một bước.",
-                                   "official_url": ""})
+    web.post(
+        "/guides/etax/edit", {"title": "eTax của xã", "steps": "Một bước.", "official_url": ""}
+    )
     web.sign_in(world.volunteer)
-    after = {page["url"]: page["version"] for page in web.get("/api/v1/offline-pack")
-             .get_json()["pages"]}
+    after = {
+        page["url"]: page["version"] for page in web.get("/api/v1/offline-pack").get_json()["pages"]
+    }
     assert after["/guides/etax"] != before["/guides/etax"]
     assert after["/guides/vneid_level1"] == before["/guides/vneid_level1"]

@@ -38,8 +38,12 @@ def test_volunteer_never_sees_another_village(web, world):
     web.sign_in(world.volunteer)
     assert "Lê Văn Cường" not in web.get("/households").text
     far = world.far_household.id
-    for url in [f"/households/{far}", f"/households/{far}/edit", f"/households/{far}/visits/new",
-                f"/households/{far}/residents/new"]:
+    for url in [
+        f"/households/{far}",
+        f"/households/{far}/edit",
+        f"/households/{far}/visits/new",
+        f"/households/{far}/residents/new",
+    ]:
         response = web.get(url)
         assert response.status_code == 403, url
         assert "không thuộc phạm vi" in response.text
@@ -50,11 +54,14 @@ def test_volunteer_never_sees_another_village(web, world):
 def test_writes_outside_scope_are_refused_and_change_nothing(web, db, world):
     web.sign_in(world.volunteer)
     far = world.far_household.id
-    response = web.post(f"/households/{far}/edit", data={
-        "uuid": str(uuid.uuid4()), "label": "3", "head_name": "Đổi Tên"})
+    response = web.post(
+        f"/households/{far}/edit",
+        data={"uuid": str(uuid.uuid4()), "label": "3", "head_name": "Đổi Tên"},
+    )
     assert response.status_code == 403
-    response = web.post(f"/households/{far}/residents/new", data={
-        "uuid": str(uuid.uuid4()), "name": "Người Lạ"})
+    response = web.post(
+        f"/households/{far}/residents/new", data={"uuid": str(uuid.uuid4()), "name": "Người Lạ"}
+    )
     assert response.status_code == 403
     db.expire_all()
     assert db.get(Household, far).head_name == "Lê Văn Cường"
@@ -80,9 +87,17 @@ def test_leader_sees_own_village_counts(web, world):
 def test_edit_household_saves_and_keeps_the_change_for_review(web, db, world):
     web.sign_in(world.volunteer)
     household = world.household.id
-    response = web.post(f"/households/{household}/edit", data={
-        "uuid": str(uuid.uuid4()), "label": "12A", "head_name": "Nguyễn Văn An",
-        "address_hint": "Cạnh cổng làng", "smartphones": "2", "internet_at_home": "yes"})
+    response = web.post(
+        f"/households/{household}/edit",
+        data={
+            "uuid": str(uuid.uuid4()),
+            "label": "12A",
+            "head_name": "Nguyễn Văn An",
+            "address_hint": "Cạnh cổng làng",
+            "smartphones": "2",
+            "internet_at_home": "yes",
+        },
+    )
     assert response.status_code == 303
     db.expire_all()
     saved = db.get(Household, household)
@@ -92,14 +107,21 @@ def test_edit_household_saves_and_keeps_the_change_for_review(web, db, world):
     assert edit.review_state is ReviewState.pending
 
 
-@pytest.mark.parametrize(("form", "field", "message"), [
-    ({"label": "12", "head_name": ""}, "head_name", "Vui lòng nhập họ tên chủ hộ."),
-    ({"label": "", "head_name": "Nguyễn Văn An"}, "label", "Vui lòng nhập số nhà / tên hộ."),
-    ({"label": "12", "head_name": "A", "smartphones": "nhiều"}, "smartphones",
-     "Số điện thoại thông minh phải là số nguyên."),
-])
-def test_bad_household_edit_is_422_beside_the_field_and_saves_nothing(web, db, world, form,
-                                                                      field, message):
+@pytest.mark.parametrize(
+    ("form", "field", "message"),
+    [
+        ({"label": "12", "head_name": ""}, "head_name", "Vui lòng nhập họ tên chủ hộ."),
+        ({"label": "", "head_name": "Nguyễn Văn An"}, "label", "Vui lòng nhập số nhà / tên hộ."),
+        (
+            {"label": "12", "head_name": "A", "smartphones": "nhiều"},
+            "smartphones",
+            "Số điện thoại thông minh phải là số nguyên.",
+        ),
+    ],
+)
+def test_bad_household_edit_is_422_beside_the_field_and_saves_nothing(
+    web, db, world, form, field, message
+):
     web.sign_in(world.volunteer)
     household = world.household.id
     response = web.post(f"/households/{household}/edit", data={"uuid": str(uuid.uuid4()), **form})
@@ -112,8 +134,9 @@ def test_bad_household_edit_is_422_beside_the_field_and_saves_nothing(web, db, w
 
 def test_propose_a_new_household(web, db, world):
     web.sign_in(world.volunteer)
-    bad = web.post("/households/new", data={"uuid": str(uuid.uuid4()), "label": "40",
-                                            "head_name": ""})
+    bad = web.post(
+        "/households/new", data={"uuid": str(uuid.uuid4()), "label": "40", "head_name": ""}
+    )
     assert bad.status_code == 422
     assert 'value="40"' in bad.text  # what was typed is kept
     form_uuid = str(uuid.uuid4())
@@ -131,14 +154,23 @@ def test_propose_a_new_household(web, db, world):
 def test_add_resident_checks_birth_year(web, db, world):
     web.sign_in(world.volunteer)
     household = world.household.id
-    future = web.post(f"/households/{household}/residents/new", data={
-        "uuid": str(uuid.uuid4()), "name": "Nguyễn Văn Bé", "birth_year": "2099"})
+    future = web.post(
+        f"/households/{household}/residents/new",
+        data={"uuid": str(uuid.uuid4()), "name": "Nguyễn Văn Bé", "birth_year": "2099"},
+    )
     assert future.status_code == 422
     assert "Năm sinh phải từ 1900 đến" in future.text
     assert 'value="Nguyễn Văn Bé"' in future.text
-    ok = web.post(f"/households/{household}/residents/new", data={
-        "uuid": str(uuid.uuid4()), "name": "Nguyễn Văn Bé", "birth_year": "2019",
-        "sex": "male", "relation": "Cháu"})
+    ok = web.post(
+        f"/households/{household}/residents/new",
+        data={
+            "uuid": str(uuid.uuid4()),
+            "name": "Nguyễn Văn Bé",
+            "birth_year": "2019",
+            "sex": "male",
+            "relation": "Cháu",
+        },
+    )
     assert ok.status_code == 303
     page = web.get(f"/households/{household}").text
     assert "Nguyễn Văn Bé" in page and "Chờ duyệt" in page
@@ -146,15 +178,25 @@ def test_add_resident_checks_birth_year(web, db, world):
 
 def test_staff_cannot_write_field_records(web, world):
     web.sign_in(world.staff)
-    response = web.post(f"/households/{world.household.id}/residents/new", data={
-        "uuid": str(uuid.uuid4()), "name": "Ai Đó"})
+    response = web.post(
+        f"/households/{world.household.id}/residents/new",
+        data={"uuid": str(uuid.uuid4()), "name": "Ai Đó"},
+    )
     assert response.status_code == 403
 
 
-@pytest.mark.parametrize("query", [
-    "?offset=99999999999999999999999", "?offset=-5", "?filter=bogus", "?q=%25%25%25_",
-    "?q=" + "x" * 5000, "?q=%00", "?offset=abc&filter=follow_up",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "?offset=99999999999999999999999",
+        "?offset=-5",
+        "?filter=bogus",
+        "?q=%25%25%25_",
+        "?q=" + "x" * 5000,
+        "?q=%00",
+        "?offset=abc&filter=follow_up",
+    ],
+)
 def test_odd_list_parameters_never_break_the_page(web, world, query):
     web.sign_in(world.volunteer)
     assert web.get("/households" + query).status_code == 200

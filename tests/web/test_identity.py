@@ -42,8 +42,11 @@ def enroll(web, db, member, device: SoftPasskey) -> None:
     token = open_link(web, db, member)
     options = api(web, f"/api/v1/passkeys/enroll/{token}/options")
     assert options.status_code == 200
-    answer = api(web, f"/api/v1/passkeys/enroll/{token}",
-                 {"credential": device.create(options.get_data(as_text=True))})
+    answer = api(
+        web,
+        f"/api/v1/passkeys/enroll/{token}",
+        {"credential": device.create(options.get_data(as_text=True))},
+    )
     assert answer.status_code == 200, answer.json
     web.get("/account")
 
@@ -51,11 +54,15 @@ def enroll(web, db, member, device: SoftPasskey) -> None:
 def passkey_sign_in(web, device: SoftPasskey, **kwargs):
     web.get("/signin")
     options = api(web, "/api/v1/passkeys/signin/options")
-    return api(web, "/api/v1/passkeys/signin",
-               {"credential": device.get(options.get_data(as_text=True), **kwargs)})
+    return api(
+        web,
+        "/api/v1/passkeys/signin",
+        {"credential": device.get(options.get_data(as_text=True), **kwargs)},
+    )
 
 
 # --- passkeys --------------------------------------------------------------------------------
+
 
 def test_invite_link_enrolls_a_passkey_then_it_signs_in(web, db, world):
     device = SoftPasskey(origin=ORIGIN)
@@ -108,8 +115,7 @@ def test_a_passkey_made_for_another_origin_is_refused_and_the_link_still_works(w
     token = open_link(web, db, world.volunteer)
     options = api(web, f"/api/v1/passkeys/enroll/{token}/options").get_data(as_text=True)
     phishing = SoftPasskey(origin="https://fieldkit.example.net")
-    answer = api(web, f"/api/v1/passkeys/enroll/{token}",
-                 {"credential": phishing.create(options)})
+    answer = api(web, f"/api/v1/passkeys/enroll/{token}", {"credential": phishing.create(options)})
     assert answer.status_code == 403
     assert "trang web khác" in answer.json["error"]
     assert db.exec(select(func.count()).select_from(Passkey)).one() == 0
@@ -143,8 +149,12 @@ def test_nobody_revokes_another_persons_passkey(web, db, world):
 def test_a_second_passkey_is_added_from_the_account_page(web, db, world):
     enroll(web, db, world.leader, SoftPasskey(origin=ORIGIN))
     options = api(web, "/api/v1/passkeys/options").get_data(as_text=True)
-    assert api(web, "/api/v1/passkeys",
-               {"credential": SoftPasskey(origin=ORIGIN).create(options)}).status_code == 200
+    assert (
+        api(
+            web, "/api/v1/passkeys", {"credential": SoftPasskey(origin=ORIGIN).create(options)}
+        ).status_code
+        == 200
+    )
     assert db.exec(select(func.count()).select_from(Passkey)).one() == 2
 
 
@@ -156,14 +166,14 @@ def test_passkey_api_needs_the_csrf_token(web, world):
 
 # --- invites ----------------------------------------------------------------------------------
 
+
 def test_a_leader_invites_a_volunteer_of_their_village_with_a_link_and_qr(web, db, world):
     web.sign_in(world.leader)
     page = web.post("/members", data={"name": "Ngô Thị Mai", "phone": "0912 000 099"})
     assert page.status_code == 200
     assert "<svg" in page.text and "/signin/" in page.text
     mai = db.exec(select(Member).where(Member.name == "Ngô Thị Mai")).one()
-    assert (mai.role, mai.village_id, mai.phone) == (Role.volunteer, world.village.id,
-                                                     "0912000099")
+    assert (mai.role, mai.village_id, mai.phone) == (Role.volunteer, world.village.id, "0912000099")
     link = db.exec(select(SignInLink).where(SignInLink.member_id == mai.id)).one()
     assert link.created_by_id == world.leader.id
     assert link.expires_at - link.created_at == timedelta(hours=24)
@@ -187,13 +197,18 @@ def test_a_leader_cannot_invite_a_leader_nor_touch_another_village(web, db, worl
     assert db.exec(select(func.count()).select_from(SignInLink)).one() == links_before
     event = last_event(db)
     assert (event.action, event.actor_id, event.target_id) == (
-        "refused", world.leader.id, world.other_volunteer.id)
+        "refused",
+        world.leader.id,
+        world.other_volunteer.id,
+    )
 
 
 def test_staff_invite_leaders_and_staff(web, db, world):
     web.sign_in(world.staff)
-    page = web.post("/members", data={"name": "Vũ Văn Tổ", "role": "leader",
-                                      "village_id": str(world.other_village.id)})
+    page = web.post(
+        "/members",
+        data={"name": "Vũ Văn Tổ", "role": "leader", "village_id": str(world.other_village.id)},
+    )
     assert page.status_code == 200
     page = web.post("/members", data={"name": "Đinh Thị Xã", "role": "staff"})
     assert page.status_code == 200
@@ -216,6 +231,7 @@ def test_members_page_shows_the_leaders_village_only(web, world):
 
 
 # --- one-time codes ---------------------------------------------------------------------------
+
 
 def issue_code(web, db, actor, member) -> str:
     web.sign_in(actor)
@@ -285,6 +301,7 @@ def test_a_leader_cannot_issue_a_code_for_another_village(web, db, world):
 
 # --- member management ------------------------------------------------------------------------
 
+
 def test_a_leader_removes_a_volunteer_who_is_then_signed_out(web, db, world):
     volunteer = type(web)(web.app_client_fresh(), db)
     volunteer.sign_in(world.volunteer)
@@ -299,8 +316,10 @@ def test_a_leader_removes_a_volunteer_who_is_then_signed_out(web, db, world):
 @pytest.mark.parametrize("actor", ["leader", "volunteer"])
 def test_only_staff_change_roles_and_villages(web, db, world, actor):
     web.sign_in(getattr(world, actor))
-    answer = web.post(f"/members/{world.volunteer.id}/role",
-                      data={"role": "leader", "village_id": str(world.village.id)})
+    answer = web.post(
+        f"/members/{world.volunteer.id}/role",
+        data={"role": "leader", "village_id": str(world.village.id)},
+    )
     assert answer.status_code == 403
     db.refresh(world.volunteer)
     assert world.volunteer.role == Role.volunteer
@@ -310,22 +329,34 @@ def test_only_staff_change_roles_and_villages(web, db, world, actor):
 
 def test_staff_change_a_role_and_a_village(web, db, world):
     web.sign_in(world.staff)
-    answer = web.post(f"/members/{world.volunteer.id}/role",
-                      data={"role": "leader", "village_id": str(world.other_village.id)})
+    answer = web.post(
+        f"/members/{world.volunteer.id}/role",
+        data={"role": "leader", "village_id": str(world.other_village.id)},
+    )
     assert answer.status_code == 303
     db.refresh(world.volunteer)
-    assert (world.volunteer.role, world.volunteer.village_id) == (Role.leader,
-                                                                  world.other_village.id)
+    assert (world.volunteer.role, world.volunteer.village_id) == (
+        Role.leader,
+        world.other_village.id,
+    )
     assert audit_actions(db)[-2:] == ["role_changed", "village_changed"]
 
 
 def test_staff_cannot_make_an_admin_nor_change_themselves(web, db, world):
     web.sign_in(world.staff)
-    assert web.post(f"/members/{world.volunteer.id}/role",
-                    data={"role": "admin", "village_id": ""}).status_code == 403
-    assert web.post(f"/members/{world.staff.id}/role",
-                    data={"role": "leader",
-                          "village_id": str(world.village.id)}).status_code == 403
+    assert (
+        web.post(
+            f"/members/{world.volunteer.id}/role", data={"role": "admin", "village_id": ""}
+        ).status_code
+        == 403
+    )
+    assert (
+        web.post(
+            f"/members/{world.staff.id}/role",
+            data={"role": "leader", "village_id": str(world.village.id)},
+        ).status_code
+        == 403
+    )
     db.refresh(world.staff)
     assert world.staff.role == Role.staff
 
@@ -334,12 +365,20 @@ def test_staff_add_and_rename_villages_leaders_cannot(web, db, world):
     web.sign_in(world.staff)
     assert web.post("/members/villages", data={"name": "Thôn Bắc"}).status_code == 303
     assert "Thôn Bắc" in web.get("/members").text
-    assert web.post(f"/members/villages/{world.village.id}/rename",
-                    data={"name": "Thôn Đông Mới"}).status_code == 303
+    assert (
+        web.post(
+            f"/members/villages/{world.village.id}/rename", data={"name": "Thôn Đông Mới"}
+        ).status_code
+        == 303
+    )
     leader = type(web)(web.app_client_fresh(), db)
     leader.sign_in(world.leader)
-    assert leader.post(f"/members/villages/{world.village.id}/rename",
-                       data={"name": "Thôn Của Tôi"}).status_code == 403
+    assert (
+        leader.post(
+            f"/members/villages/{world.village.id}/rename", data={"name": "Thôn Của Tôi"}
+        ).status_code
+        == 403
+    )
     db.refresh(world.village)
     assert world.village.name == "Thôn Đông Mới"
 
@@ -351,7 +390,9 @@ def test_a_challenge_is_spent_by_a_failed_try_too(web, db, world):
     web.get("/signin")
     options = api(web, "/api/v1/passkeys/signin/options").get_data(as_text=True)
     stranger = SoftPasskey(origin=ORIGIN)
-    assert api(web, "/api/v1/passkeys/signin",
-               {"credential": stranger.get(options)}).status_code == 403
+    assert (
+        api(web, "/api/v1/passkeys/signin", {"credential": stranger.get(options)}).status_code
+        == 403
+    )
     answer = api(web, "/api/v1/passkeys/signin", {"credential": device.get(options)})
     assert answer.status_code == 403 and "không còn hợp lệ" in answer.json["error"]

@@ -41,8 +41,9 @@ def test_background_requests_never_put_back_an_older_session(web, world):
     answers, the cookie the form's answer set (with its message in it): unchanged sessions
     are re-sent only on navigations."""
     web.sign_in(world.volunteer)
-    background = web.client.get("/households/1", headers={"Sec-Fetch-Mode": "same-origin",
-                                                        "X-Fieldkit-Prepare": "1"})
+    background = web.client.get(
+        "/households/1", headers={"Sec-Fetch-Mode": "same-origin", "X-Fieldkit-Prepare": "1"}
+    )
     assert background.status_code == 200
     assert "Set-Cookie" not in background.headers
     api = web.client.get("/api/v1/offline-pack", headers={"Sec-Fetch-Mode": "cors"})

@@ -26,23 +26,37 @@ def test_household_page_asks_for_consent_then_shows_it(web, db, world):
     page = web.get(f"/households/{world.household.id}").text
     assert 'data-consent-state="missing"' in page and "Chưa ghi nhận sự đồng ý" in page
     assert 'data-outbox="consent"' in page and 'id="dong-y"' in page
-    response = web.post(f"/households/{world.household.id}/consent", data={
-        "uuid": "6f1c1b3e-3f4e-4c55-9a55-0d3f3b1f0a01", "purpose_public_services": "yes",
-        "method": "written", "consented_on": utcnow().date().isoformat()})
+    response = web.post(
+        f"/households/{world.household.id}/consent",
+        data={
+            "uuid": "6f1c1b3e-3f4e-4c55-9a55-0d3f3b1f0a01",
+            "purpose_public_services": "yes",
+            "method": "written",
+            "consented_on": utcnow().date().isoformat(),
+        },
+    )
     assert response.status_code == 303
     page = web.get(f"/households/{world.household.id}").text
     assert 'data-consent-state="recorded"' in page
     assert "Hỗ trợ dịch vụ công trực tuyến" in page and "Đồng ý bằng văn bản" in page
-    refused = web.post(f"/households/{world.household.id}/consent",
-                       data={"uuid": "6f1c1b3e-3f4e-4c55-9a55-0d3f3b1f0a02"})
+    refused = web.post(
+        f"/households/{world.household.id}/consent",
+        data={"uuid": "6f1c1b3e-3f4e-4c55-9a55-0d3f3b1f0a02"},
+    )
     assert refused.status_code == 422 and "Chọn ít nhất một mục đích" in refused.text
 
 
 def test_a_visit_note_with_a_citizen_id_is_refused_with_a_clear_message(web, db, world):
     web.sign_in(world.volunteer)
-    response = web.post(f"/households/{world.household.id}/visits", data={
-        "uuid": "6f1c1b3e-3f4e-4c55-9a55-0d3f3b1f0a03", "visited_at": "2026-01-01T09:00",
-        "outcome": "not_home", "notes": "CCCD của ông An: 038090012345"})
+    response = web.post(
+        f"/households/{world.household.id}/visits",
+        data={
+            "uuid": "6f1c1b3e-3f4e-4c55-9a55-0d3f3b1f0a03",
+            "visited_at": "2026-01-01T09:00",
+            "outcome": "not_home",
+            "notes": "CCCD của ông An: 038090012345",
+        },
+    )
     assert response.status_code == 422
     assert "Không ghi số CCCD đầy đủ" in response.text
     assert "038090012345" in response.text  # kept in the form to fix, not stored
@@ -62,8 +76,7 @@ def test_staff_export_a_household_as_json_and_it_is_audited(staff, web, db, worl
     assert web.post(f"/households/{world.household.id}/export").status_code == 403
 
 
-def test_erasing_asks_for_confirmation_then_leaves_an_anonymous_household(staff, web, db,
-                                                                         world):
+def test_erasing_asks_for_confirmation_then_leaves_an_anonymous_household(staff, web, db, world):
     url = f"/households/{world.household.id}/erase"
     confirm = staff.get(url)
     assert confirm.status_code == 200 and "không hoàn tác được" in confirm.text
@@ -90,9 +103,17 @@ def test_erasing_asks_for_confirmation_then_leaves_an_anonymous_household(staff,
 def test_the_audit_log_is_for_commune_staff_only_and_filters(staff, web, db, world):
     now = utcnow()
     audit.record(db, action="sign_in", now=now, actor=world.volunteer)
-    audit.record(db, action="review", now=now, actor=world.staff, target_kind="household",
-                 target_id=world.neighbour.id, details={"reason": "request"})
+    audit.record(
+        db,
+        action="review",
+        now=now,
+        actor=world.staff,
+        target_kind="household",
+        target_id=world.neighbour.id,
+        details={"reason": "request"},
+    )
     db.commit()
+
     def listed(url):  # the events, without the filter form's options
         return staff.get(url).text.split('class="audit-list"')[1]
 

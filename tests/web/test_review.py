@@ -43,14 +43,17 @@ def _state(db, visit) -> tuple:
 
 
 def _decide(web, visit, decision, **fields):
-    return web.post("/review/decide", {"record": f"visit:{visit.id}:{visit.revision}",
-                                       "decision": decision, **fields})
+    return web.post(
+        "/review/decide",
+        {"record": f"visit:{visit.id}:{visit.revision}", "decision": decision, **fields},
+    )
 
 
 def test_inbox_shows_pending_records_readably_and_filters(web, db, world):
     _visit(db, world, notes="Bà cần hướng dẫn thêm")
-    record_visit(db, world, household=world.far_household, member=world.other_volunteer,
-                 outcome="not_home")
+    record_visit(
+        db, world, household=world.far_household, member=world.other_volunteer, outcome="not_home"
+    )
     db.commit()
     web.sign_in(world.staff)
     page = web.get("/review").get_data(as_text=True)
@@ -92,8 +95,12 @@ def test_an_empty_reason_is_refused_and_a_common_reason_returns(web, db, world):
     refused = _decide(web, visit, "reject")
     assert refused.status_code == 422 and "lý do từ chối" in refused.get_data(as_text=True)
 
-    assert _decide(web, visit, "return", reason_choice="Thiếu mã hồ sơ",
-                   reason="dòng VNeID").status_code == 303
+    assert (
+        _decide(
+            web, visit, "return", reason_choice="Thiếu mã hồ sơ", reason="dòng VNeID"
+        ).status_code
+        == 303
+    )
     assert _state(db, visit) == (ReviewState.returned, 1)
     (decision,) = db.exec(select(ReviewDecision)).all()
     assert decision.reason == "Thiếu mã hồ sơ: dòng VNeID"
@@ -101,12 +108,14 @@ def test_an_empty_reason_is_refused_and_a_common_reason_returns(web, db, world):
 
 def test_reviewing_outside_ones_commune_is_forbidden(web, db, world):
     visit = _visit(db, world)
-    elsewhere = Commune(code="15350", name="Xã Khác", province_code="38",
-                        province_name="Tỉnh Thanh Hóa")
+    elsewhere = Commune(
+        code="15350", name="Xã Khác", province_code="38", province_name="Tỉnh Thanh Hóa"
+    )
     db.add(elsewhere)
     db.flush()
-    stranger = Member(commune_id=elsewhere.id, name="Cán Bộ Xã Khác", phone="0912999998",
-                      role=Role.staff)
+    stranger = Member(
+        commune_id=elsewhere.id, name="Cán Bộ Xã Khác", phone="0912999998", role=Role.staff
+    )
     db.add(stranger)
     db.commit()
     web.sign_in(stranger)
@@ -146,10 +155,17 @@ def test_returned_list_count_fix_without_script_and_history(web, db, world, app)
     form = web.get(form_url).get_data(as_text=True)
     assert 'data-outbox="revision"' in form and 'value="2026-11-20T09:30"' in form
     # Without script the same resubmission goes through the same ingest.
-    fields = {"uuid": str(uuid.uuid4()), "record_kind": "visit", "record_uuid": visit.uuid,
-              "base_revision": "1", "visited_at": "2026-11-20T08:40", "outcome": "met",
-              "lines-0-resident_id": str(world.head.id),
-              "lines-0-service_code": "vneid_level1", "lines-0-result": "done"}
+    fields = {
+        "uuid": str(uuid.uuid4()),
+        "record_kind": "visit",
+        "record_uuid": visit.uuid,
+        "base_revision": "1",
+        "visited_at": "2026-11-20T08:40",
+        "outcome": "met",
+        "lines-0-resident_id": str(world.head.id),
+        "lines-0-service_code": "vneid_level1",
+        "lines-0-result": "done",
+    }
     bad = web.post(form_url, {**fields, "visited_at": ""})
     assert bad.status_code == 422 and "thời gian thăm" in bad.get_data(as_text=True)
     assert _state(db, visit) == (ReviewState.returned, 1)
@@ -161,21 +177,39 @@ def test_returned_list_count_fix_without_script_and_history(web, db, world, app)
     inbox = reviewer.get("/review").get_data(as_text=True)
     assert "Sửa lần 2" in inbox and "09:30 20/11/2026" in inbox and "08:40 20/11/2026" in inbox
     history = web.get(f"/households/{world.household.id}/reviews").get_data(as_text=True)
-    assert history.index("Gửi lần 1") < history.index("Sai thời gian thăm") < history.index(
-        "Sửa và gửi lại lần 2")
+    assert (
+        history.index("Gửi lần 1")
+        < history.index("Sai thời gian thăm")
+        < history.index("Sửa và gửi lại lần 2")
+    )
     assert "Duyệt hồ sơ" in web.get(f"/households/{world.household.id}").get_data(as_text=True)
 
 
 def test_resubmitting_a_rejected_record_through_the_api_is_refused(web, db, world):
     visit = _visit(db, world)
-    review.decide(db, member=world.staff, kind="visit", record_id=visit.id,
-                  decision=ReviewState.rejected, reason="Trùng", now=NOW,
-                  expected_revision=1)
+    review.decide(
+        db,
+        member=world.staff,
+        kind="visit",
+        record_id=visit.id,
+        decision=ReviewState.rejected,
+        reason="Trùng",
+        now=NOW,
+        expected_revision=1,
+    )
     db.commit()
     web.sign_in(world.volunteer)
-    item = {"id": str(uuid.uuid4()), "kind": "revision", "payload": {
-        "record_kind": "visit", "record_uuid": visit.uuid, "base_revision": 1,
-        "visited_at": "2026-11-20T08:40", "outcome": "not_home"}}
+    item = {
+        "id": str(uuid.uuid4()),
+        "kind": "revision",
+        "payload": {
+            "record_kind": "visit",
+            "record_uuid": visit.uuid,
+            "base_revision": 1,
+            "visited_at": "2026-11-20T08:40",
+            "outcome": "not_home",
+        },
+    }
     answer = sync_post(web.client, {"items": [item]}, token=web.csrf).get_json()
     (result,) = answer["results"]
     assert result["status"] == "invalid"
@@ -193,9 +227,16 @@ def test_the_offline_pack_carries_returned_records(web, db, world):
 
     before = pack()
     assert "/returned" in before
-    review.decide(db, member=world.staff, kind="visit", record_id=visit.id,
-                  decision=ReviewState.returned, reason="Bổ sung", now=NOW,
-                  expected_revision=1)
+    review.decide(
+        db,
+        member=world.staff,
+        kind="visit",
+        record_id=visit.id,
+        decision=ReviewState.returned,
+        reason="Bổ sung",
+        now=NOW,
+        expected_revision=1,
+    )
     db.commit()
     after = pack()
     assert after["/returned"] != before["/returned"]
@@ -212,8 +253,16 @@ def test_a_decision_refreshes_the_households_page_on_the_phone(web, db, world):
         return {p["url"]: p["version"] for p in web.get("/api/v1/offline-pack").get_json()["pages"]}
 
     before = pack()
-    review.decide(db, member=world.staff, kind="visit", record_id=visit.id,
-                  decision=ReviewState.approved, reason="", now=NOW, expected_revision=1)
+    review.decide(
+        db,
+        member=world.staff,
+        kind="visit",
+        record_id=visit.id,
+        decision=ReviewState.approved,
+        reason="",
+        now=NOW,
+        expected_revision=1,
+    )
     db.commit()
     after = pack()
     page, neighbour = f"/households/{world.household.id}", f"/households/{world.neighbour.id}"
@@ -221,17 +270,25 @@ def test_a_decision_refreshes_the_households_page_on_the_phone(web, db, world):
     assert after[neighbour] == before[neighbour]
 
 
-@pytest.mark.parametrize("record, decision", [
-    ("", "approve"), ("visit:abc:1", "approve"), ("visit:999999:1", "approve"),
-    ("nope:1:1", "return"), ("visit:1", "approve"), ("visit:1:x", "reject"),
-    ("visit:1:1", "maybe"), ("visit:99999999999999999999999:1", "approve"),
-    ("visit:1:99999999999999999999999", "approve"), ("visit:-1:1", "approve"),
-])
+@pytest.mark.parametrize(
+    "record, decision",
+    [
+        ("", "approve"),
+        ("visit:abc:1", "approve"),
+        ("visit:999999:1", "approve"),
+        ("nope:1:1", "return"),
+        ("visit:1", "approve"),
+        ("visit:1:x", "reject"),
+        ("visit:1:1", "maybe"),
+        ("visit:99999999999999999999999:1", "approve"),
+        ("visit:1:99999999999999999999999", "approve"),
+        ("visit:-1:1", "approve"),
+    ],
+)
 def test_a_malformed_decision_is_refused_plainly(web, db, world, record, decision):
     _visit(db, world)
     web.sign_in(world.staff)
-    response = web.post("/review/decide", {"record": record, "decision": decision,
-                                           "reason": "x"})
+    response = web.post("/review/decide", {"record": record, "decision": decision, "reason": "x"})
     assert response.status_code in (404, 409, 422), response.status_code
     assert _decisions(db) == 0
     if record != "visit:1:1":  # that one is a real record: approving it is allowed
@@ -240,13 +297,19 @@ def test_a_malformed_decision_is_refused_plainly(web, db, world, record, decisio
         assert _decisions(db) == 0
 
 
-@pytest.mark.parametrize("url", [
-    "/households/99999999999999999999999", "/villages/4294967296",
-    "/households/2147483648/reviews", "/stickers/households/99999999999999999999",
-    "/review?village=99999999999999999999&volunteer=4294967296",
-    "/assignments?village=99999999999999999999", "/follow-ups?village=4294967296",
-    "/audit?actor=99999999999",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/households/99999999999999999999999",
+        "/villages/4294967296",
+        "/households/2147483648/reviews",
+        "/stickers/households/99999999999999999999",
+        "/review?village=99999999999999999999&volunteer=4294967296",
+        "/assignments?village=99999999999999999999",
+        "/follow-ups?village=4294967296",
+        "/audit?actor=99999999999",
+    ],
+)
 def test_ids_too_large_for_the_database_are_not_found_not_errors(web, world, url):
     web.sign_in(world.staff)
     assert web.get(url).status_code in (200, 404)

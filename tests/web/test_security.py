@@ -52,8 +52,9 @@ def test_every_kind_of_answer_carries_the_security_headers(web, world):
         "visit form": web.get(f"/households/{household}/visits/new"),
         "outbox page": web.get("/outbox"),
         "service worker": web.get("/sw.js"),
-        "outbox script": web.get(re.search(r'src="(/offline/outbox\.js[^"]*)"',
-                                           web.get("/households").text).group(1)),
+        "outbox script": web.get(
+            re.search(r'src="(/offline/outbox\.js[^"]*)"', web.get("/households").text).group(1)
+        ),
         "manifest": web.get("/manifest.webmanifest"),
         "stylesheet": web.get("/static/app.css"),
         "API JSON": web.get("/api/v1/session"),
@@ -83,22 +84,34 @@ def test_no_page_has_inline_script_or_style(web, world):
         found = _inline_found(path.read_text())
         assert not found, f"{path.relative_to(TEMPLATES)}: {found}"
     web.sign_in(world.volunteer)
-    for url in ["/households", f"/households/{world.household.id}", "/outbox", "/villages",
-                f"/households/{world.household.id}/visits/new", "/households/new"]:
+    for url in [
+        "/households",
+        f"/households/{world.household.id}",
+        "/outbox",
+        "/villages",
+        f"/households/{world.household.id}/visits/new",
+        "/households/new",
+    ]:
         assert not _inline_found(web.get(url).text), url
     staff = web.app_client_fresh()
     from tests.web.conftest import Browser
+
     browser = Browser(staff, web.db)
     browser.sign_in(world.staff)
-    for url in ["/audit", "/settings", f"/households/{world.household.id}",
-                f"/households/{world.household.id}/erase"]:
+    for url in [
+        "/audit",
+        "/settings",
+        f"/households/{world.household.id}",
+        f"/households/{world.household.id}/erase",
+    ]:
         page = browser.get(url)
         assert page.status_code == 200, url
         assert not _inline_found(page.text), url
 
 
-def test_session_cookie_is_httponly_and_samesite_and_secure_over_https(app, web, world,
-                                                                       sqlite_url, tmp_path):
+def test_session_cookie_is_httponly_and_samesite_and_secure_over_https(
+    app, web, world, sqlite_url, tmp_path
+):
     token = members.create_sign_in_link(web.db, world.volunteer, now=utcnow())
     web.db.commit()
     web.get(f"/signin/{token}")
@@ -106,8 +119,13 @@ def test_session_cookie_is_httponly_and_samesite_and_secure_over_https(app, web,
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
 
-    settings = replace(Settings.from_env({}), instance_path=tmp_path, database_url=sqlite_url,
-                       secret_key="test-secret", base_url="https://fieldkit.example.vn")
+    settings = replace(
+        Settings.from_env({}),
+        instance_path=tmp_path,
+        database_url=sqlite_url,
+        secret_key="test-secret",
+        base_url="https://fieldkit.example.vn",
+    )
     https_app = create_app({"FIELDKIT_SETTINGS": settings, "TESTING": True})
     try:
         client = https_app.test_client()
@@ -118,9 +136,12 @@ def test_session_cookie_is_httponly_and_samesite_and_secure_over_https(app, web,
         csrf = re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)
         # Over https Flask-WTF also wants a same-origin Referer, which the Referrer-Policy
         # (same-origin) lets the browser send.
-        signed_in = client.post(f"/signin/{token}", data={"csrf_token": csrf},
-                                base_url="https://fieldkit.example.vn",
-                                headers={"Referer": f"https://fieldkit.example.vn/signin/{token}"})
+        signed_in = client.post(
+            f"/signin/{token}",
+            data={"csrf_token": csrf},
+            base_url="https://fieldkit.example.vn",
+            headers={"Referer": f"https://fieldkit.example.vn/signin/{token}"},
+        )
         assert signed_in.status_code == 303
         cookie = signed_in.headers["Set-Cookie"]
         assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
@@ -130,8 +151,10 @@ def test_session_cookie_is_httponly_and_samesite_and_secure_over_https(app, web,
 
 def _row_counts(db) -> dict[str, int]:
     db.rollback()  # see what other connections committed
-    return {table.name: db.exec(select(func.count()).select_from(table)).one()
-            for table in SQLModel.metadata.sorted_tables}
+    return {
+        table.name: db.exec(select(func.count()).select_from(table)).one()
+        for table in SQLModel.metadata.sorted_tables
+    }
 
 
 def _sample_url(rule, world) -> str:
@@ -139,8 +162,7 @@ def _sample_url(rule, world) -> str:
     values = {}
     for name in rule.arguments:
         converter = rule._converters[name]
-        values[name] = world.household.id if isinstance(converter, IntegerConverter) \
-            else "x"
+        values[name] = world.household.id if isinstance(converter, IntegerConverter) else "x"
     return rule.build(values, append_unknown=False)[1]
 
 
@@ -152,14 +174,18 @@ def test_every_post_route_refuses_a_request_without_the_csrf_token(app, web, db,
     before = _row_counts(db)
     for rule in posts:
         url = _sample_url(rule, world)
-        for kwargs in ({"data": {"name": "x"}}, {"json": {"items": []}},
-                       {"data": {"name": "x"}, "headers": {"HX-Request": "true"}}):
+        for kwargs in (
+            {"data": {"name": "x"}},
+            {"json": {"items": []}},
+            {"data": {"name": "x"}, "headers": {"HX-Request": "true"}},
+        ):
             response = web.client.post(url, **kwargs)
             assert response.status_code == 400, f"{rule.endpoint} {url}: {response.status_code}"
             message = response.get_json()["error"] if response.is_json else response.text
             assert "mã bảo vệ" in message, rule.endpoint
-        wrong = web.client.post(url, data={"csrf_token": "forged"},
-                                headers={"X-CSRF-Token": "forged"})
+        wrong = web.client.post(
+            url, data={"csrf_token": "forged"}, headers={"X-CSRF-Token": "forged"}
+        )
         assert wrong.status_code == 400, rule.endpoint
     assert _row_counts(db) == before
     # and the session still works with its token: the refusals were about the token only

@@ -58,9 +58,16 @@ def test_sign_out_ends_the_session(web, world):
 def test_every_page_carries_a_csrf_token(web, world):
     web.sign_in(world.volunteer)
     household = world.household.id
-    for url in ["/households", f"/households/{household}", f"/households/{household}/edit",
-                f"/households/{household}/visits/new", f"/households/{household}/residents/new",
-                "/households/new", "/villages", "/signin"]:
+    for url in [
+        "/households",
+        f"/households/{household}",
+        f"/households/{household}/edit",
+        f"/households/{household}/visits/new",
+        f"/households/{household}/residents/new",
+        "/households/new",
+        "/villages",
+        "/signin",
+    ]:
         response = web.get(url)
         assert response.status_code == 200, url
         assert CSRF.search(response.text), url
@@ -68,8 +75,14 @@ def test_every_page_carries_a_csrf_token(web, world):
 
 def test_a_form_without_the_csrf_token_is_refused_and_saves_nothing(web, db, world):
     web.sign_in(world.volunteer)
-    response = web.client.post("/households/new", data={
-        "uuid": "5b0c1d64-3f7e-4a55-9f0a-0c8f0d3b2a11", "label": "99", "head_name": "Ngô Văn Mới"})
+    response = web.client.post(
+        "/households/new",
+        data={
+            "uuid": "5b0c1d64-3f7e-4a55-9f0a-0c8f0d3b2a11",
+            "label": "99",
+            "head_name": "Ngô Văn Mới",
+        },
+    )
     assert response.status_code == 400
     assert "mã bảo vệ" in response.text
     assert db.exec(select(func.count()).select_from(Household)).one() == 3
@@ -77,8 +90,15 @@ def test_a_form_without_the_csrf_token_is_refused_and_saves_nothing(web, db, wor
 
 def test_htmx_requests_send_the_token_in_a_header(web, db, world):
     web.sign_in(world.volunteer)
-    response = web.client.post("/households/new", headers={"X-CSRF-Token": web.csrf}, data={
-        "uuid": "5b0c1d64-3f7e-4a55-9f0a-0c8f0d3b2a11", "label": "99", "head_name": "Ngô Văn Mới"})
+    response = web.client.post(
+        "/households/new",
+        headers={"X-CSRF-Token": web.csrf},
+        data={
+            "uuid": "5b0c1d64-3f7e-4a55-9f0a-0c8f0d3b2a11",
+            "label": "99",
+            "head_name": "Ngô Văn Mới",
+        },
+    )
     assert response.status_code == 303
 
 

@@ -23,16 +23,19 @@ def test_the_leaders_sheet_reads_back_to_one_link_per_household(web, world, db):
     assert "In nhãn" in page and "2 nhãn" in page
     links = sheet_links(page)
     tokens = {s.household_id: s.token for s in db.exec(select(Sticker)).all()}
-    assert links == [f"http://localhost:8000/s/{tokens[world.household.id]}",
-                     f"http://localhost:8000/s/{tokens[world.neighbour.id]}"]
+    assert links == [
+        f"http://localhost:8000/s/{tokens[world.household.id]}",
+        f"http://localhost:8000/s/{tokens[world.neighbour.id]}",
+    ]
     # No name on the sheet: only house numbers and the village.
     assert "Nguyễn Văn An" not in page and "Trần Thị Bình" not in page
 
 
 def test_a_scanned_sticker_opens_the_household(web, world, db):
     web.sign_in(world.leader)
-    link = sheet_links(web.get(f"/stickers/households/{world.household.id}")
-                       .get_data(as_text=True))[0]
+    link = sheet_links(
+        web.get(f"/stickers/households/{world.household.id}").get_data(as_text=True)
+    )[0]
     web.sign_in(world.volunteer)
     response = web.get(link.removeprefix("http://localhost:8000"))
     assert response.status_code == 302
@@ -41,8 +44,9 @@ def test_a_scanned_sticker_opens_the_household(web, world, db):
 
 def test_signed_out_the_sticker_leads_to_sign_in_and_back(web, world, db):
     web.sign_in(world.leader)
-    link = sheet_links(web.get(f"/stickers/households/{world.household.id}")
-                       .get_data(as_text=True))[0]
+    link = sheet_links(
+        web.get(f"/stickers/households/{world.household.id}").get_data(as_text=True)
+    )[0]
     stranger = web.app_client_fresh()
     response = stranger.get(link.removeprefix("http://localhost:8000"))
     assert response.status_code == 302 and "/signin" in response.headers["Location"]
@@ -50,8 +54,9 @@ def test_signed_out_the_sticker_leads_to_sign_in_and_back(web, world, db):
 
 def test_a_volunteer_of_another_village_is_refused(web, world, db):
     web.sign_in(world.leader)
-    link = sheet_links(web.get(f"/stickers/households/{world.household.id}")
-                       .get_data(as_text=True))[0]
+    link = sheet_links(
+        web.get(f"/stickers/households/{world.household.id}").get_data(as_text=True)
+    )[0]
     web.sign_in(world.other_volunteer)
     response = web.get(link.removeprefix("http://localhost:8000"))
     assert response.status_code == 403
@@ -60,8 +65,9 @@ def test_a_volunteer_of_another_village_is_refused(web, world, db):
 
 def test_replacing_a_sticker_makes_the_old_link_useless(web, world, db):
     web.sign_in(world.leader)
-    old = sheet_links(web.get(f"/stickers/households/{world.household.id}")
-                      .get_data(as_text=True))[0]
+    old = sheet_links(web.get(f"/stickers/households/{world.household.id}").get_data(as_text=True))[
+        0
+    ]
     response = web.post(f"/stickers/households/{world.household.id}/replace")
     assert response.status_code == 303
     page = web.get(response.headers["Location"]).get_data(as_text=True)

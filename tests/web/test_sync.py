@@ -37,8 +37,15 @@ def counts(db) -> tuple[int, ...]:
 
 
 def visit(household_id, *lines, **fields) -> dict:
-    payload = {"uuid": new_id(), "household_id": household_id, "visited_at": local(),
-               "outcome": "met", "notes": "", "lines": list(lines), **fields}
+    payload = {
+        "uuid": new_id(),
+        "household_id": household_id,
+        "visited_at": local(),
+        "outcome": "met",
+        "notes": "",
+        "lines": list(lines),
+        **fields,
+    }
     return {"id": payload["uuid"], "kind": "visit", "payload": payload}
 
 
@@ -48,8 +55,15 @@ def resident(**fields) -> dict:
 
 
 def household(**fields) -> dict:
-    payload = {"uuid": new_id(), "label": "27", "head_name": "Vũ Thị Hoa", "address_hint": "",
-               "smartphones": "", "internet_at_home": "", **fields}
+    payload = {
+        "uuid": new_id(),
+        "label": "27",
+        "head_name": "Vũ Thị Hoa",
+        "address_hint": "",
+        "smartphones": "",
+        "internet_at_home": "",
+        **fields,
+    }
     return {"id": payload["uuid"], "kind": "household", "payload": payload}
 
 
@@ -79,6 +93,7 @@ def statuses(results) -> list[str]:
 
 # --- the document ----------------------------------------------------------------------------
 
+
 def test_the_openapi_document_describes_the_endpoint_and_its_answers(app, contract):
     document = contract.document
     assert document["openapi"] == "3.1.0"
@@ -87,13 +102,23 @@ def test_the_openapi_document_describes_the_endpoint_and_its_answers(app, contra
     assert contract.documented == {"200", "400", "401", "413"}
     schemas = document["components"]["schemas"]
     assert schemas["SyncItem"]["properties"]["kind"]["enum"] == [
-        "visit", "resident", "household", "household_edit", "consent", "revision"]
+        "visit",
+        "resident",
+        "household",
+        "household_edit",
+        "consent",
+        "revision",
+    ]
     assert schemas["ItemResult"]["properties"]["status"]["enum"] == [
-        "stored", "duplicate", "conflict", "invalid", "forbidden"]
+        "stored",
+        "duplicate",
+        "conflict",
+        "invalid",
+        "forbidden",
+    ]
     assert schemas["SyncRequest"]["properties"]["items"]["maxItems"] == MAX_ITEMS
     schemes = document["components"]["securitySchemes"]
-    assert (schemes["csrfToken"]["in"], schemes["csrfToken"]["name"]) == ("header",
-                                                                          "X-CSRF-Token")
+    assert (schemes["csrfToken"]["in"], schemes["csrfToken"]["name"]) == ("header", "X-CSRF-Token")
     assert schemes["session"]["name"] == app.config["SESSION_COOKIE_NAME"]
     assert document["paths"][SYNC]["post"]["security"] == [{"session": [], "csrfToken": []}]
 
@@ -105,12 +130,18 @@ def test_the_document_is_served_to_anyone(app):
 
 # --- the answers, item by item ---------------------------------------------------------------
 
-def test_a_batch_answers_each_item_and_one_bad_item_spoils_nothing(volunteer, contract, db,
-                                                                  world):
+
+def test_a_batch_answers_each_item_and_one_bad_item_spoils_nothing(volunteer, contract, db, world):
     before = counts(db)
-    good_visit = visit(world.household.id,
-                       {"resident_id": world.head.id, "service_code": "vneid_level1",
-                        "result": "done", "device": "own"})
+    good_visit = visit(
+        world.household.id,
+        {
+            "resident_id": world.head.id,
+            "service_code": "vneid_level1",
+            "result": "done",
+            "device": "own",
+        },
+    )
     bad_visit = visit(world.household.id, visited_at=local(timedelta(days=1)))
     good_resident = resident(household_id=world.household.id)
 
@@ -118,22 +149,34 @@ def test_a_batch_answers_each_item_and_one_bad_item_spoils_nothing(volunteer, co
 
     assert statuses(results) == ["stored", "invalid", "stored"]
     assert results[1]["errors"] == {"visited_at": "Thời gian thăm không thể ở tương lai."}
-    assert [r.get("household_id") for r in results] == [world.household.id, None,
-                                                        world.household.id]
+    assert [r.get("household_id") for r in results] == [
+        world.household.id,
+        None,
+        world.household.id,
+    ]
     assert counts(db) == (before[0], before[1] + 1, 1, 1, 0)
     page = volunteer.get(f"/households/{world.household.id}").text
     assert "Nguyễn Thị Mai" in page and "VNeID mức 1: <b>Xong</b>" in page
 
 
-def test_a_batch_sent_again_is_all_duplicate_and_changes_nothing(volunteer, contract, db,
-                                                                world):
+def test_a_batch_sent_again_is_all_duplicate_and_changes_nothing(volunteer, contract, db, world):
     proposal = household()
-    batch = [proposal,
-             resident(household_uuid=proposal["id"], name="Vũ Văn Nam"),
-             visit(world.household.id),
-             {"id": (edit_id := new_id()), "kind": "household_edit",
-              "payload": {"uuid": edit_id, "household_id": world.neighbour.id, "label": "14",
-                          "head_name": "Trần Thị Bình", "address_hint": "Cạnh cầu"}}]
+    batch = [
+        proposal,
+        resident(household_uuid=proposal["id"], name="Vũ Văn Nam"),
+        visit(world.household.id),
+        {
+            "id": (edit_id := new_id()),
+            "kind": "household_edit",
+            "payload": {
+                "uuid": edit_id,
+                "household_id": world.neighbour.id,
+                "label": "14",
+                "head_name": "Trần Thị Bình",
+                "address_hint": "Cạnh cầu",
+            },
+        },
+    ]
     assert statuses(sync(volunteer, contract, *batch)) == ["stored"] * 4
     before = counts(db)
 
@@ -157,19 +200,27 @@ def test_the_same_uuid_with_other_content_is_a_conflict(volunteer, contract, db,
 
 
 def test_invalid_fields_come_back_by_name_in_vietnamese(volunteer, contract, world):
-    (result,) = sync(volunteer, contract,
-                     resident(household_id=world.household.id, name="", birth_year="năm",
-                              sex="other"))
+    (result,) = sync(
+        volunteer,
+        contract,
+        resident(household_id=world.household.id, name="", birth_year="năm", sex="other"),
+    )
     assert result["status"] == "invalid"
-    assert result["errors"] == {"name": "Vui lòng nhập họ tên.",
-                                "birth_year": "Năm sinh phải là số nguyên.",
-                                "sex": "Giá trị không hợp lệ cho giới tính."}
+    assert result["errors"] == {
+        "name": "Vui lòng nhập họ tên.",
+        "birth_year": "Năm sinh phải là số nguyên.",
+        "sex": "Giá trị không hợp lệ cho giới tính.",
+    }
 
 
 def test_a_household_of_another_village_is_forbidden(volunteer, contract, db, world):
     before = counts(db)
-    results = sync(volunteer, contract, visit(world.far_household.id),
-                   resident(household_id=world.far_household.id))
+    results = sync(
+        volunteer,
+        contract,
+        visit(world.far_household.id),
+        resident(household_id=world.far_household.id),
+    )
     assert statuses(results) == ["forbidden", "forbidden"]
     assert {r["message"] for r in results} == {"Hộ này không thuộc phạm vi của bạn."}
     assert counts(db) == before
@@ -180,7 +231,8 @@ def test_commune_staff_are_forbidden_to_write_field_records(web, contract, db, w
     results = sync(web, contract, visit(world.household.id), household())
     assert statuses(results) == ["forbidden", "forbidden"]
     assert {r["message"] for r in results} == {
-        "Chỉ thành viên Tổ CNSCĐ và tổ trưởng ghi nhận hỗ trợ tại hộ."}
+        "Chỉ thành viên Tổ CNSCĐ và tổ trưởng ghi nhận hỗ trợ tại hộ."
+    }
     assert count(db, Visit) == 0
 
 
@@ -189,13 +241,13 @@ def test_an_unknown_kind_is_an_invalid_item(volunteer, contract, world):
     assert result["status"] == "invalid" and set(result["errors"]) == {"kind"}
 
 
-def test_a_household_made_offline_then_visited_shows_on_its_page(volunteer, contract, db,
-                                                                world):
+def test_a_household_made_offline_then_visited_shows_on_its_page(volunteer, contract, db, world):
     # All three made on the phone without a signal, naming each other by UUID.
     proposal = household(label="31", head_name="Đinh Văn Hải")
     newcomer = resident(household_uuid=proposal["id"], name="Đinh Thị Thu")
-    trip = visit(None, {"resident_uuid": newcomer["id"], "service_code": "vneid_level1",
-                        "result": "done"})
+    trip = visit(
+        None, {"resident_uuid": newcomer["id"], "service_code": "vneid_level1", "result": "done"}
+    )
     trip["payload"].pop("household_id")
     trip["payload"]["household_uuid"] = proposal["id"]
 
@@ -212,6 +264,7 @@ def test_a_household_made_offline_then_visited_shows_on_its_page(volunteer, cont
 
 # --- who may send ----------------------------------------------------------------------------
 
+
 def test_signed_out_the_api_answers_401_json_and_pages_still_redirect(app, contract, db, world):
     client = app.test_client()
     before = counts(db)
@@ -223,21 +276,18 @@ def test_signed_out_the_api_answers_401_json_and_pages_still_redirect(app, contr
     assert page.status_code == 302 and "/signin" in page.headers["Location"]
 
 
-def test_a_member_locked_while_offline_is_asked_to_sign_in_again(volunteer, contract, db,
-                                                                world):
+def test_a_member_locked_while_offline_is_asked_to_sign_in_again(volunteer, contract, db, world):
     world.volunteer.active = False
     db.add(world.volunteer)
     db.commit()
-    response = post(volunteer.client, {"items": [visit(world.household.id)]},
-                    token=volunteer.csrf)
+    response = post(volunteer.client, {"items": [visit(world.household.id)]}, token=volunteer.csrf)
     assert response.status_code == 401
     assert contract.check(response)["error"] == SIGN_IN_AGAIN
     assert count(db, Visit) == 0
 
 
 @pytest.mark.parametrize("token", [None, "", "not-the-token"])
-def test_without_the_sessions_csrf_token_nothing_is_stored(volunteer, contract, db, world,
-                                                          token):
+def test_without_the_sessions_csrf_token_nothing_is_stored(volunteer, contract, db, world, token):
     response = post(volunteer.client, {"items": [visit(world.household.id)]}, token=token)
     assert response.status_code == 400
     assert "mã bảo vệ" in contract.check(response)["error"]
@@ -254,14 +304,31 @@ def test_another_sessions_token_is_refused(app, volunteer, contract, db, world):
 
 # --- bodies that are no batch ----------------------------------------------------------------
 
-@pytest.mark.parametrize("data", [
-    b"", b"not json", b"\xff\xfe\x00", b"[", b"null", b"[]", b'"items"', b"42",
-    b'{"items": null}', b'{"items": {"0": {}}}', b'{"items": [1]}', b'{"items": [null]}',
-    b'{"items": [{"kind": "visit", "payload": {}}]}', b'{"items": [{"id": 12}]}',
-    b'{"items": [{"id": "12"}]}', b'{"items": [{"id": "' + b"g" * 36 + b'"}]}',
-    b"[" * 100_000 + b"]" * 100_000, b'{"items": ' + b"[" * 5000 + b"]" * 5000 + b"}",
-    b'{"items": [NaN]}',
-])
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"not json",
+        b"\xff\xfe\x00",
+        b"[",
+        b"null",
+        b"[]",
+        b'"items"',
+        b"42",
+        b'{"items": null}',
+        b'{"items": {"0": {}}}',
+        b'{"items": [1]}',
+        b'{"items": [null]}',
+        b'{"items": [{"kind": "visit", "payload": {}}]}',
+        b'{"items": [{"id": 12}]}',
+        b'{"items": [{"id": "12"}]}',
+        b'{"items": [{"id": "' + b"g" * 36 + b'"}]}',
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"items": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+        b'{"items": [NaN]}',
+    ],
+)
 def test_a_body_that_is_no_batch_gets_400_json(volunteer, contract, db, data):
     response = post(volunteer.client, token=volunteer.csrf, data=data)
     assert response.status_code == 400, response.text
@@ -269,8 +336,9 @@ def test_a_body_that_is_no_batch_gets_400_json(volunteer, contract, db, data):
     assert count(db, Visit) == 0
 
 
-def test_a_batch_of_more_than_the_limit_gets_413_and_the_limit_is_answered(volunteer, contract,
-                                                                          world):
+def test_a_batch_of_more_than_the_limit_gets_413_and_the_limit_is_answered(
+    volunteer, contract, world
+):
     items = [{"id": new_id(), "kind": "visit", "payload": {}} for _ in range(MAX_ITEMS + 1)]
     response = post(volunteer.client, {"items": items}, token=volunteer.csrf)
     assert response.status_code == 413
@@ -300,6 +368,7 @@ def test_reading_the_sync_url_is_a_json_405(volunteer):
 
 # --- two sends at once -----------------------------------------------------------------------
 
+
 def test_two_tabs_sending_one_batch_at_once_store_it_once(app, db, world, contract):
     tabs = [Browser(app.test_client(), db), Browser(app.test_client(), db)]
     for tab in tabs:
@@ -321,6 +390,8 @@ def test_two_tabs_sending_one_batch_at_once_store_it_once(app, db, world, contra
 
     for position in range(len(batch)):
         assert sorted([answers[0][position]["status"], answers[1][position]["status"]]) == [
-            "duplicate", "stored"]
+            "duplicate",
+            "stored",
+        ]
     assert count(db, Visit) == 1
     assert count(db, Household) == 4 and count(db, Resident) == 5

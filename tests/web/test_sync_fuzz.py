@@ -36,11 +36,16 @@ KINDS = ["visit", "resident", "household", "household_edit", "revision"]
 RETURNED = ["00000000-0000-4000-8000-0000000000e1", "00000000-0000-4000-8000-0000000000e2"]
 SERVICE_CODES = [code for code, *_ in STARTING_SET[:4]]
 
-json_leaf = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
-             | st.text(max_size=12))
-json_value = st.recursive(json_leaf, lambda inner: st.lists(inner, max_size=3)
-                          | st.dictionaries(st.text(max_size=8), inner, max_size=3),
-                          max_leaves=8)
+json_leaf = (
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12)
+)
+json_value = st.recursive(
+    json_leaf,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
 uuid_text = st.uuids().map(str)
 
 
@@ -71,40 +76,61 @@ def batches(draw, world):
         if again == 1:  # the same UUID with other content: a conflict
             repeated = draw(st.sampled_from(items))
             if isinstance(repeated.get("payload"), dict):
-                repeated = {**repeated, "payload": {**repeated["payload"],
-                                                    "notes": "khác", "label": "khác",
-                                                    "name": "Người khác"}}
+                repeated = {
+                    **repeated,
+                    "payload": {
+                        **repeated["payload"],
+                        "notes": "khác",
+                        "label": "khác",
+                        "name": "Người khác",
+                    },
+                }
             items.append(repeated)
             continue
         item_id = draw(uuid_text)
         earlier = st.sampled_from(ids) if ids else uuid_text
-        line = st.fixed_dictionaries({}, optional={
-            "resident_id": some(*known_residents, 0, "x"),
-            "resident_uuid": st.one_of(earlier, uuid_text, json_leaf),
-            "service_code": some(*SERVICE_CODES, "teleport"),
-            "result": some(*(r.value for r in Result)),
-            "reason": some(*(r.value for r in Reason), ""),
-            "device": some(*(d.value for d in Device), ""),
-            "dossier_no": some("H15.34-250101-0001", "", "!!"),
-        })
+        line = st.fixed_dictionaries(
+            {},
+            optional={
+                "resident_id": some(*known_residents, 0, "x"),
+                "resident_uuid": st.one_of(earlier, uuid_text, json_leaf),
+                "service_code": some(*SERVICE_CODES, "teleport"),
+                "result": some(*(r.value for r in Result)),
+                "reason": some(*(r.value for r in Reason), ""),
+                "device": some(*(d.value for d in Device), ""),
+                "dossier_no": some("H15.34-250101-0001", "", "!!"),
+            },
+        )
         bent = {
             "uuid": st.one_of(st.just(item_id.upper()), uuid_text, json_leaf),
             "household_id": some(*known_households, 999_999, 0, -1, "", "12a", 2**70),
-            "household_uuid": st.one_of(earlier, uuid_text,
-                                        st.sampled_from([world.household.uuid,
-                                                         world.far_household.uuid]),
-                                        json_leaf),
-            "visited_at": some(local(-0.05), local(3), local(-24 * 400), "2026-13-01T00:00",
-                               "0001-01-01T00:00+14:00", "9999-12-31T23:59Z", ""),
+            "household_uuid": st.one_of(
+                earlier,
+                uuid_text,
+                st.sampled_from([world.household.uuid, world.far_household.uuid]),
+                json_leaf,
+            ),
+            "visited_at": some(
+                local(-0.05),
+                local(3),
+                local(-24 * 400),
+                "2026-13-01T00:00",
+                "0001-01-01T00:00+14:00",
+                "9999-12-31T23:59Z",
+                "",
+            ),
             "outcome": some(*(o.value for o in Outcome), ""),
             "notes": st.text(max_size=30),
-            "follow_up_on": some(forms.local_today(utcnow()).isoformat(), "2020-01-01",
-                                 "2026-02-30", ""),
+            "follow_up_on": some(
+                forms.local_today(utcnow()).isoformat(), "2020-01-01", "2026-02-30", ""
+            ),
             "smartphones": some(0, 2, "3", 31, -1, "", True),
             "internet_at_home": some("yes", "no", "", True, False, None, "maybe"),
             "lines": st.lists(st.one_of(line, json_leaf), max_size=3),
-            "label": st.text(max_size=70), "head_name": st.text(max_size=20),
-            "address_hint": st.text(max_size=20), "name": st.text(max_size=20),
+            "label": st.text(max_size=70),
+            "head_name": st.text(max_size=20),
+            "address_hint": st.text(max_size=20),
+            "name": st.text(max_size=20),
             "birth_year": some(1968, "2001", 1800, 3000, ""),
             "sex": some(*(x.value for x in Sex), "", "other"),
             "relation": st.text(max_size=10),
@@ -120,13 +146,18 @@ def batches(draw, world):
                 payload[name] = draw(bent[name])
         if draw(st.booleans()) and isinstance(payload.get("lines"), list):
             # The same lines as the form names them: lines-N-field, with gaps.
-            for index, entry in zip(draw(st.lists(st.integers(0, 120), min_size=3,
-                                                  max_size=3, unique=True)),
-                                    payload.pop("lines"), strict=False):
+            for index, entry in zip(
+                draw(st.lists(st.integers(0, 120), min_size=3, max_size=3, unique=True)),
+                payload.pop("lines"),
+                strict=False,
+            ):
                 if isinstance(entry, dict):
                     payload.update({f"lines-{index}-{k}": v for k, v in entry.items()})
-        item = {"id": item_id, "kind": kind,
-                "payload": payload if draw(st.integers(0, 9)) else draw(json_value)}
+        item = {
+            "id": item_id,
+            "kind": kind,
+            "payload": payload if draw(st.integers(0, 9)) else draw(json_value),
+        }
         if draw(st.integers(0, 19)) == 0:  # now and then an item missing a part
             item.pop(draw(st.sampled_from(["kind", "payload", "id"])))
         ids.append(item_id)
@@ -137,30 +168,64 @@ def batches(draw, world):
 def _good(draw, kind, world, item_id: str) -> dict:
     """A payload of `kind` that would be stored as it is — but for one household in four,
     which lies in another village (forbidden)."""
-    basics = {"uuid": item_id, "label": draw(st.sampled_from(["5", "27", "Lô 3"])),
-              "head_name": draw(st.sampled_from(["Vũ Thị Hoa", "Đinh Văn Hải"]))}
-    household, resident = draw(st.sampled_from([
-        (world.household, world.head), (world.household, world.spouse),
-        (world.neighbour, None), (world.far_household, world.far_resident)]))
+    basics = {
+        "uuid": item_id,
+        "label": draw(st.sampled_from(["5", "27", "Lô 3"])),
+        "head_name": draw(st.sampled_from(["Vũ Thị Hoa", "Đinh Văn Hải"])),
+    }
+    household, resident = draw(
+        st.sampled_from(
+            [
+                (world.household, world.head),
+                (world.household, world.spouse),
+                (world.neighbour, None),
+                (world.far_household, world.far_resident),
+            ]
+        )
+    )
     if kind == "household":
         return basics
     if kind == "household_edit":
         return {**basics, "household_id": household.id}
     if kind == "resident":
-        return {"uuid": item_id, "household_id": household.id, "name": "Nguyễn Thị Mai",
-                "birth_year": "2001"}
+        return {
+            "uuid": item_id,
+            "household_id": household.id,
+            "name": "Nguyễn Thị Mai",
+            "birth_year": "2001",
+        }
     if kind == "revision":
         record_uuid = draw(st.sampled_from(RETURNED))
         resident = world.head if record_uuid == RETURNED[0] else world.far_resident
-        return {"uuid": item_id, "record_kind": "visit", "record_uuid": record_uuid,
-                "base_revision": draw(st.sampled_from([1, 1, 2, "1"])),
-                "visited_at": local(-1), "outcome": "met",
-                "lines": [{"resident_id": resident.id, "service_code": "vneid_level1",
-                           "result": "done"}]}
-    lines = [{"resident_id": resident.id, "service_code": draw(st.sampled_from(SERVICE_CODES)),
-              "result": "done"}] if resident else []
-    return {"uuid": item_id, "household_id": household.id, "visited_at": local(-1),
-            "outcome": "met", "lines": lines}
+        return {
+            "uuid": item_id,
+            "record_kind": "visit",
+            "record_uuid": record_uuid,
+            "base_revision": draw(st.sampled_from([1, 1, 2, "1"])),
+            "visited_at": local(-1),
+            "outcome": "met",
+            "lines": [
+                {"resident_id": resident.id, "service_code": "vneid_level1", "result": "done"}
+            ],
+        }
+    lines = (
+        [
+            {
+                "resident_id": resident.id,
+                "service_code": draw(st.sampled_from(SERVICE_CODES)),
+                "result": "done",
+            }
+        ]
+        if resident
+        else []
+    )
+    return {
+        "uuid": item_id,
+        "household_id": household.id,
+        "visited_at": local(-1),
+        "outcome": "met",
+        "lines": lines,
+    }
 
 
 def bodies(world):
@@ -183,29 +248,45 @@ def signed_in(web, world):
 @pytest.fixture
 def returned_visits(db, world):
     for record_uuid, household, volunteer in [
-            (RETURNED[0], world.household, world.volunteer),
-            (RETURNED[1], world.far_household, world.other_volunteer)]:
-        db.add(Visit(uuid=record_uuid, household_id=household.id, volunteer_id=volunteer.id,
-                     visited_at=utcnow() - timedelta(days=1), outcome=Outcome.not_home,
-                     review_state=ReviewState.returned, fingerprint="sent before"))
+        (RETURNED[0], world.household, world.volunteer),
+        (RETURNED[1], world.far_household, world.other_volunteer),
+    ]:
+        db.add(
+            Visit(
+                uuid=record_uuid,
+                household_id=household.id,
+                volunteer_id=volunteer.id,
+                visited_at=utcnow() - timedelta(days=1),
+                outcome=Outcome.not_home,
+                review_state=ReviewState.returned,
+                fingerprint="sent before",
+            )
+        )
     db.commit()
 
 
-def test_no_body_gets_a_5xx_and_every_answer_keeps_to_the_document(app, signed_in, db, world,
-                                                                  returned_visits):
+def test_no_body_gets_a_5xx_and_every_answer_keeps_to_the_document(
+    app, signed_in, db, world, returned_visits
+):
     contract = Contract.served_by(app.test_client())
     seen = {"200": 0, "4xx": 0}
 
-    @settings(max_examples=CASES, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                     HealthCheck.filter_too_much])
+    @settings(
+        max_examples=CASES,
+        deadline=None,
+        database=None,
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.filter_too_much,
+        ],
+    )
     @given(body=bodies(world))
     def send(body) -> None:
         if isinstance(body, bytes):
             response = post(signed_in.client, token=signed_in.csrf, data=body)
         else:
-            response = post(signed_in.client, token=signed_in.csrf,
-                            data=json.dumps(body).encode())
+            response = post(signed_in.client, token=signed_in.csrf, data=json.dumps(body).encode())
         assert response.status_code < 500, response.text
         answer = contract.check(response)
         if not isinstance(body, bytes) and contract.request.is_valid(body):
@@ -218,8 +299,9 @@ def test_no_body_gets_a_5xx_and_every_answer_keeps_to_the_document(app, signed_i
         for result in answer["results"]:
             seen[result["status"]] = seen.get(result["status"], 0) + 1
             if result["status"] in ("stored", "duplicate"):
-                village = db.exec(select(Household.village_id).where(
-                    Household.id == result["household_id"])).one()
+                village = db.exec(
+                    select(Household.village_id).where(Household.id == result["household_id"])
+                ).one()
                 assert village == world.village.id
 
     send()

@@ -25,8 +25,14 @@ def _cells(world, **values):
 
 
 def _approved_visit(db, world):
-    visit = record_visit(db, world, lines=[line(world.head, "vneid_level1", "done"),
-                                           line(world.spouse, "vneid_level1", "done")])
+    visit = record_visit(
+        db,
+        world,
+        lines=[
+            line(world.head, "vneid_level1", "done"),
+            line(world.spouse, "vneid_level1", "done"),
+        ],
+    )
     visit.review_state = ReviewState.approved
     db.add(visit)
     refresh_summary(db, world.household)
@@ -48,8 +54,7 @@ def test_staff_set_targets_and_see_progress(web, world, db):
     assert f'name="{east}" value="4"' in text
     assert "Đạt 2 · <b>50%</b>" in text  # Thôn Đông: 2 of 4
     assert "Đạt 2 · <b>20%</b>" in text  # the commune: 2 of 10
-    assert len(db.exec(select(AuditEvent).where(AuditEvent.action == "targets_changed"))
-               .all()) == 2
+    assert len(db.exec(select(AuditEvent).where(AuditEvent.action == "targets_changed")).all()) == 2
 
 
 def test_one_bad_cell_saves_nothing_and_keeps_what_was_typed(web, world, db):
@@ -79,9 +84,16 @@ def test_leader_reads_their_village_only_and_cannot_save(web, world, db):
     _approved_visit(db, world)
     start, end = _year()
     for village_id, value in ((world.village.id, 8), (world.other_village.id, 99)):
-        db.add(Target(commune_id=world.commune.id, village_id=village_id,
-                      indicator="vneid_level1", period_start=start, period_end=end,
-                      value=value))
+        db.add(
+            Target(
+                commune_id=world.commune.id,
+                village_id=village_id,
+                indicator="vneid_level1",
+                period_start=start,
+                period_end=end,
+                value=value,
+            )
+        )
     db.commit()
     web.sign_in(world.leader)
     text = web.get("/targets").get_data(as_text=True)

@@ -19,12 +19,20 @@ def local(delta=timedelta(0)) -> str:
 
 def visit_form(world, **overrides) -> dict:
     form = {
-        "uuid": str(uuid.uuid4()), "visited_at": local(), "outcome": "met",
-        "lines-0-resident_id": str(world.head.id), "lines-0-service_code": "vneid_level1",
-        "lines-0-result": "done", "lines-0-device": "own",
-        "lines-1-resident_id": str(world.spouse.id), "lines-1-service_code": "dvcqg_login",
-        "lines-1-result": "failed", "lines-1-reason": "forgot_password",
-        "notes": "Hẹn bà Lan tuần sau", "smartphones": "2", "internet_at_home": "yes",
+        "uuid": str(uuid.uuid4()),
+        "visited_at": local(),
+        "outcome": "met",
+        "lines-0-resident_id": str(world.head.id),
+        "lines-0-service_code": "vneid_level1",
+        "lines-0-result": "done",
+        "lines-0-device": "own",
+        "lines-1-resident_id": str(world.spouse.id),
+        "lines-1-service_code": "dvcqg_login",
+        "lines-1-result": "failed",
+        "lines-1-reason": "forgot_password",
+        "notes": "Hẹn bà Lan tuần sau",
+        "smartphones": "2",
+        "internet_at_home": "yes",
     }
     form.update(overrides)
     return {k: v for k, v in form.items() if v is not None}
@@ -69,22 +77,36 @@ def test_the_same_uuid_with_other_content_is_a_conflict(web, db, world):
     assert count(db, Visit) == 1
 
 
-@pytest.mark.parametrize(("overrides", "field", "message"), [
-    ({"visited_at": local(timedelta(days=1))}, "visited_at",
-     "Thời gian thăm không thể ở tương lai."),
-    ({"visited_at": ""}, "visited_at", "Vui lòng nhập thời gian thăm."),
-    ({"outcome": None}, "outcome", "Vui lòng chọn kết quả chuyến thăm."),
-    ({"lines-0-service_code": "teleport"}, "lines-0-service_code",
-     "Dịch vụ không có trong danh mục."),
-    ({"lines-1-reason": None}, "lines-1-reason", "Cho biết lý do"),
-    ({"follow_up_on": "2020-01-01"}, "follow_up_on",
-     "Ngày hẹn quay lại phải từ ngày thăm trở đi."),
-])
-def test_bad_visits_answer_422_with_the_message_and_save_nothing(web, db, world, overrides,
-                                                                 field, message):
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        (
+            {"visited_at": local(timedelta(days=1))},
+            "visited_at",
+            "Thời gian thăm không thể ở tương lai.",
+        ),
+        ({"visited_at": ""}, "visited_at", "Vui lòng nhập thời gian thăm."),
+        ({"outcome": None}, "outcome", "Vui lòng chọn kết quả chuyến thăm."),
+        (
+            {"lines-0-service_code": "teleport"},
+            "lines-0-service_code",
+            "Dịch vụ không có trong danh mục.",
+        ),
+        ({"lines-1-reason": None}, "lines-1-reason", "Cho biết lý do"),
+        (
+            {"follow_up_on": "2020-01-01"},
+            "follow_up_on",
+            "Ngày hẹn quay lại phải từ ngày thăm trở đi.",
+        ),
+    ],
+)
+def test_bad_visits_answer_422_with_the_message_and_save_nothing(
+    web, db, world, overrides, field, message
+):
     web.sign_in(world.volunteer)
-    response = web.post(f"/households/{world.household.id}/visits",
-                        data=visit_form(world, **overrides))
+    response = web.post(
+        f"/households/{world.household.id}/visits", data=visit_form(world, **overrides)
+    )
     assert response.status_code == 422
     assert message in response.text
     assert "Hẹn bà Lan tuần sau" in response.text  # the notes typed are still there
@@ -102,8 +124,9 @@ def test_a_resident_of_another_household_is_refused(web, db, world):
 
 def test_a_form_with_a_broken_uuid_is_refused_plainly(web, db, world):
     web.sign_in(world.volunteer)
-    response = web.post(f"/households/{world.household.id}/visits",
-                        data=visit_form(world, uuid="not-a-uuid"))
+    response = web.post(
+        f"/households/{world.household.id}/visits", data=visit_form(world, uuid="not-a-uuid")
+    )
     assert response.status_code == 422
     assert "Mã bản ghi không hợp lệ" in response.text
     assert count(db, Visit) == 0
@@ -127,6 +150,9 @@ def test_after_a_removed_line_the_message_stays_beside_the_right_line(web, db, w
     assert 'name="lines-2-service_code"' in response.text
     assert 'name="lines-1-service_code"' not in response.text
     text = response.text
-    assert (text.index('id="lines-2-service_code"') < text.index("Dịch vụ không có trong danh mục.")
-            < text.index('name="lines-2-result"'))
+    assert (
+        text.index('id="lines-2-service_code"')
+        < text.index("Dịch vụ không có trong danh mục.")
+        < text.index('name="lines-2-result"')
+    )
     assert count(db, Visit) == 0
