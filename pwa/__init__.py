@@ -61,7 +61,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update({k: v for k, v in test_config.items() if k != "FIELDKIT_SETTINGS"})
 
-    from pwa import auth, db, errors, render, security
+    from pwa import auth, db, errors, security, template_globals
 
     db.init_app(app)
     csrf.init_app(app)
@@ -70,7 +70,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     compress.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
-    render.init_app(app)
+    template_globals.init_app(app)
     security.init_app(app)
 
     from pwa.routes import (

@@ -44,10 +44,6 @@ def init_app(app: Flask) -> None:
     app.session_interface = _Sessions()
     app.before_request(_load_member)
 
-    @app.context_processor
-    def _inject():
-        return {"member": g.get("member")}
-
 
 def _load_member() -> None:
     g.member = None

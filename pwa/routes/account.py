@@ -10,9 +10,9 @@ from fieldkit import passkeys, push
 from fieldkit.models import Passkey, Village
 from pwa import db
 from pwa.auth import login_required
+from pwa.refusals import record_refusal
 from pwa.routes import now
-from pwa.routes.auth import record_refusal
-from pwa.routes.push import vapid
+from pwa.webpush import vapid
 
 bp = Blueprint("account", __name__)
 

@@ -14,8 +14,8 @@ from fieldkit.errors import Forbidden, Invalid
 from fieldkit.models import Member, Village
 from pwa import db
 from pwa.auth import login_required
+from pwa.refusals import refusals_logged
 from pwa.routes import now
-from pwa.routes.members import refusals_logged
 
 bp = Blueprint("assignments", __name__)
 

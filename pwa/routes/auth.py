@@ -30,8 +30,9 @@ from fieldkit.models import Member
 from fieldkit.policy import is_commune_wide
 from pwa import auth, db, errors
 from pwa.auth import login_required
+from pwa.refusals import record_refusal
 from pwa.routes import now
-from pwa.routes.push import forget_this_browser
+from pwa.webpush import forget_this_browser
 
 bp = Blueprint("auth", __name__)
 CHALLENGE_KEY = "passkey_challenge"
@@ -40,32 +41,6 @@ CHALLENGE_KEY = "passkey_challenge"
 def relying_party() -> passkeys.RelyingParty:
     settings = current_app.config["FIELDKIT_SETTINGS"]
     return passkeys.RelyingParty(rp_id=settings.passkey_rp_id, origin=settings.passkey_origin)
-
-
-def record_refusal(
-    action: str,
-    message: str,
-    *,
-    actor: Member | None = None,
-    commune_id: int | None = None,
-    target_kind: str | None = None,
-    target_id: int | None = None,
-    **details,
-) -> None:
-    """Undo whatever the refused request had started, then log the refusal on its own."""
-    store = db.session()
-    store.rollback()
-    audit.record(
-        store,
-        action=action,
-        now=now(),
-        actor=actor,
-        commune_id=commune_id,
-        target_kind=target_kind,
-        target_id=target_id,
-        details={"message": message, "ip": request.remote_addr, **details},
-    )
-    store.commit()
 
 
 def _refusal_cause(refused: Exception) -> str:
@@ -308,8 +283,3 @@ def signout():
         store.commit()
     auth.end_session()
     return redirect(url_for("auth.signin", out=1), code=303)
-
-
-@bp.app_context_processor
-def _signed_out_flag():
-    return {"just_signed_out": request.args.get("out") == "1"}

@@ -13,9 +13,9 @@ from fieldkit.households import FILTER_LABELS, HouseholdIn, ListFilter, Resident
 from fieldkit.models import Member, Village
 from pwa import db
 from pwa.auth import login_required
+from pwa.form_values import consent_form_values, visit_form_values
 from pwa.render import render
 from pwa.routes import now
-from pwa.routes.privacy import consent_form_values
 
 bp = Blueprint("households", __name__)
 
@@ -105,16 +105,6 @@ def show(household_id: int):
         forms=forms_values,
         this_year=_today().year,
     )
-
-
-def visit_form_values() -> dict:
-    """A fresh visit form: a new UUID and the current time (the phone's script replaces both
-    when it opens a form from its cache)."""
-    return {
-        "uuid": str(uuid.uuid4()),
-        "visited_at": forms.to_local(now()).strftime("%Y-%m-%dT%H:%M"),
-        "outcome": "met",
-    }
 
 
 def _form_values(household=None) -> dict:
@@ -228,9 +218,3 @@ def create_resident(household_id: int):
     session.commit()
     flash("Đã thêm nhân khẩu.")
     return redirect(url_for("households.show", household_id=household.id), code=303)
-
-
-@bp.app_template_global()
-def can_record() -> bool:
-    member = g.get("member")
-    return member is not None and member.role.value in ("volunteer", "leader")

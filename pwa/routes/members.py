@@ -7,9 +7,6 @@ Every decision is fieldkit.policy's; a refusal is logged (audit "refused") and c
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 from flask import (
     Blueprint,
     abort,
@@ -31,27 +28,10 @@ from fieldkit.models import Member, Passkey, Role, Village
 from pwa import db
 from pwa.auth import login_required
 from pwa.qr import qr_svg
+from pwa.refusals import refusals_logged
 from pwa.routes import now
-from pwa.routes.auth import record_refusal
 
 bp = Blueprint("members", __name__)
-
-
-@contextmanager
-def refusals_logged(what: str, target: Member | Village | None = None) -> Iterator[None]:
-    """Log a policy refusal (and undo anything begun) before it becomes a 403 page."""
-    try:
-        yield
-    except Forbidden as refused:
-        record_refusal(
-            "refused",
-            str(refused),
-            actor=g.member,
-            what=what,
-            target_kind=type(target).__name__.lower() if target else None,
-            target_id=target.id if target else None,
-        )
-        raise
 
 
 def _require_manager() -> None:

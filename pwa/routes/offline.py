@@ -4,63 +4,17 @@ prepare for the day (DESIGN.md §4)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
-from functools import cache
-from pathlib import Path
 
-from flask import Blueprint, Response, current_app, g, jsonify, render_template, url_for
+from flask import Blueprint, Response, g, jsonify, render_template, url_for
 from flask_wtf.csrf import generate_csrf
-from sqlmodel import func, select
 
-from fieldkit import guides, policy
-from fieldkit.models import Household, Resident, ReviewState, Visit
-from pwa import db
+from pwa import offline_pages
+from pwa.assets import OFFLINE, SHELL_STATIC, app_version, outbox_url, static_url
 from pwa.auth import login_required
-from pwa.render import _static_url as static_url
 from pwa.routes import now
-from pwa.routes.review import offline_pages as review_pages
 
 bp = Blueprint("offline", __name__)
-OFFLINE = Path(__file__).resolve().parents[1] / "offline"
-SHELL_STATIC = [
-    "app.css",
-    "app.js",
-    "vendor/htmx-2.0.11.min.js",
-    "icons/icon.svg",
-    "icons/icon-192.png",
-]
-
-
-@cache
-def _file_digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-
-
-def app_version() -> str:
-    """Changes whenever anything the phone caches changes: a deploy brings an update prompt."""
-    static = Path(current_app.static_folder)
-    parts = [_file_digest(static / name) for name in SHELL_STATIC]
-    parts += [
-        _file_digest(OFFLINE / "sw.js"),
-        _file_digest(OFFLINE / "outbox.js"),
-        _templates_digest(),
-        current_app.config["FIELDKIT_SETTINGS"].build,
-    ]
-    return hashlib.sha256("".join(parts).encode()).hexdigest()[:12]
-
-
-@cache
-def _templates_digest() -> str:
-    root = Path(current_app.root_path) / "templates"
-    digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.html")):
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:12]
-
-
-def outbox_url() -> str:
-    return url_for("offline.outbox_script", v=_file_digest(OFFLINE / "outbox.js"))
 
 
 @bp.get("/sw.js")
@@ -154,96 +108,11 @@ def session_info():
 @bp.get("/api/v1/offline-pack")
 @login_required
 def offline_pack():
-    """The pages to keep on the phone for a day without signal, each with a version that
-    changes when the page would: the phone fetches only what changed since last time.
-    Commune-wide members get the shell only; a commune is too large to carry."""
-    scope = policy.scope_for(g.member)
-    version = app_version()
-    pages = [
-        {"url": url_for("households.index"), "version": f"{version}-{now().isoformat()}"},
-        {"url": url_for("offline.outbox_page"), "version": version},
-    ]
-    pages += _guide_pages(version)
-    pages += review_pages(g.member, version)  # "Bị trả lại" and each returned record's form
-    pages.append({"url": url_for("followups.index"), "version": f"{version}-{now().isoformat()}"})
-    # None, not 0, for commune-wide members: they carry no village, and "0 hộ" would read
-    # as an empty village.
-    households = None
-    if scope.village_id is not None:
-        rows = (
-            db.session()
-            .exec(
-                select(
-                    Household.id,
-                    Household.visit_count,
-                    Household.last_visited_at,
-                    Household.follow_up_on,
-                    Household.review_state,
-                    Household.smartphones,
-                    Household.internet_at_home,
-                    Household.search_text,
-                    Household.assigned_volunteer_id,
-                )
-                .where(
-                    Household.village_id == scope.village_id,
-                    Household.review_state != ReviewState.rejected,
-                )
-                .order_by(Household.id)
-            )
-            .all()
-        )
-        reviews = _review_states(scope.village_id)
-        for household_id, *state in rows:
-            state.append(reviews.get(household_id))
-            digest = hashlib.sha256(f"{version}{state}".encode()).hexdigest()[:12]
-            pages.append(
-                {"url": url_for("households.show", household_id=household_id), "version": digest}
-            )
-        households = len(rows)
+    """The pages to keep on the phone for a day without signal (pwa/offline_pages.py)."""
+    moment = now()
+    pack = offline_pages.pack_for(g.member, now_iso=moment.isoformat())
     response = jsonify(
-        {"households": households, "pages": pages, "generated_at": now().isoformat()}
+        {"households": pack.households, "pages": pack.pages, "generated_at": moment.isoformat()}
     )
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-def _guide_pages(version: str) -> list[dict]:
-    """The guide cards, for everyone: a resident is shown them at the door, signal or not."""
-    cards = guides.cards(db.session(), commune_id=g.member.commune_id)
-    pages = [
-        {
-            "url": url_for("guides.index"),
-            "version": _digest(version, [card.title for card in cards]),
-        }
-    ]
-    for card in cards:
-        pages.append(
-            {
-                "url": url_for("guides.show", code=card.service_code),
-                "version": _digest(version, card),
-            }
-        )
-    return pages
-
-
-def _digest(*content) -> str:
-    return hashlib.sha256(repr(content).encode()).hexdigest()[:12]
-
-
-def _review_states(village_id: int) -> dict[int, tuple]:
-    """Per household of the village, what its page shows of its visits' and residents'
-    reviews (how many in each state, revisions), so a decision or a resubmission changes the
-    page's version and the phone fetches it again. Two grouped queries for the village."""
-    session = db.session()
-    states: dict[int, list] = {}
-    for model in (Visit, Resident):
-        rows = session.exec(
-            select(model.household_id, model.review_state, func.count(), func.sum(model.revision))
-            .join(Household, Household.id == model.household_id)
-            .where(Household.village_id == village_id)
-            .group_by(model.household_id, model.review_state)
-            .order_by(model.household_id, model.review_state)
-        ).all()
-        for household_id, *state in rows:
-            states.setdefault(household_id, []).append((model.__name__, *state))
-    return {household_id: tuple(state) for household_id, state in states.items()}

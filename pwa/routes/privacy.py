@@ -5,7 +5,6 @@ retention setting."""
 from __future__ import annotations
 
 import json
-import uuid
 
 from flask import Blueprint, Response, flash, g, redirect, request, url_for
 
@@ -18,22 +17,6 @@ from pwa.render import render
 from pwa.routes import now
 
 bp = Blueprint("privacy", __name__)
-
-
-def consent_form_values() -> dict:
-    """A fresh consent form: its own UUID, today, both purposes ticked, verbal."""
-    return {
-        "uuid": str(uuid.uuid4()),
-        "consented_on": forms.local_today(now()).isoformat(),
-        "purpose_public_services": "yes",
-        "purpose_follow_up": "yes",
-        "method": "verbal",
-    }
-
-
-@bp.app_context_processor
-def _privacy_words():
-    return {"privacy": privacy}
 
 
 @bp.post("/households/<int:household_id>/consent")

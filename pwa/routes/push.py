@@ -4,7 +4,7 @@ called by static/push.js from the account page). Nothing here sends: the queue i
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, current_app, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 from flask import session as flask_session
 
 from fieldkit import push
@@ -12,33 +12,15 @@ from fieldkit.errors import Invalid
 from pwa import db, errors
 from pwa.auth import login_required
 from pwa.routes import now
+from pwa.webpush import SESSION_KEY, vapid
 
 bp = Blueprint("push", __name__)
-SESSION_KEY = "push_endpoint"
-
-
-def forget_this_browser(store, member) -> None:
-    """At sign-out: remove the subscription this browser registered in this session, if
-    any. Caller commits."""
-    endpoint = flask_session.get(SESSION_KEY)
-    if endpoint:
-        push.unsubscribe(store, member, endpoint=endpoint)
 
 
 @bp.record_once
 def _load_keys(state) -> None:
     """Made on the app's first run, kept in the instance folder; the worker reads the same."""
     vapid(state.app)
-
-
-def vapid(app: Flask | None = None) -> push.Vapid:
-    app = app or current_app
-    keys = app.extensions.get("fieldkit_vapid")
-    if keys is None:
-        settings = app.config["FIELDKIT_SETTINGS"]
-        keys = push.load_vapid(settings.instance_path, subject=settings.vapid_subject)
-        app.extensions["fieldkit_vapid"] = keys
-    return keys
 
 
 def _answer(body: dict, status: int = 200):

@@ -6,7 +6,6 @@ fix made offline is sent later like any field write."""
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 
 from flask import Blueprint, abort, flash, g, redirect, request, url_for
@@ -14,7 +13,7 @@ from sqlmodel import col, select
 
 from fieldkit import catalogue, communes, forms, households, policy, review, sync
 from fieldkit.errors import Invalid
-from fieldkit.models import Household, Member, RecordKind, ReviewState, Role, Village
+from fieldkit.models import Member, RecordKind, ReviewState, Role, Village
 from pwa import db
 from pwa.auth import login_required
 from pwa.render import render
@@ -182,20 +181,6 @@ def household_history(household_id: int):
     )
 
 
-@bp.app_template_global()
-def reviewed_records(household: Household) -> list[review.RecordSummary]:
-    """For the household page: its records that were decided or revised."""
-    return review.household_records(db.session(), household, only_reviewed=True)
-
-
-@bp.app_template_global()
-def returned_count() -> int:
-    member = g.get("member")
-    if member is None or member.role not in (Role.volunteer, Role.leader):
-        return 0
-    return review.returned_count(db.session(), member)
-
-
 # --- the field: returned records ------------------------------------------------------------
 
 
@@ -292,27 +277,3 @@ def resubmit(kind: str, record_uuid: str):
     context = _edit_context(entry)
     context["values"] = request.form
     return render("review/edit.html", errors=errors, fresh=False, status=422, **context)
-
-
-def offline_pages(member: Member, version: str) -> list[dict]:
-    """The returned list and each returned record's form, for the offline pack: their
-    versions change when a record is returned, resubmitted or decided."""
-    if member.role not in (Role.volunteer, Role.leader):
-        return []
-    entries = review.returned(db.session(), member)
-    state = [(e.kind.value, e.record.id, e.record.revision, e.reason) for e in entries]
-    digest = hashlib.sha256(f"{version}{state}".encode()).hexdigest()[:12]
-    pages = [{"url": url_for("review.returned"), "version": digest}]
-    for entry in entries:
-        page_version = hashlib.sha256(
-            f"{version}{entry.kind.value}{entry.record.id}{entry.record.revision}".encode()
-        ).hexdigest()[:12]
-        pages.append(
-            {
-                "url": url_for(
-                    "review.edit_returned", kind=entry.kind.value, record_uuid=entry.record.uuid
-                ),
-                "version": page_version,
-            }
-        )
-    return pages

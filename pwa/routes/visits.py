@@ -11,9 +11,9 @@ from fieldkit.errors import Invalid, SyncConflict
 from fieldkit.visits import VisitIn
 from pwa import db
 from pwa.auth import login_required
+from pwa.form_values import visit_form_values
 from pwa.render import render
 from pwa.routes import now
-from pwa.routes.households import visit_form_values
 
 bp = Blueprint("visits", __name__)
 _LINE_KEY = re.compile(r"^lines-(\d{1,3})-")

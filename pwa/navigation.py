@@ -1,0 +1,129 @@
+"""The signed-in member's ways around the app: the five tabs of the phone's tab bar and the
+"Thêm" list of everything else their role may open. Used by base.html (tabs) and the menu
+blueprint (entries); kept here so no blueprint needs another."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import g, request, url_for
+
+from fieldkit import policy, review
+from fieldkit.models import Member, Role
+from pwa import db
+
+
+def returned_count() -> int:
+    """How many of the member's records were sent back ("Bị trả lại"); 0 off the field."""
+    member = g.get("member")
+    if member is None or member.role not in (Role.volunteer, Role.leader):
+        return 0
+    return review.returned_count(db.session(), member)
+
+
+@dataclass(frozen=True)
+class Entry:
+    label: str
+    hint: str
+    url: str
+
+
+def entries(member: Member) -> list[Entry]:
+    """The places a member may go that the tab bar does not show, most used first."""
+    field = member.role in (Role.volunteer, Role.leader)
+    commune = policy.is_commune_wide(member)
+    items: list[Entry] = []
+    if field:
+        items.append(Entry("Bị trả lại", "Hồ sơ xã trả lại để sửa", url_for("review.returned")))
+        items.append(
+            Entry("Hộp thư đi", "Những gì đang chờ gửi, cần xử lý", url_for("offline.outbox_page"))
+        )
+    if member.role == Role.leader:
+        items.append(
+            Entry("Thành viên", "Mời, cấp mã, cho thôi tham gia", url_for("members.index"))
+        )
+    if member.role != Role.volunteer:
+        items.append(
+            Entry(
+                "Hướng dẫn dịch vụ",
+                "Thẻ hướng dẫn từng bước cho người dân",
+                url_for("guides.index"),
+            )
+        )
+    if commune:
+        items.append(Entry("Phân công hộ", "Giao hộ cho thành viên", url_for("assignments.index")))
+        items.append(
+            Entry(
+                "Việc cần quay lại", "Hẹn quay lại, chờ công an mức 2", url_for("followups.index")
+            )
+        )
+    items.append(Entry("Chỉ tiêu", "Chỉ tiêu theo thôn và cả xã", url_for("targets.index")))
+    if member.village_id is not None and policy.can_print_stickers(member):
+        items.append(
+            Entry(
+                "In mã dán cửa",
+                "Nhãn QR dán cửa cho các hộ của thôn",
+                url_for("stickers.village_sheet", village_id=member.village_id),
+            )
+        )
+    if commune:
+        items.append(Entry("Nhật ký", "Ai đã làm gì, khi nào", url_for("audit.index")))
+        items.append(Entry("Dữ liệu cá nhân", "Thời hạn lưu giữ", url_for("privacy.settings")))
+    items.append(Entry("Tài khoản", "Khóa truy cập, thông báo", url_for("account.index")))
+    return items
+
+
+@dataclass(frozen=True)
+class Tab:
+    label: str
+    url: str
+    blueprints: tuple[str, ...]
+    active: bool = False
+    badge: int = 0
+    badge_label: str = ""
+
+
+def _tabs(member: Member, returned: int) -> list[Tab]:
+    households = Tab(
+        "Hộ dân",
+        url_for("households.index"),
+        ("households", "visits"),
+        badge=returned,
+        badge_label=f"{returned} hồ sơ bị trả lại",
+    )
+    followups = Tab("Lịch hẹn", url_for("followups.index"), ("followups",))
+    village = Tab("Thôn", url_for("villages.index"), ("villages",))
+    if member.role == Role.volunteer:
+        tabs = [
+            households,
+            followups,
+            Tab("Hướng dẫn", url_for("guides.index"), ("guides",)),
+            village,
+        ]
+    elif member.role == Role.leader:
+        tabs = [
+            households,
+            followups,
+            village,
+            Tab("Phân công", url_for("assignments.index"), ("assignments",)),
+        ]
+    else:
+        tabs = [
+            Tab("Tổng quan", url_for("villages.index"), ("villages",)),
+            Tab("Duyệt", url_for("review.index"), ("review",)),
+            Tab("Tra cứu hộ", url_for("households.index"), ("households", "visits")),
+            Tab("Thành viên", url_for("members.index"), ("members",)),
+        ]
+    return tabs + [Tab("Thêm", url_for("menu.index"), ())]
+
+
+def tabs() -> list[Tab]:
+    """The tab bar of the signed-in member, the current one marked; "Thêm" is current for
+    every page no other tab names."""
+    member = g.member
+    items = _tabs(member, returned_count())
+    current = next((tab for tab in items if request.blueprint in tab.blueprints), items[-1])
+    return [
+        Tab(tab.label, tab.url, tab.blueprints, tab is current, tab.badge, tab.badge_label)
+        for tab in items
+    ]
