@@ -97,9 +97,7 @@ def rows_from_package() -> list[OfficialCommune]:
     (the `adminunits` extra); only the generator script and the tests call this."""
     from vietnamadminunits.database import query
 
-    rows = query(
-        "SELECT wardCode, ward, provinceCode, province FROM admin_units ORDER BY wardCode"
-    )
+    rows = query("SELECT wardCode, ward, provinceCode, province FROM admin_units ORDER BY wardCode")
     return [
         OfficialCommune(
             code=row["wardCode"],
