@@ -41,11 +41,12 @@ PUSH_ENDPOINT_KEY = "push_endpoint"
 
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
 
+# How a session was opened, as the account page says it ("Đăng nhập 08:15 02/12 bằng mã").
 METHODS = {
-    "passkey": "Khóa truy cập",
-    "link": "Liên kết đăng nhập",
-    "link+passkey": "Liên kết mời và khóa truy cập",
-    "code": "Mã dùng một lần",
+    "passkey": "bằng khóa truy cập",
+    "link": "bằng liên kết",
+    "link+passkey": "bằng liên kết mời",
+    "code": "bằng mã",
 }
 
 

@@ -54,6 +54,7 @@ class BrowserSession(SecureCookieSession):
         self.member: Member | None = None
         self.fresh = False  # a new id the browser does not have yet
         self.seen_due = False  # last_seen_at is to be moved by this request
+        self.keep_refused_cookie = False  # a background request leaves a refused cookie be
 
 
 class ServerSessions(SecureCookieSessionInterface):
@@ -83,6 +84,8 @@ class ServerSessions(SecureCookieSessionInterface):
 
     def save_session(self, app, session: BrowserSession, response) -> None:
         if session.record is None:
+            if session.keep_refused_cookie:
+                return  # the page the person opens next says why they are signed out
             super().save_session(app, session, response)
             return
         response.vary.add("Cookie")
@@ -163,6 +166,12 @@ def _refuse_cookie() -> None:
         details={"reason": "session cookie refused", "path": request.path[:200]},
     )
     store.commit()
+    if not _navigation():
+        # The phone's background requests (the outbox asking who is signed in, pages prepared
+        # for the day) are answered as signed out but leave the cookie as it is: the page
+        # the person opens next is the one that says why, and replaces the cookie.
+        session.keep_refused_cookie = True
+        return
     session.clear()
     session.modified = True
     if not request.path.startswith(("/api/", "/static/", "/sw.js", "/offline/")):
