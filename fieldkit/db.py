@@ -33,3 +33,17 @@ def make_engine(url: str) -> Engine:
 def new_session(engine: Engine) -> Session:
     # Objects stay readable after commit: templates render them after the route commits.
     return Session(engine, expire_on_commit=False)
+
+
+def begin_write(session: Session) -> None:
+    """Open the session's transaction as a writer now. On SQLite this takes the database's
+    write lock at once (BEGIN IMMEDIATE), waiting for another writer up to the busy timeout,
+    instead of reading first and failing later when upgrading to a write: a long transaction
+    with savepoints (a sync batch) then cannot be refused half-way. A no-op on PostgreSQL
+    (row locks) and when the session's connection is already in a transaction."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    raw = connection.connection.driver_connection
+    if not raw.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
