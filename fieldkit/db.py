@@ -9,14 +9,18 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, **pool) -> Engine:
     """An engine for `url`. SQLite gets WAL, foreign keys and a busy timeout on every
-    connection, so the app, the CLI and tests behave the same."""
+    connection, so the app, the CLI and tests behave the same. `pool` (pool_size,
+    max_overflow, pool_timeout) sizes the connection pool; the web app passes
+    Settings.pool, sized to the requests a process works on at once."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 15}, **pool
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no branch
@@ -27,7 +31,7 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **pool)
 
 
 def new_session(engine: Engine) -> Session:

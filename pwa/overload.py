@@ -1,0 +1,57 @@
+"""Overload is not an error: a process works on at most `max_inflight` requests at once (the
+database pool holds one connection for each), and a request that finds no free turn within
+`queue_timeout` seconds is answered 503 with Retry-After — which the phone's outbox retries —
+instead of waiting for a pool connection until it fails with a 500.
+
+Health checks and static files take no turn: they need no database connection, and a
+saturated server must still say it is alive.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from flask import Flask, current_app, g, request
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from pwa import errors
+
+RETRY_AFTER = 5  # seconds; the outbox waits at least this long before sending again
+BUSY = (
+    "Máy chủ đang bận. Dữ liệu của bạn vẫn được giữ trên máy; ứng dụng sẽ tự gửi lại sau ít giây."
+)
+FREE_ENDPOINTS = frozenset({"static", "health.healthz", "health.readyz"})
+
+
+def init_app(app: Flask) -> None:
+    """Register before every other before_request hook (they may use the database)."""
+    settings = app.config["FIELDKIT_SETTINGS"]
+    app.extensions["fieldkit_turns"] = threading.BoundedSemaphore(settings.max_inflight)
+    app.before_request(_take_turn)
+    app.teardown_request(_give_back_turn)
+    # The last line of defence: a request that still could not get a connection in time.
+    app.register_error_handler(PoolTimeout, lambda _error: busy())
+
+
+def busy():
+    """503 with Retry-After: JSON for the API, the Vietnamese error page for people."""
+    response = current_app.make_response(errors.error_response(503, BUSY))
+    response.headers["Retry-After"] = str(RETRY_AFTER)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _take_turn():
+    if request.endpoint in FREE_ENDPOINTS:
+        return None
+    turns = current_app.extensions["fieldkit_turns"]
+    if not turns.acquire(timeout=current_app.config["FIELDKIT_SETTINGS"].queue_timeout):
+        return busy()
+    g.fieldkit_turn = turns
+    return None
+
+
+def _give_back_turn(_error=None) -> None:
+    turns = g.pop("fieldkit_turn", None)
+    if turns is not None:
+        turns.release()
