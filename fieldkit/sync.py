@@ -41,7 +41,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session, col, select
 
-from fieldkit import forms, households, policy, privacy, review, visits
+from fieldkit import forms, households, policy, prefetch, privacy, review, visits
 from fieldkit.db import begin_write
 from fieldkit.errors import DomainError, Forbidden, Invalid, NotFound, SyncConflict
 from fieldkit.households import HouseholdIn, ResidentIn
@@ -191,13 +191,32 @@ def _ingest_batch(
     commit: Callable[[], None],
 ) -> list[ItemResult]:
     begin_write(session)
-    with households.summaries_deferred(session):
-        results = [_settle(session, item, member=member, now=now) for item in items]
+    _prefetch(session, items)
+    try:
+        with households.summaries_deferred(session):
+            results = [_settle(session, item, member=member, now=now) for item in items]
+    finally:
+        prefetch.done(session)
     if any(result.status is Status.stored for result in results):
         commit()
     else:
         session.rollback()
     return results
+
+
+def _prefetch(session: Session, items: Sequence[SyncItem]) -> None:
+    """A batch of visits alone reads its visits' UUIDs, households, residents and the
+    catalogue once (fieldkit.prefetch); any other batch reads item by item."""
+    if not items or any(item.kind != Kind.visit.value for item in items):
+        return
+    household_ids = set()
+    for item in items:
+        raw = item.payload.get("household_id") if isinstance(item.payload, Mapping) else None
+        if isinstance(raw, int) and not isinstance(raw, bool) and 0 < raw <= _MAX_ID:
+            household_ids.add(raw)
+        elif isinstance(raw, str) and raw.strip().isdigit() and len(raw.strip()) < 19:
+            household_ids.add(int(raw))
+    prefetch.visits_batch(session, {item.id.lower() for item in items}, household_ids)
 
 
 def _sqlstate(error: DBAPIError) -> str | None:
@@ -219,6 +238,7 @@ def _settle(session: Session, item: SyncItem, *, member: Member, now: datetime) 
         except IntegrityError:
             # Someone stored this UUID since we looked: look again (module docstring, Races).
             savepoint.rollback()
+            prefetch.forget_visit(session, item.id.lower())
             if attempt == ATTEMPTS:
                 raise
             attempt += 1
@@ -230,6 +250,7 @@ def _settle(session: Session, item: SyncItem, *, member: Member, now: datetime) 
         except Exception:
             # A bug met by this item only: it answers for itself, the rest of the batch goes on.
             savepoint.rollback()
+            prefetch.forget_visit(session, item.id.lower())
             log.exception("sync item %s (%r) failed unexpectedly", item.id, item.kind)
             return ItemResult(item.id, Status.invalid, UNEXPECTED, errors={"form": UNEXPECTED})
 

@@ -264,6 +264,17 @@ def test_a_batch_counts_every_household_it_touched_once_at_the_end(session, worl
     )
 
 
+def test_one_visit_twice_in_a_batch_is_stored_once_and_other_content_conflicts(session, world):
+    # A batch of visits reads its UUIDs once at the start (fieldkit.prefetch): a visit repeated
+    # later in the same batch must still be found, with the same or other content.
+    sent = visit(world.household, lines=[line(world.head)])
+    changed = SyncItem(id=sent.id, kind="visit", payload={**sent.payload, "notes": "Khác"})
+    results = send(session, world.volunteer, sent, visit(world.neighbour), sent, changed)
+    assert statuses(results) == ["stored", "stored", "duplicate", "conflict"]
+    assert count(session, Visit) == 2
+    assert count(session, Assistance) == 1
+
+
 def test_a_replayed_batch_is_all_duplicate_and_changes_nothing(session, world):
     batch = [
         visit(world.household, lines=[line(world.head)]),
