@@ -54,6 +54,7 @@ bench: bench-setup
 	$(BIN)/python -m benchmarks.bench_dashboards
 	FIELDKIT_BENCH_POSTGRES_URL="$$(scripts/start-postgres)" $(BIN)/python -m benchmarks.bench_ingest $(if $(FULL),--full)
 	FIELDKIT_BENCH_POSTGRES_URL="$$(scripts/start-postgres)" $(BIN)/python -m benchmarks.bench_load $(if $(FULL),--full)
+	$(BIN)/python -m benchmarks.bench_ops
 
 clean:
 	rm -rf $(VENV) instance test-artifacts .pytest_cache

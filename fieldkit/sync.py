@@ -214,8 +214,8 @@ def _prefetch(session: Session, items: Sequence[SyncItem]) -> None:
         raw = item.payload.get("household_id") if isinstance(item.payload, Mapping) else None
         if isinstance(raw, int) and not isinstance(raw, bool) and 0 < raw <= _MAX_ID:
             household_ids.add(raw)
-        elif isinstance(raw, str) and raw.strip().isdigit() and len(raw.strip()) < 19:
-            household_ids.add(int(raw))
+        elif isinstance(raw, str) and re.fullmatch(r"[0-9]{1,18}", raw.strip()):
+            household_ids.add(int(raw))  # anything else is left to the item's own parsing
     prefetch.visits_batch(session, {item.id.lower() for item in items}, household_ids)
 
 
