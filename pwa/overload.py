@@ -3,8 +3,9 @@ database pool holds one connection for each), and a request that finds no free t
 `queue_timeout` seconds is answered 503 with Retry-After — which the phone's outbox retries —
 instead of waiting for a pool connection until it fails with a 500.
 
-Health checks and static files take no turn: they need no database connection, and a
-saturated server must still say it is alive.
+Health checks, static files and the offline scripts take no turn: they need no database
+connection, a saturated server must still say it is alive, and a page that got its turn must
+get its scripts too.
 """
 
 from __future__ import annotations
@@ -17,10 +18,22 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from pwa import errors
 
 RETRY_AFTER = 5  # seconds; the outbox waits at least this long before sending again
+# The API's caller is the outbox: it keeps the items and sends them again by itself.
 BUSY = (
     "Máy chủ đang bận. Dữ liệu của bạn vẫn được giữ trên máy; ứng dụng sẽ tự gửi lại sau ít giây."
 )
-FREE_ENDPOINTS = frozenset({"static", "health.healthz", "health.readyz"})
+BUSY_PAGE = "Máy chủ đang bận vì nhiều người dùng cùng lúc. Hãy đợi vài giây rồi tải lại trang."
+# No database behind them: a page that got its turn must not lose its scripts to a 503.
+FREE_ENDPOINTS = frozenset(
+    {
+        "static",
+        "health.healthz",
+        "health.readyz",
+        "offline.service_worker",
+        "offline.outbox_script",
+        "offline.manifest",
+    }
+)
 
 
 def init_app(app: Flask) -> None:
@@ -35,7 +48,8 @@ def init_app(app: Flask) -> None:
 
 def busy():
     """503 with Retry-After: JSON for the API, the Vietnamese error page for people."""
-    response = current_app.make_response(errors.error_response(503, BUSY))
+    message = BUSY if request.path.startswith("/api/") else BUSY_PAGE
+    response = current_app.make_response(errors.error_response(503, message))
     response.headers["Retry-After"] = str(RETRY_AFTER)
     response.headers["Cache-Control"] = "no-store"
     return response

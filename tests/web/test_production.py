@@ -136,3 +136,33 @@ def test_static_files_are_precompressed_and_cached_for_a_year(app, accept, encod
     assert stale.headers["Cache-Control"] == "no-cache"
     stale.close()
     assert client.get("/static/../pyproject.toml").status_code == 404
+
+
+def test_when_every_turn_is_taken_pages_and_the_api_answer_503_and_health_still_answers(app):
+    # All of the process's turns taken (as by requests still working): a new request gets
+    # 503 with Retry-After at once, never a wait for the pool and a 500.
+    app.config["FIELDKIT_SETTINGS"] = replace(app.config["FIELDKIT_SETTINGS"], queue_timeout=0.01)
+    turns = app.extensions["fieldkit_turns"]
+    taken = 0
+    while turns.acquire(blocking=False):
+        taken += 1
+    try:
+        client = app.test_client()
+        page = client.get("/signin")
+        assert page.status_code == 503
+        assert int(page.headers["Retry-After"]) > 0
+        assert "Máy chủ đang bận vì nhiều người dùng cùng lúc" in page.get_data(as_text=True)
+        api = client.post("/api/v1/sync", json={"items": []})
+        assert api.status_code == 503
+        assert api.json["error"].startswith("Máy chủ đang bận. Dữ liệu của bạn vẫn được giữ")
+        assert client.get("/healthz").status_code == 200
+        assert client.get("/readyz").status_code == 200
+        # A page that got its turn still gets its scripts.
+        for script in ("/offline/outbox.js", "/sw.js", "/static/app.js"):
+            answer = client.get(script)
+            assert answer.status_code == 200, script
+            answer.close()
+    finally:
+        for _ in range(taken):
+            turns.release()
+    assert app.test_client().get("/signin").status_code == 200
