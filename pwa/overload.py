@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 
 from flask import Flask, current_app, g, request
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from pwa import errors
@@ -42,8 +43,23 @@ def init_app(app: Flask) -> None:
     app.extensions["fieldkit_turns"] = threading.BoundedSemaphore(settings.max_inflight)
     app.before_request(_take_turn)
     app.teardown_request(_give_back_turn)
-    # The last line of defence: a request that still could not get a connection in time.
+    # The last line of defence: a request that still could not get a connection in time, or
+    # waited too long for the database's locks (SQLite's one writer, PostgreSQL's limits).
     app.register_error_handler(PoolTimeout, lambda _error: busy())
+    app.register_error_handler(OperationalError, _database_busy)
+
+
+# too_many_connections, lock_not_available, query_canceled (statement/lock timeouts)
+BUSY_SQLSTATES = frozenset({"53300", "55P03", "57014"})
+
+
+def _database_busy(error: OperationalError):
+    """503 when the database is busy rather than broken; anything else stays a 500."""
+    cause = error.orig
+    if "database is locked" in str(cause) or getattr(cause, "sqlstate", None) in BUSY_SQLSTATES:
+        current_app.logger.warning("database busy, request shed: %s", str(cause)[:200])
+        return busy()
+    raise error
 
 
 def busy():

@@ -18,6 +18,7 @@ from fieldkit.config import Settings
 from pwa import create_app
 from pwa.logs import JsonFormatter
 from pwa.static_files import _version
+from tests.fieldkit.helpers import visit_payload
 
 
 def _app(tmp_path, database_url, **settings):
@@ -166,3 +167,32 @@ def test_when_every_turn_is_taken_pages_and_the_api_answer_503_and_health_still_
         for _ in range(taken):
             turns.release()
     assert app.test_client().get("/signin").status_code == 200
+
+
+def test_a_sync_waiting_too_long_for_sqlites_writer_answers_503_not_500(app, world, web):
+    # Another writer holds SQLite's write lock longer than this batch may wait (the busy
+    # timeout, shortened here from 15 s): the phone hears 503 + Retry-After and sends again
+    # later; nothing is stored meanwhile.
+    import sqlite3
+
+    from sqlalchemy import event
+
+    engine = app.extensions["fieldkit_engine"]
+    engine.dispose()
+    event.listen(engine, "connect", lambda conn, _record: conn.execute("PRAGMA busy_timeout=100"))
+    web.sign_in(world.volunteer)
+    blocker = sqlite3.connect(engine.url.database)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        payload = visit_payload(household_id=world.household.id)
+        answer = web.client.post(
+            "/api/v1/sync",
+            json={"items": [{"id": payload["uuid"], "kind": "visit", "payload": payload}]},
+            headers={"X-CSRF-Token": web.csrf},
+        )
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert answer.status_code == 503
+    assert int(answer.headers["Retry-After"]) > 0
+    assert answer.json["error"].startswith("Máy chủ đang bận")
