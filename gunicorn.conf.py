@@ -26,7 +26,9 @@ _settings = Settings.from_env()
 wsgi_app = "pwa:create_app()"
 bind = [f"{os.environ.get('FIELDKIT_HOST', '127.0.0.1')}:{os.environ.get('FIELDKIT_PORT', '8000')}"]
 workers = int(os.environ.get("FIELDKIT_WORKERS") or multiprocessing.cpu_count() * 2 + 1)
-worker_class = "gthread"
+# gunicorn's gthread worker, noting how long each request queued for a thread (pwa/worker.py):
+# a request that queued longer than FIELDKIT_QUEUE_TIMEOUT is answered 503 at once.
+worker_class = "pwa.worker.ThreadWorker"
 threads = int(os.environ.get("FIELDKIT_THREADS") or _settings.max_inflight * 4)
 # A slow phone on 3G must not hold a thread for ever, nor a request be cut short while a
 # large offline pack is prepared.

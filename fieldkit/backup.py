@@ -38,11 +38,14 @@ class Report:
     seconds: float
 
     def __str__(self) -> str:
-        size = self.bytes / 1_000_000
+        def vn(number: float, digits: int = 0) -> str:  # 1.520 hộ, 3,6 MB
+            text = f"{number:,.{digits}f}"
+            return text.replace(",", " ").replace(".", ",").replace(" ", ".")
+
         return (
-            f"{self.path}: {self.households:,} hộ, {self.visits:,} lượt thăm, "
-            f"{size:.1f} MB, {self.seconds:.2f} giây."
-        ).replace(",", ".")
+            f"{self.path}: {vn(self.households)} hộ, {vn(self.visits)} lượt thăm, "
+            f"{vn(self.bytes / 1_000_000, 1)} MB, {vn(self.seconds, 2)} giây."
+        )
 
 
 def sqlite_path(url: str) -> Path:

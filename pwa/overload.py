@@ -71,11 +71,21 @@ def busy():
     return response
 
 
+_queue = threading.local()
+
+
+def note_queue_wait(seconds: float) -> None:
+    """How long the request this thread is about to serve waited in the server's own queue
+    (pwa/worker.py, under gunicorn); it counts against the queue timeout."""
+    _queue.waited = seconds
+
+
 def _take_turn():
     if request.endpoint in FREE_ENDPOINTS:
         return None
     turns = current_app.extensions["fieldkit_turns"]
-    if not turns.acquire(timeout=current_app.config["FIELDKIT_SETTINGS"].queue_timeout):
+    left = current_app.config["FIELDKIT_SETTINGS"].queue_timeout - getattr(_queue, "waited", 0.0)
+    if left <= 0 or not turns.acquire(timeout=left):
         return busy()
     g.fieldkit_turn = turns
     return None

@@ -86,7 +86,7 @@ def test_a_backup_taken_while_phones_send_has_every_acknowledged_visit(live, tmp
         stop.set()
         sender.join(30)
     assert done.returncode == 0, done.stderr
-    assert "Đã sao lưu" in done.stdout
+    assert "Đã sao lưu" in done.stdout and " hộ, " in done.stdout and " giây." in done.stdout
     in_backup = _visits(target)
     before = {uuid for moment, uuids in acknowledged if moment < began for uuid in uuids}
     after = {uuid for moment, uuids in acknowledged if moment > ended for uuid in uuids}

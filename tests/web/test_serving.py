@@ -141,3 +141,48 @@ def test_more_requests_than_the_pool_holds_are_shed_with_503_never_500(
     finally:
         server.stop()
     assert not [text for text in server.log_lines() if '"status": 500' in text]
+
+
+def test_requests_queued_too_long_inside_gunicorn_are_shed_too(served_world, sqlite_url, tmp_path):
+    # One thread, one turn: no request ever waits for a turn inside the app, they all wait in
+    # gunicorn's own queue for the thread. Those that waited past the queue timeout there are
+    # answered 503 at once (pwa/worker.py) instead of being served many seconds late.
+    world, engine = served_world
+    server = Gunicorn(
+        sqlite_url,
+        tmp_path / "instance",
+        env={
+            "FIELDKIT_WORKERS": "1",
+            "FIELDKIT_THREADS": "1",
+            "FIELDKIT_MAX_INFLIGHT": "1",
+            "FIELDKIT_QUEUE_TIMEOUT": "0.2",
+        },
+    ).start()
+    phones = 16
+    try:
+        http = requests.Session()
+        csrf = sign_in(http, server.url, _link(engine, world.volunteer))
+        cookie = {"fieldkit_session": http.cookies["fieldkit_session"]}
+        answers: list = [None] * phones
+        start = threading.Barrier(phones)
+
+        def send(index: int) -> None:
+            start.wait(10)
+            answers[index] = requests.post(  # a connection of its own, as separate phones
+                f"{server.url}/api/v1/sync",
+                json=_batch(world, 25),
+                headers={"X-CSRF-Token": csrf},
+                cookies=cookie,
+                timeout=60,
+            )
+
+        senders = [threading.Thread(target=send, args=(i,)) for i in range(phones)]
+        for sender in senders:
+            sender.start()
+        for sender in senders:
+            sender.join(90)
+    finally:
+        server.stop()
+    statuses = [answer.status_code for answer in answers]
+    assert set(statuses) <= {200, 503}, statuses
+    assert 503 in statuses and 200 in statuses, statuses
