@@ -9,7 +9,9 @@ give `household_uuid` for `household_id`, and a visit line `resident_uuid` for `
 Transactions. fieldkit commits nothing of its own accord; the batch hands its commit to its
 caller. `ingest()` stores a whole batch in one transaction, each item in a savepoint of its
 own: a refused item (invalid, forbidden, conflict, duplicate) rolls back to its savepoint, so it
-leaves nothing behind and never undoes an item before it; an item that fails for a reason
+leaves nothing behind and never undoes an item before it (a batch of visits alone first runs
+without savepoints — a visit writes nothing until it is fully checked — and runs again with
+them if anything fails); an item that fails for a reason
 nobody foresaw (a bug) rolls back its savepoint too, is logged, and answers invalid with a
 plain message — the rest of the batch is stored. Once every item is settled, the households
 the batch touched are recounted once (households.summaries_deferred) and the caller's
@@ -190,18 +192,47 @@ def _ingest_batch(
     now: datetime,
     commit: Callable[[], None],
 ) -> list[ItemResult]:
-    begin_write(session)
-    _prefetch(session, items)
-    try:
-        with households.summaries_deferred(session):
-            results = [_settle(session, item, member=member, now=now) for item in items]
-    finally:
-        prefetch.done(session)
+    visits_only = bool(items) and all(item.kind == Kind.visit.value for item in items)
+    if visits_only:
+        # A visit is checked in full before anything of it is written, so a refused visit
+        # leaves nothing to undo: the batch first runs without a savepoint per item (two
+        # round trips fewer per visit). Anything that goes wrong then — a concurrent send
+        # of the same UUID, a bug — undoes the whole attempt, and the batch runs again with
+        # a savepoint per item, where each item answers for itself.
+        try:
+            results = _run(session, items, member=member, now=now, savepoints=False)
+        except Exception as error:
+            session.rollback()
+            log.info("sync batch run again item by item after %s", error.__class__.__name__)
+            results = _run(session, items, member=member, now=now, savepoints=True)
+    else:
+        results = _run(session, items, member=member, now=now, savepoints=True)
     if any(result.status is Status.stored for result in results):
         commit()
     else:
         session.rollback()
     return results
+
+
+def _run(
+    session: Session, items: Sequence[SyncItem], *, member: Member, now: datetime, savepoints: bool
+) -> list[ItemResult]:
+    begin_write(session)
+    _prefetch(session, items)
+    settle = _settle if savepoints else _settle_plain
+    try:
+        with households.summaries_deferred(session):
+            return [settle(session, item, member=member, now=now) for item in items]
+    finally:
+        prefetch.done(session)
+
+
+def _settle_plain(session: Session, item: SyncItem, *, member: Member, now: datetime) -> ItemResult:
+    """One visit without a savepoint: refused before it writes, or written whole."""
+    result = ingest_one(session, item, member=member, now=now)
+    if result.status is Status.stored:
+        session.flush()
+    return result
 
 
 def _prefetch(session: Session, items: Sequence[SyncItem]) -> None:
