@@ -34,7 +34,9 @@ threads = int(os.environ.get("FIELDKIT_THREADS") or _settings.max_inflight * 4)
 # large offline pack is prepared.
 timeout = 60
 graceful_timeout = 30
-keepalive = 5
+# Longer than the Retry-After of a shed request (5 s, pwa/overload.py): a phone sending again
+# then must not meet a kept-alive connection the server is just closing.
+keepalive = 15
 # Workers are recycled now and then (with jitter, never all at once): a slow leak cannot grow.
 max_requests = 20000
 max_requests_jitter = 2000
