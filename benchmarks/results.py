@@ -43,7 +43,16 @@ def commit() -> str:
             check=True,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            # RESULTS.md itself does not count: the benchmarks are what change it.
+            [
+                "git",
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                ":(top)",
+                ":(exclude,top)benchmarks/RESULTS.md",
+            ],
             capture_output=True,
             text=True,
             cwd=Path(__file__).parent,
