@@ -36,7 +36,9 @@ class Volunteer(FastHttpUser):
         self.households = {int(k): v for k, v in self.person["households"].items()}
         self.rng = random.Random(self.person["token"])
         self.csrf = None
-        # A person whose sign-in was shed (503) taps again after a moment: up to 5 tries.
+        self.redeemed = False
+        # A person whose sign-in was shed (503) taps again after a moment: up to 5 tries. A
+        # link is redeemed once; after that only the home page is asked again.
         for _ in range(5):
             if self._sign_in():
                 return
@@ -44,21 +46,23 @@ class Volunteer(FastHttpUser):
 
     def _sign_in(self) -> bool:
         token = self.person["token"]
-        with self.client.get(f"/signin/{token}", name="sign-in", catch_response=True) as page:
-            found = CSRF.search(page.text or "") if page.status_code == 200 else None
-            if not found:
-                page.failure(f"no sign-in page ({page.status_code})")
-                return False
-        with self.client.post(
-            f"/signin/{token}",
-            data={"csrf_token": found.group(1)},
-            name="sign-in",
-            allow_redirects=False,
-            catch_response=True,
-        ) as answer:
-            if answer.status_code != 303:
-                answer.failure(f"HTTP {answer.status_code}")
-                return False
+        if not self.redeemed:
+            with self.client.get(f"/signin/{token}", name="sign-in", catch_response=True) as page:
+                found = CSRF.search(page.text or "") if page.status_code == 200 else None
+                if not found:
+                    page.failure(f"no sign-in page ({page.status_code})")
+                    return False
+            with self.client.post(
+                f"/signin/{token}",
+                data={"csrf_token": found.group(1)},
+                name="sign-in",
+                allow_redirects=False,
+                catch_response=True,
+            ) as answer:
+                if answer.status_code != 303:
+                    answer.failure(f"HTTP {answer.status_code}")
+                    return False
+            self.redeemed = True
         with self.client.get("/households", name="page: households", catch_response=True) as home:
             found = CSRF.search(home.text or "") if home.status_code == 200 else None
             if not found:
@@ -66,6 +70,10 @@ class Volunteer(FastHttpUser):
                 return False
             self.csrf = found.group(1)
         return True
+
+    def _ready(self) -> bool:
+        """Signed in, or signed in now; a phone that is not never sends anything."""
+        return self.csrf is not None or (self.redeemed and self._sign_in())
 
     @task(3)
     def household_list(self) -> None:
@@ -82,6 +90,8 @@ class Volunteer(FastHttpUser):
 
     @task(1)
     def prepare_offline(self) -> None:
+        if not self._ready():
+            return
         with self.client.get(
             "/api/v1/offline-pack", name="offline: pack", catch_response=True
         ) as answer:
@@ -94,7 +104,7 @@ class Volunteer(FastHttpUser):
 
     @task(6)
     def sync_visits(self) -> None:
-        if self.csrf is None:  # never got signed in: the phone keeps its visits
+        if not self._ready():  # never got signed in: the phone keeps its visits
             return
         items = []
         now = datetime.now(UTC).astimezone(VIETNAM)
