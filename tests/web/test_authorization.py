@@ -84,6 +84,8 @@ ROUTES: dict[str, Expect] = {
     "offline.offline_page": PUBLIC,
     "offline.outbox_script": PUBLIC,
     "sync.openapi_document": PUBLIC,
+    "health.healthz": PUBLIC,  # the process answers (issue 13)
+    "health.readyz": PUBLIC,  # the database answers and is migrated; 503 otherwise
     "offline.session_info": PUBLIC,  # 401 JSON signed out: the outbox asks it who is in
     "auth.signin": PUBLIC,
     "auth.signin_link": PUBLIC,
