@@ -5,12 +5,12 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func
+from sqlalchemy import and_, case, func, update
 from sqlmodel import Session, col, select
 
 from fieldkit import forms, indicators
@@ -163,8 +163,8 @@ def refresh_summary(session: Session, household: Household) -> None:
         .where(Resident.household_id == household.id, Resident.review_state != ReviewState.rejected)
         .order_by(Resident.id)
     ).all()
-    household.search_text = fold(
-        " ".join([household.label, household.head_name, household.address_hint, *names])
+    household.search_text = search_text(
+        household.label, household.head_name, household.address_hint, names
     )
     session.flush()
     visits = session.exec(
@@ -177,6 +177,73 @@ def refresh_summary(session: Session, household: Household) -> None:
     household.follow_up_on = visits[0][1] if visits else None
     session.add(household)
     indicators.refresh_progress(session, [household.id])  # its share of every indicator
+
+
+def search_text(label: str, head_name: str, address_hint: str, names: Sequence[str]) -> str:
+    """What the list's search matches: label, head, address and the residents' names, folded."""
+    return fold(" ".join([label, head_name, address_hint or "", *names]))
+
+
+# A thousand ids per statement: well under SQLite's and PostgreSQL's bound-parameter limits.
+CHUNK = 1000
+
+
+def refresh_summaries(session: Session, household_ids: Sequence[int]) -> None:
+    """refresh_summary() for many households at once (an import of thousands): the same
+    columns by the same rules, in a few statements per thousand households rather than a few
+    per household. Same locking; loaded Household objects are expired so they read the new
+    values. Caller commits."""
+    ids = sorted(set(household_ids))
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        session.exec(
+            select(Household.id).where(col(Household.id).in_(chunk)).with_for_update(key_share=True)
+        )
+        basics = {
+            row[0]: row[1:]
+            for row in session.exec(
+                select(
+                    Household.id, Household.label, Household.head_name, Household.address_hint
+                ).where(col(Household.id).in_(chunk))
+            ).all()
+        }
+        names: dict[int, list[str]] = {household_id: [] for household_id in chunk}
+        for household_id, name in session.exec(
+            select(Resident.household_id, Resident.name)
+            .where(
+                col(Resident.household_id).in_(chunk),
+                Resident.review_state != ReviewState.rejected,
+            )
+            .order_by(Resident.id)
+        ).all():
+            names[household_id].append(name)
+        latest: dict[int, tuple] = {}
+        counted: dict[int, int] = {}
+        for household_id, visited_at, follow_up_on in session.exec(
+            select(Visit.household_id, Visit.visited_at, Visit.follow_up_on)
+            .where(col(Visit.household_id).in_(chunk), Visit.review_state != ReviewState.rejected)
+            .order_by(Visit.household_id, col(Visit.visited_at).desc(), col(Visit.id).desc())
+        ).all():
+            latest.setdefault(household_id, (visited_at, follow_up_on))
+            counted[household_id] = counted.get(household_id, 0) + 1
+        values = [
+            {
+                "id": household_id,
+                "search_text": search_text(*basics[household_id], names[household_id]),
+                "visit_count": counted.get(household_id, 0),
+                "last_visited_at": latest.get(household_id, (None, None))[0],
+                "follow_up_on": latest.get(household_id, (None, None))[1],
+            }
+            for household_id in chunk
+            if household_id in basics
+        ]
+        if values:
+            session.execute(update(Household), values)
+        indicators.refresh_progress(session, chunk)
+    wanted = set(ids)
+    for household in list(session.identity_map.values()):
+        if isinstance(household, Household) and household.id in wanted:
+            session.expire(household)
 
 
 def residents_of(session: Session, household: Household) -> list[Resident]:
