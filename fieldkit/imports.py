@@ -581,20 +581,20 @@ def parse_households(
 
 
 def _without_footer(rows, mapping: Sequence[str], name_field: str, notes: list[str]) -> list:
-    """The rows down to the last one that looks like a person (a name and something else):
-    below it is the sheet's footer (signatures, "Người lập biểu", totals), not households."""
-    if name_field not in mapping:
-        return list(rows)
-    column = list(mapping).index(name_field)
+    """The rows down to the last one that is not footer-like: the sheet's footer (a signature
+    "Người lập biểu", "Tổng cộng: 120 hộ") is one or two cells without a person's name, or a
+    lone cell; it is not a household. A row with more in it is a row, refused if wrong."""
+    column = list(mapping).index(name_field) if name_field in mapping else None
 
-    def person(cells) -> bool:
+    def footer(cells) -> bool:
         filled = sum(1 for cell in cells if cell not in (None, ""))
-        return column < len(cells) and cells[column] not in (None, "") and filled > 1
+        named = column is not None and column < len(cells) and cells[column] not in (None, "")
+        return filled <= 1 or (filled <= 2 and not named)
 
-    last = max((i for i, (_, cells) in enumerate(rows) if person(cells)), default=-1)
+    last = max((i for i, (_, cells) in enumerate(rows) if not footer(cells)), default=-1)
     if last < len(rows) - 1:
         notes.append(
-            f"Bỏ qua {len(rows) - 1 - last} dòng cuối không có họ tên (chữ ký, ghi chú, tổng cộng)."
+            f"Bỏ qua {len(rows) - 1 - last} dòng cuối chỉ có chữ ký, ghi chú hoặc tổng cộng."
         )
     return list(rows[: last + 1])
 

@@ -27,6 +27,7 @@ from fieldkit.imports import (
     PREVIEW_SAMPLES,
     Importer,
     Villages,
+    _without_footer,
     as_text,
     cell_text,
     mapping_of,
@@ -101,7 +102,7 @@ def _rows(
     seen: dict[str, int] = {}
     if len(table.rows) > MAX_ROSTER:
         return [], [(table.header_line, f"Danh sách quá {MAX_ROSTER} người; hãy chia nhỏ.")]
-    for line, cells in table.rows:
+    for line, cells in _without_footer(table.rows, mapping, "name", []):
         values = {name: cells[i] for i, name in enumerate(mapping) if name and i < len(cells)}
         c = forms.Collector()
         name = cell_text(
