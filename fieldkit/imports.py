@@ -513,15 +513,11 @@ def parse_households(
         row = _Cells(mapping, cells)
         c = forms.Collector()
         one = _person(c, row, line, name_field="name", today=today)
-        key = None
-        if key_field is not None:
-            key = fold(as_text(row.get(key_field)) or "") or None
-            if key is None:
-                key = current_key  # a merged cell: the household above continues
-        elif is_head(one.relation):
-            key = f"line:{line}"
-        else:
-            key = current_key
+        key = fold(as_text(row.get(key_field)) or "") or None if key_field else None
+        if key is None:
+            # No key on this row: a "Chủ hộ" starts a household; anyone else continues the
+            # one above (a merged cell in Excel, or a key column left empty).
+            key = f"line:{line}" if is_head(one.relation) else current_key
         if key is None:
             c.add("group", "Dòng này chưa thuộc hộ nào: phía trên chưa có dòng “Chủ hộ”.")
         if c.errors:

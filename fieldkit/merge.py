@@ -19,6 +19,7 @@ are recounted once (fieldkit.households.refresh_summaries). Caller commits.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -53,6 +54,7 @@ MAX_PAIRS = 200
 _HOUSE_WORDS = re.compile(r"^(so nha|nha so|so|sn|nha)\s+")
 
 
+@functools.lru_cache(maxsize=100_000)
 def house_key(label: str | None) -> str:
     """A house number as compared: folded, without a leading "Số nhà"/"Số"/"SN", without
     spaces or punctuation but "/" ("Số 12A" = "12 a" = "12A"; "12/3" stays apart from "123")."""
@@ -60,6 +62,7 @@ def house_key(label: str | None) -> str:
     return re.sub(r"[^0-9a-z/]", "", folded)
 
 
+@functools.lru_cache(maxsize=100_000)
 def name_key(name: str | None) -> str:
     return fold(name)
 
@@ -87,10 +90,26 @@ class Pair:
     def key(self) -> tuple[int, int]:
         return self.first.id, self.second.id
 
+    @property
+    def keep(self) -> Household:
+        """The one to keep by default: the approved one over a proposal waiting for review,
+        else the older."""
+        if self.first.review_state is not ReviewState.approved and (
+            self.second.review_state is ReviewState.approved
+        ):
+            return self.second
+        return self.first
 
-def _candidates(session: Session, *, commune_id: int, village_id: int | None = None):
+    @property
+    def other(self) -> Household:
+        return self.second if self.keep is self.first else self.first
+
+
+def _candidates(session: Session, *, commune_id: int, village_id: int | None = None) -> list:
+    """(id, village_id, label, head_name) of the households that may repeat one another:
+    plain rows, so a commune of 30,000 households is read in a fraction of a second."""
     statement = (
-        select(Household)
+        select(Household.id, Household.village_id, Household.label, Household.head_name)
         .join(Village, Village.id == Household.village_id)
         .where(
             Village.commune_id == commune_id,
@@ -101,13 +120,13 @@ def _candidates(session: Session, *, commune_id: int, village_id: int | None = N
     )
     if village_id is not None:
         statement = statement.where(Household.village_id == village_id)
-    return session.exec(statement.order_by(Household.id)).all()
+    return list(session.exec(statement.order_by(Household.id)).all())
 
 
-def _pairs_in(found, dismissed: set[tuple[int, int]]) -> list[tuple[Household, Household]]:
-    groups: dict[tuple[int, str], list[Household]] = defaultdict(list)
-    for household in found:
-        groups[(household.village_id, house_key(household.label))].append(household)
+def _pairs_in(found, dismissed: set[tuple[int, int]]) -> list[tuple[int, int]]:
+    groups: dict[tuple[int, str], list] = defaultdict(list)
+    for row in found:
+        groups[(row.village_id, house_key(row.label))].append(row)
     pairs = []
     for group in groups.values():
         for i, first in enumerate(group):
@@ -115,7 +134,7 @@ def _pairs_in(found, dismissed: set[tuple[int, int]]) -> list[tuple[Household, H
                 if (first.id, second.id) in dismissed:
                     continue
                 if similar_names(first.head_name, second.head_name):
-                    pairs.append((first, second))
+                    pairs.append((first.id, second.id))
     return pairs
 
 
@@ -148,15 +167,25 @@ def possible_duplicates(
         ).all()
     )
     pairs = _pairs_in(found, dismissed)
-    pairs.sort(key=lambda pair: -pair[1].id)
+    pairs.sort(key=lambda pair: -pair[1])
+    shown = pairs[:limit]
+    wanted = {household_id for pair in shown for household_id in pair}
+    loaded = (
+        {h.id: h for h in session.exec(select(Household).where(col(Household.id).in_(wanted)))}
+        if wanted
+        else {}
+    )
     names = dict(
         session.exec(select(Village.id, Village.name).where(Village.commune_id == commune_id)).all()
     )
-    return [Pair(a, b, names.get(a.village_id, "")) for a, b in pairs[:limit]], len(pairs)
+    return [Pair(loaded[a], loaded[b], names.get(loaded[a].village_id, "")) for a, b in shown], len(
+        pairs
+    )
 
 
 def duplicates_of(session: Session, household: Household) -> list[Household]:
-    """The households of the same village that are probably the same as `household`."""
+    """The households of the same village that are probably the same as `household`. Reads
+    the village's labels and heads only (it is on every household page a phone prepares)."""
     if (
         household.merged_into_id is not None
         or household.erased_at is not None
@@ -164,10 +193,10 @@ def duplicates_of(session: Session, household: Household) -> list[Household]:
     ):
         return []
     key = house_key(household.label)
-    others = [
-        other
-        for other in session.exec(
-            select(Household).where(
+    ids = [
+        row.id
+        for row in session.exec(
+            select(Household.id, Household.label, Household.head_name).where(
                 Household.village_id == household.village_id,
                 Household.id != household.id,
                 Household.review_state != ReviewState.rejected,
@@ -175,14 +204,21 @@ def duplicates_of(session: Session, household: Household) -> list[Household]:
                 col(Household.merged_into_id).is_(None),
             )
         ).all()
-        if house_key(other.label) == key and similar_names(other.head_name, household.head_name)
+        if house_key(row.label) == key and similar_names(row.head_name, household.head_name)
     ]
+    if not ids:
+        return []
     dismissed = _dismissed(session, [household.id])
-    return [
-        other
-        for other in others
-        if (min(other.id, household.id), max(other.id, household.id)) not in dismissed
+    keep = [
+        other_id
+        for other_id in ids
+        if (min(other_id, household.id), max(other_id, household.id)) not in dismissed
     ]
+    if not keep:
+        return []
+    return list(
+        session.exec(select(Household).where(col(Household.id).in_(keep)).order_by(Household.id))
+    )
 
 
 def similar_in(

@@ -81,6 +81,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         followups,
         guides,
         households,
+        imports,
         members,
         menu,
         offline,
@@ -115,6 +116,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         review,
         followups,
         targets,
+        imports,
     ):
         app.register_blueprint(module.bp)
     return app

@@ -183,6 +183,7 @@ def offline_pack():
                     Household.internet_at_home,
                     Household.search_text,
                     Household.assigned_volunteer_id,
+                    Household.import_batch_id,  # an import changed the page (issue 15)
                 )
                 .where(
                     Household.village_id == scope.village_id,
