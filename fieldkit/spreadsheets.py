@@ -468,6 +468,8 @@ def _table(numbered: Iterator[tuple[int, list[Any]]], sheet_name: str) -> Table:
         if [str(cell).strip() if _present(cell) else "" for cell in cells] == headers:
             continue  # the header again (a list printed page by page)
         rows.append((line, [cells[i] for i in kept]))
+    while rows and sum(1 for cell in rows[-1][1] if _present(cell)) <= 1:
+        rows.pop()  # a signature or a note under the list ("Người lập biểu"), not a row
     if not rows:
         raise SpreadsheetError("Tệp có dòng tiêu đề nhưng không có dòng dữ liệu nào bên dưới.")
     return Table(

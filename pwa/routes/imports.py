@@ -81,6 +81,7 @@ def _index(status: int = 200, errors: dict | None = None, kind: str = ""):
         leader_village=importer.village_id,
         errors=errors or {},
         failed_kind=kind,
+        chosen_village=forms.parse_id(request.form.get("village_id")) if kind else None,
         kinds=KINDS,
         statuses=STATUS,
         status=status,

@@ -105,7 +105,7 @@ def test_progress_is_shown_while_the_import_works(web, app, db, world):
     db.add(batch)
     db.commit()
     page = web.get(f"/imports/{number}")
-    assert 'hx-trigger="every 2s"' in page.text and "Đang đưa vào 4 dòng" in page.text
+    assert 'hx-trigger="every 2s"' in page.text and "Đang đưa vào 3 dòng" in page.text
     fragment = web.get(f"/imports/{number}/status", headers={"HX-Request": "true"})
     assert fragment.status_code == 200
     assert fragment.text.lstrip().startswith('<section class="card import-progress"')
