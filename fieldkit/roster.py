@@ -433,7 +433,10 @@ def template(session: Session, importer: Importer) -> bytes:
     if importer.village_id is not None:
         villages = [v for v in villages if v.id == importer.village_id]
     names = [v.name for v in villages] or ["Thôn Đông"]
-    roles = ["Thành viên", "Tổ trưởng"] + (["Công chức xã"] if importer.village_id is None else [])
+    # What the person may bring in: a leader, volunteers of the village.
+    roles = ["Thành viên"]
+    if importer.village_id is None:
+        roles += ["Tổ trưởng", "Công chức xã"]
     return spreadsheets.workbook(
         [
             (

@@ -23,7 +23,7 @@ from flask import (
 
 from fieldkit import communes, forms, imports, merge, policy, roster
 from fieldkit.errors import Forbidden, Invalid, NotFound
-from fieldkit.models import Household, ImportBatch, ImportKind, ImportStatus, Village
+from fieldkit.models import Household, ImportBatch, ImportKind, ImportStatus, Member, Village
 from pwa import db, jobs
 from pwa.auth import login_required
 from pwa.qr import qr_svg
@@ -189,8 +189,6 @@ def _context(batch: ImportBatch) -> dict:
         "created_by": None,
     }
     if batch.created_by_id:
-        from fieldkit.models import Member
-
         context["created_by"] = session.get(Member, batch.created_by_id)
     if batch.status is ImportStatus.done:
         context["blockers"] = imports.undo_blockers(session, batch)
@@ -218,14 +216,15 @@ def status(batch_id: int):
     """What the batch page polls while the import works: the progress box, or — once the batch
     has finished — a full reload of the page to show the result."""
     batch = _batch(batch_id)
-    if batch.status in (ImportStatus.queued, ImportStatus.running) and not imports.is_abandoned(
-        batch, now()
-    ):
+    working = batch.status in (ImportStatus.queued, ImportStatus.running)
+    polled = bool(request.headers.get("HX-Request"))
+    if working and polled and not imports.is_abandoned(batch, now()):
         response = render("imports/_status.html", **_context(batch))
         response.headers["Cache-Control"] = "no-store"
         return response
-    response = Response("", 204 if request.headers.get("HX-Request") else 303)
-    if request.headers.get("HX-Request"):
+    # Finished (or opened by hand): the batch's page says the rest.
+    response = Response("", 204 if polled else 303)
+    if polled:
         response.headers["HX-Refresh"] = "true"
     else:
         response.headers["Location"] = url_for("imports.show", batch_id=batch.id)

@@ -595,3 +595,56 @@ def test_a_bom_is_not_part_of_the_first_header(session, world: World):
     data = codecs.BOM_UTF8 + "Số nhà,Chủ hộ,Thôn\n80,Kiều Văn Tám,Thôn Tây\n".encode()
     batch = preview(session, world, data, name="x.csv")
     assert imports.mapping_of(batch) == ["label", "head_name", "village"]
+
+
+def test_formulas_are_never_stored(session, world: World):
+    """An Excel formula keeps its computed value at most; one never computed, or text written
+    as a formula (CSV), refuses its row."""
+    import io
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Thôn", "Số nhà", "Chủ hộ", "Điện thoại thông minh"])
+    sheet.append(["Thôn Tây", "90", "Lưu Văn Chín", "=1+1"])
+    sheet.append(["Thôn Tây", "91", '=HYPERLINK("http://x","Bấm")', 1])
+    out = io.BytesIO()
+    book.save(out)
+    batch = preview(session, world, out.getvalue())
+    refused = dict(batch.preview["refused"])
+    assert set(refused) == {3}
+    run(session, world, batch)
+    stored = snapshot(session)
+    assert "=" not in repr(stored["households"]) + repr(stored["residents"])
+    chin = session.exec(select(Household).where(Household.label == "90")).one()
+    assert chin.smartphones is None  # a formula never computed is no value
+
+
+@pytest.mark.xfail(
+    reason="forms.text refuses/replaces C0/C1 control characters with issue 10's rule; "
+    "remove this marker once that is merged",
+    strict=False,
+)
+def test_control_characters_never_reach_the_register(session, world: World):
+    rows = [[1, "Thôn Tây", "95", "Tô Văn\x1bNăm", 1970, "Nam", "", "", "", ""]]
+    batch = preview(session, world, csv_bytes(HOUSEHOLD_HEADERS, rows), name="ds.csv")
+    if batch.preview["counts"]["households_new"]:
+        run(session, world, batch)
+    names = " ".join(h[3] for h in snapshot(session)["households"])
+    assert "\x1b" not in names
+
+
+def test_undo_removes_the_villages_it_created(session, world: World):
+    w = world
+    rows = [[1, "Thôn Mới Lập", "1", "Ngô Văn Một", 1970, "Nam", None, None, None, None]]
+    batch = preview(session, w, xlsx(HOUSEHOLD_HEADERS, rows))
+    imports.configure(session, batch, console(w), create_villages=["moi lap"], now=NOW)
+    session.commit()
+    before = count(session, Village)
+    done = run(session, w, batch)
+    assert count(session, Village) == before + 1
+    imports.undo(session, done, console(w), now=NOW)
+    session.commit()
+    assert count(session, Village) == before
+    assert_agrees(session, scope_for(w.staff))

@@ -12,6 +12,7 @@ from sqlmodel import func, select
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
+from fieldkit import members
 from fieldkit.models import (
     AuditEvent,
     Household,
@@ -32,6 +33,7 @@ from tests.import_files import (
     roster_xlsx,
     xlsx,
 )
+from tests.qr import decode_svg
 
 ROWS = [
     [1, "Thôn Tây", "30", "Vũ Văn Ba Mươi", 1975, "Nam", "912000030", 2, "Có", ""],
@@ -234,6 +236,11 @@ def test_the_team_is_imported_and_its_invites_printed(web, db, world):
         select(func.count()).select_from(SignInLink).where(SignInLink.member_id != world.staff.id)
     ).one()
     assert links == 2  # one fresh invite for each new member
+    # Each printed code is a working one-time link for that person.
+    svgs = re.findall(r"<svg.*?</svg>", sheet.text, re.S)
+    urls = [decode_svg(svg) for svg in svgs]
+    token = urls[0].rsplit("/signin/", 1)[1]
+    assert members.redeem_sign_in_link(db, token, now=utcnow()).name == "Ngô Thị Mai"
     assert db.exec(select(Member).where(Member.phone == "0912111222")).one().name == "Ngô Thị Mai"
 
 
