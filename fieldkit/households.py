@@ -192,21 +192,27 @@ def refresh_summaries(session: Session, household_ids: Sequence[int]) -> None:
     """refresh_summary() for many households at once (an import of thousands): the same
     columns by the same rules, in a few statements per thousand households rather than a few
     per household. Same locking; loaded Household objects are expired so they read the new
-    values. Caller commits."""
+    values. Only rows whose values change are written. Caller commits."""
     ids = sorted(set(household_ids))
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
-        session.exec(
-            select(Household.id).where(col(Household.id).in_(chunk)).with_for_update(key_share=True)
-        )
-        basics = {
-            row[0]: row[1:]
-            for row in session.exec(
-                select(
-                    Household.id, Household.label, Household.head_name, Household.address_hint
-                ).where(col(Household.id).in_(chunk))
-            ).all()
-        }
+        basics, cached = {}, {}
+        for row in session.exec(
+            select(
+                Household.id,
+                Household.label,
+                Household.head_name,
+                Household.address_hint,
+                Household.search_text,
+                Household.visit_count,
+                Household.last_visited_at,
+                Household.follow_up_on,
+            )
+            .where(col(Household.id).in_(chunk))
+            .with_for_update(key_share=True)
+        ).all():
+            basics[row[0]] = row[1:4]
+            cached[row[0]] = tuple(row[4:])
         names: dict[int, list[str]] = {household_id: [] for household_id in chunk}
         for household_id, name in session.exec(
             select(Resident.household_id, Resident.name)
@@ -226,17 +232,25 @@ def refresh_summaries(session: Session, household_ids: Sequence[int]) -> None:
         ).all():
             latest.setdefault(household_id, (visited_at, follow_up_on))
             counted[household_id] = counted.get(household_id, 0) + 1
-        values = [
-            {
-                "id": household_id,
-                "search_text": search_text(*basics[household_id], names[household_id]),
-                "visit_count": counted.get(household_id, 0),
-                "last_visited_at": latest.get(household_id, (None, None))[0],
-                "follow_up_on": latest.get(household_id, (None, None))[1],
-            }
-            for household_id in chunk
-            if household_id in basics
-        ]
+        values = []
+        for household_id in chunk:
+            if household_id not in basics:
+                continue
+            summary = (
+                search_text(*basics[household_id], names[household_id]),
+                counted.get(household_id, 0),
+                *latest.get(household_id, (None, None)),
+            )
+            if summary != cached[household_id]:
+                values.append(
+                    dict(
+                        zip(
+                            ("id", "search_text", "visit_count", "last_visited_at", "follow_up_on"),
+                            (household_id, *summary),
+                            strict=True,
+                        )
+                    )
+                )
         if values:
             session.execute(update(Household), values)
         indicators.refresh_progress(session, chunk)

@@ -1315,7 +1315,14 @@ def _apply(
             "review_state": ReviewState.approved,
             "revision": 1,
             "created_at": now,
-            "search_text": "",
+            # What refresh_summaries() would write (households.search_text, the same rule),
+            # so it finds nothing to change for ten thousand new rows.
+            "search_text": households.search_text(
+                p.row.label,
+                p.row.head_name,
+                p.row.address_hint or "",
+                [person.row.name for person in p.people],
+            ),
             "visit_count": 0,
         }
         for p in new
@@ -1350,11 +1357,13 @@ def _apply(
             )
     _bulk_update(session, Household, household_updates)
 
-    resident_rows, resident_updates = [], []
+    # People of new households are recorded with their household (undo deletes a household
+    # with its people); people added to a household already there, one by one.
+    in_new, in_existing, resident_updates = [], [], []
     for planned in plan.households:
         for person in planned.people:
             if person.resident_id is None:
-                resident_rows.append(
+                (in_new if planned.action == "new" else in_existing).append(
                     {
                         "uuid": str(uuidlib.uuid4()),
                         "household_id": planned.household_id,
@@ -1384,9 +1393,11 @@ def _apply(
                         {name: _json(after) for name, (_, after) in person.changes.items()},
                     )
                 )
+    for start in range(0, len(in_new), households.CHUNK):
+        session.execute(Resident.__table__.insert(), in_new[start : start + households.CHUNK])
     changes.extend(
         _change(batch, "resident", rid, True, {}, {})
-        for rid in _insert(session, Resident, resident_rows)
+        for rid in _insert(session, Resident, in_existing)
     )
     _bulk_update(session, Resident, resident_updates)
     for start in range(0, len(changes), households.CHUNK):
@@ -1518,13 +1529,13 @@ def undo_blockers(session: Session, batch: ImportBatch) -> list[str]:
         ):
             why.append("hộ do đợt này tạo đã được đợt sau hoặc tại thực địa thay đổi")
             break
-    for chunk in _chunks(residents):
-        if _any(
-            session,
-            select(Resident.id).where(
-                col(Resident.id).in_(chunk),
-                (Resident.import_batch_id != batch.id) | col(Resident.merged_into_id).is_not(None),
-            ),
+    changed_since = (Resident.import_batch_id != batch.id) | col(Resident.merged_into_id).is_not(
+        None
+    )
+    for column, ids in ((Resident.id, residents), (Resident.household_id, created)):
+        if any(
+            _any(session, select(Resident.id).where(col(column).in_(chunk), changed_since))
+            for chunk in _chunks(ids)
         ):
             why.append("người do đợt này tạo đã được đợt sau thay đổi hoặc được gộp")
             break
