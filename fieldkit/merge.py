@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from difflib import SequenceMatcher
@@ -124,9 +124,12 @@ def _candidates(session: Session, *, commune_id: int, village_id: int | None = N
 
 
 def _pairs_in(found, dismissed: set[tuple[int, int]]) -> list[tuple[int, int]]:
+    keys = [(row.village_id, house_key(row.label)) for row in found]
+    shared = {key for key, n in Counter(keys).items() if n > 1}  # most houses are alone
     groups: dict[tuple[int, str], list] = defaultdict(list)
-    for row in found:
-        groups[(row.village_id, house_key(row.label))].append(row)
+    for key, row in zip(keys, found, strict=True):
+        if key in shared:
+            groups[key].append(row)
     pairs = []
     for group in groups.values():
         for i, first in enumerate(group):
