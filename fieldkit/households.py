@@ -5,13 +5,13 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func
+from sqlalchemy import and_, case, func, update
 from sqlmodel import Session, col, select
 
 from fieldkit import forms, indicators
@@ -185,60 +185,91 @@ def summaries_deferred(session: Session) -> Iterator[None]:
     refresh_summaries(session, sorted(noted))
 
 
-def refresh_summaries(session: Session, household_ids: list[int]) -> None:
-    """refresh_summary() for several households at once: one lock pass (in id order, so two
-    batches never wait on each other in a circle), one read of names, one of visits, one
-    recount of progress. Ids of households that no longer exist are skipped. Caller commits."""
-    ids = sorted(set(household_ids))
-    if not ids:
-        return
+def search_text(label: str, head_name: str, address_hint: str, names: Sequence[str]) -> str:
+    """What the list's search matches: label, head, address and the residents' names, folded."""
+    return fold(" ".join([label, head_name, address_hint or "", *names]))
+
+
+# A thousand ids per statement: well under SQLite's and PostgreSQL's bound-parameter limits.
+CHUNK = 1000
+
+
+def refresh_summaries(session: Session, household_ids: Sequence[int]) -> None:
+    """refresh_summary() for many households at once (a sync batch, an import of thousands):
+    the same columns by the same rules, in a few statements per thousand households rather
+    than a few per household. Rows are locked in id order, so two batches never wait on each
+    other in a circle; ids of households that no longer exist are skipped; loaded Household
+    objects are expired so they read the new values. Only rows whose values change are
+    written. Caller commits."""
     # FOR NO KEY UPDATE, not FOR UPDATE: a visit row just inserted holds a key-share lock on
     # its household (the foreign key), which FOR UPDATE would wait on — two such visits would
     # deadlock.
-    session.exec(
-        select(Household.id)
-        .where(col(Household.id).in_(ids))
-        .order_by(Household.id)
-        .with_for_update(key_share=True)
-    ).all()
-    found = {h.id: h for h in session.exec(select(Household).where(col(Household.id).in_(ids)))}
-    if not found:
-        return
-    names: dict[int, list[str]] = {household_id: [] for household_id in found}
-    for household_id, name in session.exec(
-        select(Resident.household_id, Resident.name)
-        .where(
-            col(Resident.household_id).in_(list(found)),
-            Resident.review_state != ReviewState.rejected,
-        )
-        .order_by(Resident.household_id, Resident.id)
-    ).all():
-        names[household_id].append(name)
-    counts: dict[int, int] = dict.fromkeys(found, 0)
-    latest: dict[int, tuple] = {}
-    for household_id, visited_at, follow_up_on in session.exec(
-        select(Visit.household_id, Visit.visited_at, Visit.follow_up_on)
-        .where(col(Visit.household_id).in_(list(found)), Visit.review_state != ReviewState.rejected)
-        .order_by(Visit.household_id, col(Visit.visited_at).desc(), col(Visit.id).desc())
-    ).all():
-        counts[household_id] += 1
-        latest.setdefault(household_id, (visited_at, follow_up_on))
-    for household_id, household in found.items():
-        household.search_text = fold(
-            " ".join(
-                [
-                    household.label,
-                    household.head_name,
-                    household.address_hint,
-                    *names[household_id],
-                ]
+    ids = sorted(set(household_ids))
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        basics, cached = {}, {}
+        for row in session.exec(
+            select(
+                Household.id,
+                Household.label,
+                Household.head_name,
+                Household.address_hint,
+                Household.search_text,
+                Household.visit_count,
+                Household.last_visited_at,
+                Household.follow_up_on,
             )
-        )
-        household.visit_count = counts[household_id]
-        household.last_visited_at, household.follow_up_on = latest.get(household_id, (None, None))
-        session.add(household)
-    session.flush()
-    indicators.refresh_progress(session, list(found))  # their share of every indicator
+            .where(col(Household.id).in_(chunk))
+            .order_by(Household.id)
+            .with_for_update(key_share=True)
+        ).all():
+            basics[row[0]] = row[1:4]
+            cached[row[0]] = tuple(row[4:])
+        names: dict[int, list[str]] = {household_id: [] for household_id in chunk}
+        for household_id, name in session.exec(
+            select(Resident.household_id, Resident.name)
+            .where(
+                col(Resident.household_id).in_(chunk),
+                Resident.review_state != ReviewState.rejected,
+            )
+            .order_by(Resident.id)
+        ).all():
+            names[household_id].append(name)
+        latest: dict[int, tuple] = {}
+        counted: dict[int, int] = {}
+        for household_id, visited_at, follow_up_on in session.exec(
+            select(Visit.household_id, Visit.visited_at, Visit.follow_up_on)
+            .where(col(Visit.household_id).in_(chunk), Visit.review_state != ReviewState.rejected)
+            .order_by(Visit.household_id, col(Visit.visited_at).desc(), col(Visit.id).desc())
+        ).all():
+            latest.setdefault(household_id, (visited_at, follow_up_on))
+            counted[household_id] = counted.get(household_id, 0) + 1
+        values = []
+        for household_id in chunk:
+            if household_id not in basics:
+                continue
+            summary = (
+                search_text(*basics[household_id], names[household_id]),
+                counted.get(household_id, 0),
+                *latest.get(household_id, (None, None)),
+            )
+            if summary != cached[household_id]:
+                values.append(
+                    dict(
+                        zip(
+                            ("id", "search_text", "visit_count", "last_visited_at", "follow_up_on"),
+                            (household_id, *summary),
+                            strict=True,
+                        )
+                    )
+                )
+        if values:
+            session.execute(update(Household), values)
+        indicators.refresh_progress(session, chunk)
+    wanted = set(ids)
+    for household in list(session.identity_map.values()):
+        if isinstance(household, Household) and household.id in wanted:
+            session.expire(household)
 
 
 def residents_of(session: Session, household: Household) -> list[Resident]:

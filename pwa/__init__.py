@@ -85,6 +85,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         followups,
         guides,
         households,
+        imports,
         members,
         menu,
         offline,
@@ -119,6 +120,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         review,
         followups,
         targets,
+        imports,
     ):
         app.register_blueprint(module.bp)
     return app

@@ -21,6 +21,9 @@ from fieldkit.models import (
     AuditEvent,
     Commune,
     Household,
+    ImportBatch,
+    ImportKind,
+    ImportStatus,
     Member,
     Outcome,
     Passkey,
@@ -43,6 +46,7 @@ COMMUNE = {"staff", "admin"}  # the whole commune: review, audit, exports, erasu
 EVERYONE = FIELD | COMMUNE
 ASSIGNERS = {"leader"} | COMMUNE  # who gives households to volunteers
 EXPORTERS = {"leader"} | COMMUNE  # indicator and visit files
+IMPORTERS = {"leader"} | COMMUNE  # lists brought in from Excel (issue 15)
 REFUSED = {403, 404}
 # Refusals may be written down (audit log) and counted (tallies), and anyone may ask for a
 # passkey challenge: those tables may grow.
@@ -184,6 +188,25 @@ ROUTES: dict[str, Expect] = {
     "review.returned": _e(FIELD),
     "review.edit_returned": _e(FIELD, ok=(404,)),
     "review.resubmit": _e(FIELD, ok=(404,)),
+    # Imports (issue 15): leaders for their village, commune staff for the commune. The
+    # matrix's batch is a finished team roster of Thôn Đông (nothing to run again: 303; its
+    # undo succeeds: 303); an upload without a file is 422. Merges are commune staff's; the
+    # matrix names no other household: 404 once the role is allowed.
+    "imports.index": _e(IMPORTERS),
+    "imports.template": _e(IMPORTERS),
+    "imports.team_template": _e(IMPORTERS),
+    "imports.upload": _e(IMPORTERS, ok=(422,)),
+    "imports.upload_team": _e(IMPORTERS, ok=(422,)),
+    "imports.show": _e(IMPORTERS),
+    "imports.status": _e(IMPORTERS, ok=(303,)),
+    "imports.options": _e(IMPORTERS, ok=(303,)),
+    "imports.run": _e(IMPORTERS, ok=(303,)),
+    "imports.undo": _e(IMPORTERS, ok=(303,)),
+    "imports.refused_csv": _e(IMPORTERS),
+    "imports.invites": _e(IMPORTERS),
+    "imports.merge_page": _e(COMMUNE, ok=(404,)),
+    "imports.merge_households": _e(COMMUNE, ok=(404,)),
+    "imports.not_duplicate": _e(COMMUNE, ok=(404,)),
 }
 
 
@@ -243,6 +266,22 @@ def _passkey(db, member: Member, credential: str) -> Passkey:
     return passkey
 
 
+def _batch(db, commune_id: int, village_id: int) -> ImportBatch:
+    """A finished import of a village's team roster (issue 15)."""
+    batch = ImportBatch(
+        commune_id=commune_id,
+        village_id=village_id,
+        kind=ImportKind.team,
+        status=ImportStatus.done,
+        file_name="to.xlsx",
+        started_at=utcnow(),
+        finished_at=utcnow(),
+    )
+    db.add(batch)
+    db.flush()
+    return batch
+
+
 @pytest.fixture
 def matrix(db, world):
     admin = Member(
@@ -258,6 +297,7 @@ def matrix(db, world):
             "village_id": world.village.id,
             "passkey_id": _passkey(db, world.volunteer, "in-scope").id,
             "session_id": _session(db, world.volunteer),
+            "batch_id": _batch(db, world.commune.id, world.village.id).id,
         },
         other_village={
             "household_id": world.far_household.id,
@@ -265,6 +305,7 @@ def matrix(db, world):
             "village_id": world.other_village.id,
             "passkey_id": _passkey(db, world.other_volunteer, "other-village").id,
             "session_id": _session(db, world.other_volunteer),
+            "batch_id": _batch(db, world.commune.id, world.other_village.id).id,
         },
         other_commune={
             "household_id": household.id,
@@ -272,6 +313,7 @@ def matrix(db, world):
             "village_id": village.id,
             "passkey_id": _passkey(db, person, "other-commune").id,
             "session_id": _session(db, person),
+            "batch_id": _batch(db, village.commune_id, village.id).id,
         },
     )
     db.commit()
@@ -315,6 +357,7 @@ TARGETS = {
     "village_id": Village,
     "passkey_id": Passkey,
     "session_id": WebSession,
+    "batch_id": ImportBatch,
 }
 
 
