@@ -24,18 +24,16 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import platform
 import statistics
-import subprocess
 import tempfile
 import time
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import text
 from sqlmodel import func, select
 
+from benchmarks import results
 from fieldkit import communes, demo, imports, merge, migrate
 from fieldkit.config import Settings
 from fieldkit.db import make_engine, new_session
@@ -49,9 +47,6 @@ from tests.import_files import (
     person_rows,
     xlsx,
 )
-
-RESULTS = Path(__file__).with_name("RESULTS.md")
-START, END = "<!-- bench_import:start -->", "<!-- bench_import:end -->"
 
 
 def fresh_database(url: str | None) -> str:
@@ -172,28 +167,6 @@ def through_the_app(url: str, name: str, data: bytes) -> float:
     return elapsed
 
 
-def machine() -> str:
-    memory = ""
-    try:
-        kb = int(Path("/proc/meminfo").read_text().split()[1])
-        memory = f", {kb / 1024 / 1024:.0f} GB"
-    except (OSError, ValueError, IndexError):
-        pass
-    load = " / ".join(f"{value:.1f}" for value in os.getloadavg())
-    return f"{os.cpu_count()} cores{memory}, {platform.python_implementation()} " + (
-        f"{platform.python_version()}; load average {load} (shared, busy machine)"
-    )
-
-
-def commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "?"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -225,38 +198,28 @@ def main() -> None:
             )
             print("  " + line)
             lines.append(line)
-    table = "\n".join(
-        [
-            START,
-            "## Imports: 10,000 rows (benchmarks/bench_import.py, issue 15)",
-            "",
-            f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC · commit {commit()} · {machine()}",
-            "",
-            f"Seconds, median of {args.runs} runs (worst in brackets), each into a fresh demo "
-            "commune of 1,520 households. Preview: read the file, check every row, match it "
-            "against the register (fieldkit.imports.start). Through the app: the same as the "
-            "upload request (Flask test client, no network). Import: one transaction, numbers "
-            "recounted (fieldkit.imports.run). Again: the same file a second time — 0 changes. "
-            "Targets: preview < 10 s, import < 30 s. Duplicates: finding likely duplicate "
-            "households over the whole commune afterwards (the review inbox's section; "
-            "households in the register in brackets).",
-            "",
-            "| engine | file | preview | through the app | import | again: preview / import "
-            "| duplicates |",
-            "|---|---|---|---|---|---|---|",
-            *lines,
-            END,
-        ]
+    results.write(
+        "bench_import",
+        "Imports: 10,000 rows (benchmarks/bench_import.py, issue 15)",
+        "python -m benchmarks.bench_import",
+        "\n".join(
+            [
+                f"Seconds, median of {args.runs} runs (worst in brackets), each into a fresh demo "
+                "commune of 1,520 households. Preview: read the file, check every row, match it "
+                "against the register (fieldkit.imports.start). Through the app: the same as the "
+                "upload request (Flask test client, no network). Import: one transaction, numbers "
+                "recounted (fieldkit.imports.run). Again: the same file a second time — 0 changes. "
+                "Targets: preview < 10 s, import < 30 s. Duplicates: finding likely duplicate "
+                "households over the whole commune afterwards (the review inbox's section; "
+                "households in the register in brackets).",
+                "",
+                "| engine | file | preview | through the app | import | again: preview / import "
+                "| duplicates |",
+                "|---|---|---|---|---|---|---|",
+                *lines,
+            ]
+        ),
     )
-    existing = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    if START in existing and END in existing:
-        before, rest = existing.split(START, 1)
-        after = rest.split(END, 1)[1]
-        existing = before + table + after
-    else:
-        existing = existing.rstrip() + "\n\n" + table + "\n"
-    RESULTS.write_text(existing)
-    print(f"Written to {RESULTS}")
 
 
 if __name__ == "__main__":
