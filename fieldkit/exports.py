@@ -13,6 +13,7 @@ import io
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
@@ -78,26 +79,18 @@ class Table:
 # --- who, and over which days --------------------------------------------------------------
 
 
-def period(day_from: str | None, day_to: str | None) -> tuple[datetime | None, datetime | None]:
+def period(day_from: Any, day_to: Any) -> tuple[datetime | None, datetime | None]:
     """`since <= visited_at < until` for the Vietnam calendar days `day_from`..`day_to`
-    (YYYY-MM-DD, both inclusive, either optional). Raises Invalid with a Vietnamese message."""
-    days: dict[str, date | None] = {}
-    for name, value, label in (("from", day_from, "Ngày bắt đầu"), ("to", day_to, "Ngày kết thúc")):
-        value = (value or "").strip()
-        try:
-            days[name] = date.fromisoformat(value) if value else None
-        except ValueError:
-            raise Invalid(
-                {name: f"{label} không đúng định dạng ngày (năm-tháng-ngày, ví dụ 2026-11-01)."}
-            ) from None
-    if days["from"] and days["to"] and days["from"] > days["to"]:
+    (YYYY-MM-DD, both inclusive, either optional; years 1900…2200: fieldkit.forms'
+    calendar_date). Raises Invalid with a Vietnamese message."""
+    c = forms.Collector()
+    first = c.field("from", lambda: forms.calendar_date(day_from, label="ngày bắt đầu"))
+    last = c.field("to", lambda: forms.calendar_date(day_to, label="ngày kết thúc"))
+    c.raise_if_any()
+    if first and last and first > last:
         raise Invalid({"to": "Ngày kết thúc phải sau ngày bắt đầu."})
-    since = datetime.combine(days["from"], time.min, forms.VN_TZ) if days["from"] else None
-    until = (
-        datetime.combine(days["to"] + timedelta(days=1), time.min, forms.VN_TZ)
-        if days["to"]
-        else None
-    )
+    since = datetime.combine(first, time.min, forms.VN_TZ) if first else None
+    until = datetime.combine(last + timedelta(days=1), time.min, forms.VN_TZ) if last else None
     return since, until
 
 

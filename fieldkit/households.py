@@ -211,7 +211,9 @@ def digest(*content: Any) -> str:
     """A digest of a field record's content, to tell a replay of its UUID (same digest) from
     other content sent under the same UUID (a conflict)."""
     canonical = json.dumps(content, default=str, ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    # "surrogatepass": raw content from the phone may hold a lone surrogate (refused later,
+    # with a message); valid text encodes exactly as UTF-8, so digests already kept stand.
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,18 @@ Races. Two sends of one item at once (a double tap, two tabs, a retry crossing a
 both find no row and both insert; the database's unique index on the UUID lets one through and
 the other's insert fails with IntegrityError. `ingest()` then rolls back and looks again, and
 the row the first one stored answers duplicate (or conflict).
+
+The unexpected. An item that fails for a reason nobody foresaw (a bug, a database error) is
+answered `invalid` with a plain message (FAILED) for that item alone, its transaction rolled
+back and the exception logged with the item's id; the items after it are still settled. A
+whole batch answered 500 would be retried forever by the phone, and one bad item would hold
+back every record queued behind it (issue 10).
 """
 
 from __future__ import annotations
 
 import enum
+import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -36,6 +43,8 @@ from fieldkit.errors import DomainError, Forbidden, Invalid, NotFound, SyncConfl
 from fieldkit.households import HouseholdIn, ResidentIn
 from fieldkit.models import Household, Member, RecordKind, Resident
 from fieldkit.visits import VisitIn
+
+log = logging.getLogger(__name__)
 
 MAX_ITEMS = 100
 # How often one item is tried when a concurrent send of the same UUID wins the insert. The
@@ -114,6 +123,11 @@ STORED = {
 DUPLICATE = "Máy chủ đã có bản ghi này từ lần gửi trước; không lưu thêm."
 UNCHANGED = "Thông tin hộ không có gì thay đổi."
 INVALID = "Dữ liệu chưa hợp lệ. Sửa các ô được đánh dấu rồi gửi lại."
+FAILED = (
+    "Máy chủ không lưu được mục này vì một lỗi ngoài dự kiến; các mục khác vẫn được gửi. "
+    "Mục này vẫn còn trên điện thoại: hãy kiểm tra lại nội dung rồi gửi lại, hoặc báo tổ "
+    "trưởng nếu vẫn không được."
+)
 
 
 def parse_batch(body: Any) -> list[SyncItem]:
@@ -168,8 +182,17 @@ def _settle(
             # Someone stored this UUID since we looked: look again (module docstring, Races).
             session.rollback()
             if attempt == ATTEMPTS:
-                raise
+                log.error("sync item %s: its UUID kept colliding", item.id)
+                return _failed(item)
             attempt += 1
+        except Exception:  # noqa: BLE001 — this item only; see the module docstring
+            log.exception("sync item %s (kind %r) failed", item.id, item.kind)
+            session.rollback()
+            return _failed(item)
+
+
+def _failed(item: SyncItem) -> ItemResult:
+    return ItemResult(item.id, Status.invalid, FAILED, errors={"form": FAILED})
 
 
 def ingest_one(session: Session, item: SyncItem, *, member: Member, now: datetime) -> ItemResult:

@@ -8,6 +8,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from fieldkit.errors import Forbidden, Invalid, NotFound, SignInRefused, SyncConflict
+from pwa.params import BadQuery
 
 MESSAGES = {
     400: "Yêu cầu không hợp lệ.",
@@ -64,6 +65,10 @@ def init_app(app: Flask) -> None:
         return error_response(
             400, "Phiên làm việc đã cũ hoặc thiếu mã bảo vệ. Hãy tải lại trang rồi thử lại."
         )
+
+    @app.errorhandler(BadQuery)
+    def _bad_query(error):
+        return error_response(400, error.description)
 
     @app.errorhandler(HTTPException)
     def _http(error):
