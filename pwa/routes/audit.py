@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, g
 from sqlmodel import col, select
 
-from fieldkit import audit, forms, policy, privacy
+from fieldkit import audit, exports, forms, policy, privacy
 from fieldkit.models import Commune, Household, Member
 from pwa import db, params
 from pwa.auth import login_required
@@ -178,15 +178,15 @@ def export_csv():
     writer = csv.writer(out)
     writer.writerow(["Thời gian", "Người thực hiện", "Thao tác", "Đối tượng", "Chi tiết"])
     for event in events:
-        writer.writerow(
-            [
-                forms.to_local(event.at).strftime("%Y-%m-%d %H:%M"),
-                people.get(event.actor_id, "Hệ thống"),
-                audit.ACTIONS.get(event.action, event.action),
-                targets.get((event.target_kind, event.target_id), ""),
-                "; ".join(f"{label}: {value}" for label, value in details_text(event.details)),
-            ]
-        )
+        row = [
+            forms.to_local(event.at).strftime("%Y-%m-%d %H:%M"),
+            people.get(event.actor_id, "Hệ thống"),
+            audit.ACTIONS.get(event.action, event.action),
+            targets.get((event.target_kind, event.target_id), ""),
+            "; ".join(f"{label}: {value}" for label, value in details_text(event.details)),
+        ]
+        # Names and details are data: never a formula in the staff's spreadsheet.
+        writer.writerow([exports.csv_cell(cell) for cell in row])
     response = Response(out.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = 'attachment; filename="nhat-ky-fieldkit.csv"'
     response.headers["Cache-Control"] = "no-store"
