@@ -207,16 +207,19 @@ def calendar_date(value: Any, *, label: str) -> date | None:
     if isinstance(value, date) and not isinstance(value, datetime):
         day = value
     elif isinstance(value, str) and _DATE.fullmatch(value.strip()):
+        day = None
+    else:
+        raise _FieldError(shape)
+    year = day.year if day else int(value.strip()[:4])
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise _FieldError(
+            f"{label.capitalize()} không hợp lệ: năm phải từ {MIN_YEAR} đến {MAX_YEAR}."
+        )
+    if day is None:
         try:
             day = date.fromisoformat(value.strip())
         except ValueError:  # 2026-02-30
             raise _FieldError(shape) from None
-    else:
-        raise _FieldError(shape)
-    if not MIN_YEAR <= day.year <= MAX_YEAR:
-        raise _FieldError(
-            f"{label.capitalize()} không hợp lệ: năm phải từ {MIN_YEAR} đến {MAX_YEAR}."
-        )
     return day
 
 

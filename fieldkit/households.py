@@ -373,7 +373,7 @@ class ResidentIn:
             digits = phone.replace(" ", "").replace(".", "").replace("-", "")
             if digits.startswith("+84"):
                 digits = "0" + digits[3:]
-            if not (digits.isdigit() and 9 <= len(digits) <= 11):
+            if not (digits.isascii() and digits.isdigit() and 9 <= len(digits) <= 11):
                 c.add("phone", "Số điện thoại gồm 10 chữ số, ví dụ 0912345678.")
             phone = digits
         values = dict(

@@ -251,3 +251,32 @@ def test_no_query_value_gets_a_5xx(app, db, world, people, role):
             response.close()
     assert sent > 500
     assert not problems, f"{len(problems)} of {sent} requests failed:\n" + "\n".join(problems[:40])
+
+
+@pytest.mark.parametrize(
+    ("url", "status", "shown"),
+    [
+        # filters and paging made by the app's own links: a bad value is the default
+        ("/households?offset=%C2%B2", 200, "Nguyễn Văn An"),
+        ("/households?offset=" + "9" * 4300, 200, "Nguyễn Văn An"),
+        ("/review?village=%D9%A1&age=%C2%B2&kind=x", 200, "Duyệt hồ sơ"),
+        ("/assignments?village=%C2%B2&volunteer=-1&show=all", 200, "Phân công"),
+        ("/villages/commune?sort=%00&dir=%C2%B2", 200, "Thôn Đông"),
+        ("/households?q=Nguy%E1%BB%85n%00%1B", 200, "Nguyễn Văn An"),  # cleaned search
+        # dates and weeks a person picks: a clear 400 in Vietnamese
+        ("/audit?from=0001-01-01", 400, "Từ ngày không hợp lệ: năm phải từ 1900 đến 2200."),
+        ("/audit?to=9999-12-31", 400, "Đến ngày không hợp lệ: năm phải từ 1900 đến 2200."),
+        ("/audit.csv?from=%C2%B2", 400, "Từ ngày không đúng định dạng ngày"),
+        ("/exports/visits.xlsx?from=0000-01-01", 400, "Ngày bắt đầu không hợp lệ"),
+        ("/exports/indicators.csv?to=9999-12-31", 400, "Ngày kết thúc không hợp lệ"),
+        ("/villages/1/week?week=0001-W01", 400, "năm phải từ 1900 đến 2200"),
+        ("/villages/1/week?week=2026-W99", 400, "Ghi theo dạng năm-W số tuần"),
+        # the targets page keeps its period form, with the message beside the field
+        ("/targets?preset=custom&start=0001-01-01&end=2026-12-31", 422, "năm phải từ 1900"),
+    ],
+)
+def test_each_parameter_answers_as_decided(web, world, url, status, shown):
+    web.sign_in(world.staff)
+    response = web.get(url)
+    assert response.status_code == status, url
+    assert shown in response.get_data(as_text=True)
