@@ -9,6 +9,7 @@ Steps are short sentences, one per line; a card holds at most MAX_STEPS of them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -222,6 +223,9 @@ def _card(service: Service, guide: Guide | None) -> Card:
     )
 
 
+_CODE = re.compile(r"[A-Za-z0-9_.-]{1,40}")
+
+
 def split_steps(text: str) -> list[str]:
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
 
@@ -238,6 +242,10 @@ def cards(session: Session, *, commune_id: int) -> list[Card]:
 
 
 def card(session: Session, *, commune_id: int, service_code: str) -> Card:
+    # A code comes from a URL: anything but a catalogue-like code (PostgreSQL refuses NUL
+    # even in a lookup) is simply no guide.
+    if not _CODE.fullmatch(service_code or ""):
+        raise NotFound("Không có hướng dẫn cho dịch vụ này.")
     service = session.get(Service, service_code)
     if service is None or not service.active:
         raise NotFound("Không có hướng dẫn cho dịch vụ này.")

@@ -193,7 +193,9 @@ def people(db, world):
     }
 
 
-def _path(rule, world) -> str:
+def _path(rule, world, raw: dict[str, str] | None = None) -> str:
+    """The rule's URL for objects of the world's village; `raw` puts these (percent-encoded)
+    texts in the named parts of the path as they are."""
     ids = {
         "household_id": world.household.id,
         "village_id": world.village.id,
@@ -203,11 +205,16 @@ def _path(rule, world) -> str:
     for name in rule.arguments:
         if isinstance(rule._converters[name], IntegerConverter):
             values[name] = ids[name]
+        elif raw and name in raw:
+            values[name] = f"RAW{name.upper()}"
         else:
             values[name] = {"filename": "app.css", "code": "vneid_level1", "kind": "visit"}.get(
                 name, "00000000-0000-4000-8000-000000000000"
             )
-    return rule.build(values, append_unknown=False)[1]
+    url = rule.build(values, append_unknown=False)[1]
+    for name, value in (raw or {}).items():
+        url = url.replace(f"RAW{name.upper()}", value)
+    return url
 
 
 def _queries(names: set[str]):
@@ -280,3 +287,39 @@ def test_each_parameter_answers_as_decided(web, world, url, status, shown):
     response = web.get(url)
     assert response.status_code == status, url
     assert shown in response.get_data(as_text=True)
+
+
+PATH_VALUES = ["%00", "%ED%A0%80", "%1B", "%C2%B2", "9" * 4300, "x" * 3000, "%FF%FE"]
+
+
+@pytest.mark.parametrize("role", [*ROLES, "signed_out"])
+def test_no_text_in_a_path_gets_a_5xx(app, db, world, people, role):
+    """The text parts of paths (/guides/<code>, /s/<token>, /returned/<kind>/<uuid>…) too."""
+    browser = Browser(app.test_client(), db)
+    if role == "signed_out":
+        browser.get("/signin")
+    else:
+        browser.sign_in(people[role])
+    problems, sent = [], 0
+    for rule in app.url_map.iter_rules():
+        texts = [
+            name
+            for name in rule.arguments
+            if not isinstance(rule._converters[name], IntegerConverter) and name != "filename"
+        ]
+        if not texts or "GET" not in rule.methods:
+            continue
+        for value in PATH_VALUES:
+            url = _path(rule, world, dict.fromkeys(texts, value))
+            sent += 1
+            try:
+                response = browser.client.get(url)
+            except Exception as error:  # noqa: BLE001 — the test app re-raises a would-be 500
+                db.rollback()
+                problems.append(f"{role} {url[:100]}: {type(error).__name__}: {error!s:.150}")
+                continue
+            if response.status_code not in FINE | {401, 410}:
+                problems.append(f"{role} {url[:100]}: {response.status_code}")
+            response.close()
+    assert sent > 20
+    assert not problems, "\n".join(problems)
