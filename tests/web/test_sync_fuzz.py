@@ -251,6 +251,11 @@ def hostile_items(draw, world, ids: list[str], items: list[dict]) -> dict:
 
 
 GOOD = "good"  # where a good item goes; its UUID is made fresh when the batch is sent
+# Where items of known answers go, under fresh UUIDs: a proposal sent three times — stored,
+# then as it was (duplicate), then with other content (conflict) — and an edit of a household
+# of another village (forbidden); so that every run meets every answer, checked each time.
+KNOWN = "known"
+KNOWN_ANSWERS = ["stored", "duplicate", "conflict", "forbidden"]
 
 
 @st.composite
@@ -262,17 +267,37 @@ def batches(draw, world):
     for _ in range(draw(st.integers(0, 6))):
         items.append(draw(hostile_items(world, ids, items)))
     items.insert(draw(st.integers(0, len(items))), GOOD)
+    if draw(st.integers(0, 7)) == 0:
+        items.insert(draw(st.integers(0, len(items))), KNOWN)
     items.append(GOOD)
     return {"items": items}
 
 
-def _with_good_items(body):
+def _with_good_items(body, world):
     """`body` with each GOOD place filled by a household proposal under a new UUID (drawn
-    UUIDs repeat from case to case, so these are made here), and the good items' ids."""
+    UUIDs repeat from case to case, so these are made here) and each REPLAY place by its three
+    items; and the good items' ids, and the KNOWN blocks' ids in order."""
     if not isinstance(body, dict) or not isinstance(body.get("items"), list):
-        return body, []
-    items, good = [], []
+        return body, [], []
+    items, good, known = [], [], []
     for item in body["items"]:
+        if item == KNOWN:
+            replayed = str(uuid.uuid4())
+            proposal = {"label": "Lặp", "head_name": "Hộ Gửi Lại"}
+            far = world.far_household
+            block = [
+                {"id": replayed, "kind": "household", "payload": proposal},
+                {"id": replayed, "kind": "household", "payload": proposal},
+                {"id": replayed, "kind": "household", "payload": {**proposal, "label": "Khác"}},
+                {
+                    "id": str(uuid.uuid4()),
+                    "kind": "household_edit",
+                    "payload": {"household_id": far.id, "label": "9", "head_name": "Khác"},
+                },
+            ]
+            items += block
+            known.append([len(items) - len(block) + i for i in range(len(block))])
+            continue
         if item == GOOD:
             good.append(str(uuid.uuid4()))
             item = {
@@ -281,7 +306,7 @@ def _with_good_items(body):
                 "payload": {"label": f"Canh {len(good)}", "head_name": "Hộ Canh Gác"},
             }
         items.append(item)
-    return {**body, "items": items}, good
+    return {**body, "items": items}, good, known
 
 
 def _good(draw, kind, world, item_id: str) -> dict:
@@ -417,7 +442,7 @@ def _fuzz(app, signed_in, db, world, cases: int) -> dict:
     )
     @given(drawn=bodies(world))
     def send(drawn) -> None:
-        body, good = _with_good_items(drawn)
+        body, good, known = _with_good_items(drawn, world)
         seen["cases"] += 1
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
         try:
@@ -452,6 +477,9 @@ def _fuzz(app, signed_in, db, world, cases: int) -> dict:
         for good_id in good:
             if statuses[good_id] != "stored":
                 blocked.append(f"{good_id}: {statuses[good_id]} in {raw[:300]!r}")
+        for positions in known:
+            answers = [answer["results"][p]["status"] for p in positions]
+            assert answers == KNOWN_ANSWERS, (answers, raw[:300])
         db.rollback()  # the next case reads what the app committed
 
     send()
