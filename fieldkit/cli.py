@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import sys
 from contextlib import contextmanager
+from pathlib import Path
 
 import click
 from sqlmodel import Session, func, select
@@ -232,3 +233,38 @@ def push_followups() -> None:
     with _session() as session:
         queued = push.queue_follow_ups(session, now=utcnow())
         click.echo(f"Đã xếp {queued} lời nhắc hẹn quay lại hôm nay.")
+
+
+# --- backups (issue 13): SQLite online backup and restore; PostgreSQL uses pg_dump -------------
+
+
+@main.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def backup_command(path: Path) -> None:
+    """Copy the SQLite database to PATH while the app keeps running (a consistent snapshot:
+    every acknowledged visit). For PostgreSQL use pg_dump (README, Production)."""
+    from fieldkit import backup
+
+    settings = Settings.from_env()
+    try:
+        report = backup.backup(settings.database_url, path)
+    except backup.BackupRefused as refused:
+        raise click.ClickException(str(refused)) from None
+    click.echo(f"Đã sao lưu: {report}")
+
+
+@main.command("restore")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Thay cả khi CSDL đang có dữ liệu.")
+def restore_command(path: Path, force: bool) -> None:
+    """Replace the SQLite database with the backup at PATH. Stop the app first; refuses a
+    database that holds data unless --force. Then run `fieldkit migrate`."""
+    from fieldkit import backup
+
+    settings = Settings.from_env()
+    try:
+        report = backup.restore(settings.database_url, path, force=force)
+    except backup.BackupRefused as refused:
+        raise click.ClickException(str(refused)) from None
+    click.echo(f"Đã khôi phục: {report}")
+    click.echo("Tiếp theo: fieldkit migrate, rồi khởi động lại ứng dụng.")

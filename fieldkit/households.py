@@ -5,7 +5,8 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -147,36 +148,97 @@ def list_households(
 
 def refresh_summary(session: Session, household: Household) -> None:
     """Recompute the household's cached search text and visit summary from its residents and
-    non-rejected visits. The only writer of those columns. Caller commits.
+    non-rejected visits, and its share of every indicator. The only writer of those columns.
+    Caller commits. Inside `summaries_deferred(session)` it only notes the household, and the
+    recount happens once for all noted households when that block ends.
 
     Holds the household's row lock until the caller commits: two visits to one household
     stored at the same moment are counted one after the other, not each without the other.
     (PostgreSQL; SQLite has no row locks and serialises writers anyway.)"""
+    deferred = session.info.get(_DEFERRED_SUMMARIES)
+    if deferred is not None:
+        deferred.add(household.id)
+        return
+    refresh_summaries(session, [household.id])
+
+
+_DEFERRED_SUMMARIES = "fieldkit.households.deferred_summaries"
+
+
+@contextmanager
+def summaries_deferred(session: Session) -> Iterator[None]:
+    """Within this block refresh_summary() only notes households; when the block ends without
+    an error, every noted household is recounted at once (refresh_summaries). A sync batch of
+    25 visits then recounts once, not 25 times. Noting a household whose change was later
+    rolled back (a refused item's savepoint) is harmless: the recount reads what is there.
+    On an error nothing is recounted: the caller rolls back. Caller commits."""
+    if _DEFERRED_SUMMARIES in session.info:  # nested: the outer block recounts
+        yield
+        return
+    session.info[_DEFERRED_SUMMARIES] = set()
+    try:
+        yield
+    except BaseException:
+        session.info.pop(_DEFERRED_SUMMARIES, None)
+        raise
+    noted = session.info.pop(_DEFERRED_SUMMARIES)
+    refresh_summaries(session, sorted(noted))
+
+
+def refresh_summaries(session: Session, household_ids: list[int]) -> None:
+    """refresh_summary() for several households at once: one lock pass (in id order, so two
+    batches never wait on each other in a circle), one read of names, one of visits, one
+    recount of progress. Ids of households that no longer exist are skipped. Caller commits."""
+    ids = sorted(set(household_ids))
+    if not ids:
+        return
     # FOR NO KEY UPDATE, not FOR UPDATE: a visit row just inserted holds a key-share lock on
     # its household (the foreign key), which FOR UPDATE would wait on — two such visits would
     # deadlock.
     session.exec(
-        select(Household.id).where(Household.id == household.id).with_for_update(key_share=True)
-    )
-    names = session.exec(
-        select(Resident.name)
-        .where(Resident.household_id == household.id, Resident.review_state != ReviewState.rejected)
-        .order_by(Resident.id)
+        select(Household.id)
+        .where(col(Household.id).in_(ids))
+        .order_by(Household.id)
+        .with_for_update(key_share=True)
     ).all()
-    household.search_text = fold(
-        " ".join([household.label, household.head_name, household.address_hint, *names])
-    )
+    found = {h.id: h for h in session.exec(select(Household).where(col(Household.id).in_(ids)))}
+    if not found:
+        return
+    names: dict[int, list[str]] = {household_id: [] for household_id in found}
+    for household_id, name in session.exec(
+        select(Resident.household_id, Resident.name)
+        .where(
+            col(Resident.household_id).in_(list(found)),
+            Resident.review_state != ReviewState.rejected,
+        )
+        .order_by(Resident.household_id, Resident.id)
+    ).all():
+        names[household_id].append(name)
+    counts: dict[int, int] = dict.fromkeys(found, 0)
+    latest: dict[int, tuple] = {}
+    for household_id, visited_at, follow_up_on in session.exec(
+        select(Visit.household_id, Visit.visited_at, Visit.follow_up_on)
+        .where(col(Visit.household_id).in_(list(found)), Visit.review_state != ReviewState.rejected)
+        .order_by(Visit.household_id, col(Visit.visited_at).desc(), col(Visit.id).desc())
+    ).all():
+        counts[household_id] += 1
+        latest.setdefault(household_id, (visited_at, follow_up_on))
+    for household_id, household in found.items():
+        household.search_text = fold(
+            " ".join(
+                [
+                    household.label,
+                    household.head_name,
+                    household.address_hint,
+                    *names[household_id],
+                ]
+            )
+        )
+        household.visit_count = counts[household_id]
+        household.last_visited_at, household.follow_up_on = latest.get(household_id, (None, None))
+        session.add(household)
     session.flush()
-    visits = session.exec(
-        select(Visit.visited_at, Visit.follow_up_on)
-        .where(Visit.household_id == household.id, Visit.review_state != ReviewState.rejected)
-        .order_by(col(Visit.visited_at).desc(), col(Visit.id).desc())
-    ).all()
-    household.visit_count = len(visits)
-    household.last_visited_at = visits[0][0] if visits else None
-    household.follow_up_on = visits[0][1] if visits else None
-    session.add(household)
-    indicators.refresh_progress(session, [household.id])  # its share of every indicator
+    indicators.refresh_progress(session, list(found))  # their share of every indicator
 
 
 def residents_of(session: Session, household: Household) -> list[Resident]:

@@ -221,3 +221,17 @@ def require_can_review(session: Session, actor: Member, household_id: int) -> Ho
     if not can_review(actor):
         raise Forbidden("Chỉ công chức xã được duyệt hồ sơ.")
     return require_household(session, actor, household_id)
+
+
+# --- Sessions (issue 10) -------------------------------------------------------------------
+
+
+def can_end_sessions_of(actor: Member, member: Member) -> bool:
+    """Commune staff sign a member of their commune out of every device (a lost or shared
+    phone) from the members page. Everyone does it for themselves on their account page."""
+    return actor.role in COMMUNE_WIDE and can_manage_member(actor, member)
+
+
+def require_can_end_sessions_of(actor: Member, member: Member) -> None:
+    if not can_end_sessions_of(actor, member):
+        raise Forbidden("Chỉ công chức xã được đăng xuất thiết bị của thành viên khác.")
