@@ -98,7 +98,7 @@ def _path(rule, ids) -> str:
     values = {}
     for name in rule.arguments:
         if isinstance(rule._converters[name], IntegerConverter):
-            values[name] = ids[name]
+            values[name] = ids.get(name, 999_999)  # (a session id: none to end by mistake)
         else:
             values[name] = {"code": "vneid_level1", "kind": "visit"}.get(
                 name, "00000000-0000-4000-8000-000000000000"

@@ -201,7 +201,7 @@ def _path(rule, world, raw: dict[str, str] | None = None) -> str:
     values = {}
     for name in rule.arguments:
         if isinstance(rule._converters[name], IntegerConverter):
-            values[name] = ids[name]
+            values[name] = ids.get(name, 999_999)
         elif raw and name in raw:
             values[name] = f"RAW{name.upper()}"
         else:
