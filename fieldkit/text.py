@@ -30,7 +30,13 @@ def sort_key(text: str | None) -> tuple[str, str]:
 # DEL and the C1 controls, lone surrogates (half of an emoji: UTF-8 cannot encode them, so
 # neither database can store them), and U+FFFE / U+FFFF (not characters; XML, and so an XLSX
 # cell, cannot hold them). PostgreSQL refuses NUL; openpyxl refuses the rest of C0.
-_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+# And the bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069): no
+# Vietnamese name or note needs them, and one in a name turns the rest of a line around in
+# the review inbox or a spreadsheet (U+202E before "0912" shows it as "2190"), the old
+# trick for disguising what a cell says. Zero-width joiners stay: emoji are built with them.
+_UNSAFE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]"
+)
 
 
 class UnsafeText(ValueError):

@@ -50,7 +50,8 @@ def test_fold_is_idempotent_on_any_text(typed):
 @pytest.mark.parametrize(
     "typed",
     ["a\x00b", "\x01", "a\x08", "\x0b", "\x0c", "x\x1b[31m", "\x1f", "\x7f", "\x80", "\x85", "\x9f"]
-    + ["\ud800", "a\udfffb", "\ufffe", "\uffff"],
+    + ["\ud800", "a\udfffb", "\ufffe", "\uffff"]
+    + ["Nguyễn \u202e0912", "\u202a", "\u2066x\u2069"],  # bidi overrides and isolates
 )
 def test_clean_refuses_controls_lone_surrogates_and_non_characters(typed):
     assert not is_clean(typed)
@@ -65,6 +66,7 @@ def test_clean_refuses_controls_lone_surrogates_and_non_characters(typed):
         ("dòng 1\r\ndòng 2\rdòng 3", "dòng 1\ndòng 2\ndòng 3"),  # textarea line ends
         ("a\tb\nc", "a\tb\nc"),
         ("😀 \u2028 ‘quote’ ²", "😀 \u2028 ‘quote’ ²"),  # a surrogate pair is one character
+        ("👨\u200d👩\u200d👧", "👨\u200d👩\u200d👧"),  # a family emoji is joined by ZWJ
         ('=HYPERLINK("x")', '=HYPERLINK("x")'),  # formulas are an export's business
     ],
 )
