@@ -88,6 +88,7 @@ class Pair:
 
     @property
     def key(self) -> tuple[int, int]:
+        assert self.first.id is not None and self.second.id is not None  # stored households
         return self.first.id, self.second.id
 
     @property
@@ -110,7 +111,7 @@ def _candidates(session: Session, *, commune_id: int, village_id: int | None = N
     plain rows, so a commune of 30,000 households is read in a fraction of a second."""
     statement = (
         select(Household.id, Household.village_id, Household.label, Household.head_name)
-        .join(Village, Village.id == Household.village_id)
+        .join(Village, col(Village.id) == Household.village_id)
         .where(
             Village.commune_id == commune_id,
             Household.review_state != ReviewState.rejected,
@@ -120,7 +121,7 @@ def _candidates(session: Session, *, commune_id: int, village_id: int | None = N
     )
     if village_id is not None:
         statement = statement.where(Household.village_id == village_id)
-    return list(session.exec(statement.order_by(Household.id)).all())
+    return list(session.exec(statement.order_by(col(Household.id))).all())
 
 
 def _pairs_in(found, dismissed: set[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -164,8 +165,8 @@ def possible_duplicates(
     dismissed = set(
         session.exec(
             select(DuplicateDismissal.first_id, DuplicateDismissal.second_id)
-            .join(Household, Household.id == DuplicateDismissal.first_id)
-            .join(Village, Village.id == Household.village_id)
+            .join(Household, col(Household.id) == DuplicateDismissal.first_id)
+            .join(Village, col(Village.id) == Household.village_id)
             .where(Village.commune_id == commune_id)
         ).all()
     )
@@ -195,10 +196,11 @@ def duplicates_of(session: Session, household: Household) -> list[Household]:
         or household.review_state is ReviewState.rejected
     ):
         return []
+    assert household.id is not None  # a stored household
     key = house_key(household.label)
     ids = [
-        row.id
-        for row in session.exec(
+        other_id
+        for other_id, label, head_name in session.exec(
             select(Household.id, Household.label, Household.head_name).where(
                 Household.village_id == household.village_id,
                 Household.id != household.id,
@@ -207,7 +209,9 @@ def duplicates_of(session: Session, household: Household) -> list[Household]:
                 col(Household.merged_into_id).is_(None),
             )
         ).all()
-        if house_key(row.label) == key and similar_names(row.head_name, household.head_name)
+        if other_id is not None
+        and house_key(label) == key
+        and similar_names(head_name, household.head_name)
     ]
     if not ids:
         return []
@@ -220,7 +224,9 @@ def duplicates_of(session: Session, household: Household) -> list[Household]:
     if not keep:
         return []
     return list(
-        session.exec(select(Household).where(col(Household.id).in_(keep)).order_by(Household.id))
+        session.exec(
+            select(Household).where(col(Household.id).in_(keep)).order_by(col(Household.id))
+        )
     )
 
 
@@ -244,6 +250,7 @@ def dismiss(
     first, second = policy.require_can_merge_households(session, member, first_id, second_id)
     if first.id == second.id:
         raise Invalid({"other": "Hãy chọn hai hộ khác nhau."})
+    assert first.id is not None and second.id is not None  # stored households
     low, high = sorted((first.id, second.id))
     if session.get(DuplicateDismissal, (low, high)) is None:
         session.add(
@@ -291,7 +298,7 @@ def _living(session: Session, household_id: int) -> list[Resident]:
                 Resident.household_id == household_id,
                 Resident.review_state != ReviewState.rejected,
             )
-            .order_by(Resident.id)
+            .order_by(col(Resident.id))
         ).all()
     )
 
@@ -305,6 +312,7 @@ def plan_merge(session: Session, member: Member, survivor_id: int, merged_id: in
     Refuses (Invalid, Forbidden, NotFound) what merge_households() refuses."""
     survivor, merged = policy.require_can_merge_households(session, member, survivor_id, merged_id)
     _refuse_unless_mergeable(survivor, merged)
+    assert survivor.id is not None and merged.id is not None  # stored households
     kept = _living(session, survivor.id)
     people = []
     taken: set[int] = set()
@@ -323,7 +331,7 @@ def plan_merge(session: Session, member: Member, survivor_id: int, merged_id: in
             ),
             None,
         )
-        if same is not None:
+        if same is not None and same.id is not None:
             taken.add(same.id)
         people.append(Person(resident, same))
     return MergePlan(
@@ -376,6 +384,8 @@ def merge_households(
     communes.lock(session, member.commune_id)
     plan = plan_merge(session, member, survivor_id, merged_id)
     survivor, merged = plan.survivor, plan.merged
+    # Stored rows, all three (plan_merge found the households by id).
+    assert survivor.id is not None and merged.id is not None and member.id is not None
     pairs = {
         person.resident.id: person.same_as
         for person in plan.people
@@ -396,21 +406,24 @@ def merge_households(
         "review_state": merged.review_state.value,
         "proposed_by_id": merged.proposed_by_id,
         "import_batch_id": merged.import_batch_id,
-        "created_at": merged.created_at.isoformat() if merged.created_at else None,
+        "created_at": merged.created_at.isoformat(),
         "combined": {str(a): b.id for a, b in pairs.items()},
     }
     # Everything that belongs to the household moves; nothing is deleted.
     for model in (Resident, Visit, HouseholdEdit, Sticker):
         session.execute(
-            update(model).where(model.household_id == merged.id).values(household_id=survivor.id)
+            update(model)
+            .where(col(model.household_id) == merged.id)
+            .values(household_id=survivor.id)
         )
     for resident_id, same in pairs.items():
         session.execute(
             update(Assistance)
-            .where(Assistance.resident_id == resident_id)
+            .where(col(Assistance.resident_id) == resident_id)
             .values(resident_id=same.id)
         )
         resident = session.get(Resident, resident_id)
+        assert resident is not None  # one of the merged household's residents
         for name in ("birth_year", "sex", "phone"):
             if getattr(same, name) in (None, "") and getattr(resident, name) not in (None, ""):
                 setattr(same, name, getattr(resident, name))
@@ -419,7 +432,7 @@ def merge_households(
         session.add(same)
         session.execute(
             update(Resident)
-            .where(Resident.id == resident_id)
+            .where(col(Resident.id) == resident_id)
             .values(review_state=ReviewState.rejected, merged_into_id=same.id)
         )
     # What the survivor does not know yet, it learns from the other.
@@ -454,7 +467,7 @@ def merge_households(
     # second time; refresh_summaries below recounts both once.
     session.execute(
         update(Household)
-        .where(Household.id == merged.id)
+        .where(col(Household.id) == merged.id)
         .values(
             review_state=ReviewState.rejected,
             merged_into_id=survivor.id,
@@ -494,6 +507,6 @@ def merges_into(session: Session, household: Household) -> list[HouseholdMerge]:
         session.exec(
             select(HouseholdMerge)
             .where(HouseholdMerge.survivor_id == household.id)
-            .order_by(HouseholdMerge.at, HouseholdMerge.id)
+            .order_by(col(HouseholdMerge.at), col(HouseholdMerge.id))
         ).all()
     )
