@@ -50,7 +50,8 @@ def _the_commune(session: Session) -> Commune:
 @click.group()
 def main() -> None:
     """Fieldkit: ứng dụng hiện trường của Tổ công nghệ số cộng đồng."""
-    sys.stdout.reconfigure(encoding="utf-8")
+    if isinstance(sys.stdout, io.TextIOWrapper):  # not when a test runner captures output
+        sys.stdout.reconfigure(encoding="utf-8")
 
 
 @main.command("migrate")
@@ -106,6 +107,7 @@ def member_add(name: str, role: str, village_name: str | None, phone: str | None
             ).first()
             if place is None:
                 raise click.ClickException(f"Không có thôn {village_name!r}.")
+        assert commune.id is not None  # a stored commune
         added = members.add_member(
             session, commune_id=commune.id, name=name, role=Role(role), village=place, phone=phone
         )
@@ -332,6 +334,7 @@ def _run_import(
     refused = 0
     with _session() as session:
         commune = _commune_for(session, commune_code)
+        assert commune.id is not None  # a stored commune
         importer = imports.Importer.console(commune.id)
         village_id = None
         if village_name:
@@ -366,6 +369,7 @@ def _run_import(
                 )
             return 1 if refused else 0
         imports.claim(session, batch, now=now)
+        assert batch.id is not None  # imports.start flushes the batch
         batch = imports.run(session, batch.id, importer, now=now)
         click.echo(_counts_line(batch.counts, done=True))
         if links and kind == "team":

@@ -139,17 +139,19 @@ def _first_reach(village_id: int):
     """Per household of the village reached by a counted "met" visit: the first such visit's
     volunteer and time, and whether any approved visit reached it."""
     approved = sa.and_(
-        Visit.review_state == ReviewState.approved, Household.review_state == ReviewState.approved
+        col(Visit.review_state) == ReviewState.approved,
+        col(Household.review_state) == ReviewState.approved,
     )
     order = (col(Visit.visited_at), col(Visit.id))
+    by_household = col(Visit.household_id)
     return (
         select(
-            Visit.volunteer_id.label("volunteer_id"),
-            Visit.visited_at.label("visited_at"),
-            func.row_number().over(partition_by=Visit.household_id, order_by=order).label("rank"),
-            func.max(flag(approved)).over(partition_by=Visit.household_id).label("approved"),
+            col(Visit.volunteer_id).label("volunteer_id"),
+            col(Visit.visited_at).label("visited_at"),
+            func.row_number().over(partition_by=by_household, order_by=order).label("rank"),
+            func.max(flag(approved)).over(partition_by=by_household).label("approved"),
         )
-        .join(Household, Household.id == Visit.household_id)
+        .join(Household, col(Household.id) == Visit.household_id)
         .where(
             Household.village_id == village_id,
             col(Household.review_state).in_(COUNTED),
@@ -168,13 +170,13 @@ def _first_level1(village_id: int):
     return (
         assistance_lines(
             [
-                Visit.volunteer_id.label("volunteer_id"),
-                Visit.visited_at.label("visited_at"),
+                col(Visit.volunteer_id).label("volunteer_id"),
+                col(Visit.visited_at).label("visited_at"),
                 func.row_number()
-                .over(partition_by=Assistance.resident_id, order_by=order)
+                .over(partition_by=col(Assistance.resident_id), order_by=order)
                 .label("rank"),
                 func.max(flag(line_approved()))
-                .over(partition_by=Assistance.resident_id)
+                .over(partition_by=col(Assistance.resident_id))
                 .label("approved"),
             ],
             Household.village_id == village_id,
@@ -197,11 +199,11 @@ def _between(column, since: datetime | None, until: datetime | None) -> list:
 
 def _visits_base(village_id: int):
     return (
-        select()
+        sa.select()
         .select_from(Visit)
-        .join(Household, Household.id == Visit.household_id)
+        .join(Household, col(Household.id) == Visit.household_id)
         .where(
-            Household.village_id == village_id,
+            col(Household.village_id) == village_id,
             col(Household.review_state).in_(COUNTED),
             col(Visit.review_state).in_(COUNTED),
         )
@@ -211,8 +213,8 @@ def _visits_base(village_id: int):
 def _visit_approved() -> sa.ColumnElement:
     return flag(
         sa.and_(
-            Visit.review_state == ReviewState.approved,
-            Household.review_state == ReviewState.approved,
+            col(Visit.review_state) == ReviewState.approved,
+            col(Household.review_state) == ReviewState.approved,
         )
     )
 
@@ -256,7 +258,7 @@ def per_volunteer(
         for member_id, n in session.exec(
             select(Household.assigned_volunteer_id, func.count())
             .where(Household.village_id == village_id, col(Household.review_state).in_(COUNTED))
-            .group_by(Household.assigned_volunteer_id)
+            .group_by(col(Household.assigned_volunteer_id))
         ).all()
     }
     visits = {
@@ -296,7 +298,7 @@ def per_volunteer(
         select(Member).where(
             sa.or_(
                 sa.and_(
-                    Member.village_id == village_id,
+                    col(Member.village_id) == village_id,
                     col(Member.active).is_(True),
                     col(Member.role).in_((Role.volunteer, Role.leader)),
                 ),
@@ -353,7 +355,7 @@ def recent_visits(
     return list(
         session.exec(
             select(Visit, Household)
-            .join(Household, Household.id == Visit.household_id)
+            .join(Household, col(Household.id) == Visit.household_id)
             .where(Household.village_id == village_id, Visit.volunteer_id == member_id)
             .order_by(col(Visit.visited_at).desc(), col(Visit.id).desc())
             .limit(limit)

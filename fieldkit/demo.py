@@ -23,6 +23,7 @@ import math
 import random
 import uuid
 from bisect import bisect
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import accumulate
@@ -550,7 +551,7 @@ def _table(pairs):
     return list(values), list(accumulate(weights))
 
 
-def _spread(total: int, weights: list[float], minimum: int) -> list[int]:
+def _spread(total: int, weights: Sequence[float], minimum: int) -> list[int]:
     """`total` split in proportion to `weights`, each share at least `minimum`, by largest
     remainder (ties to the first), so the parts always add up to `total`."""
     rest = total - minimum * len(weights)
@@ -578,8 +579,9 @@ class _Rows:
 
     def __init__(self, connection: Connection):
         self.connection = connection
-        self.tables = [model.__table__ for model in _MODELS]
-        self.next_id = {}
+        # SQLModel sets __table__ on table models without declaring it.
+        self.tables = [model.__table__ for model in _MODELS]  # type: ignore[union-attr]
+        self.next_id: dict[str, int] = {}
         for table in self.tables:
             largest = connection.execute(select(func.max(table.c.id))).scalar()
             self.next_id[table.name] = (largest or 0) + 1
@@ -590,10 +592,10 @@ class _Rows:
         """Queue `row` (every column given, so no Python-side default reads the clock);
         returns its id."""
         name = model.__tablename__
-        row["id"] = self.next_id[name]
+        row["id"] = row_id = self.next_id[name]
         self.next_id[name] += 1
         self.pending[name].append(row)
-        return row["id"]
+        return row_id
 
     def write(self) -> None:
         for table in self.tables:
@@ -1290,7 +1292,7 @@ def demo_people(session: Session) -> list[Member]:
     households assigned, in the first village (lowest id) that has one; that village's leader;
     a commune staff member of the same commune. The lowest ids each time, so the same demo
     gives the same people. Raises NotFound when the database holds no such trio."""
-    has_households = exists().where(Household.assigned_volunteer_id == Member.id)
+    has_households = exists().where(col(Household.assigned_volunteer_id) == Member.id)
     volunteer = session.exec(
         select(Member)
         .where(Member.role == Role.volunteer, Member.active, has_households)

@@ -166,7 +166,7 @@ def villages_in(session: Session, scope: Scope) -> list[Village]:
     statement = select(Village).where(Village.commune_id == scope.commune_id)
     if scope.village_id is not None:
         statement = statement.where(Village.id == scope.village_id)
-    villages = session.exec(statement.order_by(Village.id)).all()
+    villages = session.exec(statement.order_by(col(Village.id))).all()
     return sorted(villages, key=lambda village: sort_key(village.name))
 
 
@@ -184,7 +184,7 @@ def village_indicators(
     villages = villages_in(session, scope)
     if not villages:
         return []
-    village_ids = [village.id for village in villages]
+    village_ids = [village.id for village in villages if village.id is not None]  # stored: all
     counted = _stored(session, village_ids)
     if since is not None or until is not None:
         fresh = _count(
@@ -202,7 +202,7 @@ def village_indicators(
                 if key in _HOUSEHOLD_KEYS
             }
             counted[village_id] = {**kept, **fresh.get(village_id, {})}
-    return [_indicators(village, counted.get(village.id, {})) for village in villages]
+    return [_indicators(village, counted) for village in villages]
 
 
 def recount(
@@ -218,14 +218,17 @@ def recount(
         since,
         until,
     )
-    return [_indicators(village, counted.get(village.id, {})) for village in villages]
+    return [_indicators(village, counted) for village in villages]
 
 
 _HOUSEHOLD_KEYS = ("households", "smartphone_households", "internet_households")
 _FAILED = "failed:"
 
 
-def _indicators(village: Village, counted: dict[str, Count]) -> VillageIndicators:
+def _indicators(village: Village, by_village: dict[int, dict[str, Count]]) -> VillageIndicators:
+    """The village's row from the counts by village (none counted: zeros)."""
+    assert village.id is not None  # a stored village
+    counted = by_village.get(village.id, {})
     reasons = {
         Reason(key.removeprefix(_FAILED)): count
         for key, count in counted.items()
@@ -280,9 +283,9 @@ def _put(counted, group: int, name: str, approved, total) -> None:
 
 
 def _households(session: Session, key, where, counted) -> None:
-    approved = Household.review_state == ReviewState.approved
-    rows = session.exec(
-        select(
+    approved = col(Household.review_state) == ReviewState.approved
+    rows = session.execute(
+        sa.select(
             key,
             func.sum(flag(approved)),
             func.count(),
@@ -300,13 +303,14 @@ def _households(session: Session, key, where, counted) -> None:
 
 def _reached(session: Session, key, where, counted, since, until) -> None:
     approved = sa.and_(
-        Visit.review_state == ReviewState.approved, Household.review_state == ReviewState.approved
+        col(Visit.review_state) == ReviewState.approved,
+        col(Household.review_state) == ReviewState.approved,
     )
     # One row per household reached, flagged when an approved visit reached it.
     per_household = (
         _in_period(
             select(key.label("grp"), func.max(flag(approved)).label("approved"))
-            .join(Visit, Visit.household_id == Household.id)
+            .join(Visit, col(Visit.household_id) == Household.id)
             .where(
                 where,
                 col(Household.review_state).in_(COUNTED),
@@ -334,9 +338,9 @@ def assistance_lines(columns, where, since, until):
     return _in_period(
         select(*columns)
         .select_from(Assistance)
-        .join(Visit, Visit.id == Assistance.visit_id)
-        .join(Household, Household.id == Visit.household_id)
-        .join(Resident, Resident.id == Assistance.resident_id)
+        .join(Visit, col(Visit.id) == Assistance.visit_id)
+        .join(Household, col(Household.id) == Visit.household_id)
+        .join(Resident, col(Resident.id) == Assistance.resident_id)
         .where(
             where,
             col(Visit.review_state).in_(COUNTED),
@@ -351,9 +355,9 @@ def assistance_lines(columns, where, since, until):
 def line_approved() -> sa.ColumnElement:
     """A line counts as approved when its visit, household and resident all are."""
     return sa.and_(
-        Visit.review_state == ReviewState.approved,
-        Household.review_state == ReviewState.approved,
-        Resident.review_state == ReviewState.approved,
+        col(Visit.review_state) == ReviewState.approved,
+        col(Household.review_state) == ReviewState.approved,
+        col(Resident.review_state) == ReviewState.approved,
     )
 
 
@@ -363,11 +367,12 @@ def _resident_indicators(session: Session, key, where, counted, since, until) ->
     # line counts (`_ok`); then summed per group. Procedures are summed as lines.
     columns = [key.label("grp")]
     for name, (code, results) in RESIDENT_INDICATORS.items():
-        counts = sa.and_(Assistance.service_code == code, col(Assistance.result).in_(results))
+        counts = sa.and_(col(Assistance.service_code) == code, col(Assistance.result).in_(results))
         columns.append(func.max(flag(counts)).label(name + "_any"))
         columns.append(func.max(flag(sa.and_(counts, approved))).label(name + "_ok"))
     procedure = sa.and_(
-        Assistance.service_code == PROCEDURE_SERVICE, col(Assistance.result).in_(PROCEDURE_RESULTS)
+        col(Assistance.service_code) == PROCEDURE_SERVICE,
+        col(Assistance.result).in_(PROCEDURE_RESULTS),
     )
     columns.append(func.sum(flag(procedure)).label("procedures_any"))
     columns.append(func.sum(flag(sa.and_(procedure, approved))).label("procedures_ok"))
@@ -482,7 +487,7 @@ def _add_to_villages(session: Session, changes: dict[tuple[int, str], list[int]]
         )
         session.execute(
             statement.on_conflict_do_update(
-                index_elements=[VillageProgress.village_id, VillageProgress.indicator],
+                index_elements=[col(VillageProgress.village_id), col(VillageProgress.indicator)],
                 set_={
                     "approved": VillageProgress.approved + statement.excluded.approved,
                     "pending": VillageProgress.pending + statement.excluded.pending,
@@ -521,13 +526,16 @@ def rebuild_progress(session: Session, *, village_ids: list[int] | None = None) 
     a village at a time, and VillageProgress from it. For the demo builder and the migration
     that added the tables. Returns how many household rows it wrote. Caller commits."""
     if village_ids is None:
-        village_ids = list(session.exec(select(Village.id).order_by(Village.id)).all())
+        stored = session.exec(select(Village.id).order_by(col(Village.id))).all()
+        village_ids = [village_id for village_id in stored if village_id is not None]  # all
     written = 0
     for village_id in village_ids:
         session.execute(
-            sa.delete(HouseholdProgress).where(HouseholdProgress.village_id == village_id)
+            sa.delete(HouseholdProgress).where(col(HouseholdProgress.village_id) == village_id)
         )
-        session.execute(sa.delete(VillageProgress).where(VillageProgress.village_id == village_id))
+        session.execute(
+            sa.delete(VillageProgress).where(col(VillageProgress.village_id) == village_id)
+        )
         rows = progress_rows(session, Household.village_id == village_id)
         if rows:
             session.execute(sa.insert(HouseholdProgress), rows)

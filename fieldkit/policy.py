@@ -68,6 +68,7 @@ def require_household(session: Session, member: Member, household_id: int) -> Ho
         if household.merged_into_id is None:
             break
         household = session.get(Household, household.merged_into_id)
+        assert household is not None  # merged_into_id is a foreign key
     village = session.get(Village, household.village_id)
     if village is None or not scope_for(member).covers_village(village):
         raise Forbidden("Hộ này không thuộc phạm vi của bạn.")

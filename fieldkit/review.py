@@ -65,7 +65,9 @@ REASON_MAX = 500
 INBOX_LIMIT = 50  # records shown at once, oldest first; the rest follow as these are decided
 DECISIONS = (ReviewState.approved, ReviewState.returned, ReviewState.rejected)
 
-MODELS: dict[RecordKind, type] = {
+# Used alike through the columns the four share (uuid, review_state, revision…): Any, as the
+# records they load are.
+MODELS: dict[RecordKind, Any] = {
     RecordKind.visit: Visit,
     RecordKind.household: Household,
     RecordKind.household_edit: HouseholdEdit,
@@ -119,21 +121,24 @@ class ReviewRefused(DomainError):
 
 
 def _household_id(kind: RecordKind, record: Any) -> int:
-    return record.id if kind is RecordKind.household else record.household_id
+    household_id: int = record.id if kind is RecordKind.household else record.household_id
+    return household_id
 
 
 def maker_id(kind: RecordKind, record: Any) -> int | None:
     """Who sent the record from the field."""
-    return {
+    maker: int | None = {
         RecordKind.visit: lambda: record.volunteer_id,
         RecordKind.household: lambda: record.proposed_by_id,
         RecordKind.household_edit: lambda: record.member_id,
         RecordKind.resident: lambda: record.added_by_id,
     }[kind]()
+    return maker
 
 
 def _submitted_at(kind: RecordKind, record: Any) -> datetime:
-    return record.received_at if kind is RecordKind.visit else record.created_at
+    submitted: datetime = record.received_at if kind is RecordKind.visit else record.created_at
+    return submitted
 
 
 def _blankable(value: Any) -> Any:
@@ -153,7 +158,9 @@ def content_of(
     if kind is RecordKind.visit:
         if lines is None:
             lines = session.exec(
-                select(Assistance).where(Assistance.visit_id == record.id).order_by(Assistance.id)
+                select(Assistance)
+                .where(Assistance.visit_id == record.id)
+                .order_by(col(Assistance.id))
             ).all()
         return {
             "visited_at": forms.to_local(record.visited_at).strftime("%Y-%m-%dT%H:%M"),
@@ -316,7 +323,9 @@ def _load(session: Session, kind: RecordKind, record_id: int) -> Any:
 
 def household_of(session: Session, kind: RecordKind, record_id: int) -> Household:
     """The household a record belongs to (itself, for a proposed household)."""
-    return session.get(Household, _household_id(kind, _load(session, kind, record_id)))
+    household = session.get(Household, _household_id(kind, _load(session, kind, record_id)))
+    assert household is not None  # household_id is a foreign key
+    return household
 
 
 def _parse_kind(kind: Any) -> RecordKind:
@@ -386,9 +395,9 @@ def inbox(
             statement = select(model, model, Village.name)
         else:
             statement = select(model, Household, Village.name).join(
-                Household, Household.id == model.household_id
+                Household, col(Household.id) == model.household_id
             )
-        statement = statement.join(Village, Village.id == Household.village_id).where(
+        statement = statement.join(Village, col(Village.id) == Household.village_id).where(
             Village.commune_id == member.commune_id, model.review_state == ReviewState.pending
         )
         if village_id is not None:
@@ -459,7 +468,7 @@ class _Preloaded:
             for line in session.exec(
                 select(Assistance)
                 .where(col(Assistance.visit_id).in_(visit_ids))
-                .order_by(Assistance.id)
+                .order_by(col(Assistance.id))
             ).all():
                 lines[line.visit_id].append(line)
         wanted = {
@@ -491,6 +500,7 @@ class _Preloaded:
                         col(Resident.id).in_(resident_ids - {None})
                     )
                 ).all()
+                if rid is not None  # a primary key: always
             }
             if resident_ids
             else {}
@@ -526,7 +536,7 @@ def _entry(
     household: Household,
     village_name: str,
     submitted: datetime,
-    makers: dict[int, Member],
+    makers: dict[int | None, Member],  # looked up by maker_id(), None for nobody
     known: _Preloaded,
 ) -> InboxEntry:
     content = content_of(session, kind, record, lines=known.lines.get(record.id))
@@ -660,6 +670,7 @@ def _apply(
     session.add(record)
     if kind is RecordKind.household_edit and decision is ReviewState.rejected:
         _undo_edit(household, record)
+    assert member.id is not None  # a stored member
     made = ReviewDecision(
         record_kind=kind,
         record_id=record.id,
@@ -718,8 +729,8 @@ class Choice:
     def parse(cls, key: str) -> Choice:
         """From the checkbox value "visit:12:2"."""
         try:
-            kind, record_id, revision = key.split(":")
-            record_id, revision = forms.parse_id(record_id), forms.parse_id(revision)
+            kind, raw_id, raw_revision = key.split(":")
+            record_id, revision = forms.parse_id(raw_id), forms.parse_id(raw_revision)
             if record_id is None or revision is None:
                 raise ValueError(key)
             return cls(RecordKind(kind), record_id, revision)
@@ -796,7 +807,7 @@ def _snapshots(session: Session, kind: RecordKind, record: Any) -> list[RecordRe
         session.exec(
             select(RecordRevision)
             .where(RecordRevision.record_kind == kind, RecordRevision.record_id == record.id)
-            .order_by(RecordRevision.revision)
+            .order_by(col(RecordRevision.revision))
         ).all()
     )
     if not stored or stored[0].revision != 1:
@@ -827,7 +838,7 @@ def history(
         session.exec(
             select(ReviewDecision)
             .where(ReviewDecision.record_kind == kind, ReviewDecision.record_id == record.id)
-            .order_by(ReviewDecision.revision, ReviewDecision.at, ReviewDecision.id)
+            .order_by(col(ReviewDecision.revision), col(ReviewDecision.at), col(ReviewDecision.id))
         ).all()
     )
     people = {snapshot.submitted_by_id for snapshot in snapshots}
@@ -906,17 +917,19 @@ def household_records(
     for edit in session.exec(
         select(HouseholdEdit)
         .where(HouseholdEdit.household_id == household.id)
-        .order_by(HouseholdEdit.id)
+        .order_by(col(HouseholdEdit.id))
     ).all():
         records.append((RecordKind.household_edit, edit, "Sửa thông tin hộ"))
     for resident in session.exec(
         select(Resident)
         .where(Resident.household_id == household.id, col(Resident.added_by_id).is_not(None))
-        .order_by(Resident.id)
+        .order_by(col(Resident.id))
     ).all():
         records.append((RecordKind.resident, resident, resident.name))
     for visit in session.exec(
-        select(Visit).where(Visit.household_id == household.id).order_by(Visit.visited_at, Visit.id)
+        select(Visit)
+        .where(Visit.household_id == household.id)
+        .order_by(col(Visit.visited_at), col(Visit.id))
     ).all():
         records.append(
             (RecordKind.visit, visit, forms.to_local(visit.visited_at).strftime("%H:%M %d/%m/%Y"))
@@ -966,11 +979,13 @@ class ReturnedEntry:
         return KIND_LABELS[self.kind]
 
 
-def _returned_statement(model: type, kind: RecordKind, member: Member):
+def _returned_statement(model: Any, kind: RecordKind, member: Member):
     if kind is RecordKind.household:
         statement = select(model, model)
     else:
-        statement = select(model, Household).join(Household, Household.id == model.household_id)
+        statement = select(model, Household).join(
+            Household, col(Household.id) == model.household_id
+        )
     statement = statement.where(model.review_state == ReviewState.returned)
     scope = policy.scope_for(member)
     if member.role is Role.leader:
@@ -995,16 +1010,16 @@ def returned(session: Session, member: Member) -> list[ReturnedEntry]:
             found.append((kind, record, household))
     if not found:
         return []
-    decisions = {}
-    for decision in session.exec(
+    decisions: dict[tuple[RecordKind, int], ReviewDecision] = {}
+    for made in session.exec(
         select(ReviewDecision)
         .where(
             ReviewDecision.decision == ReviewState.returned,
             col(ReviewDecision.record_id).in_({r.id for _, r, _ in found}),
         )
-        .order_by(ReviewDecision.at, ReviewDecision.id)
+        .order_by(col(ReviewDecision.at), col(ReviewDecision.id))
     ).all():
-        decisions[(RecordKind(decision.record_kind), decision.record_id)] = decision
+        decisions[(RecordKind(made.record_kind), made.record_id)] = made
     reviewers = (
         dict(
             session.exec(
@@ -1082,6 +1097,7 @@ def _parse_content(
     if kind is RecordKind.visit:
         visit_in = visits.VisitIn.parse(data, household_id=record.household_id)
         household = session.get(Household, record.household_id)
+        assert household is not None  # household_id is a foreign key
         visits._check(session, visit_in, household, now)
         content = {
             "visited_at": forms.to_local(visit_in.visited_at).strftime("%Y-%m-%dT%H:%M"),
@@ -1131,6 +1147,7 @@ def _revise(session: Session, kind: RecordKind, record: Any, parsed: Any, now: d
             setattr(record, name, getattr(parsed, name))
     else:
         household = session.get(Household, record.household_id)
+        assert household is not None  # household_id is a foreign key
         households.refuse_if_erased(household)
         # The edit's "before" values are those before its first revision; fields it no longer
         # changes go back to them.
@@ -1247,7 +1264,9 @@ def resubmit(
         )
     )
     session.flush()
-    households.refresh_summary(session, session.get(Household, household_id))
+    household = session.get(Household, household_id)
+    assert household is not None  # the record's household, found above
+    households.refresh_summary(session, household)
     return household_id, True
 
 

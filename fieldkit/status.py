@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import Session, col, select
+import sqlalchemy as sa
+from sqlmodel import Session, col
 
 from fieldkit.models import Assistance, Result, ReviewState, Service, Visit
 
@@ -24,19 +25,19 @@ class Chip:
 def statuses(session: Session, household_id: int) -> dict[int, list[Chip]]:
     """resident id → one chip per service ever worked on, in catalogue order. The chip holds the
     best result over non-rejected visits; `approved` says whether an approved visit backs it."""
-    rows = session.exec(
-        select(
-            Assistance.resident_id,
-            Assistance.service_code,
-            Assistance.result,
-            Visit.review_state,
-            Service.short_name,
-            Service.sort_order,
+    rows = session.execute(
+        sa.select(
+            col(Assistance.resident_id),
+            col(Assistance.service_code),
+            col(Assistance.result),
+            col(Visit.review_state),
+            col(Service.short_name),
+            col(Service.sort_order),
         )
-        .join(Visit, Visit.id == Assistance.visit_id)
-        .join(Service, Service.code == Assistance.service_code)
+        .join(Visit, col(Visit.id) == Assistance.visit_id)
+        .join(Service, col(Service.code) == Assistance.service_code)
         .where(
-            Visit.household_id == household_id,
+            col(Visit.household_id) == household_id,
             col(Visit.review_state).in_(
                 [ReviewState.approved, ReviewState.pending, ReviewState.returned]
             ),

@@ -12,7 +12,7 @@ import calendar
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, overload
 
 from sqlmodel import Session, col, select
 
@@ -38,6 +38,10 @@ class Progress:
         return self.value >= self.target
 
 
+@overload
+def progress(reached: int, target: Target) -> Progress: ...
+@overload
+def progress(reached: int, target: Target | None) -> Progress | None: ...
 def progress(reached: int, target: Target | None) -> Progress | None:
     """`reached` against `target`; None when there is no target."""
     if target is None:
@@ -382,7 +386,7 @@ def save_grid(
 def periods(session: Session, *, commune_id: int) -> list[tuple[date, date]]:
     """The periods the commune has targets for, the latest first."""
     rows = session.exec(
-        select(Target.period_start, Target.period_end)
+        select(col(Target.period_start), col(Target.period_end))
         .where(Target.commune_id == commune_id)
         .distinct()
         .order_by(col(Target.period_end).desc(), col(Target.period_start).desc())

@@ -75,7 +75,7 @@ class VisitIn:
         """From the visit form (`lines-N-field` names) or a JSON payload (`lines: [...]`).
         Raises Invalid with every problem, by field name."""
         c = forms.Collector()
-        values = dict(
+        values: dict[str, Any] = dict(  # each field's own type
             uuid=c.field("uuid", lambda: forms.uuid(data.get("uuid"))),
             visited_at=c.field(
                 "visited_at",
@@ -106,7 +106,8 @@ class VisitIn:
                 lambda: forms.yes_no(data.get("internet_at_home"), label="Internet tại nhà"),
             ),
         )
-        lines, prefixes = [], []
+        lines: list[AssistanceIn | None] = []
+        prefixes: list[str] = []
         if "lines" in data and not isinstance(data.get("lines"), list):
             c.add("lines", "Danh sách dòng hỗ trợ không hợp lệ.")
         for prefix, raw in _raw_lines(data):
@@ -118,9 +119,9 @@ class VisitIn:
             prefixes.append(prefix)
             lines.append(_parse_line(c, prefix, raw))
         c.raise_if_any()
-        return cls(
-            household_id=household_id, lines=tuple(lines), line_prefixes=tuple(prefixes), **values
-        )
+        # A line is None only when refused, and a refusal has just raised.
+        parsed = tuple(line for line in lines if line is not None)
+        return cls(household_id=household_id, lines=parsed, line_prefixes=tuple(prefixes), **values)
 
     def fingerprint(self) -> str:
         """A digest of the content, to tell a replay (same) from a conflict (different)."""
@@ -171,7 +172,8 @@ def _raw_lines(data: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
     return [(f"lines-{i}-", by_index[i]) for i in sorted(by_index)]
 
 
-def _parse_line(c: forms.Collector, prefix: str, raw: Mapping[str, Any]) -> AssistanceIn:
+def _parse_line(c: forms.Collector, prefix: str, raw: Mapping[str, Any]) -> AssistanceIn | None:
+    """The line, or None when a required field is refused (its message is in `c`)."""
     resident_id = c.field(
         prefix + "resident_id",
         lambda: forms.integer(
@@ -207,6 +209,8 @@ def _parse_line(c: forms.Collector, prefix: str, raw: Mapping[str, Any]) -> Assi
         c.add(prefix + "dossier_no", "Mã hồ sơ chỉ gồm chữ, số và các dấu . - /")
     if result in (Result.failed, Result.referred) and reason is None:
         c.add(prefix + "reason", "Cho biết lý do khi chưa làm được hoặc phải chuyển tiếp.")
+    if resident_id is None or service_code is None or result is None:
+        return None
     return AssistanceIn(
         resident_id=resident_id,
         service_code=service_code,
@@ -235,6 +239,7 @@ def log_visit(
         return stored, False
     household = require_household(session, volunteer, visit_in.household_id)
     _check(session, visit_in, household, now)
+    assert household.id is not None and volunteer.id is not None  # stored rows
 
     visit = Visit(
         uuid=visit_in.uuid,
@@ -276,9 +281,10 @@ def revise_visit(session: Session, visit: Visit, visit_in: VisitIn, *, now: date
     send still answers duplicate). Raises Invalid and changes nothing when any part is wrong.
     Caller commits."""
     household = session.get(Household, visit.household_id)
+    assert household is not None and visit.id is not None  # a stored visit and its household
     _check(session, visit_in, household, now)
-    for line in session.exec(select(Assistance).where(Assistance.visit_id == visit.id)).all():
-        session.delete(line)
+    for old in session.exec(select(Assistance).where(Assistance.visit_id == visit.id)).all():
+        session.delete(old)
     session.flush()
     visit.visited_at, visit.outcome = visit_in.visited_at, visit_in.outcome
     visit.notes, visit.follow_up_on = visit_in.notes, visit_in.follow_up_on
@@ -308,6 +314,7 @@ def _check(session: Session, visit_in: VisitIn, household: Household, now: datet
     if visit_in.outcome is not Outcome.met and visit_in.lines:
         errors["lines"] = "Chỉ ghi dòng hỗ trợ khi đã gặp được người dân."
 
+    assert household.id is not None  # a stored household
     residents = prefetch.counted_residents(
         session, household.id, {line.resident_id for line in visit_in.lines}
     )
@@ -333,12 +340,12 @@ def visits_of(session: Session, household: Household) -> list[tuple[Visit, list[
         .where(Visit.household_id == household.id)
         .order_by(col(Visit.visited_at).desc(), col(Visit.id).desc())
     ).all()
-    lines: dict[int, list[Assistance]] = {visit.id: [] for visit in visits}
+    lines: dict[int | None, list[Assistance]] = {visit.id: [] for visit in visits}
     if lines:
         for line in session.exec(
             select(Assistance)
             .where(col(Assistance.visit_id).in_(list(lines)))
-            .order_by(Assistance.id)
+            .order_by(col(Assistance.id))
         ).all():
             lines[line.visit_id].append(line)
     return [(visit, lines[visit.id]) for visit in visits]
