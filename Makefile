@@ -43,9 +43,11 @@ test: setup lint
 test-fast: setup
 	$(BIN)/pytest -q --ignore=tests/e2e -m "not postgres and not slow" $(PYTEST_ARGS)
 
+# ruff over the code; mypy over fieldkit/ (its settings: [tool.mypy] in pyproject.toml).
 lint: setup
 	$(BIN)/ruff check fieldkit pwa tests benchmarks
 	$(BIN)/ruff format --check fieldkit pwa tests benchmarks
+	$(BIN)/mypy
 
 $(BENCH_STAMP): $(STAMP)
 	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,bench]'
