@@ -22,7 +22,7 @@ from datetime import date, datetime, time, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
-from fieldkit import forms
+from fieldkit import forms, policy
 from fieldkit.errors import Invalid
 from fieldkit.indicators import (
     COUNTED,
@@ -42,7 +42,6 @@ from fieldkit.models import (
     Reason,
     Result,
     ReviewState,
-    Role,
     Target,
     Village,
     Visit,
@@ -233,7 +232,7 @@ class VolunteerRow:
 
     member_id: int | None
     name: str
-    role: Role | None
+    leads: bool  # the village's team leader (tổ trưởng)
     assigned: int = 0  # households assigned now (not rejected)
     visits: Count = Count()
     reached: Count = Count()  # households this person reached first
@@ -304,7 +303,7 @@ def per_volunteer(
                 sa.and_(
                     Member.village_id == village_id,
                     col(Member.active).is_(True),
-                    col(Member.role).in_((Role.volunteer, Role.leader)),
+                    policy.field_members(),
                 ),
                 col(Member.id).in_(worked or {-1}),
             )
@@ -314,7 +313,7 @@ def per_volunteer(
         VolunteerRow(
             member_id=person.id,
             name=person.name,
-            role=person.role,
+            leads=policy.leads_team(person),
             assigned=assigned.get(person.id, 0),
             visits=visits.get(person.id, Count()),
             reached=reached.get(person.id, Count()),
@@ -324,13 +323,13 @@ def per_volunteer(
     ]
     rows.append(
         VolunteerRow(
-            member_id=None, name="Chưa phân công", role=None, assigned=assigned.get(None, 0)
+            member_id=None, name="Chưa phân công", leads=False, assigned=assigned.get(None, 0)
         )
     )
     total = VolunteerRow(
         member_id=None,
         name="Cả thôn",
-        role=None,
+        leads=False,
         assigned=sum(row.assigned for row in rows),
         visits=_sum(row.visits for row in rows),
         reached=_sum(row.reached for row in rows),

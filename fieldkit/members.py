@@ -36,7 +36,7 @@ def add_member(
     phone: str | None = None,
 ) -> Member:
     """Caller commits."""
-    if role in (Role.volunteer, Role.leader) and village is None:
+    if policy.needs_village(role) and village is None:
         raise Invalid({"village": "Thành viên và tổ trưởng phải thuộc một thôn."})
     if village is not None and village.commune_id != commune_id:
         raise Invalid({"village": "Thôn này không thuộc xã."})
@@ -199,7 +199,7 @@ def add_member_by(
         commune_id=actor.commune_id,
         name=name,
         role=role,
-        village=village if role != Role.staff else None,
+        village=village if policy.needs_village(role) else None,
         phone=phone,
     )
     audit.record(
@@ -246,9 +246,9 @@ def change_role(
     policy.require_can_change_role(actor, member, role)
     if village is not None and village.commune_id != actor.commune_id:
         raise Invalid({"village": "Thôn này không thuộc xã."})
-    if role in (Role.volunteer, Role.leader) and village is None:
+    if policy.needs_village(role) and village is None:
         raise Invalid({"village": "Thành viên và tổ trưởng phải thuộc một thôn."})
-    new_village_id = village.id if village is not None and role != Role.staff else None
+    new_village_id = village.id if village is not None and policy.needs_village(role) else None
     if role != member.role:
         audit.record(
             session,

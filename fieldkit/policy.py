@@ -1,5 +1,6 @@
-"""Who may see and do what (DESIGN.md §5). Every route, fragment and (later) sync item and
-export asks here; nothing else decides scope.
+"""Who may see and do what (DESIGN.md §5). Every route, fragment, sync item, export and
+template asks a named rule here; nothing else compares roles (tests/test_boundaries.py fails
+when something does), so a new role is taught in this one module.
 
 - volunteer: their village;
 - leader: their village, plus assigning and inviting there;
@@ -10,12 +11,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import Session
+import sqlalchemy as sa
+from sqlmodel import Session, col
 
 from fieldkit.errors import Forbidden, NotFound
 from fieldkit.models import Household, Member, Role, Village
 
-COMMUNE_WIDE = {Role.staff, Role.admin}
+# People who go door to door (thành viên Tổ CNSCĐ and tổ trưởng): they belong to a village,
+# write field records, are given households, and have records sent back to them.
+FIELD = frozenset({Role.volunteer, Role.leader})
+COMMUNE_WIDE = frozenset({Role.staff, Role.admin})
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,51 @@ def is_commune_wide(member: Member) -> bool:
     return member.role in COMMUNE_WIDE
 
 
+def is_field_member(member: Member) -> bool:
+    """A volunteer or a leader: goes door to door in their village."""
+    return member.role in FIELD
+
+
+def field_members() -> sa.ColumnElement[bool]:
+    """is_field_member as an SQL condition on Member, for lists of people who can be given
+    households or who made field records."""
+    return col(Member.role).in_(sorted(FIELD))
+
+
+def needs_village(role: Role) -> bool:
+    """Volunteers and leaders belong to a village; commune staff and the admin to none."""
+    return role in FIELD
+
+
+def leads_team(member: Member) -> bool:
+    """A village's team leader (tổ trưởng)."""
+    return member.role is Role.leader
+
+
+def can_see_each_volunteer(member: Member) -> bool:
+    """Leaders and commune staff see each volunteer's numbers and drill into them; a
+    volunteer sees only their own row."""
+    return leads_team(member) or is_commune_wide(member)
+
+
+def can_narrow_to_own_households(member: Member) -> bool:
+    """A volunteer can keep only the households assigned to them ("Của tôi"); a leader's and
+    commune staff's lists are the village's or the commune's."""
+    return member.role is Role.volunteer
+
+
+def can_fix_returned(member: Member, maker_id: int | None) -> bool:
+    """Who fixes a record sent back (trả lại): the volunteer who made it, or any leader of its
+    village (the village is checked by the caller's scope)."""
+    return is_field_member(member) and (leads_team(member) or maker_id == member.id)
+
+
+def fixes_village_returns(member: Member) -> bool:
+    """Whether the member's "Bị trả lại" list holds every returned record of their village
+    (a leader) rather than only their own (a volunteer)."""
+    return leads_team(member)
+
+
 def require_village(session: Session, member: Member, village_id: int) -> Village:
     village = session.get(Village, village_id)
     if village is None:
@@ -66,10 +116,14 @@ def require_household(session: Session, member: Member, household_id: int) -> Ho
     return household
 
 
-def require_can_record(member: Member) -> None:
+def can_record(member: Member) -> bool:
     """Field records (visits, residents, households) come from people who go door to door.
     Commune staff review them instead of writing them."""
-    if member.role not in (Role.volunteer, Role.leader):
+    return is_field_member(member)
+
+
+def require_can_record(member: Member) -> None:
+    if not can_record(member):
         raise Forbidden("Chỉ thành viên Tổ CNSCĐ và tổ trưởng ghi nhận hỗ trợ tại hộ.")
 
 
@@ -84,6 +138,12 @@ INVITABLE = {
 }
 
 
+def invitable_roles(actor: Member) -> list[Role]:
+    """The roles `actor` may give to someone they invite, in Role order."""
+    allowed = INVITABLE.get(actor.role, set()) if actor.active else set()
+    return [role for role in Role if role in allowed]
+
+
 def can_manage_members(actor: Member) -> bool:
     """Whether the members page is for this person at all."""
     return actor.active and actor.role in INVITABLE
@@ -95,7 +155,7 @@ def can_invite(actor: Member, target_role: Role, target_village_id: int | None) 
     that loads it)."""
     if not actor.active or target_role not in INVITABLE.get(actor.role, set()):
         return False
-    if actor.role == Role.leader:
+    if leads_team(actor):
         return actor.village_id is not None and target_village_id == actor.village_id
     return True
 
@@ -106,7 +166,7 @@ def can_manage_member(actor: Member, member: Member) -> bool:
     themselves here."""
     if not actor.active or actor.commune_id != member.commune_id or actor.id == member.id:
         return False
-    if member.role == Role.admin:
+    if member.role is Role.admin:
         return False
     return can_invite(actor, member.role, member.village_id)
 
@@ -114,19 +174,19 @@ def can_manage_member(actor: Member, member: Member) -> bool:
 def can_change_role(actor: Member, member: Member, new_role: Role) -> bool:
     """Roles and villages are the commune's decision: staff (and admins) only."""
     return (
-        actor.role in COMMUNE_WIDE
+        is_commune_wide(actor)
         and can_manage_member(actor, member)
         and new_role in INVITABLE[actor.role]
     )
 
 
 def can_manage_villages(actor: Member) -> bool:
-    return actor.active and actor.role in COMMUNE_WIDE
+    return actor.active and is_commune_wide(actor)
 
 
 def require_can_invite(actor: Member, target_role: Role, target_village_id: int | None) -> None:
     if not can_invite(actor, target_role, target_village_id):
-        if actor.role == Role.leader:
+        if leads_team(actor):
             raise Forbidden("Tổ trưởng chỉ mời được thành viên Tổ CNSCĐ của thôn mình.")
         raise Forbidden("Bạn không có quyền mời người với vai trò này.")
 
@@ -135,7 +195,7 @@ def require_can_manage_member(actor: Member, member: Member) -> None:
     if not can_manage_member(actor, member):
         if actor.id == member.id:
             raise Forbidden("Bạn không thể tự thay đổi tài khoản của mình ở đây.")
-        if actor.role == Role.leader:
+        if leads_team(actor):
             raise Forbidden("Tổ trưởng chỉ quản lý thành viên Tổ CNSCĐ của thôn mình.")
         raise Forbidden("Bạn không có quyền quản lý người này.")
 
@@ -156,11 +216,15 @@ def require_commune_staff(member: Member) -> None:
         raise Forbidden("Chỉ công chức xã xem và làm việc này.")
 
 
+def can_export(member: Member) -> bool:
+    """Leaders export their village, commune staff the commune; volunteers nothing."""
+    return member.active and (leads_team(member) or is_commune_wide(member))
+
+
 def require_can_export(member: Member) -> Scope:
-    """Leaders export their village, commune staff the commune; volunteers nothing. Returns
-    the scope the files cover."""
+    """The scope the files cover, if the member may export. Forbidden otherwise."""
     scope = scope_for(member)
-    if member.role not in (Role.leader, Role.staff, Role.admin):
+    if not can_export(member):
         raise Forbidden("Chỉ tổ trưởng và công chức xã được tải số liệu về.")
     return scope
 
@@ -168,7 +232,7 @@ def require_can_export(member: Member) -> Scope:
 def can_assign(actor: Member) -> bool:
     """Whether the assignments page (phân công hộ) is for this person at all: leaders for
     their village, commune staff and the admin for the commune."""
-    return actor.active and actor.role in (Role.leader, Role.staff, Role.admin)
+    return actor.active and (leads_team(actor) or is_commune_wide(actor))
 
 
 def require_can_assign(actor: Member) -> Scope:
@@ -180,7 +244,7 @@ def require_can_assign(actor: Member) -> Scope:
 
 def can_set_targets(actor: Member) -> bool:
     """Targets (chỉ tiêu) are the commune's decision: commune staff and the admin."""
-    return actor.active and actor.role in COMMUNE_WIDE
+    return actor.active and is_commune_wide(actor)
 
 
 def require_can_set_targets(actor: Member) -> None:
@@ -193,7 +257,7 @@ def require_can_set_targets(actor: Member) -> None:
 
 def can_print_stickers(actor: Member) -> bool:
     """Door stickers are printed by leaders for their village and by commune staff."""
-    return actor.active and actor.role in (Role.leader, Role.staff, Role.admin)
+    return actor.active and (leads_team(actor) or is_commune_wide(actor))
 
 
 def require_can_print_stickers(actor: Member) -> Scope:
@@ -212,7 +276,7 @@ def require_can_edit_guides(actor: Member) -> None:
 
 def can_review(actor: Member) -> bool:
     """Reviewing field records (duyệt hồ sơ) is commune staff's work (DESIGN.md §3)."""
-    return actor.active and actor.role in COMMUNE_WIDE
+    return actor.active and is_commune_wide(actor)
 
 
 def require_can_review(session: Session, actor: Member, household_id: int) -> Household:

@@ -15,7 +15,7 @@ from flask import url_for
 from sqlmodel import func, select
 
 from fieldkit import guides, policy, review
-from fieldkit.models import Household, Member, Resident, ReviewState, Role, Visit
+from fieldkit.models import Household, Member, Resident, ReviewState, Visit
 from pwa import db
 from pwa.assets import app_version
 
@@ -103,7 +103,7 @@ def _guide_pages(member: Member, version: str) -> list[dict]:
 def _returned_pages(member: Member, version: str) -> list[dict]:
     """The returned list and each returned record's form: their versions change when a record
     is returned, resubmitted or decided."""
-    if member.role not in (Role.volunteer, Role.leader):
+    if not policy.is_field_member(member):
         return []
     entries = review.returned(db.session(), member)
     state = [(e.kind.value, e.record.id, e.record.revision, e.reason) for e in entries]

@@ -9,7 +9,7 @@ from flask import Blueprint, g, render_template, request
 
 from fieldkit import communes, followups, forms, policy
 from fieldkit.forms import local_today
-from fieldkit.models import Role, Village
+from fieldkit.models import Village
 from pwa import db
 from pwa.auth import login_required
 from pwa.routes import now
@@ -29,7 +29,8 @@ def index():
         wanted = request.args.get("village", "")
         if forms.parse_id(wanted):
             village = policy.require_village(store, g.member, forms.parse_id(wanted))
-    mine = g.member.role == Role.volunteer and request.args.get("mine") == "1"
+    can_filter_mine = policy.can_narrow_to_own_households(g.member)
+    mine = can_filter_mine and request.args.get("mine") == "1"
     today = local_today(now())
     found = followups.followups(
         store,
@@ -46,6 +47,6 @@ def index():
         villages=villages,
         village=village,
         mine=mine,
-        can_filter_mine=g.member.role == Role.volunteer,
+        can_filter_mine=can_filter_mine,
         limit=followups.LIST_LIMIT,
     )

@@ -11,7 +11,7 @@ from fieldkit import charts, dashboards, forms, policy, targets
 from fieldkit.dashboards import ShareNumbers, Week
 from fieldkit.errors import Forbidden, Invalid, NotFound
 from fieldkit.indicators import LABELS, REVIEWED, village_indicators
-from fieldkit.models import Commune, Member, Role, Village
+from fieldkit.models import Commune, Member, Village
 from fieldkit.policy import Scope
 from pwa import db, errors
 from pwa.auth import login_required
@@ -37,11 +37,6 @@ SERVICES = (
     "internet_households",
 )
 COLUMNS = ("households", "reached", *FUNNEL, *SERVICES)
-
-
-def _can_see_volunteers(member: Member) -> bool:
-    """Leaders and commune staff see each volunteer's numbers; a volunteer only their own."""
-    return member.role is not Role.volunteer
 
 
 def _followups(session, scope: Scope, today):
@@ -143,7 +138,7 @@ def _dashboard(village: Village):
     funnel = dashboards.lines(values, in_force, village_id=village.id, keys=FUNNEL)
     weeks = dashboards.per_week(session, village_id=village.id, last=week)
     people = dashboards.per_volunteer(session, village_id=village.id)
-    if not _can_see_volunteers(member):
+    if not policy.can_see_each_volunteer(member):
         people = dashboards.VolunteerTable(
             rows=[row for row in people.rows if row.member_id == member.id], total=people.total
         )
@@ -181,14 +176,14 @@ def _dashboard(village: Village):
             ],
         ),
         people=people,
-        sees_everyone=_can_see_volunteers(member),
+        sees_everyone=policy.can_see_each_volunteer(member),
         reasons=_reasons(values),
         followups=_followups(session, scope, today),
         due_today=due_today,
         share=share,
         updated=moment,
         commune_wide=policy.is_commune_wide(member),
-        can_export=member.role is not Role.volunteer,
+        can_export=policy.can_export(member),
         uses_share=True,
     )
 
@@ -199,7 +194,7 @@ def volunteer(village_id: int, member_id: int):
     """One person's households and latest visits in the village: for leaders and staff."""
     session = db.session()
     village = policy.require_village(session, g.member, village_id)
-    if not _can_see_volunteers(g.member):
+    if not policy.can_see_each_volunteer(g.member):
         raise Forbidden("Chỉ tổ trưởng và công chức xã xem số liệu của từng thành viên.")
     person = session.get(Member, member_id)
     if person is None or person.commune_id != village.commune_id:
@@ -241,7 +236,7 @@ def week(village_id: int):
     people = dashboards.per_volunteer(
         session, village_id=village.id, since=shown.since, until=shown.until
     )
-    if not _can_see_volunteers(g.member):
+    if not policy.can_see_each_volunteer(g.member):
         people = None
     keys = [key for key in LABELS if key != "households"]
     return render(
