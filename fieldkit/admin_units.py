@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from fieldkit.errors import NotFound
 
 _CODE = re.compile(r"^\d{5}$")
+_PROVINCE_CODE = re.compile(r"^\d{2}$")
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,55 @@ def lookup_commune(code: str) -> OfficialCommune:
         province_code=row["provinceCode"],
         province_name=row["province"],
     )
+
+
+@dataclass(frozen=True)
+class OfficialProvince:
+    code: str
+    name: str
+
+
+def _province_code(code: str | None) -> str:
+    code = (code or "").strip()
+    if not _PROVINCE_CODE.match(code):
+        raise NotFound(f"Mã tỉnh phải gồm đúng 2 chữ số (nhận được: {code!r}).")
+    return code
+
+
+def lookup_province(code: str) -> OfficialProvince:
+    """The province (tỉnh or thành phố) with this official 2-digit code. Raises NotFound
+    with a Vietnamese message for a malformed or unknown code."""
+    code = _province_code(code)
+    from vietnamadminunits.database import query
+
+    # Two digits (checked above): safe inside the SQL text.
+    rows = query(
+        f"SELECT provinceCode, province FROM admin_units WHERE provinceCode = '{code}' LIMIT 1"
+    )
+    if not rows:
+        raise NotFound(f"Không có tỉnh nào mang mã {code} trong danh mục sau ngày 01/7/2025.")
+    return OfficialProvince(code=rows[0]["provinceCode"], name=rows[0]["province"])
+
+
+def communes_of_province(province_code: str) -> list[OfficialCommune]:
+    """Every commune (xã, phường, đặc khu) of the province, by official code. Raises NotFound
+    like lookup_province."""
+    province = lookup_province(province_code)
+    from vietnamadminunits.database import query
+
+    rows = query(
+        "SELECT wardCode, ward, provinceCode, province FROM admin_units "
+        f"WHERE provinceCode = '{province.code}' ORDER BY wardCode"
+    )
+    return [
+        OfficialCommune(
+            code=row["wardCode"],
+            name=row["ward"],
+            province_code=row["provinceCode"],
+            province_name=row["province"],
+        )
+        for row in rows
+    ]
 
 
 def count_official() -> tuple[int, int]:

@@ -46,7 +46,7 @@ from fieldkit.models import (
     Village,
     Visit,
 )
-from fieldkit.targets import Progress, progress
+from fieldkit.targets import Progress, is_from_province, progress
 from fieldkit.text import sort_key
 
 LEVEL1 = RESIDENT_INDICATORS["vneid_level1"]
@@ -525,6 +525,8 @@ class Line:
     label: str
     count: Count
     progress: Progress | None = None
+    # The target is the province's (the commune set none of its own for it): issue 14.
+    from_province: bool = False
 
 
 def lines(
@@ -542,6 +544,7 @@ def lines(
             label=LABELS[key],
             count=getattr(values, key),
             progress=progress(getattr(values, key).approved, targets.get((village_id, key))),
+            from_province=is_from_province(targets.get((village_id, key))),
         )
         for key in keys
     ]
@@ -589,3 +592,69 @@ def sort_villages(
             return getattr(row, by).approved
 
     return sorted(by_name, key=value, reverse=descending)
+
+
+# --- the commune overview -------------------------------------------------------------------
+# Commune staff's page of all villages side by side (pwa/routes/villages.py), which province
+# staff also open, read-only, for a commune of their province (pwa/routes/province.py).
+
+FUNNEL = ("vneid_level1", "vneid_activated", "vneid_level2_referred", "vneid_level2_done")
+SERVICES = (
+    "dvcqg_logins",
+    "online_procedures",
+    "payment_accounts",
+    "health_books",
+    "digital_literacy",
+    "smartphone_households",
+    "internet_households",
+)
+OVERVIEW_COLUMNS = ("households", "reached", *FUNNEL, *SERVICES)
+
+
+@dataclass(frozen=True)
+class CommuneOverview:
+    """Every village of a commune with its indicators (OVERVIEW_COLUMNS, each with the
+    village's target in force) and coverage %, sorted; the commune's total ("Cả xã") with the
+    commune-wide targets (its own, else the province's); the coverage chart by village."""
+
+    rows: list[tuple[VillageIndicators, list[Line], int | None]]
+    total: VillageIndicators
+    total_lines: list[Line]
+    total_coverage: int | None
+    chart: str
+
+
+def commune_overview(
+    session: Session, *, commune_id: int, today: date, sort: str = "name", descending: bool = False
+) -> CommuneOverview:
+    """The commune overview's numbers: one read of the pre-aggregated village rows, the
+    targets in force on `today`. Reads only."""
+    from fieldkit import charts, targets
+    from fieldkit.indicators import village_indicators
+    from fieldkit.policy import Scope
+
+    villages = village_indicators(session, scope=Scope(commune_id=commune_id, village_id=None))
+    total = commune_total(villages)
+    in_force = targets.targets_for(session, commune_id=commune_id, on=today)
+    rows = [
+        (
+            row,
+            lines(row, in_force, village_id=row.village_id, keys=OVERVIEW_COLUMNS),
+            coverage_percent(row),
+        )
+        for row in sort_villages(villages, by=sort, descending=descending)
+    ]
+    chart = charts.coverage(
+        "Tỷ lệ hộ đã tiếp cận theo thôn (đã duyệt)",
+        [
+            charts.Share(row.village_name, row.reached.approved, row.households.approved)
+            for row, _, _ in rows
+        ],
+    )
+    return CommuneOverview(
+        rows=rows,
+        total=total,
+        total_lines=lines(total, in_force, village_id=None, keys=OVERVIEW_COLUMNS),
+        total_coverage=coverage_percent(total),
+        chart=chart,
+    )

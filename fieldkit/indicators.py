@@ -33,6 +33,7 @@ from fieldkit import followups
 from fieldkit.models import (
     Assistance,
     Household,
+    HouseholdEdit,
     HouseholdProgress,
     Outcome,
     Reason,
@@ -96,6 +97,13 @@ FACTS = {
     "internet_households": "Hộ có Internet",
 }
 LABELS = {**REVIEWED, **FACTS}
+
+# A household's records waiting for commune staff (chờ duyệt) and sent back to the field (trả
+# lại): the household itself if proposed from the field, its visits, residents and edits. Kept
+# beside the indicators (in `approved`), so the province overview reads every commune's review
+# backlog from VillageProgress instead of a pass over millions of visits (issue 14).
+REVIEW_PENDING = "review:pending"
+REVIEW_RETURNED = "review:returned"
 
 # Online procedures are counted as lines (each is one dossier filed), not as residents.
 PROCEDURE_SERVICE = "online_procedure"
@@ -226,17 +234,42 @@ _FAILED = "failed:"
 
 
 def _indicators(village: Village, counted: dict[str, Count]) -> VillageIndicators:
+    return indicators_from(village.id, village.name, counted)
+
+
+def indicators_from(group_id: int, name: str, counted: dict[str, Count]) -> VillageIndicators:
+    """A VillageIndicators from counts keyed by indicator (LABELS keys and "failed:<reason>";
+    other keys are ignored) — a village's, or a whole commune's (the province overview)."""
     reasons = {
         Reason(key.removeprefix(_FAILED)): count
         for key, count in counted.items()
         if key.startswith(_FAILED)
     }
-    plain = {key: count for key, count in counted.items() if not key.startswith(_FAILED)}
+    plain = {key: count for key, count in counted.items() if key in LABELS}
     return VillageIndicators(
-        village_id=village.id,
-        village_name=village.name,
+        village_id=group_id,
+        village_name=name,
         failure_reasons=dict(sorted(reasons.items())),
         **plain,
+    )
+
+
+def visit_counts_by_village(
+    session: Session, village_ids: list[int], since: datetime | None, until: datetime | None
+) -> dict[int, dict[str, Count]]:
+    """The visit-based indicators (reached, resident indicators, procedures, failure reasons)
+    of each of these villages over the visits with `since <= visited_at < until`: the same
+    grouped queries village_indicators runs for a period, over any number of villages at once
+    (the province's week). Villages without any are missing."""
+    if not village_ids:
+        return {}
+    return _count(
+        session,
+        Household.village_id,
+        col(Household.village_id).in_(village_ids),
+        since,
+        until,
+        households=False,
     )
 
 
@@ -413,6 +446,8 @@ def progress_rows(session: Session, where) -> list[dict]:
     # Kept beside the indicators so the follow-up counts need no pass over lines either.
     for household_id, waiting in followups.level2_waiting_by_household(session, where).items():
         counted.setdefault(household_id, {})[followups.LEVEL2_TALLY] = Count(waiting, 0)
+    for household_id, tallies in _review_backlog(session, where).items():
+        counted.setdefault(household_id, {}).update(tallies)
     villages = (
         dict(
             session.exec(
@@ -435,6 +470,43 @@ def progress_rows(session: Session, where) -> list[dict]:
         for household_id, names in counted.items()
         for name, count in names.items()
     ]
+
+
+def _review_backlog(session: Session, where) -> dict[int, dict[str, Count]]:
+    """Per household `where` selects (not rejected): its records pending review and returned
+    for fixing, counted over the household itself, its visits, residents and edits. One
+    query."""
+    parts = [
+        select(Household.id.label("hid"), Household.review_state.label("state")).where(
+            where, col(Household.review_state).in_(OPEN)
+        )
+    ]
+    for model in (Visit, Resident, HouseholdEdit):
+        parts.append(
+            select(Household.id.label("hid"), model.review_state.label("state"))
+            .join(model, model.household_id == Household.id)
+            .where(
+                where,
+                col(Household.review_state).in_(COUNTED),
+                col(model.review_state).in_(OPEN),
+            )
+        )
+    records = sa.union_all(*parts).subquery()
+    rows = session.exec(
+        select(
+            records.c.hid,
+            func.sum(flag(records.c.state == ReviewState.pending.value)),
+            func.sum(flag(records.c.state == ReviewState.returned.value)),
+        ).group_by(records.c.hid)
+    ).all()
+    found: dict[int, dict[str, Count]] = {}
+    for household_id, pending, returned in rows:
+        tallies = found.setdefault(household_id, {})
+        if pending:
+            tallies[REVIEW_PENDING] = Count(int(pending), 0)
+        if returned:
+            tallies[REVIEW_RETURNED] = Count(int(returned), 0)
+    return found
 
 
 def refresh_progress(session: Session, household_ids: list[int]) -> None:
@@ -494,7 +566,7 @@ def _add_to_villages(session: Session, changes: dict[tuple[int, str], list[int]]
 # A review state changed on a loaded visit, household or resident (a review decision, a test
 # that sets it by hand) moves the numbers at the next flush even if nobody calls
 # households.refresh_summary(): the pre-aggregate cannot fall behind a review.
-_REVIEWED_RECORDS = (Visit, Household, Resident)
+_REVIEWED_RECORDS = (Visit, Household, Resident, HouseholdEdit)
 _PENDING_REFRESH = "fieldkit.indicators.households_to_recount"
 
 

@@ -4,7 +4,9 @@ when something does), so a new role is taught in this one module.
 
 - volunteer: their village;
 - leader: their village, plus assigning and inviting there;
-- commune staff and admin: the whole commune.
+- commune staff and admin: the whole commune;
+- province staff (Cán bộ tỉnh) and the province admin: every commune of their province, as
+  numbers only and read-only (see "The province" below for where the line is and why).
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from fieldkit.errors import Forbidden, NotFound
-from fieldkit.models import Household, Member, Role, Village
+from fieldkit.models import Commune, Household, Member, Role, Village
 
 # People who go door to door (thành viên Tổ CNSCĐ and tổ trưởng): they belong to a village,
 # write field records, are given households, and have records sent back to them.
 FIELD = frozenset({Role.volunteer, Role.leader})
 COMMUNE_WIDE = frozenset({Role.staff, Role.admin})
+# Above the communes: they belong to a province (Member.province_code), not to a commune.
+PROVINCE_WIDE = frozenset({Role.province, Role.province_admin})
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,12 @@ class Scope:
 def scope_for(member: Member) -> Scope:
     if not member.active:
         raise Forbidden("Tài khoản này đã bị khóa.")
+    if is_province_wide(member):
+        # No commune scope at all: every page of a commune's records refuses province staff.
+        raise Forbidden(
+            "Cán bộ tỉnh xem số liệu tổng hợp của các xã ở trang Toàn tỉnh; "
+            "hồ sơ từng hộ do xã quản lý."
+        )
     if member.role in COMMUNE_WIDE:
         return Scope(commune_id=member.commune_id, village_id=None)
     if member.village_id is None:
@@ -49,6 +59,20 @@ def scope_for(member: Member) -> Scope:
 
 def is_commune_wide(member: Member) -> bool:
     return member.role in COMMUNE_WIDE
+
+
+def is_commune_member(member: Member) -> bool:
+    """Belongs to a commune (every role but the province's): the commune's pages are for
+    them."""
+    return not is_province_wide(member)
+
+
+def require_commune_member(member: Member) -> int:
+    """The member's commune, for pages every member of a commune reads (guide cards); province
+    staff have none. Forbidden otherwise."""
+    if member.commune_id is None or not is_commune_member(member):
+        raise Forbidden("Mục này dành cho thành viên của xã.")
+    return member.commune_id
 
 
 def is_field_member(member: Member) -> bool:
@@ -65,6 +89,11 @@ def field_members() -> sa.ColumnElement[bool]:
 def needs_village(role: Role) -> bool:
     """Volunteers and leaders belong to a village; commune staff and the admin to none."""
     return role in FIELD
+
+
+def belongs_to_province(role: Role) -> bool:
+    """A person given this role belongs to a province (Member.province_code), not a commune."""
+    return role in PROVINCE_WIDE
 
 
 def leads_team(member: Member) -> bool:
@@ -135,6 +164,8 @@ INVITABLE = {
     Role.leader: {Role.volunteer},
     Role.staff: {Role.volunteer, Role.leader, Role.staff},
     Role.admin: {Role.volunteer, Role.leader, Role.staff},
+    # The first province admin gets her link at the console (`fieldkit invite`).
+    Role.province_admin: {Role.province, Role.province_admin},
 }
 
 
@@ -145,8 +176,14 @@ def invitable_roles(actor: Member) -> list[Role]:
 
 
 def can_manage_members(actor: Member) -> bool:
-    """Whether the members page is for this person at all."""
-    return actor.active and actor.role in INVITABLE
+    """Whether the commune's members page is for this person at all."""
+    return actor.active and actor.role in INVITABLE and is_commune_member(actor)
+
+
+def can_manage_province_members(actor: Member) -> bool:
+    """Whether the province's own team page (Cán bộ tỉnh) is for this person: the province
+    admin's."""
+    return actor.active and is_province_wide(actor) and actor.role in INVITABLE
 
 
 def can_invite(actor: Member, target_role: Role, target_village_id: int | None) -> bool:
@@ -157,6 +194,8 @@ def can_invite(actor: Member, target_role: Role, target_village_id: int | None) 
         return False
     if leads_team(actor):
         return actor.village_id is not None and target_village_id == actor.village_id
+    if is_province_wide(actor):
+        return target_village_id is None
     return True
 
 
@@ -164,7 +203,10 @@ def can_manage_member(actor: Member, member: Member) -> bool:
     """Invite again, issue a code for, or remove `member`: a leader for the volunteers of
     their village, commune staff for everyone in the commune but admins. Nobody removes
     themselves here."""
-    if not actor.active or actor.commune_id != member.commune_id or actor.id == member.id:
+    if not actor.active or actor.id == member.id:
+        return False
+    # The same commune, or the same province for the province's own team.
+    if (actor.commune_id, actor.province_code) != (member.commune_id, member.province_code):
         return False
     if member.role is Role.admin:
         return False
@@ -285,3 +327,63 @@ def require_can_review(session: Session, actor: Member, household_id: int) -> Ho
     if not can_review(actor):
         raise Forbidden("Chỉ công chức xã được duyệt hồ sơ.")
     return require_household(session, actor, household_id)
+
+
+# --- The province (issue 14) ----------------------------------------------------------------
+# Province staff (Cán bộ tỉnh) see every commune of their province side by side, read-only,
+# and only as numbers: per commune and, in a commune's overview, per village — approved with
+# pending beside them, targets and progress, the review backlog, the date of the latest visit.
+# Never a resident's, a household's or a team member's name, no record-level page (households,
+# visits, residents, the review inbox, the audit log) and no file of visits.
+#
+# Why there: Law 91/2025/QH15 on personal data protection (in force 1 January 2026) and Decree
+# 356/2025/NĐ-CP let personal data be processed only for the purposes the person was told of
+# and only as much as those purposes need (minimisation). Households consented to be helped
+# with public services by their commune's team; the province's purpose is to steer the
+# campaign and report Đề án 06 indicators upward, for which counts suffice. A count over a
+# village or a commune identifies nobody; a name would, and would add a recipient the
+# household was not told about. The per-volunteer table (a team member's name and work) also
+# stays with the commune and the village's leader.
+
+
+def is_province_wide(member: Member) -> bool:
+    return member.role in PROVINCE_WIDE
+
+
+def require_province_reader(member: Member) -> str:
+    """The province code whose communes `member` may read: province staff and the province
+    admin. Forbidden otherwise."""
+    if not member.active:
+        raise Forbidden("Tài khoản này đã bị khóa.")
+    if not is_province_wide(member) or not member.province_code:
+        raise Forbidden("Trang này dành cho cán bộ tỉnh.")
+    return member.province_code
+
+
+def require_commune_of_province(session: Session, member: Member, commune_id: int) -> Commune:
+    """A commune of the member's province, read-only. NotFound / Forbidden otherwise."""
+    province_code = require_province_reader(member)
+    commune = session.get(Commune, commune_id)
+    if commune is None:
+        raise NotFound("Không tìm thấy xã này.")
+    if commune.province_code != province_code:
+        raise Forbidden("Xã này không thuộc tỉnh của bạn.")
+    return commune
+
+
+def can_set_province_targets(member: Member) -> bool:
+    """Province targets (chỉ tiêu của tỉnh) are the province's own decision, not a commune's
+    record: province staff and the province admin set them."""
+    return member.active and is_province_wide(member)
+
+
+def require_can_set_province_targets(member: Member) -> str:
+    if not can_set_province_targets(member):
+        raise Forbidden("Chỉ cán bộ tỉnh được đặt chỉ tiêu của tỉnh.")
+    return require_province_reader(member)
+
+
+def require_can_manage_province_members(member: Member) -> str:
+    if not can_manage_province_members(member):
+        raise Forbidden("Chỉ quản trị tỉnh được mời cán bộ tỉnh.")
+    return require_province_reader(member)

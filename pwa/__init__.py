@@ -85,6 +85,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         menu,
         offline,
         privacy,
+        province,
         push,
         review,
         stickers,
@@ -115,6 +116,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         review,
         followups,
         targets,
+        province,
     ):
         app.register_blueprint(module.bp)
     return app

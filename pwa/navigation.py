@@ -31,8 +31,22 @@ class Entry:
 def entries(member: Member) -> list[Entry]:
     """The places a member may go that the tab bar does not show, most used first. Each is
     listed by the policy rule that opens it, then the tabs' places are left out."""
+    if policy.is_province_wide(member):
+        items = [
+            Entry("Toàn tỉnh", "Các xã cạnh nhau, số liệu tuần", url_for("province.index")),
+            Entry(
+                "Chỉ tiêu của tỉnh", "Chỉ tiêu giao cho từng xã", url_for("province.targets_index")
+            ),
+        ]
+        if policy.can_manage_province_members(member):
+            items.append(
+                Entry("Cán bộ tỉnh", "Mời, cho thôi tham gia", url_for("province.members_index"))
+            )
+        items.append(Entry("Tài khoản", "Khóa truy cập, thông báo", url_for("account.index")))
+        in_tabs = {tab.url for tab in _tabs(member, returned=0)}
+        return [item for item in items if item.url not in in_tabs]
     commune = policy.is_commune_wide(member)
-    items: list[Entry] = []
+    items = []
     if policy.is_field_member(member):
         items.append(Entry("Bị trả lại", "Hồ sơ xã trả lại để sửa", url_for("review.returned")))
         items.append(
@@ -75,6 +89,8 @@ class Tab:
     active: bool = False
     badge: int = 0
     badge_label: str = ""
+    # Pages that make this tab current when its blueprint is shared with other tabs.
+    endpoints: tuple[str, ...] = ()
 
 
 def _tabs(member: Member, returned: int) -> list[Tab]:
@@ -97,6 +113,31 @@ def _tabs(member: Member, returned: int) -> list[Tab]:
         else:
             guides = Tab("Hướng dẫn", url_for("guides.index"), ("guides",))
             tabs = [households, followups, guides, village]
+    elif policy.is_province_wide(member):
+        tabs = [
+            Tab(
+                "Toàn tỉnh",
+                url_for("province.index"),
+                (),
+                endpoints=("province.index", "province.week", "province.commune"),
+            ),
+            Tab(
+                "Chỉ tiêu",
+                url_for("province.targets_index"),
+                (),
+                endpoints=("province.targets_index",),
+            ),
+        ]
+        if policy.can_manage_province_members(member):
+            tabs.append(
+                Tab(
+                    "Cán bộ",
+                    url_for("province.members_index"),
+                    (),
+                    endpoints=("province.members_index",),
+                )
+            )
+        tabs.append(Tab("Tài khoản", url_for("account.index"), ("account",)))
     else:
         tabs = [
             Tab("Tổng quan", url_for("villages.index"), ("villages",)),
@@ -112,8 +153,23 @@ def tabs() -> list[Tab]:
     every page no other tab names."""
     member = g.member
     items = _tabs(member, returned_count())
-    current = next((tab for tab in items if request.blueprint in tab.blueprints), items[-1])
+    current = next(
+        (
+            tab
+            for tab in items
+            if request.endpoint in tab.endpoints or request.blueprint in tab.blueprints
+        ),
+        items[-1],
+    )
     return [
-        Tab(tab.label, tab.url, tab.blueprints, tab is current, tab.badge, tab.badge_label)
+        Tab(
+            tab.label,
+            tab.url,
+            tab.blueprints,
+            tab is current,
+            tab.badge,
+            tab.badge_label,
+            tab.endpoints,
+        )
         for tab in items
     ]

@@ -33,6 +33,7 @@ def init_app(app: Flask) -> None:
         can_record=can_record,
         can_print_stickers=policy.can_print_stickers,
         is_commune_wide=policy.is_commune_wide,
+        is_province_wide=policy.is_province_wide,
         # pages
         flashes=flashes,
         tabs=tabs,

@@ -27,7 +27,7 @@ from flask import (
 from fieldkit import audit, members, passkeys, push
 from fieldkit.errors import SignInRefused
 from fieldkit.models import Member
-from fieldkit.policy import is_commune_wide
+from fieldkit.policy import is_commune_wide, is_province_wide
 from pwa import auth, db, errors
 from pwa.auth import login_required
 from pwa.refusals import record_refusal
@@ -69,6 +69,8 @@ def _credential_from_request():
 
 
 def _home_url(member: Member) -> str:
+    if is_province_wide(member):
+        return url_for("province.index")
     if is_commune_wide(member):
         return url_for("villages.index")
     return url_for("households.index")

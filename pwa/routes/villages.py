@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, g, request
 
-from fieldkit import charts, dashboards, forms, policy, targets
+from fieldkit import charts, dashboards, forms, policy, targets, vocab
 from fieldkit.dashboards import ShareNumbers, Week
 from fieldkit.errors import Forbidden, Invalid, NotFound
 from fieldkit.indicators import LABELS, REVIEWED, village_indicators
@@ -20,23 +20,14 @@ from pwa.routes import now
 
 bp = Blueprint("villages", __name__)
 
-FUNNEL = ("vneid_level1", "vneid_activated", "vneid_level2_referred", "vneid_level2_done")
+FUNNEL = dashboards.FUNNEL
 FUNNEL_LABELS = {
     "vneid_level1": "Cài đặt, mức 1",
     "vneid_activated": "Kích hoạt",
     "vneid_level2_referred": "Chuyển công an mức 2",
     "vneid_level2_done": "Đã mức 2",
 }
-SERVICES = (
-    "dvcqg_logins",
-    "online_procedures",
-    "payment_accounts",
-    "health_books",
-    "digital_literacy",
-    "smartphone_households",
-    "internet_households",
-)
-COLUMNS = ("households", "reached", *FUNNEL, *SERVICES)
+SERVICES = dashboards.SERVICES
 
 
 def _followups(session, scope: Scope, today):
@@ -77,53 +68,30 @@ def _overview():
     session = db.session()
     scope = policy.scope_for(g.member)
     moment = now()
-    today = forms.local_today(moment)
     sort = request.args.get("sort", "name")
     sort = sort if sort in dashboards.SORTS else "name"
     descending = request.args.get("dir") == "desc"
-    rows = village_indicators(session, scope=scope)
-    total = dashboards.commune_total(rows)
-    in_force = targets.targets_for(session, commune_id=scope.commune_id, on=today)
-    table = [
-        (
-            row,
-            dashboards.lines(row, in_force, village_id=row.village_id, keys=COLUMNS),
-            dashboards.coverage_percent(row),
-        )
-        for row in dashboards.sort_villages(rows, by=sort, descending=descending)
-    ]
-    coverage_chart = charts.coverage(
-        "Tỷ lệ hộ đã tiếp cận theo thôn (đã duyệt)",
-        [
-            charts.Share(row.village_name, row.reached.approved, row.households.approved)
-            for row, _, _ in table
-        ],
+    overview = dashboards.commune_overview(
+        session,
+        commune_id=scope.commune_id,
+        today=forms.local_today(moment),
+        sort=sort,
+        descending=descending,
     )
     return render(
         "villages/commune.html",
         commune=session.get(Commune, scope.commune_id),
-        table=table,
-        total=total,
-        total_lines=dashboards.lines(total, in_force, village_id=None, keys=COLUMNS),
-        total_coverage=dashboards.coverage_percent(total),
-        columns=COLUMNS,
+        overview=overview,
+        columns=dashboards.OVERVIEW_COLUMNS,
         labels=LABELS,
         sort=sort,
         descending=descending,
-        chart=coverage_chart,
-        reasons=_reasons(total),
+        reasons=vocab.reasons_of(overview.total),
         updated=moment,
+        read_only=False,
+        sort_endpoint="villages.commune",
+        sort_args={},
     )
-
-
-def _reasons(values):
-    from fieldkit import vocab
-
-    return [
-        (label, values.failure_reasons[reason])
-        for reason, label in vocab.REASONS.items()
-        if reason in values.failure_reasons
-    ]
 
 
 def _dashboard(village: Village):
@@ -177,7 +145,7 @@ def _dashboard(village: Village):
         ),
         people=people,
         sees_everyone=policy.can_see_each_volunteer(member),
-        reasons=_reasons(values),
+        reasons=vocab.reasons_of(values),
         followups=_followups(session, scope, today),
         due_today=due_today,
         share=share,
@@ -254,7 +222,7 @@ def week(village_id: int):
         households=so_far.households,
         coverage=dashboards.coverage_percent(so_far),
         people=people,
-        reasons=_reasons(in_week),
+        reasons=vocab.reasons_of(in_week),
         follow_ups=dashboards.follow_up_households(
             session, village_id=village.id, until=shown.sunday
         ),
