@@ -2,13 +2,14 @@
 #   make run   set up, migrate, load the demo commune if the database is empty, print sign-in
 #              links, serve on http://localhost:8000
 #   make test  set up and run the whole suite (SQLite, PostgreSQL, real Chromium)
+#   make test-fast  the inner loop: no browser, SQLite only
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run test test-fast lint bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +28,11 @@ run: setup
 test: setup lint
 	scripts/setup-chromium
 	FIELDKIT_TEST_POSTGRES_URL="$$(scripts/start-postgres)" $(BIN)/pytest $(PYTEST_ARGS)
+
+# The inner loop: no browser, SQLite only, no slow fuzz (~1 minute). `make test` stays the
+# whole suite, and is what CI runs.
+test-fast: setup
+	$(BIN)/pytest -q --ignore=tests/e2e -m "not postgres and not slow" $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check fieldkit pwa tests benchmarks
