@@ -30,9 +30,14 @@ class OfflinePack:
 
 def pack_for(member: Member, *, now_iso: str) -> OfflinePack:
     """What `member`'s phone keeps offline. Commune-wide members get the shell, the guides and
-    the outbox only; a commune is too large to carry."""
-    scope = policy.scope_for(member)
+    the outbox only; a commune is too large to carry. Province staff carry no commune's pages
+    at all (their guides are the communes'): the outbox only."""
     version = app_version()
+    if policy.is_province_wide(member):
+        return OfflinePack(
+            pages=[{"url": url_for("offline.outbox_page"), "version": version}], households=None
+        )
+    scope = policy.scope_for(member)
     pages = [
         {"url": url_for("households.index"), "version": f"{version}-{now_iso}"},
         {"url": url_for("offline.outbox_page"), "version": version},

@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import Server
 from tests.e2e.flows import FIELDKIT, invite_link
+from tests.e2e.test_accessibility import _blocking
 
 DESKTOP = {"width": 1280, "height": 900}
 
@@ -106,6 +107,14 @@ def test_the_province_pages_at_phone_and_desktop_size(page, browser, demo_provin
     expect(page.locator("[data-table=communes] tbody tr")).to_have_count(4)
     expect(page.locator("#province-week table")).to_be_visible()  # fetched by htmx
     shot(page, "province-overview-phone")
+    # No serious accessibility violation (axe-core), as for every role's main pages.
+    problems = {}
+    for path in ["/province", "/province/week", "/province/targets", "/menu"]:
+        page.goto(server.url + path)
+        page.wait_for_load_state("networkidle")
+        problems[path] = _blocking(page)
+    assert problems == {path: [] for path in problems}
+    page.goto(server.url + "/province")
     page.get_by_role("link", name="Hộ đã tiếp cận").first.click()
     expect(page.locator("[data-col=reached] .current")).to_be_visible()
     page.locator("[data-table=communes] tbody tr th a").first.click()

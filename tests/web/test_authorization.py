@@ -98,7 +98,7 @@ ROUTES: dict[str, Expect] = {
     "villages.commune": _e(COMMUNE),
     "villages.volunteer": _e(ASSIGNERS),
     "offline.outbox_page": _e(SIGNED_IN),  # the phone's own outbox; no data of the server
-    "offline.offline_pack": _e(EVERYONE),
+    "offline.offline_pack": _e(SIGNED_IN),  # province staff: the outbox page only
     "households.new": _e(FIELD),
     "households.create": _e(FIELD, ok=FORM_POST),
     "households.edit": _e(FIELD),

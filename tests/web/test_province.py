@@ -283,3 +283,9 @@ def test_sorting_by_any_column_and_hostile_values(app, db, province):
         for direction in ["asc", "desc", "x"]:
             assert browser.get(f"/province?sort={sort}&dir={direction}").status_code == 200
     assert NOW
+
+
+def test_province_staff_phones_keep_no_communes_pages(app, db, province):
+    pack = _as(app, db, province.staff).get("/api/v1/offline-pack").get_json()
+    assert [page["url"] for page in pack["pages"]] == ["/outbox"]
+    assert pack["households"] is None
