@@ -252,6 +252,13 @@ def invite(who: str, no_qr: bool, commune_code: str | None, province_code: str |
     type=click.IntRange(1, 200),
     help="Số xã của tỉnh mẫu.",
 )
+@click.option(
+    "--commune",
+    "commune_code",
+    metavar="MÃ_XÃ",
+    help="Mã xã dựng dữ liệu mẫu (mặc định FIELDKIT_DEMO_COMMUNE, 15349); với --province: xã "
+    "đầu tiên, và tỉnh của nó.",
+)
 def demo(
     households: int | None,
     seed: int,
@@ -259,6 +266,7 @@ def demo(
     links: bool,
     province: bool,
     communes_count: int,
+    commune_code: str | None,
 ) -> None:
     """Build the demo commune (modelled on xã Vĩnh Hưng, Vĩnh Lộc, Thanh Hóa), or with
     --province a demo province of many communes (meant for PostgreSQL; commits after each
@@ -278,7 +286,7 @@ def demo(
                 "Cơ sở dữ liệu đã có dữ liệu; dữ liệu mẫu chỉ tạo trên CSDL trống."
             )
         elif province:
-            first = settings.demo_commune_code
+            first = (commune_code or settings.demo_commune_code).strip()
             for line in demo_data.build_province(
                 session,
                 province_code=admin_units.lookup_commune(first).province_code,
@@ -293,7 +301,7 @@ def demo(
         else:
             summary = demo_data.build(
                 session,
-                commune_code=settings.demo_commune_code,
+                commune_code=(commune_code or settings.demo_commune_code).strip(),
                 households=households or 1520,
                 seed=seed,
                 now=utcnow(),

@@ -155,3 +155,12 @@ def test_the_first_province_admin_is_made_and_invited_at_the_console(run, tmp_pa
     assert "Không có tỉnh nào mang mã 99" in run(
         "member", "add", "Ai Đó", "--role", "province", "--province", "99", ok=False
     )
+
+
+def test_the_demo_is_built_in_the_commune_given(run):
+    assert "Xã mẫu: Phường Hàm Rồng, Tỉnh Thanh Hóa" in run(
+        "demo", "--commune", "14758", "--households", "40"
+    )
+    assert "Máy chủ chưa có xã mã 15349" in run(
+        "village", "add", "Thôn X", "--commune", "15349", ok=False
+    )
