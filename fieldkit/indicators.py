@@ -255,22 +255,27 @@ def indicators_from(group_id: int, name: str, counted: dict[str, Count]) -> Vill
 
 
 def visit_counts_by_village(
-    session: Session, village_ids: list[int], since: datetime | None, until: datetime | None
+    session: Session,
+    village_ids: list[int],
+    since: datetime | None,
+    until: datetime | None,
+    *,
+    reasons: bool = True,
 ) -> dict[int, dict[str, Count]]:
-    """The visit-based indicators (reached, resident indicators, procedures, failure reasons)
-    of each of these villages over the visits with `since <= visited_at < until`: the same
-    grouped queries village_indicators runs for a period, over any number of villages at once
-    (the province's week). Villages without any are missing."""
+    """The visit-based indicators (reached, resident indicators, procedures, and failure
+    reasons unless `reasons` is false) of each of these villages over the visits with
+    `since <= visited_at < until`: the same grouped queries village_indicators runs for a
+    period, over any number of villages at once (the province's week). Villages without any
+    are missing."""
     if not village_ids:
         return {}
-    return _count(
-        session,
-        Household.village_id,
-        col(Household.village_id).in_(village_ids),
-        since,
-        until,
-        households=False,
-    )
+    counted: dict[int, dict[str, Count]] = {}
+    where = col(Household.village_id).in_(village_ids)
+    _reached(session, Household.village_id, where, counted, since, until)
+    _resident_indicators(session, Household.village_id, where, counted, since, until)
+    if reasons:
+        _failure_reasons(session, Household.village_id, where, counted, since, until)
+    return counted
 
 
 def _stored(session: Session, village_ids: list[int]) -> dict[int, dict[str, Count]]:

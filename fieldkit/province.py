@@ -273,8 +273,8 @@ class WeekRow:
 def week_numbers(session: Session, *, province_code: str, week: Week) -> list[WeekRow]:
     """Every commune of the province for `week` (Vietnam time), by name, then "Toàn tỉnh".
     The visit-based indicators count the week's visits with fieldkit.indicators' own rules
-    (a household or resident once per village); visits are counted one by one. Four grouped
-    queries over the week's visits (ix_visit_visited_at). Reads only."""
+    (a household or resident once per village); visits are counted one by one. Three grouped
+    queries over the week's visits (ix_visit_visited_at); no failure reasons. Reads only."""
     communes = communes_of(session, province_code)
     village_of = dict(
         session.exec(
@@ -284,7 +284,7 @@ def week_numbers(session: Session, *, province_code: str, week: Week) -> list[We
         ).all()
     )
     by_village = indicators.visit_counts_by_village(
-        session, list(village_of), week.since, week.until
+        session, list(village_of), week.since, week.until, reasons=False
     )
     counted: dict[int, dict[str, Count]] = {}
     for village_id, values in by_village.items():

@@ -165,6 +165,9 @@ def test_province_targets_saved_and_seen_by_the_commune_as_its_own(app, db, prov
     assert "/ 40 ·" in overview
     grid = staff.get("/targets").get_data(as_text=True)
     assert "Tỉnh giao: 40" in grid and "đang áp dụng" in grid
+    # The commune's audit log says what the province set for it, and who.
+    log = staff.get("/audit").get_data(as_text=True)
+    assert "Đặt chỉ tiêu" in log and province.staff.name in log
     province_page = browser.get("/province").get_data(as_text=True)
     assert "tỉnh giao" in province_page and "/ 90 ·" in province_page
 
