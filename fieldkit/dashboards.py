@@ -15,6 +15,7 @@ visit sum to it too. Visits and assistance lines are counted one by one and sum 
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -191,6 +192,47 @@ def _first_level1(village_id: int):
     )
 
 
+@dataclass(frozen=True)
+class Firsts:
+    """Who first reached each household, and first brought each resident to VNeID level 1,
+    when, and whether it counts as approved (one row per household / resident, credited once:
+    see the module's docstring). Read once per page (two passes over the village's visits)
+    and shared by per_week, per_volunteer and new_today, which each counted them again before
+    — the village dashboard at 10 visits a household spent most of its time there."""
+
+    reach: list[tuple[int, datetime, int]]  # (volunteer id, visited at, approved 0/1)
+    level1: list[tuple[int, datetime, int]]
+
+
+def firsts(session: Session, *, village_id: int) -> Firsts:
+    rows = []
+    for first in (_first_reach(village_id), _first_level1(village_id)):
+        rows.append(
+            [
+                (volunteer_id, visited_at, int(approved or 0))
+                for volunteer_id, visited_at, approved in session.exec(
+                    select(first.c.volunteer_id, first.c.visited_at, first.c.approved).where(
+                        first.c.rank == 1
+                    )
+                ).all()
+            ]
+        )
+    return Firsts(reach=rows[0], level1=rows[1])
+
+
+def _tally(rows, key, since: datetime | None = None, until: datetime | None = None) -> dict:
+    """Count(approved, pending) of `rows` (volunteer, time, approved) by key(row), for the
+    rows with since <= time < until."""
+    found: dict = {}
+    for row in rows:
+        at = row[1]
+        if (since is not None and at < since) or (until is not None and at >= until):
+            continue
+        approved, total = found.get(key(row), (0, 0))
+        found[key(row)] = (approved + row[2], total + 1)
+    return {name: _count(ok, n) for name, (ok, n) in found.items()}
+
+
 def _between(column, since: datetime | None, until: datetime | None) -> list:
     conditions = []
     if since is not None:
@@ -251,11 +293,13 @@ def per_volunteer(
     village_id: int,
     since: datetime | None = None,
     until: datetime | None = None,
+    known: Firsts | None = None,
 ) -> VolunteerTable:
     """The village's volunteers and leaders (active ones, and anyone who visited there), by
     name, with the households assigned to them now and their visits, first reaches and lines
     done within `since <= visited_at < until`. A last row holds the households assigned to
-    nobody. Each column of `total` is the sum of the rows. Five grouped queries."""
+    nobody. Each column of `total` is the sum of the rows. Four grouped queries, and the
+    village's Firsts unless `known`."""
     assigned = {
         member_id: int(n)
         for member_id, n in session.exec(
@@ -273,15 +317,8 @@ def per_volunteer(
             .group_by(Visit.volunteer_id)
         ).all()
     }
-    first = _first_reach(village_id)
-    reached = {
-        member_id: _count(ok, n)
-        for member_id, ok, n in session.exec(
-            select(first.c.volunteer_id, func.sum(first.c.approved), func.count())
-            .where(first.c.rank == 1, *_between(first.c.visited_at, since, until))
-            .group_by(first.c.volunteer_id)
-        ).all()
-    }
+    known = known or firsts(session, village_id=village_id)
+    reached = _tally(known.reach, lambda row: row[0], since, until)
     lines = {
         member_id: _count(ok, n)
         for member_id, ok, n in session.exec(
@@ -378,11 +415,17 @@ class WeekRow:
 
 
 def per_week(
-    session: Session, *, village_id: int, last: Week, weeks: int = WEEKS_SHOWN
+    session: Session,
+    *,
+    village_id: int,
+    last: Week,
+    weeks: int = WEEKS_SHOWN,
+    known: Firsts | None = None,
 ) -> list[WeekRow]:
-    """The `weeks` ISO weeks ending with `last`, oldest first. Three grouped queries; each
-    visit falls in one week bucket (a CASE on the week starts, the same in SQLite and
-    PostgreSQL), each household and resident in the week it was first reached."""
+    """The `weeks` ISO weeks ending with `last`, oldest first. One grouped query over the
+    weeks' visits, each falling in one week bucket (a CASE on the week starts, the same in
+    SQLite and PostgreSQL); each household and resident in the week it was first reached
+    (the village's Firsts, unless `known`)."""
     shown = [last.previous(n) for n in range(weeks - 1, -1, -1)]
 
     def bucket(column):
@@ -403,19 +446,14 @@ def per_week(
             .group_by(when)
         ).all()
     }
-    for name, first in (
-        ("reached", _first_reach(village_id)),
-        ("vneid_level1", _first_level1(village_id)),
-    ):
-        when = bucket(first.c.visited_at).label("bucket")
-        found[name] = {
-            index: _count(ok, n)
-            for index, ok, n in session.exec(
-                select(when, func.sum(first.c.approved), func.count())
-                .where(first.c.rank == 1, *_between(first.c.visited_at, *period))
-                .group_by(when)
-            ).all()
-        }
+    known = known or firsts(session, village_id=village_id)
+    starts = [week.since for week in shown]
+
+    def week_of(row) -> int:
+        return bisect_right(starts, row[1]) - 1
+
+    found["reached"] = _tally(known.reach, week_of, *period)
+    found["vneid_level1"] = _tally(known.level1, week_of, *period)
     return [
         WeekRow(week=week, **{name: found[name].get(index, Count()) for name in found})
         for index, week in enumerate(shown)
@@ -463,16 +501,13 @@ def percent(part: int, whole: int) -> int | None:
     return (200 * part + whole) // (2 * whole)
 
 
-def new_today(session: Session, *, village_id: int, today: date) -> Count:
+def new_today(
+    session: Session, *, village_id: int, today: date, known: Firsts | None = None
+) -> Count:
     """Households first reached today (the last bucket of the Zalo summary)."""
-    first = _first_reach(village_id)
+    known = known or firsts(session, village_id=village_id)
     since, until = day_bounds(today)
-    ok, n = session.exec(
-        select(func.sum(first.c.approved), func.count()).where(
-            first.c.rank == 1, *_between(first.c.visited_at, since, until)
-        )
-    ).one()
-    return _count(ok, n)
+    return _tally(known.reach, lambda row: "today", since, until).get("today", Count())
 
 
 @dataclass(frozen=True)
