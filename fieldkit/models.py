@@ -469,8 +469,10 @@ class Guide(SQLModel, table=True):
 
 class HouseholdProgress(SQLModel, table=True):
     """One household's share of one indicator (a key of fieldkit.indicators, "failed:<reason>"
-    for failure reasons, or "followup:level2_waiting" — residents waiting for the police, in
-    `approved` — for fieldkit.followups): how many of it count approved and how many pending, by the
+    for failure reasons, "followup:level2_waiting" — residents waiting for the police, in
+    `approved` — for fieldkit.followups, or "review:pending" / "review:returned" — the
+    household's records waiting for review or sent back, in `approved` — for the province
+    overview): how many of it count approved and how many pending, by the
     definitions of `fieldkit.indicators`. Rows only where something counts; rejected households
     have none. Kept by `fieldkit.indicators.refresh_progress()` — called from
     `households.refresh_summary()` and on any change of a review state — and filled in bulk by
