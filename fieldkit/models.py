@@ -173,18 +173,6 @@ class OneTimeCode(SQLModel, table=True):
     failed_attempts: int = 0
 
 
-class Attempt(SQLModel, table=True):
-    """One attempt at something that is throttled (a sign-in, a code), by a key such as
-    "code:<member>" or "ip:<address>". Kept in the database so any app server can count."""
-
-    __table_args__ = (Index("ix_attempt_key_at", "key", "at"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    key: str = Field(max_length=120)
-    at: datetime = Field(default_factory=utcnow)
-    succeeded: bool = False
-
-
 class AuditEvent(SQLModel, table=True):
     """Who did what, when: sign-ins, invites, passkey changes, role changes, reviews,
     exports and erasures (DESIGN.md §5). Append-only."""
@@ -512,6 +500,63 @@ Index(
     Household.erased_at,
     Household.assigned_volunteer_id,
 )
+
+
+# --- Sessions, passkey challenges, counts of refusals (issue 10) -------------------------------
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser (DESIGN.md §5: sessions live on the server). The cookie carries only
+    a random id; this row keeps its SHA-256, whose it is and since when. Deleting the row ends
+    the session everywhere at once, on every app server. `data` is the little the web app keeps
+    per browser (CSRF token, flash messages, the push endpoint it registered, the id of a
+    passkey challenge in progress) — never who is signed in: that is `member_id`."""
+
+    __table_args__ = (Index("ix_websession_last_seen", "last_seen_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, max_length=64)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    # Renewed at most every few minutes (fieldkit.sessions.TOUCH_EVERY): the session lasts
+    # 30 days from here.
+    last_seen_at: datetime = Field(default_factory=utcnow)
+    # When the person last proved who they are (passkey, link or code): adding a passkey
+    # needs this to be recent.
+    proved_at: datetime = Field(default_factory=utcnow)
+    method: str = Field(default="", max_length=20)
+    passkey_id: int | None = Field(default=None, foreign_key="passkey.id", index=True)
+    device: str = Field(default="", max_length=80)
+    data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class PasskeyChallenge(SQLModel, table=True):
+    """A WebAuthn challenge waiting for its answer: made by the options step, bound to one
+    browser (its id is kept in that browser's session), deleted by the first answer — right
+    or wrong — and worthless after `expires_at`. `client` is the address that asked, so one
+    address cannot keep an unbounded number waiting."""
+
+    __table_args__ = (Index("ix_passkeychallenge_client", "client", "expires_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    purpose: str = Field(max_length=10)
+    challenge: str = Field(max_length=100, description="base64url")
+    member_id: int | None = Field(default=None, foreign_key="member.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime = Field(index=True)
+    client: str = Field(default="", max_length=64)
+
+
+class Tally(SQLModel, table=True):
+    """How many times something happened under `key` in the window starting at `window_start`
+    (a minute for throttles, an hour for refused sign-ins): one row however many times, so a
+    flood of unauthenticated requests adds at most one row per key and window."""
+
+    __table_args__ = (Index("ix_tally_window", "window_start"),)
+
+    key: str = Field(primary_key=True, max_length=120)
+    window_start: datetime = Field(primary_key=True)
+    count: int = 0
 
 
 # --- Province (issue 14) ---------------------------------------------------------------------

@@ -329,6 +329,20 @@ def require_can_review(session: Session, actor: Member, household_id: int) -> Ho
     return require_household(session, actor, household_id)
 
 
+# --- Sessions (issue 10) -------------------------------------------------------------------
+
+
+def can_end_sessions_of(actor: Member, member: Member) -> bool:
+    """Commune staff sign a member of their commune out of every device (a lost or shared
+    phone) from the members page. Everyone does it for themselves on their account page."""
+    return is_commune_wide(actor) and can_manage_member(actor, member)
+
+
+def require_can_end_sessions_of(actor: Member, member: Member) -> None:
+    if not can_end_sessions_of(actor, member):
+        raise Forbidden("Chỉ công chức xã được đăng xuất thiết bị của thành viên khác.")
+
+
 # --- The province (issue 14) ----------------------------------------------------------------
 # Province staff (Cán bộ tỉnh) see every commune of their province side by side, read-only,
 # and only as numbers: per commune and, in a commune's overview, per village — approved with

@@ -21,19 +21,21 @@ import pytest
 from sqlmodel import SQLModel, func, select
 from werkzeug.routing import IntegerConverter
 
-from fieldkit import forms
+from fieldkit import forms, sessions
 from fieldkit.models import (
-    Attempt,
     AuditEvent,
     Commune,
     Household,
     Member,
     Outcome,
     Passkey,
+    PasskeyChallenge,
     ReviewState,
     Role,
+    Tally,
     Village,
     Visit,
+    WebSession,
     utcnow,
 )
 from fieldkit.sync import Kind
@@ -49,8 +51,15 @@ SIGNED_IN = EVERYONE | PROVINCE
 ASSIGNERS = {"leader"} | COMMUNE  # who gives households to volunteers
 EXPORTERS = {"leader"} | COMMUNE  # indicator and visit files
 REFUSED = {403, 404}
-# Refusals may be written down (audit log) and attempts counted: those tables may grow.
-GROWS_ON_REFUSAL = {AuditEvent.__tablename__, Attempt.__tablename__}
+# Refusals may be written down (audit log) and counted (tallies), and anyone may ask for a
+# passkey challenge: those tables may grow.
+GROWS_ON_REFUSAL = {
+    AuditEvent.__tablename__,
+    Tally.__tablename__,
+    PasskeyChallenge.__tablename__,
+}
+# Routes that end the session the matrix's requests are made in: asked last.
+ENDS_THE_SESSION = {"auth.signout", "account.end_all_sessions"}
 
 
 @dataclass(frozen=True)
@@ -132,6 +141,11 @@ ROUTES: dict[str, Expect] = {
     "auth.add_passkey": _e(identity=True),
     "account.index": _e(identity=True),
     "account.revoke": _e(identity=True),
+    # Sessions (issue 10): one's own devices on the account page; commune staff sign a member
+    # out of every device (tests/web/test_sessions.py holds the role rules).
+    "account.end_session": _e(identity=True),
+    "account.end_all_sessions": _e(identity=True),
+    "members.end_sessions": _e(identity=True),
     "members.index": _e(identity=True),
     "members.add": _e(identity=True),
     "members.code": _e(identity=True),
@@ -203,6 +217,11 @@ class Objects:
     province_inside: dict[str, int]  # what province staff of Thanh Hóa look after
 
 
+def _session(db, member: Member) -> int:
+    _, record = sessions.open_session(db, member, now=utcnow(), method="link")
+    return record.id
+
+
 def _passkey(db, member: Member, credential: str) -> Passkey:
     passkey = Passkey(member_id=member.id, credential_id=credential, public_key=b"\x01" * 32)
     db.add(passkey)
@@ -226,6 +245,7 @@ def matrix(db, world):
         "member_id": world.volunteer.id,
         "village_id": world.village.id,
         "passkey_id": _passkey(db, world.volunteer, "in-scope").id,
+        "session_id": _session(db, world.volunteer),
         "commune_id": world.commune.id,
     }
     objects = Objects(
@@ -235,6 +255,7 @@ def matrix(db, world):
             "member_id": world.other_volunteer.id,
             "village_id": world.other_village.id,
             "passkey_id": _passkey(db, world.other_volunteer, "other-village").id,
+            "session_id": _session(db, world.other_volunteer),
             "commune_id": world.commune.id,
         },
         other_commune={
@@ -242,6 +263,7 @@ def matrix(db, world):
             "member_id": province.neighbour_volunteer.id,
             "village_id": province.neighbour_village.id,
             "passkey_id": _passkey(db, province.neighbour_volunteer, "other-commune").id,
+            "session_id": _session(db, province.neighbour_volunteer),
             "commune_id": province.neighbour.id,
         },
         other_province={
@@ -249,6 +271,7 @@ def matrix(db, world):
             "member_id": province.far_admin.id,
             "village_id": province.far_village.id,
             "passkey_id": _passkey(db, far_person, "other-province").id,
+            "session_id": _session(db, far_person),
             "commune_id": province.far.id,
         },
         # Province staff's own team: the staff member the admin looks after.
@@ -256,6 +279,7 @@ def matrix(db, world):
             **inside,
             "member_id": province.staff.id,
             "passkey_id": _passkey(db, province.staff, "province-staff").id,
+            "session_id": _session(db, province.staff),
         },
     )
     db.commit()
@@ -300,6 +324,7 @@ TARGETS = {
     "member_id": Member,
     "village_id": Village,
     "passkey_id": Passkey,
+    "session_id": WebSession,
     "commune_id": Commune,
 }
 
@@ -365,7 +390,7 @@ def test_every_route_answers_each_role_inside_and_outside_its_scope(app, db, wor
     problems = []
     checked = 0
     # Signing out last: it ends the session the other requests are made in.
-    rules = sorted(app.url_map.iter_rules(), key=lambda r: (r.endpoint == "auth.signout", r.rule))
+    rules = sorted(app.url_map.iter_rules(), key=lambda r: (r.endpoint in ENDS_THE_SESSION, r.rule))
     for rule in rules:
         expect = ROUTES.get(rule.endpoint)
         if expect is None:
