@@ -1449,12 +1449,47 @@ def build_province(
             )
         )
     session.flush()
+    add_province_targets(session, province_code=province.code, now=now)
     session.execute(text("ANALYZE"))
     yield (
         f"Tỉnh mẫu: {province.name} — {len(codes)} xã, {_thousands(totals['village'])} thôn, "
         f"{_thousands(totals['household'])} hộ, {_thousands(totals['resident'])} nhân khẩu, "
         f"{_thousands(totals['visit'])} lượt thăm, "
         f"{_thousands(totals['assistance'])} dịch vụ hỗ trợ."
+    )
+
+
+def add_province_targets(session: Session, *, province_code: str, now: datetime) -> int:
+    """This year's targets of the demo province, set by its admin through the same rule as the
+    targets page: 95 % of each commune's households reached and 80 % of them with someone at
+    VNeID level 1, and the sums for the whole province. Returns how many were set. Caller
+    commits."""
+    from fieldkit import targets
+
+    admin = session.exec(
+        select(Member).where(
+            Member.province_code == province_code, Member.role == Role.province_admin
+        )
+    ).first()
+    if admin is None:
+        return 0
+    households = dict(
+        session.exec(
+            select(Village.commune_id, func.count())
+            .join(Household, Household.village_id == Village.id)
+            .join(Commune, Commune.id == Village.commune_id)
+            .where(Commune.province_code == province_code)
+            .group_by(Village.commune_id)
+        ).all()
+    )
+    cells = {}
+    for key, share in (("reached", 0.95), ("vneid_level1", 0.8)):
+        for commune_id, count in households.items():
+            cells[targets.province_cell_name(commune_id, key)] = round(count * share)
+        cells[targets.province_cell_name(None, key)] = round(sum(households.values()) * share)
+    start, end = targets.preset_period("year", local_today(now))
+    return targets.save_province_grid(
+        session, member=admin, period_start=start, period_end=end, values=cells, now=now
     )
 
 

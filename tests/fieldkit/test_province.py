@@ -377,6 +377,9 @@ def test_the_demo_province_is_deterministic_and_counts_like_the_app(session):
     )
     overview = province.overview(session, province_code="38", today=TODAY)
     assert overview.total.values.households.total == 300
+    # This year's province targets: 95 % reached, for each commune and the province.
+    assert overview.total.lines[1].progress.target == 285
+    assert all(row.lines[1].from_province for row in overview.rows)
     for row in overview.rows:
         own = dashboards.commune_total(
             indicators.recount(session, scope=Scope(commune_id=row.commune.id, village_id=None))
