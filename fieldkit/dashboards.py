@@ -27,13 +27,17 @@ from fieldkit import forms, policy
 from fieldkit.errors import Invalid
 from fieldkit.indicators import (
     COUNTED,
+    DAY,
     LABELS,
     RESIDENT_INDICATORS,
+    WEEK,
     Count,
     VillageIndicators,
+    activity_sums,
     assistance_lines,
     flag,
     line_approved,
+    member_sums,
 )
 from fieldkit.models import (
     Assistance,
@@ -196,9 +200,8 @@ def _first_level1(village_id: int):
 class Firsts:
     """Who first reached each household, and first brought each resident to VNeID level 1,
     when, and whether it counts as approved (one row per household / resident, credited once:
-    see the module's docstring). Read once per page (two passes over the village's visits)
-    and shared by per_week, per_volunteer and new_today, which each counted them again before
-    — the village dashboard at 10 visits a household spent most of its time there."""
+    see the module's docstring), counted from the visits and lines: for a period's numbers
+    (the weekly print view) and as the reference the kept tallies are tested against."""
 
     reach: list[tuple[int, datetime, int]]  # (volunteer id, visited at, approved 0/1)
     level1: list[tuple[int, datetime, int]]
@@ -293,13 +296,17 @@ def per_volunteer(
     village_id: int,
     since: datetime | None = None,
     until: datetime | None = None,
-    known: Firsts | None = None,
+    recount: bool = False,
 ) -> VolunteerTable:
     """The village's volunteers and leaders (active ones, and anyone who visited there), by
     name, with the households assigned to them now and their visits, first reaches and lines
     done within `since <= visited_at < until`. A last row holds the households assigned to
-    nobody. Each column of `total` is the sum of the rows. Four grouped queries, and the
-    village's Firsts unless `known`."""
+    nobody. Each column of `total` is the sum of the rows.
+
+    All time (no period): the member: tallies kept beside the indicators, read in one query.
+    For a period (the weekly print view), or with `recount`: counted from the visits and lines
+    (three grouped queries and the village's Firsts) — the reference the kept tallies are
+    tested against."""
     assigned = {
         member_id: int(n)
         for member_id, n in session.exec(
@@ -308,30 +315,14 @@ def per_volunteer(
             .group_by(Household.assigned_volunteer_id)
         ).all()
     }
-    visits = {
-        member_id: _count(ok, n)
-        for member_id, ok, n in session.exec(
-            _visits_base(village_id)
-            .add_columns(Visit.volunteer_id, func.sum(_visit_approved()), func.count())
-            .where(*_between(Visit.visited_at, since, until))
-            .group_by(Visit.volunteer_id)
-        ).all()
-    }
-    known = known or firsts(session, village_id=village_id)
-    reached = _tally(known.reach, lambda row: row[0], since, until)
-    lines = {
-        member_id: _count(ok, n)
-        for member_id, ok, n in session.exec(
-            assistance_lines(
-                [Visit.volunteer_id, func.sum(flag(line_approved())), func.count()],
-                Household.village_id == village_id,
-                since,
-                until,
-            )
-            .where(Assistance.result == Result.done)
-            .group_by(Visit.volunteer_id)
-        ).all()
-    }
+    if since is None and until is None and not recount:
+        kept = member_sums(session, village_id)
+        visits, reached, lines = (
+            {member_id: count for (member_id, what), count in kept.items() if what == name}
+            for name in ("visits", "reached", "lines_done")
+        )
+    else:
+        visits, reached, lines = _counted_per_volunteer(session, village_id, since, until)
 
     worked = {i for i in (*assigned, *visits, *reached, *lines) if i is not None}
     people = session.exec(
@@ -375,6 +366,34 @@ def per_volunteer(
     return VolunteerTable(rows=rows, total=total)
 
 
+def _counted_per_volunteer(session: Session, village_id: int, since, until):
+    visits = {
+        member_id: _count(ok, n)
+        for member_id, ok, n in session.exec(
+            _visits_base(village_id)
+            .add_columns(Visit.volunteer_id, func.sum(_visit_approved()), func.count())
+            .where(*_between(Visit.visited_at, since, until))
+            .group_by(Visit.volunteer_id)
+        ).all()
+    }
+    known = firsts(session, village_id=village_id)
+    reached = _tally(known.reach, lambda row: row[0], since, until)
+    lines = {
+        member_id: _count(ok, n)
+        for member_id, ok, n in session.exec(
+            assistance_lines(
+                [Visit.volunteer_id, func.sum(flag(line_approved())), func.count()],
+                Household.village_id == village_id,
+                since,
+                until,
+            )
+            .where(Assistance.result == Result.done)
+            .group_by(Visit.volunteer_id)
+        ).all()
+    }
+    return visits, reached, lines
+
+
 def volunteer_households(session: Session, *, village_id: int, member_id: int) -> list[Household]:
     """The households of the village assigned to this person now (not rejected), by label."""
     households = session.exec(
@@ -415,17 +434,37 @@ class WeekRow:
 
 
 def per_week(
-    session: Session,
-    *,
-    village_id: int,
-    last: Week,
-    weeks: int = WEEKS_SHOWN,
-    known: Firsts | None = None,
+    session: Session, *, village_id: int, last: Week, weeks: int = WEEKS_SHOWN
 ) -> list[WeekRow]:
-    """The `weeks` ISO weeks ending with `last`, oldest first. One grouped query over the
-    weeks' visits, each falling in one week bucket (a CASE on the week starts, the same in
-    SQLite and PostgreSQL); each household and resident in the week it was first reached
-    (the village's Firsts, unless `known`)."""
+    """The `weeks` ISO weeks ending with `last`, oldest first: the week: tallies kept beside
+    the indicators (visits made that week; households and residents credited to the week
+    they were first reached), read in one query."""
+    shown = [last.previous(n) for n in range(weeks - 1, -1, -1)]
+    names = {"visits": "visits", "reached": "reached", "vneid_level1": "level1"}
+    kept = activity_sums(
+        session,
+        [village_id],
+        [f"{WEEK}{week.iso}:{key}" for week in shown for key in names.values()],
+    )
+    return [
+        WeekRow(
+            week=week,
+            **{
+                name: kept.get((village_id, f"{WEEK}{week.iso}:{key}"), Count())
+                for name, key in names.items()
+            },
+        )
+        for week in shown
+    ]
+
+
+def count_weeks(
+    session: Session, *, village_id: int, last: Week, weeks: int = WEEKS_SHOWN
+) -> list[WeekRow]:
+    """per_week counted from the visits and lines: one grouped query over the weeks' visits,
+    each falling in one week bucket (a CASE on the week starts, the same in SQLite and
+    PostgreSQL); each household and resident in the week it was first reached (the village's
+    Firsts). The reference the kept tallies are tested against."""
     shown = [last.previous(n) for n in range(weeks - 1, -1, -1)]
 
     def bucket(column):
@@ -446,7 +485,7 @@ def per_week(
             .group_by(when)
         ).all()
     }
-    known = known or firsts(session, village_id=village_id)
+    known = firsts(session, village_id=village_id)
     starts = [week.since for week in shown]
 
     def week_of(row) -> int:
@@ -501,13 +540,10 @@ def percent(part: int, whole: int) -> int | None:
     return (200 * part + whole) // (2 * whole)
 
 
-def new_today(
-    session: Session, *, village_id: int, today: date, known: Firsts | None = None
-) -> Count:
-    """Households first reached today (the last bucket of the Zalo summary)."""
-    known = known or firsts(session, village_id=village_id)
-    since, until = day_bounds(today)
-    return _tally(known.reach, lambda row: "today", since, until).get("today", Count())
+def new_today(session: Session, *, village_id: int, today: date) -> Count:
+    """Households first reached today (the last bucket of the Zalo summary): a kept tally."""
+    key = f"{DAY}{today.isoformat()}:reached"
+    return activity_sums(session, [village_id], [key]).get((village_id, key), Count())
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, func, select
 
-from fieldkit import followups
+from fieldkit import followups, forms
 from fieldkit.models import (
     Assistance,
     Household,
@@ -104,6 +104,18 @@ LABELS = {**REVIEWED, **FACTS}
 # backlog from VillageProgress instead of a pass over millions of visits (issue 14).
 REVIEW_PENDING = "review:pending"
 REVIEW_RETURNED = "review:returned"
+
+# The village dashboard's and the province week's figures, kept beside the indicators too (in
+# `approved` / `pending` as everywhere), so that a village of thousands of visits is read in a
+# few rows rather than counted again on every page (fieldkit.dashboards):
+#   week:<ISO week>:visits   counted visits made that week (Vietnam time)
+#   week:<ISO week>:reached  the household, in the week it was first reached by a "met" visit
+#   week:<ISO week>:level1   residents first at VNeID level 1 that week
+#   day:<date>:reached       the household, on the day it was first reached
+#   member:<id>:visits | reached | lines_done   the same credited to the person who visited
+# A household or resident first reached is credited once, approved when any approved visit
+# (line) reached it — the rule fieldkit.dashboards explains.
+WEEK, DAY, BY_MEMBER = "week:", "day:", "member:"
 
 # Online procedures are counted as lines (each is one dossier filed), not as residents.
 PROCEDURE_SERVICE = "online_procedure"
@@ -252,30 +264,6 @@ def indicators_from(group_id: int, name: str, counted: dict[str, Count]) -> Vill
         failure_reasons=dict(sorted(reasons.items())),
         **plain,
     )
-
-
-def visit_counts_by_village(
-    session: Session,
-    village_ids: list[int],
-    since: datetime | None,
-    until: datetime | None,
-    *,
-    reasons: bool = True,
-) -> dict[int, dict[str, Count]]:
-    """The visit-based indicators (reached, resident indicators, procedures, and failure
-    reasons unless `reasons` is false) of each of these villages over the visits with
-    `since <= visited_at < until`: the same grouped queries village_indicators runs for a
-    period, over any number of villages at once (the province's week). Villages without any
-    are missing."""
-    if not village_ids:
-        return {}
-    counted: dict[int, dict[str, Count]] = {}
-    where = col(Household.village_id).in_(village_ids)
-    _reached(session, Household.village_id, where, counted, since, until)
-    _resident_indicators(session, Household.village_id, where, counted, since, until)
-    if reasons:
-        _failure_reasons(session, Household.village_id, where, counted, since, until)
-    return counted
 
 
 def _stored(session: Session, village_ids: list[int]) -> dict[int, dict[str, Count]]:
@@ -453,6 +441,8 @@ def progress_rows(session: Session, where) -> list[dict]:
         counted.setdefault(household_id, {})[followups.LEVEL2_TALLY] = Count(waiting, 0)
     for household_id, tallies in _review_backlog(session, where).items():
         counted.setdefault(household_id, {}).update(tallies)
+    for household_id, tallies in activity(session, where).items():
+        counted.setdefault(household_id, {}).update(tallies)
     villages = (
         dict(
             session.exec(
@@ -511,6 +501,134 @@ def _review_backlog(session: Session, where) -> dict[int, dict[str, Count]]:
             tallies[REVIEW_PENDING] = Count(int(pending), 0)
         if returned:
             tallies[REVIEW_RETURNED] = Count(int(returned), 0)
+    return found
+
+
+def week_key(moment: datetime) -> str:
+    """ "2026-W47": the ISO week of `moment` in Vietnam."""
+    year, number, _ = forms.to_local(moment).date().isocalendar()
+    return f"{year}-W{number:02d}"
+
+
+def activity(session: Session, where) -> dict[int, dict[str, Count]]:
+    """Per household `where` selects (not rejected): the week:, day: and member: tallies
+    described above, from its counted visits and lines. Two queries; the crediting is done
+    here, a household at a time."""
+    ok_visit = sa.and_(
+        Visit.review_state == ReviewState.approved, Household.review_state == ReviewState.approved
+    )
+    visits = session.exec(
+        select(
+            Household.id,
+            Visit.id,
+            Visit.volunteer_id,
+            Visit.visited_at,
+            Visit.outcome,
+            flag(ok_visit),
+        )
+        .join(Visit, Visit.household_id == Household.id)
+        .where(
+            where,
+            col(Household.review_state).in_(COUNTED),
+            col(Visit.review_state).in_(COUNTED),
+        )
+    ).all()
+    level1_code, level1_results = RESIDENT_INDICATORS["vneid_level1"]
+    lines = session.exec(
+        assistance_lines(
+            [
+                Household.id,
+                Assistance.id,
+                Assistance.resident_id,
+                Visit.volunteer_id,
+                Visit.visited_at,
+                Assistance.service_code,
+                Assistance.result,
+                flag(line_approved()),
+            ],
+            where,
+            None,
+            None,
+        ).where(
+            sa.or_(
+                Assistance.result == Result.done,
+                sa.and_(
+                    Assistance.service_code == level1_code,
+                    col(Assistance.result).in_(level1_results),
+                ),
+            )
+        )
+    ).all()
+    tallies: dict[int, dict[str, list[int]]] = {}
+
+    def add(household_id: int, key: str, approved: int) -> None:
+        total = tallies.setdefault(household_id, {}).setdefault(key, [0, 0])
+        total[0] += approved
+        total[1] += 1
+
+    first_met: dict[int, tuple] = {}
+    reached_ok: dict[int, int] = {}
+    for household_id, visit_id, member_id, at, outcome, approved in visits:
+        add(household_id, f"{WEEK}{week_key(at)}:visits", approved)
+        add(household_id, f"{BY_MEMBER}{member_id}:visits", approved)
+        if Outcome(outcome) is Outcome.met:
+            reached_ok[household_id] = max(reached_ok.get(household_id, 0), approved)
+            if household_id not in first_met or (at, visit_id) < first_met[household_id][:2]:
+                first_met[household_id] = (at, visit_id, member_id)
+    for household_id, (at, _, member_id) in first_met.items():
+        approved = reached_ok[household_id]
+        add(household_id, f"{WEEK}{week_key(at)}:reached", approved)
+        add(household_id, f"{DAY}{forms.to_local(at).date().isoformat()}:reached", approved)
+        add(household_id, f"{BY_MEMBER}{member_id}:reached", approved)
+    first_level1: dict[int, tuple] = {}
+    level1_ok: dict[int, int] = {}
+    for household_id, line_id, resident_id, member_id, at, code, result, approved in lines:
+        if Result(result) is Result.done:
+            add(household_id, f"{BY_MEMBER}{member_id}:lines_done", approved)
+        if code == level1_code and Result(result) in level1_results:
+            level1_ok[resident_id] = max(level1_ok.get(resident_id, 0), approved)
+            if resident_id not in first_level1 or (at, line_id) < first_level1[resident_id][:2]:
+                first_level1[resident_id] = (at, line_id, household_id)
+    for resident_id, (at, _, household_id) in first_level1.items():
+        add(household_id, f"{WEEK}{week_key(at)}:level1", level1_ok[resident_id])
+    return {
+        household_id: {key: Count(ok, n - ok) for key, (ok, n) in keys.items()}
+        for household_id, keys in tallies.items()
+    }
+
+
+def activity_sums(session: Session, village_ids: list[int], keys: list[str]) -> dict:
+    """{(village id, key): Count} of the kept tallies `keys`, for these villages. One read of
+    VillageProgress by its primary key."""
+    if not village_ids or not keys:
+        return {}
+    rows = session.exec(
+        select(
+            VillageProgress.village_id,
+            VillageProgress.indicator,
+            VillageProgress.approved,
+            VillageProgress.pending,
+        ).where(
+            col(VillageProgress.village_id).in_(village_ids),
+            col(VillageProgress.indicator).in_(keys),
+        )
+    ).all()
+    return {(v, key): Count(ok, pending) for v, key, ok, pending in rows if ok or pending}
+
+
+def member_sums(session: Session, village_id: int) -> dict[tuple[int, str], Count]:
+    """{(member id, "visits" | "reached" | "lines_done"): Count} of one village, all time."""
+    rows = session.exec(
+        select(VillageProgress.indicator, VillageProgress.approved, VillageProgress.pending).where(
+            VillageProgress.village_id == village_id,
+            col(VillageProgress.indicator).startswith(BY_MEMBER),
+        )
+    ).all()
+    found = {}
+    for key, ok, pending in rows:
+        if ok or pending:
+            _, member_id, what = key.split(":")
+            found[(int(member_id), what)] = Count(ok, pending)
     return found
 
 

@@ -14,27 +14,24 @@ record_export, whose caller commits.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 
-import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from fieldkit import admin_units, audit, dashboards, forms, indicators, members, policy, targets
 from fieldkit.dashboards import Line, Week
 from fieldkit.errors import Invalid
 from fieldkit.exports import APPROVED, PENDING, Table
-from fieldkit.indicators import LABELS, Count, VillageIndicators, flag
+from fieldkit.indicators import LABELS, Count, VillageIndicators
 from fieldkit.models import (
     Commune,
     Household,
     Member,
-    ReviewState,
     Role,
     Target,
     Village,
     VillageProgress,
-    Visit,
 )
 from fieldkit.text import sort_key
 
@@ -255,26 +252,33 @@ def sort_rows(rows: Sequence[CommuneRow], *, by: str, descending: bool) -> list[
 
 # --- the week's numbers -----------------------------------------------------------------------
 
-WEEK_COLUMNS = ("reached", "vneid_level1", "dvcqg_logins", "online_procedures", "payment_accounts")
+# What a week adds, per commune: visits made, households reached for the first time, residents
+# first at VNeID level 1 — the village dashboard's weekly figures, summed.
+WEEK_COLUMNS = {
+    "visits": "Lượt thăm",
+    "reached": "Hộ được tiếp cận lần đầu",
+    "level1": "Người lên VNeID mức 1",
+}
 
 
 @dataclass(frozen=True)
 class WeekRow:
-    """One commune's (or the province's) numbers for one ISO week: visits made, households
-    reached by a visit that met them, and the visit-based indicators, each approved with
-    pending beside it."""
+    """One commune's (or the province's) figures for one ISO week, approved with pending
+    beside them."""
 
     commune: Commune | None
     name: str
     visits: Count
-    values: VillageIndicators
+    reached: Count
+    level1: Count
 
 
 def week_numbers(session: Session, *, province_code: str, week: Week) -> list[WeekRow]:
-    """Every commune of the province for `week` (Vietnam time), by name, then "Toàn tỉnh".
-    The visit-based indicators count the week's visits with fieldkit.indicators' own rules
-    (a household or resident once per village); visits are counted one by one. Three grouped
-    queries over the week's visits (ix_visit_visited_at); no failure reasons. Reads only."""
+    """Every commune of the province for `week` (Vietnam time), by name, then "Toàn tỉnh":
+    the week: tallies kept beside the indicators (fieldkit.indicators), summed over each
+    commune's villages — one read of VillageProgress, whatever the week's number of visits.
+    A household or resident is credited to the week it was first reached, as on the village
+    dashboard, so the weeks add up to the totals. Reads only."""
     communes = communes_of(session, province_code)
     village_of = dict(
         session.exec(
@@ -283,53 +287,27 @@ def week_numbers(session: Session, *, province_code: str, week: Week) -> list[We
             )
         ).all()
     )
-    by_village = indicators.visit_counts_by_village(
-        session, list(village_of), week.since, week.until, reasons=False
-    )
-    counted: dict[int, dict[str, Count]] = {}
-    for village_id, values in by_village.items():
-        mine = counted.setdefault(village_of[village_id], {})
-        for key, count in values.items():
-            before = mine.get(key, Count())
-            mine[key] = Count(before.approved + count.approved, before.pending + count.pending)
-    approved = sa.and_(
-        Visit.review_state == ReviewState.approved, Household.review_state == ReviewState.approved
-    )
-    visits = {
-        commune_id: Count(int(ok or 0), int(n) - int(ok or 0))
-        for commune_id, ok, n in session.exec(
-            select(Village.commune_id, func.sum(flag(approved)), func.count())
-            .select_from(Visit)
-            .join(Household, Household.id == Visit.household_id)
-            .join(Village, Village.id == Household.village_id)
-            .where(
-                col(Village.commune_id).in_([c.id for c in communes]),
-                Visit.visited_at >= week.since,
-                Visit.visited_at < week.until,
-                col(Visit.review_state).in_(indicators.COUNTED),
-                col(Household.review_state).in_(indicators.COUNTED),
-            )
-            .group_by(Village.commune_id)
-        ).all()
-    }
+    keys = {name: f"{indicators.WEEK}{week.iso}:{name}" for name in WEEK_COLUMNS}
+    kept = indicators.activity_sums(session, list(village_of), list(keys.values()))
+    sums: dict[tuple[int, str], Count] = {}
+    for (village_id, key), count in kept.items():
+        name = key.rsplit(":", 1)[1]
+        before = sums.get((village_of[village_id], name), Count())
+        sums[(village_of[village_id], name)] = Count(
+            before.approved + count.approved, before.pending + count.pending
+        )
     rows = [
         WeekRow(
             commune=commune,
             name=commune.name,
-            visits=visits.get(commune.id, Count()),
-            values=indicators.indicators_from(
-                commune.id, commune.name, counted.get(commune.id, {})
-            ),
+            **{name: sums.get((commune.id, name), Count()) for name in WEEK_COLUMNS},
         )
         for commune in communes
     ]
     total = WeekRow(
         commune=None,
         name=PROVINCE_TOTAL,
-        visits=_sum(row.visits for row in rows),
-        values=replace(
-            dashboards.commune_total([row.values for row in rows], PROVINCE_TOTAL), village_id=0
-        ),
+        **{name: _sum(getattr(row, name) for row in rows) for name in WEEK_COLUMNS},
     )
     return [*rows, total]
 

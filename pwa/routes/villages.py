@@ -104,15 +104,14 @@ def _dashboard(village: Village):
     (values,) = village_indicators(session, scope=scope)
     in_force = targets.targets_for(session, commune_id=village.commune_id, on=today)
     funnel = dashboards.lines(values, in_force, village_id=village.id, keys=FUNNEL)
-    known = dashboards.firsts(session, village_id=village.id)  # read once, used three times
-    weeks = dashboards.per_week(session, village_id=village.id, last=week, known=known)
-    people = dashboards.per_volunteer(session, village_id=village.id, known=known)
+    weeks = dashboards.per_week(session, village_id=village.id, last=week)
+    people = dashboards.per_volunteer(session, village_id=village.id)
     if not policy.can_see_each_volunteer(member):
         people = dashboards.VolunteerTable(
             rows=[row for row in people.rows if row.member_id == member.id], total=people.total
         )
     due_today = dashboards.follow_ups_due(session, village_id=village.id, on=today)
-    reached_today = dashboards.new_today(session, village_id=village.id, today=today, known=known)
+    reached_today = dashboards.new_today(session, village_id=village.id, today=today)
     share = dashboards.share_text(
         village=village,
         week=week,

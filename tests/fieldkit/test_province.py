@@ -141,24 +141,22 @@ def test_latest_visit_per_commune_and_sorting(session, world, two):
     assert [row.name for row in by_nonsense.rows] == ["Phường Hàm Rồng", "Xã Vĩnh Lộc"]
 
 
-def test_the_week_counts_what_village_indicators_count(session, world, two):
+def test_the_week_adds_up_the_village_dashboards_weeks(session, world, two):
     week = Week.of(TODAY)
     rows = province.week_numbers(session, province_code="38", week=week)
     assert [row.name for row in rows] == ["Phường Hàm Rồng", "Xã Vĩnh Lộc", "Toàn tỉnh"]
     vinh_loc = rows[1]
-    own = dashboards.commune_total(
-        indicators.village_indicators(
-            session,
-            scope=Scope(commune_id=world.commune.id, village_id=None),
-            since=week.since,
-            until=week.until,
-        )
-    )
-    for key in province.WEEK_COLUMNS:
-        assert getattr(vinh_loc.values, key) == getattr(own, key), key
-    assert vinh_loc.visits.total == 2 and rows[0].visits.total == 1
-    assert rows[-1].visits.total == 3
-    assert rows[-1].values.reached.total == 3
+    villages = [world.village.id, world.other_village.id]
+    counted = [
+        dashboards.count_weeks(session, village_id=village_id, last=week, weeks=1)[0]
+        for village_id in villages
+    ]
+    assert vinh_loc.visits == dashboards._sum(row.visits for row in counted)
+    assert vinh_loc.reached == dashboards._sum(row.reached for row in counted)
+    assert vinh_loc.level1 == dashboards._sum(row.vneid_level1 for row in counted)
+    assert (vinh_loc.visits.total, vinh_loc.reached.total, vinh_loc.level1.total) == (2, 2, 1)
+    assert rows[0].visits.total == 1 and rows[-1].visits.total == 3
+    assert rows[-1].reached.total == 3
     earlier = province.week_numbers(session, province_code="38", week=week.previous(3))
     assert earlier[-1].visits.total == 0
 
