@@ -1450,6 +1450,7 @@ def build_province(
         )
     session.flush()
     add_province_targets(session, province_code=province.code, now=now)
+    true_statistics(session)
     session.execute(text("ANALYZE"))
     yield (
         f"Tỉnh mẫu: {province.name} — {len(codes)} xã, {_thousands(totals['village'])} thôn, "
@@ -1491,6 +1492,34 @@ def add_province_targets(session: Session, *, province_code: str, now: datetime)
     return targets.save_province_grid(
         session, member=admin, period_start=start, period_end=end, values=cells, now=now
     )
+
+
+# Columns whose share of distinct values PostgreSQL misjudges after the demo's bulk writes.
+_CLUSTERED = (
+    ("visit", "household_id"),
+    ("resident", "household_id"),
+    ("assistance", "resident_id"),
+)
+
+
+def true_statistics(session: Session) -> None:
+    """Tell PostgreSQL the true share of distinct values of the columns the demo writes
+    clustered. The demo writes each household's visits (residents, lines) side by side, so
+    ANALYZE's sample of pages meets each household many times and guesses about ten times too
+    few distinct households — and then plans the village dashboard with parallel scans of
+    every household of the province (1.8 s instead of 0.2 s, measured). Visits that arrive
+    over months in a real deployment are interleaved and need no such help. Nothing on
+    SQLite."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for table, column in _CLUSTERED:
+        share = session.execute(
+            text(f"SELECT count(DISTINCT {column})::float / greatest(count(*), 1) FROM {table}")
+        ).scalar()
+        if share:
+            session.execute(
+                text(f"ALTER TABLE {table} ALTER COLUMN {column} SET (n_distinct = {-share:.4f})")
+            )
 
 
 def _fresh_phone(rng: random.Random, phones: set[str]) -> str:
