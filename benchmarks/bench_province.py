@@ -13,8 +13,8 @@ client, signed in as the right person, median and 95th percentile in millisecond
 - a village dashboard (/villages/<id>) as the leader of the largest village — < 50 ms;
 - the province's XLSX file (/province/export.xlsx).
 
-Writes its section of benchmarks/RESULTS.md (between its own markers, leaving the rest) with
-the date, machine, commit and the load average when it ran: the machine may be shared.
+Writes its section of benchmarks/RESULTS.md through benchmarks/results.py (date, machine with
+its load when it ran — the machine may be shared — and commit).
 
     .venv/bin/python -m benchmarks.bench_province --database-url \
         postgresql+psycopg://fieldkit:fieldkit@localhost:5432/fieldkit_province [--runs 20]
@@ -24,19 +24,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import re
 import statistics
 import subprocess
 import sys
 import time
 from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import inspect, text
 from sqlmodel import col, func, select
 
+from benchmarks import results
 from fieldkit.config import Settings
 from fieldkit.db import make_engine, new_session
 from fieldkit.models import (
@@ -51,9 +49,6 @@ from fieldkit.models import (
 )
 from pwa import create_app
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "RESULTS.md"
-BEGIN, END = "<!-- bench_province: begin -->", "<!-- bench_province: end -->"
 TARGETS_MS = {"province overview": 1000, "commune overview": 150, "village dashboard": 50}
 
 
@@ -131,35 +126,6 @@ def sizes(session) -> dict[str, int]:
     return count
 
 
-def machine() -> str:
-    load = os.getloadavg()
-    try:
-        model = next(
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        )
-    except (OSError, StopIteration):
-        model = platform.processor() or "?"
-    return (
-        f"{os.cpu_count()} CPU ({model}), Python {platform.python_version()}, "
-        f"load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1 / 5 / 15 min)"
-    )
-
-
-def commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "?"
-
-
 def bench(url: str, runs: int, communes: int, households: int, note: str) -> None:
     built = build_if_empty(url, communes, households)
     settings = replace(
@@ -235,20 +201,15 @@ def bench(url: str, runs: int, communes: int, households: int, note: str) -> Non
 
 def write_results(rows, counted, village_size, village_visits, built, runs, note) -> None:
     lines = [
-        BEGIN,
-        "## Province pages at province size (benchmarks/bench_province.py, issue 14)",
-        "",
-        f"- When: {datetime.now().astimezone():%Y-%m-%d %H:%M %z}; commit {commit()}",
-        f"- Machine: {machine()}",
-        f"- Data (PostgreSQL, `fieldkit demo --province`): {counted['communes']:,} communes, "
+        f"- data (PostgreSQL, `fieldkit demo --province`): {counted['communes']:,} communes, "
         f"{counted['villages']:,} villages, {counted['households']:,} households, "
         f"~{counted['visits']:,} visits, ~{counted['assistance lines']:,} assistance lines; "
         f"largest village {village_size:,} households, {village_visits:,} visits",
-        f"- Each page rendered in-process through the Flask test client, {runs} runs after "
-        "one warm-up (the XLSX fewer)",
+        f"- each page rendered in-process through the Flask test client, signed in as the "
+        f"person who reads it, {runs} runs after one warm-up (the XLSX fewer)",
     ]
     if built is not None:
-        lines.append(f"- The demo province was built by this run in {built / 60:.1f} min")
+        lines.append(f"- the demo province was built by this run in {built / 60:.1f} min")
     if note:
         lines.append(f"- {note}")
     lines += ["", "| page | median ms | p95 ms | target |", "|---|---:|---:|---|"]
@@ -258,19 +219,13 @@ def write_results(rows, counted, village_size, village_visits, built, runs, note
             limit = TARGETS_MS[name]
             goal += " met" if p95 < limit else (" met (median)" if median < limit else " MISSED")
         lines.append(f"| {name} (`{path}`) | {median:,.1f} | {p95:,.1f} | {goal} |")
-    lines += [
-        "",
-        "Re-measure: `.venv/bin/python -m benchmarks.bench_province --database-url "
-        "postgresql+psycopg://USER:PASS@localhost:5432/DB` (builds the demo province first "
-        "when the database is empty).",
-        END,
-    ]
-    section = "\n".join(lines)
-    old = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
-    new = pattern.sub(section, old) if pattern.search(old) else old.rstrip() + "\n\n" + section
-    RESULTS.write_text(new.rstrip() + "\n")
-    print(f"\nwritten to {RESULTS.relative_to(ROOT)}")
+    results.write(
+        "bench_province",
+        "Province pages at province size (benchmarks/bench_province.py, issue 14)",
+        "python -m benchmarks.bench_province --database-url postgresql+psycopg://… [--runs 20]"
+        " (builds the demo province first when the database is empty)",
+        "\n".join(lines),
+    )
 
 
 def main() -> None:

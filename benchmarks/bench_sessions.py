@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import re
 import statistics
-import subprocess
 import tempfile
 import time
 from dataclasses import replace
@@ -22,6 +20,7 @@ from pathlib import Path
 
 from sqlalchemy import event, insert, text
 
+from benchmarks import results
 from fieldkit import members, migrate, sessions
 from fieldkit.config import Settings
 from fieldkit.db import make_engine, new_session
@@ -30,7 +29,6 @@ from pwa import auth as web_auth
 from pwa import create_app
 from tests.factories import build_world
 
-RESULTS = Path(__file__).parent / "RESULTS.md"
 CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
 
@@ -132,23 +130,8 @@ def run(url: str, engine_name: str, count: int, instance: Path) -> dict:
     return {"engine": engine_name, "sessions": count, "lookup_us": lookup, **cost}
 
 
-def _commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "?"
-
-
 def write_results(rows: list[dict]) -> None:
     lines = [
-        "<!-- bench_sessions -->",
-        "## Sessions (benchmarks/bench_sessions.py)",
-        "",
-        f"{time.strftime('%Y-%m-%d')}, {platform.node()} ({os.cpu_count()} cores, shared with "
-        f"other work: numbers are indicative), commit {_commit()}.",
-        "",
         "| engine | sessions stored | lookup (median µs) | request (median ms) | statements "
         "per request | writes per request | writes in 60 requests a minute apart |",
         "|---|---:|---:|---:|---:|---:|---:|",
@@ -160,12 +143,12 @@ def write_results(rows: list[dict]) -> None:
             f"{row['writes_per_request']:.2f} | "
             f"{row['writes_per_hour_of_requests_a_minute_apart']} |"
         )
-    lines.append("<!-- /bench_sessions -->")
-    section = "\n".join(lines) + "\n"
-    old = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\n"
-    pattern = re.compile(r"<!-- bench_sessions -->.*?<!-- /bench_sessions -->\n", re.S)
-    new = pattern.sub(section, old) if pattern.search(old) else old.rstrip() + "\n\n" + section
-    RESULTS.write_text(new)
+    results.write(
+        "bench_sessions",
+        "Sessions (benchmarks/bench_sessions.py)",
+        "python -m benchmarks.bench_sessions [--postgres URL]",
+        "\n".join(lines),
+    )
 
 
 def main() -> None:

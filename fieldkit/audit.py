@@ -45,6 +45,11 @@ ACTIONS = {
     "targets_changed": "Đặt chỉ tiêu",
     "guide_changed": "Sửa hướng dẫn dịch vụ",
     "sticker_replaced": "Thay mã dán cửa",
+    # Imports and merges (issue 15)
+    "import": "Đưa dữ liệu vào",
+    "import_undone": "Hoàn tác đợt đưa dữ liệu",
+    "households_merged": "Gộp hộ trùng",
+    "not_duplicate": "Đánh dấu không trùng",
 }
 
 

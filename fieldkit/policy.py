@@ -25,6 +25,8 @@ FIELD = frozenset({Role.volunteer, Role.leader})
 COMMUNE_WIDE = frozenset({Role.staff, Role.admin})
 # Above the communes: they belong to a province (Member.province_code), not to a commune.
 PROVINCE_WIDE = frozenset({Role.province, Role.province_admin})
+# A merged household may be merged again; following more links than this means a loop.
+MAX_MERGE_HOPS = 20
 
 
 @dataclass(frozen=True)
@@ -135,10 +137,16 @@ def require_village(session: Session, member: Member, village_id: int) -> Villag
 
 
 def require_household(session: Session, member: Member, household_id: int) -> Household:
-    """The household, if the member may see it. NotFound / Forbidden otherwise."""
+    """The household, if the member may see it. NotFound / Forbidden otherwise. A household
+    merged into another answers as the one it went into (issue 15): a phone that still holds
+    the old one sees, and records on, the survivor."""
     household = session.get(Household, household_id)
     if household is None:
         raise NotFound("Không tìm thấy hộ này.")
+    for _ in range(MAX_MERGE_HOPS):
+        if household.merged_into_id is None:
+            break
+        household = session.get(Household, household.merged_into_id)
     village = session.get(Village, household.village_id)
     if village is None or not scope_for(member).covers_village(village):
         raise Forbidden("Hộ này không thuộc phạm vi của bạn.")
@@ -341,6 +349,83 @@ def can_end_sessions_of(actor: Member, member: Member) -> bool:
 def require_can_end_sessions_of(actor: Member, member: Member) -> None:
     if not can_end_sessions_of(actor, member):
         raise Forbidden("Chỉ công chức xã được đăng xuất thiết bị của thành viên khác.")
+
+
+# --- Imports and merges (issue 15) ---------------------------------------------------------
+
+
+def can_import(actor: Member) -> bool:
+    """Bringing lists in from Excel: commune staff for the commune, leaders for their own
+    village (DESIGN.md §7)."""
+    return actor.active and (leads_team(actor) or is_commune_wide(actor))
+
+
+def require_can_import(actor: Member) -> Scope:
+    """The part of the commune the actor may import into. Forbidden otherwise."""
+    if not can_import(actor):
+        raise Forbidden("Chỉ tổ trưởng (cho thôn của mình) và công chức xã được đưa dữ liệu vào.")
+    return scope_for(actor)
+
+
+def console_may_import(role: Role) -> bool:
+    """A roster brought in at the console (the server's operator, nobody signed in) may hold
+    whoever the commune's admin could invite — never another admin (`fieldkit member add`)."""
+    return role in INVITABLE[Role.admin]
+
+
+def is_commune_admin(member: Member) -> bool:
+    """The commune's admin (quản trị xã): a roster never changes them."""
+    return member.role is Role.admin
+
+
+def can_create_villages_on_import(actor: Member) -> bool:
+    """Villages a file names that do not exist yet: created only by those who add villages."""
+    return can_manage_villages(actor)
+
+
+def can_see_import(actor: Member, commune_id: int, village_id: int | None) -> bool:
+    """An import batch: commune staff see every batch of the commune; a leader the batches of
+    their village (those they or commune staff made for it)."""
+    if not can_import(actor) or actor.commune_id != commune_id:
+        return False
+    return is_commune_wide(actor) or (village_id is not None and village_id == actor.village_id)
+
+
+def require_can_see_import(actor: Member, commune_id: int, village_id: int | None) -> None:
+    if not can_import(actor):
+        raise Forbidden("Chỉ tổ trưởng và công chức xã được đưa dữ liệu vào.")
+    if not can_see_import(actor, commune_id, village_id):
+        raise NotFound("Không tìm thấy đợt đưa dữ liệu này.")
+
+
+def can_import_member(actor: Member, role: Role, village_id: int | None) -> bool:
+    """A roster row: whoever may invite that person may bring them in (a leader the
+    volunteers of their village; commune staff volunteers, leaders and staff)."""
+    return can_invite(actor, role, village_id)
+
+
+def can_merge_households(actor: Member) -> bool:
+    """Merging duplicates changes the commune's register: commune staff and the admin."""
+    return actor.active and actor.role in COMMUNE_WIDE
+
+
+def require_can_merge_households(
+    session: Session, actor: Member, survivor_id: int, merged_id: int
+) -> tuple[Household, Household]:
+    """(survivor, merged): both in the actor's commune, in one village, neither merged
+    already, not the same household. Forbidden / NotFound otherwise; the rest is checked by
+    fieldkit.merge."""
+    if not can_merge_households(actor):
+        raise Forbidden("Chỉ công chức xã được gộp hộ trùng.")
+    survivor = session.get(Household, survivor_id)
+    merged = session.get(Household, merged_id)
+    if survivor is None or merged is None:
+        raise NotFound("Không tìm thấy hộ này.")
+    for household in (survivor, merged):
+        village = session.get(Village, household.village_id)
+        if village is None or not scope_for(actor).covers_village(village):
+            raise Forbidden("Hộ này không thuộc phạm vi của bạn.")
+    return survivor, merged
 
 
 # --- The province (issue 14) ----------------------------------------------------------------

@@ -64,6 +64,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from pwa import auth, db, errors, security, template_globals
 
+    _init_production(app)  # first: request ids and load shedding come before any database use
     db.init_app(app)
     # Before CSRF: who is signed in is known first, so a request whose session has ended is
     # answered as signed out (401 for the API), not as a CSRF failure.
@@ -84,6 +85,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         followups,
         guides,
         households,
+        imports,
         members,
         menu,
         offline,
@@ -120,9 +122,24 @@ def create_app(test_config: dict | None = None) -> Flask:
         followups,
         targets,
         province,
+        imports,
     ):
         app.register_blueprint(module.bp)
     return app
+
+
+def _init_production(app: Flask) -> None:
+    """Production serving (issue 13): X-Forwarded-* from trusted proxies only, JSON request
+    logs with a request id, load shedding (503 + Retry-After), precompressed static files
+    cached for a year, /healthz and /readyz."""
+    from pwa import logs, overload, proxy, static_files
+    from pwa.routes import health
+
+    proxy.init_app(app)
+    logs.init_app(app)
+    overload.init_app(app)
+    static_files.init_app(app)
+    app.register_blueprint(health.bp)
 
 
 class IdConverter(IntegerConverter):

@@ -128,17 +128,24 @@ def _mentions_role(node: ast.AST) -> bool:
     return False
 
 
+def _is_none(node: ast.AST) -> bool:
+    """`role is None`: whether a role was given at all decides nothing about roles."""
+    return isinstance(node, ast.Constant) and node.value is None
+
+
 def _role_comparisons(source: str, filename: str) -> list[str]:
     """Lines of Python `source` that decide something by role: a comparison (==, !=, in, is)
     with a role on one side — unless both sides are role variables (`role != member.role`
-    notices a change, it decides nothing) — or an SQL comparison of a role column
-    (`col(Member.role).in_(…)`)."""
+    notices a change, it decides nothing) or the other is None — or an SQL comparison of a
+    role column (`col(Member.role).in_(…)`)."""
     found = []
     for node in ast.walk(ast.parse(source, filename=filename)):
         if isinstance(node, ast.Compare):
             operands = [node.left, *node.comparators]
-            if any(_mentions_role(o) for o in operands) and not all(
-                _role_variable(o) for o in operands
+            if (
+                any(_mentions_role(o) for o in operands)
+                and not all(_role_variable(o) for o in operands)
+                and not any(_is_none(o) for o in operands)
             ):
                 found.append(f"{filename}:{node.lineno}: {ast.unparse(node)}")
         elif (
@@ -201,6 +208,7 @@ def test_the_role_check_catches_each_form():
         assert _role_comparisons(line, "x.py"), line
     let_through = [
         "if role != member.role: pass",  # a change of role, noticed
+        "if role is None: pass",  # a role was not given
         "label = ROLES[member.role]",
         "details = {'to': role.value}",
         "choices = [r.value for r in Role]",

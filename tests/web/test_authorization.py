@@ -26,6 +26,9 @@ from fieldkit.models import (
     AuditEvent,
     Commune,
     Household,
+    ImportBatch,
+    ImportKind,
+    ImportStatus,
     Member,
     Outcome,
     Passkey,
@@ -50,6 +53,7 @@ PROVINCE = {"province", "province_admin"}  # every commune of the province, numb
 SIGNED_IN = EVERYONE | PROVINCE
 ASSIGNERS = {"leader"} | COMMUNE  # who gives households to volunteers
 EXPORTERS = {"leader"} | COMMUNE  # indicator and visit files
+IMPORTERS = {"leader"} | COMMUNE  # lists brought in from Excel (issue 15)
 REFUSED = {403, 404}
 # Refusals may be written down (audit log) and counted (tallies), and anyone may ask for a
 # passkey challenge: those tables may grow.
@@ -91,6 +95,8 @@ ROUTES: dict[str, Expect] = {
     "offline.offline_page": PUBLIC,
     "offline.outbox_script": PUBLIC,
     "sync.openapi_document": PUBLIC,
+    "health.healthz": PUBLIC,  # the process answers (issue 13)
+    "health.readyz": PUBLIC,  # the database answers and is migrated; 503 otherwise
     "offline.session_info": PUBLIC,  # 401 JSON signed out: the outbox asks it who is in
     "auth.signin": PUBLIC,
     "auth.signin_link": PUBLIC,
@@ -203,6 +209,25 @@ ROUTES: dict[str, Expect] = {
     "province.members_add": _e({"province_admin"}, ok=(422,)),
     "province.members_invite": _e({"province_admin"}),
     "province.members_deactivate": _e({"province_admin"}, ok=(303,)),
+    # Imports (issue 15): leaders for their village, commune staff for the commune. The
+    # matrix's batch is a finished team roster of Thôn Đông (nothing to run again: 303; its
+    # undo succeeds: 303); an upload without a file is 422. Merges are commune staff's; the
+    # matrix names no other household: 404 once the role is allowed.
+    "imports.index": _e(IMPORTERS),
+    "imports.template": _e(IMPORTERS),
+    "imports.team_template": _e(IMPORTERS),
+    "imports.upload": _e(IMPORTERS, ok=(422,)),
+    "imports.upload_team": _e(IMPORTERS, ok=(422,)),
+    "imports.show": _e(IMPORTERS),
+    "imports.status": _e(IMPORTERS, ok=(303,)),
+    "imports.options": _e(IMPORTERS, ok=(303,)),
+    "imports.run": _e(IMPORTERS, ok=(303,)),
+    "imports.undo": _e(IMPORTERS, ok=(303,)),
+    "imports.refused_csv": _e(IMPORTERS),
+    "imports.invites": _e(IMPORTERS),
+    "imports.merge_page": _e(COMMUNE, ok=(404,)),
+    "imports.merge_households": _e(COMMUNE, ok=(404,)),
+    "imports.not_duplicate": _e(COMMUNE, ok=(404,)),
 }
 
 
@@ -229,6 +254,22 @@ def _passkey(db, member: Member, credential: str) -> Passkey:
     return passkey
 
 
+def _batch(db, commune_id: int, village_id: int) -> ImportBatch:
+    """A finished import of a village's team roster (issue 15)."""
+    batch = ImportBatch(
+        commune_id=commune_id,
+        village_id=village_id,
+        kind=ImportKind.team,
+        status=ImportStatus.done,
+        file_name="to.xlsx",
+        started_at=utcnow(),
+        finished_at=utcnow(),
+    )
+    db.add(batch)
+    db.flush()
+    return batch
+
+
 @pytest.fixture
 def matrix(db, world):
     admin = Member(
@@ -247,6 +288,7 @@ def matrix(db, world):
         "passkey_id": _passkey(db, world.volunteer, "in-scope").id,
         "session_id": _session(db, world.volunteer),
         "commune_id": world.commune.id,
+        "batch_id": _batch(db, world.commune.id, world.village.id).id,
     }
     objects = Objects(
         inside=inside,
@@ -257,6 +299,7 @@ def matrix(db, world):
             "passkey_id": _passkey(db, world.other_volunteer, "other-village").id,
             "session_id": _session(db, world.other_volunteer),
             "commune_id": world.commune.id,
+            "batch_id": _batch(db, world.commune.id, world.other_village.id).id,
         },
         other_commune={
             "household_id": province.neighbour_household.id,
@@ -265,6 +308,7 @@ def matrix(db, world):
             "passkey_id": _passkey(db, province.neighbour_volunteer, "other-commune").id,
             "session_id": _session(db, province.neighbour_volunteer),
             "commune_id": province.neighbour.id,
+            "batch_id": _batch(db, province.neighbour.id, province.neighbour_village.id).id,
         },
         other_province={
             "household_id": province.far_household.id,
@@ -273,6 +317,7 @@ def matrix(db, world):
             "passkey_id": _passkey(db, far_person, "other-province").id,
             "session_id": _session(db, far_person),
             "commune_id": province.far.id,
+            "batch_id": _batch(db, province.far.id, province.far_village.id).id,
         },
         # Province staff's own team: the staff member the admin looks after.
         province_inside={
@@ -326,6 +371,7 @@ TARGETS = {
     "passkey_id": Passkey,
     "session_id": WebSession,
     "commune_id": Commune,
+    "batch_id": ImportBatch,
 }
 
 

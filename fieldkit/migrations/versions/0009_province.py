@@ -4,7 +4,7 @@ targets, an index for a commune's latest visit, and the review backlog counted b
 indicators
 
 Revision ID: 0009_province
-Revises: 0007_sessions (written on 0006; re-chained after main brought 0007_sessions)
+Revises: 0010_imports (written on 0006; re-chained as main brought 0007 and 0010)
 Create Date: 2026-11-24 10:00:00
 """
 
@@ -14,7 +14,7 @@ import sqlmodel
 
 
 revision = "0009_province"
-down_revision = "0007_sessions"
+down_revision = "0010_imports"
 branch_labels = None
 depends_on = None
 
