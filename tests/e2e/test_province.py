@@ -122,6 +122,9 @@ def test_the_province_pages_at_phone_and_desktop_size(page, browser, demo_provin
     shot(page, "province-commune-phone")
     page.goto(f"{server.url}/province/targets")
     shot(page, "province-targets-phone")
+    page.goto(f"{server.url}/province/week")
+    expect(page.get_by_text("Toàn tỉnh").first).to_be_visible()
+    shot(page, "province-week-phone")
 
     desktop = browser.new_context(viewport=DESKTOP, locale="vi-VN")
     wide = desktop.new_page()
@@ -132,4 +135,8 @@ def test_the_province_pages_at_phone_and_desktop_size(page, browser, demo_provin
     shot(wide, "province-targets-desktop")
     wide.goto(f"{server.url}/province/members")
     shot(wide, "province-members-desktop")
+    wide.goto(f"{server.url}/province")
+    wide.locator("[data-table=communes] tbody tr th a").first.click()
+    expect(wide.get_by_text("Chỉ xem")).to_be_visible()
+    shot(wide, "province-commune-desktop")
     desktop.close()
