@@ -133,7 +133,7 @@ def _tabs(member: Member, returned: int) -> list[Tab]:
                 "Chỉ tiêu",
                 url_for("province.targets_index"),
                 (),
-                endpoints=("province.targets_index",),
+                endpoints=("province.targets_index", "province.targets_save"),
             ),
         ]
         if policy.can_manage_province_members(member):
@@ -142,7 +142,12 @@ def _tabs(member: Member, returned: int) -> list[Tab]:
                     "Cán bộ",
                     url_for("province.members_index"),
                     (),
-                    endpoints=("province.members_index",),
+                    endpoints=(
+                        "province.members_index",
+                        "province.members_add",
+                        "province.members_invite",
+                        "province.members_deactivate",
+                    ),
                 )
             )
         tabs.append(Tab("Tài khoản", url_for("account.index"), ("account",)))

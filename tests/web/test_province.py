@@ -204,6 +204,7 @@ def test_the_province_admin_invites_province_staff_who_sign_in_to_the_province(a
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert "Liên kết mời cho Đặng Thu Trang" in html
+    assert 'aria-current="page">Cán bộ<' in html  # still under the team's tab
     token = html.split("/signin/")[1].split('"')[0]
     newcomer = app.test_client()
     page = newcomer.get(f"/signin/{token}")
