@@ -45,6 +45,13 @@ from fieldkit.sync import Kind
 from tests.factories import build_province
 from tests.web.conftest import Browser
 
+
+@pytest.fixture
+def app(app_on_each_engine):
+    """Every check here holds on SQLite and on PostgreSQL."""
+    return app_on_each_engine
+
+
 ROLES = ["volunteer", "leader", "staff", "admin", "province", "province_admin", "signed_out"]
 FIELD = {"volunteer", "leader"}  # people at the door write field records
 COMMUNE = {"staff", "admin"}  # the whole commune: review, audit, exports, erasure

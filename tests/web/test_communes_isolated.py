@@ -17,6 +17,13 @@ from tests.factories import build_province
 from tests.fieldkit.helpers import line, record_visit
 from tests.web.conftest import Browser
 
+
+@pytest.fixture
+def app(app_on_each_engine):
+    """Every check here holds on SQLite and on PostgreSQL."""
+    return app_on_each_engine
+
+
 A_NAMES = ["Nguyễn Văn An", "Hoàng Thị Lan", "Trần Thị Bình", "Phạm Thu Hà", "Lê Văn Chung"]
 A_VILLAGES = ["Thôn Đông", "Thôn Tây"]
 B_NAMES = ["Phạm Văn Bắc", "Ngô Văn Toàn", "Vũ Thị Hằng"]
