@@ -92,7 +92,8 @@ def communes_of(session: Session, province_code: str) -> list[Commune]:
 
 def _sums(session: Session, commune_ids: list[int]) -> dict[int, dict[str, Count]]:
     """Per commune, VillageProgress summed over its villages: every indicator, failure reason
-    and tally (review backlog), in one grouped query."""
+    and the review backlog (indicators.summary_keys(), not the weekly tallies), in one grouped
+    query."""
     rows = session.exec(
         select(
             Village.commune_id,
@@ -101,7 +102,10 @@ def _sums(session: Session, commune_ids: list[int]) -> dict[int, dict[str, Count
             func.sum(VillageProgress.pending),
         )
         .join(Village, Village.id == VillageProgress.village_id)
-        .where(col(Village.commune_id).in_(commune_ids))
+        .where(
+            col(Village.commune_id).in_(commune_ids),
+            col(VillageProgress.indicator).in_(indicators.summary_keys()),
+        )
         .group_by(Village.commune_id, VillageProgress.indicator)
     ).all()
     sums: dict[int, dict[str, Count]] = {}
