@@ -21,10 +21,9 @@ from sqlmodel import Session, col, select
 
 from fieldkit import audit, policy, push
 from fieldkit.errors import Forbidden, Invalid
-from fieldkit.models import Household, Member, ReviewState, Role, Village
+from fieldkit.models import Household, Member, ReviewState, Village
 
 # Who goes door to door, and so may be given households.
-ASSIGNABLE = {Role.volunteer, Role.leader}
 MAX_RANGE = 5000
 
 # House numbers are ASCII digits, at most 9 of them: `\d` would take "١٢", and int() of
@@ -82,7 +81,7 @@ def _volunteer(session: Session, scope: policy.Scope, volunteer_id: int | None) 
         raise Invalid({"volunteer": "Người này không thuộc thôn của bạn."})
     if not volunteer.active:
         raise Invalid({"volunteer": f"{volunteer.name} đã thôi tham gia; không phân công được."})
-    if volunteer.role not in ASSIGNABLE or volunteer.village_id is None:
+    if not policy.is_field_member(volunteer) or volunteer.village_id is None:
         raise Invalid(
             {
                 "volunteer": f"{volunteer.name} không đi hộ; hãy chọn thành viên "
@@ -291,7 +290,7 @@ def overview(session: Session, actor: Member, *, village_id: int) -> Overview:
         .where(
             Member.village_id == village.id,
             col(Member.active).is_(True),
-            col(Member.role).in_(ASSIGNABLE),
+            policy.field_members(),
         )
         .order_by(Member.name)
     ).all()

@@ -381,7 +381,8 @@ def merge_households(
     Caller commits."""
     # One merge at a time per commune, so two people merging crossing pairs cannot leave a
     # loop; then everything is checked again under the lock.
-    communes.lock(session, member.commune_id)
+    if member.commune_id is not None:  # province staff have none, and plan_merge refuses them
+        communes.lock(session, member.commune_id)
     plan = plan_merge(session, member, survivor_id, merged_id)
     survivor, merged = plan.survivor, plan.merged
     # Stored rows, all three (plan_merge found the households by id).

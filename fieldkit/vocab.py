@@ -9,6 +9,8 @@ ROLES = {
     Role.leader: "Tổ trưởng",
     Role.staff: "Công chức xã",
     Role.admin: "Quản trị",
+    Role.province: "Cán bộ tỉnh",
+    Role.province_admin: "Quản trị tỉnh",
 }
 
 OUTCOMES = {
@@ -69,3 +71,13 @@ RELATIONS = [
     "Con rể",
     "Khác",
 ]
+
+
+def reasons_of(values) -> list:
+    """(label, count) of the failure reasons an indicators row holds (fieldkit.indicators'
+    VillageIndicators), in the order the forms list the reasons."""
+    return [
+        (label, values.failure_reasons[reason])
+        for reason, label in REASONS.items()
+        if reason in values.failure_reasons
+    ]

@@ -9,11 +9,11 @@ from __future__ import annotations
 import uuid
 
 from flask import Blueprint, abort, flash, g, redirect, request, url_for
-from sqlmodel import col, select
+from sqlmodel import select
 
 from fieldkit import catalogue, communes, forms, households, merge, policy, review, sync
 from fieldkit.errors import Invalid
-from fieldkit.models import Member, RecordKind, ReviewState, Role, Village
+from fieldkit.models import Member, RecordKind, ReviewState, Village
 from pwa import db, params
 from pwa.auth import login_required
 from pwa.render import is_fragment_request, render
@@ -86,7 +86,7 @@ def _inbox_page(status: int = 200, *, errors: dict | None = None, open_key: str 
         select(Member)
         .where(
             Member.commune_id == g.member.commune_id,
-            col(Member.role).in_([Role.volunteer, Role.leader]),
+            policy.field_members(),
         )
         .order_by(Member.name)
     ).all()
