@@ -12,14 +12,18 @@ For the volunteer of the largest village of the 4,000-household demo (621 househ
   "Sẵn sàng ngoại tuyến": bytes down and up, requests, seconds;
 - with the network off: requests that still reach for the network on a reload of the list
   and on opening a household;
-- the refresh after a day of 20 visits (stored on the server, as after the day's syncs):
-  bytes, requests and seconds until "Sẵn sàng" again.
+- the refresh after a day of 20 visits: 19 stored on the server (the day's earlier syncs, the
+  team's), the 20th logged on the phone and sent with "Gửi ngay"; bytes, requests and seconds
+  from the tap until "Sẵn sàng" again, and of these the refresh proper (from the phone's first
+  request for its pages, after the sync);
+- the server's CPU time for the preparation and the refresh (from /proc): on a busy machine
+  the seconds on the clock are mostly waiting for a core, this is the work itself.
 
 `--before DIR` measures the same for another checkout of the app (e.g. the commit before a
 change, from `git archive <commit> | tar -x -C DIR`) and puts both side by side. The figures
 go to the terminal and to benchmarks/RESULTS.md (its "Offline preparation" section).
 
-    .venv/bin/python -m benchmarks.bench_offline [--before DIR] [--households 4000]
+    .venv/bin/python benchmarks/bench_offline.py [--before DIR] [--households 4000]
 """
 
 from __future__ import annotations

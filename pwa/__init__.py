@@ -56,6 +56,9 @@ def create_app(test_config: dict | None = None) -> Flask:
             "image/svg+xml",
         ],
         COMPRESS_ALGORITHM=["br", "gzip"],
+        # Streamed answers (the offline pack's chunks) too; flask-compress leaves gzip out of
+        # streaming by default, but a browser that takes no brotli must not get them raw.
+        COMPRESS_ALGORITHM_STREAMING=["br", "gzip"],
         COMPRESS_BR_LEVEL=6,  # ~3 ms for a 600-household list, 10 % smaller than the default
     )
     if test_config:

@@ -92,6 +92,9 @@ ROUTES: dict[str, Expect] = {
     "villages.volunteer": _e(ASSIGNERS),
     "offline.outbox_page": _e(EVERYONE),
     "offline.offline_pack": _e(EVERYONE),
+    # The phone's pack of pages (issue 16): each member's own scope; the matrix posts no
+    # versions, so everything in scope comes back.
+    "offline.offline_pack_chunk": _e(EVERYONE),
     "households.new": _e(FIELD),
     "households.create": _e(FIELD, ok=FORM_POST),
     "households.edit": _e(FIELD),
