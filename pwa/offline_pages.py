@@ -6,9 +6,9 @@ the guide cards, and the records sent back to the member ("Bị trả lại") wi
 A version is a digest of what the page shows, never of the clock: a list that did not change
 since the morning is not sent again. The list and the follow-ups are one page each: their
 version is the digest of the page itself. Household pages are hundreds: they share a digest
-of what every one of them shows (the app version, the catalogue, the village, the people's
-names, the member whose phone it is), and each adds its household's own row, its residents',
-visits' and edits' review states, and whether its follow-up date has come.
+of what every one of them shows (the app version, the catalogue, the village, the member
+whose phone it is), and each adds its household's own row, its residents', visits' and edits'
+review states, the names of the members it shows, and whether its follow-up date has come.
 
 Known limit: the tab bar's "Bị trả lại" badge is not part of a household page's version (a
 returned record would otherwise send the whole village again); the list page's version has
@@ -139,14 +139,10 @@ def _household_pages(member: Member, village_id: int, version: str, today) -> li
         version,
         member.id,
         member.name,
+        member.role,
         today.year,  # the resident form's highest birth year
         session.get(Village, village_id).name,
         [(s.code, s.name, s.short_name) for s in catalogue.active_services(session)],
-        session.exec(
-            select(Member.id, Member.name)
-            .where(Member.commune_id == member.commune_id)
-            .order_by(Member.id)
-        ).all(),
     )
     columns = list(Household.__table__.columns)
     rows = session.exec(
@@ -158,20 +154,43 @@ def _household_pages(member: Member, village_id: int, version: str, today) -> li
         .order_by(Household.id)
     ).all()
     reviews = _review_states(village_id)
+    names, visitors = _people_named(member.commune_id, village_id)
     follow_up = columns.index(Household.__table__.columns["follow_up_on"])
+    assigned = columns.index(Household.__table__.columns["assigned_volunteer_id"])
     pages = []
     for row in rows:
         household_id = row[0]
         due = row[follow_up] is not None and row[follow_up] <= today
+        named = (names.get(row[assigned]), *visitors.get(household_id, ()))
         pages.append(
             Page(
                 url_for("households.show", household_id=household_id),
                 # 32 bits: the phone sends back one per household (~4 KB for 600 of them).
-                _digest(shared, tuple(row), due, reviews.get(household_id))[:8],
+                _digest(shared, tuple(row), due, reviews.get(household_id), named)[:8],
                 household_id,
             )
         )
     return pages
+
+
+def _people_named(commune_id: int, village_id: int) -> tuple[dict, dict]:
+    """What household pages show of members: every member's name, and per household the
+    names of those who visited it. A member renamed changes the pages that name them; a
+    member joining changes none."""
+    session = db.session()
+    names = dict(
+        session.exec(select(Member.id, Member.name).where(Member.commune_id == commune_id)).all()
+    )
+    visitors: dict[int, tuple] = {}
+    for household_id, volunteer_id in session.exec(
+        select(Visit.household_id, Visit.volunteer_id)
+        .join(Household, Household.id == Visit.household_id)
+        .where(Household.village_id == village_id)
+        .distinct()
+        .order_by(Visit.household_id, Visit.volunteer_id)
+    ).all():
+        visitors[household_id] = (*visitors.get(household_id, ()), names.get(volunteer_id))
+    return names, visitors
 
 
 def _guide_pages(member: Member, version: str) -> list[Page]:

@@ -13,7 +13,9 @@ import brotli
 import pytest
 from jsonschema import Draft202012Validator
 
+from fieldkit.models import Household, Member, Role
 from pwa import offline_pack
+from tests.conftest import NOW
 from tests.fieldkit.helpers import line, record_visit
 
 PACK = "/api/v1/offline-pack"
@@ -254,3 +256,44 @@ def test_the_answers_are_those_the_openapi_document_describes(web, db, world):
     refused = ask(web, data=b"nope")
     assert str(refused.status_code) in operation["responses"]
     assert valid(refused.get_json(), "Error")
+
+
+def test_a_version_changes_with_what_its_page_shows_and_nothing_else(web, db, world):
+    """Consent recorded changes the household's page; a member joining the commune changes
+    no page; a member renamed changes the pages that name them, and only those."""
+    web.sign_in(world.volunteer)
+
+    def versions() -> dict:
+        pack = web.get(PACK).get_json()
+        return {page["url"]: page["version"] for page in pack["pages"]}
+
+    household, neighbour = f"/households/{world.household.id}", f"/households/{world.neighbour.id}"
+    before = versions()
+    db.add(
+        Member(
+            commune_id=world.commune.id,
+            village_id=world.village.id,
+            name="Người Mới Vào",
+            phone="0912000077",
+            role=Role.volunteer,
+        )
+    )
+    db.commit()
+    assert versions()[household] == before[household]
+
+    stored = db.get(Household, world.neighbour.id)
+    stored.consent_at, stored.consent_version = NOW, "2025-1"
+    db.commit()
+    after_consent = versions()
+    assert after_consent[neighbour] != before[neighbour]
+    assert after_consent[household] == before[household]
+
+    record_visit(db, world, household=world.neighbour, member=world.leader)
+    db.commit()
+    visited = versions()
+    leader = db.get(Member, world.leader.id)  # named in the neighbour's visit history
+    leader.name = "Bùi Văn Lộc"
+    db.commit()
+    renamed = versions()
+    assert renamed[neighbour] != visited[neighbour]
+    assert renamed[household] == visited[household]
