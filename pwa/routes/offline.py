@@ -142,10 +142,15 @@ def offline_pack_chunk():
         response.status_code = 400
     else:
         chunk = packing.plan(g.member, wanted)
+        encoding = packing.encoding_for(request.accept_encodings)
+        pieces = packing.pack_chunk(g.member.id, wanted, chunk)
         response = Response(
-            stream_with_context(packing.pack_chunk(g.member.id, wanted, chunk)),
+            stream_with_context(packing.compressed(pieces, encoding)),
             mimetype="application/json",
         )
+        response.vary.add("Accept-Encoding")
+        if encoding:
+            response.headers["Content-Encoding"] = encoding
         # Said before the pages: the phone asks for the next chunk while this one arrives.
         if chunk.next is not None:
             response.headers["Fieldkit-Pack-Next"] = str(chunk.next)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import zlib
 
 import brotli
 import pytest
@@ -297,3 +298,23 @@ def test_a_version_changes_with_what_its_page_shows_and_nothing_else(web, db, wo
     renamed = versions()
     assert renamed[neighbour] != visited[neighbour]
     assert renamed[household] == visited[household]
+
+
+@pytest.mark.parametrize("encoding", ["br", "gzip"])
+def test_a_chunk_leaves_as_it_is_made(app, encoding):
+    """The stream is flushed after its first piece and every few pages: the phone gets the
+    answer's headers and first pages while the rest is still being rendered."""
+    pieces = ['{"households":2,"pages":[', *[f'\n{{"url":"/p/{n}"}},' for n in range(25)], "]}"]
+    with app.test_request_context():
+        out = list(offline_pack.compressed(iter(pieces), encoding))
+    if encoding == "br":
+        reader = brotli.Decompressor()
+        first = reader.process(out[0]).decode()
+        whole = first + b"".join(reader.process(part) for part in out[1:]).decode()
+    else:
+        reader = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        first = reader.decompress(out[0]).decode()
+        whole = first + b"".join(reader.decompress(part) for part in out[1:]).decode()
+    assert first == pieces[0]  # all of the first piece, before anything else was written
+    assert len(out) >= 3  # and more as it goes
+    assert whole == "".join(pieces)
