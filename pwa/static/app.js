@@ -512,7 +512,10 @@ window.FieldkitJSON = {
 
   // --- start -------------------------------------------------------------------------------
   function start() {
-    registerWorker();
+    // The worker (and the app shell it keeps) comes after the page has loaded: the first load
+    // on a weak link carries only what the page shows.
+    if (document.readyState === "complete") registerWorker();
+    else window.addEventListener("load", registerWorker);
     var message = sessionStorage.getItem("fieldkit-flash");
     if (message) { sessionStorage.removeItem("fieldkit-flash"); flash(message); }
     $all("form[data-outbox][data-fresh]").forEach(freshen);
