@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shutil
 import socket
 import subprocess
@@ -46,6 +45,7 @@ from sqlmodel import func, select
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from benchmarks import results  # noqa: E402
 from benchmarks.bench_pages import database  # noqa: E402
 from benchmarks.shaped_link import ShapedLink  # noqa: E402
 from fieldkit import members, visits  # noqa: E402
@@ -61,8 +61,6 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-RESULTS = ROOT / "benchmarks" / "RESULTS.md"
-SECTION = "## Offline preparation (bench_offline)"
 READY = "document.querySelector('[data-ready]').textContent.startsWith('Sẵn sàng')"
 STALE = "2000-01-01T00:00:00.000Z"
 
@@ -390,30 +388,6 @@ def table(runs: list[Run], size: int, visits_per_day: int) -> str:
     return "\n".join(lines)
 
 
-def commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "-C", str(ROOT), "log", "-1", "--format=%h %s"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()[:90]
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
-def write_results(body: str) -> None:
-    """Replace this benchmark's section of RESULTS.md, leaving the other sections alone."""
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    start = text.find(SECTION)
-    if start >= 0:
-        end = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + body + ("" if end < 0 else text[end:])
-    else:
-        text = text.rstrip("\n") + "\n\n" + body
-    RESULTS.write_text(text.rstrip("\n") + "\n")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--households", type=int, default=4000, help="size of the demo commune")
@@ -434,16 +408,11 @@ def main() -> None:
         runs.append(measure(args.before_label, args.before.resolve(), url, args.visits, shape))
     runs.append(measure("this commit", ROOT, url, args.visits, shape))
 
-    load = os.getloadavg()
     last = runs[-1]
     body = "\n".join(
         [
-            SECTION,
-            "",
-            f"{time.strftime('%Y-%m-%d %H:%M')} · commit {commit()} · {platform.node()}, "
-            f"{os.cpu_count()} cores, Python {platform.python_version()}, Debian's Chromium · "
-            f"load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} while measuring "
-            "(a machine shared with other work: server time is slower than on a quiet one)",
+            "Numbers from a machine shared with other work (its load is in the line above): "
+            "server time is slower than on a quiet one. Chromium is Debian's.",
             "",
             f"Volunteer of the largest village ({size} households) of the "
             f"{args.households:,}-household demo, Chromium at 390×844, through a loopback proxy "
@@ -459,11 +428,15 @@ def main() -> None:
             "busy machine, waiting for a core.",
             "",
             f"Ready text at the end: “{last.ready_text}”.",
-            "",
         ]
     )
     print(body)
-    write_results(body)
+    results.write(
+        "bench_offline",
+        "Offline preparation on a weak 3G link (benchmarks/bench_offline.py, issue 16)",
+        "python benchmarks/bench_offline.py" + "".join(f" {a}" for a in sys.argv[1:]),
+        body,
+    )
 
 
 if __name__ == "__main__":

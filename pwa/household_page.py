@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 
 from sqlmodel import Session, col, select
 
-from fieldkit import catalogue, forms, households, review, status, visits
+from fieldkit import catalogue, forms, households, merge, policy, review, status, visits
 from fieldkit.models import Household, Member, Village
 from pwa.form_values import consent_form_values, edit_form_values, visit_form_values
 from pwa.routes import now
@@ -43,6 +43,9 @@ def contexts(
     histories = visits.visits_of_many(session, ids)
     chips = status.statuses_of(session, ids)
     reviewed = review.reviewed_records(session, chosen)
+    likely = merge.duplicates_of_many(session, chosen)
+    merged = merge.merges_into_many(session, ids)
+    may_merge = policy.can_merge_households(member)
     people = {household.assigned_volunteer_id for household in chosen}
     people |= {visit.volunteer_id for found in histories.values() for visit, _ in found}
     people -= {None}
@@ -77,6 +80,11 @@ def contexts(
                 "history": histories.get(household.id, []),
                 "chips": chips.get(household.id, {}),
                 "reviewed": reviewed.get(household.id, []),
+                "duplicates": {
+                    "likely": likely.get(household.id, []),
+                    "merged": merged.get(household.id, []),
+                    "may_merge": may_merge,
+                },
                 "services": services,
                 "service_names": service_names,
                 "volunteers": volunteers,

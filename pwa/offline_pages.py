@@ -26,7 +26,7 @@ from flask import current_app, g, url_for
 from flask_wtf.csrf import generate_csrf
 from sqlmodel import col, func, select
 
-from fieldkit import catalogue, forms, guides, policy, review
+from fieldkit import catalogue, forms, guides, merge, policy, review
 from fieldkit.models import (
     Household,
     HouseholdEdit,
@@ -155,6 +155,9 @@ def _household_pages(member: Member, village_id: int, version: str, today) -> li
     ).all()
     reviews = _review_states(village_id)
     names, visitors = _people_named(member.commune_id, village_id)
+    # The page names its likely duplicates and what was merged into it (issue 15).
+    likely = merge.duplicates_of_many(session, rows)
+    merged = merge.merges_into_many(session, [row.id for row in rows])
     follow_up = columns.index(Household.__table__.columns["follow_up_on"])
     assigned = columns.index(Household.__table__.columns["assigned_volunteer_id"])
     pages = []
@@ -162,11 +165,15 @@ def _household_pages(member: Member, village_id: int, version: str, today) -> li
         household_id = row[0]
         due = row[follow_up] is not None and row[follow_up] <= today
         named = (names.get(row[assigned]), *visitors.get(household_id, ()))
+        duplicates = (
+            [(o.id, o.label, o.head_name, o.review_state) for o in likely.get(household_id, [])],
+            [record.id for record in merged.get(household_id, [])],
+        )
         pages.append(
             Page(
                 url_for("households.show", household_id=household_id),
                 # 32 bits: the phone sends back one per household (~4 KB for 600 of them).
-                _digest(shared, tuple(row), due, reviews.get(household_id), named)[:8],
+                _digest(shared, tuple(row), due, reviews.get(household_id), named, duplicates)[:8],
                 household_id,
             )
         )

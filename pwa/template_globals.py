@@ -32,6 +32,7 @@ def init_app(app: Flask) -> None:
         options=options,
         # who is signed in, and what they may do
         can_record=can_record,
+        can_import=can_import,
         is_commune_wide=policy.is_commune_wide,
         # pages
         flashes=flashes,
@@ -110,6 +111,12 @@ def search_extra(household: Household) -> str:
     if rest == head or rest.startswith(head + " "):
         rest = rest[len(head) :].strip()
     return rest
+
+
+def can_import() -> bool:
+    """Whether the signed-in member brings lists in from Excel (issue 15)."""
+    member = g.get("member")
+    return member is not None and policy.can_import(member)
 
 
 def flashes() -> list[str]:

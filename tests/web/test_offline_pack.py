@@ -17,6 +17,7 @@ from jsonschema import Draft202012Validator
 from fieldkit.models import Household, Member, Role
 from pwa import offline_pack
 from tests.conftest import NOW
+from tests.factories import add_household
 from tests.fieldkit.helpers import line, record_visit
 
 PACK = "/api/v1/offline-pack"
@@ -298,6 +299,20 @@ def test_a_version_changes_with_what_its_page_shows_and_nothing_else(web, db, wo
     renamed = versions()
     assert renamed[neighbour] != visited[neighbour]
     assert renamed[household] == visited[household]
+
+
+def test_a_likely_duplicate_made_elsewhere_changes_the_page_that_names_it(web, db, world):
+    """The same household made again on another phone: the first one's page now says "Có thể
+    trùng với hộ khác", so its version changes and it comes again, with the new one; the
+    neighbour's page does not."""
+    web.sign_in(world.volunteer)
+    have = held(chunk(web))
+    twin = add_household(db, world.village, world.household.label, world.household.head_name)
+    db.commit()
+    again = chunk(web, have)
+    household = f"/households/{world.household.id}"
+    assert sorted(household_urls(again)) == sorted([household, f"/households/{twin.id}"])
+    assert "Có thể trùng với hộ khác" in pages_of(again)[household]["html"]
 
 
 @pytest.mark.parametrize("encoding", ["br", "gzip"])
