@@ -41,17 +41,21 @@
     return Math.round(bytes / (1024 * 1024)).toLocaleString("vi-VN") + " MB";
   }
 
+  // A short heading, then what to do, in plain weight: a wall of bold text is not read.
   function storageBanner(short) {
     var banner = document.querySelector("[data-storage-short]");
     if (!banner) return;
     banner.hidden = !short;
-    if (short) {
-      banner.textContent = "Máy còn ít chỗ trống: cần khoảng " + megabytes(short.need) + " để giữ " +
-        (short.households ? short.households + " hộ" : "các trang") +
-        " dùng khi không có mạng và chừa chỗ cho những gì chờ gửi, máy chỉ còn " +
-        megabytes(short.free) + ". Hãy xóa bớt ảnh, video hoặc ứng dụng không dùng rồi mở lại " +
-        "Fieldkit. Những gì chờ gửi vẫn được giữ nguyên.";
-    }
+    if (!short) return;
+    var heading = document.createElement("strong");
+    heading.textContent = "Máy còn ít chỗ trống";
+    var advice = document.createElement("span");
+    advice.textContent = "Cần khoảng " + megabytes(short.need) + " để giữ " +
+      (short.households ? short.households + " hộ" : "các trang") +
+      " dùng khi không có mạng, máy chỉ còn " + megabytes(short.free) + ". " +
+      "Hãy xóa bớt ảnh, video hoặc ứng dụng không dùng rồi mở lại Fieldkit. " +
+      "Những gì chờ gửi vẫn được giữ nguyên.";
+    banner.replaceChildren(heading, advice);
   }
 
   function csrfToken(fresh) {

@@ -19,10 +19,11 @@ import pytest
 from playwright.sync_api import expect
 from sqlmodel import select
 
+from benchmarks.shaped_link import ShapedLink
 from fieldkit import demo, visits
 from fieldkit.db import make_engine, new_session
 from fieldkit.models import Household, Member, Resident, ReviewState, utcnow
-from tests.e2e.conftest import ARTIFACTS, Server
+from tests.e2e.conftest import ARTIFACTS, PHONE, Server
 from tests.e2e.flows import sign_in
 
 PACK = "/api/v1/offline-pack"
@@ -161,6 +162,35 @@ def test_the_village_is_kept_from_one_answer_per_chunk(page, context, demo_serve
     assert kept_household_pages(page) == {f"/households/{i}" for i in village.households}
     progress = [t for t in page.evaluate("window.readyTexts") if "Đang chuẩn bị" in t]
     assert any(re.fullmatch(rf"Đang chuẩn bị ngoại tuyến: \d+/{total} hộ", t) for t in progress)
+
+
+def test_on_a_slow_link_the_volunteer_sees_how_far_it_has_come(browser, demo_server, village):
+    """On a slow link (through a shaping proxy) the status bar counts the households kept so
+    far, then says "Sẵn sàng" once all are."""
+    signing = browser.new_context()
+    sign_in(signing.new_page(), demo_server, village.volunteer_phone)
+    cookies = signing.cookies()
+    signing.close()
+    # Much slower than the benchmark's link (60 kbit/s): the count stays long enough to be seen.
+    link = ShapedLink(int(demo_server.url.rsplit(":", 1)[1]), down_kbit=60)
+    shaped = f"http://localhost:{link.start()}"
+    context = browser.new_context(
+        viewport=PHONE, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh", device_scale_factor=2
+    )
+    try:
+        context.add_cookies(cookies)  # cookies are per host, not per port
+        page = context.new_page()
+        page.goto(f"{shaped}/households")
+        total = len(village.households)
+        status = page.locator("[data-ready]")
+        expect(status).to_have_text(
+            re.compile(rf"Đang chuẩn bị ngoại tuyến: [1-9]\d*/{total} hộ"), timeout=60_000
+        )
+        screen(page, "offline-pack-progress")
+        ready(page, total)
+    finally:
+        context.close()
+        link.stop()
 
 
 def test_a_dropped_connection_resumes_where_it_stopped(page, context, demo_server, village, shot):
