@@ -90,9 +90,54 @@ class Run:
 
 
 def cpu_seconds(pid: int) -> float:
-    """CPU time a process has used so far (user + system), from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU time the server has used so far (user + system), from /proc: the process, its
+    children that ended (gunicorn recycles workers) and those alive (its workers)."""
+
+    def stat(process: int) -> list[str]:
+        return Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+
+    fields = stat(pid)
+    ticks = sum(int(value) for value in fields[11:15])
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                child = stat(int(entry.name))
+            except OSError:
+                continue
+            if child[1] == str(pid):
+                ticks += int(child[11]) + int(child[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def settle(pid: int, seconds: float = 90) -> None:
+    """Until the server has finished starting: its processes (gunicorn boots each worker,
+    ~2.5 s of CPU apiece) no longer use the CPU. Otherwise the first measurements would
+    wait on workers still booting, which a running server's phones never do."""
+    deadline = time.monotonic() + seconds
+    used = cpu_seconds(pid)
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = cpu_seconds(pid)
+        if now - used < 0.05:
+            return
+        used = now
+
+
+def start_server(app_dir: Path, env: dict, port: int, kind: str) -> subprocess.Popen:
+    """The app of `app_dir` on `port`: as production serves it (gunicorn, its
+    gunicorn.conf.py when the checkout has one: 2 × cores + 1 processes with threads), or
+    Flask's threaded server (`python -m pwa`, one process)."""
+    if kind == "flask":
+        command = [sys.executable, "-m", "pwa"]
+    elif (app_dir / "gunicorn.conf.py").exists():
+        command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"]
+    else:  # an older checkout: the same processes and threads
+        workers = str(2 * (os.cpu_count() or 1) + 1)
+        command = [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", "-w", workers]
+        command += ["-k", "gthread", "--threads", "16", "--timeout", "60", "pwa:create_app()"]
+    return subprocess.Popen(
+        command, env=env, cwd=app_dir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
 
 
 def free_port() -> int:
@@ -212,7 +257,9 @@ def wait(page, condition: str, seconds: float) -> None:
         time.sleep(0.05)
 
 
-def measure(label: str, app_dir: Path, demo_url: str, visits_per_day: int, shape: dict) -> Run:
+def measure(
+    label: str, app_dir: Path, demo_url: str, visits_per_day: int, shape: dict, server_kind: str
+) -> Run:
     run = Run(label)
     work = Path(tempfile.mkdtemp(prefix="fieldkit-bench-offline-"))
     shutil.copy(demo_url.removeprefix("sqlite:///"), work / "demo.db")
@@ -227,13 +274,7 @@ def measure(label: str, app_dir: Path, demo_url: str, visits_per_day: int, shape
         "FIELDKIT_PORT": str(port),
         "FIELDKIT_SECRET_KEY": "bench",
     }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "pwa"],
-        env=env,
-        cwd=app_dir,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = start_server(app_dir, env, port, server_kind)
     link = ShapedLink(port, **shape)
     try:
         for _ in range(200):
@@ -242,6 +283,7 @@ def measure(label: str, app_dir: Path, demo_url: str, visits_per_day: int, shape
                 break
             except OSError:
                 time.sleep(0.1)
+        settle(server.pid)
         shaped = f"http://localhost:{link.start()}"
         direct = f"http://localhost:{port}"
         with sync_playwright() as playwright:
@@ -282,7 +324,15 @@ def measure(label: str, app_dir: Path, demo_url: str, visits_per_day: int, shape
             run.prepare_down, run.prepare_up = link.down_bytes, link.up_bytes
             run.prepare_requests = len(link.requests)
             for request in link.requests:
-                print(f"    +{request.at - loaded:5.1f} s  {request.method} {request.path[:60]}")
+                came = ""
+                if request.first_down is not None:
+                    came = (
+                        f"  first byte +{request.first_down - loaded:5.1f} s, last "
+                        f"+{request.last_down - loaded:5.1f} s, {request.down / 1024:.0f} KB"
+                    )
+                print(
+                    f"    +{request.at - loaded:5.1f} s  {request.method} {request.path[:40]}{came}"
+                )
             run.ready_text = page.locator("[data-ready]").text_content()
             print(f"  [{label}] first load: {sorted(first)}")
 
@@ -398,6 +448,12 @@ def main() -> None:
     )
     parser.add_argument("--rtt", type=float, default=300, help="round trip, ms")
     parser.add_argument("--kbit", type=float, default=700, help="link rate each way, kbit/s")
+    parser.add_argument(
+        "--server",
+        choices=["gunicorn", "flask"],
+        default="gunicorn",
+        help="gunicorn as in production (default), or Flask's threaded server",
+    )
     args = parser.parse_args()
 
     url = database(args.households)
@@ -405,8 +461,10 @@ def main() -> None:
     shape = {"rtt_ms": args.rtt, "down_kbit": args.kbit, "up_kbit": args.kbit}
     runs = []
     if args.before:
-        runs.append(measure(args.before_label, args.before.resolve(), url, args.visits, shape))
-    runs.append(measure("this commit", ROOT, url, args.visits, shape))
+        runs.append(
+            measure(args.before_label, args.before.resolve(), url, args.visits, shape, args.server)
+        )
+    runs.append(measure("this commit", ROOT, url, args.visits, shape, args.server))
 
     last = runs[-1]
     body = "\n".join(
@@ -417,7 +475,13 @@ def main() -> None:
             f"Volunteer of the largest village ({size} households) of the "
             f"{args.households:,}-household demo, Chromium at 390×844, through a loopback proxy "
             f"shaping the link to {args.rtt:.0f} ms round trip and {args.kbit:.0f} kbit/s each "
-            "way (benchmarks/shaped_link.py). Bytes are counted at the proxy, as on the wire.",
+            "way (benchmarks/shaped_link.py). Bytes are counted at the proxy, as on the wire. "
+            + (
+                "Served by gunicorn as in production (gunicorn.conf.py: 2 × cores + 1 processes "
+                "with threads), SQLite."
+                if args.server == "gunicorn"
+                else "Served by Flask's threaded server (`python -m pwa`, one process), SQLite."
+            ),
             "",
             table(runs, size, args.visits),
             "",

@@ -54,6 +54,9 @@ class Request:
     at: float
     up: int = 0
     down: int = 0
+    # When its first and last bytes down reach the browser (time.monotonic clock).
+    first_down: float | None = None
+    last_down: float | None = None
 
 
 @dataclass
@@ -116,13 +119,15 @@ class ShapedLink:
 
         async def close():
             self._server.close()
-            for task in asyncio.all_tasks():
-                if task is not asyncio.current_task():
-                    task.cancel()
+            tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
         asyncio.run_coroutine_threadsafe(close(), self._loop).result(5)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
+        self._loop.close()  # its own sockets too (a test's warnings are errors)
         self._loop = None
 
     async def _connection(self, client_reader, client_writer):
@@ -136,11 +141,15 @@ class ShapedLink:
         # The handshake: the first request leaves one round trip after the connection opened.
         opened = time.monotonic() + self.rtt_ms / 1000
         connection: list[Request | None] = [None]  # the request being answered on it
-        await asyncio.gather(
-            self._pipe(client_reader, server_writer, self.up, opened, connection, upward=True),
-            self._pipe(server_reader, client_writer, self.down, 0.0, connection, upward=False),
-            return_exceptions=True,
-        )
+        try:
+            await asyncio.gather(
+                self._pipe(client_reader, server_writer, self.up, opened, connection, upward=True),
+                self._pipe(server_reader, client_writer, self.down, 0.0, connection, upward=False),
+                return_exceptions=True,
+            )
+        finally:
+            server_writer.close()
+            client_writer.close()
 
     async def _pipe(
         self, reader, writer, direction: Direction, not_before: float, connection, upward: bool
@@ -182,6 +191,11 @@ class ShapedLink:
                         else:
                             connection[0].down += len(data)
                     departed = direction.departure(now, len(data))
+                    if connection[0] is not None and not upward:
+                        arrives = departed + self.rtt_ms / 2000
+                        if connection[0].first_down is None:
+                            connection[0].first_down = now + self.rtt_ms / 2000
+                        connection[0].last_down = arrives
                 queue.put_nowait((departed + self.rtt_ms / 2000, data))
         finally:
             queue.put_nowait((0.0, None))
