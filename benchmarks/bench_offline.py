@@ -36,7 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
@@ -87,6 +87,9 @@ class Run:
     prepare_server_cpu: float = 0.0
     refresh_server_cpu: float = 0.0
     ready_text: str = ""
+    # Each answer of the preparation's pack: asked, first and last byte at the phone (seconds
+    # from the home page's load), KB.
+    chunks: list[tuple[float, float, float, float]] = field(default_factory=list)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -333,6 +336,11 @@ def measure(
                 print(
                     f"    +{request.at - loaded:5.1f} s  {request.method} {request.path[:40]}{came}"
                 )
+            run.chunks = [
+                (r.at - loaded, r.first_down - loaded, r.last_down - loaded, r.down / 1024)
+                for r in link.requests
+                if r.path.startswith("/api/v1/offline-pack") and r.first_down is not None
+            ]
             run.ready_text = page.locator("[data-ready]").text_content()
             print(f"  [{label}] first load: {sorted(first)}")
 
@@ -490,6 +498,18 @@ def main() -> None:
             f"this link, the server's work {last.prepare_server_cpu:.1f} s of CPU (overlapping "
             "the transfer: pages leave as they are made); the rest is round trips and, on a "
             "busy machine, waiting for a core.",
+            "",
+            "The preparation's answers (one per chunk), as the phone saw them, in seconds "
+            "from the home page's load (the phone asks for a chunk as soon as the answer "
+            "before it names it, and stores the chunks in order):",
+            "",
+            "| chunk | asked | first byte | last byte | KB |",
+            "|---|---|---|---|---|",
+            *(
+                f"| {n} | {asked:.1f} | {first:.1f} | {last_byte:.1f} | {kb:.0f} |"
+                for n, (asked, first, last_byte, kb) in enumerate(last.chunks, 1)
+            ),
+            f"| ready | | | {last.prepare_seconds:.1f} | |",
             "",
             f"Ready text at the end: “{last.ready_text}”.",
         ]

@@ -160,8 +160,12 @@ def test_the_village_is_kept_from_one_answer_per_chunk(page, context, demo_serve
     one_by_one = [url for _, url in asked if re.fullmatch(r"/households/\d+", url)]
     assert one_by_one == []
     assert kept_household_pages(page) == {f"/households/{i}" for i in village.households}
-    progress = [t for t in page.evaluate("window.readyTexts") if "Đang chuẩn bị" in t]
+    texts = page.evaluate("window.readyTexts")
+    progress = [t for t in texts if "Đang chuẩn bị" in t]
     assert any(re.fullmatch(rf"Đang chuẩn bị ngoại tuyến: \d+/{total} hộ", t) for t in progress)
+    # "Sẵn sàng" only once everything is stored: never before the count has ended.
+    first_ready = next(n for n, t in enumerate(texts) if t.startswith("Sẵn sàng"))
+    assert progress and all("Đang chuẩn bị" not in t for t in texts[first_ready:])
 
 
 def test_on_a_slow_link_the_volunteer_sees_how_far_it_has_come(browser, demo_server, village):
