@@ -11,7 +11,7 @@ from fieldkit import forms, policy, privacy, review, vocab
 from fieldkit.households import tab_of
 from fieldkit.models import Household, Role
 from pwa import db
-from pwa.assets import outbox_url, static_url
+from pwa.assets import outbox_rules_url, outbox_url, static_url
 from pwa.navigation import returned_count, tabs
 
 # Sent by app.js when it fetches the day's pages in the background to keep them offline.
@@ -40,6 +40,7 @@ def init_app(app: Flask) -> None:
         tab_of=tab_of,
         static_url=static_url,
         outbox_url=outbox_url,
+        outbox_rules_url=outbox_rules_url,
     )
     app.context_processor(_per_request)
 

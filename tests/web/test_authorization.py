@@ -74,6 +74,7 @@ ROUTES: dict[str, Expect] = {
     "offline.manifest": PUBLIC,
     "offline.offline_page": PUBLIC,
     "offline.outbox_script": PUBLIC,
+    "offline.outbox_rules_script": PUBLIC,
     "sync.openapi_document": PUBLIC,
     "offline.session_info": PUBLIC,  # 401 JSON signed out: the outbox asks it who is in
     "auth.signin": PUBLIC,
