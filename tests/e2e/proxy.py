@@ -147,7 +147,13 @@ class _Handler(BaseHTTPRequestHandler):
         if is_sync and proxy.poison and proxy.poison.encode() in body:
             self._answer(500, body)
             return
-        navigation = self.headers.get("Sec-Fetch-Mode") == "navigate"
+        # A page load: the browser's own, or the service worker's fetch of it (which does not
+        # keep Sec-Fetch-Mode: navigate); not the day's preparation in the background.
+        navigation = (
+            self.command == "GET"
+            and (self.headers.get("Accept") or "").startswith("text/html")
+            and not self.headers.get("X-Fieldkit-Prepare")
+        )
         if navigation and proxy.page_delay:
             proxy._closing.wait(proxy.page_delay)
         if is_sync and not proxy._gate.is_set():

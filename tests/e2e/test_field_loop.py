@@ -105,6 +105,7 @@ def wait_drained(page, timeout: float = 30_000) -> None:
 def test_a_double_tap_stores_one_visit(page, server, live_world, proxy, gap_ms):
     world, engine = live_world
     sign_in_through(page, server, proxy, world.volunteer.phone)
+    wait_ready_offline(page, 2)  # the morning's preparation is done: a send takes ~0.1 s
     page.goto(f"{proxy.url}/households/{world.household.id}")
     form = fill_visit(page)
     proxy.page_delay = 1.5  # the page after the save loads as slowly as on 3G
