@@ -85,8 +85,15 @@
     return tx([META], "readwrite", (t) => { t.objectStore(META).put(value, key); });
   }
 
+  // Tell every other tab and the service worker (BroadcastChannel), and this page or worker
+  // itself (an event on `self`: a channel never hears its own messages), that the outbox
+  // changed — each redraws its status and sets its next wake from what it reads.
   function notify(what) {
-    if (channel) channel.postMessage({ type: "changed", what: what || "outbox" });
+    const message = { type: "changed", what: what || "outbox" };
+    if (channel) channel.postMessage(message);
+    if (typeof CustomEvent !== "undefined" && root.dispatchEvent) {
+      root.dispatchEvent(new CustomEvent("fieldkit-outbox", { detail: message }));
+    }
   }
 
   // --- putting items in and taking them out -------------------------------------------------

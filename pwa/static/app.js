@@ -730,6 +730,9 @@ window.FieldkitJSON = {
       if (data.what === "sent") announce();
       refreshStatus();
     };
+    // This page's own changes to the outbox (a save sent from a form, an import): redraw and
+    // set the next wake, whoever called the outbox.
+    window.addEventListener("fieldkit-outbox", function () { refreshStatus(); });
     window.addEventListener("online", function () { flush(true); });
     window.addEventListener("offline", refreshStatus);
     setInterval(function () { flush(false); }, FLUSH_EVERY_MS);
