@@ -274,14 +274,16 @@ def log_visit(
     return visit, True
 
 
-def _line_key(line: AssistanceIn | Assistance) -> tuple:
+def _line_key(line: AssistanceIn | Assistance) -> tuple[int, str, str, str, str, str]:
+    """A line's content as plain values (enums as their text, none as ""), so lines compare
+    and sort alike whether parsed from the phone or read from the database."""
     return (
         line.resident_id,
         line.service_code,
-        Result(line.result),
-        None if line.reason is None else Reason(line.reason),
-        None if line.device is None else Device(line.device),
-        line.dossier_no or None,
+        str(line.result),
+        str(line.reason or ""),
+        str(line.device or ""),
+        line.dossier_no or "",
     )
 
 
