@@ -389,6 +389,7 @@ def test_every_status_says_what_is_true(page, context, server, live_world, proxy
     page.goto(f"{proxy.url}/households/{world.household.id}")
     context.set_offline(True)
     log_visit(page, AN, "vneid_level1")
+    expect(page.locator(".visit.unsent")).to_have_count(1)  # the page after the save
     expect(net(page)).to_have_text(WORDS["offline"])
     shot(page, "status-offline")
 
