@@ -2,13 +2,15 @@
 #   make run   set up, migrate, load the demo commune if the database is empty, print sign-in
 #              links, serve on http://localhost:8000
 #   make test  set up and run the whole suite (SQLite, PostgreSQL, real Chromium)
+#   make test-fast  the inner loop: no browser, SQLite only
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+BENCH_STAMP := $(VENV)/.bench-stamp
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run serve test test-fast lint bench bench-setup clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,18 +26,41 @@ run: setup
 	@# The push worker sends queued notifications beside the app; both stop on Ctrl+C.
 	trap 'kill 0' EXIT; $(BIN)/fieldkit push-worker & $(BIN)/python -m pwa
 
+# The production stack on loopback: migrations first, then gunicorn (gunicorn.conf.py) and
+# the push worker; Ctrl+C stops both. README "Production" puts a TLS proxy in front.
+serve: setup
+	$(BIN)/fieldkit migrate
+	@echo "Fieldkit (gunicorn): http://localhost:$${FIELDKIT_PORT:-8000}  (Ctrl+C để dừng)"
+	trap 'kill 0' EXIT; $(BIN)/fieldkit push-worker & $(BIN)/gunicorn -c gunicorn.conf.py
+
 test: setup lint
 	scripts/setup-chromium
+	scripts/setup-haproxy
 	FIELDKIT_TEST_POSTGRES_URL="$$(scripts/start-postgres)" $(BIN)/pytest $(PYTEST_ARGS)
+
+# The inner loop: no browser, SQLite only, no slow fuzz (~1 minute). `make test` stays the
+# whole suite, and is what CI runs.
+test-fast: setup
+	$(BIN)/pytest -q --ignore=tests/e2e -m "not postgres and not slow" $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check fieldkit pwa tests benchmarks
 	$(BIN)/ruff format --check fieldkit pwa tests benchmarks
 
-bench: setup
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+bench-setup: $(BENCH_STAMP)
+
+# Small sizes by default; `make bench FULL=1` runs the ingest and load benchmarks at full size.
+bench: bench-setup
 	$(BIN)/python benchmarks/bench_pages.py
 	$(BIN)/python benchmarks/bench_offline.py
 	$(BIN)/python -m benchmarks.bench_dashboards
+	FIELDKIT_BENCH_POSTGRES_URL="$$(scripts/start-postgres)" $(BIN)/python -m benchmarks.bench_ingest $(if $(FULL),--full)
+	FIELDKIT_BENCH_POSTGRES_URL="$$(scripts/start-postgres)" $(BIN)/python -m benchmarks.bench_load $(if $(FULL),--full)
+	$(BIN)/python -m benchmarks.bench_ops
 
 clean:
 	rm -rf $(VENV) instance test-artifacts .pytest_cache

@@ -1,15 +1,24 @@
 """The audit log: sign-ins, invites, passkey changes, role changes, reviews, exports and
 erasures (DESIGN.md §5). Append-only; commune staff read it. Caller commits — in the same
-transaction as the change it records, so a change and its record stand or fall together."""
+transaction as the change it records, so a change and its record stand or fall together.
+
+Refused sign-ins and refused session cookies come from anyone on the internet, so they are
+written with `record_refused`: each kind is counted per hour (fieldkit.throttle's tallies, one
+row per kind and hour) and only the first REFUSALS_LOGGED_PER_HOUR of each kind become rows of
+the log. A flood of forged cookies adds a count, not a row per request."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session, col, select
 
+from fieldkit import throttle
 from fieldkit.models import AuditEvent, Member
+
+REFUSALS_LOGGED_PER_HOUR = 20
+HOUR = timedelta(hours=1)
 
 # Vietnamese names of the actions, for the audit page and its filter.
 ACTIONS = {
@@ -36,6 +45,11 @@ ACTIONS = {
     "targets_changed": "Đặt chỉ tiêu",
     "guide_changed": "Sửa hướng dẫn dịch vụ",
     "sticker_replaced": "Thay mã dán cửa",
+    # Imports and merges (issue 15)
+    "import": "Đưa dữ liệu vào",
+    "import_undone": "Hoàn tác đợt đưa dữ liệu",
+    "households_merged": "Gộp hộ trùng",
+    "not_duplicate": "Đánh dấu không trùng",
 }
 
 
@@ -64,6 +78,44 @@ def record(
     )
     session.add(event)
     return event
+
+
+def record_refused(
+    session: Session,
+    *,
+    action: str,
+    kind: str,
+    now: datetime,
+    actor: Member | None = None,
+    commune_id: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent | None:
+    """A refused request from someone who may not be signed in (a failed sign-in, a forged or
+    ended session cookie), counted per `action`, `kind` and commune per hour; written as an
+    event only while that count is within REFUSALS_LOGGED_PER_HOUR — the last one written
+    says that the rest of the hour is counted only. None when not written. Caller commits."""
+    commune = commune_id if commune_id is not None else (actor.commune_id if actor else None)
+    count = throttle.bump(session, _refusal_key(action, kind, commune), now=now, size=HOUR)
+    if count > REFUSALS_LOGGED_PER_HOUR:
+        return None
+    details = {"kind": kind, **(details or {})}
+    if count == REFUSALS_LOGGED_PER_HOUR:
+        details["note"] = f"Đã ghi {count} lần trong giờ này; các lần sau cùng loại chỉ được đếm."
+    return record(session, action=action, now=now, actor=actor, commune_id=commune, details=details)
+
+
+def refused_count(
+    session: Session, *, action: str, kind: str, commune_id: int | None, now: datetime
+) -> int:
+    """How many refusals of this kind `record_refused` counted in the hour holding `now`,
+    written down or not."""
+    return throttle.total(
+        session, _refusal_key(action, kind, commune_id), window=timedelta(0), now=now, size=HOUR
+    )
+
+
+def _refusal_key(action: str, kind: str, commune_id: int | None) -> str:
+    return f"refused:{action}:{kind}:{commune_id if commune_id is not None else '-'}"
 
 
 def events(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import sys
 from contextlib import contextmanager
+from pathlib import Path
 
 import click
 from sqlmodel import Session, func, select
@@ -232,3 +233,210 @@ def push_followups() -> None:
     with _session() as session:
         queued = push.queue_follow_ups(session, now=utcnow())
         click.echo(f"Đã xếp {queued} lời nhắc hẹn quay lại hôm nay.")
+
+
+# --- backups (issue 13): SQLite online backup and restore; PostgreSQL uses pg_dump -------------
+
+
+@main.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def backup_command(path: Path) -> None:
+    """Copy the SQLite database to PATH while the app keeps running (a consistent snapshot:
+    every acknowledged visit). For PostgreSQL use pg_dump (README, Production)."""
+    from fieldkit import backup
+
+    settings = Settings.from_env()
+    try:
+        report = backup.backup(settings.database_url, path)
+    except backup.BackupRefused as refused:
+        raise click.ClickException(str(refused)) from None
+    click.echo(f"Đã sao lưu: {report}")
+
+
+@main.command("restore")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Thay cả khi CSDL đang có dữ liệu.")
+def restore_command(path: Path, force: bool) -> None:
+    """Replace the SQLite database with the backup at PATH. Stop the app first; refuses a
+    database that holds data unless --force. Then run `fieldkit migrate`."""
+    from fieldkit import backup
+
+    settings = Settings.from_env()
+    try:
+        report = backup.restore(settings.database_url, path, force=force)
+    except backup.BackupRefused as refused:
+        raise click.ClickException(str(refused)) from None
+    click.echo(f"Đã khôi phục: {report}")
+    click.echo("Tiếp theo: fieldkit migrate, rồi khởi động lại ứng dụng.")
+
+
+# --- Importing lists (issue 15) ----------------------------------------------------------------
+
+
+def _commune_for(session: Session, code: str | None) -> Commune:
+    """The commune a command acts on: --commune CODE, or the only one there is."""
+    if code:
+        found = session.exec(select(Commune).where(Commune.code == code.strip())).first()
+        if found is None:
+            raise click.ClickException(f"Không có xã nào mang mã {code}.")
+        return found
+    communes_found = session.exec(select(Commune)).all()
+    if len(communes_found) == 1:
+        return communes_found[0]
+    if not communes_found:
+        raise click.ClickException("Chưa có xã nào. Chạy trước: fieldkit init <mã xã>")
+    raise click.ClickException("Có nhiều xã: thêm --commune <mã xã>.")
+
+
+@main.group("import")
+def import_group() -> None:
+    """Bring a commune's lists in from Excel (.xlsx) or CSV: households, the team."""
+
+
+def _print_preview(preview: dict) -> None:
+    for column in preview.get("dropped") or []:
+        click.echo(f"Bỏ cột “{column['header']}”: {column['why']}")
+    for problem in preview.get("problems") or []:
+        click.echo(f"Lỗi: {problem}")
+    if preview.get("grouping"):
+        click.echo(preview["grouping"])
+    for note in preview.get("notes") or []:
+        click.echo(f"Lưu ý: {note}")
+    for village in preview.get("new_villages") or []:
+        word = "sẽ tạo" if village["create"] else "chưa có (thêm --create-villages để tạo)"
+        click.echo(f"Thôn “{village['name']}” ({village['households']} hộ): {word}.")
+    for line, reason in preview.get("refused") or []:
+        click.echo(f"Dòng {line}: {reason}")
+    hidden = (preview.get("refused_total") or 0) - len(preview.get("refused") or [])
+    if hidden > 0:
+        click.echo(f"… và {hidden} dòng bị từ chối khác.")
+
+
+def _run_import(
+    kind: str,
+    path: str,
+    *,
+    commune_code: str | None,
+    village_name: str | None,
+    dry_run: bool,
+    create_villages: bool = False,
+    skip_refused: bool = False,
+    links: bool = False,
+) -> int:
+    from pathlib import Path
+
+    from fieldkit import imports, roster
+    from fieldkit.models import ImportKind
+
+    settings = Settings.from_env()
+    refused = 0
+    with _session() as session:
+        commune = _commune_for(session, commune_code)
+        importer = imports.Importer.console(commune.id)
+        village_id = None
+        if village_name:
+            village = imports.Villages(communes.villages_of(session, commune.id)).find(village_name)
+            if village is None:
+                raise click.ClickException(f"Không có thôn {village_name!r}.")
+            village_id = village.id
+        now = utcnow()
+        batch = imports.start(
+            session,
+            importer,
+            kind=ImportKind(kind),
+            file_name=Path(path).name,
+            data=Path(path).read_bytes(),
+            now=now,
+            village_id=village_id,
+        )
+        if create_villages and batch.preview.get("new_villages"):
+            keys = [village["key"] for village in batch.preview["new_villages"]]
+            imports.configure(session, batch, importer, create_villages=keys, now=now)
+        preview = batch.preview
+        _print_preview(preview)
+        counts = preview.get("counts") or {}
+        refused = counts.get("rows_refused", 0) + len(preview.get("problems") or [])
+        click.echo(_counts_line(counts, done=False))
+        if dry_run or preview.get("problems") or (refused and not skip_refused):
+            session.rollback()  # nothing is written, not even the batch
+            if not dry_run and refused:
+                click.echo(
+                    "Chưa đưa vào: có dòng bị từ chối. Sửa tệp rồi chạy lại, hoặc thêm "
+                    "--skip-refused để đưa vào các dòng còn lại."
+                )
+            return 1 if refused else 0
+        imports.claim(session, batch, now=now)
+        batch = imports.run(session, batch.id, importer, now=now)
+        click.echo(_counts_line(batch.counts, done=True))
+        if links and kind == "team":
+            for person in roster.new_members(session, batch):
+                _print_link(session, settings, person, qr=False)
+    return 1 if refused else 0
+
+
+def _counts_line(counts: dict, *, done: bool) -> str:
+    if "members_new" in counts:
+        parts = [
+            f"{counts.get('members_new', 0)} người mới",
+            f"{counts.get('members_updated', 0)} cập nhật",
+            f"{counts.get('members_unchanged', 0)} không đổi",
+        ]
+    else:
+        parts = [
+            f"{counts.get('households_new', 0)} hộ mới",
+            f"{counts.get('households_updated', 0)} hộ cập nhật",
+            f"{counts.get('households_unchanged', 0)} hộ không đổi",
+            f"{counts.get('residents_new', 0)} nhân khẩu mới",
+        ]
+    parts.append(f"{counts.get('rows_refused', 0)} dòng bị từ chối")
+    return ("Đã đưa vào: " if done else "Xem trước: ") + ", ".join(parts) + "."
+
+
+@import_group.command("households")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--commune", "commune_code", help="Mã xã (khi máy chủ có nhiều xã).")
+@click.option("--village", "village_name", help="Thôn của các hộ khi tệp không có cột Thôn.")
+@click.option("--dry-run", is_flag=True, help="Chỉ xem trước, không ghi gì.")
+@click.option("--create-villages", is_flag=True, help="Tạo các thôn tệp có mà xã chưa có.")
+@click.option("--skip-refused", is_flag=True, help="Đưa vào các dòng hợp lệ, bỏ dòng bị từ chối.")
+@click.pass_context
+def import_households(
+    ctx, file, commune_code, village_name, dry_run, create_villages, skip_refused
+):
+    """Households and residents (one row per household, or per person). Exit code 0 when the
+    file imports (or would import) cleanly, 1 when rows are refused."""
+    ctx.exit(
+        _run_import(
+            "households",
+            file,
+            commune_code=commune_code,
+            village_name=village_name,
+            dry_run=dry_run,
+            create_villages=create_villages,
+            skip_refused=skip_refused,
+        )
+    )
+
+
+@import_group.command("team")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--commune", "commune_code", help="Mã xã (khi máy chủ có nhiều xã).")
+@click.option("--village", "village_name", help="Thôn của mọi người khi tệp không có cột Thôn.")
+@click.option("--dry-run", is_flag=True, help="Chỉ xem trước, không ghi gì.")
+@click.option("--skip-refused", is_flag=True, help="Đưa vào các dòng hợp lệ, bỏ dòng bị từ chối.")
+@click.option("--links", is_flag=True, help="In liên kết mời (24 giờ) cho người mới.")
+@click.pass_context
+def import_team(ctx, file, commune_code, village_name, dry_run, skip_refused, links):
+    """The team roster (name, phone, role, village), matched by phone. Exit codes as for
+    households."""
+    ctx.exit(
+        _run_import(
+            "team",
+            file,
+            commune_code=commune_code,
+            village_name=village_name,
+            dry_run=dry_run,
+            skip_refused=skip_refused,
+            links=links,
+        )
+    )

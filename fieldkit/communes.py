@@ -90,3 +90,11 @@ def villages_of(session: Session, commune_id: int) -> list[Village]:
         select(Village).where(Village.commune_id == commune_id).order_by(Village.id)
     ).all()
     return sorted(villages, key=lambda village: sort_key(village.name))
+
+
+def lock(session: Session, commune_id: int) -> None:
+    """Hold the commune's row until the caller commits: imports and merges of one commune then
+    run one after the other (PostgreSQL; SQLite lets one writer at a time anyway). FOR NO KEY
+    UPDATE: rows that merely point at the commune (audit events of sign-ins, villages) are
+    still written meanwhile."""
+    session.exec(select(Commune.id).where(Commune.id == commune_id).with_for_update(key_share=True))

@@ -9,6 +9,21 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 
+def _number(env, name: str, default, kind, minimum):
+    """A number from the environment, or the default when unset; a clear error when it is
+    not a number or is below `minimum` (a typo must not start a server with no pool)."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a number") from None
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     instance_path: Path
@@ -22,6 +37,19 @@ class Settings:
     rp_id: str | None = None
     # Web Push: the contact a push service may use about this server (VAPID "sub" claim).
     push_contact: str | None = None
+    # --- production serving (issue 13) ---
+    # Requests one app process works on at once; more wait up to queue_timeout seconds for
+    # a turn, then answer 503 with Retry-After (pwa/overload.py). The database pool holds
+    # one connection per such request, plus db_max_overflow for the few requests that open
+    # a second session (throttling, readiness).
+    max_inflight: int = 4
+    queue_timeout: float = 3.0
+    db_pool_size: int | None = None  # None: max_inflight
+    db_max_overflow: int = 2
+    db_pool_timeout: float = 5.0
+    # Addresses (and networks) of the reverse proxies whose X-Forwarded-* headers are
+    # believed; from anyone else those headers are ignored (pwa/proxy.py).
+    trusted_proxies: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -40,7 +68,27 @@ class Settings:
             build=env.get("FIELDKIT_BUILD", ""),
             rp_id=env.get("FIELDKIT_RP_ID") or None,
             push_contact=env.get("FIELDKIT_PUSH_CONTACT") or None,
+            max_inflight=_number(env, "FIELDKIT_MAX_INFLIGHT", 4, int, 1),
+            queue_timeout=_number(env, "FIELDKIT_QUEUE_TIMEOUT", 3.0, float, 0.0),
+            db_pool_size=_number(env, "FIELDKIT_DB_POOL_SIZE", None, int, 1),
+            db_max_overflow=_number(env, "FIELDKIT_DB_MAX_OVERFLOW", 2, int, 0),
+            db_pool_timeout=_number(env, "FIELDKIT_DB_POOL_TIMEOUT", 5.0, float, 0.1),
+            trusted_proxies=tuple(
+                part.strip()
+                for part in env.get("FIELDKIT_TRUSTED_PROXIES", "").split(",")
+                if part.strip()
+            ),
         )
+
+    @property
+    def pool(self) -> dict[str, float]:
+        """The database pool's settings (fieldkit.db.make_engine), sized to the requests the
+        process works on at once."""
+        return {
+            "pool_size": self.db_pool_size or self.max_inflight,
+            "max_overflow": self.db_max_overflow,
+            "pool_timeout": self.db_pool_timeout,
+        }
 
     @property
     def passkey_rp_id(self) -> str:

@@ -57,7 +57,7 @@ MAX_ID = 2**31 - 1
 def parse_id(value: Any) -> int | None:
     """A row id typed into a URL or sent by a form: digits, 1…MAX_ID. None otherwise."""
     text = str(value or "").strip()
-    if not text.isdigit() or len(text) > 10:
+    if not (text.isascii() and text.isdigit()) or len(text) > 10:  # "²" is a digit, not a number
         return None
     number = int(text)
     return number if 1 <= number <= MAX_ID else None

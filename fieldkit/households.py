@@ -5,12 +5,13 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func
+from sqlalchemy import and_, case, func, update
 from sqlmodel import Session, col, select
 
 from fieldkit import forms, indicators
@@ -147,36 +148,128 @@ def list_households(
 
 def refresh_summary(session: Session, household: Household) -> None:
     """Recompute the household's cached search text and visit summary from its residents and
-    non-rejected visits. The only writer of those columns. Caller commits.
+    non-rejected visits, and its share of every indicator. The only writer of those columns.
+    Caller commits. Inside `summaries_deferred(session)` it only notes the household, and the
+    recount happens once for all noted households when that block ends.
 
     Holds the household's row lock until the caller commits: two visits to one household
     stored at the same moment are counted one after the other, not each without the other.
     (PostgreSQL; SQLite has no row locks and serialises writers anyway.)"""
+    deferred = session.info.get(_DEFERRED_SUMMARIES)
+    if deferred is not None:
+        deferred.add(household.id)
+        return
+    refresh_summaries(session, [household.id])
+
+
+_DEFERRED_SUMMARIES = "fieldkit.households.deferred_summaries"
+
+
+@contextmanager
+def summaries_deferred(session: Session) -> Iterator[None]:
+    """Within this block refresh_summary() only notes households; when the block ends without
+    an error, every noted household is recounted at once (refresh_summaries). A sync batch of
+    25 visits then recounts once, not 25 times. Noting a household whose change was later
+    rolled back (a refused item's savepoint) is harmless: the recount reads what is there.
+    On an error nothing is recounted: the caller rolls back. Caller commits."""
+    if _DEFERRED_SUMMARIES in session.info:  # nested: the outer block recounts
+        yield
+        return
+    session.info[_DEFERRED_SUMMARIES] = set()
+    try:
+        yield
+    except BaseException:
+        session.info.pop(_DEFERRED_SUMMARIES, None)
+        raise
+    noted = session.info.pop(_DEFERRED_SUMMARIES)
+    refresh_summaries(session, sorted(noted))
+
+
+def search_text(label: str, head_name: str, address_hint: str, names: Sequence[str]) -> str:
+    """What the list's search matches: label, head, address and the residents' names, folded."""
+    return fold(" ".join([label, head_name, address_hint or "", *names]))
+
+
+# A thousand ids per statement: well under SQLite's and PostgreSQL's bound-parameter limits.
+CHUNK = 1000
+
+
+def refresh_summaries(session: Session, household_ids: Sequence[int]) -> None:
+    """refresh_summary() for many households at once (a sync batch, an import of thousands):
+    the same columns by the same rules, in a few statements per thousand households rather
+    than a few per household. Rows are locked in id order, so two batches never wait on each
+    other in a circle; ids of households that no longer exist are skipped; loaded Household
+    objects are expired so they read the new values. Only rows whose values change are
+    written. Caller commits."""
     # FOR NO KEY UPDATE, not FOR UPDATE: a visit row just inserted holds a key-share lock on
     # its household (the foreign key), which FOR UPDATE would wait on — two such visits would
     # deadlock.
-    session.exec(
-        select(Household.id).where(Household.id == household.id).with_for_update(key_share=True)
-    )
-    names = session.exec(
-        select(Resident.name)
-        .where(Resident.household_id == household.id, Resident.review_state != ReviewState.rejected)
-        .order_by(Resident.id)
-    ).all()
-    household.search_text = fold(
-        " ".join([household.label, household.head_name, household.address_hint, *names])
-    )
-    session.flush()
-    visits = session.exec(
-        select(Visit.visited_at, Visit.follow_up_on)
-        .where(Visit.household_id == household.id, Visit.review_state != ReviewState.rejected)
-        .order_by(col(Visit.visited_at).desc(), col(Visit.id).desc())
-    ).all()
-    household.visit_count = len(visits)
-    household.last_visited_at = visits[0][0] if visits else None
-    household.follow_up_on = visits[0][1] if visits else None
-    session.add(household)
-    indicators.refresh_progress(session, [household.id])  # its share of every indicator
+    ids = sorted(set(household_ids))
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        basics, cached = {}, {}
+        for row in session.exec(
+            select(
+                Household.id,
+                Household.label,
+                Household.head_name,
+                Household.address_hint,
+                Household.search_text,
+                Household.visit_count,
+                Household.last_visited_at,
+                Household.follow_up_on,
+            )
+            .where(col(Household.id).in_(chunk))
+            .order_by(Household.id)
+            .with_for_update(key_share=True)
+        ).all():
+            basics[row[0]] = row[1:4]
+            cached[row[0]] = tuple(row[4:])
+        names: dict[int, list[str]] = {household_id: [] for household_id in chunk}
+        for household_id, name in session.exec(
+            select(Resident.household_id, Resident.name)
+            .where(
+                col(Resident.household_id).in_(chunk),
+                Resident.review_state != ReviewState.rejected,
+            )
+            .order_by(Resident.id)
+        ).all():
+            names[household_id].append(name)
+        latest: dict[int, tuple] = {}
+        counted: dict[int, int] = {}
+        for household_id, visited_at, follow_up_on in session.exec(
+            select(Visit.household_id, Visit.visited_at, Visit.follow_up_on)
+            .where(col(Visit.household_id).in_(chunk), Visit.review_state != ReviewState.rejected)
+            .order_by(Visit.household_id, col(Visit.visited_at).desc(), col(Visit.id).desc())
+        ).all():
+            latest.setdefault(household_id, (visited_at, follow_up_on))
+            counted[household_id] = counted.get(household_id, 0) + 1
+        values = []
+        for household_id in chunk:
+            if household_id not in basics:
+                continue
+            summary = (
+                search_text(*basics[household_id], names[household_id]),
+                counted.get(household_id, 0),
+                *latest.get(household_id, (None, None)),
+            )
+            if summary != cached[household_id]:
+                values.append(
+                    dict(
+                        zip(
+                            ("id", "search_text", "visit_count", "last_visited_at", "follow_up_on"),
+                            (household_id, *summary),
+                            strict=True,
+                        )
+                    )
+                )
+        if values:
+            session.execute(update(Household), values)
+        indicators.refresh_progress(session, chunk)
+    wanted = set(ids)
+    for household in list(session.identity_map.values()):
+        if isinstance(household, Household) and household.id in wanted:
+            session.expire(household)
 
 
 def residents_of(session: Session, household: Household) -> list[Resident]:

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from fieldkit import audit, communes, policy, throttle
+from fieldkit import audit, communes, policy, sessions, throttle
 from fieldkit.errors import Invalid, NotFound, SignInRefused
 from fieldkit.models import Commune, Member, OneTimeCode, Role, SignInLink, Village
 
@@ -20,6 +20,11 @@ _USED = (
     "Liên kết này đã được dùng rồi. Mỗi liên kết chỉ dùng được một lần — hãy xin tổ "
     "trưởng một liên kết mới."
 )
+
+
+class UnknownLink(SignInRefused):
+    """A token that names no link at all: a mistyped or guessed one (a used or expired link is
+    a plain SignInRefused — its holder is no guesser)."""
 
 
 def _hash(token: str) -> str:
@@ -115,7 +120,7 @@ def check_sign_in_link(session: Session, token: str, *, now: datetime) -> SignIn
         select(SignInLink).where(SignInLink.token_hash == _hash(token or ""))
     ).first()
     if link is None:
-        raise SignInRefused(
+        raise UnknownLink(
             "Liên kết đăng nhập không đúng. Hãy kiểm tra lại hoặc xin tổ trưởng một liên kết mới."
         )
     if link.used_at is not None:
@@ -215,13 +220,14 @@ def add_member_by(
 
 
 def deactivate(session: Session, actor: Member, member: Member, *, now: datetime) -> None:
-    """The member leaves the team: signed out at their next request, links and codes no longer
-    work. Their visits stay. Caller commits."""
+    """The member leaves the team: every session of theirs ends now (on every device), links
+    and codes no longer work. Their visits stay. Caller commits."""
     policy.require_can_manage_member(actor, member)
     if not member.active:
         return
     member.active = False
     session.add(member)
+    sessions.end_all(session, member.id)
     audit.record(
         session,
         action="member_removed",
@@ -242,13 +248,16 @@ def change_role(
     village: Village | None,
     now: datetime,
 ) -> None:
-    """Commune staff change a member's role and village (within the commune). Caller commits."""
+    """Commune staff change a member's role and village (within the commune). A change ends
+    the member's sessions: what they may see changed, so they sign in again (and their phone
+    prepares the new scope). Caller commits."""
     policy.require_can_change_role(actor, member, role)
     if village is not None and village.commune_id != actor.commune_id:
         raise Invalid({"village": "Thôn này không thuộc xã."})
     if role in (Role.volunteer, Role.leader) and village is None:
         raise Invalid({"village": "Thành viên và tổ trưởng phải thuộc một thôn."})
     new_village_id = village.id if village is not None and role != Role.staff else None
+    changed = role != member.role or new_village_id != member.village_id
     if role != member.role:
         audit.record(
             session,
@@ -271,6 +280,8 @@ def change_role(
             details={"from": member.village_id, "to": new_village_id},
         )
         member.village_id = new_village_id
+    if changed:
+        sessions.end_all(session, member.id)
     session.add(member)
 
 
@@ -324,7 +335,8 @@ def _require_new_village_name(session: Session, commune_id: int, name: str) -> N
 
 CODE_LIFETIME = timedelta(minutes=10)
 CODE_DIGITS = 6
-MAX_WRONG = 5
+MAX_WRONG = 5  # per phone number
+ADDRESS_LIMIT = 50  # per client address: a backstop, generous for a team behind one NAT
 WRONG_WINDOW = timedelta(minutes=15)
 _TOO_MANY = "Nhập sai quá nhiều lần. Hãy đợi 15 phút rồi thử lại, hoặc nhờ tổ trưởng cấp mã mới."
 _WRONG = (
@@ -392,16 +404,22 @@ def issue_code(session: Session, actor: Member, member: Member, *, now: datetime
 
 
 def redeem_code(session: Session, *, phone: str, code: str, client: str, now: datetime) -> Member:
-    """Sign in with phone number and code. At most 5 wrong tries per member and per client
-    address in 15 minutes; beyond that even the right code is refused. Caller commits — also
-    after CodeRefused, so the wrong try is counted."""
+    """Sign in with phone number and code. What is guessed is one phone's code, so the limit is
+    per phone number: 5 wrong tries in 15 minutes, beyond which even the right code is refused
+    — the same for a number that belongs to nobody, so the answers do not tell which numbers
+    are members'. The client's address is only a backstop (50 wrong tries in 15 minutes, for
+    someone spraying many numbers): a team signing in together behind one carrier's NAT shares
+    an address. Caller commits — also after CodeRefused, so the wrong try is counted."""
     ip_key = f"code:ip:{client}"[:120]
-    if not throttle.allow(session, ip_key, limit=MAX_WRONG, window=WRONG_WINDOW, now=now):
+    if not throttle.allow(session, ip_key, limit=ADDRESS_LIMIT, window=WRONG_WINDOW, now=now):
         raise CodeRefused(_TOO_MANY, too_many=True)
     try:
         phone = normalise_phone(phone)
     except Invalid:
         phone = None
+    phone_key = f"code:phone:{phone or '?'}"
+    if not throttle.allow(session, phone_key, limit=MAX_WRONG, window=WRONG_WINDOW, now=now):
+        raise CodeRefused(_TOO_MANY, too_many=True)
     member = (
         session.exec(
             select(Member).where(Member.phone == phone, col(Member.active).is_(True))
@@ -409,11 +427,6 @@ def redeem_code(session: Session, *, phone: str, code: str, client: str, now: da
         if phone
         else None
     )
-    member_key = f"code:member:{member.id}" if member else None
-    if member_key and not throttle.allow(
-        session, member_key, limit=MAX_WRONG, window=WRONG_WINDOW, now=now
-    ):
-        raise CodeRefused(_TOO_MANY, too_many=True)
     code = "".join((code or "").split())
     stored = session.exec(
         select(OneTimeCode)
@@ -425,9 +438,8 @@ def redeem_code(session: Session, *, phone: str, code: str, client: str, now: da
         .order_by(col(OneTimeCode.id).desc())
     ).first()
     if stored is None or not _code_matches(stored.code_hash, code):
-        throttle.note(session, ip_key, succeeded=False, now=now)
-        if member_key:
-            throttle.note(session, member_key, succeeded=False, now=now)
+        throttle.fail(session, ip_key, now=now)
+        throttle.fail(session, phone_key, now=now)
         if stored is not None:
             stored.failed_attempts += 1
             session.add(stored)
@@ -439,7 +451,6 @@ def redeem_code(session: Session, *, phone: str, code: str, client: str, now: da
     )
     if marked.rowcount != 1:
         raise CodeRefused(_WRONG)
-    throttle.note(session, member_key, succeeded=True, now=now)
     audit.record(
         session,
         action="sign_in",

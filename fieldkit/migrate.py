@@ -20,3 +20,10 @@ def alembic_config(url: str) -> Config:
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database at `url` to `revision`. Idempotent."""
     command.upgrade(alembic_config(url), revision)
+
+
+def heads() -> set[str]:
+    """The head revision(s) of the migration scripts: what a current database is at."""
+    from alembic.script import ScriptDirectory
+
+    return set(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())

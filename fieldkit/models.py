@@ -159,18 +159,6 @@ class OneTimeCode(SQLModel, table=True):
     failed_attempts: int = 0
 
 
-class Attempt(SQLModel, table=True):
-    """One attempt at something that is throttled (a sign-in, a code), by a key such as
-    "code:<member>" or "ip:<address>". Kept in the database so any app server can count."""
-
-    __table_args__ = (Index("ix_attempt_key_at", "key", "at"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    key: str = Field(max_length=120)
-    at: datetime = Field(default_factory=utcnow)
-    succeeded: bool = False
-
-
 class AuditEvent(SQLModel, table=True):
     """Who did what, when: sign-ins, invites, passkey changes, role changes, reviews,
     exports and erasures (DESIGN.md §5). Append-only."""
@@ -231,6 +219,13 @@ class Household(SQLModel, table=True):
     last_visited_at: datetime | None = None
     follow_up_on: date | None = None
     visit_count: int = 0
+    # Imports and merges (issue 15). `code`: the commune's own household code (mã hộ) from an
+    # imported list, unique within the commune (fieldkit.imports matches re-imports by it).
+    # `import_batch_id`: the import that created or last changed the household. A household
+    # merged into another keeps its row, with `merged_into_id` saying where it went.
+    code: str | None = Field(default=None, max_length=40)
+    import_batch_id: int | None = Field(default=None, foreign_key="importbatch.id")
+    merged_into_id: int | None = Field(default=None, foreign_key="household.id")
 
 
 class HouseholdEdit(SQLModel, table=True):
@@ -264,6 +259,10 @@ class Resident(SQLModel, table=True):
     # residents the commune entered.
     fingerprint: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
+    # Imports and merges (issue 15): the import that created or last changed the resident; the
+    # resident it was combined with when two households of the same people were merged.
+    import_batch_id: int | None = Field(default=None, foreign_key="importbatch.id")
+    merged_into_id: int | None = Field(default=None, foreign_key="resident.id")
 
 
 class Service(SQLModel, table=True):
@@ -496,6 +495,157 @@ Index(
     Household.erased_at,
     Household.assigned_volunteer_id,
 )
+
+
+# --- Sessions, passkey challenges, counts of refusals (issue 10) -------------------------------
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser (DESIGN.md §5: sessions live on the server). The cookie carries only
+    a random id; this row keeps its SHA-256, whose it is and since when. Deleting the row ends
+    the session everywhere at once, on every app server. `data` is the little the web app keeps
+    per browser (CSRF token, flash messages, the push endpoint it registered, the id of a
+    passkey challenge in progress) — never who is signed in: that is `member_id`."""
+
+    __table_args__ = (Index("ix_websession_last_seen", "last_seen_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, max_length=64)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    # Renewed at most every few minutes (fieldkit.sessions.TOUCH_EVERY): the session lasts
+    # 30 days from here.
+    last_seen_at: datetime = Field(default_factory=utcnow)
+    # When the person last proved who they are (passkey, link or code): adding a passkey
+    # needs this to be recent.
+    proved_at: datetime = Field(default_factory=utcnow)
+    method: str = Field(default="", max_length=20)
+    passkey_id: int | None = Field(default=None, foreign_key="passkey.id", index=True)
+    device: str = Field(default="", max_length=80)
+    data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class PasskeyChallenge(SQLModel, table=True):
+    """A WebAuthn challenge waiting for its answer: made by the options step, bound to one
+    browser (its id is kept in that browser's session), deleted by the first answer — right
+    or wrong — and worthless after `expires_at`. `client` is the address that asked, so one
+    address cannot keep an unbounded number waiting."""
+
+    __table_args__ = (Index("ix_passkeychallenge_client", "client", "expires_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    purpose: str = Field(max_length=10)
+    challenge: str = Field(max_length=100, description="base64url")
+    member_id: int | None = Field(default=None, foreign_key="member.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime = Field(index=True)
+    client: str = Field(default="", max_length=64)
+
+
+class Tally(SQLModel, table=True):
+    """How many times something happened under `key` in the window starting at `window_start`
+    (a minute for throttles, an hour for refused sign-ins): one row however many times, so a
+    flood of unauthenticated requests adds at most one row per key and window."""
+
+    __table_args__ = (Index("ix_tally_window", "window_start"),)
+
+    key: str = Field(primary_key=True, max_length=120)
+    window_start: datetime = Field(primary_key=True)
+    count: int = 0
+
+
+# --- Imports and merges (issue 15) ------------------------------------------------------------
+
+
+class ImportKind(enum.StrEnum):
+    households = "households"  # households and residents
+    team = "team"  # the team roster: members
+
+
+class ImportStatus(enum.StrEnum):
+    """previewed → queued → running → done (→ undone); failed from queued or running, with
+    nothing written. A preview may be imported again after a failure."""
+
+    previewed = "previewed"
+    queued = "queued"
+    running = "running"
+    done = "done"
+    failed = "failed"
+    undone = "undone"
+
+
+class ImportBatch(SQLModel, table=True):
+    """One file brought in: who, when, which file, what it would do (`preview`) and what it did
+    (`counts`). While it waits to be imported, `rows` holds the file's cells as read — the
+    columns Fieldkit never keeps (citizen-ID numbers, passwords) already left out — and is
+    emptied once the batch is imported or given up. It is also the job the import page polls."""
+
+    __table_args__ = (Index("ix_importbatch_commune_created", "commune_id", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    commune_id: int = Field(foreign_key="commune.id")
+    # A leader's import is for their village; commune staff's may cover every village (None).
+    village_id: int | None = Field(default=None, foreign_key="village.id")
+    kind: ImportKind = Field(sa_type=_enum(ImportKind))
+    status: ImportStatus = Field(default=ImportStatus.previewed, sa_type=_enum(ImportStatus))
+    file_name: str = Field(default="", max_length=200)
+    created_by_id: int | None = Field(default=None, foreign_key="member.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    # The person's choices: column mapping, the village of a file without a village column,
+    # the new villages to create.
+    options: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    rows: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    preview: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    counts: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    total_rows: int = 0
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    error: str = ""
+    undone_at: datetime | None = None
+    undone_by_id: int | None = Field(default=None, foreign_key="member.id")
+
+
+class ImportChange(SQLModel, table=True):
+    """One record an import created or changed, with the values it replaced and the values it
+    wrote, so the batch can be undone without touching what changed since."""
+
+    __table_args__ = (Index("ix_importchange_batch", "batch_id", "record_kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    batch_id: int = Field(foreign_key="importbatch.id")
+    record_kind: str = Field(max_length=20, description="household, resident, member, village")
+    record_id: int
+    created: bool = Field(description="True: the import made it; False: it changed it")
+    before: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    after: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class HouseholdMerge(SQLModel, table=True):
+    """A household merged into another by commune staff: what it was (so the survivor's page
+    can show both histories) and what moved."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    survivor_id: int = Field(foreign_key="household.id", index=True)
+    merged_id: int = Field(foreign_key="household.id", unique=True)
+    merged_by_id: int | None = Field(default=None, foreign_key="member.id")
+    at: datetime = Field(default_factory=utcnow)
+    snapshot: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    moved: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class DuplicateDismissal(SQLModel, table=True):
+    """Two households commune staff looked at and found to be different ("Không trùng"): not
+    flagged as possible duplicates again. `first_id` < `second_id`."""
+
+    first_id: int = Field(foreign_key="household.id", primary_key=True)
+    second_id: int = Field(foreign_key="household.id", primary_key=True)
+    dismissed_by_id: int | None = Field(default=None, foreign_key="member.id")
+    at: datetime = Field(default_factory=utcnow)
+
+
+# A re-import finds households by their code; codes are unique within a commune (checked by
+# fieldkit.imports under the commune's lock), so within a village too.
+Index("ux_household_village_code", Household.village_id, Household.code, unique=True)
 
 
 # --- Possible duplicate visits (issue 11) -----------------------------------------------------

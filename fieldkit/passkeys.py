@@ -1,13 +1,18 @@
 """Passkeys (WebAuthn): discoverable credentials with user verification, several per person,
 each revocable (DESIGN.md §5).
 
-A ceremony has two steps. `*_options()` makes a fresh challenge and the options the browser
-needs; the caller keeps the challenge where only this browser can bring it back (the signed
-session cookie) and hands it to `register()` or `authenticate()` exactly once. The relying party
-(domain and origin) comes from settings, never from the request.
+A ceremony has two steps. `*_options()` makes a fresh challenge, kept in the database
+(`PasskeyChallenge`), and the options the browser needs; the caller keeps the challenge's id
+where only this browser can bring it back (its session). `take_challenge()` then deletes that row
+and returns it — one conditional DELETE, so of two requests bringing the same id only one gets
+it, whatever the outcome of the verification that follows — and `register()` or
+`authenticate()` checks the answer against it. A replayed answer finds no challenge: it is
+refused whatever the authenticator's signature counter says (synced passkeys report 0). The
+relying party (domain and origin) comes from settings, never from the request.
 
-No Flask here; nothing is committed: the caller owns the transaction. A refusal raises
-`PasskeyRefused` with a Vietnamese message and leaves the session unchanged.
+No Flask here; nothing is committed: the caller owns the transaction (and commits right after
+`take_challenge()`, so that the challenge stays used even if the verification fails). A refusal
+raises `PasskeyRefused` with a Vietnamese message.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 from webauthn import (
     generate_authentication_options,
@@ -37,14 +43,20 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
-from fieldkit import audit
+from fieldkit import audit, sessions
 from fieldkit.errors import SignInRefused
-from fieldkit.models import Member, Passkey
+from fieldkit.forms import MAX_ID
+from fieldkit.models import Member, Passkey, PasskeyChallenge
+from fieldkit.sessions import device_name  # noqa: F401  (a passkey is named after its device)
 
 RP_NAME = "Fieldkit"
 # A challenge is answered within a few minutes or not at all.
 CHALLENGE_LIFETIME = timedelta(minutes=5)
 TIMEOUT_MS = 120_000
+# Challenges waiting at once for one client address: a person needs one or two; the bound keeps
+# an anonymous caller from filling the table (each expires after 5 minutes anyway).
+MAX_WAITING_PER_CLIENT = 30
+_SPENT = "Yêu cầu này đã được dùng hoặc không còn hợp lệ. Hãy bấm lại nút khóa truy cập."
 
 
 class PasskeyRefused(SignInRefused):
@@ -60,34 +72,77 @@ class RelyingParty:
 
 @dataclass(frozen=True)
 class Challenge:
-    """What the caller keeps between the two steps. `member_id` is set for a registration."""
+    """A challenge taken out of the database for its one verification. `member_id` is set for
+    a registration."""
 
     purpose: str  # "register" or "sign_in"
     value: str  # base64url
-    issued_at: datetime
     member_id: int | None = None
 
-    def to_dict(self) -> dict:
-        return {
-            "purpose": self.purpose,
-            "value": self.value,
-            "issued_at": self.issued_at.isoformat(),
-            "member_id": self.member_id,
-        }
 
-    @classmethod
-    def from_dict(cls, data: dict | None) -> Challenge | None:
-        if not isinstance(data, dict):
-            return None
-        try:
-            return cls(
-                purpose=str(data["purpose"]),
-                value=str(data["value"]),
-                issued_at=datetime.fromisoformat(data["issued_at"]),
-                member_id=data.get("member_id"),
-            )
-        except (KeyError, TypeError, ValueError):
-            return None
+class TooManyChallenges(PasskeyRefused):
+    """One client has too many challenges waiting (HTTP 429)."""
+
+
+def _new_challenge(
+    session: Session,
+    *,
+    purpose: str,
+    value: bytes,
+    now: datetime,
+    client: str,
+    member_id: int | None = None,
+) -> int:
+    client = (client or "")[:64]
+    waiting = session.exec(
+        select(func.count())
+        .select_from(PasskeyChallenge)
+        .where(PasskeyChallenge.client == client, PasskeyChallenge.expires_at > now)
+    ).one()
+    if waiting >= MAX_WAITING_PER_CLIENT:
+        raise TooManyChallenges(
+            "Có quá nhiều yêu cầu khóa truy cập từ mạng này. Hãy đợi 5 phút rồi thử lại."
+        )
+    challenge = PasskeyChallenge(
+        purpose=purpose,
+        challenge=bytes_to_base64url(value),
+        member_id=member_id,
+        created_at=now,
+        expires_at=now + CHALLENGE_LIFETIME,
+        client=client,
+    )
+    session.add(challenge)
+    session.flush()
+    return challenge.id
+
+
+def take_challenge(session: Session, challenge_id: object, *, now: datetime) -> Challenge:
+    """Use the challenge once: its row is deleted by one conditional DELETE, so of two requests
+    bringing the same id exactly one gets it. Refused (PasskeyRefused) when there is none —
+    never made, already used, or made for another browser — or when it is older than 5
+    minutes. The caller commits at once, before verifying the answer."""
+    if (
+        not isinstance(challenge_id, int)
+        or isinstance(challenge_id, bool)
+        or not 0 < challenge_id <= MAX_ID
+    ):
+        raise PasskeyRefused(_SPENT)
+    taken = session.execute(
+        delete(PasskeyChallenge)
+        .where(col(PasskeyChallenge.id) == challenge_id)
+        .returning(
+            PasskeyChallenge.purpose,
+            PasskeyChallenge.challenge,
+            PasskeyChallenge.member_id,
+            PasskeyChallenge.expires_at,
+        )
+    ).first()
+    if taken is None:
+        raise PasskeyRefused(_SPENT)
+    purpose, value, member_id, expires_at = taken
+    if expires_at <= now:
+        raise PasskeyRefused("Quá thời gian xác nhận (5 phút). Hãy bấm lại nút khóa truy cập.")
+    return Challenge(purpose=purpose, value=value, member_id=member_id)
 
 
 def user_handle(member: Member) -> bytes:
@@ -106,9 +161,10 @@ def active_passkeys(session: Session, member: Member) -> list[Passkey]:
 
 
 def registration_options(
-    session: Session, member: Member, *, rp: RelyingParty, now: datetime
-) -> tuple[str, Challenge]:
-    """Options for navigator.credentials.create() (as JSON) and the challenge to keep."""
+    session: Session, member: Member, *, rp: RelyingParty, now: datetime, client: str = ""
+) -> tuple[str, int]:
+    """Options for navigator.credentials.create() (as JSON) and the id of the challenge, for
+    the caller to keep in this browser's session. Caller commits."""
     options = generate_registration_options(
         rp_id=rp.rp_id,
         rp_name=rp.name,
@@ -126,37 +182,38 @@ def registration_options(
             for p in active_passkeys(session, member)
         ],
     )
-    challenge = Challenge(
+    challenge_id = _new_challenge(
+        session,
         purpose="register",
-        value=bytes_to_base64url(options.challenge),
-        issued_at=now,
+        value=options.challenge,
+        now=now,
+        client=client,
         member_id=member.id,
     )
-    return options_to_json(options), challenge
+    return options_to_json(options), challenge_id
 
 
-def authentication_options(*, rp: RelyingParty, now: datetime) -> tuple[str, Challenge]:
+def authentication_options(
+    session: Session, *, rp: RelyingParty, now: datetime, client: str = ""
+) -> tuple[str, int]:
     """Options for navigator.credentials.get(): no allowCredentials, so the phone offers the
-    person's passkeys and nobody types a name."""
+    person's passkeys and nobody types a name. With the id of the challenge to keep. Caller
+    commits."""
     options = generate_authentication_options(
         rp_id=rp.rp_id,
         timeout=TIMEOUT_MS,
         allow_credentials=[],
         user_verification=UserVerificationRequirement.REQUIRED,
     )
-    challenge = Challenge(
-        purpose="sign_in", value=bytes_to_base64url(options.challenge), issued_at=now
+    challenge_id = _new_challenge(
+        session, purpose="sign_in", value=options.challenge, now=now, client=client
     )
-    return options_to_json(options), challenge
+    return options_to_json(options), challenge_id
 
 
-def _check_challenge(challenge: Challenge | None, purpose: str, now: datetime) -> bytes:
+def _check_challenge(challenge: Challenge | None, purpose: str) -> bytes:
     if challenge is None or challenge.purpose != purpose:
-        raise PasskeyRefused(
-            "Yêu cầu này đã được dùng hoặc không còn hợp lệ. Hãy bấm lại nút khóa truy cập."
-        )
-    if now - challenge.issued_at > CHALLENGE_LIFETIME:
-        raise PasskeyRefused("Quá thời gian xác nhận (5 phút). Hãy bấm lại nút khóa truy cập.")
+        raise PasskeyRefused(_SPENT)
     return base64url_to_bytes(challenge.value)
 
 
@@ -178,9 +235,9 @@ def register(
     now: datetime,
     name: str = "",
 ) -> Passkey:
-    """Verify a new credential made for `member` against the kept challenge and store it.
-    Caller commits; the challenge must not be offered again."""
-    expected = _check_challenge(challenge, "register", now)
+    """Verify a new credential made for `member` against the taken challenge and store it.
+    Caller commits."""
+    expected = _check_challenge(challenge, "register")
     if challenge.member_id != member.id:
         raise PasskeyRefused("Yêu cầu tạo khóa này dành cho người khác.")
     try:
@@ -233,11 +290,12 @@ def authenticate(
     challenge: Challenge | None,
     rp: RelyingParty,
     now: datetime,
-) -> Member:
-    """The member whose passkey signed the kept challenge. Refuses unknown and revoked
-    passkeys, locked accounts, a wrong origin or domain, no user verification, and a signature
-    counter that went backwards (a cloned key). Records the sign-in. Caller commits."""
-    expected = _check_challenge(challenge, "sign_in", now)
+) -> Passkey:
+    """The passkey that signed the taken challenge (its member is signing in). Refuses unknown
+    and revoked passkeys, locked accounts, a wrong origin or domain, no user verification, and
+    a signature counter that went backwards (a cloned key). Records the sign-in. Caller
+    commits."""
+    expected = _check_challenge(challenge, "sign_in")
     try:
         parsed = parse_authentication_credential_json(_as_json(credential))
     except (WebAuthnException, ValueError, TypeError, KeyError) as error:
@@ -281,11 +339,13 @@ def authenticate(
         target_id=passkey.id,
         details={"method": "passkey"},
     )
-    return member
+    return passkey
 
 
 def revoke(session: Session, member: Member, passkey_id: int, *, now: datetime) -> Passkey:
-    """Revoke one of the member's own passkeys. Idempotent. Caller commits."""
+    """Revoke one of the member's own passkeys; the sessions opened by signing in with it end
+    too (a lost phone's open session is what revoking its key is meant to stop). Idempotent.
+    Caller commits."""
     passkey = session.get(Passkey, passkey_id)
     if passkey is None or passkey.member_id != member.id:
         raise PasskeyRefused("Không tìm thấy khóa truy cập này trong tài khoản của bạn.")
@@ -301,6 +361,7 @@ def revoke(session: Session, member: Member, passkey_id: int, *, now: datetime) 
             target_id=passkey.id,
             details={"name": passkey.name},
         )
+    sessions.end_opened_with(session, passkey.id)
     return passkey
 
 
@@ -320,39 +381,3 @@ def _why(error: Exception, prefix: str) -> str:
     else:
         reason = "dữ liệu không hợp lệ"
     return f"{prefix}: {reason}."
-
-
-def device_name(user_agent: str) -> str:
-    """A short name for the device a passkey was made on, from its User-Agent."""
-    ua = user_agent or ""
-    system = next(
-        (
-            name
-            for key, name in (
-                ("Android", "Android"),
-                ("iPhone", "iPhone"),
-                ("iPad", "iPad"),
-                ("Windows", "Windows"),
-                ("Mac OS", "Mac"),
-                ("Linux", "Linux"),
-            )
-            if key in ua
-        ),
-        "Thiết bị",
-    )
-    browser = next(
-        (
-            name
-            for key, name in (
-                ("Edg/", "Edge"),
-                ("SamsungBrowser", "Samsung"),
-                ("Zalo", "Zalo"),
-                ("Chrome", "Chrome"),
-                ("Firefox", "Firefox"),
-                ("Safari", "Safari"),
-            )
-            if key in ua
-        ),
-        "",
-    )
-    return f"{system} · {browser}" if browser else system

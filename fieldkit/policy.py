@@ -16,6 +16,8 @@ from fieldkit.errors import Forbidden, NotFound
 from fieldkit.models import Household, Member, Role, Village
 
 COMMUNE_WIDE = {Role.staff, Role.admin}
+# A merged household may be merged again; following more links than this means a loop.
+MAX_MERGE_HOPS = 20
 
 
 @dataclass(frozen=True)
@@ -56,10 +58,16 @@ def require_village(session: Session, member: Member, village_id: int) -> Villag
 
 
 def require_household(session: Session, member: Member, household_id: int) -> Household:
-    """The household, if the member may see it. NotFound / Forbidden otherwise."""
+    """The household, if the member may see it. NotFound / Forbidden otherwise. A household
+    merged into another answers as the one it went into (issue 15): a phone that still holds
+    the old one sees, and records on, the survivor."""
     household = session.get(Household, household_id)
     if household is None:
         raise NotFound("Không tìm thấy hộ này.")
+    for _ in range(MAX_MERGE_HOPS):
+        if household.merged_into_id is None:
+            break
+        household = session.get(Household, household.merged_into_id)
     village = session.get(Village, household.village_id)
     if village is None or not scope_for(member).covers_village(village):
         raise Forbidden("Hộ này không thuộc phạm vi của bạn.")
@@ -221,3 +229,83 @@ def require_can_review(session: Session, actor: Member, household_id: int) -> Ho
     if not can_review(actor):
         raise Forbidden("Chỉ công chức xã được duyệt hồ sơ.")
     return require_household(session, actor, household_id)
+
+
+# --- Sessions (issue 10) -------------------------------------------------------------------
+
+
+def can_end_sessions_of(actor: Member, member: Member) -> bool:
+    """Commune staff sign a member of their commune out of every device (a lost or shared
+    phone) from the members page. Everyone does it for themselves on their account page."""
+    return actor.role in COMMUNE_WIDE and can_manage_member(actor, member)
+
+
+def require_can_end_sessions_of(actor: Member, member: Member) -> None:
+    if not can_end_sessions_of(actor, member):
+        raise Forbidden("Chỉ công chức xã được đăng xuất thiết bị của thành viên khác.")
+
+
+# --- Imports and merges (issue 15) ---------------------------------------------------------
+
+
+def can_import(actor: Member) -> bool:
+    """Bringing lists in from Excel: commune staff for the commune, leaders for their own
+    village (DESIGN.md §7)."""
+    return actor.active and actor.role in (Role.leader, Role.staff, Role.admin)
+
+
+def require_can_import(actor: Member) -> Scope:
+    """The part of the commune the actor may import into. Forbidden otherwise."""
+    if not can_import(actor):
+        raise Forbidden("Chỉ tổ trưởng (cho thôn của mình) và công chức xã được đưa dữ liệu vào.")
+    return scope_for(actor)
+
+
+def can_create_villages_on_import(actor: Member) -> bool:
+    """Villages a file names that do not exist yet: created only by those who add villages."""
+    return can_manage_villages(actor)
+
+
+def can_see_import(actor: Member, commune_id: int, village_id: int | None) -> bool:
+    """An import batch: commune staff see every batch of the commune; a leader the batches of
+    their village (those they or commune staff made for it)."""
+    if not can_import(actor) or actor.commune_id != commune_id:
+        return False
+    return is_commune_wide(actor) or (village_id is not None and village_id == actor.village_id)
+
+
+def require_can_see_import(actor: Member, commune_id: int, village_id: int | None) -> None:
+    if not can_import(actor):
+        raise Forbidden("Chỉ tổ trưởng và công chức xã được đưa dữ liệu vào.")
+    if not can_see_import(actor, commune_id, village_id):
+        raise NotFound("Không tìm thấy đợt đưa dữ liệu này.")
+
+
+def can_import_member(actor: Member, role: Role, village_id: int | None) -> bool:
+    """A roster row: whoever may invite that person may bring them in (a leader the
+    volunteers of their village; commune staff volunteers, leaders and staff)."""
+    return can_invite(actor, role, village_id)
+
+
+def can_merge_households(actor: Member) -> bool:
+    """Merging duplicates changes the commune's register: commune staff and the admin."""
+    return actor.active and actor.role in COMMUNE_WIDE
+
+
+def require_can_merge_households(
+    session: Session, actor: Member, survivor_id: int, merged_id: int
+) -> tuple[Household, Household]:
+    """(survivor, merged): both in the actor's commune, in one village, neither merged
+    already, not the same household. Forbidden / NotFound otherwise; the rest is checked by
+    fieldkit.merge."""
+    if not can_merge_households(actor):
+        raise Forbidden("Chỉ công chức xã được gộp hộ trùng.")
+    survivor = session.get(Household, survivor_id)
+    merged = session.get(Household, merged_id)
+    if survivor is None or merged is None:
+        raise NotFound("Không tìm thấy hộ này.")
+    for household in (survivor, merged):
+        village = session.get(Village, household.village_id)
+        if village is None or not scope_for(actor).covers_village(village):
+            raise Forbidden("Hộ này không thuộc phạm vi của bạn.")
+    return survivor, merged

@@ -292,13 +292,26 @@ def subscribe(
     """Keep this browser's subscription for `member`. Checked whole first: an https endpoint
     (http://localhost only with `allow_local`, for a server that is itself on localhost), a
     public key that is a P-256 point, a 16-byte auth secret; refused → Invalid, nothing kept.
-    The same endpoint again updates its row (a browser has one subscription, and it belongs
-    to whoever subscribed last on it). Caller commits."""
+
+    A subscription belongs to one member. The same member sending it again updates its row
+    (keys renewed). Another member may take it over only by sending the same keys, which only
+    the browser holding the subscription knows — a shared phone, where the last person to
+    turn notifications on gets them; an endpoint sent with other keys is refused and the
+    first member's row is left as it was (an endpoint alone is no proof: it travels to push
+    services and may leak). Caller commits."""
     endpoint = _check_endpoint(endpoint, allow_local=allow_local)
     p256dh, auth = _check_keys(p256dh, auth)
     stored = session.exec(
         select(PushSubscription).where(PushSubscription.endpoint == endpoint)
     ).first()
+    someone_elses = stored is not None and stored.member_id != member.id
+    if someone_elses and (stored.p256dh, stored.auth) != (p256dh, auth):
+        raise Invalid(
+            {
+                "endpoint": "Địa chỉ nhận thông báo này đã thuộc về một tài khoản khác. "
+                "Hãy tắt rồi bật lại thông báo trên điện thoại này."
+            }
+        )
     if stored is None:
         stored = PushSubscription(
             endpoint=endpoint, member_id=member.id, p256dh=p256dh, auth=auth, created_at=now

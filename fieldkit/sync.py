@@ -6,32 +6,45 @@ the HTML form the outbox serialised (values as form strings or JSON numbers and 
 Records made on the phone name each other by UUID before they have server ids: a payload may
 give `household_uuid` for `household_id`, and a visit line `resident_uuid` for `resident_id`.
 
-Transactions. fieldkit commits nothing of its own accord; the batch hands each commit to its
-caller. `ingest()` gives every item a transaction of its own: after an item is stored it calls
-the caller's `commit()`, after any other answer it rolls the session back. So a refused item
-leaves nothing behind and never undoes an item before it. The caller passes a session with no
-other pending work, and usually `commit=session.commit`. `ingest_one()` stages a single item
-and leaves its commit, and the race below, to its caller.
+Transactions. fieldkit commits nothing of its own accord; the batch hands its commit to its
+caller. `ingest()` stores a whole batch in one transaction, each item in a savepoint of its
+own: a refused item (invalid, forbidden, conflict, duplicate) rolls back to its savepoint, so it
+leaves nothing behind and never undoes an item before it (a batch of visits alone first runs
+without savepoints — a visit writes nothing until it is fully checked — and runs again with
+them if anything fails); an item that fails for a reason
+nobody foresaw (a bug) rolls back its savepoint too, is logged, and answers invalid with a
+plain message — the rest of the batch is stored. Once every item is settled, the households
+the batch touched are recounted once (households.summaries_deferred) and the caller's
+`commit()` is called once. The caller passes a session with no other pending work, and usually
+`commit=session.commit`. `ingest_one()` stages a single item and leaves its commit, and the
+race below, to its caller.
 
-Races. Two sends of one item at once (a double tap, two tabs, a retry crossing a slow answer)
-both find no row and both insert; the database's unique index on the UUID lets one through and
-the other's insert fails with IntegrityError. `ingest()` then rolls back and looks again, and
-the row the first one stored answers duplicate (or conflict).
+Races. Two sends of one item at once (a double tap, two tabs, a retry crossing a slow answer,
+two app servers) both find no row and both insert; the database's unique index on the UUID
+lets one through and the other's insert fails with IntegrityError (on PostgreSQL it first waits
+for the other transaction to end). `ingest()` then rolls back that item's savepoint and looks
+again, and the row the first one stored answers duplicate (or conflict). On SQLite a batch
+takes the write lock first (db.begin_write), so batches simply take turns. Two PostgreSQL
+batches that lock rows in opposite orders (the same households in another order) can deadlock:
+the database stops one, which is rolled back whole and run again (BATCH_ATTEMPTS).
 """
 
 from __future__ import annotations
 
 import enum
+import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session, col, select
 
-from fieldkit import forms, households, policy, privacy, review, visits
+from fieldkit import forms, households, policy, prefetch, privacy, review, visits
+from fieldkit.db import begin_write
 from fieldkit.errors import DomainError, Forbidden, Invalid, NotFound, SyncConflict
 from fieldkit.households import HouseholdIn, ResidentIn
 from fieldkit.models import Household, Member, RecordKind, Resident
@@ -41,6 +54,11 @@ MAX_ITEMS = 100
 # How often one item is tried when a concurrent send of the same UUID wins the insert. The
 # second try finds that row; a third covers a row that vanished again (a rolled-back racer).
 ATTEMPTS = 3
+# How often a whole batch is run when PostgreSQL stops it to break a deadlock (or a
+# serialization failure): the other transaction goes through, this one is run again.
+BATCH_ATTEMPTS = 3
+_RETRYABLE_SQLSTATES = {"40P01", "40001"}  # deadlock_detected, serialization_failure
+log = logging.getLogger(__name__)
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _FORM_RESIDENT_UUID = re.compile(r"lines-(\d{1,3})-resident_uuid")
 # Database ids are at most 2**62 here: larger numbers do not fit an SQLite integer.
@@ -119,6 +137,10 @@ STORED = {
 DUPLICATE = "Máy chủ đã có bản ghi này từ lần gửi trước; không lưu thêm."
 UNCHANGED = "Thông tin hộ không có gì thay đổi."
 INVALID = "Dữ liệu chưa hợp lệ. Sửa các ô được đánh dấu rồi gửi lại."
+UNEXPECTED = (
+    "Máy chủ gặp lỗi khi lưu mục này nên chưa lưu nó; các mục khác vẫn được lưu. "
+    "Hãy gửi lại mục này sau, và báo tổ trưởng nếu lỗi còn lặp lại."
+)
 
 
 def parse_batch(body: Any) -> list[SyncItem]:
@@ -151,30 +173,122 @@ def ingest(
     now: datetime,
     commit: Callable[[], None],
 ) -> list[ItemResult]:
-    """Store each item in a transaction of its own, in order; one result per item, in order.
-    Calls `commit()` after each stored item and rolls `session` back after any other answer.
-    Safe to replay: a batch sent again answers duplicate item by item and changes nothing."""
-    return [_settle(session, item, member=member, now=now, commit=commit) for item in items]
-
-
-def _settle(
-    session: Session, item: SyncItem, *, member: Member, now: datetime, commit: Callable[[], None]
-) -> ItemResult:
+    """Store the batch in one transaction, each item in a savepoint of its own, in order; one
+    result per item, in order. Calls `commit()` once, after the last item, when any item was
+    stored, and rolls `session` back otherwise. Safe to replay: a batch sent again answers
+    duplicate item by item and changes nothing. See the module docstring (Transactions)."""
     attempt = 1
     while True:
         try:
+            return _ingest_batch(session, items, member=member, now=now, commit=commit)
+        except OperationalError as error:
+            session.rollback()
+            if _sqlstate(error) not in _RETRYABLE_SQLSTATES or attempt == BATCH_ATTEMPTS:
+                raise
+            log.warning("sync batch of %d items run again after %s", len(items), _sqlstate(error))
+            attempt += 1
+
+
+def _ingest_batch(
+    session: Session,
+    items: Sequence[SyncItem],
+    *,
+    member: Member,
+    now: datetime,
+    commit: Callable[[], None],
+) -> list[ItemResult]:
+    visits_only = bool(items) and all(item.kind == Kind.visit.value for item in items)
+    if visits_only:
+        # A visit is checked in full before anything of it is written, so a refused visit
+        # leaves nothing to undo: the batch first runs without a savepoint per item (two
+        # round trips fewer per visit). Anything that goes wrong then — a concurrent send
+        # of the same UUID, a bug — undoes the whole attempt, and the batch runs again with
+        # a savepoint per item, where each item answers for itself.
+        try:
+            results = _run(session, items, member=member, now=now, savepoints=False)
+        except Exception as error:
+            session.rollback()
+            log.info("sync batch run again item by item after %s", error.__class__.__name__)
+            results = _run(session, items, member=member, now=now, savepoints=True)
+    else:
+        results = _run(session, items, member=member, now=now, savepoints=True)
+    if any(result.status is Status.stored for result in results):
+        commit()
+    else:
+        session.rollback()
+    return results
+
+
+def _run(
+    session: Session, items: Sequence[SyncItem], *, member: Member, now: datetime, savepoints: bool
+) -> list[ItemResult]:
+    begin_write(session)
+    _prefetch(session, items)
+    settle = _settle if savepoints else _settle_plain
+    try:
+        with households.summaries_deferred(session):
+            return [settle(session, item, member=member, now=now) for item in items]
+    finally:
+        prefetch.done(session)
+
+
+def _settle_plain(session: Session, item: SyncItem, *, member: Member, now: datetime) -> ItemResult:
+    """One visit without a savepoint: refused before it writes, or written whole."""
+    result = ingest_one(session, item, member=member, now=now)
+    if result.status is Status.stored:
+        session.flush()
+    return result
+
+
+def _prefetch(session: Session, items: Sequence[SyncItem]) -> None:
+    """A batch of visits alone reads its visits' UUIDs, households, residents and the
+    catalogue once (fieldkit.prefetch); any other batch reads item by item."""
+    if not items or any(item.kind != Kind.visit.value for item in items):
+        return
+    household_ids = set()
+    for item in items:
+        raw = item.payload.get("household_id") if isinstance(item.payload, Mapping) else None
+        if isinstance(raw, int) and not isinstance(raw, bool) and 0 < raw <= _MAX_ID:
+            household_ids.add(raw)
+        elif isinstance(raw, str) and re.fullmatch(r"[0-9]{1,18}", raw.strip()):
+            household_ids.add(int(raw))  # anything else is left to the item's own parsing
+    prefetch.visits_batch(session, {item.id.lower() for item in items}, household_ids)
+
+
+def _sqlstate(error: DBAPIError) -> str | None:
+    return getattr(error.orig, "sqlstate", None)
+
+
+def _settle(session: Session, item: SyncItem, *, member: Member, now: datetime) -> ItemResult:
+    attempt = 1
+    while True:
+        savepoint = session.begin_nested()
+        try:
             result = ingest_one(session, item, member=member, now=now)
             if result.status is Status.stored:
-                commit()
+                session.flush()  # a failure of this item surfaces inside its own savepoint
+                savepoint.commit()
             else:
-                session.rollback()
+                savepoint.rollback()
             return result
         except IntegrityError:
             # Someone stored this UUID since we looked: look again (module docstring, Races).
-            session.rollback()
+            savepoint.rollback()
+            prefetch.forget_visit(session, item.id.lower())
             if attempt == ATTEMPTS:
                 raise
             attempt += 1
+        except (OperationalError, PoolTimeout):
+            # The database, not this item: a deadlock (the batch is run again), a lost
+            # connection, a full pool. The whole batch answers for it.
+            savepoint.rollback()
+            raise
+        except Exception:
+            # A bug met by this item only: it answers for itself, the rest of the batch goes on.
+            savepoint.rollback()
+            prefetch.forget_visit(session, item.id.lower())
+            log.exception("sync item %s (%r) failed unexpectedly", item.id, item.kind)
+            return ItemResult(item.id, Status.invalid, UNEXPECTED, errors={"form": UNEXPECTED})
 
 
 def ingest_one(session: Session, item: SyncItem, *, member: Member, now: datetime) -> ItemResult:

@@ -11,9 +11,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from fieldkit import forms
+from fieldkit import forms, prefetch
 from fieldkit.errors import Invalid, SyncConflict
 from fieldkit.households import refresh_summary, refuse_if_erased
 from fieldkit.models import (
@@ -23,10 +24,8 @@ from fieldkit.models import (
     Member,
     Outcome,
     Reason,
-    Resident,
     Result,
     ReviewState,
-    Service,
     Visit,
     VisitDuplicate,
 )
@@ -234,7 +233,7 @@ def log_visit(
     VisitDuplicate row for review; `possible_duplicate_of` finds it. Caller commits."""
     require_can_record(volunteer)
     fingerprint = visit_in.fingerprint()
-    stored = session.exec(select(Visit).where(Visit.uuid == visit_in.uuid)).first()
+    stored = prefetch.stored_visit(session, visit_in.uuid)
     if stored is not None:
         require_household(session, volunteer, stored.household_id)
         if stored.fingerprint != fingerprint:
@@ -259,9 +258,15 @@ def log_visit(
         fingerprint=fingerprint,
     )
     session.add(visit)
-    session.flush()
-    for line in visit_in.lines:
-        session.add(Assistance(visit_id=visit.id, **asdict(line)))
+    session.flush()  # the visit's id, for its lines
+    if visit_in.lines:
+        # One statement for all lines, without the ORM's bookkeeping per object: nothing in
+        # this session reads them back as objects.
+        session.execute(
+            sa.insert(Assistance),
+            [{"visit_id": visit.id, **asdict(line)} for line in visit_in.lines],
+        )
+    prefetch.remember_visit(session, visit)
     if twin is not None:
         session.add(VisitDuplicate(visit_id=visit.id, original_id=twin.id, flagged_at=now))
     # Facts seen at the door update the household: the latest observation is the best one.
@@ -269,7 +274,6 @@ def log_visit(
         household.smartphones = visit_in.smartphones
     if visit_in.internet_at_home is not None:
         household.internet_at_home = visit_in.internet_at_home
-    session.flush()
     refresh_summary(session, household)
     return visit, True
 
@@ -366,30 +370,10 @@ def _check(session: Session, visit_in: VisitIn, household: Household, now: datet
     if visit_in.outcome is not Outcome.met and visit_in.lines:
         errors["lines"] = "Chỉ ghi dòng hỗ trợ khi đã gặp được người dân."
 
-    resident_ids = {line.resident_id for line in visit_in.lines}
-    residents = (
-        set(
-            session.exec(
-                select(Resident.id).where(
-                    Resident.household_id == household.id,
-                    col(Resident.id).in_(resident_ids),
-                    Resident.review_state != ReviewState.rejected,
-                )
-            ).all()
-        )
-        if resident_ids
-        else set()
+    residents = prefetch.counted_residents(
+        session, household.id, {line.resident_id for line in visit_in.lines}
     )
-    codes = {line.service_code for line in visit_in.lines}
-    services = (
-        set(
-            session.exec(
-                select(Service.code).where(col(Service.code).in_(codes), Service.active)
-            ).all()
-        )
-        if codes
-        else set()
-    )
+    services = prefetch.active_services(session, {line.service_code for line in visit_in.lines})
     seen: set[tuple[int, str]] = set()
     for index, line in enumerate(visit_in.lines):
         prefix = visit_in.line_prefix(index)

@@ -33,8 +33,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.update(
         FIELDKIT_SETTINGS=settings,
         SECRET_KEY=settings.secret(),
-        # Volunteers spend whole days offline: a session lasts 30 days and every request
-        # renews it (DESIGN.md §4.6).
+        # Volunteers spend whole days offline: a session lasts 30 days from when it was last
+        # used (DESIGN.md §4.6; kept on the server, pwa/auth.py and fieldkit/sessions.py). The
+        # signed cookie of someone not signed in is also refused after 30 days.
         PERMANENT_SESSION_LIFETIME=timedelta(days=30),
         SESSION_REFRESH_EACH_REQUEST=True,
         SESSION_COOKIE_HTTPONLY=True,
@@ -63,12 +64,15 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from pwa import auth, db, errors, security, template_globals
 
+    _init_production(app)  # first: request ids and load shedding come before any database use
     db.init_app(app)
+    # Before CSRF: who is signed in is known first, so a request whose session has ended is
+    # answered as signed out (401 for the API), not as a CSRF failure.
+    auth.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=lambda: "vi")
     htmx.init_app(app)
     compress.init_app(app)
-    auth.init_app(app)
     errors.init_app(app)
     template_globals.init_app(app)
     security.init_app(app)
@@ -81,6 +85,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         followups,
         guides,
         households,
+        imports,
         members,
         menu,
         offline,
@@ -115,9 +120,24 @@ def create_app(test_config: dict | None = None) -> Flask:
         review,
         followups,
         targets,
+        imports,
     ):
         app.register_blueprint(module.bp)
     return app
+
+
+def _init_production(app: Flask) -> None:
+    """Production serving (issue 13): X-Forwarded-* from trusted proxies only, JSON request
+    logs with a request id, load shedding (503 + Retry-After), precompressed static files
+    cached for a year, /healthz and /readyz."""
+    from pwa import logs, overload, proxy, static_files
+    from pwa.routes import health
+
+    proxy.init_app(app)
+    logs.init_app(app)
+    overload.init_app(app)
+    static_files.init_app(app)
+    app.register_blueprint(health.bp)
 
 
 class IdConverter(IntegerConverter):

@@ -10,7 +10,8 @@ from fieldkit.db import make_engine, new_session
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["fieldkit_engine"] = make_engine(app.config["FIELDKIT_SETTINGS"].database_url)
+    settings = app.config["FIELDKIT_SETTINGS"]
+    app.extensions["fieldkit_engine"] = make_engine(settings.database_url, **settings.pool)
     app.teardown_appcontext(_close)
 
 

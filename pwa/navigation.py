@@ -66,6 +66,14 @@ def entries(member: Member) -> list[Entry]:
                 url_for("stickers.village_sheet", village_id=member.village_id),
             )
         )
+    if policy.can_import(member):
+        items.append(
+            Entry(
+                "Đưa dữ liệu vào",
+                "Danh sách hộ, nhân khẩu, danh sách tổ từ Excel",
+                url_for("imports.index"),
+            )
+        )
     if commune:
         items.append(Entry("Nhật ký", "Ai đã làm gì, khi nào", url_for("audit.index")))
         items.append(Entry("Dữ liệu cá nhân", "Thời hạn lưu giữ", url_for("privacy.settings")))

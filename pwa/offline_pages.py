@@ -62,6 +62,7 @@ def _household_pages(village_id: int, version: str) -> list[dict]:
                 Household.internet_at_home,
                 Household.search_text,
                 Household.assigned_volunteer_id,
+                Household.import_batch_id,  # an import changed the page (issue 15)
             )
             .where(
                 Household.village_id == village_id,

@@ -1,6 +1,7 @@
 """Web security on every response: a strict Content-Security-Policy (no inline script or
 style anywhere — app.js and app.css carry everything), the usual headers, HSTS when served
-over https; and throttling of sign-in link opens by client address.
+over https; and throttling of door-sticker opens by the member guessing them (sign-in links
+are throttled in pwa/routes/auth.py, which knows a wrong token from a used one).
 
 The headers are set in an after_request hook, which Flask runs for error pages and for
 static files too, so no answer leaves without them.
@@ -43,15 +44,15 @@ HEADERS = {
 }
 HSTS = "max-age=31536000; includeSubDomains"
 
-# Opening or redeeming sign-in links, and opening door-sticker links: someone guessing tokens
-# fails over and over from one address. Legitimate people fail a handful of times at most (an
-# old link, a used one, a replaced sticker). One count for both: a guesser is a guesser.
-LINK_ENDPOINTS = frozenset({"auth.signin_link", "auth.redeem", "stickers.open"})
-LINK_LIMIT = 20
-LINK_WINDOW = timedelta(minutes=15)
+# Door-sticker links (/s/<token>) open only for a signed-in member, so a guesser is a member:
+# wrong tokens are counted per member, never per address (a team behind one NAT shares one).
+# Legitimate people fail a handful of times at most (a replaced sticker).
+STICKER_ENDPOINTS = frozenset({"stickers.open"})
+STICKER_LIMIT = 20
+STICKER_WINDOW = timedelta(minutes=15)
 TOO_MANY = (
-    "Có quá nhiều lần mở liên kết không thành công từ mạng này. "
-    "Hãy đợi 15 phút rồi thử lại, hoặc xin tổ trưởng một liên kết mới."
+    "Có quá nhiều lần mở mã dán cửa không đúng. "
+    "Hãy đợi 15 phút rồi thử lại, hoặc xin tổ trưởng in lại mã."
 )
 
 
@@ -66,42 +67,41 @@ def init_app(app: Flask) -> None:
             response.headers.setdefault("Strict-Transport-Security", HSTS)
         return response
 
-    app.before_request(_throttle_links)
-    app.after_request(_note_link_outcome)
+    app.before_request(_throttle_stickers)
+    app.after_request(_note_sticker_outcome)
 
 
-def _link_key() -> str:
-    return f"signin-link:ip:{request.remote_addr or 'unknown'}"
+def _sticker_key() -> str | None:
+    member = g.get("member")
+    return f"sticker:member:{member.id}" if member is not None else None
 
 
-def _throttle_links():
-    """Refuse a sign-in link request from an address that failed too often lately."""
-    if request.endpoint not in LINK_ENDPOINTS:
+def _throttle_stickers():
+    """Refuse a sticker link to a member who opened too many wrong ones lately."""
+    if request.endpoint not in STICKER_ENDPOINTS or _sticker_key() is None:
         return None
     with _own_session() as session:
         allowed = throttle.allow(
-            session, _link_key(), limit=LINK_LIMIT, window=LINK_WINDOW, now=now()
+            session, _sticker_key(), limit=STICKER_LIMIT, window=STICKER_WINDOW, now=now()
         )
     if allowed:
-        g.link_throttled = True
+        g.sticker_throttled = True
         return None
-    response = errors.error_response(429, TOO_MANY)
-    response = current_app.make_response(response)
-    response.headers["Retry-After"] = str(int(LINK_WINDOW.total_seconds()))
+    response = current_app.make_response(errors.error_response(429, TOO_MANY))
+    response.headers["Retry-After"] = str(int(STICKER_WINDOW.total_seconds()))
     return response
 
 
-def _note_link_outcome(response):
-    """Count the outcome of a sign-in link request that was let through: a refused link (410)
-    is a failure; anything else below 400 a success."""
-    if g.get("link_throttled") and response.status_code < 500:
+def _note_sticker_outcome(response):
+    """A sticker link that opened nothing (404) counts against the member."""
+    if g.get("sticker_throttled") and response.status_code == 404:
         with _own_session() as session:
-            throttle.note(session, _link_key(), succeeded=response.status_code < 400, now=now())
+            throttle.fail(session, _sticker_key(), now=now())
             session.commit()
     return response
 
 
 def _own_session():
-    # Its own session, never the request's: the attempt is kept whatever the request does
+    # Its own session, never the request's: the count is kept whatever the request does
     # with its own transaction.
     return new_session(current_app.extensions["fieldkit_engine"])

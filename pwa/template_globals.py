@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask import Flask, g, get_flashed_messages, request
 
-from fieldkit import forms, policy, privacy, review, vocab
+from fieldkit import forms, merge, policy, privacy, review, vocab
 from fieldkit.households import tab_of
 from fieldkit.models import Household, Role
 from pwa import db
@@ -31,12 +31,14 @@ def init_app(app: Flask) -> None:
         options=options,
         # who is signed in, and what they may do
         can_record=can_record,
+        can_import=can_import,
         is_commune_wide=policy.is_commune_wide,
         # pages
         flashes=flashes,
         tabs=tabs,
         returned_count=returned_count,
         reviewed_records=reviewed_records,
+        household_duplicates=household_duplicates,
         tab_of=tab_of,
         static_url=static_url,
         outbox_url=outbox_url,
@@ -76,6 +78,22 @@ def can_record() -> bool:
     """Whether the signed-in member logs field records (visits, residents, households)."""
     member = g.get("member")
     return member is not None and member.role in (Role.volunteer, Role.leader)
+
+
+def can_import() -> bool:
+    """Whether the signed-in member brings lists in from Excel (issue 15)."""
+    member = g.get("member")
+    return member is not None and policy.can_import(member)
+
+
+def household_duplicates(household: Household) -> dict:
+    """For the household page: likely duplicates of it, and the households merged into it."""
+    session = db.session()
+    return {
+        "likely": merge.duplicates_of(session, household),
+        "merged": merge.merges_into(session, household),
+        "may_merge": policy.can_merge_households(g.member),
+    }
 
 
 def reviewed_records(household: Household) -> list[review.RecordSummary]:

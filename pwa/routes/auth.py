@@ -1,16 +1,28 @@
 """Sign-in — by passkey, by one-time link (which offers to create a passkey), by a one-time
-code read out by a leader — and sign-out.
+code read out by a leader — and sign-out. Each sign-in opens a server-side session
+(pwa/auth.py, fieldkit/sessions.py).
 
 Opening a link shows a page with buttons rather than signing in on the GET: chat apps (Zalo,
 Messenger) fetch links to draw previews, and a GET that consumed the link would burn it before
 the volunteer ever tapped it.
 
 Passkey ceremonies are JSON endpoints under /api/v1/passkeys/ called by static/passkeys.js.
-Their challenge lives in the signed session cookie, so it is bound to this browser, and is
-taken out of it by the verifying request whatever the outcome: each challenge is used once.
+Their challenge is kept in the database and its id in this browser's session; the verifying
+request takes it out of the database (fieldkit.passkeys.take_challenge) and commits before
+verifying, so each challenge is used once whatever the outcome, and a replayed answer — even
+with the cookie it was first sent with — finds none.
+
+Throttles are keyed by what is guessed, with the client's address as a generous backstop only
+(phones behind a carrier's NAT share addresses): link tokens (256 random bits, 128 for door
+stickers) cannot be guessed, so only tokens that name no link count against the address, and a
+valid link always opens; codes are limited per phone number (fieldkit.members.redeem_code);
+passkey sign-ins guess nothing, so only their failures per address are bounded. Refused
+sign-ins are counted and logged within an hourly cap (pwa.auth.log_refused_sign_in).
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from flask import (
     Blueprint,
@@ -24,18 +36,40 @@ from flask import (
     url_for,
 )
 
-from fieldkit import audit, members, passkeys, push
+from fieldkit import audit, members, passkeys, push, throttle
 from fieldkit.errors import SignInRefused
-from fieldkit.models import Member
+from fieldkit.models import Member, SignInLink
 from fieldkit.policy import is_commune_wide
 from pwa import auth, db, errors
 from pwa.auth import login_required
 from pwa.refusals import record_refusal
 from pwa.routes import now
-from pwa.webpush import forget_this_browser
 
 bp = Blueprint("auth", __name__)
 CHALLENGE_KEY = "passkey_challenge"
+
+# Link tokens that name no link, per client address: a backstop against robots, generous for a
+# team opening links together behind one NAT (valid links are never held back).
+LINK_GUESSES = 100
+LINK_WINDOW = timedelta(minutes=15)
+TOO_MANY_LINKS = (
+    "Có quá nhiều lần mở liên kết không đúng từ mạng này. "
+    "Hãy đợi 15 phút rồi thử lại, hoặc xin tổ trưởng một liên kết mới."
+)
+# Failed passkey sign-ins per client address.
+PASSKEY_FAILURES = 100
+PASSKEY_WINDOW = timedelta(minutes=15)
+TOO_MANY_PASSKEYS = (
+    "Có quá nhiều lần đăng nhập bằng khóa truy cập không thành công từ mạng này. "
+    "Hãy đợi 15 phút rồi thử lại."
+)
+NEEDS_RECENT_SIGN_IN = (
+    "Để thêm khóa truy cập, hãy đăng nhập lại trước (lần đăng nhập gần nhất đã quá 10 phút)."
+)
+
+
+class TooManyGuesses(SignInRefused):
+    """Too many wrong tokens from one address (HTTP 429)."""
 
 
 def relying_party() -> passkeys.RelyingParty:
@@ -43,21 +77,35 @@ def relying_party() -> passkeys.RelyingParty:
     return passkeys.RelyingParty(rp_id=settings.passkey_rp_id, origin=settings.passkey_origin)
 
 
+def _client() -> str:
+    return request.remote_addr or "unknown"
+
+
 def _refusal_cause(refused: Exception) -> str:
     return str(refused.__cause__)[:200] if refused.__cause__ else ""
 
 
-def _keep_challenge(challenge: passkeys.Challenge) -> None:
-    session[CHALLENGE_KEY] = challenge.to_dict()
+def _keep_challenge(challenge_id: int) -> None:
+    session[CHALLENGE_KEY] = challenge_id
 
 
-def _take_challenge() -> passkeys.Challenge | None:
-    return passkeys.Challenge.from_dict(session.pop(CHALLENGE_KEY, None))
+def _take_challenge() -> passkeys.Challenge:
+    """This browser's challenge, taken out of the database for good (committed at once)."""
+    store = db.session()
+    challenge = passkeys.take_challenge(store, session.pop(CHALLENGE_KEY, None), now=now())
+    store.commit()
+    return challenge
 
 
 def _options_response(options_json: str):
     response = current_app.response_class(options_json, mimetype="application/json")
     response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _too_many(message: str, window: timedelta):
+    response = current_app.make_response(errors.error_response(429, message))
+    response.headers["Retry-After"] = str(int(window.total_seconds()))
     return response
 
 
@@ -68,10 +116,44 @@ def _credential_from_request():
     return body["credential"]
 
 
+def _next_url() -> str | None:
+    """Where to go after signing in, when the sign-in page was opened with ?next= — a path of
+    this site only."""
+    target = request.args.get("next", "")
+    if (
+        not target.startswith("/")
+        or target.startswith(("//", "/\\"))
+        or len(target) > 300
+        or any(ord(c) < 32 for c in target)
+    ):
+        return None
+    return target.rstrip("?") or None
+
+
 def _home_url(member: Member) -> str:
     if is_commune_wide(member):
         return url_for("villages.index")
     return url_for("households.index")
+
+
+def _after_sign_in(member: Member) -> str:
+    return _next_url() or _home_url(member)
+
+
+def _check_link(token: str) -> SignInLink:
+    """The link, if it can be used. A token that names no link is counted against the client's
+    address; beyond LINK_GUESSES in 15 minutes such tokens get TooManyGuesses. A known link —
+    valid, used or expired — is never held back for its address."""
+    store = db.session()
+    try:
+        return members.check_sign_in_link(store, token, now=now())
+    except members.UnknownLink:
+        key = f"signin-link:ip:{_client()}"
+        if not throttle.allow(store, key, limit=LINK_GUESSES, window=LINK_WINDOW, now=now()):
+            raise TooManyGuesses(TOO_MANY_LINKS) from None
+        throttle.fail(store, key, now=now())
+        store.commit()
+        raise
 
 
 @bp.get("/")
@@ -83,19 +165,32 @@ def home():
 
 @bp.get("/signin")
 def signin():
-    return render_template("auth/signin.html", uses_passkeys=True)
+    return render_template(
+        "auth/signin.html",
+        uses_passkeys=True,
+        next_url=_next_url(),
+        signed_out_everywhere=request.args.get("out") == "all",
+    )
 
 
 # --- one-time links: enrollment ---------------------------------------------------------
 
 
+def _link_refused(refused: SignInRefused, *, api: bool = False):
+    if isinstance(refused, TooManyGuesses):
+        return _too_many(str(refused), LINK_WINDOW)
+    auth.log_refused_sign_in(str(refused), kind="link")
+    if api:
+        return errors.error_response(410, str(refused))
+    return render_template("auth/link_refused.html", message=str(refused)), 410
+
+
 @bp.get("/signin/<token>")
 def signin_link(token: str):
     try:
-        link = members.check_sign_in_link(db.session(), token, now=now())
+        link = _check_link(token)
     except SignInRefused as refused:
-        record_refusal("sign_in_refused", str(refused), method="link")
-        return render_template("auth/link_refused.html", message=str(refused)), 410
+        return _link_refused(refused)
     person = db.session().get(Member, link.member_id)
     return render_template("auth/signin_link.html", token=token, person=person, uses_passkeys=True)
 
@@ -105,13 +200,13 @@ def redeem(token: str):
     """The fallback for phones without passkeys: the link alone signs the person in."""
     store = db.session()
     try:
+        _check_link(token)
         person = members.redeem_sign_in_link(store, token, now=now())
     except SignInRefused as refused:
-        record_refusal("sign_in_refused", str(refused), method="link")
-        return render_template("auth/link_refused.html", message=str(refused)), 410
+        return _link_refused(refused)
     push.invite_accepted(store, token=token, member=person, now=now())
     store.commit()
-    auth.start_session(person)
+    auth.start_session(person, method="link")
     return redirect(url_for("auth.home"), code=303)
 
 
@@ -119,29 +214,34 @@ def redeem(token: str):
 def enroll_options(token: str):
     store = db.session()
     try:
-        link = members.check_sign_in_link(store, token, now=now())
+        link = _check_link(token)
+        person = store.get(Member, link.member_id)
+        options, challenge_id = passkeys.registration_options(
+            store, person, rp=relying_party(), now=now(), client=_client()
+        )
+    except passkeys.TooManyChallenges as refused:
+        return _too_many(str(refused), passkeys.CHALLENGE_LIFETIME)
     except SignInRefused as refused:
-        record_refusal("sign_in_refused", str(refused), method="link")
-        return errors.error_response(410, str(refused))
-    person = store.get(Member, link.member_id)
-    options, challenge = passkeys.registration_options(store, person, rp=relying_party(), now=now())
-    _keep_challenge(challenge)
+        return _link_refused(refused, api=True)
+    store.commit()
+    _keep_challenge(challenge_id)
     return _options_response(options)
 
 
 @bp.post("/api/v1/passkeys/enroll/<token>")
 def enroll(token: str):
-    """Verify the new passkey, use up the link and sign in — all or nothing."""
+    """Verify the new passkey, use up the link and sign in — all or nothing (but the challenge
+    is used whatever happens)."""
     store = db.session()
-    challenge = _take_challenge()
     credential = _credential_from_request()
     person = None
     try:
-        link = members.check_sign_in_link(store, token, now=now())
+        link = _check_link(token)
         person = store.get(Member, link.member_id)
+        challenge = _take_challenge()
         if credential is None:
             raise passkeys.PasskeyRefused("Dữ liệu khóa truy cập không hợp lệ.")
-        passkeys.register(
+        passkey = passkeys.register(
             store,
             person,
             credential=credential,
@@ -152,71 +252,104 @@ def enroll(token: str):
         )
         members.redeem_sign_in_link(store, token, now=now())
         push.invite_accepted(store, token=token, member=person, now=now())
+    except TooManyGuesses as refused:
+        return _too_many(str(refused), LINK_WINDOW)
     except SignInRefused as refused:
-        record_refusal(
-            "sign_in_refused",
-            str(refused),
-            actor=person,
-            method="link+passkey",
-            cause=_refusal_cause(refused),
+        auth.log_refused_sign_in(
+            str(refused), kind="link+passkey", actor=person, cause=_refusal_cause(refused)
         )
         return errors.error_response(403, str(refused))
     store.commit()
-    auth.start_session(person)
+    auth.start_session(person, method="link+passkey", passkey=passkey)
     return jsonify({"redirect": url_for("auth.home")})
 
 
 # --- passkey sign-in ---------------------------------------------------------------------
 
 
+def _passkey_key() -> str:
+    return f"passkey:ip:{_client()}"
+
+
 @bp.post("/api/v1/passkeys/signin/options")
 def passkey_signin_options():
-    options, challenge = passkeys.authentication_options(rp=relying_party(), now=now())
-    _keep_challenge(challenge)
+    store = db.session()
+    try:
+        options, challenge_id = passkeys.authentication_options(
+            store, rp=relying_party(), now=now(), client=_client()
+        )
+    except passkeys.TooManyChallenges as refused:
+        return _too_many(str(refused), passkeys.CHALLENGE_LIFETIME)
+    store.commit()
+    _keep_challenge(challenge_id)
     return _options_response(options)
 
 
 @bp.post("/api/v1/passkeys/signin")
 def passkey_signin():
     store = db.session()
-    challenge = _take_challenge()
+    if not throttle.allow(
+        store, _passkey_key(), limit=PASSKEY_FAILURES, window=PASSKEY_WINDOW, now=now()
+    ):
+        return _too_many(TOO_MANY_PASSKEYS, PASSKEY_WINDOW)
     credential = _credential_from_request()
     try:
+        challenge = _take_challenge()
         if credential is None:
             raise passkeys.PasskeyRefused("Dữ liệu khóa truy cập không hợp lệ.")
-        person = passkeys.authenticate(
+        passkey = passkeys.authenticate(
             store, credential=credential, challenge=challenge, rp=relying_party(), now=now()
         )
     except SignInRefused as refused:
-        record_refusal(
-            "sign_in_refused", str(refused), method="passkey", cause=_refusal_cause(refused)
-        )
+        auth.log_refused_sign_in(str(refused), kind="passkey", cause=_refusal_cause(refused))
+        throttle.fail(store, _passkey_key(), now=now())
+        store.commit()
         return errors.error_response(403, str(refused))
     store.commit()
-    auth.start_session(person)
-    return jsonify({"redirect": _home_url(person)})
+    person = store.get(Member, passkey.member_id)
+    auth.start_session(person, method="passkey", passkey=passkey)
+    return jsonify({"redirect": _after_sign_in(person)})
 
 
 # --- adding a passkey when already signed in (account page) -------------------------------
 
 
+def _require_recent_sign_in():
+    """Adding a passkey gives lasting access to the account: only right after the person proved
+    who they are (10 minutes), never on the strength of an old — or copied — session."""
+    if auth.recently_proved(now()):
+        return None
+    return errors.error_response(403, NEEDS_RECENT_SIGN_IN)
+
+
 @bp.post("/api/v1/passkeys/options")
 @login_required
 def add_passkey_options():
-    options, challenge = passkeys.registration_options(
-        db.session(), g.member, rp=relying_party(), now=now()
-    )
-    _keep_challenge(challenge)
+    refused = _require_recent_sign_in()
+    if refused is not None:
+        return refused
+    store = db.session()
+    try:
+        options, challenge_id = passkeys.registration_options(
+            store, g.member, rp=relying_party(), now=now(), client=_client()
+        )
+    except passkeys.TooManyChallenges as too_many:
+        return _too_many(str(too_many), passkeys.CHALLENGE_LIFETIME)
+    store.commit()
+    _keep_challenge(challenge_id)
     return _options_response(options)
 
 
 @bp.post("/api/v1/passkeys")
 @login_required
 def add_passkey():
+    refused = _require_recent_sign_in()
+    if refused is not None:
+        return refused
     store = db.session()
-    challenge = _take_challenge()
     credential = _credential_from_request()
     try:
+        challenge = _take_challenge()
         if credential is None:
             raise passkeys.PasskeyRefused("Dữ liệu khóa truy cập không hợp lệ.")
         passkeys.register(
@@ -253,25 +386,25 @@ def signin_code():
             store,
             phone=phone,
             code=request.form.get("code", ""),
-            client=request.remote_addr or "unknown",
+            client=_client(),
             now=now(),
         )
     except SignInRefused as refused:
-        # The wrong try stays counted (members.CodeRefused); nothing else was changed.
-        audit.record(
-            store,
-            action="sign_in_refused",
-            now=now(),
-            details={"message": str(refused), "method": "code", "ip": request.remote_addr},
-        )
+        # The wrong try stays counted (members.CodeRefused): committed before the refusal is
+        # logged, which starts from a clean transaction.
         store.commit()
+        auth.log_refused_sign_in(str(refused), kind="code")
         status = 429 if getattr(refused, "too_many", False) else 403
         return render_template(
-            "auth/signin.html", uses_passkeys=True, code_error=str(refused), phone=phone
+            "auth/signin.html",
+            uses_passkeys=True,
+            code_error=str(refused),
+            phone=phone,
+            next_url=_next_url(),
         ), status
     store.commit()
-    auth.start_session(person)
-    return redirect(url_for("auth.home"), code=303)
+    auth.start_session(person, method="code")
+    return redirect(_after_sign_in(person), code=303)
 
 
 @bp.post("/signout")
@@ -279,7 +412,6 @@ def signout():
     if g.member is not None:
         store = db.session()
         audit.record(store, action="sign_out", now=now(), actor=g.member)
-        forget_this_browser(store, g.member)
         store.commit()
     auth.end_session()
     return redirect(url_for("auth.signin", out=1), code=303)

@@ -21,7 +21,7 @@ from flask import (
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from fieldkit import communes, forms, members, policy, vocab
+from fieldkit import audit, communes, forms, members, policy, sessions, vocab
 from fieldkit.errors import Forbidden, Invalid
 from fieldkit.members import CODE_LIFETIME, LINK_LIFETIME
 from fieldkit.models import Member, Passkey, Role, Village
@@ -218,6 +218,30 @@ def change_role(member_id: int):
         return _back_to_members(store, invalid)
     store.commit()
     flash(f"Đã cập nhật vai trò và thôn của {person.name}.")
+    return redirect(url_for("members.index"), code=303)
+
+
+@bp.post("/members/<int:member_id>/sessions/end")
+@login_required
+def end_sessions(member_id: int):
+    """Commune staff sign a member out of every device (a lost or shared phone)."""
+    _require_manager()
+    person = _member(member_id)
+    store = db.session()
+    with refusals_logged("sign_out", person):
+        policy.require_can_end_sessions_of(g.member, person)
+    ended = sessions.end_all(store, person.id)
+    audit.record(
+        store,
+        action="sign_out",
+        now=now(),
+        actor=g.member,
+        target_kind="member",
+        target_id=person.id,
+        details={"what": "mọi thiết bị", "name": person.name},
+    )
+    store.commit()
+    flash(f"Đã đăng xuất {person.name} khỏi mọi thiết bị ({ended} phiên).")
     return redirect(url_for("members.index"), code=303)
 
 

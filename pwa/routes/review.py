@@ -11,7 +11,7 @@ import uuid
 from flask import Blueprint, abort, flash, g, redirect, request, url_for
 from sqlmodel import col, select
 
-from fieldkit import catalogue, communes, forms, households, policy, review, sync
+from fieldkit import catalogue, communes, forms, households, merge, policy, review, sync
 from fieldkit.errors import Invalid
 from fieldkit.models import Member, RecordKind, ReviewState, Role, Village
 from pwa import db
@@ -59,6 +59,15 @@ def _inbox_page(status: int = 200, *, errors: dict | None = None, open_key: str 
         kind=RecordKind(filters["kind"]) if filters["kind"] else None,
         older_than_days=forms.parse_id(filters["age"]),
     )
+    # --- possible duplicate households (issue 15) ---
+    pairs, pairs_total = merge.possible_duplicates(
+        session, commune_id=g.member.commune_id, village_id=forms.parse_id(filters["village"])
+    )
+    duplicates = {
+        "pairs": pairs if filters["kind"] in ("", "household") else [],
+        "total": pairs_total,
+    }
+    # ---
     # Possible duplicate visits (issue 11): shown above the list while any waits for a decision.
     duplicate_visits = (
         review.possible_duplicate_visits(
@@ -92,6 +101,7 @@ def _inbox_page(status: int = 200, *, errors: dict | None = None, open_key: str 
         errors=errors or {},
         open_key=open_key,
         ticked=set(form.getlist("records")) if form is not None else set(),
+        duplicates=duplicates,
         status=status,
     )
 

@@ -62,7 +62,9 @@ def _free_port() -> int:
 class Server:
     """The app in its own process. stop() and start() let a test make it truly unreachable."""
 
-    def __init__(self, database_url: str, instance: Path):
+    def __init__(self, database_url: str, instance: Path, command: list[str] | None = None):
+        # Flask's server by default; the production tests pass gunicorn's command.
+        self.command = command or [sys.executable, "-m", "pwa"]
         self.port = _free_port()
         self.url = f"http://localhost:{self.port}"
         self.env = {
@@ -79,7 +81,7 @@ class Server:
     def start(self) -> None:
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "pwa"], env=self.env, stdout=log, stderr=subprocess.STDOUT
+                self.command, env=self.env, stdout=log, stderr=subprocess.STDOUT
             )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:

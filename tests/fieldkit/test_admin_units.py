@@ -40,6 +40,41 @@ def test_data_set_has_34_provinces_and_3321_communes():
     assert admin_units.count_official() == (34, 3321)
 
 
+def test_data_file_equals_the_maintained_package_row_by_row():
+    """fieldkit/data/admin_units.csv is generated from `vietnamadminunits`: regenerate it with
+    scripts/make-admin-units.py when the package changes, and this test says so."""
+    pytest.importorskip("vietnamadminunits", reason="the dev extra installs it (make test)")
+    from_package = admin_units.rows_from_package()
+    from_file = sorted(admin_units._communes().values(), key=lambda c: c.code)
+    assert len(from_file) == len(from_package) == 3321
+    assert from_file == from_package
+
+
+def test_a_province_lists_its_communes():
+    thanh_hoa = admin_units.communes_of_province("38")
+    assert admin_units.lookup_province("38").name == "Tỉnh Thanh Hóa"
+    assert "15349" in {c.code for c in thanh_hoa}
+    assert {c.province_code for c in thanh_hoa} == {"38"}
+    assert [c.code for c in thanh_hoa] == sorted(c.code for c in thanh_hoa)
+    # Every commune lies in exactly one province.
+    total = sum(
+        len(admin_units.communes_of_province(code))
+        for code in {c.province_code for c in admin_units._communes().values()}
+    )
+    assert total == 3321
+
+
+@pytest.mark.parametrize("code", ["3", "388", "ab", "", None])
+def test_malformed_province_code_is_refused_in_vietnamese(code):
+    with pytest.raises(NotFound, match="Mã tỉnh phải gồm đúng 2 chữ số"):
+        admin_units.lookup_province(code)
+
+
+def test_unknown_province_code_is_refused_in_vietnamese():
+    with pytest.raises(NotFound, match="Không có tỉnh nào mang mã 99"):
+        admin_units.communes_of_province("99")
+
+
 def test_init_commune_creates_the_commune_once_with_the_starting_services(session):
     commune, created = communes.init_commune(session, "15349")
     session.commit()

@@ -3,6 +3,7 @@ proportion to the numbers."""
 
 from __future__ import annotations
 
+import math
 import xml.etree.ElementTree as ET
 
 from fieldkit import charts
@@ -96,10 +97,19 @@ def test_charts_stay_small_for_a_phone():
 
 
 def test_empty_charts_draw_without_dividing_by_zero():
+    """A village with nothing yet still gets a titled chart whose every number is finite
+    (a division by zero would raise, or draw NaN, which the browser silently drops)."""
     for markup in (
         charts.horizontal_bars("a", []),
         charts.column_bars("a", []),
         charts.coverage("a", []),
         charts.horizontal_bars("a", [Bar("b", 0, 0)]),
     ):
-        _parse(markup)
+        svg = _parse(markup)
+        assert svg.find(SVG + "title").text == "a"
+        for element in svg.iter():
+            for name in ("x", "y", "width", "height"):
+                if element.get(name) is not None:
+                    assert math.isfinite(float(element.get(name))), markup
+    zero = _parse(charts.horizontal_bars("a", [Bar("b", 0, 0)]))
+    assert [t.text for t in zero.iter(SVG + "text")][:2] == ["b", "0"]

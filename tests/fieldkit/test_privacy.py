@@ -1,5 +1,5 @@
 """Personal data: consent, export, erasure (counts stay), the guard against citizen-ID numbers,
-passwords and OTPs, retention; and the throttle helper."""
+passwords and OTPs, retention."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from sqlmodel import select
 
-from fieldkit import audit, privacy, sync, throttle
+from fieldkit import audit, privacy, sync
 from fieldkit.errors import Forbidden, Invalid, SyncConflict
 from fieldkit.households import ResidentIn, add_resident
 from fieldkit.models import Assistance, AuditEvent, Household, Resident, Visit
@@ -292,18 +292,3 @@ def test_the_retention_command_erases_and_reports(tmp_path, monkeypatch, sqlite_
         assert all(h.erased_at for h in session.exec(select(Household)).all())
         assert count(session, AuditEvent) == 3
     engine.dispose()
-
-
-def test_throttle_counts_failures_within_the_window(session):
-    key = "signin-link:ip:10.0.0.1"
-    for _ in range(3):
-        assert throttle.allow(session, key, limit=3, window=timedelta(minutes=15), now=NOW)
-        throttle.note(session, key, succeeded=False, now=NOW)
-    throttle.note(session, key, succeeded=True, now=NOW)
-    assert not throttle.allow(session, key, limit=3, window=timedelta(minutes=15), now=NOW)
-    assert throttle.allow(
-        session, "signin-link:ip:10.0.0.2", limit=3, window=timedelta(minutes=15), now=NOW
-    )
-    later = NOW + timedelta(minutes=16)
-    assert throttle.allow(session, key, limit=3, window=timedelta(minutes=15), now=later)
-    assert throttle.forget_before(session, later) == 4

@@ -406,11 +406,11 @@ def test_follow_ups_due_today_are_queued_once_per_volunteer_per_day(session, wor
 
 
 def test_the_same_endpoint_again_updates_its_one_row(session, world):
-    first, second = Browser(), Browser()
-    for browser, member in ((first, world.volunteer), (second, world.leader)):
+    first, renewed = Browser(), Browser()
+    for browser in (first, renewed):
         push.subscribe(
             session,
-            member,
+            world.volunteer,
             endpoint="https://fcm.googleapis.com/fcm/send/abc",
             p256dh=browser.p256dh,
             auth=b64url(browser.auth),
@@ -418,7 +418,47 @@ def test_the_same_endpoint_again_updates_its_one_row(session, world):
         )
         session.commit()
     stored = session.exec(select(PushSubscription)).one()
-    assert (stored.member_id, stored.p256dh) == (world.leader.id, second.p256dh)
+    assert (stored.member_id, stored.p256dh) == (world.volunteer.id, renewed.p256dh)
+
+
+def test_a_subscription_belongs_to_one_member(session, world):
+    """Another member sending the endpoint with other keys is refused (issue 10: an endpoint
+    is no proof, it travels to push services); with the same keys — the same browser, a
+    shared phone — the subscription passes to them."""
+    phone = Browser()
+    endpoint = "https://fcm.googleapis.com/fcm/send/abc"
+    push.subscribe(
+        session,
+        world.volunteer,
+        endpoint=endpoint,
+        p256dh=phone.p256dh,
+        auth=b64url(phone.auth),
+        now=NOW,
+    )
+    session.commit()
+    stranger = Browser()
+    with pytest.raises(Invalid, match="tài khoản khác"):
+        push.subscribe(
+            session,
+            world.staff,
+            endpoint=endpoint,
+            p256dh=stranger.p256dh,
+            auth=b64url(stranger.auth),
+            now=NOW,
+        )
+    session.rollback()
+    stored = session.exec(select(PushSubscription)).one()
+    assert (stored.member_id, stored.p256dh) == (world.volunteer.id, phone.p256dh)
+    push.subscribe(
+        session,
+        world.leader,
+        endpoint=endpoint,
+        p256dh=phone.p256dh,
+        auth=b64url(phone.auth),
+        now=NOW,
+    )
+    session.commit()
+    assert session.exec(select(PushSubscription.member_id)).all() == [world.leader.id]
 
 
 @pytest.mark.parametrize(

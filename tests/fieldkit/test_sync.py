@@ -8,13 +8,16 @@ import threading
 import pytest
 from sqlmodel import select
 
+from fieldkit import indicators, visits
 from fieldkit.db import new_session
 from fieldkit.models import Assistance, Household, HouseholdEdit, Resident, ReviewState, Visit
+from fieldkit.policy import scope_for
 from fieldkit.sync import (
     DUPLICATE,
     INVALID,
     MAX_ITEMS,
     UNCHANGED,
+    UNEXPECTED,
     BadBatch,
     BatchTooLarge,
     ItemResult,
@@ -203,9 +206,82 @@ def test_an_invalid_item_between_two_good_ones_leaves_them_stored(engine, sessio
     assert statuses(results) == ["stored", "invalid", "stored"]
     assert results[1].errors == {"visited_at": "Thời gian thăm không thể ở tương lai."}
     assert results[1].message == INVALID
-    # Committed item by item: another connection sees both good items.
+    # Committed with the batch: another connection sees both good items.
     with new_session(engine) as other:
         assert (count(other, Visit), count(other, Resident)) == (1, 5)
+
+
+@pytest.mark.parametrize("last", ["resident", "visit"])  # a mixed batch; visits alone
+def test_an_item_failing_for_an_unforeseen_reason_answers_alone(
+    engine, session, world, monkeypatch, caplog, last
+):
+    # A bug met by one item (here: logging a visit to the neighbour blows up) must not take
+    # the batch down: that item answers invalid with a plain message and is logged; the items
+    # around it are stored, and nothing of the failed item is left behind.
+    log_visit = visits.log_visit
+
+    def failing_for_the_neighbour(session, visit_in, **kwargs):
+        if visit_in.household_id == world.neighbour.id:
+            session.flush()
+            raise RuntimeError("a bug nobody foresaw")
+        return log_visit(session, visit_in, **kwargs)
+
+    monkeypatch.setattr(visits, "log_visit", failing_for_the_neighbour)
+    broken = visit(world.neighbour)
+    third = resident(world.household) if last == "resident" else visit(world.household)
+    results = send(session, world.volunteer, visit(world.household), broken, third)
+    assert statuses(results) == ["stored", "invalid", "stored"]
+    assert results[1].message == UNEXPECTED
+    assert results[1].errors == {"form": UNEXPECTED}
+    assert broken.id in caplog.text and "a bug nobody foresaw" in caplog.text
+    with new_session(engine) as other:
+        stored = (1, 5) if last == "resident" else (2, 4)
+        assert (count(other, Visit), count(other, Resident)) == stored
+        assert other.get(Household, world.neighbour.id).visit_count == 0
+
+
+def test_a_batch_counts_every_household_it_touched_once_at_the_end(session, world):
+    # The households a batch touched are recounted once, after its last item: the numbers
+    # must equal a recount from scratch, and a refused item must not be counted.
+    results = send(
+        session,
+        world.volunteer,
+        visit(world.household, lines=[line(world.head), line(world.spouse)]),
+        visit(world.neighbour),
+        visit(world.household, visited_at="2026-11-21T09:30"),  # tomorrow: refused
+        visit(world.household, lines=[line(world.head, service_code="dvcqg_login")]),
+    )
+    assert statuses(results) == ["stored", "stored", "invalid", "stored"]
+    session.expire_all()
+    assert session.get(Household, world.household.id).visit_count == 2
+    assert session.get(Household, world.neighbour.id).visit_count == 1
+    scope = scope_for(world.staff)
+    assert indicators.village_indicators(session, scope=scope) == indicators.recount(
+        session, scope=scope
+    )
+
+
+def test_one_visit_twice_in_a_batch_is_stored_once_and_other_content_conflicts(session, world):
+    # A batch of visits reads its UUIDs once at the start (fieldkit.prefetch): a visit repeated
+    # later in the same batch must still be found, with the same or other content.
+    sent = visit(world.household, lines=[line(world.head)])
+    changed = SyncItem(id=sent.id, kind="visit", payload={**sent.payload, "notes": "Khác"})
+    results = send(session, world.volunteer, sent, visit(world.neighbour), sent, changed)
+    assert statuses(results) == ["stored", "stored", "duplicate", "conflict"]
+    assert count(session, Visit) == 2
+    assert count(session, Assistance) == 1
+
+
+@pytest.mark.parametrize("household_id", ["²", "١٢", " 12 ", "9" * 40, -3, True, 2.5, None, [1]])
+def test_a_batch_of_visits_with_odd_household_ids_answers_item_by_item(
+    session, world, household_id
+):
+    # The batch reads its households up front (fieldkit.prefetch) from ids it has not parsed
+    # yet: whatever a phone sends there, each item still answers for itself, never a crash.
+    odd = item("visit", {**visit_payload(), "household_id": household_id})
+    results = send(session, world.volunteer, odd, visit(world.household))
+    assert results[1].status is Status.stored
+    assert results[0].status in (Status.invalid, Status.forbidden, Status.stored)
 
 
 def test_a_replayed_batch_is_all_duplicate_and_changes_nothing(session, world):

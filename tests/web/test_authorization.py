@@ -16,20 +16,25 @@ import pytest
 from sqlmodel import SQLModel, func, select
 from werkzeug.routing import IntegerConverter
 
-from fieldkit import forms
+from fieldkit import forms, sessions
 from fieldkit.models import (
-    Attempt,
     AuditEvent,
     Commune,
     Household,
+    ImportBatch,
+    ImportKind,
+    ImportStatus,
     Member,
     Outcome,
     Passkey,
+    PasskeyChallenge,
     Resident,
     ReviewState,
     Role,
+    Tally,
     Village,
     Visit,
+    WebSession,
     utcnow,
 )
 from fieldkit.sync import Kind
@@ -41,9 +46,17 @@ COMMUNE = {"staff", "admin"}  # the whole commune: review, audit, exports, erasu
 EVERYONE = FIELD | COMMUNE
 ASSIGNERS = {"leader"} | COMMUNE  # who gives households to volunteers
 EXPORTERS = {"leader"} | COMMUNE  # indicator and visit files
+IMPORTERS = {"leader"} | COMMUNE  # lists brought in from Excel (issue 15)
 REFUSED = {403, 404}
-# Refusals may be written down (audit log) and attempts counted: those tables may grow.
-GROWS_ON_REFUSAL = {AuditEvent.__tablename__, Attempt.__tablename__}
+# Refusals may be written down (audit log) and counted (tallies), and anyone may ask for a
+# passkey challenge: those tables may grow.
+GROWS_ON_REFUSAL = {
+    AuditEvent.__tablename__,
+    Tally.__tablename__,
+    PasskeyChallenge.__tablename__,
+}
+# Routes that end the session the matrix's requests are made in: asked last.
+ENDS_THE_SESSION = {"auth.signout", "account.end_all_sessions"}
 
 
 @dataclass(frozen=True)
@@ -76,6 +89,8 @@ ROUTES: dict[str, Expect] = {
     "offline.outbox_script": PUBLIC,
     "offline.outbox_rules_script": PUBLIC,
     "sync.openapi_document": PUBLIC,
+    "health.healthz": PUBLIC,  # the process answers (issue 13)
+    "health.readyz": PUBLIC,  # the database answers and is migrated; 503 otherwise
     "offline.session_info": PUBLIC,  # 401 JSON signed out: the outbox asks it who is in
     "auth.signin": PUBLIC,
     "auth.signin_link": PUBLIC,
@@ -126,6 +141,11 @@ ROUTES: dict[str, Expect] = {
     "auth.add_passkey": _e(identity=True),
     "account.index": _e(identity=True),
     "account.revoke": _e(identity=True),
+    # Sessions (issue 10): one's own devices on the account page; commune staff sign a member
+    # out of every device (tests/web/test_sessions.py holds the role rules).
+    "account.end_session": _e(identity=True),
+    "account.end_all_sessions": _e(identity=True),
+    "members.end_sessions": _e(identity=True),
     "members.index": _e(identity=True),
     "members.add": _e(identity=True),
     "members.code": _e(identity=True),
@@ -169,6 +189,25 @@ ROUTES: dict[str, Expect] = {
     "review.returned": _e(FIELD),
     "review.edit_returned": _e(FIELD, ok=(404,)),
     "review.resubmit": _e(FIELD, ok=(404,)),
+    # Imports (issue 15): leaders for their village, commune staff for the commune. The
+    # matrix's batch is a finished team roster of Thôn Đông (nothing to run again: 303; its
+    # undo succeeds: 303); an upload without a file is 422. Merges are commune staff's; the
+    # matrix names no other household: 404 once the role is allowed.
+    "imports.index": _e(IMPORTERS),
+    "imports.template": _e(IMPORTERS),
+    "imports.team_template": _e(IMPORTERS),
+    "imports.upload": _e(IMPORTERS, ok=(422,)),
+    "imports.upload_team": _e(IMPORTERS, ok=(422,)),
+    "imports.show": _e(IMPORTERS),
+    "imports.status": _e(IMPORTERS, ok=(303,)),
+    "imports.options": _e(IMPORTERS, ok=(303,)),
+    "imports.run": _e(IMPORTERS, ok=(303,)),
+    "imports.undo": _e(IMPORTERS, ok=(303,)),
+    "imports.refused_csv": _e(IMPORTERS),
+    "imports.invites": _e(IMPORTERS),
+    "imports.merge_page": _e(COMMUNE, ok=(404,)),
+    "imports.merge_households": _e(COMMUNE, ok=(404,)),
+    "imports.not_duplicate": _e(COMMUNE, ok=(404,)),
 }
 
 
@@ -216,11 +255,32 @@ def _foreign(db, world) -> tuple[Village, Member, Household]:
     return village, person, household
 
 
+def _session(db, member: Member) -> int:
+    _, record = sessions.open_session(db, member, now=utcnow(), method="link")
+    return record.id
+
+
 def _passkey(db, member: Member, credential: str) -> Passkey:
     passkey = Passkey(member_id=member.id, credential_id=credential, public_key=b"\x01" * 32)
     db.add(passkey)
     db.flush()
     return passkey
+
+
+def _batch(db, commune_id: int, village_id: int) -> ImportBatch:
+    """A finished import of a village's team roster (issue 15)."""
+    batch = ImportBatch(
+        commune_id=commune_id,
+        village_id=village_id,
+        kind=ImportKind.team,
+        status=ImportStatus.done,
+        file_name="to.xlsx",
+        started_at=utcnow(),
+        finished_at=utcnow(),
+    )
+    db.add(batch)
+    db.flush()
+    return batch
 
 
 @pytest.fixture
@@ -237,18 +297,24 @@ def matrix(db, world):
             "member_id": world.volunteer.id,
             "village_id": world.village.id,
             "passkey_id": _passkey(db, world.volunteer, "in-scope").id,
+            "session_id": _session(db, world.volunteer),
+            "batch_id": _batch(db, world.commune.id, world.village.id).id,
         },
         other_village={
             "household_id": world.far_household.id,
             "member_id": world.other_volunteer.id,
             "village_id": world.other_village.id,
             "passkey_id": _passkey(db, world.other_volunteer, "other-village").id,
+            "session_id": _session(db, world.other_volunteer),
+            "batch_id": _batch(db, world.commune.id, world.other_village.id).id,
         },
         other_commune={
             "household_id": household.id,
             "member_id": person.id,
             "village_id": village.id,
             "passkey_id": _passkey(db, person, "other-commune").id,
+            "session_id": _session(db, person),
+            "batch_id": _batch(db, village.commune_id, village.id).id,
         },
     )
     db.commit()
@@ -291,6 +357,8 @@ TARGETS = {
     "member_id": Member,
     "village_id": Village,
     "passkey_id": Passkey,
+    "session_id": WebSession,
+    "batch_id": ImportBatch,
 }
 
 
@@ -337,7 +405,7 @@ def test_every_route_answers_each_role_inside_and_outside_its_scope(app, db, wor
     problems = []
     checked = 0
     # Signing out last: it ends the session the other requests are made in.
-    rules = sorted(app.url_map.iter_rules(), key=lambda r: (r.endpoint == "auth.signout", r.rule))
+    rules = sorted(app.url_map.iter_rules(), key=lambda r: (r.endpoint in ENDS_THE_SESSION, r.rule))
     for rule in rules:
         expect = ROUTES.get(rule.endpoint)
         if expect is None:

@@ -1,7 +1,7 @@
 """Web security: the Content-Security-Policy and the other headers on every kind of answer, no
 inline script or style in any page, session cookie flags, CSRF refusal on every POST route
 (built from app.url_map, so a new route is covered the day it appears), and throttling of
-sign-in link opens."""
+wrong sign-in links and door-sticker links."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from fieldkit import members
 from fieldkit.config import Settings
 from fieldkit.models import utcnow
 from pwa import create_app, security
+from pwa.routes import auth as auth_routes
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "pwa" / "templates"
 INLINE = [
@@ -192,24 +193,40 @@ def test_every_post_route_refuses_a_request_without_the_csrf_token(app, web, db,
     assert web.post("/signout").status_code == 303
 
 
-def test_sign_in_link_failures_are_throttled_by_address(app, web, db, world, monkeypatch):
+def test_wrong_sign_in_links_are_throttled_by_address(app, web, db, world, monkeypatch):
+    """Tokens that name no link, from one address, are held back after LINK_GUESSES; a valid
+    link is not (tests/web/test_sessions.py: a team behind one NAT), and another address is
+    not held back by this one's guesses."""
+    monkeypatch.setattr(auth_routes, "LINK_GUESSES", 20)
     stranger = app.test_client()
-    for _ in range(security.LINK_LIMIT):
+    for _ in range(20):
         assert stranger.get("/signin/guessed-token").status_code == 410
     refused = stranger.get("/signin/another-guess")
     assert refused.status_code == 429
     assert "Hãy đợi 15 phút" in refused.text
     assert refused.headers["Retry-After"] == "900"
     _assert_secure_headers(refused, "429 page")
-    # Even a good link waits: the address is what is throttled, not the token.
-    token = members.create_sign_in_link(db, world.volunteer, now=utcnow())
-    db.commit()
-    assert stranger.get(f"/signin/{token}").status_code == 429
-    # Another address is not held back by this one's guesses.
+    assert stranger.post("/api/v1/passkeys/enroll/a-guess/options").status_code in (400, 429)
     elsewhere = app.test_client()
     elsewhere.environ_base["REMOTE_ADDR"] = "10.0.0.8"
-    assert elsewhere.get(f"/signin/{token}").status_code == 200
-    # Once the window has passed, the first address may try again.
-    later = utcnow() + security.LINK_WINDOW + timedelta(seconds=1)
-    monkeypatch.setattr(security, "now", lambda: later)
+    assert elsewhere.get("/signin/a-typo").status_code == 410
+    token = members.create_sign_in_link(db, world.volunteer, now=utcnow())
+    db.commit()
     assert stranger.get(f"/signin/{token}").status_code == 200
+    # Once the window has passed, the first address may guess again.
+    later = utcnow() + auth_routes.LINK_WINDOW + timedelta(minutes=1, seconds=1)
+    monkeypatch.setattr(auth_routes, "now", lambda: later)
+    assert stranger.get("/signin/guessed-again").status_code == 410
+
+
+def test_wrong_door_sticker_links_are_throttled_per_member(app, web, db, world, monkeypatch):
+    """Sticker links open only for a signed-in member, so the guesser is a member: counted per
+    member, never per address."""
+    web.sign_in(world.volunteer)
+    for i in range(security.STICKER_LIMIT):
+        assert web.client.get(f"/s/guess-{i}").status_code == 404
+    refused = web.client.get("/s/one-more")
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "900"
+    neighbour = type(web)(app.test_client(), db)  # same address
+    neighbour.sign_in(world.leader)
+    assert neighbour.client.get("/s/a-typo").status_code == 404

@@ -2,7 +2,7 @@
 outcome and assistance lines as another visited within 30 minutes is flagged (issue 11)
 
 Revision ID: 0008_possible_duplicates
-Revises: 0006
+Revises: 0010_imports
 Create Date: 2026-11-23 10:00:00
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 
 
 revision = "0008_possible_duplicates"
-down_revision = "0006"
+down_revision = "0010_imports"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,188 @@
+"""The production server for real (gunicorn, gunicorn.conf.py): health and readiness, JSON
+logs naming each request, and overload answered 503 + Retry-After — never a 500, never a
+half-saved batch — when more requests come at once than the database pool holds."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+import requests
+from sqlmodel import func, select
+
+from fieldkit import forms, members
+from fieldkit.db import make_engine, new_session
+from fieldkit.models import Visit, utcnow
+from tests.conftest import NOW
+from tests.factories import build_world
+from tests.fieldkit.helpers import line, visit_payload
+from tests.serving import Gunicorn, sign_in
+
+
+@pytest.fixture
+def served_world(sqlite_url):
+    engine = make_engine(sqlite_url)
+    with new_session(engine) as session:
+        world = build_world(session, now=NOW)
+        session.commit()
+    yield world, engine
+    engine.dispose()
+
+
+def _link(engine, member) -> str:
+    with new_session(engine) as session:
+        token = members.create_sign_in_link(session, member, now=utcnow())
+        session.commit()
+    return token
+
+
+def _batch(world, size: int) -> dict:
+    """`size` visits of today to the volunteer's household, one line each."""
+    today = forms.to_local(utcnow())
+    items = []
+    for _ in range(size):
+        payload = visit_payload(
+            lines=[line(world.head)],
+            household_id=world.household.id,
+            visited_at=today.strftime("%Y-%m-%dT%H:%M"),
+        )
+        items.append({"id": payload["uuid"], "kind": "visit", "payload": payload})
+    return {"items": items}
+
+
+def test_health_readiness_and_json_logs_under_gunicorn(served_world, sqlite_url, tmp_path):
+    server = Gunicorn(sqlite_url, tmp_path / "instance").start()
+    try:
+        health = requests.get(f"{server.url}/healthz", timeout=5)
+        ready = requests.get(f"{server.url}/readyz", timeout=5)
+        page = requests.get(f"{server.url}/signin", timeout=5)
+    finally:
+        server.stop()
+    assert (health.status_code, health.json()) == (200, {"status": "ok"})
+    assert ready.status_code == 200 and ready.json()["status"] == "ok"
+    logged = [json.loads(text) for text in server.log_lines() if text.startswith("{")]
+    assert len(logged) == len(server.log_lines()), "every log line is JSON"
+    (signin,) = [entry for entry in logged if entry.get("route") == "/signin"]
+    assert signin["request_id"] == page.headers["X-Request-Id"]
+    assert signin["status"] == 200 and signin["logger"] == "fieldkit.request"
+
+
+def test_more_requests_than_the_pool_holds_are_shed_with_503_never_500(
+    served_world, sqlite_url, tmp_path
+):
+    world, engine = served_world
+    # One process working on one request at a time, waiting 50 ms for a turn: 24 phones
+    # sending 25 visits each at once cannot all be served in time.
+    server = Gunicorn(
+        sqlite_url,
+        tmp_path / "instance",
+        env={
+            "FIELDKIT_WORKERS": "1",
+            "FIELDKIT_THREADS": "12",
+            "FIELDKIT_MAX_INFLIGHT": "1",
+            "FIELDKIT_QUEUE_TIMEOUT": "0.05",
+        },
+    ).start()
+    phones = 24
+    try:
+        http = requests.Session()
+        csrf = sign_in(http, server.url, _link(engine, world.volunteer))
+        batches = [_batch(world, 25) for _ in range(phones)]
+        answers: list[requests.Response | None] = [None] * phones
+        start = threading.Barrier(phones)
+
+        def send(index: int) -> None:
+            start.wait(10)
+            answers[index] = http.post(
+                f"{server.url}/api/v1/sync",
+                json=batches[index],
+                headers={"X-CSRF-Token": csrf},
+                timeout=60,
+            )
+
+        senders = [threading.Thread(target=send, args=(i,)) for i in range(phones)]
+        for sender in senders:
+            sender.start()
+        for sender in senders:
+            sender.join(90)
+        statuses = [answer.status_code for answer in answers]
+        assert set(statuses) <= {200, 503}, statuses
+        shed = [i for i, status in enumerate(statuses) if status == 503]
+        assert shed, "the server was never saturated: the test proves nothing"
+        for index in shed:
+            answer = answers[index]
+            assert int(answer.headers["Retry-After"]) > 0
+            assert answer.json()["error"].startswith("Máy chủ đang bận")
+        for index, answer in enumerate(answers):
+            if answer.status_code == 200:
+                assert {r["status"] for r in answer.json()["results"]} == {"stored"}, index
+        # Nothing of a shed batch was kept: exactly the accepted batches are stored.
+        with new_session(engine) as session:
+            stored = session.exec(select(func.count()).select_from(Visit)).one()
+        assert stored == 25 * (phones - len(shed))
+        # The outbox sends the shed batches again later: then everything is stored, once.
+        for index in shed:
+            for _ in range(20):
+                again = http.post(
+                    f"{server.url}/api/v1/sync",
+                    json=batches[index],
+                    headers={"X-CSRF-Token": csrf},
+                    timeout=60,
+                )
+                if again.status_code == 200:
+                    break
+                assert again.status_code == 503
+                time.sleep(0.1)
+            assert {r["status"] for r in again.json()["results"]} == {"stored"}
+        with new_session(engine) as session:
+            assert session.exec(select(func.count()).select_from(Visit)).one() == 25 * phones
+    finally:
+        server.stop()
+    assert not [text for text in server.log_lines() if '"status": 500' in text]
+
+
+def test_requests_queued_too_long_inside_gunicorn_are_shed_too(served_world, sqlite_url, tmp_path):
+    # One thread, one turn: no request ever waits for a turn inside the app, they all wait in
+    # gunicorn's own queue for the thread. Those that waited past the queue timeout there are
+    # answered 503 at once (pwa/worker.py) instead of being served many seconds late.
+    world, engine = served_world
+    server = Gunicorn(
+        sqlite_url,
+        tmp_path / "instance",
+        env={
+            "FIELDKIT_WORKERS": "1",
+            "FIELDKIT_THREADS": "1",
+            "FIELDKIT_MAX_INFLIGHT": "1",
+            "FIELDKIT_QUEUE_TIMEOUT": "0.2",
+        },
+    ).start()
+    phones = 16
+    try:
+        http = requests.Session()
+        csrf = sign_in(http, server.url, _link(engine, world.volunteer))
+        cookie = {"fieldkit_session": http.cookies["fieldkit_session"]}
+        answers: list = [None] * phones
+        start = threading.Barrier(phones)
+
+        def send(index: int) -> None:
+            start.wait(10)
+            answers[index] = requests.post(  # a connection of its own, as separate phones
+                f"{server.url}/api/v1/sync",
+                json=_batch(world, 25),
+                headers={"X-CSRF-Token": csrf},
+                cookies=cookie,
+                timeout=60,
+            )
+
+        senders = [threading.Thread(target=send, args=(i,)) for i in range(phones)]
+        for sender in senders:
+            sender.start()
+        for sender in senders:
+            sender.join(90)
+    finally:
+        server.stop()
+    statuses = [answer.status_code for answer in answers]
+    assert set(statuses) <= {200, 503}, statuses
+    assert 503 in statuses and 200 in statuses, statuses
