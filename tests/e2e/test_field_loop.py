@@ -74,6 +74,15 @@ def fill_visit(page, resident: str = AN, service: str = "vneid_level1"):
     return form
 
 
+def save_and_wait(page, resident: str, service: str) -> None:
+    """Save a visit and wait for the page the form goes to. The page being left already lists
+    the new item as unsent (it redraws on the outbox's change), so a count alone can pass
+    before the navigation, and reading the outbox then fails with "execution context was
+    destroyed" (seen once in the suite)."""
+    with page.expect_navigation(wait_until="load", timeout=60_000):
+        log_visit(page, resident, service)
+
+
 def net(page):
     return page.locator("[data-net]")
 
@@ -246,6 +255,34 @@ def test_a_gateway_error_shows_the_saved_page_and_a_visit_can_be_logged(
     assert len(stored(engine)) == 1
 
 
+@pytest.mark.parametrize(
+    ("fault", "why"),
+    [(503, "máy chủ đang bận (503)"), (504, "máy chủ đang lỗi (504)"), ("hang", "không trả lời")],
+)
+def test_a_busy_failing_or_hung_server_shows_the_saved_page(
+    page, server, live_world, proxy, shot, fault, why
+):
+    """The other gateway answers, and a server that never answers: after NAV_TIMEOUT_MS (5 s,
+    sw.js) the household page comes from the phone, not a blank wait."""
+    world, _ = live_world
+    sign_in_through(page, server, proxy, world.volunteer.phone)
+    wait_ready_offline(page, 2)
+    if fault == "hang":
+        proxy.set("hang")
+    else:
+        proxy.set("status", fault)
+    asked = time.monotonic()
+    page.goto(f"{proxy.url}/households/{world.household.id}", timeout=60_000)
+    expect(page.get_by_role("heading", name="Nguyễn Văn An")).to_be_visible()
+    note = page.locator("[data-saved-copy-note]")
+    expect(note).to_contain_text("Đang xem bản lưu trên máy")
+    expect(note).to_contain_text(why)
+    if fault == "hang":
+        note_time("hung_server_saved_page_after_s", time.monotonic() - asked)
+        shot(page, "saved-copy-timeout")
+    expect(page.get_by_role("link", name="Ghi lượt thăm")).to_be_visible()
+
+
 # --- 5. a reload in the middle of a send ------------------------------------------------------
 
 
@@ -356,8 +393,8 @@ def test_one_item_the_server_fails_on_does_not_hold_back_the_others(
     context.set_offline(True)
     lines = [(AN, "vneid_level1"), (LAN, "health_book"), (AN, "dvcqg_login")]
     for saved, (resident, service) in enumerate(lines, start=1):
-        log_visit(page, resident, service)
-        expect(page.locator(".visit.unsent")).to_have_count(saved)  # the page after the save
+        save_and_wait(page, resident, service)
+        expect(page.locator(".visit.unsent")).to_have_count(saved)
     ids = outbox(page)["ids"]
     assert len(ids) == 3
     proxy.poison = ids[0]  # the first in line: the server answers 500 to any batch naming it
@@ -388,8 +425,8 @@ def test_every_status_says_what_is_true(page, context, server, live_world, proxy
     wait_ready_offline(page, 2)
     page.goto(f"{proxy.url}/households/{world.household.id}")
     context.set_offline(True)
-    log_visit(page, AN, "vneid_level1")
-    expect(page.locator(".visit.unsent")).to_have_count(1)  # the page after the save
+    save_and_wait(page, AN, "vneid_level1")
+    expect(page.locator(".visit.unsent")).to_have_count(1)
     expect(net(page)).to_have_text(WORDS["offline"])
     shot(page, "status-offline")
 
