@@ -259,6 +259,11 @@ window.FieldkitJSON = {
       else if (Outbox.sending || !s.link) fate = { state: "sending" };
       else fate = { state: s.link.state };
       sessionStorage.setItem("fieldkit-flash", Rules.savedWords(subjectOf(form), savedWhen(payload), fate));
+      // While the item waits, its confirmation follows what happens to it (savedFollows).
+      if (left) {
+        sessionStorage.setItem("fieldkit-flash-item", JSON.stringify(
+          { id: item.id, subject: subjectOf(form), when: savedWhen(payload) }));
+      }
       form.dataset.saved = "1";
       delete form.dataset.sending;
       var target = doneUrl(form);
@@ -459,12 +464,30 @@ window.FieldkitJSON = {
         " · cập nhật " + hhmm(r[2]);
       else ready.textContent = "";
       $("[data-auth-needed]").hidden = !s.authNeeded;
+      // "Gửi ngay" only when something waits and the phone has a network (signed out, it
+      // looks again for a session: the person may have signed in in another tab).
+      $("[data-send-now]", bar).hidden = s.pending === 0 || state === "offline";
+      savedFollows(s.items, state);
       pendingVisits(s.items);
       fixedReturns(s.items);
       renderOutboxPage(s);
       savedCopyAnswered(s.link);
       scheduleWake(s, link);
     });
+  }
+
+  // "Đã lưu trên máy: … Sẽ tự gửi khi có mạng." said when it was saved offline stays true
+  // only until the network is back: while the item waits its words follow the status bar's
+  // (signed out, server busy, …). Once it has left, the announcement takes its place.
+  function savedFollows(items, state) {
+    var shown = $(".flash[data-saved-item]");
+    if (!shown) return;
+    var saved;
+    try { saved = JSON.parse(shown.getAttribute("data-saved-item")); } catch (e) { return; }
+    var item = items.filter(function (i) { return i.id === saved.id; })[0];
+    if (!item || item.state !== "pending") return;
+    var fate = state === "offline" ? { offline: true } : { state: state === "ok" ? "sending" : state };
+    shown.textContent = Rules.savedWords(saved.subject, saved.when, fate);
   }
 
   // The outbox wakes itself when its next waiting item is due, idle page or not: a server
@@ -709,7 +732,14 @@ window.FieldkitJSON = {
     registerWorker();
     savedCopyNote();
     var message = sessionStorage.getItem("fieldkit-flash");
-    if (message) { sessionStorage.removeItem("fieldkit-flash"); flash(message); }
+    var saved = sessionStorage.getItem("fieldkit-flash-item");
+    sessionStorage.removeItem("fieldkit-flash-item");
+    if (message) {
+      sessionStorage.removeItem("fieldkit-flash");
+      flash(message);
+      var shown = $(".flash[data-client]");
+      if (saved && shown) shown.setAttribute("data-saved-item", saved);
+    }
     $all("form[data-outbox][data-fresh]").forEach(freshen);
     // A form that edits what was sent keeps its values but is a new item each time it opens.
     $all("form[data-outbox][data-new-id] [name=uuid]").forEach(function (f) { f.value = newId(); });

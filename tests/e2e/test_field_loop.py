@@ -311,16 +311,19 @@ def test_an_expired_session_says_sign_in_to_send(page, context, server, live_wor
     wait_ready_offline(page, 2)
     page.goto(f"{server.url}/households/{world.household.id}")
     context.set_offline(True)
-    log_visit(page, AN, "vneid_level1")
+    save_and_wait(page, AN, "vneid_level1")
     expect(page.get_by_role("status")).to_contain_text("Đã lưu trên máy")
 
     context.clear_cookies()  # meanwhile the session ended
     context.set_offline(False)
     expect(net(page)).to_have_text(WORDS["auth"])
     expect(page.locator("[data-auth-needed]")).to_be_visible()
+    expect(page.get_by_role("status")).to_contain_text("Đăng nhập lại để gửi")
     shot(page, "status-sign-in-to-send")
 
-    log_visit(page, LAN, "health_book")
+    # The page left already says "Đăng nhập lại để gửi" (the first visit's confirmation
+    # follows it), so wait for the page the form goes to: the sign-in page.
+    save_and_wait(page, LAN, "health_book")
     status = page.get_by_role("status")
     expect(status).to_contain_text("Đăng nhập lại để gửi — mục vẫn được giữ trên máy")
     expect(status).not_to_contain_text("khi có mạng")
@@ -428,11 +431,15 @@ def test_every_status_says_what_is_true(page, context, server, live_world, proxy
     save_and_wait(page, AN, "vneid_level1")
     expect(page.locator(".visit.unsent")).to_have_count(1)
     expect(net(page)).to_have_text(WORDS["offline"])
+    expect(page.get_by_role("button", name="Gửi ngay")).to_be_hidden()  # it could not
+    expect(page.get_by_role("status")).to_contain_text("Sẽ tự gửi khi có mạng.")
     shot(page, "status-offline")
 
     proxy.set("status", 429, retry_after="2")
     context.set_offline(False)
     expect(net(page)).to_have_text(WORDS["busy"])
+    # The confirmation of the waiting visit follows: what it said offline is no longer true.
+    expect(page.get_by_role("status")).to_contain_text("Máy chủ đang bận — sẽ tự gửi lại.")
     shot(page, "status-busy")
 
     proxy.set("status", 500)
