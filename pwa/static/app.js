@@ -353,6 +353,13 @@ window.FieldkitJSON = {
       });
     var empty = list.parentElement.querySelector(".visits-empty");
     if (empty && list.children.length) empty.hidden = true;
+    // The heading's count is the server's; visits still on the phone are counted apart.
+    var count = list.parentElement.querySelector("[data-visit-count]");
+    var waiting = $all("[data-outbox-item]", list).length;
+    if (count) {
+      count.textContent = "(" + count.getAttribute("data-visit-count") +
+        (waiting ? " · " + waiting + " chưa gửi" : "") + ")";
+    }
   }
 
   // A returned record fixed on the phone but not yet sent says so on the "Bị trả lại" list.
