@@ -259,6 +259,8 @@ window.FieldkitJSON = {
       else if (Outbox.sending || !s.link) fate = { state: "sending" };
       else fate = { state: s.link.state };
       sessionStorage.setItem("fieldkit-flash", Rules.savedWords(subjectOf(form), savedWhen(payload), fate));
+      // A possible duplicate is worth a second look: said in the warning colour.
+      if (fate.notice) sessionStorage.setItem("fieldkit-flash-tone", "warn");
       // While the item waits, its confirmation follows what happens to it (savedFollows).
       if (left) {
         sessionStorage.setItem("fieldkit-flash-item", JSON.stringify(
@@ -510,7 +512,10 @@ window.FieldkitJSON = {
   function announce() {
     if (!Outbox || !signedIn) return Promise.resolve();
     return Outbox.takeAnnouncements().then(function (entries) {
-      if (entries.length) flash(Rules.announcement(entries));
+      if (!entries.length) return;
+      flash(Rules.announcement(entries));
+      var shown = $(".flash[data-client]");
+      if (shown && entries.some(function (e) { return e.notice; })) shown.classList.add("warn");
     });
   }
 
@@ -746,7 +751,9 @@ window.FieldkitJSON = {
       flash(message);
       var shown = $(".flash[data-client]");
       if (saved && shown) shown.setAttribute("data-saved-item", saved);
+      if (shown && sessionStorage.getItem("fieldkit-flash-tone") === "warn") shown.classList.add("warn");
     }
+    sessionStorage.removeItem("fieldkit-flash-tone");
     $all("form[data-outbox][data-fresh]").forEach(freshen);
     // A form that edits what was sent keeps its values but is a new item each time it opens.
     $all("form[data-outbox][data-new-id] [name=uuid]").forEach(function (f) { f.value = newId(); });

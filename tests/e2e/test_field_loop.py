@@ -12,6 +12,7 @@ machine; the measured times are written to test-artifacts/field-loop-times.json.
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import pytest
@@ -354,6 +355,7 @@ def test_the_same_visit_saved_in_two_tabs_is_flagged_for_review(
     second.get_by_role("button", name="Lưu lượt thăm").click()
     at = f"{original.visited_at.astimezone(VN_TZ):%H:%M}"
     expect(second.get_by_role("status")).to_contain_text(f"Có vẻ trùng với lượt thăm lúc {at}")
+    expect(second.get_by_role("status")).to_have_class(re.compile(r"\bwarn\b"))  # not "all good"
     shot(second, "duplicate-notice")
     visits = stored(engine)
     assert len(visits) == 2
