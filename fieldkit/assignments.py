@@ -27,8 +27,12 @@ from fieldkit.models import Household, Member, ReviewState, Role, Village
 ASSIGNABLE = {Role.volunteer, Role.leader}
 MAX_RANGE = 5000
 
-_NUMBER = re.compile(r"\d+")
-_RANGE = re.compile(r"^\s*(\d+)\s*(?:(?:-|–|—|đến|tới|\.\.)\s*(\d+))?\s*$", re.IGNORECASE)
+# House numbers are ASCII digits, at most 9 of them: `\d` would take "١٢", and int() of
+# thousands of digits raises (issue 10).
+_NUMBER = re.compile(r"[0-9]{1,9}")
+_RANGE = re.compile(
+    r"^\s*([0-9]{1,9})\s*(?:(?:-|–|—|đến|tới|\.\.)\s*([0-9]{1,9}))?\s*$", re.IGNORECASE
+)
 
 
 def leading_number(label: str) -> int | None:
@@ -73,6 +77,9 @@ def _volunteer(session: Session, scope: policy.Scope, volunteer_id: int | None) 
     volunteer = session.get(Member, volunteer_id)
     if volunteer is None or volunteer.commune_id != scope.commune_id:
         raise Invalid({"volunteer": "Không tìm thấy người này trong xã."})
+    # Before any message that names them: a leader learns names only within the village.
+    if scope.village_id is not None and volunteer.village_id != scope.village_id:
+        raise Invalid({"volunteer": "Người này không thuộc thôn của bạn."})
     if not volunteer.active:
         raise Invalid({"volunteer": f"{volunteer.name} đã thôi tham gia; không phân công được."})
     if volunteer.role not in ASSIGNABLE or volunteer.village_id is None:
@@ -82,8 +89,6 @@ def _volunteer(session: Session, scope: policy.Scope, volunteer_id: int | None) 
                 "Tổ CNSCĐ hoặc tổ trưởng của thôn."
             }
         )
-    if scope.village_id is not None and volunteer.village_id != scope.village_id:
-        raise Invalid({"volunteer": f"{volunteer.name} không thuộc thôn của bạn."})
     return volunteer
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from fieldkit import admin_units, catalogue
+from fieldkit import admin_units, catalogue, forms
 from fieldkit.errors import Invalid
 from fieldkit.models import Commune, Household, ReviewState, Village, Visit
 from fieldkit.text import sort_key
@@ -31,7 +31,7 @@ def init_commune(session: Session, code: str) -> tuple[Commune, bool]:
 
 
 def add_village(session: Session, commune: Commune, name: str, kind: str = "thôn") -> Village:
-    name = " ".join((name or "").split())
+    name = " ".join(forms.checked_text(name, field="name", label="tên thôn").split())
     if not name or len(name) > 80:
         raise Invalid({"name": "Vui lòng nhập tên thôn (tối đa 80 ký tự)."})
     # "thôn Bái Đô" and "Thôn Bái Đô" are one village; the accents still tell villages apart.

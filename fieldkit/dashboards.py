@@ -82,18 +82,12 @@ class Week:
     @classmethod
     def parse(cls, text: str | None, *, today: date) -> Week:
         """ "2026-W47" (or "2026-w47", "2026W47"); empty means this week. Raises Invalid with a
-        Vietnamese message for anything else, or a week after this one."""
-        text = (text or "").strip().upper().replace("-", "")
-        if not text:
+        Vietnamese message for anything else (fieldkit.forms.iso_week: ASCII digits, years
+        1900…2200), or a week after this one."""
+        parsed = forms.field_value(lambda: forms.iso_week(text), field="week")
+        if parsed is None:
             return cls.of(today)
-        try:
-            year_text, number_text = text.split("W")
-            week = cls(int(year_text), int(number_text))
-            week.monday  # noqa: B018 — raises ValueError for week 54, year 0…
-        except ValueError:
-            raise Invalid(
-                {"week": "Tuần không hợp lệ. Ghi theo dạng năm-W số tuần, ví dụ 2026-W47."}
-            ) from None
+        week = cls(*parsed)
         if week.monday > today:
             raise Invalid({"week": "Tuần này chưa bắt đầu."})
         return week

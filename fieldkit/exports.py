@@ -4,6 +4,12 @@ by village and the visits within a member's scope, as CSV or XLSX with Vietnames
 A topic is a `Table` (sheet name, headers, rows); the writers turn tables into bytes. The
 numbers come from fieldkit.indicators.village_indicators, so a file always says what the pages
 say. Reads only, except `record_export`, which adds the audit event; the caller commits.
+
+Files are data, never code (issue 10): text that a spreadsheet would run as a formula (it
+starts with = + - @, a tab or a line break) is written as text — a string cell with Excel's
+quote prefix in XLSX, a cell led by a single quote in CSV (OWASP's advice against CSV
+injection) — and characters XML and openpyxl refuse, which rows stored before the text rule
+may hold, are dropped from the cell rather than failing the whole file.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import io
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
@@ -34,7 +41,7 @@ from fieldkit.models import (
     Visit,
 )
 from fieldkit.policy import Scope
-from fieldkit.text import fold, sort_key
+from fieldkit.text import fold, is_clean, scrub, sort_key
 
 INDICATORS_SHEET = "Chỉ tiêu theo thôn"
 VISITS_SHEET = "Lượt thăm"
@@ -78,26 +85,18 @@ class Table:
 # --- who, and over which days --------------------------------------------------------------
 
 
-def period(day_from: str | None, day_to: str | None) -> tuple[datetime | None, datetime | None]:
+def period(day_from: Any, day_to: Any) -> tuple[datetime | None, datetime | None]:
     """`since <= visited_at < until` for the Vietnam calendar days `day_from`..`day_to`
-    (YYYY-MM-DD, both inclusive, either optional). Raises Invalid with a Vietnamese message."""
-    days: dict[str, date | None] = {}
-    for name, value, label in (("from", day_from, "Ngày bắt đầu"), ("to", day_to, "Ngày kết thúc")):
-        value = (value or "").strip()
-        try:
-            days[name] = date.fromisoformat(value) if value else None
-        except ValueError:
-            raise Invalid(
-                {name: f"{label} không đúng định dạng ngày (năm-tháng-ngày, ví dụ 2026-11-01)."}
-            ) from None
-    if days["from"] and days["to"] and days["from"] > days["to"]:
+    (YYYY-MM-DD, both inclusive, either optional; years 1900…2200: fieldkit.forms'
+    calendar_date). Raises Invalid with a Vietnamese message."""
+    c = forms.Collector()
+    first = c.field("from", lambda: forms.calendar_date(day_from, label="ngày bắt đầu"))
+    last = c.field("to", lambda: forms.calendar_date(day_to, label="ngày kết thúc"))
+    c.raise_if_any()
+    if first and last and first > last:
         raise Invalid({"to": "Ngày kết thúc phải sau ngày bắt đầu."})
-    since = datetime.combine(days["from"], time.min, forms.VN_TZ) if days["from"] else None
-    until = (
-        datetime.combine(days["to"] + timedelta(days=1), time.min, forms.VN_TZ)
-        if days["to"]
-        else None
-    )
+    since = datetime.combine(first, time.min, forms.VN_TZ) if first else None
+    until = datetime.combine(last + timedelta(days=1), time.min, forms.VN_TZ) if last else None
     return since, until
 
 
@@ -282,19 +281,49 @@ def visits_table(
 # --- writers ------------------------------------------------------------------------------
 
 _DATETIME_TEXT = "%Y-%m-%d %H:%M"
+# A spreadsheet runs a cell starting with one of these (OWASP: CSV injection); line breaks
+# too, as some read a cell's first line alone.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def cell_text(value: str) -> str:
+    """Text as a cell can hold it: what the text rule refuses (control characters, lone
+    surrogates) dropped — fieldkit.text.scrub — for rows stored before the rule."""
+    return value if is_clean(value) else scrub(value)
+
+
+def csv_cell(value: Any) -> Any:
+    """A value for a CSV cell: times as YYYY-MM-DD HH:MM, text through `cell_text` and led by
+    a single quote when it starts like a formula; numbers as they are."""
+    if isinstance(value, datetime):
+        return value.strftime(_DATETIME_TEXT)
+    if isinstance(value, str):
+        value = cell_text(value)
+        return "'" + value if value.startswith(FORMULA_START) else value
+    return value
 
 
 def to_csv(table: Table) -> bytes:
     """Plain comma-separated UTF-8 with a byte-order mark, so Excel shows Vietnamese letters
-    as they are. Times as YYYY-MM-DD HH:MM (Vietnam time)."""
+    as they are. Times as YYYY-MM-DD HH:MM (Vietnam time). Cells through `csv_cell`."""
     out = io.StringIO(newline="")
     writer = csv.writer(out)
-    writer.writerow(table.headers)
+    writer.writerow([csv_cell(header) for header in table.headers])
     for row in table.rows:
-        writer.writerow(
-            [cell.strftime(_DATETIME_TEXT) if isinstance(cell, datetime) else cell for cell in row]
-        )
+        writer.writerow([csv_cell(cell) for cell in row])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def _append(sheet, number: int, row: list) -> None:
+    """Add row `number`; text always as a string cell (never a formula: openpyxl would make
+    one of any text starting with "="), with the quote prefix when it starts like a formula."""
+    sheet.append([cell_text(value) if isinstance(value, str) else value for value in row])
+    for column, value in enumerate(row, start=1):
+        if isinstance(value, str):
+            cell = sheet.cell(row=number, column=column)
+            cell.data_type = "s"
+            if cell.value.startswith(FORMULA_START):
+                cell.quotePrefix = True
 
 
 def to_xlsx(tables: list[Table]) -> bytes:
@@ -305,11 +334,11 @@ def to_xlsx(tables: list[Table]) -> bytes:
     bold = Font(bold=True)
     for table in tables:
         sheet = workbook.create_sheet(table.title[:31])  # Excel's limit on sheet names
-        sheet.append(table.headers)
+        _append(sheet, 1, table.headers)
         for cell in sheet[1]:
             cell.font = bold
-        for row in table.rows:
-            sheet.append(row)
+        for number, row in enumerate(table.rows, start=2):
+            _append(sheet, number, row)
         sheet.freeze_panes = "A2"
         for index, header in enumerate(table.headers, start=1):
             letter = get_column_letter(index)

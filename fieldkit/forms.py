@@ -1,8 +1,15 @@
 """Parsing of field input into typed values, with Vietnamese messages.
 
-Values arrive as form strings (a browser form) or as JSON values (the sync API later); both are
-accepted. Each parser returns the value or raises `_FieldError`; `collect()` gathers the
-messages of a whole form so the person sees every problem at once.
+Values arrive as form strings (a browser form) or as JSON values (the sync API); both are
+accepted, and a value of the wrong JSON type is a message, never a TypeError. Each parser
+returns the value or raises `_FieldError`; a `Collector` gathers the messages of a whole form
+so the person sees every problem at once.
+
+The rules every input passes (issue 10): text through `fieldkit.text.clean` (no control
+characters or lone surrogates, NFC) — `text()` here, `checked_text()` for a domain function
+that raises Invalid itself; whole numbers in ASCII digits only, bounded (`integer`, `parse_id`);
+dates and ISO weeks within years MIN_YEAR…MAX_YEAR (`calendar_date`, `local_datetime`,
+`iso_week`), so nothing converts a year 1 or 9999 into an overflow further down.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any, TypeVar
 
+from fieldkit import text as text_rule
 from fieldkit.errors import Invalid
 from fieldkit.text import fold
 
@@ -52,35 +60,72 @@ class Collector:
 # Row ids are 32-bit integers on PostgreSQL; a larger number from a URL or a form must be
 # "not found", not a database error.
 MAX_ID = 2**31 - 1
+# Years a date typed by a person may have. Far from now it is a typing slip, and near year 1
+# or 9999 converting to UTC or Vietnam time, or adding a day, overflows.
+MIN_YEAR, MAX_YEAR = 1900, 2200
+# str.isdigit() is true for "²" and "١٢", and int() reads "١٢" and "1_000": numbers from
+# people and URLs are ASCII digits, checked by this pattern before int() sees them.
+_DIGITS = re.compile(r"[0-9]{1,18}")
+_SIGNED = re.compile(r"[+-]?[0-9]{1,18}")
+
+
+def ascii_int(value: str, *, signed: bool = False) -> int | None:
+    """The whole number `value` spells in ASCII digits (at most 18 of them), else None."""
+    return int(value) if (_SIGNED if signed else _DIGITS).fullmatch(value) else None
 
 
 def parse_id(value: Any) -> int | None:
-    """A row id typed into a URL or sent by a form: digits, 1…MAX_ID. None otherwise."""
-    text = str(value or "").strip()
-    if not (text.isascii() and text.isdigit()) or len(text) > 10:  # "²" is a digit, not a number
-        return None
-    number = int(text)
-    return number if 1 <= number <= MAX_ID else None
+    """A row id typed into a URL or sent by a form: ASCII digits, 1…MAX_ID. None otherwise."""
+    number = ascii_int(value.strip()) if isinstance(value, str) else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    return number if number is not None and 1 <= number <= MAX_ID else None
 
 
 def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+def unsafe_text_message(label: str) -> str:
+    return (
+        f"{label.capitalize()} có ký tự lạ không lưu được (ký tự điều khiển hoặc lỗi mã hóa). "
+        "Hãy xóa ký tự đó rồi nhập lại."
+    )
+
+
 def text(value: Any, *, required: bool, label: str, max_length: int = 200) -> str:
+    """Text for storing, through the one rule (fieldkit.text.clean): one line with single
+    spaces up to 200 characters, else trimmed with its line breaks kept. Refused: not a
+    string, control characters, lone surrogates, too long."""
     if _blank(value):
         if required:
             raise _FieldError(f"Vui lòng nhập {label}.")
         return ""
     if not isinstance(value, str):
         raise _FieldError(f"{label.capitalize()} phải là chữ.")
-    if "\x00" in value:
-        # PostgreSQL refuses NUL in text; no keyboard types one.
-        raise _FieldError(f"{label.capitalize()} có ký tự không hợp lệ.")
+    try:
+        value = text_rule.clean(value)
+    except text_rule.UnsafeText:
+        raise _FieldError(unsafe_text_message(label)) from None
     cleaned = " ".join(value.split()) if max_length <= 200 else value.strip()
+    if required and not cleaned:
+        raise _FieldError(f"Vui lòng nhập {label}.")
     if len(cleaned) > max_length:
         raise _FieldError(f"{label.capitalize()} dài quá {max_length} ký tự.")
     return cleaned
+
+
+def checked_text(value: Any, *, field: str, label: str) -> str:
+    """The text rule alone, for a domain function with its own blank and length messages:
+    `value` (None as "") cleaned, or Invalid({field: message})."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise Invalid({field: f"{label.capitalize()} phải là chữ."})
+    try:
+        return text_rule.clean(value)
+    except text_rule.UnsafeText:
+        raise Invalid({field: unsafe_text_message(label)}) from None
 
 
 def integer(
@@ -90,12 +135,11 @@ def integer(
         if required:
             raise _FieldError(f"Vui lòng nhập {label}.")
         return None
-    if isinstance(value, bool):
+    if isinstance(value, bool) or not isinstance(value, int | str):
         raise _FieldError(f"{label.capitalize()} phải là số.")
-    try:
-        number = int(str(value).strip())
-    except ValueError:
-        raise _FieldError(f"{label.capitalize()} phải là số nguyên.") from None
+    number = value if isinstance(value, int) else ascii_int(value.strip(), signed=True)
+    if number is None:
+        raise _FieldError(f"{label.capitalize()} phải là số nguyên.")
     if number < minimum or number > maximum:
         raise _FieldError(f"{label.capitalize()} phải từ {minimum} đến {maximum}.")
     return number
@@ -107,9 +151,9 @@ def yes_no(value: Any, *, label: str) -> bool | None:
         return None
     if isinstance(value, bool):
         return value
-    if str(value) in ("yes", "true", "1", "co"):
+    if isinstance(value, str | int) and str(value) in ("yes", "true", "1", "co"):
         return True
-    if str(value) in ("no", "false", "0", "khong"):
+    if isinstance(value, str | int) and str(value) in ("no", "false", "0", "khong"):
         return False
     raise _FieldError(f"Chọn Có hoặc Không cho {label}.")
 
@@ -121,7 +165,7 @@ def choice(value: Any, enum_type: type[E], *, label: str, required: bool = True)
         return None
     try:
         return enum_type(value)
-    except ValueError:
+    except (ValueError, TypeError):  # TypeError: a list or an object from JSON
         raise _FieldError(f"Giá trị không hợp lệ cho {label}.") from None
 
 
@@ -137,26 +181,76 @@ def local_datetime(value: Any, *, label: str) -> datetime:
     returned as aware UTC."""
     if _blank(value):
         raise _FieldError(f"Vui lòng nhập {label}.")
+    if not isinstance(value, str) or not value.isascii():
+        raise _FieldError(f"{label.capitalize()} không đúng định dạng ngày giờ.")
     try:
-        parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
         raise _FieldError(f"{label.capitalize()} không đúng định dạng ngày giờ.") from None
-    # Far from now it is a typing slip, and near year 1 or 9999 converting to UTC or to
-    # Vietnam time would overflow.
-    if not 1900 <= parsed.year <= 2200:
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
         raise _FieldError(f"{label.capitalize()} không hợp lệ. Kiểm tra lại năm.")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=VN_TZ)
     return parsed.astimezone(UTC)
 
 
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_WEEK = re.compile(r"([0-9]{4})-?W([0-9]{1,2})")
+
+
 def calendar_date(value: Any, *, label: str) -> date | None:
+    """A date as a date input sends it (YYYY-MM-DD, ASCII) or a date object, years
+    MIN_YEAR…MAX_YEAR; None when blank. The one date parser of pages, exports and forms."""
     if _blank(value):
         return None
+    shape = f"{label.capitalize()} không đúng định dạng ngày (năm-tháng-ngày, ví dụ 2026-11-01)."
+    if isinstance(value, date) and not isinstance(value, datetime):
+        day = value
+    elif isinstance(value, str) and _DATE.fullmatch(value.strip()):
+        day = None
+    else:
+        raise _FieldError(shape)
+    year = day.year if day else int(value.strip()[:4])
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise _FieldError(
+            f"{label.capitalize()} không hợp lệ: năm phải từ {MIN_YEAR} đến {MAX_YEAR}."
+        )
+    if day is None:
+        try:
+            day = date.fromisoformat(value.strip())
+        except ValueError:  # 2026-02-30
+            raise _FieldError(shape) from None
+    return day
+
+
+def iso_week(value: Any, *, label: str = "tuần") -> tuple[int, int] | None:
+    """An ISO week ("2026-W47", "2026W47", any case) as (year, week), years MIN_YEAR…MAX_YEAR
+    and a week the year has; None when blank."""
+    if _blank(value):
+        return None
+    found = _WEEK.fullmatch(value.strip().upper()) if isinstance(value, str) else None
+    message = f"{label.capitalize()} không hợp lệ. Ghi theo dạng năm-W số tuần, ví dụ 2026-W47."
+    if not found:
+        raise _FieldError(message)
+    year, week = int(found[1]), int(found[2])
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise _FieldError(
+            f"{label.capitalize()} không hợp lệ: năm phải từ {MIN_YEAR} đến {MAX_YEAR}."
+        )
     try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise _FieldError(f"{label.capitalize()} không đúng định dạng ngày.") from None
+        date.fromisocalendar(year, week, 1)
+    except ValueError:  # week 0, or 53 in a year of 52
+        raise _FieldError(message) from None
+    return year, week
+
+
+def field_value(parse: Callable[[], T], *, field: str) -> T:
+    """`parse()` with its _FieldError as Invalid({field: message}): one parser of this
+    module used outside a Collector."""
+    try:
+        return parse()
+    except _FieldError as error:
+        raise Invalid({field: str(error)}) from None
 
 
 def to_local(moment: datetime) -> datetime:

@@ -9,13 +9,14 @@ Steps are short sentences, one per line; a card holds at most MAX_STEPS of them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
 from sqlmodel import Session, select
 
-from fieldkit import audit, catalogue, policy
+from fieldkit import audit, catalogue, forms, policy
 from fieldkit.errors import Invalid, NotFound
 from fieldkit.models import Guide, Member, Service
 
@@ -222,6 +223,9 @@ def _card(service: Service, guide: Guide | None) -> Card:
     )
 
 
+_CODE = re.compile(r"[A-Za-z0-9_.-]{1,40}")
+
+
 def split_steps(text: str) -> list[str]:
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
 
@@ -238,6 +242,10 @@ def cards(session: Session, *, commune_id: int) -> list[Card]:
 
 
 def card(session: Session, *, commune_id: int, service_code: str) -> Card:
+    # A code comes from a URL: anything but a catalogue-like code (PostgreSQL refuses NUL
+    # even in a lookup) is simply no guide.
+    if not _CODE.fullmatch(service_code or ""):
+        raise NotFound("Không có hướng dẫn cho dịch vụ này.")
     service = session.get(Service, service_code)
     if service is None or not service.active:
         raise NotFound("Không có hướng dẫn cho dịch vụ này.")
@@ -277,20 +285,31 @@ def save(
     policy.require_can_edit_guides(member)
     current = card(session, commune_id=member.commune_id, service_code=service_code)
     errors: dict[str, str] = {}
-    title = (title or "").strip()
+    typed = {}
+    for field, value, label in (
+        ("title", title, "tiêu đề"),
+        ("steps", steps, "các bước"),
+        ("official_url", official_url, "địa chỉ trang chính thức"),
+    ):
+        try:  # the text rule first (fieldkit.text.clean): no control characters, NFC
+            typed[field] = forms.checked_text(value, field=field, label=label)
+        except Invalid as invalid:
+            errors.update(invalid.errors)
+            typed[field] = ""
+    title = typed["title"].strip()
     if not title or len(title) > MAX_TITLE_LENGTH:
-        errors["title"] = f"Nhập tiêu đề (tối đa {MAX_TITLE_LENGTH} ký tự)."
-    lines = split_steps(steps)
+        errors.setdefault("title", f"Nhập tiêu đề (tối đa {MAX_TITLE_LENGTH} ký tự).")
+    lines = split_steps(typed["steps"])
     if not lines:
-        errors["steps"] = "Nhập ít nhất một bước, mỗi bước một dòng."
+        errors.setdefault("steps", "Nhập ít nhất một bước, mỗi bước một dòng.")
     elif len(lines) > MAX_STEPS:
-        errors["steps"] = f"Tối đa {MAX_STEPS} bước; hãy gộp hoặc rút gọn."
+        errors.setdefault("steps", f"Tối đa {MAX_STEPS} bước; hãy gộp hoặc rút gọn.")
     elif any(len(line) > MAX_STEP_LENGTH for line in lines):
-        errors["steps"] = f"Mỗi bước tối đa {MAX_STEP_LENGTH} ký tự."
+        errors.setdefault("steps", f"Mỗi bước tối đa {MAX_STEP_LENGTH} ký tự.")
     try:
-        url = _check_url(official_url or "")
+        url = _check_url(typed["official_url"])
     except Invalid as invalid:
-        errors.update(invalid.errors)
+        errors.setdefault("official_url", invalid.errors["official_url"])
         url = None
     if errors:
         raise Invalid(errors)

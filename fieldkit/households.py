@@ -304,7 +304,9 @@ def digest(*content: Any) -> str:
     """A digest of a field record's content, to tell a replay of its UUID (same digest) from
     other content sent under the same UUID (a conflict)."""
     canonical = json.dumps(content, default=str, ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    # "surrogatepass": raw content from the phone may hold a lone surrogate (refused later,
+    # with a message); valid text encodes exactly as UTF-8, so digests already kept stand.
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -464,7 +466,7 @@ class ResidentIn:
             digits = phone.replace(" ", "").replace(".", "").replace("-", "")
             if digits.startswith("+84"):
                 digits = "0" + digits[3:]
-            if not (digits.isdigit() and 9 <= len(digits) <= 11):
+            if not (digits.isascii() and digits.isdigit() and 9 <= len(digits) <= 11):
                 c.add("phone", "Số điện thoại gồm 10 chữ số, ví dụ 0912345678.")
             phone = digits
         values = dict(

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from fieldkit import audit, communes, policy, sessions, throttle
+from fieldkit import audit, communes, forms, policy, sessions, throttle
 from fieldkit.errors import Invalid, NotFound, SignInRefused
 from fieldkit.models import Commune, Member, OneTimeCode, Role, SignInLink, Village
 
@@ -147,7 +147,8 @@ def normalise_phone(phone: str | None) -> str | None:
     digits = phone.strip().replace(" ", "").replace(".", "").replace("-", "")
     if digits.startswith("+84"):
         digits = "0" + digits[3:]
-    if not (digits.isdigit() and 9 <= len(digits) <= 11):
+    # ASCII digits only: "٠٩١٢…".isdigit() is true too.
+    if not (digits.isascii() and digits.isdigit() and 9 <= len(digits) <= 11):
         raise Invalid({"phone": "Số điện thoại gồm 10 chữ số, ví dụ 0912345678."})
     return digits
 
@@ -179,7 +180,7 @@ def add_member_by(
     now: datetime,
 ) -> Member:
     """A new member added from the members page. Caller commits."""
-    name = " ".join((name or "").split())
+    name = " ".join(forms.checked_text(name, field="name", label="họ tên").split())
     if not name:
         raise Invalid({"name": "Vui lòng nhập họ tên."})
     if len(name) > 100:
@@ -307,7 +308,7 @@ def rename_village(
     policy.require_can_manage_villages(actor)
     if village.commune_id != actor.commune_id:
         raise NotFound("Không tìm thấy thôn này.")
-    name = " ".join((name or "").split())
+    name = " ".join(forms.checked_text(name, field="name", label="tên thôn").split())
     if not name or len(name) > 80:
         raise Invalid({"name": "Vui lòng nhập tên thôn (tối đa 80 ký tự)."})
     if name.casefold() != village.name.casefold():

@@ -51,6 +51,11 @@ RETENTION_CHOICES = (12, 24, 36, 60, 120)
 _CHECKED = ("yes", "on", "true", "1")
 
 
+def _checked(value: Any) -> bool:
+    """A ticked checkbox: "yes", "on", "true", "1" (any case), or JSON true or 1."""
+    return isinstance(value, str | int) and str(value).lower() in _CHECKED
+
+
 # --- consent ---------------------------------------------------------------------------------
 
 
@@ -67,16 +72,15 @@ class ConsentIn:
         """From the consent form: `purpose_<code>` checkboxes ("yes"), `method`,
         `consented_on` (a date, not after today), `version` (the current one if left out)."""
         c = forms.Collector()
-        purposes = tuple(
-            code for code in PURPOSES if str(data.get(f"purpose_{code}", "")).lower() in _CHECKED
-        )
+        # Values of any JSON type may arrive: each is compared only as a string it could be.
+        purposes = tuple(code for code in PURPOSES if _checked(data.get(f"purpose_{code}")))
         if not purposes:
             c.add("purposes", "Chọn ít nhất một mục đích người dân đã đồng ý.")
         version = data.get("version") or CONSENT_VERSION
         if version != CONSENT_VERSION:
             c.add("version", "Mẫu đồng ý đã đổi. Hãy tải lại trang rồi ghi nhận lại.")
         method = data.get("method")
-        if method not in METHODS:
+        if not isinstance(method, str) or method not in METHODS:
             c.add("method", "Chọn cách người dân đồng ý: bằng lời hay bằng văn bản.")
         consented_on = c.field(
             "consented_on",

@@ -235,9 +235,20 @@ def load_vapid(instance_path: Path, *, subject: str) -> Vapid:
 _LOCAL_HOSTS = {"localhost", "127.0.0.1"}
 
 
+def _plausible_endpoint(endpoint: object) -> bool:
+    """Push services hand out plain ASCII URLs (RFC 8030) of modest length: anything else
+    (a lone surrogate, a control character, non-ASCII) cannot be one, nor be stored as one."""
+    return (
+        isinstance(endpoint, str)
+        and 0 < len(endpoint) <= 1000
+        and endpoint.isascii()
+        and endpoint.isprintable()
+    )
+
+
 def _check_endpoint(endpoint: str, *, allow_local: bool) -> str:
     refused = Invalid({"endpoint": "Địa chỉ nhận thông báo của trình duyệt không hợp lệ."})
-    if not isinstance(endpoint, str) or not endpoint or len(endpoint) > 1000:
+    if not _plausible_endpoint(endpoint):
         raise refused
     try:
         parts = urlsplit(endpoint)
@@ -325,6 +336,8 @@ def subscribe(
 
 def unsubscribe(session: Session, member: Member, *, endpoint: str) -> bool:
     """Forget this browser's subscription, if it is the member's. Idempotent. Caller commits."""
+    if not _plausible_endpoint(endpoint):
+        return False  # no such row can exist
     stored = session.exec(
         select(PushSubscription).where(
             PushSubscription.endpoint == endpoint, PushSubscription.member_id == member.id

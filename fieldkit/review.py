@@ -575,7 +575,7 @@ def _entry(
 
 
 def _reason(decision: ReviewState, reason: str | None) -> str:
-    text = " ".join((reason or "").split())
+    text = " ".join(forms.checked_text(reason, field="reason", label="lý do").split())
     if decision is not ReviewState.approved and not text:
         what = "trả lại" if decision is ReviewState.returned else "từ chối"
         raise Invalid({"reason": f"Hãy ghi lý do {what} để người gửi biết cần làm gì."})

@@ -8,6 +8,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from fieldkit.errors import Forbidden, Invalid, NotFound, SignInRefused, SyncConflict
+from pwa.params import BadQuery
 
 MESSAGES = {
     400: "Yêu cầu không hợp lệ.",
@@ -24,7 +25,11 @@ MESSAGES = {
 }
 
 
-def error_response(status: int, message: str | None = None, errors: dict | None = None):
+def error_response(
+    status: int, message: str | None = None, errors: dict | None = None, *, retry: str | None = None
+):
+    """The answer for an error: JSON under /api/, else the error page with `message`, and a
+    button to `retry` (a URL) when there is a better next step than the home page."""
     message = message or MESSAGES.get(status, MESSAGES[400])
     if request.path.startswith("/api/"):
         body = {"error": message}
@@ -35,7 +40,7 @@ def error_response(status: int, message: str | None = None, errors: dict | None 
         # An answer about this request only: no cache (the service worker's included) keeps it.
         response.headers["Cache-Control"] = "no-store"
         return response
-    return render_template("error.html", status=status, message=message), status
+    return render_template("error.html", status=status, message=message, retry=retry), status
 
 
 def init_app(app: Flask) -> None:
@@ -64,6 +69,11 @@ def init_app(app: Flask) -> None:
         return error_response(
             400, "Phiên làm việc đã cũ hoặc thiếu mã bảo vệ. Hãy tải lại trang rồi thử lại."
         )
+
+    @app.errorhandler(BadQuery)
+    def _bad_query(error):
+        # The same page without the query it could not be shown with.
+        return error_response(400, error.description, retry=request.path)
 
     @app.errorhandler(HTTPException)
     def _http(error):

@@ -240,7 +240,10 @@ SCHEMAS: dict[str, Any] = {
                     "content under this UUID, or an edit changed nothing; nothing changed. "
                     "stored and duplicate both mean the item may leave the outbox. "
                     "conflict: this UUID was sent before with other content (the per-item 409). "
-                    "invalid: fix the fields named in `errors` and resend (the per-item 422). "
+                    "invalid: fix the fields named in `errors` and resend (the per-item 422); "
+                    "also the answer for an item the server failed to store for an unexpected "
+                    "reason (`errors.form` says so), so that it never holds back the items "
+                    "after it. "
                     "forbidden: outside the sender's village or role."
                 ),
             },

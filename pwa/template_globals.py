@@ -10,7 +10,7 @@ from flask import Flask, g, get_flashed_messages, request
 from fieldkit import forms, merge, policy, privacy, review, vocab
 from fieldkit.households import tab_of
 from fieldkit.models import Household, Role
-from pwa import db
+from pwa import db, params
 from pwa.assets import outbox_rules_url, outbox_url, static_url
 from pwa.navigation import returned_count, tabs
 
@@ -51,7 +51,7 @@ def _per_request() -> dict:
     return {
         "member": g.get("member"),
         # The sign-in page says "Bạn đã đăng xuất." right after a sign-out.
-        "just_signed_out": request.args.get("out") == "1",
+        "just_signed_out": params.flag("out"),
     }
 
 

@@ -9,8 +9,12 @@ from playwright.sync_api import sync_playwright
 
 ICONS = Path(__file__).resolve().parents[1] / "pwa" / "static" / "icons"
 ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
-TARGETS = [("icon.svg", 192, "icon-192.png"), ("icon.svg", 512, "icon-512.png"),
-           ("maskable.svg", 512, "maskable-512.png"), ("icon.svg", 180, "apple-touch-icon.png")]
+TARGETS = [
+    ("icon.svg", 192, "icon-192.png"),
+    ("icon.svg", 512, "icon-512.png"),
+    ("maskable.svg", 512, "maskable-512.png"),
+    ("icon.svg", 180, "apple-touch-icon.png"),
+]
 
 with sync_playwright() as playwright:
     browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)

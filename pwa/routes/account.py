@@ -5,12 +5,12 @@ this phone."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 from sqlmodel import col, select
 
 from fieldkit import audit, passkeys, push, sessions
 from fieldkit.models import Passkey, Village, WebSession
-from pwa import auth, db
+from pwa import auth, db, params
 from pwa.auth import login_required
 from pwa.refusals import record_refusal
 from pwa.routes import now
@@ -35,7 +35,7 @@ def index():
         "account/index.html",
         passkeys=keys,
         village=village,
-        added=request.args.get("added") == "1",
+        added=params.flag("added"),
         uses_passkeys=True,
         uses_push=True,
         vapid_public_key=vapid().public_key,

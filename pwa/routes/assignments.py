@@ -12,7 +12,7 @@ from sqlmodel import select
 from fieldkit import assignments, communes, forms, policy
 from fieldkit.errors import Forbidden, Invalid
 from fieldkit.models import Member, Village
-from pwa import db
+from pwa import db, params
 from pwa.auth import login_required
 from pwa.refusals import refusals_logged
 from pwa.routes import now
@@ -48,8 +48,7 @@ def _page(
     villages = communes.villages_of(store, scope.commune_id)
     village = _village(scope, villages, village_id)
     form = form or {}
-    show = request.args.get("show", "unassigned")
-    show = show if show in SHOWS else "unassigned"
+    show = params.choice("show", SHOWS, "unassigned")
     overview, households, names = None, [], {}
     if village is not None:
         overview = assignments.overview(store, g.member, village_id=village.id)
@@ -64,7 +63,7 @@ def _page(
             m.id: m.name
             for m in store.exec(select(Member).where(Member.village_id == village.id)).all()
         }
-    chosen = form.get("volunteer_id") or request.args.get("volunteer", "")
+    chosen = form.get("volunteer_id") or str(params.row_id("volunteer") or "")
     ticked = set(form.getlist("household_id")) if hasattr(form, "getlist") else set()
     return render_template(
         "assignments/index.html",
@@ -87,7 +86,7 @@ def _page(
 @bp.get("/assignments")
 @login_required
 def index():
-    return _page(village_id=forms.parse_id(request.args.get("village")))
+    return _page(village_id=params.row_id("village"))
 
 
 @bp.post("/assignments")

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
+from urllib.parse import urlencode
 
-from flask import Blueprint, Response, g, request
+from flask import Blueprint, Response, g
 from sqlmodel import col, select
 
-from fieldkit import audit, forms, policy, privacy
+from fieldkit import audit, exports, forms, policy, privacy
 from fieldkit.models import Commune, Household, Member
-from pwa import db
+from pwa import db, params
 from pwa.auth import login_required
 from pwa.render import render
 
@@ -53,24 +54,14 @@ TARGET_KINDS = {
 
 
 def _filters() -> dict:
-    """The filters as typed; unknown or malformed values are ignored, never an error."""
-    action = request.args.get("action", "")
-    actor = request.args.get("actor", "")
-    day_from = _day(request.args.get("from", ""))
-    day_to = _day(request.args.get("to", ""))
+    """The filters as typed: an unknown action or person is no filter; a date that is not
+    one (or a year outside 1900…2200) is a 400 page saying so (pwa/params.py)."""
     return {
-        "action": action if action in audit.ACTIONS else "",
-        "actor": forms.parse_id(actor),
-        "from": day_from,
-        "to": day_to,
+        "action": params.choice("action", audit.ACTIONS, ""),
+        "actor": params.row_id("actor"),
+        "from": params.day("from", label="từ ngày"),
+        "to": params.day("to", label="đến ngày"),
     }
-
-
-def _day(value: str) -> date | None:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:  # a malformed date in the address bar is just no filter
-        return None
 
 
 def _vn_midnight(day) -> datetime:
@@ -169,7 +160,8 @@ def index():
         actions=audit.ACTIONS,
         limit=LIMIT,
         details_text=details_text,
-        query=request.query_string.decode(),
+        # The download keeps the filters as they were understood, not as they were typed.
+        query=urlencode({name: value for name, value in filters.items() if value}),
         commune=session.get(Commune, g.member.commune_id),
     )
 
@@ -186,15 +178,15 @@ def export_csv():
     writer = csv.writer(out)
     writer.writerow(["Thời gian", "Người thực hiện", "Thao tác", "Đối tượng", "Chi tiết"])
     for event in events:
-        writer.writerow(
-            [
-                forms.to_local(event.at).strftime("%Y-%m-%d %H:%M"),
-                people.get(event.actor_id, "Hệ thống"),
-                audit.ACTIONS.get(event.action, event.action),
-                targets.get((event.target_kind, event.target_id), ""),
-                "; ".join(f"{label}: {value}" for label, value in details_text(event.details)),
-            ]
-        )
+        row = [
+            forms.to_local(event.at).strftime("%Y-%m-%d %H:%M"),
+            people.get(event.actor_id, "Hệ thống"),
+            audit.ACTIONS.get(event.action, event.action),
+            targets.get((event.target_kind, event.target_id), ""),
+            "; ".join(f"{label}: {value}" for label, value in details_text(event.details)),
+        ]
+        # Names and details are data: never a formula in the staff's spreadsheet.
+        writer.writerow([exports.csv_cell(cell) for cell in row])
     response = Response(out.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = 'attachment; filename="nhat-ky-fieldkit.csv"'
     response.headers["Cache-Control"] = "no-store"

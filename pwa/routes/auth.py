@@ -40,7 +40,7 @@ from fieldkit import audit, members, passkeys, push, throttle
 from fieldkit.errors import SignInRefused
 from fieldkit.models import Member, SignInLink
 from fieldkit.policy import is_commune_wide
-from pwa import auth, db, errors
+from pwa import auth, db, errors, params
 from pwa.auth import login_required
 from pwa.refusals import record_refusal
 from pwa.routes import now
@@ -119,7 +119,7 @@ def _credential_from_request():
 def _next_url() -> str | None:
     """Where to go after signing in, when the sign-in page was opened with ?next= — a path of
     this site only."""
-    target = request.args.get("next", "")
+    target = params.raw("next")
     if (
         not target.startswith("/")
         or target.startswith(("//", "/\\"))
@@ -169,7 +169,7 @@ def signin():
         "auth/signin.html",
         uses_passkeys=True,
         next_url=_next_url(),
-        signed_out_everywhere=request.args.get("out") == "all",
+        signed_out_everywhere=params.raw("out") == "all",
     )
 
 

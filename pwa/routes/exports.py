@@ -4,11 +4,11 @@ download is written in the audit log before it is sent."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, g, request
+from flask import Blueprint, Response, g
 
 from fieldkit import exports, forms, policy
 from fieldkit.errors import Invalid
-from pwa import db, errors
+from pwa import db, errors, params
 from pwa.auth import login_required
 from pwa.routes import now
 
@@ -22,7 +22,7 @@ TOPICS = {"indicators": "chi-tieu", "visits": "luot-tham"}
 def _send(topic: str, file_format: str):
     scope = policy.require_can_export(g.member)
     try:
-        since, until = exports.period(request.args.get("from"), request.args.get("to"))
+        since, until = exports.period(params.raw("from"), params.raw("to"))
     except Invalid as error:
         return errors.error_response(400, " ".join(error.errors.values()))
     session = db.session()

@@ -5,12 +5,12 @@ see the commune and can pick one village. Every rule is fieldkit.followups'."""
 
 from __future__ import annotations
 
-from flask import Blueprint, g, render_template, request
+from flask import Blueprint, g, render_template
 
-from fieldkit import communes, followups, forms, policy
+from fieldkit import communes, followups, policy
 from fieldkit.forms import local_today
 from fieldkit.models import Role, Village
-from pwa import db
+from pwa import db, params
 from pwa.auth import login_required
 from pwa.routes import now
 
@@ -26,10 +26,10 @@ def index():
     village = None
     if scope.village_id is None:
         villages = communes.villages_of(store, scope.commune_id)
-        wanted = request.args.get("village", "")
-        if forms.parse_id(wanted):
-            village = policy.require_village(store, g.member, forms.parse_id(wanted))
-    mine = g.member.role == Role.volunteer and request.args.get("mine") == "1"
+        wanted = params.row_id("village")
+        if wanted:
+            village = policy.require_village(store, g.member, wanted)
+    mine = g.member.role == Role.volunteer and params.flag("mine")
     today = local_today(now())
     found = followups.followups(
         store,

@@ -11,7 +11,7 @@ from fieldkit import catalogue, forms, households, policy, status, visits
 from fieldkit.errors import Invalid
 from fieldkit.households import FILTER_LABELS, HouseholdIn, ListFilter, ResidentIn
 from fieldkit.models import Member, Village
-from pwa import db
+from pwa import db, params
 from pwa.auth import login_required
 from pwa.form_values import consent_form_values, visit_form_values
 from pwa.render import render
@@ -28,13 +28,9 @@ def _today():
 @login_required
 def index():
     """The member's households; the search box and filter tabs swap only the list."""
-    try:
-        list_filter = ListFilter(request.args.get("filter", "all"))
-    except ValueError:
-        list_filter = ListFilter.all
-    offset = request.args.get("offset", "0")
-    offset = min(int(offset), 10**6) if offset.isdigit() and len(offset) < 8 else 0
-    query = request.args.get("q", "")[:100]
+    list_filter = ListFilter(params.choice("filter", ListFilter.__members__, "all"))
+    offset = params.integer("offset", default=0, maximum=10**6)
+    query = params.text("q", max_length=100)
     # A village is listed whole: the phone keeps it for the day and searches it offline.
     # The whole commune (commune staff) is paged and searched on the server.
     whole = policy.scope_for(g.member).village_id is not None

@@ -24,7 +24,7 @@ from flask import (
 from fieldkit import communes, forms, imports, merge, policy, roster
 from fieldkit.errors import Forbidden, Invalid, NotFound
 from fieldkit.models import ImportBatch, ImportKind, ImportStatus, Member, Village
-from pwa import db, jobs
+from pwa import db, jobs, params
 from pwa.auth import login_required
 from pwa.qr import qr_svg
 from pwa.render import render
@@ -356,12 +356,12 @@ def invites(batch_id: int):
 # --- duplicates and merging -------------------------------------------------------------------
 
 
-def _other(name: str) -> int:
-    """The other household a merge form names. Who may merge is asked first: a volunteer gets
-    403 whatever the form says."""
+def _other(value: str | None) -> int:
+    """The other household a merge link (`?from=`) or form names. Who may merge is asked
+    first: a volunteer gets 403 whatever the request says."""
     if not policy.can_merge_households(g.member):
         raise Forbidden("Chỉ công chức xã được gộp hộ trùng.")
-    other = forms.parse_id(request.values.get(name))
+    other = forms.parse_id(value)
     if other is None:
         raise NotFound("Không tìm thấy hộ này.")
     return other
@@ -372,7 +372,7 @@ def _other(name: str) -> int:
 def merge_page(household_id: int):
     """Confirm merging household `?from=` into this one: what moves, who is the same person."""
     session = db.session()
-    plan = merge.plan_merge(session, g.member, household_id, _other("from"))
+    plan = merge.plan_merge(session, g.member, household_id, _other(params.raw("from")))
     village = session.get(Village, plan.survivor.village_id)
     return render("imports/merge.html", plan=plan, village=village, errors={})
 
@@ -381,7 +381,7 @@ def merge_page(household_id: int):
 @login_required
 def merge_households(household_id: int):
     session = db.session()
-    merged_id = _other("from")
+    merged_id = _other(request.form.get("from"))
     combine = {forms.parse_id(value) for value in request.form.getlist("combine")} - {None}
     try:
         merge.merge_households(
@@ -404,7 +404,7 @@ def merge_households(household_id: int):
 def not_duplicate(household_id: int):
     """Staff looked: two different households. Back to where they were."""
     session = db.session()
-    merge.dismiss(session, g.member, household_id, _other("other"), now=now())
+    merge.dismiss(session, g.member, household_id, _other(request.form.get("other")), now=now())
     session.commit()
     flash("Đã ghi nhận: hai hộ này khác nhau, không báo trùng nữa.")
     if request.form.get("back") == "review":

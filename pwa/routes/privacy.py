@@ -105,7 +105,7 @@ def save_settings():
     commune = session.get(Commune, g.member.commune_id)
     raw = request.form.get("retention_months", "")
     try:
-        months = int(raw) if raw.isdigit() and len(raw) < 5 else None
+        months = forms.ascii_int(raw.strip()) if raw.strip() else None
         if raw and months is None:
             raise Invalid({"retention_months": "Chọn một thời hạn trong danh sách."})
         privacy.set_retention(session, commune.id, months, member=g.member, now=now())

@@ -14,7 +14,7 @@ from sqlmodel import col, select
 from fieldkit import catalogue, communes, forms, households, merge, policy, review, sync
 from fieldkit.errors import Invalid
 from fieldkit.models import Member, RecordKind, ReviewState, Role, Village
-from pwa import db
+from pwa import db, params
 from pwa.auth import login_required
 from pwa.render import render
 from pwa.routes import now
@@ -34,13 +34,24 @@ DONE = {
 }
 
 
-def _filters(source) -> dict[str, str]:
-    """The inbox's filters as they appear in its URL (kept across a decision)."""
-    kind = source.get("kind", "")
-    age = source.get("age", "")
+def _filters(form=None) -> dict[str, str]:
+    """The inbox's filters as they appear in its URL (kept across a decision, in the form's
+    hidden fields); unknown values are no filter."""
+    if form is None:
+        kind, age = (
+            params.choice("kind", RecordKind.__members__, ""),
+            params.choice("age", AGES, ""),
+        )
+        village, volunteer = params.row_id("village"), params.row_id("volunteer")
+    else:
+        kind, age = form.get("kind", ""), form.get("age", "")
+        village, volunteer = (
+            forms.parse_id(form.get("village")),
+            forms.parse_id(form.get("volunteer")),
+        )
     return {
-        "village": str(forms.parse_id(source.get("village")) or ""),
-        "volunteer": str(forms.parse_id(source.get("volunteer")) or ""),
+        "village": str(village or ""),
+        "volunteer": str(volunteer or ""),
         "kind": kind if kind in RecordKind.__members__ else "",
         "age": age if age in AGES else "",
     }
@@ -49,7 +60,7 @@ def _filters(source) -> dict[str, str]:
 def _inbox_page(status: int = 200, *, errors: dict | None = None, open_key: str = "", form=None):
     policy.require_commune_staff(g.member)
     session = db.session()
-    filters = _filters(request.args if form is None else form)
+    filters = _filters(form)
     box = review.inbox(
         session,
         member=g.member,

@@ -12,22 +12,23 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from fieldkit import indicators, policy, targets
 from fieldkit.errors import Invalid
 from fieldkit.forms import local_today
-from pwa import db
+from pwa import db, params
 from pwa.auth import login_required
 from pwa.routes import now
 
 bp = Blueprint("targets", __name__)
 
 
-def _period(args) -> tuple[str, date | None, date | None, dict[str, str]]:
-    """(preset, start, end, errors) from the query string or the form: a preset (this year,
-    quarter, month) or typed dates ("custom")."""
-    preset = args.get("preset", "year")
+def _period() -> tuple[str, date | None, date | None, dict[str, str]]:
+    """(preset, start, end, errors) from the query string: a preset (this year, quarter,
+    month) or typed dates ("custom", checked by fieldkit.targets: a bad one is shown beside
+    its field)."""
+    preset = params.choice("preset", [*targets.PRESETS, "custom"], "year")
     if preset in targets.PRESETS:
         start, end = targets.preset_period(preset, local_today(now()))
         return preset, start, end, {}
     try:
-        start, end = targets.parse_period(args.get("start"), args.get("end"))
+        start, end = targets.parse_period(params.raw("start"), params.raw("end"))
     except Invalid as invalid:
         return "custom", None, None, invalid.errors
     return "custom", start, end, {}
@@ -40,6 +41,7 @@ def _page(
     end: date | None,
     period_errors: dict,
     typed=None,
+    typed_period: dict | None = None,
     cell_errors: dict | None = None,
     status: int = 200,
 ):
@@ -92,6 +94,7 @@ def _page(
         start=start,
         end=end,
         period_errors=period_errors,
+        typed_period=typed_period or {},
         cell_errors=cell_errors,
         periods=periods,
         today=local_today(now()),
@@ -101,9 +104,17 @@ def _page(
 @bp.get("/targets")
 @login_required
 def index():
-    preset, start, end, errors = _period(request.args)
+    preset, start, end, errors = _period()
     return _page(
-        preset=preset, start=start, end=end, period_errors=errors, status=422 if errors else 200
+        preset=preset,
+        start=start,
+        end=end,
+        period_errors=errors,
+        typed_period={
+            "start": params.text("start", max_length=20),
+            "end": params.text("end", max_length=20),
+        },
+        status=422 if errors else 200,
     )
 
 
@@ -142,6 +153,7 @@ def save():
             start=start,
             end=end,
             period_errors=period_errors,
+            typed_period=form,
             typed=form,
             cell_errors=invalid.errors,
             status=422,

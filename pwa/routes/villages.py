@@ -5,7 +5,7 @@ fieldkit.dashboards; the charts from fieldkit.charts."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, current_app, g
 
 from fieldkit import charts, dashboards, forms, policy, targets
 from fieldkit.dashboards import ShareNumbers, Week
@@ -13,7 +13,7 @@ from fieldkit.errors import Forbidden, Invalid, NotFound
 from fieldkit.indicators import LABELS, REVIEWED, village_indicators
 from fieldkit.models import Commune, Member, Role, Village
 from fieldkit.policy import Scope
-from pwa import db, errors
+from pwa import db, errors, params
 from pwa.auth import login_required
 from pwa.render import render
 from pwa.routes import now
@@ -83,9 +83,8 @@ def _overview():
     scope = policy.scope_for(g.member)
     moment = now()
     today = forms.local_today(moment)
-    sort = request.args.get("sort", "name")
-    sort = sort if sort in dashboards.SORTS else "name"
-    descending = request.args.get("dir") == "desc"
+    sort = params.choice("sort", dashboards.SORTS, "name")
+    descending = params.choice("dir", ("asc", "desc"), "asc") == "desc"
     rows = village_indicators(session, scope=scope)
     total = dashboards.commune_total(rows)
     in_force = targets.targets_for(session, commune_id=scope.commune_id, on=today)
@@ -229,7 +228,7 @@ def week(village_id: int):
     moment = now()
     today = forms.local_today(moment)
     try:
-        shown = Week.parse(request.args.get("week"), today=today)
+        shown = Week.parse(params.week("week"), today=today)
     except Invalid as error:
         return errors.error_response(400, error.errors["week"])
     scope = Scope(commune_id=village.commune_id, village_id=village.id)

@@ -303,3 +303,13 @@ def test_overview_counts_per_volunteer(session, world):
     assert (view.unassigned, view.total) == (1, 5)
     with pytest.raises(Forbidden):
         overview(session, world.leader, village_id=world.other_village.id)
+
+
+@pytest.mark.parametrize(
+    "typed", ["9" * 4300, "1-" + "9" * 4300, "١٢", "١-٩", "²", "1²-3", "-1", "12345678901"]
+)
+def test_a_range_of_foreign_digits_or_thousands_of_them_is_a_message(typed):
+    """Issue 10: 4,300 digits made int() raise and the page answer 500."""
+    with pytest.raises(Invalid) as refused:
+        parse_range(typed)
+    assert "số nhà" in refused.value.errors["range"]

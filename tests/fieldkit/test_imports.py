@@ -621,11 +621,6 @@ def test_formulas_are_never_stored(session, world: World):
     assert chin.smartphones is None  # a formula never computed is no value
 
 
-@pytest.mark.xfail(
-    reason="forms.text refuses/replaces C0/C1 control characters with issue 10's rule; "
-    "remove this marker once that is merged",
-    strict=False,
-)
 def test_control_characters_never_reach_the_register(session, world: World):
     rows = [[1, "Thôn Tây", "95", "Tô Văn\x1bNăm", 1970, "Nam", "", "", "", ""]]
     batch = preview(session, world, csv_bytes(HOUSEHOLD_HEADERS, rows), name="ds.csv")

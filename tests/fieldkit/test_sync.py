@@ -593,6 +593,98 @@ def test_a_visit_time_at_the_edge_of_the_calendar_is_invalid_not_a_crash(
     assert result.status is Status.invalid and set(result.errors) == {"visited_at"}
 
 
+# --- hostile input (issue 10) ------------------------------------------------------------------
+
+
+def consent(household, **fields) -> SyncItem:
+    payload = {
+        "uuid": new_uuid(),
+        "household_id": household.id,
+        "purpose_public_services": "yes",
+        "method": "verbal",
+        "consented_on": "2026-11-20",
+    }
+    return item("consent", {**payload, **fields})
+
+
+@pytest.mark.parametrize("text", ["Vũ\ud800Hoa", "Vũ\x1bHoa", "Vũ\x85Hoa", "Vũ\x7fHoa", "\udfff"])
+@pytest.mark.parametrize("make", [proposal, lambda **f: resident(None, **f), "edit", "visit"])
+def test_a_control_character_or_lone_surrogate_is_invalid_on_its_field(session, world, make, text):
+    """A lone surrogate cannot be encoded for either database: it answered 500 and blocked
+    the phone's outbox (finding 3). Now it is refused on its field, and the good item after
+    it is stored."""
+    if make == "edit":
+        bad, field = edit(world.household, head_name=text), "head_name"
+    elif make == "visit":
+        bad, field = visit(world.household, notes=text), "notes"
+    elif make is proposal:
+        bad, field = proposal(head_name=text), "head_name"
+    else:
+        bad = resident(world.household, name=text)
+        field = "name"
+    results = send(session, world.volunteer, bad, proposal())
+    assert statuses(results) == ["invalid", "stored"]
+    assert set(results[0].errors) == {field}
+    assert "ký tự lạ" in results[0].errors[field]
+
+
+def test_names_are_stored_composed_however_they_were_typed(session, world):
+    decomposed = "Nguye\u0302\u0303n Thi\u0323 Mai"
+    typed = resident(world.household, name=decomposed)
+    (result,) = send(session, world.volunteer, typed)
+    assert result.status is Status.stored
+    stored = one(session, Resident, Resident.uuid == typed.id)
+    assert stored.name == "Nguyễn Thị Mai" and len(stored.name) == len("Nguyễn Thị Mai")
+    # Typed either way it is one name: sent again composed, it is the same record.
+    again = item("resident", {**typed.payload, "name": "Nguyễn Thị Mai"}, typed.id)
+    assert statuses(send(session, world.volunteer, again)) == ["duplicate"]
+
+
+@pytest.mark.parametrize("method", [["verbal"], {"how": "verbal"}, 1, True, None, "by phone"])
+def test_a_consent_method_of_the_wrong_json_type_is_invalid_with_a_message(session, world, method):
+    """`method` sent as a list or an object made `method in METHODS` raise TypeError (500)."""
+    results = send(session, world.volunteer, consent(world.household, method=method), proposal())
+    assert statuses(results) == ["invalid", "stored"]
+    assert set(results[0].errors) == {"method"}
+    assert "bằng lời" in results[0].errors["method"]
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"purpose_public_services": ["yes"]},
+        {"version": {"v": 1}},
+        {"consented_on": ["2026-11-20"]},
+        {"consented_on": "0001-01-01"},
+        {"household_id": [1]},
+    ],
+)
+def test_other_consent_fields_of_the_wrong_type_are_invalid(session, world, fields):
+    results = send(session, world.volunteer, consent(world.household, **fields), proposal())
+    assert statuses(results) == ["invalid", "stored"]
+
+
+@pytest.mark.parametrize(
+    "fields, field",
+    [
+        ({"smartphones": "²"}, "smartphones"),
+        ({"smartphones": "١"}, "smartphones"),
+        ({"smartphones": "9" * 4300}, "smartphones"),
+        ({"smartphones": 1.5}, "smartphones"),
+        ({"follow_up_on": "0001-01-01"}, "follow_up_on"),
+        ({"follow_up_on": "9999-12-31"}, "follow_up_on"),
+        ({"follow_up_on": ["2026-11-21"]}, "follow_up_on"),
+        ({"outcome": ["met"]}, "outcome"),
+        ({"outcome": {"met": 1}}, "outcome"),
+        ({"notes": ["a"]}, "notes"),
+        ({"internet_at_home": ["yes"]}, "internet_at_home"),
+    ],
+)
+def test_visit_fields_of_the_wrong_type_or_digits_are_invalid(session, world, fields, field):
+    (result,) = send(session, world.volunteer, visit(world.household, **fields))
+    assert result.status is Status.invalid and field in result.errors
+
+
 # --- the batch -------------------------------------------------------------------------------
 
 

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fieldkit.text import fold
+from fieldkit.text import UnsafeText, clean, fold, is_clean, scrub
 
 
 @pytest.mark.parametrize(
@@ -42,3 +42,45 @@ def test_fold_is_idempotent_on_names(typed):
 @given(st.text())
 def test_fold_is_idempotent_on_any_text(typed):
     assert fold(fold(typed)) == fold(typed)
+
+
+# --- the one rule for stored text (issue 10) ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["a\x00b", "\x01", "a\x08", "\x0b", "\x0c", "x\x1b[31m", "\x1f", "\x7f", "\x80", "\x85", "\x9f"]
+    + ["\ud800", "a\udfffb", "\ufffe", "\uffff"]
+    + ["Nguyễn \u202e0912", "\u202a", "\u2066x\u2069"],  # bidi overrides and isolates
+)
+def test_clean_refuses_controls_lone_surrogates_and_non_characters(typed):
+    assert not is_clean(typed)
+    with pytest.raises(UnsafeText):
+        clean(typed)
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("Nguye\u0302\u0303n", "Nguyễn"),  # NFD → NFC
+        ("dòng 1\r\ndòng 2\rdòng 3", "dòng 1\ndòng 2\ndòng 3"),  # textarea line ends
+        ("a\tb\nc", "a\tb\nc"),
+        ("😀 \u2028 ‘quote’ ²", "😀 \u2028 ‘quote’ ²"),  # a surrogate pair is one character
+        ("👨\u200d👩\u200d👧", "👨\u200d👩\u200d👧"),  # a family emoji is joined by ZWJ
+        ('=HYPERLINK("x")', '=HYPERLINK("x")'),  # formulas are an export's business
+    ],
+)
+def test_clean_keeps_text_and_normalises_it(typed, stored):
+    assert clean(typed) == stored
+    assert clean(clean(typed)) == clean(typed)
+
+
+def test_scrub_drops_what_clean_refuses():
+    assert scrub("Nguye\u0302\u0303n\x1bAn\ud800\x85") == "NguyễnAn"
+
+
+@given(st.text(st.characters(codec=None, exclude_categories=())))
+def test_scrubbed_text_is_clean_and_encodes(typed):
+    scrubbed = scrub(typed)
+    assert is_clean(scrubbed) and clean(scrubbed) == scrubbed
+    scrubbed.encode("utf-8")  # no lone surrogate left

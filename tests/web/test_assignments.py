@@ -135,3 +135,39 @@ def test_offline_pack_version_changes_with_the_assignment(web, world, db):
         == 303
     )
     assert version() != before
+
+
+def test_a_leader_learns_no_name_outside_the_village_from_a_refusal(web, world, db):
+    """Issue 10, finding 5: a 422 named the member whatever their village. Every kind of
+    person outside the leader's village — a volunteer of another village, one who left, the
+    commune staff, someone of another commune — is refused without a name."""
+    from fieldkit.models import Commune, Member, Role
+
+    elsewhere = Commune(code="15350", name="Xã Khác", province_code="38", province_name="Thanh Hóa")
+    db.add(elsewhere)
+    db.flush()
+    gone = Member(
+        commune_id=world.commune.id,
+        village_id=world.other_village.id,
+        name="Hà Văn Nghỉ",
+        phone="0912000055",
+        role=Role.volunteer,
+        active=False,
+    )
+    stranger = Member(
+        commune_id=elsewhere.id, name="Người Xã Khác", phone="0912000056", role=Role.volunteer
+    )
+    db.add_all([gone, stranger])
+    db.commit()
+    web.sign_in(world.leader)
+    for person in (world.other_volunteer, gone, world.staff, stranger):
+        for form in (
+            {"volunteer_id": person.id, "household_id": [world.neighbour.id]},
+            {"volunteer_id": person.id, "range": "1-99"},
+        ):
+            response = web.post("/assignments", form)
+            page = response.get_data(as_text=True)
+            assert response.status_code == 422, (person.name, form, response.status_code)
+            assert person.name not in page, (person.name, form)
+            assert "không thuộc thôn của bạn" in page or "Không tìm thấy" in page
+    assert owner(db, world.neighbour) is None
