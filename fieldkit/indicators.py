@@ -30,6 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, func, select
 
 from fieldkit import followups
+from fieldkit.i18n import _
 from fieldkit.models import (
     Assistance,
     Household,
@@ -79,21 +80,21 @@ RESIDENT_INDICATORS: dict[str, tuple[str, tuple[Result, ...]]] = {
 # REVIEWED are counted record by record (approved, with pending beside them); FACTS are
 # household facts (pending always 0).
 REVIEWED = {
-    "households": "Số hộ",
-    "reached": "Hộ đã tiếp cận",
-    "vneid_level1": "VNeID mức 1",
-    "vneid_activated": "Kích hoạt VNeID",
-    "vneid_level2_referred": "Chuyển công an mức 2",
-    "vneid_level2_done": "Đã mức 2",
-    "dvcqg_logins": "Đăng nhập Cổng DVCQG",
-    "online_procedures": "Hồ sơ DVC trực tuyến",
-    "payment_accounts": "Tài khoản thanh toán",
-    "health_books": "Sổ sức khỏe điện tử",
-    "digital_literacy": "Bình dân học vụ số",
+    "households": _("Số hộ"),
+    "reached": _("Hộ đã tiếp cận"),
+    "vneid_level1": _("VNeID mức 1"),
+    "vneid_activated": _("Kích hoạt VNeID"),
+    "vneid_level2_referred": _("Chuyển công an mức 2"),
+    "vneid_level2_done": _("Đã mức 2"),
+    "dvcqg_logins": _("Đăng nhập Cổng DVCQG"),
+    "online_procedures": _("Hồ sơ DVC trực tuyến"),
+    "payment_accounts": _("Tài khoản thanh toán"),
+    "health_books": _("Sổ sức khỏe điện tử"),
+    "digital_literacy": _("Bình dân học vụ số"),
 }
 FACTS = {
-    "smartphone_households": "Hộ có điện thoại thông minh",
-    "internet_households": "Hộ có Internet",
+    "smartphone_households": _("Hộ có điện thoại thông minh"),
+    "internet_households": _("Hộ có Internet"),
 }
 LABELS = {**REVIEWED, **FACTS}
 
@@ -376,7 +377,9 @@ def _resident_indicators(session: Session, key, where, counted, since, until) ->
         # Only the lines some indicator looks at go through the CASEs above.
         .where(
             col(Assistance.service_code).in_(
-                sorted({code for code, _ in RESIDENT_INDICATORS.values()} | {PROCEDURE_SERVICE})
+                sorted(
+                    {code for code, _unused in RESIDENT_INDICATORS.values()} | {PROCEDURE_SERVICE}
+                )
             )
         )
         .group_by(key, Assistance.resident_id)

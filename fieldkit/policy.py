@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from fieldkit.errors import Forbidden, NotFound
+from fieldkit.i18n import _
 from fieldkit.models import Household, Member, Role, Village
 
 COMMUNE_WIDE = {Role.staff, Role.admin}
@@ -35,12 +36,12 @@ class Scope:
 
 def scope_for(member: Member) -> Scope:
     if not member.active:
-        raise Forbidden("Tài khoản này đã bị khóa.")
+        raise Forbidden(_("Tài khoản này đã bị khóa."))
     if member.role in COMMUNE_WIDE:
         return Scope(commune_id=member.commune_id, village_id=None)
     if member.village_id is None:
         # A volunteer or leader without a village sees nothing rather than everything.
-        raise Forbidden("Bạn chưa được phân công vào thôn nào. Hãy liên hệ tổ trưởng.")
+        raise Forbidden(_("Bạn chưa được phân công vào thôn nào. Hãy liên hệ tổ trưởng."))
     return Scope(commune_id=member.commune_id, village_id=member.village_id)
 
 
@@ -51,9 +52,9 @@ def is_commune_wide(member: Member) -> bool:
 def require_village(session: Session, member: Member, village_id: int) -> Village:
     village = session.get(Village, village_id)
     if village is None:
-        raise NotFound("Không tìm thấy thôn này.")
+        raise NotFound(_("Không tìm thấy thôn này."))
     if not scope_for(member).covers_village(village):
-        raise Forbidden("Thôn này không thuộc phạm vi của bạn.")
+        raise Forbidden(_("Thôn này không thuộc phạm vi của bạn."))
     return village
 
 
@@ -63,14 +64,14 @@ def require_household(session: Session, member: Member, household_id: int) -> Ho
     the old one sees, and records on, the survivor."""
     household = session.get(Household, household_id)
     if household is None:
-        raise NotFound("Không tìm thấy hộ này.")
-    for _ in range(MAX_MERGE_HOPS):
+        raise NotFound(_("Không tìm thấy hộ này."))
+    for _unused in range(MAX_MERGE_HOPS):
         if household.merged_into_id is None:
             break
         household = session.get(Household, household.merged_into_id)
     village = session.get(Village, household.village_id)
     if village is None or not scope_for(member).covers_village(village):
-        raise Forbidden("Hộ này không thuộc phạm vi của bạn.")
+        raise Forbidden(_("Hộ này không thuộc phạm vi của bạn."))
     return household
 
 
@@ -78,7 +79,7 @@ def require_can_record(member: Member) -> None:
     """Field records (visits, residents, households) come from people who go door to door.
     Commune staff review them instead of writing them."""
     if member.role not in (Role.volunteer, Role.leader):
-        raise Forbidden("Chỉ thành viên Tổ CNSCĐ và tổ trưởng ghi nhận hỗ trợ tại hộ.")
+        raise Forbidden(_("Chỉ thành viên Tổ CNSCĐ và tổ trưởng ghi nhận hỗ trợ tại hộ."))
 
 
 # --- Members: invites, codes, removal, roles and villages --------------------------------
@@ -135,33 +136,33 @@ def can_manage_villages(actor: Member) -> bool:
 def require_can_invite(actor: Member, target_role: Role, target_village_id: int | None) -> None:
     if not can_invite(actor, target_role, target_village_id):
         if actor.role == Role.leader:
-            raise Forbidden("Tổ trưởng chỉ mời được thành viên Tổ CNSCĐ của thôn mình.")
-        raise Forbidden("Bạn không có quyền mời người với vai trò này.")
+            raise Forbidden(_("Tổ trưởng chỉ mời được thành viên Tổ CNSCĐ của thôn mình."))
+        raise Forbidden(_("Bạn không có quyền mời người với vai trò này."))
 
 
 def require_can_manage_member(actor: Member, member: Member) -> None:
     if not can_manage_member(actor, member):
         if actor.id == member.id:
-            raise Forbidden("Bạn không thể tự thay đổi tài khoản của mình ở đây.")
+            raise Forbidden(_("Bạn không thể tự thay đổi tài khoản của mình ở đây."))
         if actor.role == Role.leader:
-            raise Forbidden("Tổ trưởng chỉ quản lý thành viên Tổ CNSCĐ của thôn mình.")
-        raise Forbidden("Bạn không có quyền quản lý người này.")
+            raise Forbidden(_("Tổ trưởng chỉ quản lý thành viên Tổ CNSCĐ của thôn mình."))
+        raise Forbidden(_("Bạn không có quyền quản lý người này."))
 
 
 def require_can_change_role(actor: Member, member: Member, new_role: Role) -> None:
     if not can_change_role(actor, member, new_role):
-        raise Forbidden("Chỉ công chức xã được đổi vai trò hoặc thôn của thành viên.")
+        raise Forbidden(_("Chỉ công chức xã được đổi vai trò hoặc thôn của thành viên."))
 
 
 def require_can_manage_villages(actor: Member) -> None:
     if not can_manage_villages(actor):
-        raise Forbidden("Chỉ công chức xã được thêm hoặc đổi tên thôn.")
+        raise Forbidden(_("Chỉ công chức xã được thêm hoặc đổi tên thôn."))
 
 
 def require_commune_staff(member: Member) -> None:
     """Audit log, exports, erasure and settings are for commune staff (and the admin)."""
     if not is_commune_wide(member):
-        raise Forbidden("Chỉ công chức xã xem và làm việc này.")
+        raise Forbidden(_("Chỉ công chức xã xem và làm việc này."))
 
 
 def require_can_export(member: Member) -> Scope:
@@ -169,7 +170,7 @@ def require_can_export(member: Member) -> Scope:
     the scope the files cover."""
     scope = scope_for(member)
     if member.role not in (Role.leader, Role.staff, Role.admin):
-        raise Forbidden("Chỉ tổ trưởng và công chức xã được tải số liệu về.")
+        raise Forbidden(_("Chỉ tổ trưởng và công chức xã được tải số liệu về."))
     return scope
 
 
@@ -182,7 +183,7 @@ def can_assign(actor: Member) -> bool:
 def require_can_assign(actor: Member) -> Scope:
     """The actor's scope, if they may assign households. Forbidden otherwise."""
     if not can_assign(actor):
-        raise Forbidden("Chỉ tổ trưởng và công chức xã được phân công hộ.")
+        raise Forbidden(_("Chỉ tổ trưởng và công chức xã được phân công hộ."))
     return scope_for(actor)
 
 
@@ -193,7 +194,7 @@ def can_set_targets(actor: Member) -> bool:
 
 def require_can_set_targets(actor: Member) -> None:
     if not can_set_targets(actor):
-        raise Forbidden("Chỉ công chức xã được đặt chỉ tiêu.")
+        raise Forbidden(_("Chỉ công chức xã được đặt chỉ tiêu."))
 
 
 # --- Door stickers and guide cards (issue 6) ---------------------------------------------
@@ -206,7 +207,7 @@ def can_print_stickers(actor: Member) -> bool:
 
 def require_can_print_stickers(actor: Member) -> Scope:
     if not can_print_stickers(actor):
-        raise Forbidden("Chỉ tổ trưởng và công chức xã được in mã dán cửa.")
+        raise Forbidden(_("Chỉ tổ trưởng và công chức xã được in mã dán cửa."))
     return scope_for(actor)
 
 
@@ -227,7 +228,7 @@ def require_can_review(session: Session, actor: Member, household_id: int) -> Ho
     """The household a record belongs to, if `actor` may review records of it: commune staff
     and the admin of the household's commune. Forbidden / NotFound otherwise."""
     if not can_review(actor):
-        raise Forbidden("Chỉ công chức xã được duyệt hồ sơ.")
+        raise Forbidden(_("Chỉ công chức xã được duyệt hồ sơ."))
     return require_household(session, actor, household_id)
 
 
@@ -242,7 +243,7 @@ def can_end_sessions_of(actor: Member, member: Member) -> bool:
 
 def require_can_end_sessions_of(actor: Member, member: Member) -> None:
     if not can_end_sessions_of(actor, member):
-        raise Forbidden("Chỉ công chức xã được đăng xuất thiết bị của thành viên khác.")
+        raise Forbidden(_("Chỉ công chức xã được đăng xuất thiết bị của thành viên khác."))
 
 
 # --- Imports and merges (issue 15) ---------------------------------------------------------
@@ -257,7 +258,9 @@ def can_import(actor: Member) -> bool:
 def require_can_import(actor: Member) -> Scope:
     """The part of the commune the actor may import into. Forbidden otherwise."""
     if not can_import(actor):
-        raise Forbidden("Chỉ tổ trưởng (cho thôn của mình) và công chức xã được đưa dữ liệu vào.")
+        raise Forbidden(
+            _("Chỉ tổ trưởng (cho thôn của mình) và công chức xã được đưa dữ liệu vào.")
+        )
     return scope_for(actor)
 
 
@@ -276,9 +279,9 @@ def can_see_import(actor: Member, commune_id: int, village_id: int | None) -> bo
 
 def require_can_see_import(actor: Member, commune_id: int, village_id: int | None) -> None:
     if not can_import(actor):
-        raise Forbidden("Chỉ tổ trưởng và công chức xã được đưa dữ liệu vào.")
+        raise Forbidden(_("Chỉ tổ trưởng và công chức xã được đưa dữ liệu vào."))
     if not can_see_import(actor, commune_id, village_id):
-        raise NotFound("Không tìm thấy đợt đưa dữ liệu này.")
+        raise NotFound(_("Không tìm thấy đợt đưa dữ liệu này."))
 
 
 def can_import_member(actor: Member, role: Role, village_id: int | None) -> bool:
@@ -299,13 +302,13 @@ def require_can_merge_households(
     already, not the same household. Forbidden / NotFound otherwise; the rest is checked by
     fieldkit.merge."""
     if not can_merge_households(actor):
-        raise Forbidden("Chỉ công chức xã được gộp hộ trùng.")
+        raise Forbidden(_("Chỉ công chức xã được gộp hộ trùng."))
     survivor = session.get(Household, survivor_id)
     merged = session.get(Household, merged_id)
     if survivor is None or merged is None:
-        raise NotFound("Không tìm thấy hộ này.")
+        raise NotFound(_("Không tìm thấy hộ này."))
     for household in (survivor, merged):
         village = session.get(Village, household.village_id)
         if village is None or not scope_for(actor).covers_village(village):
-            raise Forbidden("Hộ này không thuộc phạm vi của bạn.")
+            raise Forbidden(_("Hộ này không thuộc phạm vi của bạn."))
     return survivor, merged

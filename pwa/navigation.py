@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import g, request, url_for
+from flask_babel import gettext as _
 
 from fieldkit import policy, review
 from fieldkit.models import Member, Role
@@ -34,50 +35,64 @@ def entries(member: Member) -> list[Entry]:
     commune = policy.is_commune_wide(member)
     items: list[Entry] = []
     if field:
-        items.append(Entry("Bị trả lại", "Hồ sơ xã trả lại để sửa", url_for("review.returned")))
         items.append(
-            Entry("Hộp thư đi", "Những gì đang chờ gửi, cần xử lý", url_for("offline.outbox_page"))
+            Entry(_("Bị trả lại"), _("Hồ sơ xã trả lại để sửa"), url_for("review.returned"))
+        )
+        items.append(
+            Entry(
+                _("Hộp thư đi"),
+                _("Những gì đang chờ gửi, cần xử lý"),
+                url_for("offline.outbox_page"),
+            )
         )
     if member.role == Role.leader:
         items.append(
-            Entry("Thành viên", "Mời, cấp mã, cho thôi tham gia", url_for("members.index"))
+            Entry(_("Thành viên"), _("Mời, cấp mã, cho thôi tham gia"), url_for("members.index"))
         )
     if member.role != Role.volunteer:
         items.append(
             Entry(
-                "Hướng dẫn dịch vụ",
-                "Thẻ hướng dẫn từng bước cho người dân",
+                _("Hướng dẫn dịch vụ"),
+                _("Thẻ hướng dẫn từng bước cho người dân"),
                 url_for("guides.index"),
             )
         )
     if commune:
-        items.append(Entry("Phân công hộ", "Giao hộ cho thành viên", url_for("assignments.index")))
+        items.append(
+            Entry(_("Phân công hộ"), _("Giao hộ cho thành viên"), url_for("assignments.index"))
+        )
         items.append(
             Entry(
-                "Việc cần quay lại", "Hẹn quay lại, chờ công an mức 2", url_for("followups.index")
+                _("Việc cần quay lại"),
+                _("Hẹn quay lại, chờ công an mức 2"),
+                url_for("followups.index"),
             )
         )
-    items.append(Entry("Chỉ tiêu", "Chỉ tiêu theo thôn và cả xã", url_for("targets.index")))
+    items.append(Entry(_("Chỉ tiêu"), _("Chỉ tiêu theo thôn và cả xã"), url_for("targets.index")))
     if member.village_id is not None and policy.can_print_stickers(member):
         items.append(
             Entry(
-                "In mã dán cửa",
-                "Nhãn QR dán cửa cho các hộ của thôn",
+                _("In mã dán cửa"),
+                _("Nhãn QR dán cửa cho các hộ của thôn"),
                 url_for("stickers.village_sheet", village_id=member.village_id),
             )
         )
     if policy.can_import(member):
         items.append(
             Entry(
-                "Đưa dữ liệu vào",
-                "Danh sách hộ, nhân khẩu, danh sách tổ từ Excel",
+                _("Đưa dữ liệu vào"),
+                _("Danh sách hộ, nhân khẩu, danh sách tổ từ Excel"),
                 url_for("imports.index"),
             )
         )
     if commune:
-        items.append(Entry("Nhật ký", "Ai đã làm gì, khi nào", url_for("audit.index")))
-        items.append(Entry("Dữ liệu cá nhân", "Thời hạn lưu giữ", url_for("privacy.settings")))
-    items.append(Entry("Tài khoản", "Khóa truy cập, thông báo", url_for("account.index")))
+        items.append(Entry(_("Nhật ký"), _("Ai đã làm gì, khi nào"), url_for("audit.index")))
+        items.append(
+            Entry(_("Dữ liệu cá nhân"), _("Thời hạn lưu giữ"), url_for("privacy.settings"))
+        )
+    items.append(
+        Entry(_("Tài khoản"), _("Khóa truy cập, thông báo, ngôn ngữ"), url_for("account.index"))
+    )
     return items
 
 
@@ -93,19 +108,19 @@ class Tab:
 
 def _tabs(member: Member, returned: int) -> list[Tab]:
     households = Tab(
-        "Hộ dân",
+        _("Hộ dân"),
         url_for("households.index"),
         ("households", "visits"),
         badge=returned,
-        badge_label=f"{returned} hồ sơ bị trả lại",
+        badge_label=_("%(returned)s hồ sơ bị trả lại", returned=returned),
     )
-    followups = Tab("Lịch hẹn", url_for("followups.index"), ("followups",))
-    village = Tab("Thôn", url_for("villages.index"), ("villages",))
+    followups = Tab(_("Lịch hẹn"), url_for("followups.index"), ("followups",))
+    village = Tab(_("Thôn"), url_for("villages.index"), ("villages",))
     if member.role == Role.volunteer:
         tabs = [
             households,
             followups,
-            Tab("Hướng dẫn", url_for("guides.index"), ("guides",)),
+            Tab(_("Hướng dẫn"), url_for("guides.index"), ("guides",)),
             village,
         ]
     elif member.role == Role.leader:
@@ -113,16 +128,16 @@ def _tabs(member: Member, returned: int) -> list[Tab]:
             households,
             followups,
             village,
-            Tab("Phân công", url_for("assignments.index"), ("assignments",)),
+            Tab(_("Phân công"), url_for("assignments.index"), ("assignments",)),
         ]
     else:
         tabs = [
-            Tab("Tổng quan", url_for("villages.index"), ("villages",)),
-            Tab("Duyệt", url_for("review.index"), ("review",)),
-            Tab("Tra cứu hộ", url_for("households.index"), ("households", "visits")),
-            Tab("Thành viên", url_for("members.index"), ("members",)),
+            Tab(_("Tổng quan"), url_for("villages.index"), ("villages",)),
+            Tab(_("Duyệt"), url_for("review.index"), ("review",)),
+            Tab(_("Tra cứu hộ"), url_for("households.index"), ("households", "visits")),
+            Tab(_("Thành viên"), url_for("members.index"), ("members",)),
         ]
-    return tabs + [Tab("Thêm", url_for("menu.index"), ())]
+    return tabs + [Tab(_("Thêm"), url_for("menu.index"), ())]
 
 
 def tabs() -> list[Tab]:

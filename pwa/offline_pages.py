@@ -16,7 +16,7 @@ from sqlmodel import func, select
 
 from fieldkit import guides, policy, review
 from fieldkit.models import Household, Member, Resident, ReviewState, Role, Visit
-from pwa import db
+from pwa import db, i18n
 from pwa.assets import app_version
 
 
@@ -32,7 +32,9 @@ def pack_for(member: Member, *, now_iso: str) -> OfflinePack:
     """What `member`'s phone keeps offline. Commune-wide members get the shell, the guides and
     the outbox only; a commune is too large to carry."""
     scope = policy.scope_for(member)
-    version = app_version()
+    # The language is part of every version: switching it on "Tài khoản" makes the phone fetch
+    # its offline copies again in the new language rather than keep the old ones (pwa/i18n.py).
+    version = f"{app_version()}-{i18n.language()}"
     pages = [
         {"url": url_for("households.index"), "version": f"{version}-{now_iso}"},
         {"url": url_for("offline.outbox_page"), "version": version},

@@ -10,7 +10,7 @@ from flask import Flask, g, get_flashed_messages, request
 from fieldkit import forms, merge, policy, privacy, review, vocab
 from fieldkit.households import tab_of
 from fieldkit.models import Household, Role
-from pwa import db, params
+from pwa import db, i18n, js_words, params
 from pwa.assets import outbox_url, static_url
 from pwa.navigation import returned_count, tabs
 
@@ -27,6 +27,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         # wording and vocabulary
         vocab=vocab,
+        language=i18n.language,
+        languages=i18n.LANGUAGES,
+        script_words=js_words.translations,
         privacy=privacy,
         options=options,
         # who is signed in, and what they may do

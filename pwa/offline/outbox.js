@@ -20,6 +20,20 @@
   var channel = typeof BroadcastChannel !== "undefined" ? new BroadcastChannel("fieldkit-outbox") : null;
   var dbPromise = null;
 
+  // The page's words for scripts (pwa/js_words.py): the page carries, in a JSON data block,
+  // the translation of each Vietnamese sentence the scripts show; without it (Vietnamese, or
+  // in the service worker) a sentence stays Vietnamese. `%(name)s` takes a value, as gettext.
+  var words = {};
+  if (typeof document !== "undefined") {
+    var block = document.getElementById("fieldkit-words");
+    try { words = block ? JSON.parse(block.textContent) : {}; } catch (e) { words = {}; }
+  }
+  function t(text, values) {
+    var said = words[text] || text;
+    return values ? said.replace(/%\((\w+)\)s/g, function (all, name) { return values[name]; }) : said;
+  }
+  root.FieldkitT = t;
+
   function open() {
     if (!dbPromise) {
       dbPromise = new Promise(function (resolve, reject) {
@@ -195,7 +209,7 @@
         return sendBatches(origin, token, due, outcome);
       }, function () {
         outcome.offline = true;
-        return backoff(due, "Không kết nối được máy chủ").then(function () { return outcome; });
+        return backoff(due, t("Không kết nối được máy chủ")).then(function () { return outcome; });
       });
     }).then(function (result) {
       // Whether the server answered: "online" is about the phone's network, not our server.
@@ -229,11 +243,11 @@
       if (response.status === 429 || response.status >= 500 || response.status === 400) {
         // 400 here is a CSRF refusal (a new session since the token was read): retry soon.
         outcome.retry = true;
-        return backoff(due, "Máy chủ đang bận (" + response.status + ")").then(function () { return outcome; });
+        return backoff(due, t("Máy chủ đang bận (%(status)s)", { status: response.status })).then(function () { return outcome; });
       }
       if (!response.ok) {
         outcome.retry = true;
-        return backoff(due, "Máy chủ trả lời " + response.status).then(function () { return outcome; });
+        return backoff(due, t("Máy chủ trả lời %(status)s", { status: response.status })).then(function () { return outcome; });
       }
       return response.json().then(function (answer) {
         return settle(batch, answer.results || [], outcome).then(function () {
@@ -244,7 +258,7 @@
       });
     }, function () {
       outcome.offline = true;
-      return backoff(due, "Không kết nối được máy chủ").then(function () { return outcome; });
+      return backoff(due, t("Không kết nối được máy chủ")).then(function () { return outcome; });
     });
   }
 
@@ -274,10 +288,10 @@
   }
 
   function messageFor(status) {
-    if (status === "invalid") return "Dữ liệu chưa hợp lệ — hãy sửa rồi gửi lại.";
-    if (status === "conflict") return "Mục này đã được gửi trước đó với nội dung khác.";
-    if (status === "forbidden") return "Bạn không có quyền gửi mục này.";
-    return "Máy chủ không nhận mục này.";
+    if (status === "invalid") return t("Dữ liệu chưa hợp lệ — hãy sửa rồi gửi lại.");
+    if (status === "conflict") return t("Mục này đã được gửi trước đó với nội dung khác.");
+    if (status === "forbidden") return t("Bạn không có quyền gửi mục này.");
+    return t("Máy chủ không nhận mục này.");
   }
 
   function backoff(items, message) {
@@ -305,7 +319,7 @@
   function importAll(text) {
     var data = JSON.parse(text);
     if (!data || data.format !== "fieldkit-outbox" || !Array.isArray(data.items)) {
-      return Promise.reject(new Error("Tệp không phải bản sao hộp thư đi của Fieldkit."));
+      return Promise.reject(new Error(t("Tệp không phải bản sao hộp thư đi của Fieldkit.")));
     }
     return all().then(function (items) {
       var known = {};

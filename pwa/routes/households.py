@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from flask import Blueprint, flash, g, redirect, request, url_for
+from flask_babel import gettext as _
 from sqlmodel import col, select
 
 from fieldkit import catalogue, forms, households, policy, status, visits
@@ -73,7 +74,7 @@ def show(household_id: int):
     household = policy.require_household(session, g.member, household_id)
     residents = households.residents_of(session, household)
     history = visits.visits_of(session, household)
-    people = {household.assigned_volunteer_id} | {visit.volunteer_id for visit, _ in history}
+    people = {household.assigned_volunteer_id} | {visit.volunteer_id for visit, _unused in history}
     volunteers = dict(
         session.exec(
             select(Member.id, Member.name).where(col(Member.id).in_(people - {None}))
@@ -138,7 +139,7 @@ def update(household_id: int):
     household = policy.require_household(session, g.member, household_id)
     try:
         household_in = HouseholdIn.parse(request.form)
-        edit_record, _ = households.edit_basics(
+        edit_record, _unused = households.edit_basics(
             session, household.id, household_in, member=g.member, now=now()
         )
     except Invalid as invalid:
@@ -150,7 +151,7 @@ def update(household_id: int):
             status=422,
         )
     session.commit()
-    flash("Đã lưu thông tin hộ." if edit_record else "Không có gì thay đổi.")
+    flash(_("Đã lưu thông tin hộ.") if edit_record else _("Không có gì thay đổi."))
     return redirect(url_for("households.show", household_id=household.id), code=303)
 
 
@@ -168,13 +169,13 @@ def create():
     session = db.session()
     try:
         household_in = HouseholdIn.parse(request.form)
-        household, _ = households.propose_household(
+        household, _unused = households.propose_household(
             session, household_in, member=g.member, now=now()
         )
     except Invalid as invalid:
         return render("households/new.html", values=request.form, errors=invalid.errors, status=422)
     session.commit()
-    flash("Đã thêm hộ mới. Hộ đang chờ xã duyệt.")
+    flash(_("Đã thêm hộ mới. Hộ đang chờ xã duyệt."))
     return redirect(url_for("households.show", household_id=household.id), code=303)
 
 
@@ -212,5 +213,5 @@ def create_resident(household_id: int):
             status=422,
         )
     session.commit()
-    flash("Đã thêm nhân khẩu.")
+    flash(_("Đã thêm nhân khẩu."))
     return redirect(url_for("households.show", household_id=household.id), code=303)

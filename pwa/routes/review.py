@@ -9,6 +9,8 @@ from __future__ import annotations
 import uuid
 
 from flask import Blueprint, abort, flash, g, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlmodel import col, select
 
 from fieldkit import catalogue, communes, forms, households, merge, policy, review, sync
@@ -21,16 +23,21 @@ from pwa.routes import now
 
 bp = Blueprint("review", __name__)
 
-AGES = {"": "Mọi lúc", "1": "Chờ quá 1 ngày", "3": "Chờ quá 3 ngày", "7": "Chờ quá 7 ngày"}
+AGES = {
+    "": _l("Mọi lúc"),
+    "1": _l("Chờ quá 1 ngày"),
+    "3": _l("Chờ quá 3 ngày"),
+    "7": _l("Chờ quá 7 ngày"),
+}
 DECISION_WORDS = {
     "approve": ReviewState.approved,
     "return": ReviewState.returned,
     "reject": ReviewState.rejected,
 }
 DONE = {
-    ReviewState.approved: "Đã duyệt",
-    ReviewState.returned: "Đã trả lại",
-    ReviewState.rejected: "Đã từ chối",
+    ReviewState.approved: _l("Đã duyệt"),
+    ReviewState.returned: _l("Đã trả lại"),
+    ReviewState.rejected: _l("Đã từ chối"),
 }
 
 
@@ -136,7 +143,7 @@ def decide():
     try:
         choice = review.Choice.parse(key)
         if decision is None:
-            raise Invalid({"decision": "Hãy chọn Duyệt, Trả lại hoặc Từ chối."})
+            raise Invalid({"decision": _("Hãy chọn Duyệt, Trả lại hoặc Từ chối.")})
         review.decide(
             session,
             member=g.member,
@@ -157,7 +164,10 @@ def decide():
             form=form,
         )
     session.commit()
-    flash(f"{DONE[decision]} hồ sơ." + (f" Lý do: {reason}" if reason else ""))
+    flash(
+        _("%(value)s hồ sơ.", value=DONE[decision])
+        + (_(" Lý do: %(reason)s", reason=reason) if reason else "")
+    )
     return _back()
 
 
@@ -183,7 +193,7 @@ def approve_many():
             form=request.form,
         )
     session.commit()
-    flash(f"Đã duyệt {len(made)} hồ sơ.")
+    flash(_("Đã duyệt %(count)s hồ sơ.", count=len(made)))
     return _back()
 
 
@@ -292,7 +302,7 @@ def resubmit(kind: str, record_uuid: str):
         else {
             "form": result.message
             if result is not None
-            else "Mã bản sửa không hợp lệ. Hãy tải lại trang rồi nhập lại."
+            else _("Mã bản sửa không hợp lệ. Hãy tải lại trang rồi nhập lại.")
         }
     )
     context = _edit_context(entry)

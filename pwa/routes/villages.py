@@ -6,6 +6,8 @@ fieldkit.dashboards; the charts from fieldkit.charts."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, g
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from fieldkit import charts, dashboards, forms, policy, targets
 from fieldkit.dashboards import ShareNumbers, Week
@@ -22,10 +24,10 @@ bp = Blueprint("villages", __name__)
 
 FUNNEL = ("vneid_level1", "vneid_activated", "vneid_level2_referred", "vneid_level2_done")
 FUNNEL_LABELS = {
-    "vneid_level1": "Cài đặt, mức 1",
-    "vneid_activated": "Kích hoạt",
-    "vneid_level2_referred": "Chuyển công an mức 2",
-    "vneid_level2_done": "Đã mức 2",
+    "vneid_level1": _l("Cài đặt, mức 1"),
+    "vneid_activated": _l("Kích hoạt"),
+    "vneid_level2_referred": _l("Chuyển công an mức 2"),
+    "vneid_level2_done": _l("Đã mức 2"),
 }
 SERVICES = (
     "dvcqg_logins",
@@ -97,10 +99,10 @@ def _overview():
         for row in dashboards.sort_villages(rows, by=sort, descending=descending)
     ]
     coverage_chart = charts.coverage(
-        "Tỷ lệ hộ đã tiếp cận theo thôn (đã duyệt)",
+        _("Tỷ lệ hộ đã tiếp cận theo thôn (đã duyệt)"),
         [
             charts.Share(row.village_name, row.reached.approved, row.households.approved)
-            for row, _, _ in table
+            for row, _unused, _unused in table
         ],
     )
     return render(
@@ -165,7 +167,7 @@ def _dashboard(village: Village):
         funnel=funnel,
         services=dashboards.lines(values, in_force, village_id=village.id, keys=SERVICES),
         funnel_chart=charts.horizontal_bars(
-            "Phễu VNeID: số người theo từng bước",
+            _("Phễu VNeID: số người theo từng bước"),
             [
                 charts.Bar(FUNNEL_LABELS[line.key], line.count.approved, line.count.pending)
                 for line in funnel
@@ -173,7 +175,7 @@ def _dashboard(village: Village):
         ),
         funnel_labels=FUNNEL_LABELS,
         weeks_chart=charts.column_bars(
-            "Lượt thăm theo tuần, 8 tuần gần nhất",
+            _("Lượt thăm theo tuần, 8 tuần gần nhất"),
             [
                 charts.Bar(str(row.week.number), row.visits.approved, row.visits.pending)
                 for row in weeks
@@ -199,14 +201,14 @@ def volunteer(village_id: int, member_id: int):
     session = db.session()
     village = policy.require_village(session, g.member, village_id)
     if not _can_see_volunteers(g.member):
-        raise Forbidden("Chỉ tổ trưởng và công chức xã xem số liệu của từng thành viên.")
+        raise Forbidden(_("Chỉ tổ trưởng và công chức xã xem số liệu của từng thành viên."))
     person = session.get(Member, member_id)
     if person is None or person.commune_id != village.commune_id:
-        raise NotFound("Không tìm thấy thành viên này.")
+        raise NotFound(_("Không tìm thấy thành viên này."))
     table = dashboards.per_volunteer(session, village_id=village.id)
     row = next((row for row in table.rows if row.member_id == person.id), None)
     if row is None:
-        raise NotFound("Người này không làm việc ở thôn này.")
+        raise NotFound(_("Người này không làm việc ở thôn này."))
     return render(
         "villages/volunteer.html",
         village=village,

@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 
 from flask import Blueprint, flash, g, redirect, request, url_for
+from flask_babel import gettext as _
 
 from fieldkit import catalogue, households, policy, visits
 from fieldkit.errors import Invalid, SyncConflict
 from fieldkit.visits import VisitIn
-from pwa import db
+from pwa import db, i18n
 from pwa.auth import login_required
 from pwa.form_values import visit_form_values
 from pwa.render import render
@@ -54,15 +55,15 @@ def create(household_id: int):
     household = policy.require_household(session, g.member, household_id)
     try:
         visit_in = VisitIn.parse(request.form, household_id=household.id)
-        _, created = visits.log_visit(session, visit_in, volunteer=g.member, now=now())
+        _unused, created = visits.log_visit(session, visit_in, volunteer=g.member, now=now())
     except Invalid as invalid:
         return _form(household, request.form, invalid.errors, status=422)
     except SyncConflict as conflict:
-        return _form(household, request.form, {"form": str(conflict)}, status=409)
+        return _form(household, request.form, {"form": i18n.message_of(conflict)}, status=409)
     session.commit()
     flash(
-        "Đã lưu lượt thăm. Lượt thăm đang chờ xã duyệt."
+        _("Đã lưu lượt thăm. Lượt thăm đang chờ xã duyệt.")
         if created
-        else "Lượt thăm này đã được lưu trước đó."
+        else _("Lượt thăm này đã được lưu trước đó.")
     )
     return redirect(url_for("households.show", household_id=household.id), code=303)

@@ -27,6 +27,7 @@ window.FieldkitJSON = {
   "use strict";
 
   var Outbox = window.FieldkitOutbox;
+  var t = window.FieldkitT;
   var PAGES_CACHE = "fieldkit-pages";
   var FLUSH_EVERY_MS = 60000;
   var PREPARE_EVERY_MS = 60 * 60 * 1000;
@@ -151,7 +152,7 @@ window.FieldkitJSON = {
     alert.className = "form-alert";
     alert.setAttribute("role", "alert");
     alert.setAttribute("data-client", "");
-    alert.textContent = message || "Chưa lưu được. Hãy sửa các ô được đánh dấu bên dưới.";
+    alert.textContent = message || t("Chưa lưu được. Hãy sửa các ô được đánh dấu bên dưới.");
     form.insertBefore(alert, form.firstChild);
     Object.keys(errors || {}).forEach(function (name) {
       var field = form.querySelector('[name="' + name + '"]');
@@ -197,7 +198,7 @@ window.FieldkitJSON = {
         showErrors(form, left.errors, left.lastError);
         return;
       }
-      var message = left ? "Đã lưu trên máy — sẽ tự gửi khi có mạng." : "Đã gửi lên xã.";
+      var message = left ? t("Đã lưu trên máy — sẽ tự gửi khi có mạng.") : t("Đã gửi lên xã.");
       sessionStorage.setItem("fieldkit-flash", message);
       form.reset();
       freshen(form);
@@ -208,7 +209,7 @@ window.FieldkitJSON = {
       location.assign(target);
     }, function (error) {
       if (button) button.removeAttribute("aria-busy");
-      showErrors(form, {}, "Không lưu được trên máy: " + (error && error.message || error));
+      showErrors(form, {}, t("Không lưu được trên máy: %(reason)s", { reason: error && error.message || error }));
     });
   }
 
@@ -272,8 +273,8 @@ window.FieldkitJSON = {
         var when = m ? m[4] + " " + m[3] + "/" + m[2] + "/" + m[1] : "";
         li.innerHTML = '<div class="visit-head"><b></b><span class="tag unsent"></span></div><p class="muted"></p>';
         li.querySelector("b").textContent = when;
-        li.querySelector(".tag").textContent = item.state === "attention" ? "Cần xử lý" : "Chưa gửi";
-        li.querySelector("p").textContent = lines + " dòng hỗ trợ · đang chờ trong hộp thư đi";
+        li.querySelector(".tag").textContent = item.state === "attention" ? t("Cần xử lý") : t("Chưa gửi");
+        li.querySelector("p").textContent = t("%(count)s dòng hỗ trợ · đang chờ trong hộp thư đi", { count: lines });
         list.insertBefore(li, list.firstChild);
       });
     var empty = list.parentElement.querySelector(".visits-empty");
@@ -304,20 +305,20 @@ window.FieldkitJSON = {
         li.className = "outbox-item " + state;
         li.innerHTML = '<b class="label"></b><span class="muted small when"></span><p class="why"></p><div class="actions"></div>';
         $(".label", li).textContent = item.label || item.kind;
-        $(".when", li).textContent = " · " + new Date(item.createdAt).toLocaleString("vi-VN");
+        $(".when", li).textContent = " · " + new Date(item.createdAt).toLocaleString(document.documentElement.lang === "en" ? "en-GB" : "vi-VN");
         var details = item.errors ? Object.keys(item.errors).map(function (k) { return item.errors[k]; }) : [];
         $(".why", li).textContent = [item.lastError || ""].concat(details).join(" ");
         if (state === "attention") {
           var fix = document.createElement("a");
           fix.className = "button small";
-          fix.textContent = "Sửa";
+          fix.textContent = t("Sửa");
           fix.href = fixUrl(item);
           var drop = document.createElement("button");
           drop.type = "button";
           drop.className = "link-button";
-          drop.textContent = "Bỏ mục này";
+          drop.textContent = t("Bỏ mục này");
           drop.addEventListener("click", function () {
-            if (confirm("Bỏ mục này? Nội dung đã ghi sẽ mất.")) Outbox.remove(item.id);
+            if (confirm(t("Bỏ mục này? Nội dung đã ghi sẽ mất."))) Outbox.remove(item.id);
           });
           $(".actions", li).appendChild(fix);
           $(".actions", li).appendChild(drop);
@@ -347,17 +348,17 @@ window.FieldkitJSON = {
       bar.hidden = false;
       var net = $("[data-net]", bar);
       var reachable = navigator.onLine && !s.unreachable;
-      net.textContent = !navigator.onLine ? "Ngoại tuyến" : (s.unreachable ? "Chưa kết nối được máy chủ" : "Trực tuyến");
+      net.textContent = !navigator.onLine ? t("Ngoại tuyến") : (s.unreachable ? t("Chưa kết nối được máy chủ") : t("Trực tuyến"));
       net.className = "net " + (reachable ? "online" : "offline");
-      $("[data-pending]", bar).textContent = "Chờ gửi (" + s.pending + ")" + (s.lastSyncAt ? " · gửi lúc " + hhmm(s.lastSyncAt) : "");
+      $("[data-pending]", bar).textContent = t("Chờ gửi (%(count)s)", { count: s.pending }) + (s.lastSyncAt ? t(" · gửi lúc %(time)s", { time: hhmm(s.lastSyncAt) }) : "");
       var attention = $("[data-attention]", bar);
       attention.hidden = s.attention === 0;
-      attention.textContent = "Cần xử lý (" + s.attention + ")";
+      attention.textContent = t("Cần xử lý (%(count)s)", { count: s.attention });
       var ready = $("[data-ready]", bar);
-      if (r[3]) ready.textContent = "Đang chuẩn bị ngoại tuyến: " + r[3];
-      else if (r[2]) ready.textContent = "Sẵn sàng ngoại tuyến: " +
-        (r[1] === null || r[1] === undefined ? "hướng dẫn, hộp thư đi" : r[1] + " hộ") +
-        " · cập nhật " + hhmm(r[2]);
+      if (r[3]) ready.textContent = t("Đang chuẩn bị ngoại tuyến: %(progress)s", { progress: r[3] });
+      else if (r[2]) ready.textContent = t("Sẵn sàng ngoại tuyến: %(what)s · cập nhật %(time)s", {
+        what: r[1] === null || r[1] === undefined ? t("hướng dẫn, hộp thư đi") : t("%(count)s hộ", { count: r[1] }),
+        time: hhmm(r[2]) });
       else ready.textContent = "";
       $("[data-auth-needed]").hidden = !s.authNeeded;
       pendingVisits(s.items);
@@ -456,7 +457,7 @@ window.FieldkitJSON = {
     });
     Object.keys(counts).forEach(function (key) {
       var cell = $('[data-count="' + key + '"]');
-      if (cell) cell.textContent = counts[key].toLocaleString("vi-VN");
+      if (cell) cell.textContent = counts[key].toLocaleString(document.documentElement.lang === "en" ? "en-GB" : "vi-VN");
     });
     var empty = $("[data-empty]");
     if (empty) empty.hidden = shown > 0;
@@ -491,10 +492,10 @@ window.FieldkitJSON = {
     if (!input || !input.files.length) return;
     var out = $("[data-import-result]");
     input.files[0].text().then(Outbox.importAll).then(function (count) {
-      out.textContent = "Đã nhập " + count + " mục vào hộp thư đi.";
+      out.textContent = t("Đã nhập %(count)s mục vào hộp thư đi.", { count: count });
       flush(true);
     }, function (error) {
-      out.textContent = "Không nhập được: " + (error && error.message || error);
+      out.textContent = t("Không nhập được: %(reason)s", { reason: error && error.message || error });
     });
   });
 

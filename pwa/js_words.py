@@ -1,0 +1,84 @@
+"""The sentences the page scripts show (pwa/static/*.js, pwa/offline/outbox.js), so that the
+scripts speak the page's language without a build step or a second catalogue: each is
+marked here for pybabel, and base.html gives the page's translations to the scripts as a JSON
+data block (`FieldkitT` in outbox.js looks a sentence up by its Vietnamese). A Vietnamese
+page carries no block. tests/test_i18n.py fails when a script's `t("…")` is not listed here.
+"""
+
+from __future__ import annotations
+
+from flask_babel import gettext
+
+from fieldkit.i18n import N_
+from pwa import i18n
+
+WORDS = (
+    N_(" · gửi lúc %(time)s"),
+    N_("%(count)s dòng hỗ trợ · đang chờ trong hộp thư đi"),
+    N_("%(count)s hộ"),
+    N_("Bạn chưa cho phép thông báo. Chạm nút lần nữa và chọn “Cho phép”."),
+    N_("Bạn không có quyền gửi mục này."),
+    N_("Bỏ mục này"),
+    N_("Bỏ mục này? Nội dung đã ghi sẽ mất."),
+    N_("Chưa bật được thông báo trên điện thoại này. Hãy thử lại sau."),
+    N_("Chưa có thiết bị nào của bạn nhận thông báo."),
+    N_("Chưa gửi"),
+    N_("Chưa kết nối được máy chủ"),
+    N_("Chưa lưu được. Hãy sửa các ô được đánh dấu bên dưới."),
+    N_("Chưa sao chép được. Hãy giữ ngón tay lên ô chữ để chọn và sao chép."),
+    N_(
+        "Chưa xác nhận được: bạn đã hủy, hết thời gian, hoặc điện thoại chưa xác minh bạn (vân tay, khuôn mặt hoặc mã khóa màn hình). Hãy thử lại."
+    ),
+    N_("Chờ gửi (%(count)s)"),
+    N_("Cần xử lý (%(count)s)"),
+    N_("Cần xử lý"),
+    N_("Dữ liệu chưa hợp lệ — hãy sửa rồi gửi lại."),
+    N_(
+        "Hãy mở cài đặt của trình duyệt (biểu tượng bên trái địa chỉ trang), cho phép thông báo, rồi tải lại trang này."
+    ),
+    N_(
+        "Không dùng được khóa truy cập trên điện thoại này. Hãy thử lại hoặc dùng cách khác bên dưới."
+    ),
+    N_("Không kết nối được máy chủ"),
+    N_("Không kết nối được máy chủ. Hãy kiểm tra mạng rồi thử lại."),
+    N_("Không lưu được trên máy: %(reason)s"),
+    N_("Không mở được chia sẻ. Hãy bấm Sao chép."),
+    N_("Không nhập được: %(reason)s"),
+    N_("Máy chủ không nhận mục này."),
+    N_("Máy chủ trả lời %(status)s"),
+    N_("Máy chủ đang bận (%(status)s)"),
+    N_("Mục này đã được gửi trước đó với nội dung khác."),
+    N_("Ngoại tuyến"),
+    N_("Sẵn sàng ngoại tuyến: %(what)s · cập nhật %(time)s"),
+    N_("Sửa"),
+    N_("Thông báo đã bị chặn trên trình duyệt này"),
+    N_("Trang này không được phép dùng khóa truy cập (sai địa chỉ trang web)."),
+    N_(
+        "Trên iPhone, hãy thêm Fieldkit vào Màn hình chính rồi mở từ biểu tượng đó. Trên Android, hãy dùng Chrome."
+    ),
+    N_("Trình duyệt này không hỗ trợ thông báo"),
+    N_("Trực tuyến"),
+    N_("Tệp không phải bản sao hộp thư đi của Fieldkit."),
+    N_("hướng dẫn, hộp thư đi"),
+    N_("Đang bật trên điện thoại này"),
+    N_("Đang chuẩn bị ngoại tuyến: %(progress)s"),
+    N_("Đang kiểm tra điện thoại này…"),
+    N_("Đang nhận thông báo trên %(n)s thiết bị của bạn."),
+    N_("Đang tải tệp lên…"),
+    N_("Đang tắt trên điện thoại này"),
+    N_("Điện thoại này đã có khóa truy cập cho tài khoản của bạn."),
+    N_("Đã gửi lên xã."),
+    N_("Đã lưu trên máy — sẽ tự gửi khi có mạng."),
+    N_("Đã nhập %(count)s mục vào hộp thư đi."),
+    N_("Đã sao chép"),
+    N_("Đã tải lên. Máy chủ đang đọc tệp và so với danh sách hiện có…"),
+    N_("Đóng"),
+)
+
+
+def translations() -> dict[str, str]:
+    """Vietnamese sentence → the request's language; empty for Vietnamese (the default)."""
+    if i18n.language() == i18n.DEFAULT:
+        return {}
+    # gettext without values: the scripts fill `%(name)s` themselves.
+    return {word: gettext(word) for word in WORDS}
