@@ -20,7 +20,7 @@ OUTCOMES = {
 }
 
 RESULTS = {
-    Result.done: "Xong",
+    Result.done: _("Xong"),
     Result.partial: _("Được một phần"),
     Result.failed: _("Chưa được"),
     Result.referred: _("Chuyển tiếp"),
@@ -44,7 +44,7 @@ DEVICES = {
     Device.volunteer: _("Máy tình nguyện viên"),
 }
 
-SEXES = {Sex.male: "Nam", Sex.female: _("Nữ")}
+SEXES = {Sex.male: _("Nam"), Sex.female: _("Nữ")}
 
 REVIEW_STATES = {
     ReviewState.pending: _("Chờ duyệt"),
@@ -57,15 +57,15 @@ RELATIONS = [
     _("Chủ hộ"),
     _("Vợ"),
     _("Chồng"),
-    "Con",
+    _("Con"),
     _("Bố"),
     _("Mẹ"),
     _("Cháu"),
     _("Ông"),
     _("Bà"),
-    "Anh",
+    _("Anh"),
     _("Chị"),
-    "Em",
+    _("Em"),
     _("Con dâu"),
     _("Con rể"),
     _("Khác"),

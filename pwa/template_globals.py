@@ -71,9 +71,11 @@ def thousands(number) -> str:
 
 def options(choices):
     """(value, label) pairs for a select: from a vocab dict of enums, or a list of words."""
+    # The value is what is stored: always the Vietnamese word (str() of a domain Msg), never
+    # its translation; the label is shown in the page's language.
     if isinstance(choices, dict):
-        return [(getattr(k, "value", k), v) for k, v in choices.items()]
-    return [(c, c) for c in choices]
+        return [(getattr(k, "value", str(k)), v) for k, v in choices.items()]
+    return [(str(c), c) for c in choices]
 
 
 def can_record() -> bool:

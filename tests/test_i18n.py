@@ -112,6 +112,35 @@ def untranslated_in_template(source: str) -> list[str]:
     return parser.found
 
 
+def unmarked_strings_in_template_code(source: str) -> list[str]:
+    """Vietnamese string literals inside {{ … }} and {% … %} that no _()/pgettext() wraps."""
+    env = Environment(extensions=["jinja2.ext.i18n"])
+    found, calls, previous = [], [], None
+    for _line, kind, value in env.lex(source):
+        if kind == "operator" and value == "(":
+            calls.append(previous in ("_", "gettext", "ngettext", "pgettext", "npgettext"))
+        elif kind == "operator" and value == ")" and calls:
+            calls.pop()
+        elif kind == "string" and VIETNAMESE.search(value) and not any(calls):
+            found.append(value)
+        previous = value if kind == "name" else None
+    return found
+
+
+def test_the_template_code_check_sees_unmarked_strings():
+    source = '{% for v, t in [("yes", "Có"), ("no", _("Không"))] %}{{ pgettext("b", "Thêm") }}'
+    assert [s.strip("\"'") for s in unmarked_strings_in_template_code(source)] == ["Có"]
+
+
+def test_every_string_in_template_code_is_marked():
+    offenders = {
+        str(path.relative_to(ROOT)): found
+        for path in sorted(TEMPLATES.rglob("*.html"))
+        if (found := unmarked_strings_in_template_code(path.read_text()))
+    }
+    assert offenders == {}
+
+
 def test_the_template_check_sees_text_and_attributes():
     found = untranslated_in_template(
         '<p>Xin chào</p><button title="Lưu">{{ _("Lưu") }}</button>'

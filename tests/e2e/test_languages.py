@@ -32,6 +32,8 @@ def test_a_volunteer_works_in_english_and_switches_back(page, server, live_world
     # The status bar is written by app.js, with the words the page gave it.
     expect(page.locator("[data-net]")).to_have_text("Online")
     expect(page.locator("[data-ready]")).to_contain_text("Ready offline", timeout=30_000)
+    # The service worker that came with the new language was taken without a question.
+    expect(page.locator("[data-update]")).to_be_hidden()
     shot(page, "households-en")
 
     page.goto(f"{server.url}/households/{world.household.id}")

@@ -50,6 +50,8 @@ def test_switching_to_english_and_back(web, world):
     household = world.household.id
     page = web.get(f"/households/{household}").text
     assert "Visit history" in page and "Record a visit" in page
+    # A choice is shown in English but its value stays the stored Vietnamese word.
+    assert '<option value="Vợ">Wife</option>' in page
     form = web.get(f"/households/{household}/visits/new").text
     assert "Save visit" in form and "Time of visit" in form and "Person helped" in form
     assert "Lưu lượt thăm" not in form
