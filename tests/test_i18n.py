@@ -323,8 +323,20 @@ FIELD_SCREENS = (
     "pwa/navigation.py",
     "pwa/errors.py",
     "pwa/js_words.py",
+    "pwa/routes/households.py",
+    "pwa/routes/visits.py",
+    "pwa/routes/account.py",
+    "pwa/routes/auth.py",
+    "pwa/routes/offline.py",
+    "pwa/routes/sync.py",
     "fieldkit/vocab.py",
     "fieldkit/catalogue.py",
+    "fieldkit/visits.py",
+    "fieldkit/households.py",
+    "fieldkit/forms.py",
+    "fieldkit/sync.py",
+    "fieldkit/passkeys.py",
+    "fieldkit/sessions.py",
 )
 
 

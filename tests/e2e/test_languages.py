@@ -34,10 +34,13 @@ def test_a_volunteer_works_in_english_and_switches_back(page, server, live_world
     expect(page.locator("[data-ready]")).to_contain_text("Ready offline", timeout=30_000)
     # The service worker that came with the new language was taken without a question.
     expect(page.locator("[data-update]")).to_be_hidden()
+    # Longer English words still fit a 390-pixel phone: nothing scrolls sideways.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
     shot(page, "households-en")
 
     page.goto(f"{server.url}/households/{world.household.id}")
     expect(page.get_by_role("heading", name="Visit history")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
     shot(page, "household-en")
 
     page.goto(f"{server.url}/households/{world.household.id}/visits/new")
