@@ -1,7 +1,7 @@
 """The sentences the page scripts show (pwa/static/*.js, pwa/offline/outbox.js), so that the
 scripts speak the page's language without a build step or a second catalogue: each is
-marked here for pybabel, and base.html gives the page's translations to the scripts as a JSON
-data block (`FieldkitT` in outbox.js looks a sentence up by its Vietnamese). A Vietnamese
+marked here for pybabel, and base.html gives the page's translations to the scripts as JSON
+in a <meta> element (`FieldkitT` in outbox.js looks a sentence up by its Vietnamese). A Vietnamese
 page carries no block. tests/test_i18n.py fails when a script's `t("…")` is not listed here.
 """
 

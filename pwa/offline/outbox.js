@@ -20,13 +20,14 @@
   var channel = typeof BroadcastChannel !== "undefined" ? new BroadcastChannel("fieldkit-outbox") : null;
   var dbPromise = null;
 
-  // The page's words for scripts (pwa/js_words.py): the page carries, in a JSON data block,
-  // the translation of each Vietnamese sentence the scripts show; without it (Vietnamese, or
-  // in the service worker) a sentence stays Vietnamese. `%(name)s` takes a value, as gettext.
+  // The page's words for scripts (pwa/js_words.py): the page carries, as JSON in
+  // <meta name="fieldkit-words">, the translation of each Vietnamese sentence the scripts show;
+  // without it (Vietnamese, or in the service worker) a sentence stays Vietnamese.
+  // `%(name)s` takes a value, as in gettext.
   var words = {};
   if (typeof document !== "undefined") {
-    var block = document.getElementById("fieldkit-words");
-    try { words = block ? JSON.parse(block.textContent) : {}; } catch (e) { words = {}; }
+    var meta = document.querySelector('meta[name="fieldkit-words"]');
+    try { words = meta ? JSON.parse(meta.content) : {}; } catch (e) { words = {}; }
   }
   function t(text, values) {
     var said = words[text] || text;
