@@ -315,6 +315,11 @@ def _load(session: Session, kind: RecordKind, record_id: int) -> Any:
     return record
 
 
+def household_of(session: Session, kind: RecordKind, record_id: int) -> Household:
+    """The household a record belongs to (itself, for a proposed household)."""
+    return session.get(Household, _household_id(kind, _load(session, kind, record_id)))
+
+
 def _parse_kind(kind: Any) -> RecordKind:
     try:
         return RecordKind(kind)

@@ -23,7 +23,9 @@ def init_app(app: Flask) -> None:
     # lighter on the wire.
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
-    app.jinja_env.filters.update(local_time=local_time, vn_date=vn_date, thousands=thousands)
+    app.jinja_env.filters.update(
+        local_time=local_time, vn_date=vn_date, thousands=thousands, stored=stored
+    )
     app.jinja_env.globals.update(
         # wording and vocabulary
         vocab=vocab,
@@ -67,6 +69,12 @@ def vn_date(day, fmt="%d/%m/%Y") -> str:
 
 def thousands(number) -> str:
     return f"{number:,}".replace(",", ".")
+
+
+def stored(value) -> str:
+    """The Vietnamese word a form sends and the database keeps, for a domain word that the page
+    otherwise shows translated (`value="{{ reason|stored }}"`)."""
+    return str(value)
 
 
 def options(choices):

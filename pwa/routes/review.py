@@ -18,7 +18,7 @@ from fieldkit.errors import Invalid
 from fieldkit.models import Member, RecordKind, ReviewState, Role, Village
 from pwa import db, params
 from pwa.auth import login_required
-from pwa.render import render
+from pwa.render import is_fragment_request, render
 from pwa.routes import now
 
 bp = Blueprint("review", __name__)
@@ -65,6 +65,8 @@ def _filters(form=None) -> dict[str, str]:
 
 
 def _inbox_page(status: int = 200, *, errors: dict | None = None, open_key: str = "", form=None):
+    """The inbox; to an htmx decision that was refused, only the record's item with the
+    message (review/_entry.html), or a line saying it is gone when it left the inbox."""
     policy.require_commune_staff(g.member)
     session = db.session()
     filters = _filters(form)
@@ -95,8 +97,25 @@ def _inbox_page(status: int = 200, *, errors: dict | None = None, open_key: str 
         )
         .order_by(Member.name)
     ).all()
+    item = open_key.rsplit(":", 2)[0] if open_key else ""
+    entry = next((e for e in box.entries if f"{e.kind.value}:{e.record_id}" == item), None)
+    if entry is None and is_fragment_request():
+        return render(
+            "review/index.html",
+            "review/_decided.html",
+            item_id=f"done-{item.replace(':', '-')}",
+            outcome=(errors or {}).get("form", ""),
+            household=None,
+            reason="",
+            total=box.total,
+            status=status,
+        )
     return render(
         "review/index.html",
+        "review/_entry.html",
+        entry=entry,
+        in_place=is_fragment_request(),
+        uses_htmx=True,
         box=box,
         filters=filters,
         villages=villages,
@@ -164,11 +183,37 @@ def decide():
             form=form,
         )
     session.commit()
+    if is_fragment_request():
+        return _decided(choice, decision, reason)
     flash(
         _("%(value)s hồ sơ.", value=DONE[decision])
         + (_(" Lý do: %(reason)s", reason=reason) if reason else "")
     )
     return _back()
+
+
+def _decided(choice: review.Choice, decision: ReviewState, reason: str):
+    """An htmx decision's answer: the record's item says what was done; the count follows."""
+    session = db.session()
+    filters = _filters(request.form)
+    remaining = review.inbox(
+        session,
+        member=g.member,
+        now=now(),
+        village_id=forms.parse_id(filters["village"]),
+        volunteer_id=forms.parse_id(filters["volunteer"]),
+        kind=RecordKind(filters["kind"]) if filters["kind"] else None,
+        older_than_days=forms.parse_id(filters["age"]),
+        limit=0,
+    )
+    return render(
+        "review/_decided.html",
+        item_id=f"done-{choice.kind.value}-{choice.record_id}",
+        outcome=_("%(value)s hồ sơ", value=DONE[decision]),
+        household=review.household_of(session, choice.kind, choice.record_id),
+        reason=reason,
+        total=remaining.total,
+    )
 
 
 @bp.post("/review/approve")

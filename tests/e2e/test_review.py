@@ -142,3 +142,38 @@ def test_send_back_fix_offline_resubmit_approve(
         ] == [ReviewState.returned, ReviewState.approved]
         assert len(session.exec(select(RecordRevision)).all()) == 2
     assert visit_uuid
+
+
+def test_inbox_decides_in_place_without_reloading(page, server, live_world, shot):
+    """htmx: a decision replaces only its record's item with what was done and the count
+    follows; a refused one (no reason) keeps the item, its typed words and the message."""
+    world, engine = live_world
+    with new_session(engine) as session:
+        first = record_visit(session, world, lines=[line(world.head)], notes="Lần một")
+        second = record_visit(
+            session, world, household=world.far_household, member=world.other_volunteer
+        )
+        session.commit()
+        first_id, second_id = first.id, second.id
+    sign_in(page, server, world.staff.phone)
+    page.goto(f"{server.url}/review")
+    expect(page.locator("#review-total")).to_have_text("(2)")
+    page.evaluate("window.__stillHere = true")  # gone if the page reloads
+
+    item = page.locator(f"#r-visit-{second_id}")
+    item.locator("summary", has_text="Từ chối").click()
+    item.get_by_role("button", name="Từ chối hồ sơ").click()  # no reason given
+    expect(item.locator(".field-error")).to_contain_text("lý do")
+    expect(item.locator("details.decide-reject")).to_have_attribute("open", "")
+    assert page.evaluate("window.__stillHere") is True
+
+    page.locator(f"#r-visit-{first_id}").get_by_role("button", name="Duyệt", exact=True).click()
+    done = page.locator(f"#done-visit-{first_id}")
+    expect(done).to_contain_text("Đã duyệt hồ sơ")
+    expect(done).to_contain_text(world.household.head_name)
+    expect(page.locator("#review-total")).to_have_text("(1)")
+    expect(page.locator(".review-item")).to_have_count(1)
+    assert page.evaluate("window.__stillHere") is True
+    assert _visit_state(engine, first_id)[0] is ReviewState.approved
+    assert _visit_state(engine, second_id)[0] is ReviewState.pending
+    shot(page, "review-decided-in-place")

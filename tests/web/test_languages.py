@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import uuid
 
 from sqlmodel import select
@@ -122,3 +123,36 @@ def test_files_stay_vietnamese_and_the_audit_log_records_vietnamese(web, world, 
     web.post("/account/sessions/end-all")
     ended = db.exec(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
     assert ended.details == {"what": "mọi thiết bị"}
+
+
+VALUE = re.compile(r'<(?:option|input)\b[^>]*\bvalue="([^"]*)"')
+
+
+def _values(page: str) -> list[str]:
+    """What the page's forms would send: every option's and input's value, save the CSRF token,
+    the fresh UUIDs and the time of the visit, which differ at each rendering."""
+    fresh = re.compile(r"[0-9a-f-]{36}|\d{4}-\d\d-\d\dT\d\d:\d\d")
+    return [v for v in VALUE.findall(page) if len(v) < 60 and not fresh.fullmatch(v)]
+
+
+def test_what_a_form_sends_does_not_depend_on_the_language(web, world):
+    """Choices are shown translated but send (and store) the same Vietnamese values."""
+    web.sign_in(world.volunteer)
+    household = world.household.id
+    pages = [f"/households/{household}", f"/households/{household}/visits/new", "/households/new"]
+    vietnamese = {url: _values(web.get(url).text) for url in pages}
+    _switch(web, "en")
+    for url in pages:
+        assert _values(web.get(url).text) == vietnamese[url], url
+
+
+def test_review_reasons_send_the_same_words_in_english(web, world):
+    web.sign_in(world.volunteer)
+    proposed = {"uuid": str(uuid.uuid4()), "label": "40", "head_name": "Đỗ Văn Hải"}
+    assert web.post("/households/new", proposed).status_code == 303
+    web.sign_in(world.staff)
+    vietnamese = _values(web.get("/review").text)
+    _switch(web, "en")
+    page = web.get("/review").text
+    assert 'name="reason_choice"' in page  # the world has records waiting, with reason chips
+    assert _values(page) == vietnamese

@@ -324,3 +324,42 @@ def test_filters_naming_ids_too_large_for_the_database_filter_nothing(web, world
     """A filter naming an id no row can have is ignored: the page opens, never a 500."""
     web.sign_in(world.staff)
     assert web.get(url).status_code == 200
+
+
+HTMX = {"HX-Request": "true"}
+
+
+def test_an_htmx_decision_answers_only_the_records_item_and_the_count(web, db, world):
+    first = _visit(db, world, notes="Một")
+    second = record_visit(db, world, household=world.far_household, member=world.other_volunteer)
+    db.commit()
+    web.sign_in(world.staff)
+    web.get("/review")
+
+    refused = web.post(
+        "/review/decide",
+        {"record": f"visit:{second.id}:1", "decision": "reject", "reason": "  "},
+        headers=HTMX,
+    )
+    assert refused.status_code == 422
+    item = refused.get_data(as_text=True)
+    assert "<html" not in item and f'id="r-visit-{second.id}"' in item
+    assert "Hãy ghi lý do từ chối" in item and "open" in item  # the reject form stays open
+
+    done = web.post(
+        "/review/decide", {"record": f"visit:{first.id}:1", "decision": "approve"}, headers=HTMX
+    )
+    assert done.status_code == 200
+    text = done.get_data(as_text=True)
+    assert "<html" not in text and f'id="done-visit-{first.id}"' in text
+    assert "Đã duyệt hồ sơ" in text and world.household.head_name in text
+    assert 'id="review-total" hx-swap-oob="true">(1)<' in text
+    assert _state(db, first)[0] is ReviewState.approved
+
+    again = web.post(
+        "/review/decide", {"record": f"visit:{first.id}:1", "decision": "approve"}, headers=HTMX
+    )
+    assert again.status_code == 409  # decided already: the item says so, nothing changes
+    assert "<html" not in again.get_data(as_text=True) and _decisions(db) == 1
+    # The page after any of it, without script, still shows the message a reload would.
+    assert "(1)" in web.get("/review").get_data(as_text=True)
