@@ -22,10 +22,9 @@ from sqlmodel import Session, col, select
 from fieldkit import audit, policy, push
 from fieldkit.errors import Forbidden, Invalid
 from fieldkit.i18n import _
-from fieldkit.models import Household, Member, ReviewState, Role, Village
+from fieldkit.models import Household, Member, ReviewState, Village
 
 # Who goes door to door, and so may be given households.
-ASSIGNABLE = {Role.volunteer, Role.leader}
 MAX_RANGE = 5000
 
 # House numbers are ASCII digits, at most 9 of them: `\d` would take "١٢", and int() of
@@ -93,7 +92,7 @@ def _volunteer(session: Session, scope: policy.Scope, volunteer_id: int | None) 
                 )
             }
         )
-    if volunteer.role not in ASSIGNABLE or volunteer.village_id is None:
+    if not policy.is_field_member(volunteer) or volunteer.village_id is None:
         raise Invalid(
             {
                 "volunteer": _(
@@ -318,7 +317,7 @@ def overview(session: Session, actor: Member, *, village_id: int) -> Overview:
         .where(
             Member.village_id == village.id,
             col(Member.active).is_(True),
-            col(Member.role).in_(ASSIGNABLE),
+            policy.field_members(),
         )
         .order_by(Member.name)
     ).all()

@@ -1,5 +1,10 @@
-"""The `fieldkit` console command: set up a commune, its villages and members, sign-in links,
-the demo commune. Each command owns its transaction."""
+"""The `fieldkit` console command: set up communes (one by one or a whole province), their
+villages and members, province staff, sign-in links, the demo commune or province. Each
+command owns its transaction.
+
+One server may serve many communes (a province's, issue 14): every command that acts on one
+commune takes `--commune CODE` through `commune_option` / `the_commune` below, and needs it
+only when the database holds more than one commune."""
 
 from __future__ import annotations
 
@@ -38,12 +43,34 @@ def _session():
         engine.dispose()
 
 
-def _the_commune(session: Session) -> Commune:
-    found = session.exec(select(Commune)).all()
+COMMUNE_HELP = "Mã xã (5 chữ số) mà lệnh làm việc với; không cần khi máy chủ chỉ có một xã."
+
+
+def commune_option(command):
+    """`--commune CODE` for a command that acts on one commune; resolve it with the_commune()."""
+    return click.option("--commune", "commune_code", metavar="MÃ_XÃ", help=COMMUNE_HELP)(command)
+
+
+def the_commune(session: Session, code: str | None) -> Commune:
+    """The commune a console command acts on: the one with official code `code`, or — when no
+    code is given — the only commune there is. A clear Vietnamese message otherwise."""
+    if code is not None and code.strip():
+        code = code.strip()
+        commune = session.exec(select(Commune).where(Commune.code == code)).first()
+        if commune is None:
+            raise click.ClickException(
+                f"Máy chủ chưa có xã mã {code}. Tạo xã trước: fieldkit init {code}"
+            )
+        return commune
+    found = session.exec(select(Commune).order_by(Commune.code).limit(4)).all()
     if not found:
         raise click.ClickException("Chưa có xã nào. Chạy trước: fieldkit init <mã xã>")
     if len(found) > 1:
-        raise click.ClickException("Có nhiều xã; lệnh này chưa hỗ trợ chọn xã.")
+        total = session.exec(select(func.count()).select_from(Commune)).one()
+        examples = ", ".join(f"{c.code} ({c.name})" for c in found[:3])
+        raise click.ClickException(
+            f"Máy chủ có {total} xã; chọn xã bằng --commune MÃ_XÃ, ví dụ {examples}."
+        )
     return found[0]
 
 
@@ -62,13 +89,30 @@ def migrate_command() -> None:
 
 
 @main.command()
-@click.argument("code")
-def init(code: str) -> None:
-    """Create the commune from its official 5-digit code (danh mục sau 01/7/2025)."""
+@click.argument("codes", nargs=-1, metavar="[MÃ_XÃ]...")
+@click.option(
+    "--province",
+    "province_code",
+    metavar="MÃ_TỈNH",
+    help="Tạo mọi xã của tỉnh này (mã 2 chữ số, danh mục sau 01/7/2025).",
+)
+def init(codes: tuple[str, ...], province_code: str | None) -> None:
+    """Create communes from their official 5-digit codes (danh mục sau 01/7/2025), or every
+    commune of a province with --province. Idempotent: a commune already there is kept."""
+    if not codes and not province_code:
+        raise click.UsageError("Cho biết mã xã (fieldkit init 15349) hoặc --province MÃ_TỈNH.")
     with _session() as session:
-        commune, created = communes.init_commune(session, code)
-        word = "Đã tạo" if created else "Đã có"
-        click.echo(f"{word}: {commune.name}, {commune.province_name} (mã {commune.code}).")
+        if province_code:
+            made = communes.init_province(session, province_code)
+            new = sum(created for _, created in made)
+            province = made[0][0].province_name if made else province_code
+            click.echo(
+                f"{province}: {len(made)} xã, phường — đã tạo {new}, đã có {len(made) - new}."
+            )
+        for code in codes:
+            commune, created = communes.init_commune(session, code)
+            word = "Đã tạo" if created else "Đã có"
+            click.echo(f"{word}: {commune.name}, {commune.province_name} (mã {commune.code}).")
 
 
 @main.group()
@@ -78,10 +122,12 @@ def village() -> None:
 
 @village.command("add")
 @click.argument("name")
-def village_add(name: str) -> None:
+@commune_option
+def village_add(name: str, commune_code: str | None) -> None:
     with _session() as session:
-        added = communes.add_village(session, _the_commune(session), name)
-        click.echo(f"Đã thêm {added.name} (mã {added.id}).")
+        commune = the_commune(session, commune_code)
+        added = communes.add_village(session, commune, name)
+        click.echo(f"Đã thêm {added.name} vào {commune.name} (mã {added.id}).")
 
 
 @main.group()
@@ -94,9 +140,36 @@ def member() -> None:
 @click.option("--role", type=click.Choice([r.value for r in Role]), default="volunteer")
 @click.option("--village", "village_name", help="Tên thôn (bắt buộc với thành viên, tổ trưởng)")
 @click.option("--phone")
-def member_add(name: str, role: str, village_name: str | None, phone: str | None) -> None:
+@commune_option
+@click.option(
+    "--province",
+    "province_code",
+    metavar="MÃ_TỈNH",
+    help="Tỉnh của cán bộ tỉnh (vai trò province hoặc province_admin).",
+)
+def member_add(
+    name: str,
+    role: str,
+    village_name: str | None,
+    phone: str | None,
+    commune_code: str | None,
+    province_code: str | None,
+) -> None:
+    from fieldkit import policy, province
+
     with _session() as session:
-        commune = _the_commune(session)
+        if policy.belongs_to_province(Role(role)) or province_code:
+            if commune_code or village_name:
+                raise click.ClickException("Cán bộ tỉnh thuộc một tỉnh, không thuộc xã hay thôn.")
+            added = province.add_member(
+                session, province_code=province_code, name=name, role=Role(role), phone=phone
+            )
+            click.echo(
+                f"Đã thêm {added.name} — {ROLES[added.role]}, tỉnh {added.province_code} "
+                f"(mã {added.id})."
+            )
+            return
+        commune = the_commune(session, commune_code)
         place = None
         if village_name:
             place = session.exec(
@@ -134,45 +207,113 @@ def _print_link(session: Session, settings: Settings, person: Member, *, qr: boo
 @main.command()
 @click.argument("who")
 @click.option("--no-qr", is_flag=True, help="Chỉ in liên kết, không in mã QR.")
-def invite(who: str, no_qr: bool) -> None:
-    """Print a one-time sign-in link (24 h) for a member, given by id or phone, with a QR."""
+@click.option(
+    "--commune",
+    "commune_code",
+    metavar="MÃ_XÃ",
+    help="Xã của người được mời, khi số điện thoại có ở nhiều xã.",
+)
+@click.option("--province", "province_code", metavar="MÃ_TỈNH", help="Mời cán bộ của tỉnh này.")
+def invite(who: str, no_qr: bool, commune_code: str | None, province_code: str | None) -> None:
+    """Print a one-time sign-in link (24 h) for a member, given by id or phone, with a QR.
+    The first province admin gets hers here; she invites the other province staff."""
     settings = Settings.from_env()
     with _session() as session:
-        person = members.find_member(session, who)
+        commune = the_commune(session, commune_code) if commune_code else None
+        person = members.find_member(
+            session,
+            who,
+            commune_id=commune.id if commune else None,
+            province_code=province_code,
+        )
         _print_link(session, settings, person, qr=not no_qr)
         click.echo("Liên kết dùng được một lần, trong 24 giờ.")
 
 
 @main.command()
-@click.option("--households", default=1520, show_default=True, type=click.IntRange(10, 200_000))
+@click.option(
+    "--households",
+    type=click.IntRange(10, 2_000_000),
+    help="Số hộ (mặc định 1.520 cho xã mẫu, 1.000.000 cho tỉnh mẫu; xã tối đa 200.000).",
+)
 @click.option("--seed", default=2025, show_default=True)
 @click.option("--if-empty", is_flag=True, help="Không làm gì nếu đã có dữ liệu.")
-@click.option("--links", is_flag=True, help="In liên kết đăng nhập cho 3 người dùng mẫu.")
-def demo(households: int, seed: int, if_empty: bool, links: bool) -> None:
-    """Build the demo commune (modelled on xã Vĩnh Hưng, Vĩnh Lộc, Thanh Hóa)."""
+@click.option("--links", is_flag=True, help="In liên kết đăng nhập cho người dùng mẫu.")
+@click.option(
+    "--province",
+    "province",
+    is_flag=True,
+    help="Tạo tỉnh mẫu để đo ở quy mô lớn: nhiều xã của tỉnh có xã mẫu, hai năm lượt thăm.",
+)
+@click.option(
+    "--communes",
+    "communes_count",
+    default=100,
+    show_default=True,
+    type=click.IntRange(1, 200),
+    help="Số xã của tỉnh mẫu.",
+)
+@click.option(
+    "--commune",
+    "commune_code",
+    metavar="MÃ_XÃ",
+    help="Mã xã dựng dữ liệu mẫu (mặc định FIELDKIT_DEMO_COMMUNE, 15349); với --province: xã "
+    "đầu tiên, và tỉnh của nó.",
+)
+def demo(
+    households: int | None,
+    seed: int,
+    if_empty: bool,
+    links: bool,
+    province: bool,
+    communes_count: int,
+    commune_code: str | None,
+) -> None:
+    """Build the demo commune (modelled on xã Vĩnh Hưng, Vĩnh Lộc, Thanh Hóa), or with
+    --province a demo province of many communes (meant for PostgreSQL; commits after each
+    commune)."""
+    from fieldkit import admin_units
     from fieldkit import demo as demo_data
 
     settings = Settings.from_env()
+    if not province and households is not None and households > 200_000:
+        raise click.BadParameter("xã mẫu tối đa 200.000 hộ.", param_hint="--households")
     with _session() as session:
         existing = session.exec(select(func.count()).select_from(Household)).one()
         if existing and if_empty:
-            click.echo(f"Đã có dữ liệu ({existing} hộ); bỏ qua tạo xã mẫu.")
+            click.echo(f"Đã có dữ liệu ({existing} hộ); bỏ qua tạo dữ liệu mẫu.")
         elif existing:
             raise click.ClickException(
-                "Cơ sở dữ liệu đã có dữ liệu; xã mẫu chỉ tạo trên CSDL trống."
+                "Cơ sở dữ liệu đã có dữ liệu; dữ liệu mẫu chỉ tạo trên CSDL trống."
             )
+        elif province:
+            first = (commune_code or settings.demo_commune_code).strip()
+            for line in demo_data.build_province(
+                session,
+                province_code=admin_units.lookup_commune(first).province_code,
+                communes_count=communes_count,
+                households=households or 1_000_000,
+                seed=seed,
+                now=utcnow(),
+                first_commune=first,
+            ):
+                session.commit()
+                click.echo(line)
         else:
             summary = demo_data.build(
                 session,
-                commune_code=settings.demo_commune_code,
-                households=households,
+                commune_code=(commune_code or settings.demo_commune_code).strip(),
+                households=households or 1520,
                 seed=seed,
                 now=utcnow(),
             )
             click.echo(summary)
         if links:
             click.echo("\nLiên kết đăng nhập (dùng một lần, trong 24 giờ):")
-            for person in demo_data.demo_people(session):
+            people = demo_data.demo_people(session)
+            if province:
+                people += demo_data.province_people(session)
+            for person in people:
                 _print_link(session, settings, person, qr=False)
 
 
@@ -273,21 +414,6 @@ def restore_command(path: Path, force: bool) -> None:
 # --- Importing lists (issue 15) ----------------------------------------------------------------
 
 
-def _commune_for(session: Session, code: str | None) -> Commune:
-    """The commune a command acts on: --commune CODE, or the only one there is."""
-    if code:
-        found = session.exec(select(Commune).where(Commune.code == code.strip())).first()
-        if found is None:
-            raise click.ClickException(f"Không có xã nào mang mã {code}.")
-        return found
-    communes_found = session.exec(select(Commune)).all()
-    if len(communes_found) == 1:
-        return communes_found[0]
-    if not communes_found:
-        raise click.ClickException("Chưa có xã nào. Chạy trước: fieldkit init <mã xã>")
-    raise click.ClickException("Có nhiều xã: thêm --commune <mã xã>.")
-
-
 @main.group("import")
 def import_group() -> None:
     """Bring a commune's lists in from Excel (.xlsx) or CSV: households, the team."""
@@ -331,7 +457,7 @@ def _run_import(
     settings = Settings.from_env()
     refused = 0
     with _session() as session:
-        commune = _commune_for(session, commune_code)
+        commune = the_commune(session, commune_code)
         importer = imports.Importer.console(commune.id)
         village_id = None
         if village_name:
@@ -394,7 +520,7 @@ def _counts_line(counts: dict, *, done: bool) -> str:
 
 @import_group.command("households")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--commune", "commune_code", help="Mã xã (khi máy chủ có nhiều xã).")
+@commune_option
 @click.option("--village", "village_name", help="Thôn của các hộ khi tệp không có cột Thôn.")
 @click.option("--dry-run", is_flag=True, help="Chỉ xem trước, không ghi gì.")
 @click.option("--create-villages", is_flag=True, help="Tạo các thôn tệp có mà xã chưa có.")
@@ -420,7 +546,7 @@ def import_households(
 
 @import_group.command("team")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--commune", "commune_code", help="Mã xã (khi máy chủ có nhiều xã).")
+@commune_option
 @click.option("--village", "village_name", help="Thôn của mọi người khi tệp không có cột Thôn.")
 @click.option("--dry-run", is_flag=True, help="Chỉ xem trước, không ghi gì.")
 @click.option("--skip-refused", is_flag=True, help="Đưa vào các dòng hợp lệ, bỏ dòng bị từ chối.")

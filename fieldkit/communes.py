@@ -31,6 +31,32 @@ def init_commune(session: Session, code: str) -> tuple[Commune, bool]:
     return commune, created
 
 
+def init_province(session: Session, province_code: str) -> list[tuple[Commune, bool]]:
+    """Every commune of the province (official list after 1 July 2025), created where new, by
+    official code; (commune, created) each. Idempotent. Caller commits."""
+    known = {
+        commune.code: commune
+        for commune in session.exec(
+            select(Commune).where(Commune.province_code == (province_code or "").strip())
+        ).all()
+    }
+    made = []
+    for official in admin_units.communes_of_province(province_code):
+        commune = known.get(official.code)
+        if commune is None:
+            commune = Commune(
+                code=official.code,
+                name=official.name,
+                province_code=official.province_code,
+                province_name=official.province_name,
+            )
+            session.add(commune)
+        made.append((commune, official.code not in known))
+    session.flush()
+    catalogue.install_starting_set(session)
+    return made
+
+
 def add_village(session: Session, commune: Commune, name: str, kind: str = _("thôn")) -> Village:
     name = " ".join(forms.checked_text(name, field="name", label=_("tên thôn")).split())
     if not name or len(name) > 80:

@@ -15,6 +15,7 @@ visit sum to it too. Visits and assistance lines are counted one by one and sum 
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -22,18 +23,22 @@ from datetime import date, datetime, time, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
-from fieldkit import forms
+from fieldkit import forms, policy
 from fieldkit.errors import Invalid
 from fieldkit.i18n import _
 from fieldkit.indicators import (
     COUNTED,
+    DAY,
     LABELS,
     RESIDENT_INDICATORS,
+    WEEK,
     Count,
     VillageIndicators,
+    activity_sums,
     assistance_lines,
     flag,
     line_approved,
+    member_sums,
 )
 from fieldkit.models import (
     Assistance,
@@ -43,12 +48,11 @@ from fieldkit.models import (
     Reason,
     Result,
     ReviewState,
-    Role,
     Target,
     Village,
     Visit,
 )
-from fieldkit.targets import Progress, progress
+from fieldkit.targets import Progress, is_from_province, progress
 from fieldkit.text import sort_key
 
 LEVEL1 = RESIDENT_INDICATORS["vneid_level1"]
@@ -187,6 +191,46 @@ def _first_level1(village_id: int):
     )
 
 
+@dataclass(frozen=True)
+class Firsts:
+    """Who first reached each household, and first brought each resident to VNeID level 1,
+    when, and whether it counts as approved (one row per household / resident, credited once:
+    see the module's docstring), counted from the visits and lines: for a period's numbers
+    (the weekly print view) and as the reference the kept tallies are tested against."""
+
+    reach: list[tuple[int, datetime, int]]  # (volunteer id, visited at, approved 0/1)
+    level1: list[tuple[int, datetime, int]]
+
+
+def firsts(session: Session, *, village_id: int) -> Firsts:
+    rows = []
+    for first in (_first_reach(village_id), _first_level1(village_id)):
+        rows.append(
+            [
+                (volunteer_id, visited_at, int(approved or 0))
+                for volunteer_id, visited_at, approved in session.exec(
+                    select(first.c.volunteer_id, first.c.visited_at, first.c.approved).where(
+                        first.c.rank == 1
+                    )
+                ).all()
+            ]
+        )
+    return Firsts(reach=rows[0], level1=rows[1])
+
+
+def _tally(rows, key, since: datetime | None = None, until: datetime | None = None) -> dict:
+    """Count(approved, pending) of `rows` (volunteer, time, approved) by key(row), for the
+    rows with since <= time < until."""
+    found: dict = {}
+    for row in rows:
+        at = row[1]
+        if (since is not None and at < since) or (until is not None and at >= until):
+            continue
+        approved, total = found.get(key(row), (0, 0))
+        found[key(row)] = (approved + row[2], total + 1)
+    return {name: _count(ok, n) for name, (ok, n) in found.items()}
+
+
 def _between(column, since: datetime | None, until: datetime | None) -> list:
     conditions = []
     if since is not None:
@@ -228,7 +272,7 @@ class VolunteerRow:
 
     member_id: int | None
     name: str
-    role: Role | None
+    leads: bool  # the village's team leader (tổ trưởng)
     assigned: int = 0  # households assigned now (not rejected)
     visits: Count = Count()
     reached: Count = Count()  # households this person reached first
@@ -247,11 +291,17 @@ def per_volunteer(
     village_id: int,
     since: datetime | None = None,
     until: datetime | None = None,
+    recount: bool = False,
 ) -> VolunteerTable:
     """The village's volunteers and leaders (active ones, and anyone who visited there), by
     name, with the households assigned to them now and their visits, first reaches and lines
     done within `since <= visited_at < until`. A last row holds the households assigned to
-    nobody. Each column of `total` is the sum of the rows. Five grouped queries."""
+    nobody. Each column of `total` is the sum of the rows.
+
+    All time (no period): the member: tallies kept beside the indicators, read in one query.
+    For a period (the weekly print view), or with `recount`: counted from the visits and lines
+    (three grouped queries and the village's Firsts) — the reference the kept tallies are
+    tested against."""
     assigned = {
         member_id: int(n)
         for member_id, n in session.exec(
@@ -260,6 +310,58 @@ def per_volunteer(
             .group_by(Household.assigned_volunteer_id)
         ).all()
     }
+    if since is None and until is None and not recount:
+        kept = member_sums(session, village_id)
+        visits, reached, lines = (
+            {member_id: count for (member_id, what), count in kept.items() if what == name}
+            for name in ("visits", "reached", "lines_done")
+        )
+    else:
+        visits, reached, lines = _counted_per_volunteer(session, village_id, since, until)
+
+    worked = {i for i in (*assigned, *visits, *reached, *lines) if i is not None}
+    people = session.exec(
+        select(Member).where(
+            sa.or_(
+                sa.and_(
+                    Member.village_id == village_id,
+                    col(Member.active).is_(True),
+                    policy.field_members(),
+                ),
+                col(Member.id).in_(worked or {-1}),
+            )
+        )
+    ).all()
+    rows = [
+        VolunteerRow(
+            member_id=person.id,
+            name=person.name,
+            leads=policy.leads_team(person),
+            assigned=assigned.get(person.id, 0),
+            visits=visits.get(person.id, Count()),
+            reached=reached.get(person.id, Count()),
+            lines_done=lines.get(person.id, Count()),
+        )
+        for person in sorted(people, key=lambda p: sort_key(p.name))
+    ]
+    rows.append(
+        VolunteerRow(
+            member_id=None, name=_("Chưa phân công"), leads=False, assigned=assigned.get(None, 0)
+        )
+    )
+    total = VolunteerRow(
+        member_id=None,
+        name=_("Cả thôn"),
+        leads=False,
+        assigned=sum(row.assigned for row in rows),
+        visits=_sum(row.visits for row in rows),
+        reached=_sum(row.reached for row in rows),
+        lines_done=_sum(row.lines_done for row in rows),
+    )
+    return VolunteerTable(rows=rows, total=total)
+
+
+def _counted_per_volunteer(session: Session, village_id: int, since, until):
     visits = {
         member_id: _count(ok, n)
         for member_id, ok, n in session.exec(
@@ -269,15 +371,8 @@ def per_volunteer(
             .group_by(Visit.volunteer_id)
         ).all()
     }
-    first = _first_reach(village_id)
-    reached = {
-        member_id: _count(ok, n)
-        for member_id, ok, n in session.exec(
-            select(first.c.volunteer_id, func.sum(first.c.approved), func.count())
-            .where(first.c.rank == 1, *_between(first.c.visited_at, since, until))
-            .group_by(first.c.volunteer_id)
-        ).all()
-    }
+    known = firsts(session, village_id=village_id)
+    reached = _tally(known.reach, lambda row: row[0], since, until)
     lines = {
         member_id: _count(ok, n)
         for member_id, ok, n in session.exec(
@@ -291,47 +386,7 @@ def per_volunteer(
             .group_by(Visit.volunteer_id)
         ).all()
     }
-
-    worked = {i for i in (*assigned, *visits, *reached, *lines) if i is not None}
-    people = session.exec(
-        select(Member).where(
-            sa.or_(
-                sa.and_(
-                    Member.village_id == village_id,
-                    col(Member.active).is_(True),
-                    col(Member.role).in_((Role.volunteer, Role.leader)),
-                ),
-                col(Member.id).in_(worked or {-1}),
-            )
-        )
-    ).all()
-    rows = [
-        VolunteerRow(
-            member_id=person.id,
-            name=person.name,
-            role=person.role,
-            assigned=assigned.get(person.id, 0),
-            visits=visits.get(person.id, Count()),
-            reached=reached.get(person.id, Count()),
-            lines_done=lines.get(person.id, Count()),
-        )
-        for person in sorted(people, key=lambda p: sort_key(p.name))
-    ]
-    rows.append(
-        VolunteerRow(
-            member_id=None, name=_("Chưa phân công"), role=None, assigned=assigned.get(None, 0)
-        )
-    )
-    total = VolunteerRow(
-        member_id=None,
-        name=_("Cả thôn"),
-        role=None,
-        assigned=sum(row.assigned for row in rows),
-        visits=_sum(row.visits for row in rows),
-        reached=_sum(row.reached for row in rows),
-        lines_done=_sum(row.lines_done for row in rows),
-    )
-    return VolunteerTable(rows=rows, total=total)
+    return visits, reached, lines
 
 
 def volunteer_households(session: Session, *, village_id: int, member_id: int) -> list[Household]:
@@ -376,9 +431,35 @@ class WeekRow:
 def per_week(
     session: Session, *, village_id: int, last: Week, weeks: int = WEEKS_SHOWN
 ) -> list[WeekRow]:
-    """The `weeks` ISO weeks ending with `last`, oldest first. Three grouped queries; each
-    visit falls in one week bucket (a CASE on the week starts, the same in SQLite and
-    PostgreSQL), each household and resident in the week it was first reached."""
+    """The `weeks` ISO weeks ending with `last`, oldest first: the week: tallies kept beside
+    the indicators (visits made that week; households and residents credited to the week
+    they were first reached), read in one query."""
+    shown = [last.previous(n) for n in range(weeks - 1, -1, -1)]
+    names = {"visits": "visits", "reached": "reached", "vneid_level1": "level1"}
+    kept = activity_sums(
+        session,
+        [village_id],
+        [f"{WEEK}{week.iso}:{key}" for week in shown for key in names.values()],
+    )
+    return [
+        WeekRow(
+            week=week,
+            **{
+                name: kept.get((village_id, f"{WEEK}{week.iso}:{key}"), Count())
+                for name, key in names.items()
+            },
+        )
+        for week in shown
+    ]
+
+
+def count_weeks(
+    session: Session, *, village_id: int, last: Week, weeks: int = WEEKS_SHOWN
+) -> list[WeekRow]:
+    """per_week counted from the visits and lines: one grouped query over the weeks' visits,
+    each falling in one week bucket (a CASE on the week starts, the same in SQLite and
+    PostgreSQL); each household and resident in the week it was first reached (the village's
+    Firsts). The reference the kept tallies are tested against."""
     shown = [last.previous(n) for n in range(weeks - 1, -1, -1)]
 
     def bucket(column):
@@ -399,19 +480,14 @@ def per_week(
             .group_by(when)
         ).all()
     }
-    for name, first in (
-        ("reached", _first_reach(village_id)),
-        ("vneid_level1", _first_level1(village_id)),
-    ):
-        when = bucket(first.c.visited_at).label("bucket")
-        found[name] = {
-            index: _count(ok, n)
-            for index, ok, n in session.exec(
-                select(when, func.sum(first.c.approved), func.count())
-                .where(first.c.rank == 1, *_between(first.c.visited_at, *period))
-                .group_by(when)
-            ).all()
-        }
+    known = firsts(session, village_id=village_id)
+    starts = [week.since for week in shown]
+
+    def week_of(row) -> int:
+        return bisect_right(starts, row[1]) - 1
+
+    found["reached"] = _tally(known.reach, week_of, *period)
+    found["vneid_level1"] = _tally(known.level1, week_of, *period)
     return [
         WeekRow(week=week, **{name: found[name].get(index, Count()) for name in found})
         for index, week in enumerate(shown)
@@ -460,15 +536,9 @@ def percent(part: int, whole: int) -> int | None:
 
 
 def new_today(session: Session, *, village_id: int, today: date) -> Count:
-    """Households first reached today (the last bucket of the Zalo summary)."""
-    first = _first_reach(village_id)
-    since, until = day_bounds(today)
-    ok, n = session.exec(
-        select(func.sum(first.c.approved), func.count()).where(
-            first.c.rank == 1, *_between(first.c.visited_at, since, until)
-        )
-    ).one()
-    return _count(ok, n)
+    """Households first reached today (the last bucket of the Zalo summary): a kept tally."""
+    key = f"{DAY}{today.isoformat()}:reached"
+    return activity_sums(session, [village_id], [key]).get((village_id, key), Count())
 
 
 @dataclass(frozen=True)
@@ -553,6 +623,8 @@ class Line:
     label: str
     count: Count
     progress: Progress | None = None
+    # The target is the province's (the commune set none of its own for it): issue 14.
+    from_province: bool = False
 
 
 def lines(
@@ -570,6 +642,7 @@ def lines(
             label=LABELS[key],
             count=getattr(values, key),
             progress=progress(getattr(values, key).approved, targets.get((village_id, key))),
+            from_province=is_from_province(targets.get((village_id, key))),
         )
         for key in keys
     ]
@@ -617,3 +690,69 @@ def sort_villages(
             return getattr(row, by).approved
 
     return sorted(by_name, key=value, reverse=descending)
+
+
+# --- the commune overview -------------------------------------------------------------------
+# Commune staff's page of all villages side by side (pwa/routes/villages.py), which province
+# staff also open, read-only, for a commune of their province (pwa/routes/province.py).
+
+FUNNEL = ("vneid_level1", "vneid_activated", "vneid_level2_referred", "vneid_level2_done")
+SERVICES = (
+    "dvcqg_logins",
+    "online_procedures",
+    "payment_accounts",
+    "health_books",
+    "digital_literacy",
+    "smartphone_households",
+    "internet_households",
+)
+OVERVIEW_COLUMNS = ("households", "reached", *FUNNEL, *SERVICES)
+
+
+@dataclass(frozen=True)
+class CommuneOverview:
+    """Every village of a commune with its indicators (OVERVIEW_COLUMNS, each with the
+    village's target in force) and coverage %, sorted; the commune's total ("Cả xã") with the
+    commune-wide targets (its own, else the province's); the coverage chart by village."""
+
+    rows: list[tuple[VillageIndicators, list[Line], int | None]]
+    total: VillageIndicators
+    total_lines: list[Line]
+    total_coverage: int | None
+    chart: str
+
+
+def commune_overview(
+    session: Session, *, commune_id: int, today: date, sort: str = "name", descending: bool = False
+) -> CommuneOverview:
+    """The commune overview's numbers: one read of the pre-aggregated village rows, the
+    targets in force on `today`. Reads only."""
+    from fieldkit import charts, targets
+    from fieldkit.indicators import village_indicators
+    from fieldkit.policy import Scope
+
+    villages = village_indicators(session, scope=Scope(commune_id=commune_id, village_id=None))
+    total = commune_total(villages)
+    in_force = targets.targets_for(session, commune_id=commune_id, on=today)
+    rows = [
+        (
+            row,
+            lines(row, in_force, village_id=row.village_id, keys=OVERVIEW_COLUMNS),
+            coverage_percent(row),
+        )
+        for row in sort_villages(villages, by=sort, descending=descending)
+    ]
+    chart = charts.coverage(
+        _("Tỷ lệ hộ đã tiếp cận theo thôn (đã duyệt)"),
+        [
+            charts.Share(row.village_name, row.reached.approved, row.households.approved)
+            for row, _unused, _unused in rows
+        ],
+    )
+    return CommuneOverview(
+        rows=rows,
+        total=total,
+        total_lines=lines(total, in_force, village_id=None, keys=OVERVIEW_COLUMNS),
+        total_coverage=coverage_percent(total),
+        chart=chart,
+    )

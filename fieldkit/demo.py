@@ -23,6 +23,7 @@ import math
 import random
 import uuid
 from bisect import bisect
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import accumulate
@@ -31,7 +32,7 @@ from sqlalchemy import exists, func, insert, text
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
-from fieldkit import communes, indicators
+from fieldkit import admin_units, communes, indicators
 from fieldkit.errors import Invalid, NotFound
 from fieldkit.forms import VN_TZ, local_today
 from fieldkit.models import (
@@ -39,6 +40,7 @@ from fieldkit.models import (
     Commune,
     Device,
     Household,
+    HouseholdProgress,
     Member,
     Outcome,
     Reason,
@@ -48,6 +50,7 @@ from fieldkit.models import (
     Role,
     Sex,
     Village,
+    VillageProgress,
     Visit,
 )
 from fieldkit.text import fold
@@ -183,6 +186,30 @@ LANDMARKS = [
     "gần giếng làng",
     "sát bờ tre",
 ]
+
+
+@dataclass(frozen=True)
+class History:
+    """How a household's visits unfold: over the last `days` days, up to `visits` visits; after
+    a visit that set a follow-up date the volunteer comes back with probability `after_follow_up`,
+    otherwise with probability `again`, `gap` days later; each village reaches a share of its
+    households drawn from `reach`."""
+
+    days: int = VISIT_DAYS
+    visits: int = 3
+    after_follow_up: float = 0.7
+    again: float = 0.15
+    gap: tuple[int, int] = (5, 30)
+    reach: tuple[float, float] = (0.55, 0.82)
+
+
+COMMUNE_HISTORY = History()
+# The province demo (issue 14): two years of the campaign, most households visited again and
+# again (a new service, a family member home from work, level 2 at the police) — about ten
+# visits a household, the ~10 million visits of a province of a million households.
+PROVINCE_HISTORY = History(
+    days=730, visits=40, after_follow_up=0.95, again=0.95, gap=(7, 30), reach=(0.9, 0.99)
+)
 
 # --- names -----------------------------------------------------------------------------------
 
@@ -574,10 +601,14 @@ _MODELS = (Village, Member, Household, Resident, Visit, Assistance)
 
 class _Rows:
     """Rows buffered per table and written with Core executemany, parents before children so
-    foreign keys hold at every write. Ids continue from the largest id already in each table."""
+    foreign keys hold at every write. Ids continue from the largest id already in each table.
+    With `copy` on PostgreSQL they go in with COPY instead (several times faster: the
+    province demo writes tens of millions of rows), each value through the column type's own
+    bind processor, so the stored values are those an INSERT would store."""
 
-    def __init__(self, connection: Connection):
+    def __init__(self, connection: Connection, *, copy: bool = False):
         self.connection = connection
+        self.copy = copy and connection.dialect.name == "postgresql"
         self.tables = [model.__table__ for model in _MODELS]
         self.next_id = {}
         for table in self.tables:
@@ -599,9 +630,33 @@ class _Rows:
         for table in self.tables:
             rows = self.pending[table.name]
             if rows:
-                self.connection.execute(insert(table), rows)
+                self.bulk(table, rows)
                 self.written[table.name] += len(rows)
                 self.pending[table.name] = []
+
+    def bulk(self, table, rows: list[dict]) -> None:
+        """Write `rows` (dicts with the same keys) into `table` now."""
+        if not rows:
+            return
+        if not self.copy:
+            self.connection.execute(insert(table), rows)
+            return
+        dialect = self.connection.dialect
+        names = list(rows[0])
+        processors = [table.c[name].type.bind_processor(dialect) for name in names]
+        columns = ", ".join(f'"{name}"' for name in names)
+        driver = self.connection.connection.driver_connection
+        with (
+            driver.cursor() as cursor,
+            cursor.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy,
+        ):
+            for row in rows:
+                copy.write_row(
+                    [
+                        process(row[name]) if process and row[name] is not None else row[name]
+                        for name, process in zip(names, processors, strict=True)
+                    ]
+                )
 
     def advance_sequences(self) -> None:
         """PostgreSQL hands out ids from sequences that explicit ids do not move; move them
@@ -632,15 +687,26 @@ class _Builder:
     """Draws the commune household by household and queues its rows. Every random choice
     goes through `self.rng` in a fixed order, which is what makes the demo reproducible."""
 
-    def __init__(self, rng: random.Random, rows: _Rows, commune: Commune, now: datetime):
+    def __init__(
+        self,
+        rng: random.Random,
+        rows: _Rows,
+        commune: Commune,
+        now: datetime,
+        *,
+        history: History = COMMUNE_HISTORY,
+        phones: set[str] | None = None,
+    ):
         self.rng = rng
         self.rows = rows
         self.commune = commune
         self.now = now
+        self.history = history
         self.today = local_today(now)
         self.year = self.today.year
         self.latest_visit = now - timedelta(minutes=15)  # every visit was sent already
-        self.phones: set[str] = set()
+        # Shared by the communes of a province demo, so a phone number is never given twice.
+        self.phones: set[str] = set() if phones is None else phones
         self.surnames = _table(SURNAMES)
         self.middle = {key: _table(pairs) for key, pairs in MIDDLE.items()}
         self.hours = _table(HOURS)
@@ -893,7 +959,7 @@ class _Builder:
             weights[clan] *= 3
         self.surnames = _table(list(weights.items()))
         # Villages move at different speeds, which is what the dashboards are for.
-        reach = rng.uniform(0.55, 0.82)
+        reach = rng.uniform(*self.history.reach)
         for index in range(count):
             block = volunteers[index * len(volunteers) // count]
             assigned = block if rng.random() < ASSIGNED_SHARE else None
@@ -1012,10 +1078,10 @@ class _Builder:
         """One to three visits in the last VISIT_DAYS days: a follow-up date brings the
         volunteer back, usually; a household that moved away is not visited again."""
         rng = self.rng
-        day = self.today - timedelta(days=rng.randrange(VISIT_DAYS))
+        day = self.today - timedelta(days=rng.randrange(self.history.days))
         ladder: dict[int, int] = {}  # resident id → VNeID steps done
         visits = []
-        for _ in range(3):
+        for _ in range(self.history.visits):
             at = self.moment(day)
             if at is None:
                 break
@@ -1036,13 +1102,13 @@ class _Builder:
             if outcome is Outcome.moved:
                 break
             if follow_up is not None:
-                if rng.random() > 0.7:
+                if rng.random() > self.history.after_follow_up:
                     break  # left due or overdue: what the leader's list is for
                 day = follow_up + timedelta(days=rng.choice((0, 0, 1, 2, 4)))
             else:
-                if rng.random() > 0.15:
+                if rng.random() > self.history.again:
                     break
-                day += timedelta(days=rng.randint(5, 30))
+                day += timedelta(days=rng.randint(*self.history.gap))
             if day > self.today:
                 break
         return visits
@@ -1223,7 +1289,28 @@ def build(session: Session, *, commune_code: str, households: int, seed: int, no
     rng = random.Random(seed)
     rows = _Rows(session.connection())
     builder = _Builder(rng, rows, commune, now)
+    village_ids = _populate(builder, households, setup)
+    rows.advance_sequences()
+    # Each household's share of every indicator, counted in bulk a village at a time.
+    indicators.rebuild_progress(session, village_ids=village_ids)
+    # Bulk writes leave the query planner's statistics stale; without them SQLite may skip
+    # the indexes the household list relies on.
+    session.execute(text("ANALYZE"))
 
+    written = rows.written
+    team = written["member"] - 1 - len(STAFF)
+    return (
+        f"Xã mẫu: {commune.name}, {commune.province_name} — "
+        f"{_thousands(written['village'])} thôn, {_thousands(written['household'])} hộ, "
+        f"{_thousands(written['resident'])} nhân khẩu, {_thousands(team)} thành viên, "
+        f"{_thousands(written['visit'])} lượt thăm."
+    )
+
+
+def _populate(builder: _Builder, households: int, setup: datetime) -> list[int]:
+    """The villages, team and households (with residents, visits and lines) of the builder's
+    commune, written; returns the village ids. Draws from `builder.rng` in a fixed order."""
+    rng, rows, commune = builder.rng, builder.rows, builder.commune
     # Every village gets at least one household, so a tiny demo has fewer than 8.
     village_count = min(max(8, math.ceil(households / HOUSEHOLDS_PER_VILLAGE)), households)
     sizes = _spread(households, [rng.uniform(0.75, 1.25) for _ in range(village_count)], 1)
@@ -1268,21 +1355,210 @@ def build(session: Session, *, commune_code: str, households: int, seed: int, no
     for village_id, size, (leader, volunteers) in zip(village_ids, sizes, teams, strict=True):
         builder.village(village_id, size, volunteers, leader, setup + timedelta(days=5))
     rows.write()
-    rows.advance_sequences()
-    # Each household's share of every indicator, counted in bulk a village at a time.
-    indicators.rebuild_progress(session, village_ids=village_ids)
-    # Bulk writes leave the query planner's statistics stale; without them SQLite may skip
-    # the indexes the household list relies on.
-    session.execute(text("ANALYZE"))
+    return village_ids
 
-    written = rows.written
-    team = written["member"] - 1 - len(STAFF)
-    return (
-        f"Xã mẫu: {commune.name}, {commune.province_name} — "
-        f"{_thousands(written['village'])} thôn, {_thousands(written['household'])} hộ, "
-        f"{_thousands(written['resident'])} nhân khẩu, {_thousands(team)} thành viên, "
-        f"{_thousands(written['visit'])} lượt thăm."
+
+# --- the demo province (issue 14) ------------------------------------------------------------
+
+PROVINCE_ADMIN = "Lê Thị Hồng Nhung"  # Sở Khoa học và Công nghệ, digital transformation
+PROVINCE_STAFF = "Hoàng Minh Đức"  # Trung tâm Phục vụ hành chính công tỉnh
+
+
+def province_communes(province_code: str, count: int, first: str | None = None) -> list[str]:
+    """The official codes of `count` communes of the province: `first` (the demo commune)
+    when it is one of them, then the others in code order."""
+    codes = [commune.code for commune in admin_units.communes_of_province(province_code)]
+    if first in codes:
+        codes.remove(first)
+        codes.insert(0, first)
+    return codes[:count]
+
+
+def build_province(
+    session: Session,
+    *,
+    province_code: str,
+    communes_count: int,
+    households: int,
+    seed: int,
+    now: datetime,
+    first_commune: str | None = None,
+) -> Iterator[str]:
+    """Build a demo province for measuring at scale: `communes_count` official communes of
+    the province (`first_commune` first when it belongs there) sharing exactly `households`
+    households (their sizes vary ±40 %), each commune drawn like the demo commune but with two
+    years of visits (PROVINCE_HISTORY: about ten visits a household), then a province admin
+    and a province staff member. On PostgreSQL the rows go in with COPY.
+
+    A generator: it yields a line of progress after each commune is written, and the caller
+    may commit there (so a build of a million households is not one transaction); it does not
+    commit itself. Deterministic: the same arguments on an empty database give the same rows,
+    ids included (each commune draws from its own Random seeded by `seed` and its code).
+    Meant for a database without households."""
+    if now.tzinfo is None:
+        raise ValueError("now must be an aware datetime")
+    codes = province_communes(province_code, communes_count, first_commune)
+    if not codes:
+        raise Invalid({"communes": "Cần ít nhất 1 xã."})
+    if households < len(codes):
+        raise Invalid({"households": "Cần ít nhất một hộ mỗi xã."})
+    setup = now - timedelta(days=PROVINCE_HISTORY.days + 40)
+    shares = random.Random(f"{seed}-province-{province_code}")
+    sizes = _spread(households, [shares.uniform(0.6, 1.4) for _ in codes], 1)
+    phones: set[str] = set(session.exec(select(Member.phone)).all()) - {None}
+    totals = {"village": 0, "household": 0, "resident": 0, "visit": 0, "assistance": 0}
+    for number, (code, size) in enumerate(zip(codes, sizes, strict=True), start=1):
+        commune, created = communes.init_commune(session, code)
+        if created:
+            commune.created_at = setup - timedelta(days=10)
+            session.add(commune)
+        session.flush()
+        rows = _Rows(session.connection(), copy=True)
+        builder = _Builder(
+            random.Random(f"{seed}-{code}"),
+            rows,
+            commune,
+            now,
+            history=PROVINCE_HISTORY,
+            phones=phones,
+        )
+        village_ids = _populate(builder, size, setup)
+        if number & (number - 1) == 0:
+            # Fresh planner statistics while the tables grow (after communes 1, 2, 4, 8…):
+            # without them PostgreSQL counts a commune's progress with plans meant for empty
+            # tables, ten times slower, and slower with every commune.
+            for table in ("household", "resident", "visit", "assistance", "householdprogress"):
+                session.execute(text(f"ANALYZE {table}"))
+        _write_progress(session, rows, village_ids)
+        rows.advance_sequences()
+        for name in totals:
+            totals[name] += rows.written[name]
+        yield (
+            f"[{number}/{len(codes)}] {commune.name}: {_thousands(rows.written['household'])} "
+            f"hộ, {_thousands(rows.written['visit'])} lượt thăm."
+        )
+    province = admin_units.lookup_province(province_code)
+    for name, role in ((PROVINCE_ADMIN, Role.province_admin), (PROVINCE_STAFF, Role.province)):
+        session.add(
+            Member(
+                province_code=province.code,
+                name=name,
+                role=role,
+                phone=_fresh_phone(shares, phones),
+                created_at=setup,
+            )
+        )
+    session.flush()
+    add_province_targets(session, province_code=province.code, now=now)
+    true_statistics(session)
+    session.execute(text("ANALYZE"))
+    yield (
+        f"Tỉnh mẫu: {province.name} — {len(codes)} xã, {_thousands(totals['village'])} thôn, "
+        f"{_thousands(totals['household'])} hộ, {_thousands(totals['resident'])} nhân khẩu, "
+        f"{_thousands(totals['visit'])} lượt thăm, "
+        f"{_thousands(totals['assistance'])} dịch vụ hỗ trợ."
     )
+
+
+def add_province_targets(session: Session, *, province_code: str, now: datetime) -> int:
+    """This year's targets of the demo province, set by its admin through the same rule as the
+    targets page: 95 % of each commune's households reached and 80 % of them with someone at
+    VNeID level 1, and the sums for the whole province. Returns how many were set. Caller
+    commits."""
+    from fieldkit import targets
+
+    admin = session.exec(
+        select(Member).where(
+            Member.province_code == province_code, Member.role == Role.province_admin
+        )
+    ).first()
+    if admin is None:
+        return 0
+    households = dict(
+        session.exec(
+            select(Village.commune_id, func.count())
+            .join(Household, Household.village_id == Village.id)
+            .join(Commune, Commune.id == Village.commune_id)
+            .where(Commune.province_code == province_code)
+            .group_by(Village.commune_id)
+        ).all()
+    )
+    cells = {}
+    for key, share in (("reached", 0.95), ("vneid_level1", 0.8)):
+        for commune_id, count in households.items():
+            cells[targets.province_cell_name(commune_id, key)] = round(count * share)
+        cells[targets.province_cell_name(None, key)] = round(sum(households.values()) * share)
+    start, end = targets.preset_period("year", local_today(now))
+    return targets.save_province_grid(
+        session, member=admin, period_start=start, period_end=end, values=cells, now=now
+    )
+
+
+# Columns whose share of distinct values PostgreSQL misjudges after the demo's bulk writes.
+_CLUSTERED = (
+    ("visit", "household_id"),
+    ("resident", "household_id"),
+    ("assistance", "resident_id"),
+)
+
+
+def true_statistics(session: Session) -> None:
+    """Tell PostgreSQL the true share of distinct values of the columns the demo writes
+    clustered. The demo writes each household's visits (residents, lines) side by side, so
+    ANALYZE's sample of pages meets each household many times and guesses about ten times too
+    few distinct households — and then plans the village dashboard with parallel scans of
+    every household of the province (1.8 s instead of 0.2 s, measured). Visits that arrive
+    over months in a real deployment are interleaved and need no such help. Nothing on
+    SQLite."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for table, column in _CLUSTERED:
+        share = session.execute(
+            text(f"SELECT count(DISTINCT {column})::float / greatest(count(*), 1) FROM {table}")
+        ).scalar()
+        if share:
+            session.execute(
+                text(f"ALTER TABLE {table} ALTER COLUMN {column} SET (n_distinct = {-share:.4f})")
+            )
+
+
+def _fresh_phone(rng: random.Random, phones: set[str]) -> str:
+    while True:
+        number = f"{rng.choice(MOBILE_PREFIXES)}{rng.randrange(10**7):07d}"
+        if number not in phones:
+            phones.add(number)
+            return number
+
+
+def _write_progress(session: Session, rows: _Rows, village_ids: list[int]) -> None:
+    """HouseholdProgress and VillageProgress of these (new) villages, counted from their rows
+    by fieldkit.indicators' own rules in one pass for the commune, and written in bulk."""
+    counted = indicators.progress_rows(session, col(Household.village_id).in_(village_ids))
+    totals: dict[tuple[int, str], list[int]] = {}
+    for row in counted:
+        total = totals.setdefault((row["village_id"], row["indicator"]), [0, 0])
+        total[0] += row["approved"]
+        total[1] += row["pending"]
+    rows.bulk(HouseholdProgress.__table__, counted)
+    rows.bulk(
+        VillageProgress.__table__,
+        [
+            {"village_id": v, "indicator": i, "approved": a, "pending": p}
+            for (v, i), (a, p) in sorted(totals.items())
+        ],
+    )
+
+
+def province_people(session: Session) -> list[Member]:
+    """The demo province's admin and staff member (the lowest ids of each role)."""
+    found = []
+    for role in (Role.province_admin, Role.province):
+        person = session.exec(
+            select(Member).where(Member.role == role, Member.active).order_by(col(Member.id))
+        ).first()
+        if person is not None:
+            found.append(person)
+    return found
 
 
 def demo_people(session: Session) -> list[Member]:

@@ -29,11 +29,12 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, func, select
 
-from fieldkit import followups
+from fieldkit import followups, forms
 from fieldkit.i18n import _
 from fieldkit.models import (
     Assistance,
     Household,
+    HouseholdEdit,
     HouseholdProgress,
     Outcome,
     Reason,
@@ -97,6 +98,25 @@ FACTS = {
     "internet_households": _("Hộ có Internet"),
 }
 LABELS = {**REVIEWED, **FACTS}
+
+# A household's records waiting for commune staff (chờ duyệt) and sent back to the field (trả
+# lại): the household itself if proposed from the field, its visits, residents and edits. Kept
+# beside the indicators (in `approved`), so the province overview reads every commune's review
+# backlog from VillageProgress instead of a pass over millions of visits (issue 14).
+REVIEW_PENDING = "review:pending"
+REVIEW_RETURNED = "review:returned"
+
+# The village dashboard's and the province week's figures, kept beside the indicators too (in
+# `approved` / `pending` as everywhere), so that a village of thousands of visits is read in a
+# few rows rather than counted again on every page (fieldkit.dashboards):
+#   week:<ISO week>:visits   counted visits made that week (Vietnam time)
+#   week:<ISO week>:reached  the household, in the week it was first reached by a "met" visit
+#   week:<ISO week>:level1   residents first at VNeID level 1 that week
+#   day:<date>:reached       the household, on the day it was first reached
+#   member:<id>:visits | reached | lines_done   the same credited to the person who visited
+# A household or resident first reached is credited once, approved when any approved visit
+# (line) reached it — the rule fieldkit.dashboards explains.
+WEEK, DAY, BY_MEMBER = "week:", "day:", "member:"
 
 # Online procedures are counted as lines (each is one dossier filed), not as residents.
 PROCEDURE_SERVICE = "online_procedure"
@@ -226,16 +246,36 @@ _HOUSEHOLD_KEYS = ("households", "smartphone_households", "internet_households")
 _FAILED = "failed:"
 
 
+def summary_keys() -> list[str]:
+    """The VillageProgress keys that hold a village's totals: the indicators, the failure
+    reasons and the review backlog — not the week:, day: and member: tallies kept beside them,
+    which a village with a year of visits has a hundred times more of (1.4 million rows in the
+    demo province against ~60,000). Pages that want the totals ask for these keys, so they
+    read the primary key's few entries per village rather than every tally."""
+    return [
+        *LABELS,
+        *(_FAILED + str(reason) for reason in Reason),
+        REVIEW_PENDING,
+        REVIEW_RETURNED,
+    ]
+
+
 def _indicators(village: Village, counted: dict[str, Count]) -> VillageIndicators:
+    return indicators_from(village.id, village.name, counted)
+
+
+def indicators_from(group_id: int, name: str, counted: dict[str, Count]) -> VillageIndicators:
+    """A VillageIndicators from counts keyed by indicator (LABELS keys and "failed:<reason>";
+    other keys are ignored) — a village's, or a whole commune's (the province overview)."""
     reasons = {
         Reason(key.removeprefix(_FAILED)): count
         for key, count in counted.items()
         if key.startswith(_FAILED)
     }
-    plain = {key: count for key, count in counted.items() if not key.startswith(_FAILED)}
+    plain = {key: count for key, count in counted.items() if key in LABELS}
     return VillageIndicators(
-        village_id=village.id,
-        village_name=village.name,
+        village_id=group_id,
+        village_name=name,
         failure_reasons=dict(sorted(reasons.items())),
         **plain,
     )
@@ -248,7 +288,10 @@ def _stored(session: Session, village_ids: list[int]) -> dict[int, dict[str, Cou
             VillageProgress.indicator,
             VillageProgress.approved,
             VillageProgress.pending,
-        ).where(col(VillageProgress.village_id).in_(village_ids))
+        ).where(
+            col(VillageProgress.village_id).in_(village_ids),
+            col(VillageProgress.indicator).in_(summary_keys()),
+        )
     ).all()
     counted: dict[int, dict[str, Count]] = {}
     for village_id, indicator, approved, pending in rows:
@@ -416,6 +459,10 @@ def progress_rows(session: Session, where) -> list[dict]:
     # Kept beside the indicators so the follow-up counts need no pass over lines either.
     for household_id, waiting in followups.level2_waiting_by_household(session, where).items():
         counted.setdefault(household_id, {})[followups.LEVEL2_TALLY] = Count(waiting, 0)
+    for household_id, tallies in _review_backlog(session, where).items():
+        counted.setdefault(household_id, {}).update(tallies)
+    for household_id, tallies in activity(session, where).items():
+        counted.setdefault(household_id, {}).update(tallies)
     villages = (
         dict(
             session.exec(
@@ -438,6 +485,171 @@ def progress_rows(session: Session, where) -> list[dict]:
         for household_id, names in counted.items()
         for name, count in names.items()
     ]
+
+
+def _review_backlog(session: Session, where) -> dict[int, dict[str, Count]]:
+    """Per household `where` selects (not rejected): its records pending review and returned
+    for fixing, counted over the household itself, its visits, residents and edits. One
+    query."""
+    parts = [
+        select(Household.id.label("hid"), Household.review_state.label("state")).where(
+            where, col(Household.review_state).in_(OPEN)
+        )
+    ]
+    for model in (Visit, Resident, HouseholdEdit):
+        parts.append(
+            select(Household.id.label("hid"), model.review_state.label("state"))
+            .join(model, model.household_id == Household.id)
+            .where(
+                where,
+                col(Household.review_state).in_(COUNTED),
+                col(model.review_state).in_(OPEN),
+            )
+        )
+    records = sa.union_all(*parts).subquery()
+    rows = session.exec(
+        select(
+            records.c.hid,
+            func.sum(flag(records.c.state == ReviewState.pending.value)),
+            func.sum(flag(records.c.state == ReviewState.returned.value)),
+        ).group_by(records.c.hid)
+    ).all()
+    found: dict[int, dict[str, Count]] = {}
+    for household_id, pending, returned in rows:
+        tallies = found.setdefault(household_id, {})
+        if pending:
+            tallies[REVIEW_PENDING] = Count(int(pending), 0)
+        if returned:
+            tallies[REVIEW_RETURNED] = Count(int(returned), 0)
+    return found
+
+
+def week_key(moment: datetime) -> str:
+    """ "2026-W47": the ISO week of `moment` in Vietnam."""
+    year, number, _unused = forms.to_local(moment).date().isocalendar()
+    return f"{year}-W{number:02d}"
+
+
+def activity(session: Session, where) -> dict[int, dict[str, Count]]:
+    """Per household `where` selects (not rejected): the week:, day: and member: tallies
+    described above, from its counted visits and lines. Two queries; the crediting is done
+    here, a household at a time."""
+    ok_visit = sa.and_(
+        Visit.review_state == ReviewState.approved, Household.review_state == ReviewState.approved
+    )
+    visits = session.exec(
+        select(
+            Household.id,
+            Visit.id,
+            Visit.volunteer_id,
+            Visit.visited_at,
+            Visit.outcome,
+            flag(ok_visit),
+        )
+        .join(Visit, Visit.household_id == Household.id)
+        .where(
+            where,
+            col(Household.review_state).in_(COUNTED),
+            col(Visit.review_state).in_(COUNTED),
+        )
+    ).all()
+    level1_code, level1_results = RESIDENT_INDICATORS["vneid_level1"]
+    lines = session.exec(
+        assistance_lines(
+            [
+                Household.id,
+                Assistance.id,
+                Assistance.resident_id,
+                Visit.volunteer_id,
+                Visit.visited_at,
+                Assistance.service_code,
+                Assistance.result,
+                flag(line_approved()),
+            ],
+            where,
+            None,
+            None,
+        ).where(
+            sa.or_(
+                Assistance.result == Result.done,
+                sa.and_(
+                    Assistance.service_code == level1_code,
+                    col(Assistance.result).in_(level1_results),
+                ),
+            )
+        )
+    ).all()
+    tallies: dict[int, dict[str, list[int]]] = {}
+
+    def add(household_id: int, key: str, approved: int) -> None:
+        total = tallies.setdefault(household_id, {}).setdefault(key, [0, 0])
+        total[0] += approved
+        total[1] += 1
+
+    first_met: dict[int, tuple] = {}
+    reached_ok: dict[int, int] = {}
+    for household_id, visit_id, member_id, at, outcome, approved in visits:
+        add(household_id, f"{WEEK}{week_key(at)}:visits", approved)
+        add(household_id, f"{BY_MEMBER}{member_id}:visits", approved)
+        if Outcome(outcome) is Outcome.met:
+            reached_ok[household_id] = max(reached_ok.get(household_id, 0), approved)
+            if household_id not in first_met or (at, visit_id) < first_met[household_id][:2]:
+                first_met[household_id] = (at, visit_id, member_id)
+    for household_id, (at, _unused, member_id) in first_met.items():
+        approved = reached_ok[household_id]
+        add(household_id, f"{WEEK}{week_key(at)}:reached", approved)
+        add(household_id, f"{DAY}{forms.to_local(at).date().isoformat()}:reached", approved)
+        add(household_id, f"{BY_MEMBER}{member_id}:reached", approved)
+    first_level1: dict[int, tuple] = {}
+    level1_ok: dict[int, int] = {}
+    for household_id, line_id, resident_id, member_id, at, code, result, approved in lines:
+        if Result(result) is Result.done:
+            add(household_id, f"{BY_MEMBER}{member_id}:lines_done", approved)
+        if code == level1_code and Result(result) in level1_results:
+            level1_ok[resident_id] = max(level1_ok.get(resident_id, 0), approved)
+            if resident_id not in first_level1 or (at, line_id) < first_level1[resident_id][:2]:
+                first_level1[resident_id] = (at, line_id, household_id)
+    for resident_id, (at, _unused, household_id) in first_level1.items():
+        add(household_id, f"{WEEK}{week_key(at)}:level1", level1_ok[resident_id])
+    return {
+        household_id: {key: Count(ok, n - ok) for key, (ok, n) in keys.items()}
+        for household_id, keys in tallies.items()
+    }
+
+
+def activity_sums(session: Session, village_ids: list[int], keys: list[str]) -> dict:
+    """{(village id, key): Count} of the kept tallies `keys`, for these villages. One read of
+    VillageProgress by its primary key."""
+    if not village_ids or not keys:
+        return {}
+    rows = session.exec(
+        select(
+            VillageProgress.village_id,
+            VillageProgress.indicator,
+            VillageProgress.approved,
+            VillageProgress.pending,
+        ).where(
+            col(VillageProgress.village_id).in_(village_ids),
+            col(VillageProgress.indicator).in_(keys),
+        )
+    ).all()
+    return {(v, key): Count(ok, pending) for v, key, ok, pending in rows if ok or pending}
+
+
+def member_sums(session: Session, village_id: int) -> dict[tuple[int, str], Count]:
+    """{(member id, "visits" | "reached" | "lines_done"): Count} of one village, all time."""
+    rows = session.exec(
+        select(VillageProgress.indicator, VillageProgress.approved, VillageProgress.pending).where(
+            VillageProgress.village_id == village_id,
+            col(VillageProgress.indicator).startswith(BY_MEMBER),
+        )
+    ).all()
+    found = {}
+    for key, ok, pending in rows:
+        if ok or pending:
+            _unused, member_id, what = key.split(":")
+            found[(int(member_id), what)] = Count(ok, pending)
+    return found
 
 
 def refresh_progress(session: Session, household_ids: list[int]) -> None:
@@ -497,7 +709,7 @@ def _add_to_villages(session: Session, changes: dict[tuple[int, str], list[int]]
 # A review state changed on a loaded visit, household or resident (a review decision, a test
 # that sets it by hand) moves the numbers at the next flush even if nobody calls
 # households.refresh_summary(): the pre-aggregate cannot fall behind a review.
-_REVIEWED_RECORDS = (Visit, Household, Resident)
+_REVIEWED_RECORDS = (Visit, Household, Resident, HouseholdEdit)
 _PENDING_REFRESH = "fieldkit.indicators.households_to_recount"
 
 

@@ -42,7 +42,7 @@ def add_member(
     phone: str | None = None,
 ) -> Member:
     """Caller commits."""
-    if role in (Role.volunteer, Role.leader) and village is None:
+    if policy.needs_village(role) and village is None:
         raise Invalid({"village": _("Thành viên và tổ trưởng phải thuộc một thôn.")})
     if village is not None and village.commune_id != commune_id:
         raise Invalid({"village": _("Thôn này không thuộc xã.")})
@@ -58,19 +58,44 @@ def add_member(
     return member
 
 
-def find_member(session: Session, who: str) -> Member:
-    """A member by id or phone number, as typed at the console."""
+def find_member(
+    session: Session, who: str, *, commune_id: int | None = None, province_code: str | None = None
+) -> Member:
+    """A member by id or phone number, as typed at the console; within one commune or among
+    one province's staff when given. A phone number held in several communes (one server
+    serves a province) must be narrowed down: Invalid says how."""
     who = who.strip()
-    member = None
+    statement = select(Member)
+    if commune_id is not None:
+        statement = statement.where(Member.commune_id == commune_id)
+    if province_code is not None:
+        statement = statement.where(Member.province_code == province_code.strip())
+    found: list[Member] = []
     if who.isdigit() and len(who) < 9:
-        member = session.get(Member, int(who))
-    if member is None:
-        member = session.exec(select(Member).where(Member.phone == who)).first()
-    if member is None:
+        found = list(session.exec(statement.where(Member.id == int(who))).all())
+    if not found:
+        found = list(session.exec(statement.where(Member.phone == who).order_by(Member.id)))
+    if not found:
         raise NotFound(
             _("Không tìm thấy thành viên %(who)s (nhập mã số hoặc số điện thoại).", who=repr(who))
         )
-    return member
+    if len(found) > 1:
+        # Someone who left and came back has an old, inactive account with the same phone.
+        found = [member for member in found if member.active] or found
+    if len(found) > 1:
+        raise Invalid(
+            {
+                "who": _(
+                    (
+                        "Số %(who)s có ở %(count)s nơi; thêm --commune MÃ_XÃ (hoặc --province "
+                        "MÃ_TỈNH với cán bộ tỉnh), hoặc dùng mã số của người đó."
+                    ),
+                    who=who,
+                    count=len(found),
+                )
+            }
+        )
+    return found[0]
 
 
 def create_sign_in_link(
@@ -213,7 +238,7 @@ def add_member_by(
         commune_id=actor.commune_id,
         name=name,
         role=role,
-        village=village if role != Role.staff else None,
+        village=village if policy.needs_village(role) else None,
         phone=phone,
     )
     audit.record(
@@ -263,9 +288,9 @@ def change_role(
     policy.require_can_change_role(actor, member, role)
     if village is not None and village.commune_id != actor.commune_id:
         raise Invalid({"village": _("Thôn này không thuộc xã.")})
-    if role in (Role.volunteer, Role.leader) and village is None:
+    if policy.needs_village(role) and village is None:
         raise Invalid({"village": _("Thành viên và tổ trưởng phải thuộc một thôn.")})
-    new_village_id = village.id if village is not None and role != Role.staff else None
+    new_village_id = village.id if village is not None and policy.needs_village(role) else None
     changed = role != member.role or new_village_id != member.village_id
     if role != member.role:
         audit.record(

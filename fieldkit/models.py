@@ -10,7 +10,7 @@ import enum
 from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -32,6 +32,10 @@ class Role(enum.StrEnum):
     leader = "leader"
     staff = "staff"
     admin = "admin"
+    # Above the communes (issue 14): province staff (Cán bộ tỉnh) read every commune of their
+    # province; a province admin also invites them.
+    province = "province"
+    province_admin = "province_admin"
 
 
 class ReviewState(enum.StrEnum):
@@ -104,10 +108,20 @@ class Village(SQLModel, table=True):
 
 
 class Member(SQLModel, table=True):
-    """A person who uses Fieldkit: volunteer, leader (tổ trưởng), commune staff or admin."""
+    """A person who uses Fieldkit: volunteer, leader (tổ trưởng), commune staff or admin —
+    who belong to a commune — or province staff, who belong to a province (`province_code`,
+    no commune). Exactly one of the two (issue 14)."""
+
+    __table_args__ = (
+        CheckConstraint(
+            "(commune_id IS NULL) <> (province_code IS NULL)", name="ck_member_commune_or_province"
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    commune_id: int = Field(foreign_key="commune.id", index=True)
+    commune_id: int | None = Field(default=None, foreign_key="commune.id", index=True)
+    # Official 2-digit code of the province a province member works for (issue 14).
+    province_code: str | None = Field(default=None, max_length=2, index=True)
     village_id: int | None = Field(default=None, foreign_key="village.id", index=True)
     name: str
     phone: str | None = Field(default=None, index=True)
@@ -454,8 +468,10 @@ class Guide(SQLModel, table=True):
 
 class HouseholdProgress(SQLModel, table=True):
     """One household's share of one indicator (a key of fieldkit.indicators, "failed:<reason>"
-    for failure reasons, or "followup:level2_waiting" — residents waiting for the police, in
-    `approved` — for fieldkit.followups): how many of it count approved and how many pending, by the
+    for failure reasons, "followup:level2_waiting" — residents waiting for the police, in
+    `approved` — for fieldkit.followups, or "review:pending" / "review:returned" — the
+    household's records waiting for review or sent back, in `approved` — for the province
+    overview): how many of it count approved and how many pending, by the
     definitions of `fieldkit.indicators`. Rows only where something counts; rejected households
     have none. Kept by `fieldkit.indicators.refresh_progress()` — called from
     `households.refresh_summary()` and on any change of a review state — and filled in bulk by
@@ -646,3 +662,30 @@ class DuplicateDismissal(SQLModel, table=True):
 # A re-import finds households by their code; codes are unique within a commune (checked by
 # fieldkit.imports under the commune's lock), so within a village too.
 Index("ux_household_village_code", Household.village_id, Household.code, unique=True)
+# --- Province (issue 14) ---------------------------------------------------------------------
+
+
+class ProvinceTarget(SQLModel, table=True):
+    """A target (chỉ tiêu) the province sets: how many of one indicator a commune — or the
+    whole province when `commune_id` is None — should reach within a period (both ends
+    inclusive, Vietnam dates). A commune that sets no commune-wide target of its own for an
+    indicator sees the province's as its own (fieldkit.targets.targets_for); its own wins.
+    At most one per province, commune, indicator and period (fieldkit.targets)."""
+
+    __table_args__ = (Index("ix_provincetarget_province_period", "province_code", "period_end"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    province_code: str = Field(max_length=2)
+    commune_id: int | None = Field(default=None, foreign_key="commune.id", index=True)
+    indicator: str = Field(max_length=40, description="A key of fieldkit.indicators")
+    period_start: date
+    period_end: date
+    value: int
+    set_by_id: int | None = Field(default=None, foreign_key="member.id")
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+# A commune's "last activity" on the province overview: per village, the latest visit is the
+# last entry of this index, so ~100 communes' dates cost one index probe per village rather
+# than a pass over a million households.
+Index("ix_household_village_last_visit", Household.village_id, Household.last_visited_at)

@@ -1,22 +1,31 @@
-"""Who may see and do what (DESIGN.md §5). Every route, fragment and (later) sync item and
-export asks here; nothing else decides scope.
+"""Who may see and do what (DESIGN.md §5). Every route, fragment, sync item, export and
+template asks a named rule here; nothing else compares roles (tests/test_boundaries.py fails
+when something does), so a new role is taught in this one module.
 
 - volunteer: their village;
 - leader: their village, plus assigning and inviting there;
-- commune staff and admin: the whole commune.
+- commune staff and admin: the whole commune;
+- province staff (Cán bộ tỉnh) and the province admin: every commune of their province, as
+  numbers only and read-only (see "The province" below for where the line is and why).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import Session
+import sqlalchemy as sa
+from sqlmodel import Session, col
 
 from fieldkit.errors import Forbidden, NotFound
 from fieldkit.i18n import _
-from fieldkit.models import Household, Member, Role, Village
+from fieldkit.models import Commune, Household, Member, Role, Village
 
-COMMUNE_WIDE = {Role.staff, Role.admin}
+# People who go door to door (thành viên Tổ CNSCĐ and tổ trưởng): they belong to a village,
+# write field records, are given households, and have records sent back to them.
+FIELD = frozenset({Role.volunteer, Role.leader})
+COMMUNE_WIDE = frozenset({Role.staff, Role.admin})
+# Above the communes: they belong to a province (Member.province_code), not to a commune.
+PROVINCE_WIDE = frozenset({Role.province, Role.province_admin})
 # A merged household may be merged again; following more links than this means a loop.
 MAX_MERGE_HOPS = 20
 
@@ -37,6 +46,14 @@ class Scope:
 def scope_for(member: Member) -> Scope:
     if not member.active:
         raise Forbidden(_("Tài khoản này đã bị khóa."))
+    if is_province_wide(member):
+        # No commune scope at all: every page of a commune's records refuses province staff.
+        raise Forbidden(
+            _(
+                "Cán bộ tỉnh xem số liệu tổng hợp của các xã ở trang Toàn tỉnh; "
+                "hồ sơ từng hộ do xã quản lý."
+            )
+        )
     if member.role in COMMUNE_WIDE:
         return Scope(commune_id=member.commune_id, village_id=None)
     if member.village_id is None:
@@ -47,6 +64,70 @@ def scope_for(member: Member) -> Scope:
 
 def is_commune_wide(member: Member) -> bool:
     return member.role in COMMUNE_WIDE
+
+
+def is_commune_member(member: Member) -> bool:
+    """Belongs to a commune (every role but the province's): the commune's pages are for
+    them."""
+    return not is_province_wide(member)
+
+
+def require_commune_member(member: Member) -> int:
+    """The member's commune, for pages every member of a commune reads (guide cards); province
+    staff have none. Forbidden otherwise."""
+    if member.commune_id is None or not is_commune_member(member):
+        raise Forbidden(_("Mục này dành cho thành viên của xã."))
+    return member.commune_id
+
+
+def is_field_member(member: Member) -> bool:
+    """A volunteer or a leader: goes door to door in their village."""
+    return member.role in FIELD
+
+
+def field_members() -> sa.ColumnElement[bool]:
+    """is_field_member as an SQL condition on Member, for lists of people who can be given
+    households or who made field records."""
+    return col(Member.role).in_(sorted(FIELD))
+
+
+def needs_village(role: Role) -> bool:
+    """Volunteers and leaders belong to a village; commune staff and the admin to none."""
+    return role in FIELD
+
+
+def belongs_to_province(role: Role) -> bool:
+    """A person given this role belongs to a province (Member.province_code), not a commune."""
+    return role in PROVINCE_WIDE
+
+
+def leads_team(member: Member) -> bool:
+    """A village's team leader (tổ trưởng)."""
+    return member.role is Role.leader
+
+
+def can_see_each_volunteer(member: Member) -> bool:
+    """Leaders and commune staff see each volunteer's numbers and drill into them; a
+    volunteer sees only their own row."""
+    return leads_team(member) or is_commune_wide(member)
+
+
+def can_narrow_to_own_households(member: Member) -> bool:
+    """A volunteer can keep only the households assigned to them ("Của tôi"); a leader's and
+    commune staff's lists are the village's or the commune's."""
+    return member.role is Role.volunteer
+
+
+def can_fix_returned(member: Member, maker_id: int | None) -> bool:
+    """Who fixes a record sent back (trả lại): the volunteer who made it, or any leader of its
+    village (the village is checked by the caller's scope)."""
+    return is_field_member(member) and (leads_team(member) or maker_id == member.id)
+
+
+def fixes_village_returns(member: Member) -> bool:
+    """Whether the member's "Bị trả lại" list holds every returned record of their village
+    (a leader) rather than only their own (a volunteer)."""
+    return leads_team(member)
 
 
 def require_village(session: Session, member: Member, village_id: int) -> Village:
@@ -75,10 +156,14 @@ def require_household(session: Session, member: Member, household_id: int) -> Ho
     return household
 
 
-def require_can_record(member: Member) -> None:
+def can_record(member: Member) -> bool:
     """Field records (visits, residents, households) come from people who go door to door.
     Commune staff review them instead of writing them."""
-    if member.role not in (Role.volunteer, Role.leader):
+    return is_field_member(member)
+
+
+def require_can_record(member: Member) -> None:
+    if not can_record(member):
         raise Forbidden(_("Chỉ thành viên Tổ CNSCĐ và tổ trưởng ghi nhận hỗ trợ tại hộ."))
 
 
@@ -90,12 +175,26 @@ INVITABLE = {
     Role.leader: {Role.volunteer},
     Role.staff: {Role.volunteer, Role.leader, Role.staff},
     Role.admin: {Role.volunteer, Role.leader, Role.staff},
+    # The first province admin gets her link at the console (`fieldkit invite`).
+    Role.province_admin: {Role.province, Role.province_admin},
 }
 
 
+def invitable_roles(actor: Member) -> list[Role]:
+    """The roles `actor` may give to someone they invite, in Role order."""
+    allowed = INVITABLE.get(actor.role, set()) if actor.active else set()
+    return [role for role in Role if role in allowed]
+
+
 def can_manage_members(actor: Member) -> bool:
-    """Whether the members page is for this person at all."""
-    return actor.active and actor.role in INVITABLE
+    """Whether the commune's members page is for this person at all."""
+    return actor.active and actor.role in INVITABLE and is_commune_member(actor)
+
+
+def can_manage_province_members(actor: Member) -> bool:
+    """Whether the province's own team page (Cán bộ tỉnh) is for this person: the province
+    admin's."""
+    return actor.active and is_province_wide(actor) and actor.role in INVITABLE
 
 
 def can_invite(actor: Member, target_role: Role, target_village_id: int | None) -> bool:
@@ -104,8 +203,10 @@ def can_invite(actor: Member, target_role: Role, target_village_id: int | None) 
     that loads it)."""
     if not actor.active or target_role not in INVITABLE.get(actor.role, set()):
         return False
-    if actor.role == Role.leader:
+    if leads_team(actor):
         return actor.village_id is not None and target_village_id == actor.village_id
+    if is_province_wide(actor):
+        return target_village_id is None
     return True
 
 
@@ -113,9 +214,12 @@ def can_manage_member(actor: Member, member: Member) -> bool:
     """Invite again, issue a code for, or remove `member`: a leader for the volunteers of
     their village, commune staff for everyone in the commune but admins. Nobody removes
     themselves here."""
-    if not actor.active or actor.commune_id != member.commune_id or actor.id == member.id:
+    if not actor.active or actor.id == member.id:
         return False
-    if member.role == Role.admin:
+    # The same commune, or the same province for the province's own team.
+    if (actor.commune_id, actor.province_code) != (member.commune_id, member.province_code):
+        return False
+    if member.role is Role.admin:
         return False
     return can_invite(actor, member.role, member.village_id)
 
@@ -123,19 +227,19 @@ def can_manage_member(actor: Member, member: Member) -> bool:
 def can_change_role(actor: Member, member: Member, new_role: Role) -> bool:
     """Roles and villages are the commune's decision: staff (and admins) only."""
     return (
-        actor.role in COMMUNE_WIDE
+        is_commune_wide(actor)
         and can_manage_member(actor, member)
         and new_role in INVITABLE[actor.role]
     )
 
 
 def can_manage_villages(actor: Member) -> bool:
-    return actor.active and actor.role in COMMUNE_WIDE
+    return actor.active and is_commune_wide(actor)
 
 
 def require_can_invite(actor: Member, target_role: Role, target_village_id: int | None) -> None:
     if not can_invite(actor, target_role, target_village_id):
-        if actor.role == Role.leader:
+        if leads_team(actor):
             raise Forbidden(_("Tổ trưởng chỉ mời được thành viên Tổ CNSCĐ của thôn mình."))
         raise Forbidden(_("Bạn không có quyền mời người với vai trò này."))
 
@@ -144,7 +248,7 @@ def require_can_manage_member(actor: Member, member: Member) -> None:
     if not can_manage_member(actor, member):
         if actor.id == member.id:
             raise Forbidden(_("Bạn không thể tự thay đổi tài khoản của mình ở đây."))
-        if actor.role == Role.leader:
+        if leads_team(actor):
             raise Forbidden(_("Tổ trưởng chỉ quản lý thành viên Tổ CNSCĐ của thôn mình."))
         raise Forbidden(_("Bạn không có quyền quản lý người này."))
 
@@ -165,11 +269,15 @@ def require_commune_staff(member: Member) -> None:
         raise Forbidden(_("Chỉ công chức xã xem và làm việc này."))
 
 
+def can_export(member: Member) -> bool:
+    """Leaders export their village, commune staff the commune; volunteers nothing."""
+    return member.active and (leads_team(member) or is_commune_wide(member))
+
+
 def require_can_export(member: Member) -> Scope:
-    """Leaders export their village, commune staff the commune; volunteers nothing. Returns
-    the scope the files cover."""
+    """The scope the files cover, if the member may export. Forbidden otherwise."""
     scope = scope_for(member)
-    if member.role not in (Role.leader, Role.staff, Role.admin):
+    if not can_export(member):
         raise Forbidden(_("Chỉ tổ trưởng và công chức xã được tải số liệu về."))
     return scope
 
@@ -177,7 +285,7 @@ def require_can_export(member: Member) -> Scope:
 def can_assign(actor: Member) -> bool:
     """Whether the assignments page (phân công hộ) is for this person at all: leaders for
     their village, commune staff and the admin for the commune."""
-    return actor.active and actor.role in (Role.leader, Role.staff, Role.admin)
+    return actor.active and (leads_team(actor) or is_commune_wide(actor))
 
 
 def require_can_assign(actor: Member) -> Scope:
@@ -189,7 +297,7 @@ def require_can_assign(actor: Member) -> Scope:
 
 def can_set_targets(actor: Member) -> bool:
     """Targets (chỉ tiêu) are the commune's decision: commune staff and the admin."""
-    return actor.active and actor.role in COMMUNE_WIDE
+    return actor.active and is_commune_wide(actor)
 
 
 def require_can_set_targets(actor: Member) -> None:
@@ -202,7 +310,7 @@ def require_can_set_targets(actor: Member) -> None:
 
 def can_print_stickers(actor: Member) -> bool:
     """Door stickers are printed by leaders for their village and by commune staff."""
-    return actor.active and actor.role in (Role.leader, Role.staff, Role.admin)
+    return actor.active and (leads_team(actor) or is_commune_wide(actor))
 
 
 def require_can_print_stickers(actor: Member) -> Scope:
@@ -221,7 +329,7 @@ def require_can_edit_guides(actor: Member) -> None:
 
 def can_review(actor: Member) -> bool:
     """Reviewing field records (duyệt hồ sơ) is commune staff's work (DESIGN.md §3)."""
-    return actor.active and actor.role in COMMUNE_WIDE
+    return actor.active and is_commune_wide(actor)
 
 
 def require_can_review(session: Session, actor: Member, household_id: int) -> Household:
@@ -238,7 +346,7 @@ def require_can_review(session: Session, actor: Member, household_id: int) -> Ho
 def can_end_sessions_of(actor: Member, member: Member) -> bool:
     """Commune staff sign a member of their commune out of every device (a lost or shared
     phone) from the members page. Everyone does it for themselves on their account page."""
-    return actor.role in COMMUNE_WIDE and can_manage_member(actor, member)
+    return is_commune_wide(actor) and can_manage_member(actor, member)
 
 
 def require_can_end_sessions_of(actor: Member, member: Member) -> None:
@@ -252,7 +360,7 @@ def require_can_end_sessions_of(actor: Member, member: Member) -> None:
 def can_import(actor: Member) -> bool:
     """Bringing lists in from Excel: commune staff for the commune, leaders for their own
     village (DESIGN.md §7)."""
-    return actor.active and actor.role in (Role.leader, Role.staff, Role.admin)
+    return actor.active and (leads_team(actor) or is_commune_wide(actor))
 
 
 def require_can_import(actor: Member) -> Scope:
@@ -262,6 +370,17 @@ def require_can_import(actor: Member) -> Scope:
             _("Chỉ tổ trưởng (cho thôn của mình) và công chức xã được đưa dữ liệu vào.")
         )
     return scope_for(actor)
+
+
+def console_may_import(role: Role) -> bool:
+    """A roster brought in at the console (the server's operator, nobody signed in) may hold
+    whoever the commune's admin could invite — never another admin (`fieldkit member add`)."""
+    return role in INVITABLE[Role.admin]
+
+
+def is_commune_admin(member: Member) -> bool:
+    """The commune's admin (quản trị xã): a roster never changes them."""
+    return member.role is Role.admin
 
 
 def can_create_villages_on_import(actor: Member) -> bool:
@@ -312,3 +431,63 @@ def require_can_merge_households(
         if village is None or not scope_for(actor).covers_village(village):
             raise Forbidden(_("Hộ này không thuộc phạm vi của bạn."))
     return survivor, merged
+
+
+# --- The province (issue 14) ----------------------------------------------------------------
+# Province staff (Cán bộ tỉnh) see every commune of their province side by side, read-only,
+# and only as numbers: per commune and, in a commune's overview, per village — approved with
+# pending beside them, targets and progress, the review backlog, the date of the latest visit.
+# Never a resident's, a household's or a team member's name, no record-level page (households,
+# visits, residents, the review inbox, the audit log) and no file of visits.
+#
+# Why there: Law 91/2025/QH15 on personal data protection (in force 1 January 2026) and Decree
+# 356/2025/NĐ-CP let personal data be processed only for the purposes the person was told of
+# and only as much as those purposes need (minimisation). Households consented to be helped
+# with public services by their commune's team; the province's purpose is to steer the
+# campaign and report Đề án 06 indicators upward, for which counts suffice. A count over a
+# village or a commune identifies nobody; a name would, and would add a recipient the
+# household was not told about. The per-volunteer table (a team member's name and work) also
+# stays with the commune and the village's leader.
+
+
+def is_province_wide(member: Member) -> bool:
+    return member.role in PROVINCE_WIDE
+
+
+def require_province_reader(member: Member) -> str:
+    """The province code whose communes `member` may read: province staff and the province
+    admin. Forbidden otherwise."""
+    if not member.active:
+        raise Forbidden(_("Tài khoản này đã bị khóa."))
+    if not is_province_wide(member) or not member.province_code:
+        raise Forbidden(_("Trang này dành cho cán bộ tỉnh."))
+    return member.province_code
+
+
+def require_commune_of_province(session: Session, member: Member, commune_id: int) -> Commune:
+    """A commune of the member's province, read-only. NotFound / Forbidden otherwise."""
+    province_code = require_province_reader(member)
+    commune = session.get(Commune, commune_id)
+    if commune is None:
+        raise NotFound(_("Không tìm thấy xã này."))
+    if commune.province_code != province_code:
+        raise Forbidden(_("Xã này không thuộc tỉnh của bạn."))
+    return commune
+
+
+def can_set_province_targets(member: Member) -> bool:
+    """Province targets (chỉ tiêu của tỉnh) are the province's own decision, not a commune's
+    record: province staff and the province admin set them."""
+    return member.active and is_province_wide(member)
+
+
+def require_can_set_province_targets(member: Member) -> str:
+    if not can_set_province_targets(member):
+        raise Forbidden(_("Chỉ cán bộ tỉnh được đặt chỉ tiêu của tỉnh."))
+    return require_province_reader(member)
+
+
+def require_can_manage_province_members(member: Member) -> str:
+    if not can_manage_province_members(member):
+        raise Forbidden(_("Chỉ quản trị tỉnh được mời cán bộ tỉnh."))
+    return require_province_reader(member)

@@ -56,7 +56,6 @@ from fieldkit.models import (
     Resident,
     ReviewDecision,
     ReviewState,
-    Role,
     Service,
     Village,
     Visit,
@@ -1002,7 +1001,7 @@ def _returned_statement(model: type, kind: RecordKind, member: Member):
         statement = select(model, Household).join(Household, Household.id == model.household_id)
     statement = statement.where(model.review_state == ReviewState.returned)
     scope = policy.scope_for(member)
-    if member.role is Role.leader:
+    if policy.fixes_village_returns(member):
         return statement.where(Household.village_id == scope.village_id)
     maker = {
         RecordKind.visit: Visit.volunteer_id,
@@ -1016,7 +1015,7 @@ def _returned_statement(model: type, kind: RecordKind, member: Member):
 def returned(session: Session, member: Member) -> list[ReturnedEntry]:
     """The records sent back for fixing that this member may fix: a volunteer's own, or, for
     a leader, every one of the village. Oldest decision first, each with its reason."""
-    if member.role not in (Role.volunteer, Role.leader):
+    if not policy.is_field_member(member):
         return []
     found = []
     for kind, model in MODELS.items():
@@ -1072,7 +1071,7 @@ def returned(session: Session, member: Member) -> list[ReturnedEntry]:
 
 def returned_count(session: Session, member: Member) -> int:
     """How many records `returned()` would list, counted by the database."""
-    if member.role not in (Role.volunteer, Role.leader):
+    if not policy.is_field_member(member):
         return 0
     total = 0
     for kind, model in MODELS.items():
@@ -1223,7 +1222,7 @@ def resubmit(
     record = _find_by_uuid(session, kind, record_uuid)
     household_id = _household_id(kind, record)
     policy.require_household(session, member, household_id)
-    if member.role is Role.volunteer and maker_id(kind, record) != member.id:
+    if not policy.can_fix_returned(member, maker_id(kind, record)):
         raise Forbidden(
             _("Chỉ người đã gửi hồ sơ này hoặc tổ trưởng của thôn được sửa và gửi lại.")
         )

@@ -141,7 +141,7 @@ def _rows(
                 village_id = village.id
         elif default_id in villages.by_id:
             village_id = default_id
-        if role is Role.staff:
+        if role is not None and not policy.needs_village(role):
             village_id = None
         elif role is not None and village_id is None and "village" not in c.errors:
             c.add("village", _("Thành viên và tổ trưởng phải thuộc một thôn: ghi thôn."))
@@ -149,7 +149,7 @@ def _rows(
             c.add(
                 "role",
                 _("Tổ trưởng chỉ đưa vào thành viên Tổ CNSCĐ của thôn mình.")
-                if importer.member is not None and importer.member.role is Role.leader
+                if importer.member is not None and policy.leads_team(importer.member)
                 else _("Bạn không được đưa người với vai trò này vào."),
             )
         if phone and phone in seen and not c.errors:
@@ -164,7 +164,7 @@ def _rows(
 
 def _may_bring(importer: Importer, role: Role, village_id: int | None) -> bool:
     if importer.member is None:
-        return role is not Role.admin
+        return policy.console_may_import(role)
     return policy.can_import_member(importer.member, role, village_id)
 
 
@@ -191,7 +191,7 @@ def plan(
         if member is None:
             planned.append(Planned(row, None, {}))
             continue
-        if member.role is Role.admin:
+        if policy.is_commune_admin(member):
             refused.append(
                 (row.line, _("Số điện thoại này là của quản trị xã; không đổi từ danh sách."))
             )

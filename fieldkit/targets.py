@@ -4,6 +4,11 @@ within a period, and the progress of a number against its target.
 One target per commune, village (None: the whole commune), indicator and period. Periods are
 Vietnam calendar dates, both ends inclusive. Only commune staff set targets (policy); every
 change is audit-logged in the caller's transaction. Caller commits.
+
+Province targets (issue 14): the province sets, per commune (None: the whole province),
+indicator and period, how many it expects. A commune that has no commune-wide target of its
+own in force for an indicator sees the province's as its own (`targets_for`); the commune's
+own target wins. Province staff set them (policy).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from fieldkit import audit, forms, policy
 from fieldkit.errors import Invalid
 from fieldkit.i18n import _
 from fieldkit.indicators import LABELS
-from fieldkit.models import Member, Target, Village
+from fieldkit.models import Commune, Member, ProvinceTarget, Target, Village
 
 MAX_VALUE = 10_000_000
 
@@ -50,18 +55,83 @@ def progress(reached: int, target: Target | None) -> Progress | None:
 
 def targets_for(
     session: Session, *, commune_id: int, on: date
-) -> dict[tuple[int | None, str], Target]:
+) -> dict[tuple[int | None, str], Target | ProvinceTarget]:
     """The commune's targets whose period contains `on`, keyed by (village id or None for the
     whole commune, indicator key). When several periods contain `on` (a year and a quarter,
     say), the one that started last wins — the narrower, current one — then the one that
-    ends first."""
+    ends first. Where the commune has no commune-wide target for an indicator, the province's
+    target for this commune in force on `on` stands in for it (a ProvinceTarget)."""
     rows = session.exec(
         select(Target)
         .where(Target.commune_id == commune_id, Target.period_start <= on, Target.period_end >= on)
         .order_by(col(Target.period_start), col(Target.period_end).desc(), col(Target.id))
     ).all()
     # Later rows in this order win: latest start, then earliest end.
-    return {(target.village_id, target.indicator): target for target in rows}
+    found: dict[tuple[int | None, str], Target | ProvinceTarget] = {
+        (target.village_id, target.indicator): target for target in rows
+    }
+    for (_commune_id, indicator), target in province_targets_for(
+        session, commune_ids=[commune_id], on=on
+    ).items():
+        found.setdefault((None, indicator), target)
+    return found
+
+
+def commune_targets_in_force(
+    session: Session, *, commune_ids: list[int], on: date
+) -> dict[tuple[int, str], Target | ProvinceTarget]:
+    """The commune-wide target in force on `on` of each of these communes, by (commune id,
+    indicator): the commune's own, else the province's for it. Two queries whatever the
+    number of communes (the province overview)."""
+    if not commune_ids:
+        return {}
+    rows = session.exec(
+        select(Target)
+        .where(
+            col(Target.commune_id).in_(commune_ids),
+            col(Target.village_id).is_(None),
+            Target.period_start <= on,
+            Target.period_end >= on,
+        )
+        .order_by(col(Target.period_start), col(Target.period_end).desc(), col(Target.id))
+    ).all()
+    found: dict[tuple[int, str], Target | ProvinceTarget] = {
+        (target.commune_id, target.indicator): target for target in rows
+    }
+    for key, target in province_targets_for(session, commune_ids=commune_ids, on=on).items():
+        found.setdefault(key, target)  # type: ignore[arg-type]
+    return found
+
+
+def province_targets_for(
+    session: Session,
+    *,
+    on: date,
+    province_code: str | None = None,
+    commune_ids: list[int] | None = None,
+) -> dict[tuple[int | None, str], ProvinceTarget]:
+    """Province targets in force on `on`, by (commune id or None for the whole province,
+    indicator); of one province, or for these communes. Same precedence as targets_for."""
+    statement = select(ProvinceTarget).where(
+        ProvinceTarget.period_start <= on, ProvinceTarget.period_end >= on
+    )
+    if province_code is not None:
+        statement = statement.where(ProvinceTarget.province_code == province_code)
+    if commune_ids is not None:
+        statement = statement.where(col(ProvinceTarget.commune_id).in_(commune_ids))
+    rows = session.exec(
+        statement.order_by(
+            col(ProvinceTarget.period_start),
+            col(ProvinceTarget.period_end).desc(),
+            col(ProvinceTarget.id),
+        )
+    ).all()
+    return {(target.commune_id, target.indicator): target for target in rows}
+
+
+def is_from_province(target: Target | ProvinceTarget | None) -> bool:
+    """Whether a target in force was set by the province (the commune set none of its own)."""
+    return isinstance(target, ProvinceTarget)
 
 
 def targets_in_period(
@@ -391,3 +461,125 @@ def periods(session: Session, *, commune_id: int) -> list[tuple[date, date]]:
         .order_by(col(Target.period_end).desc(), col(Target.period_start).desc())
     ).all()
     return [(start, end) for start, end in rows]
+
+
+# --- Province targets (issue 14) ----------------------------------------------------------
+
+
+def province_cell_name(commune_id: int | None, indicator: str) -> str:
+    """The form field of one cell of the province's grid: "p-<commune id or province>-<key>"."""
+    return f"p-{'province' if commune_id is None else commune_id}-{indicator}"
+
+
+def province_targets_in_period(
+    session: Session, *, province_code: str, period_start: date, period_end: date
+) -> dict[tuple[int | None, str], ProvinceTarget]:
+    """The province's targets set for exactly this period, by (commune id or None, indicator)."""
+    rows = session.exec(
+        select(ProvinceTarget).where(
+            ProvinceTarget.province_code == province_code,
+            ProvinceTarget.period_start == period_start,
+            ProvinceTarget.period_end == period_end,
+        )
+    ).all()
+    return {(target.commune_id, target.indicator): target for target in rows}
+
+
+def province_periods(session: Session, *, province_code: str) -> list[tuple[date, date]]:
+    """The periods the province has targets for, the latest first."""
+    rows = session.exec(
+        select(ProvinceTarget.period_start, ProvinceTarget.period_end)
+        .where(ProvinceTarget.province_code == province_code)
+        .distinct()
+        .order_by(col(ProvinceTarget.period_end).desc(), col(ProvinceTarget.period_start).desc())
+    ).all()
+    return [(start, end) for start, end in rows]
+
+
+def save_province_grid(
+    session: Session,
+    *,
+    member: Member,
+    period_start: Any,
+    period_end: Any,
+    values: Mapping[str, Any],
+    now: datetime,
+) -> int:
+    """Save the province's grid of targets for one period, all or nothing: `values` maps
+    province_cell_name(commune, indicator) to what was typed (a whole number ≥ 0); a blank
+    cell clears its target; cells missing are left alone. Only the communes of the member's
+    province have cells. Checks every cell first; Invalid (messages keyed by cell name, or by
+    period_start / period_end) before anything is written. Forbidden unless province staff.
+    Each change is audit-logged. Returns how many targets changed. Caller commits."""
+    province_code = policy.require_can_set_province_targets(member)
+    start, end = parse_period(period_start, period_end)
+    commune_ids = session.exec(
+        select(Commune.id).where(Commune.province_code == province_code)
+    ).all()
+    errors: dict[str, str] = {}
+    wanted: dict[tuple[int | None, str], int | None] = {}
+    for commune_id in [None, *commune_ids]:
+        for indicator in LABELS:
+            name = province_cell_name(commune_id, indicator)
+            if name not in values:
+                continue
+            try:
+                wanted[(commune_id, indicator)] = parse_value(values[name])
+            except Invalid as invalid:
+                errors[name] = invalid.errors["value"]
+    if errors:
+        raise Invalid(errors)
+    current = province_targets_in_period(
+        session, province_code=province_code, period_start=start, period_end=end
+    )
+    changed = 0
+    for (commune_id, indicator), number in sorted(
+        wanted.items(), key=lambda item: (item[0][0] or 0, item[0][1])
+    ):
+        existing = current.get((commune_id, indicator))
+        if number is None and existing is None:
+            continue
+        if existing is not None and existing.value == number:
+            continue
+        old = existing.value if existing is not None else None
+        if number is None:
+            session.delete(existing)
+        elif existing is None:
+            existing = ProvinceTarget(
+                province_code=province_code,
+                commune_id=commune_id,
+                indicator=indicator,
+                period_start=start,
+                period_end=end,
+                value=number,
+                set_by_id=member.id,
+                updated_at=now,
+            )
+            session.add(existing)
+        else:
+            existing.value = number
+            existing.set_by_id = member.id
+            existing.updated_at = now
+            session.add(existing)
+        session.flush()
+        audit.record(
+            session,
+            action="targets_changed",
+            now=now,
+            actor=member,
+            # The commune's own log shows what the province expects of it.
+            commune_id=commune_id,
+            target_kind="province_target",
+            target_id=existing.id if number is not None else None,
+            details={
+                "province": province_code,
+                "commune_id": commune_id,
+                "indicator": indicator,
+                "period_start": start.isoformat(),
+                "period_end": end.isoformat(),
+                "old": old,
+                "new": number,
+            },
+        )
+        changed += 1
+    return changed

@@ -10,6 +10,8 @@ ROLES = {
     Role.leader: _("Tổ trưởng"),
     Role.staff: _("Công chức xã"),
     Role.admin: _("Quản trị"),
+    Role.province: _("Cán bộ tỉnh"),
+    Role.province_admin: _("Quản trị tỉnh"),
 }
 
 OUTCOMES = {
@@ -70,3 +72,13 @@ RELATIONS = [
     _("Con rể"),
     _("Khác"),
 ]
+
+
+def reasons_of(values) -> list:
+    """(label, count) of the failure reasons an indicators row holds (fieldkit.indicators'
+    VillageIndicators), in the order the forms list the reasons."""
+    return [
+        (label, values.failure_reasons[reason])
+        for reason, label in REASONS.items()
+        if reason in values.failure_reasons
+    ]

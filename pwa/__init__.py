@@ -90,6 +90,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         menu,
         offline,
         privacy,
+        province,
         push,
         review,
         stickers,
@@ -120,6 +121,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         review,
         followups,
         targets,
+        province,
         imports,
     ):
         app.register_blueprint(module.bp)

@@ -10,14 +10,14 @@ from flask import g, request, url_for
 from flask_babel import gettext as _
 
 from fieldkit import policy, review
-from fieldkit.models import Member, Role
+from fieldkit.models import Member
 from pwa import db
 
 
 def returned_count() -> int:
     """How many of the member's records were sent back ("Bị trả lại"); 0 off the field."""
     member = g.get("member")
-    if member is None or member.role not in (Role.volunteer, Role.leader):
+    if member is None or not policy.is_field_member(member):
         return 0
     return review.returned_count(db.session(), member)
 
@@ -30,11 +30,31 @@ class Entry:
 
 
 def entries(member: Member) -> list[Entry]:
-    """The places a member may go that the tab bar does not show, most used first."""
-    field = member.role in (Role.volunteer, Role.leader)
+    """The places a member may go that the tab bar does not show, most used first. Each is
+    listed by the policy rule that opens it, then the tabs' places are left out."""
+    if policy.is_province_wide(member):
+        items = [
+            Entry(_("Toàn tỉnh"), _("Các xã cạnh nhau, số liệu tuần"), url_for("province.index")),
+            Entry(
+                _("Chỉ tiêu của tỉnh"),
+                _("Chỉ tiêu giao cho từng xã"),
+                url_for("province.targets_index"),
+            ),
+        ]
+        if policy.can_manage_province_members(member):
+            items.append(
+                Entry(
+                    _("Cán bộ tỉnh"), _("Mời, cho thôi tham gia"), url_for("province.members_index")
+                )
+            )
+        items.append(
+            Entry(_("Tài khoản"), _("Khóa truy cập, thông báo, ngôn ngữ"), url_for("account.index"))
+        )
+        in_tabs = {tab.url for tab in _tabs(member, returned=0)}
+        return [item for item in items if item.url not in in_tabs]
     commune = policy.is_commune_wide(member)
-    items: list[Entry] = []
-    if field:
+    items = []
+    if policy.is_field_member(member):
         items.append(
             Entry(_("Bị trả lại"), _("Hồ sơ xã trả lại để sửa"), url_for("review.returned"))
         )
@@ -45,29 +65,26 @@ def entries(member: Member) -> list[Entry]:
                 url_for("offline.outbox_page"),
             )
         )
-    if member.role == Role.leader:
+    if policy.can_manage_members(member):
         items.append(
             Entry(_("Thành viên"), _("Mời, cấp mã, cho thôi tham gia"), url_for("members.index"))
         )
-    if member.role != Role.volunteer:
-        items.append(
-            Entry(
-                _("Hướng dẫn dịch vụ"),
-                _("Thẻ hướng dẫn từng bước cho người dân"),
-                url_for("guides.index"),
-            )
+    items.append(
+        Entry(
+            _("Hướng dẫn dịch vụ"),
+            _("Thẻ hướng dẫn từng bước cho người dân"),
+            url_for("guides.index"),
         )
-    if commune:
+    )
+    if policy.can_assign(member):
         items.append(
             Entry(_("Phân công hộ"), _("Giao hộ cho thành viên"), url_for("assignments.index"))
         )
-        items.append(
-            Entry(
-                _("Việc cần quay lại"),
-                _("Hẹn quay lại, chờ công an mức 2"),
-                url_for("followups.index"),
-            )
+    items.append(
+        Entry(
+            _("Việc cần quay lại"), _("Hẹn quay lại, chờ công an mức 2"), url_for("followups.index")
         )
+    )
     items.append(Entry(_("Chỉ tiêu"), _("Chỉ tiêu theo thôn và cả xã"), url_for("targets.index")))
     if member.village_id is not None and policy.can_print_stickers(member):
         items.append(
@@ -93,7 +110,8 @@ def entries(member: Member) -> list[Entry]:
     items.append(
         Entry(_("Tài khoản"), _("Khóa truy cập, thông báo, ngôn ngữ"), url_for("account.index"))
     )
-    return items
+    in_tabs = {tab.url for tab in _tabs(member, returned=0)}
+    return [item for item in items if item.url not in in_tabs]
 
 
 @dataclass(frozen=True)
@@ -104,32 +122,60 @@ class Tab:
     active: bool = False
     badge: int = 0
     badge_label: str = ""
+    # Pages that make this tab current when its blueprint is shared with other tabs.
+    endpoints: tuple[str, ...] = ()
 
 
 def _tabs(member: Member, returned: int) -> list[Tab]:
-    households = Tab(
-        _("Hộ dân"),
-        url_for("households.index"),
-        ("households", "visits"),
-        badge=returned,
-        badge_label=_("%(returned)s hồ sơ bị trả lại", returned=returned),
-    )
-    followups = Tab(_("Lịch hẹn"), url_for("followups.index"), ("followups",))
-    village = Tab(_("Thôn"), url_for("villages.index"), ("villages",))
-    if member.role == Role.volunteer:
+    """People in the field: their households, follow-ups and village first, then the
+    assignments if they give households out (leaders), else the guide cards. Commune staff:
+    the overview, the review inbox, household look-up and the team."""
+    if policy.is_field_member(member):
+        households = Tab(
+            _("Hộ dân"),
+            url_for("households.index"),
+            ("households", "visits"),
+            badge=returned,
+            badge_label=_("%(returned)s hồ sơ bị trả lại", returned=returned),
+        )
+        followups = Tab(_("Lịch hẹn"), url_for("followups.index"), ("followups",))
+        village = Tab(_("Thôn"), url_for("villages.index"), ("villages",))
+        if policy.can_assign(member):
+            assignments = Tab(_("Phân công"), url_for("assignments.index"), ("assignments",))
+            tabs = [households, followups, village, assignments]
+        else:
+            guides = Tab(_("Hướng dẫn"), url_for("guides.index"), ("guides",))
+            tabs = [households, followups, guides, village]
+    elif policy.is_province_wide(member):
         tabs = [
-            households,
-            followups,
-            Tab(_("Hướng dẫn"), url_for("guides.index"), ("guides",)),
-            village,
+            Tab(
+                _("Toàn tỉnh"),
+                url_for("province.index"),
+                (),
+                endpoints=("province.index", "province.week", "province.commune"),
+            ),
+            Tab(
+                _("Chỉ tiêu"),
+                url_for("province.targets_index"),
+                (),
+                endpoints=("province.targets_index", "province.targets_save"),
+            ),
         ]
-    elif member.role == Role.leader:
-        tabs = [
-            households,
-            followups,
-            village,
-            Tab(_("Phân công"), url_for("assignments.index"), ("assignments",)),
-        ]
+        if policy.can_manage_province_members(member):
+            tabs.append(
+                Tab(
+                    _("Cán bộ"),
+                    url_for("province.members_index"),
+                    (),
+                    endpoints=(
+                        "province.members_index",
+                        "province.members_add",
+                        "province.members_invite",
+                        "province.members_deactivate",
+                    ),
+                )
+            )
+        tabs.append(Tab(_("Tài khoản"), url_for("account.index"), ("account",)))
     else:
         tabs = [
             Tab(_("Tổng quan"), url_for("villages.index"), ("villages",)),
@@ -145,8 +191,23 @@ def tabs() -> list[Tab]:
     every page no other tab names."""
     member = g.member
     items = _tabs(member, returned_count())
-    current = next((tab for tab in items if request.blueprint in tab.blueprints), items[-1])
+    current = next(
+        (
+            tab
+            for tab in items
+            if request.endpoint in tab.endpoints or request.blueprint in tab.blueprints
+        ),
+        items[-1],
+    )
     return [
-        Tab(tab.label, tab.url, tab.blueprints, tab is current, tab.badge, tab.badge_label)
+        Tab(
+            tab.label,
+            tab.url,
+            tab.blueprints,
+            tab is current,
+            tab.badge,
+            tab.badge_label,
+            tab.endpoints,
+        )
         for tab in items
     ]

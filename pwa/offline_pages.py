@@ -15,7 +15,7 @@ from flask import url_for
 from sqlmodel import func, select
 
 from fieldkit import guides, policy, review
-from fieldkit.models import Household, Member, Resident, ReviewState, Role, Visit
+from fieldkit.models import Household, Member, Resident, ReviewState, Visit
 from pwa import db, i18n
 from pwa.assets import app_version
 
@@ -30,11 +30,16 @@ class OfflinePack:
 
 def pack_for(member: Member, *, now_iso: str) -> OfflinePack:
     """What `member`'s phone keeps offline. Commune-wide members get the shell, the guides and
-    the outbox only; a commune is too large to carry."""
-    scope = policy.scope_for(member)
+    the outbox only; a commune is too large to carry. Province staff carry no commune's pages
+    at all (their guides are the communes'): the outbox only."""
     # The language is part of every version: switching it on "Tài khoản" makes the phone fetch
     # its offline copies again in the new language rather than keep the old ones (pwa/i18n.py).
     version = f"{app_version()}-{i18n.language()}"
+    if policy.is_province_wide(member):
+        return OfflinePack(
+            pages=[{"url": url_for("offline.outbox_page"), "version": version}], households=None
+        )
+    scope = policy.scope_for(member)
     pages = [
         {"url": url_for("households.index"), "version": f"{version}-{now_iso}"},
         {"url": url_for("offline.outbox_page"), "version": version},
@@ -106,7 +111,7 @@ def _guide_pages(member: Member, version: str) -> list[dict]:
 def _returned_pages(member: Member, version: str) -> list[dict]:
     """The returned list and each returned record's form: their versions change when a record
     is returned, resubmitted or decided."""
-    if member.role not in (Role.volunteer, Role.leader):
+    if not policy.is_field_member(member):
         return []
     entries = review.returned(db.session(), member)
     state = [(e.kind.value, e.record.id, e.record.revision, e.reason) for e in entries]

@@ -9,7 +9,7 @@ from flask import Flask, g, get_flashed_messages, request
 
 from fieldkit import forms, merge, policy, privacy, review, vocab
 from fieldkit.households import tab_of
-from fieldkit.models import Household, Role
+from fieldkit.models import Household
 from pwa import db, i18n, js_words, params
 from pwa.assets import outbox_url, static_url
 from pwa.navigation import returned_count, tabs
@@ -36,8 +36,10 @@ def init_app(app: Flask) -> None:
         options=options,
         # who is signed in, and what they may do
         can_record=can_record,
+        can_print_stickers=policy.can_print_stickers,
         can_import=can_import,
         is_commune_wide=policy.is_commune_wide,
+        is_province_wide=policy.is_province_wide,
         # pages
         flashes=flashes,
         tabs=tabs,
@@ -89,7 +91,7 @@ def options(choices):
 def can_record() -> bool:
     """Whether the signed-in member logs field records (visits, residents, households)."""
     member = g.get("member")
-    return member is not None and member.role in (Role.volunteer, Role.leader)
+    return member is not None and policy.can_record(member)
 
 
 def can_import() -> bool:

@@ -146,3 +146,101 @@ def build_world(session: Session, *, now: datetime) -> World:
         spouse=spouse,
         far_resident=far_resident,
     )
+
+
+# --- A province of two communes, and a commune of another province (issue 14) ---------------
+
+
+@dataclass
+class Province:
+    """The world's commune (Xã Vĩnh Lộc) and a second commune of the same province (Thanh
+    Hóa), each with staff, a volunteer and a household; a commune of another province (Hà
+    Nội); province staff of Thanh Hóa and a province admin of Hà Nội."""
+
+    world: World
+    neighbour: Commune  # Phường Hàm Rồng, Thanh Hóa
+    neighbour_village: Village
+    neighbour_staff: Member
+    neighbour_volunteer: Member
+    neighbour_household: Household  # Phạm Văn Bắc
+    neighbour_resident: Resident
+    far: Commune  # Phường Cửa Nam, Hà Nội
+    far_village: Village
+    far_staff: Member
+    far_household: Household  # Đinh Thị Nam
+    admin: Member  # province admin, Thanh Hóa
+    staff: Member  # province staff, Thanh Hóa
+    far_admin: Member  # province admin, Hà Nội
+
+
+def _commune_with_a_household(session, code, name, province_code, province_name, who):
+    commune = Commune(
+        code=code, name=name, province_code=province_code, province_name=province_name
+    )
+    session.add(commune)
+    session.flush()
+    village = Village(commune_id=commune.id, name="Thôn Bắc")
+    session.add(village)
+    session.flush()
+    staff = Member(commune_id=commune.id, name=who[0], phone=who[1], role=Role.staff)
+    volunteer = Member(
+        commune_id=commune.id, village_id=village.id, name=who[2], phone=who[3], role=Role.volunteer
+    )
+    session.add_all([staff, volunteer])
+    session.flush()
+    household = add_household(
+        session,
+        village,
+        "7",
+        who[4],
+        assigned=volunteer,
+        residents=[(who[4], 1975, Sex.male, "Chủ hộ")],
+    )
+    (resident,) = households.residents_of(session, household)
+    return commune, village, staff, volunteer, household, resident
+
+
+def build_province(session: Session, world: World) -> Province:
+    near = _commune_with_a_household(
+        session,
+        "14758",
+        "Phường Hàm Rồng",
+        "38",
+        "Tỉnh Thanh Hóa",
+        ("Vũ Thị Hằng", "0912100001", "Ngô Văn Toàn", "0912100002", "Phạm Văn Bắc"),
+    )
+    far = _commune_with_a_household(
+        session,
+        "00082",
+        "Phường Cửa Nam",
+        "01",
+        "Thành phố Hà Nội",
+        ("Trần Quốc Hùng", "0912200001", "Lý Thị Mai", "0912200002", "Đinh Thị Nam"),
+    )
+    admin = Member(
+        province_code="38", name="Lê Thị Hồng Nhung", phone="0912300001", role=Role.province_admin
+    )
+    staff = Member(
+        province_code="38", name="Hoàng Minh Đức", phone="0912300002", role=Role.province
+    )
+    far_admin = Member(
+        province_code="01", name="Nguyễn Hà Linh", phone="0912300003", role=Role.province_admin
+    )
+    session.add_all([admin, staff, far_admin])
+    session.flush()
+    return Province(
+        world=world,
+        neighbour=near[0],
+        neighbour_village=near[1],
+        neighbour_staff=near[2],
+        neighbour_volunteer=near[3],
+        neighbour_household=near[4],
+        neighbour_resident=near[5],
+        far=far[0],
+        far_village=far[1],
+        far_staff=far[2],
+        far_household=far[4],
+        admin=admin,
+        staff=staff,
+        far_admin=far_admin,
+    )

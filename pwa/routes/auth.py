@@ -41,7 +41,7 @@ from flask_babel import lazy_gettext as _l
 from fieldkit import audit, members, passkeys, push, throttle
 from fieldkit.errors import SignInRefused
 from fieldkit.models import Member, SignInLink
-from fieldkit.policy import is_commune_wide
+from fieldkit.policy import is_commune_wide, is_province_wide
 from pwa import auth, db, errors, i18n, params
 from pwa.auth import login_required
 from pwa.refusals import record_refusal
@@ -133,6 +133,8 @@ def _next_url() -> str | None:
 
 
 def _home_url(member: Member) -> str:
+    if is_province_wide(member):
+        return url_for("province.index")
     if is_commune_wide(member):
         return url_for("villages.index")
     return url_for("households.index")

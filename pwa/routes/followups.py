@@ -9,7 +9,7 @@ from flask import Blueprint, g, render_template
 
 from fieldkit import communes, followups, policy
 from fieldkit.forms import local_today
-from fieldkit.models import Role, Village
+from fieldkit.models import Village
 from pwa import db, params
 from pwa.auth import login_required
 from pwa.routes import now
@@ -29,7 +29,8 @@ def index():
         wanted = params.row_id("village")
         if wanted:
             village = policy.require_village(store, g.member, wanted)
-    mine = g.member.role == Role.volunteer and params.flag("mine")
+    can_filter_mine = policy.can_narrow_to_own_households(g.member)
+    mine = can_filter_mine and params.flag("mine")
     today = local_today(now())
     found = followups.followups(
         store,
@@ -46,6 +47,6 @@ def index():
         villages=villages,
         village=village,
         mine=mine,
-        can_filter_mine=g.member.role == Role.volunteer,
+        can_filter_mine=can_filter_mine,
         limit=followups.LIST_LIMIT,
     )

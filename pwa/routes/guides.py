@@ -19,7 +19,7 @@ bp = Blueprint("guides", __name__)
 @bp.get("/guides")
 @login_required
 def index():
-    cards = guides.cards(db.session(), commune_id=g.member.commune_id)
+    cards = guides.cards(db.session(), commune_id=policy.require_commune_member(g.member))
     return render_template(
         "guides/index.html", cards=cards, can_edit=policy.is_commune_wide(g.member)
     )
@@ -28,7 +28,8 @@ def index():
 @bp.get("/guides/<code>")
 @login_required
 def show(code: str):
-    card = guides.card(db.session(), commune_id=g.member.commune_id, service_code=code)
+    commune_id = policy.require_commune_member(g.member)
+    card = guides.card(db.session(), commune_id=commune_id, service_code=code)
     qr = (
         qr_svg(
             card.official_url,

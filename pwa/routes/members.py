@@ -82,8 +82,7 @@ def _page(status: int = 200, **context):
         ).all()
     )
     village_names = {v.id: v.name for v in villages}
-    invitable = [(r.value, vocab.ROLES[r]) for r in policy.INVITABLE.get(g.member.role, ())]
-    invitable.sort(key=lambda pair: list(Role).index(Role(pair[0])))
+    invitable = [(r.value, vocab.ROLES[r]) for r in policy.invitable_roles(g.member)]
     return render_template(
         "members/index.html",
         people=people,

@@ -99,7 +99,7 @@ def session_info():
                 "member": {
                     "id": g.member.id,
                     "name": g.member.name,
-                    "role": g.member.role.value,
+                    "role": str(g.member.role),
                     "village_id": g.member.village_id,
                 },
             }

@@ -11,12 +11,12 @@ import uuid
 from flask import Blueprint, abort, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlmodel import col, select
+from sqlmodel import select
 
 from fieldkit import catalogue, communes, forms, households, merge, policy, review, sync
 from fieldkit.errors import Invalid
-from fieldkit.models import Member, RecordKind, ReviewState, Role, Village
-from pwa import db, params
+from fieldkit.models import Member, RecordKind, ReviewState, Village
+from pwa import db, i18n, params
 from pwa.auth import login_required
 from pwa.render import is_fragment_request, render
 from pwa.routes import now
@@ -93,7 +93,7 @@ def _inbox_page(status: int = 200, *, errors: dict | None = None, open_key: str 
         select(Member)
         .where(
             Member.commune_id == g.member.commune_id,
-            col(Member.role).in_([Role.volunteer, Role.leader]),
+            policy.field_members(),
         )
         .order_by(Member.name)
     ).all()
@@ -338,7 +338,7 @@ def resubmit(kind: str, record_uuid: str):
     result = sync.ingest_one(session, items[0], member=g.member, now=now()) if items else None
     if result is not None and result.status in (sync.Status.stored, sync.Status.duplicate):
         session.commit()
-        flash(result.message)
+        flash(i18n.translate(result.message))
         return redirect(url_for("review.returned"), 303)
     session.rollback()
     errors = (

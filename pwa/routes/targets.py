@@ -65,6 +65,15 @@ def _page(
         if start and end
         else {}
     )
+    # What the province expects of the commune, shown beside the commune's own cells: it is the
+    # commune's target wherever the commune set none (fieldkit.targets.targets_for).
+    from_province, in_force = {}, {}
+    if scope.village_id is None:
+        today = local_today(now())
+        from_province = targets.province_targets_for(
+            store, commune_ids=[scope.commune_id], on=today
+        )
+        in_force = targets.targets_for(store, commune_id=scope.commune_id, on=today)
     typed = typed or {}
     cell_errors = cell_errors or {}
     grid = []
@@ -81,6 +90,11 @@ def _page(
                     "target": target,
                     "reached": reached[(village_id, key)],
                     "progress": targets.progress(reached[(village_id, key)], target),
+                    "province": from_province.get((scope.commune_id, key))
+                    if village_id is None
+                    else None,
+                    "province_applies": village_id is None
+                    and targets.is_from_province(in_force.get((None, key))),
                 }
             )
         grid.append({"key": key, "label": label, "cells": cells})

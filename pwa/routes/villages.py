@@ -9,11 +9,11 @@ from flask import Blueprint, current_app, g
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from fieldkit import charts, dashboards, forms, policy, targets
+from fieldkit import charts, dashboards, forms, policy, targets, vocab
 from fieldkit.dashboards import ShareNumbers, Week
 from fieldkit.errors import Forbidden, Invalid, NotFound
 from fieldkit.indicators import LABELS, REVIEWED, village_indicators
-from fieldkit.models import Commune, Member, Role, Village
+from fieldkit.models import Commune, Member, Village
 from fieldkit.policy import Scope
 from pwa import db, errors, params
 from pwa.auth import login_required
@@ -22,28 +22,14 @@ from pwa.routes import now
 
 bp = Blueprint("villages", __name__)
 
-FUNNEL = ("vneid_level1", "vneid_activated", "vneid_level2_referred", "vneid_level2_done")
+FUNNEL = dashboards.FUNNEL
 FUNNEL_LABELS = {
     "vneid_level1": _l("Cài đặt, mức 1"),
     "vneid_activated": _l("Kích hoạt"),
     "vneid_level2_referred": _l("Chuyển công an mức 2"),
     "vneid_level2_done": _l("Đã mức 2"),
 }
-SERVICES = (
-    "dvcqg_logins",
-    "online_procedures",
-    "payment_accounts",
-    "health_books",
-    "digital_literacy",
-    "smartphone_households",
-    "internet_households",
-)
-COLUMNS = ("households", "reached", *FUNNEL, *SERVICES)
-
-
-def _can_see_volunteers(member: Member) -> bool:
-    """Leaders and commune staff see each volunteer's numbers; a volunteer only their own."""
-    return member.role is not Role.volunteer
+SERVICES = dashboards.SERVICES
 
 
 def _followups(session, scope: Scope, today):
@@ -84,52 +70,29 @@ def _overview():
     session = db.session()
     scope = policy.scope_for(g.member)
     moment = now()
-    today = forms.local_today(moment)
     sort = params.choice("sort", dashboards.SORTS, "name")
     descending = params.choice("dir", ("asc", "desc"), "asc") == "desc"
-    rows = village_indicators(session, scope=scope)
-    total = dashboards.commune_total(rows)
-    in_force = targets.targets_for(session, commune_id=scope.commune_id, on=today)
-    table = [
-        (
-            row,
-            dashboards.lines(row, in_force, village_id=row.village_id, keys=COLUMNS),
-            dashboards.coverage_percent(row),
-        )
-        for row in dashboards.sort_villages(rows, by=sort, descending=descending)
-    ]
-    coverage_chart = charts.coverage(
-        _("Tỷ lệ hộ đã tiếp cận theo thôn (đã duyệt)"),
-        [
-            charts.Share(row.village_name, row.reached.approved, row.households.approved)
-            for row, _unused, _unused in table
-        ],
+    overview = dashboards.commune_overview(
+        session,
+        commune_id=scope.commune_id,
+        today=forms.local_today(moment),
+        sort=sort,
+        descending=descending,
     )
     return render(
         "villages/commune.html",
         commune=session.get(Commune, scope.commune_id),
-        table=table,
-        total=total,
-        total_lines=dashboards.lines(total, in_force, village_id=None, keys=COLUMNS),
-        total_coverage=dashboards.coverage_percent(total),
-        columns=COLUMNS,
+        overview=overview,
+        columns=dashboards.OVERVIEW_COLUMNS,
         labels=LABELS,
         sort=sort,
         descending=descending,
-        chart=coverage_chart,
-        reasons=_reasons(total),
+        reasons=vocab.reasons_of(overview.total),
         updated=moment,
+        read_only=False,
+        sort_endpoint="villages.commune",
+        sort_args={},
     )
-
-
-def _reasons(values):
-    from fieldkit import vocab
-
-    return [
-        (label, values.failure_reasons[reason])
-        for reason, label in vocab.REASONS.items()
-        if reason in values.failure_reasons
-    ]
 
 
 def _dashboard(village: Village):
@@ -144,7 +107,7 @@ def _dashboard(village: Village):
     funnel = dashboards.lines(values, in_force, village_id=village.id, keys=FUNNEL)
     weeks = dashboards.per_week(session, village_id=village.id, last=week)
     people = dashboards.per_volunteer(session, village_id=village.id)
-    if not _can_see_volunteers(member):
+    if not policy.can_see_each_volunteer(member):
         people = dashboards.VolunteerTable(
             rows=[row for row in people.rows if row.member_id == member.id], total=people.total
         )
@@ -182,14 +145,14 @@ def _dashboard(village: Village):
             ],
         ),
         people=people,
-        sees_everyone=_can_see_volunteers(member),
-        reasons=_reasons(values),
+        sees_everyone=policy.can_see_each_volunteer(member),
+        reasons=vocab.reasons_of(values),
         followups=_followups(session, scope, today),
         due_today=due_today,
         share=share,
         updated=moment,
         commune_wide=policy.is_commune_wide(member),
-        can_export=member.role is not Role.volunteer,
+        can_export=policy.can_export(member),
         uses_share=True,
     )
 
@@ -200,7 +163,7 @@ def volunteer(village_id: int, member_id: int):
     """One person's households and latest visits in the village: for leaders and staff."""
     session = db.session()
     village = policy.require_village(session, g.member, village_id)
-    if not _can_see_volunteers(g.member):
+    if not policy.can_see_each_volunteer(g.member):
         raise Forbidden(_("Chỉ tổ trưởng và công chức xã xem số liệu của từng thành viên."))
     person = session.get(Member, member_id)
     if person is None or person.commune_id != village.commune_id:
@@ -242,7 +205,7 @@ def week(village_id: int):
     people = dashboards.per_volunteer(
         session, village_id=village.id, since=shown.since, until=shown.until
     )
-    if not _can_see_volunteers(g.member):
+    if not policy.can_see_each_volunteer(g.member):
         people = None
     keys = [key for key in LABELS if key != "households"]
     return render(
@@ -260,7 +223,7 @@ def week(village_id: int):
         households=so_far.households,
         coverage=dashboards.coverage_percent(so_far),
         people=people,
-        reasons=_reasons(in_week),
+        reasons=vocab.reasons_of(in_week),
         follow_ups=dashboards.follow_up_households(
             session, village_id=village.id, until=shown.sunday
         ),

@@ -13,7 +13,7 @@ from sqlmodel import func, select
 from fieldkit.cli import main
 from fieldkit.db import make_engine, new_session
 from fieldkit.members import redeem_sign_in_link
-from fieldkit.models import Household, ImportBatch, Member, utcnow
+from fieldkit.models import Commune, Household, ImportBatch, Member, Village, utcnow
 from tests.import_files import HOUSEHOLD_HEADERS, csv_bytes, roster_xlsx
 
 GOOD = [
@@ -83,7 +83,7 @@ def test_unknown_commune_and_unknown_villages(console, tmp_path):
     path = tmp_path / "ho.csv"
     rows = [[1, "Thôn Mới Lập", "1", "Lò Văn Mới", 1960, "Nam", "", "", "", ""]]
     path.write_bytes(csv_bytes(HOUSEHOLD_HEADERS, rows))
-    assert "Không có xã nào mang mã 99999" in invoke(
+    assert "Máy chủ chưa có xã mã 99999" in invoke(
         "import", "households", str(path), "--commune", "99999", code=1
     )
     out = invoke("import", "households", str(path), "--dry-run", code=1)
@@ -104,3 +104,24 @@ def test_team_with_invite_links(console, tmp_path):
         assert (person.name, person.phone) == ("Đinh Thị Tổ", "0912888777")
         assert session.exec(select(func.count()).select_from(Member)).one() == 1
     assert "1 không đổi" in invoke("import", "team", str(path))
+
+
+def test_many_communes_pick_one_the_same_way_as_every_command(console, tmp_path):
+    """With two communes on the server, an import asks which one (the same `--commune CODE`
+    and message as every other console command, issue 14) and writes only into that one."""
+    invoke, engine = console
+    invoke("init", "14758")
+    path = tmp_path / "ho.csv"
+    path.write_bytes(csv_bytes(HOUSEHOLD_HEADERS, GOOD))
+    out = invoke("import", "households", str(path), code=1)
+    assert "chọn xã bằng --commune MÃ_XÃ" in out
+    assert households(engine) == 0
+    out = invoke("import", "households", str(path), "--commune", "15349")
+    assert "Đã đưa vào: 2 hộ mới" in out
+    with new_session(engine) as session:
+        codes = session.exec(
+            select(Commune.code)
+            .join(Village, Village.commune_id == Commune.id)
+            .join(Household, Household.village_id == Village.id)
+        ).all()
+    assert set(codes) == {"15349"}

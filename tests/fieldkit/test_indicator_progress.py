@@ -8,7 +8,8 @@ from datetime import UTC, date, datetime
 
 from sqlmodel import func, select
 
-from fieldkit import demo, followups, indicators, privacy
+from fieldkit import dashboards, demo, followups, indicators, privacy
+from fieldkit.dashboards import Week
 from fieldkit.households import refresh_summary, residents_of
 from fieldkit.models import (
     Household,
@@ -59,6 +60,19 @@ def assert_agrees(session, scope: Scope) -> None:
     assert {(v, i): (a, p) for v, i, a, p in per_household} == {
         (v, i): (a, p) for v, i, a, p in per_village if a or p
     }
+    # The dashboards' kept tallies (weeks, people, today) equal a count from the visits.
+    for village in indicators.villages_in(session, scope):
+        for last in (Week.of(TODAY), Week.of(TODAY).previous(3)):
+            assert dashboards.per_week(
+                session, village_id=village.id, last=last, weeks=12
+            ) == dashboards.count_weeks(session, village_id=village.id, last=last, weeks=12)
+        assert dashboards.per_volunteer(session, village_id=village.id) == (
+            dashboards.per_volunteer(session, village_id=village.id, recount=True)
+        )
+        since, until = dashboards.day_bounds(TODAY)
+        counted = dashboards.firsts(session, village_id=village.id)
+        today = sum(1 for _, at, _ in counted.reach if since <= at < until)
+        assert dashboards.new_today(session, village_id=village.id, today=TODAY).total == today
 
 
 def _decide(session, visit: Visit, state: ReviewState) -> None:

@@ -91,3 +91,55 @@ def test_only_people_in_the_field_record(world, role, may_record):
     else:
         with pytest.raises(Forbidden, match="ghi nhận hỗ trợ tại hộ"):
             policy.require_can_record(member)
+
+
+# The named rules that replaced role comparisons in routes, templates and domain modules
+# (issue 12): one table, so a new role has to be given a line here.
+RULES = {
+    # rule: roles for which it holds
+    "is_field_member": {Role.volunteer, Role.leader},
+    "can_record": {Role.volunteer, Role.leader},
+    "leads_team": {Role.leader},
+    "fixes_village_returns": {Role.leader},
+    "can_narrow_to_own_households": {Role.volunteer},
+    "can_see_each_volunteer": {Role.leader, Role.staff, Role.admin},
+    "can_export": {Role.leader, Role.staff, Role.admin},
+    "can_assign": {Role.leader, Role.staff, Role.admin},
+    "can_print_stickers": {Role.leader, Role.staff, Role.admin},
+    "can_manage_members": {Role.leader, Role.staff, Role.admin},
+    "is_commune_wide": {Role.staff, Role.admin},
+    "can_review": {Role.staff, Role.admin},
+    "can_set_targets": {Role.staff, Role.admin},
+}
+
+
+@pytest.mark.parametrize("rule", sorted(RULES))
+def test_each_named_rule_holds_for_its_roles_only(rule):
+    held = {
+        role for role in Role if getattr(policy, rule)(Member(commune_id=1, name="A", role=role))
+    }
+    assert held == RULES[rule]
+
+
+def test_field_members_as_sql_picks_volunteers_and_leaders(session, world):
+    from sqlmodel import select
+
+    names = set(session.exec(select(Member.name).where(policy.field_members())).all())
+    assert names == {world.volunteer.name, world.other_volunteer.name, world.leader.name}
+
+
+def test_only_the_maker_or_a_leader_fixes_a_returned_record(world):
+    assert policy.can_fix_returned(world.volunteer, world.volunteer.id)
+    assert not policy.can_fix_returned(world.volunteer, world.other_volunteer.id)
+    assert policy.can_fix_returned(world.leader, world.volunteer.id)
+    assert not policy.can_fix_returned(world.staff, world.staff.id)
+
+
+def test_invitable_roles_in_role_order():
+    staff = Member(commune_id=1, name="A", role=Role.staff)
+    assert policy.invitable_roles(staff) == [Role.volunteer, Role.leader, Role.staff]
+    assert policy.invitable_roles(Member(commune_id=1, name="B", role=Role.leader)) == [
+        Role.volunteer
+    ]
+    assert policy.invitable_roles(Member(commune_id=1, name="C", role=Role.volunteer)) == []
+    assert policy.needs_village(Role.leader) and not policy.needs_village(Role.staff)

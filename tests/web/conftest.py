@@ -19,15 +19,28 @@ from tests.factories import build_world
 CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
 
-@pytest.fixture
-def app(sqlite_url, tmp_path):
+def _app(url: str, tmp_path):
     settings = replace(
         Settings.from_env({}),
         instance_path=tmp_path,
-        database_url=sqlite_url,
+        database_url=url,
         secret_key="test-secret",
     )
-    app = create_app({"FIELDKIT_SETTINGS": settings, "TESTING": True})
+    return create_app({"FIELDKIT_SETTINGS": settings, "TESTING": True})
+
+
+@pytest.fixture
+def app(sqlite_url, tmp_path):
+    app = _app(sqlite_url, tmp_path)
+    yield app
+    app.extensions["fieldkit_engine"].dispose()
+
+
+@pytest.fixture
+def app_on_each_engine(engine, tmp_path):
+    """The app over SQLite, then over PostgreSQL (emptied first) when it is configured: a
+    module that must hold on both asks for it as its `app`."""
+    app = _app(engine.url.render_as_string(hide_password=False), tmp_path)
     yield app
     app.extensions["fieldkit_engine"].dispose()
 

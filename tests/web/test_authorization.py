@@ -2,6 +2,11 @@
 outside the role's scope (DESIGN.md §5). Outside answers 403 or 404 (signed out: a redirect to
 sign in, or 401 for the API) and changes nothing.
 
+Outside means: another village of the commune (for volunteers and leaders), another commune of
+the same province, and a commune of another province. Province staff (issue 14) read every
+commune of their province through the province's pages only: for them the other commune of
+the province is inside, the other province outside, and every commune page is refused.
+
 The routes come from the app itself, so a new route fails this test until it is given a line
 in ROUTES below; a line for a route that no longer exists fails too.
 """
@@ -28,7 +33,6 @@ from fieldkit.models import (
     Outcome,
     Passkey,
     PasskeyChallenge,
-    Resident,
     ReviewState,
     Role,
     Tally,
@@ -38,12 +42,22 @@ from fieldkit.models import (
     utcnow,
 )
 from fieldkit.sync import Kind
+from tests.factories import build_province
 from tests.web.conftest import Browser
 
-ROLES = ["volunteer", "leader", "staff", "admin", "signed_out"]
+
+@pytest.fixture
+def app(app_on_each_engine):
+    """Every check here holds on SQLite and on PostgreSQL."""
+    return app_on_each_engine
+
+
+ROLES = ["volunteer", "leader", "staff", "admin", "province", "province_admin", "signed_out"]
 FIELD = {"volunteer", "leader"}  # people at the door write field records
 COMMUNE = {"staff", "admin"}  # the whole commune: review, audit, exports, erasure
-EVERYONE = FIELD | COMMUNE
+EVERYONE = FIELD | COMMUNE  # everyone of a commune
+PROVINCE = {"province", "province_admin"}  # every commune of the province, numbers only
+SIGNED_IN = EVERYONE | PROVINCE
 ASSIGNERS = {"leader"} | COMMUNE  # who gives households to volunteers
 EXPORTERS = {"leader"} | COMMUNE  # indicator and visit files
 IMPORTERS = {"leader"} | COMMUNE  # lists brought in from Excel (issue 15)
@@ -95,7 +109,7 @@ ROUTES: dict[str, Expect] = {
     "auth.signin_link": PUBLIC,
     "auth.redeem": PUBLIC,
     "auth.signout": PUBLIC,
-    "auth.home": _e(EVERYONE, ok=(302,)),
+    "auth.home": _e(SIGNED_IN, ok=(302,)),
     "households.index": _e(EVERYONE),
     "households.show": _e(EVERYONE),
     "villages.index": _e(EVERYONE),
@@ -105,8 +119,8 @@ ROUTES: dict[str, Expect] = {
     "villages.week": _e(EVERYONE),
     "villages.commune": _e(COMMUNE),
     "villages.volunteer": _e(ASSIGNERS),
-    "offline.outbox_page": _e(EVERYONE),
-    "offline.offline_pack": _e(EVERYONE),
+    "offline.outbox_page": _e(SIGNED_IN),  # the phone's own outbox; no data of the server
+    "offline.offline_pack": _e(SIGNED_IN),  # province staff: the outbox page only
     "households.new": _e(FIELD),
     "households.create": _e(FIELD, ok=FORM_POST),
     "households.edit": _e(FIELD),
@@ -116,7 +130,7 @@ ROUTES: dict[str, Expect] = {
     "visits.new": _e(FIELD),
     "visits.create": _e(FIELD, ok=FORM_POST),
     "privacy.consent": _e(FIELD, ok=FORM_POST),
-    "sync.sync_batch": _e(EVERYONE),  # item by item: test_every_sync_kind_… below
+    "sync.sync_batch": _e(SIGNED_IN),  # item by item: test_every_sync_kind_… below
     "audit.index": _e(COMMUNE),
     "audit.export_csv": _e(COMMUNE),
     "privacy.settings": _e(COMMUNE),
@@ -164,17 +178,17 @@ ROUTES: dict[str, Expect] = {
     "targets.save": _e(COMMUNE, ok=(422,)),
     "followups.index": _e(EVERYONE),
     # Push (issue 6): each member keeps or forgets their own browser's subscription.
-    "push.subscribe": _e(EVERYONE, ok=(422,)),  # the matrix posts no subscription
-    "push.unsubscribe": _e(EVERYONE, ok=(422,)),
+    "push.subscribe": _e(SIGNED_IN, ok=(422,)),  # the matrix posts no subscription
+    "push.unsubscribe": _e(SIGNED_IN, ok=(422,)),
     # Door stickers (issue 6): leaders print their village's, commune staff any village's.
     # The matrix's token is forged: 404 for everyone signed in.
     "stickers.village_sheet": _e(ASSIGNERS),
     "stickers.household_sheet": _e(ASSIGNERS),
     "stickers.replace": _e(ASSIGNERS, ok=(303,)),
-    "stickers.open": _e(EVERYONE, ok=(404,)),
+    "stickers.open": _e(SIGNED_IN, ok=(404,)),
     # Guide cards: everyone reads them, commune staff reword them. The matrix's service code
     # is made up: 404 once the role is allowed.
-    "menu.index": _e(EVERYONE),
+    "menu.index": _e(SIGNED_IN),
     "guides.index": _e(EVERYONE),
     "guides.show": _e(EVERYONE, ok=(404,)),
     "guides.edit": _e(COMMUNE, ok=(404,)),
@@ -190,6 +204,20 @@ ROUTES: dict[str, Expect] = {
     "review.returned": _e(FIELD),
     "review.edit_returned": _e(FIELD, ok=(404,)),
     "review.resubmit": _e(FIELD, ok=(404,)),
+    # The province (issue 14): province staff read every commune of their province, set the
+    # province's targets (the matrix posts no period: 422); the province admin also looks
+    # after the province's team (an empty add form is 422).
+    "province.index": _e(PROVINCE),
+    "province.week": _e(PROVINCE),
+    "province.commune": _e(PROVINCE),
+    "province.export_xlsx": _e(PROVINCE),
+    "province.export_csv": _e(PROVINCE),
+    "province.targets_index": _e(PROVINCE),
+    "province.targets_save": _e(PROVINCE, ok=(422,)),
+    "province.members_index": _e({"province_admin"}),
+    "province.members_add": _e({"province_admin"}, ok=(422,)),
+    "province.members_invite": _e({"province_admin"}),
+    "province.members_deactivate": _e({"province_admin"}, ok=(303,)),
     # Imports (issue 15): leaders for their village, commune staff for the commune. The
     # matrix's batch is a finished team roster of Thôn Đông (nothing to run again: 303; its
     # undo succeeds: 303); an upload without a file is 422. Merges are commune staff's; the
@@ -216,44 +244,11 @@ ROUTES: dict[str, Expect] = {
 class Objects:
     """One object of each kind a URL can name, inside and outside the scopes."""
 
-    inside: dict[str, int]  # inside every signed-in role's scope (Thôn Đông)
+    inside: dict[str, int]  # inside every signed-in commune role's scope (Thôn Đông)
     other_village: dict[str, int]  # inside the commune, outside Thôn Đông
-    other_commune: dict[str, int]  # outside everyone's scope
-
-
-def _foreign(db, world) -> tuple[Village, Member, Household]:
-    commune = Commune(
-        code="15350", name="Xã Khác", province_code="38", province_name="Tỉnh Thanh Hóa"
-    )
-    db.add(commune)
-    db.flush()
-    village = Village(commune_id=commune.id, name="Thôn Xa")
-    db.add(village)
-    db.flush()
-    person = Member(
-        commune_id=commune.id,
-        village_id=village.id,
-        name="Người Xã Khác",
-        phone="0912999999",
-        role=Role.volunteer,
-    )
-    db.add(person)
-    household = Household(
-        uuid="00000000-0000-4000-8000-00000000f00d",
-        village_id=village.id,
-        label="1",
-        head_name="Hộ Xã Khác",
-    )
-    db.add(household)
-    db.flush()
-    db.add(
-        Resident(
-            uuid="00000000-0000-4000-8000-00000000f00e",
-            household_id=household.id,
-            name="Người Xã Khác",
-        )
-    )
-    return village, person, household
+    other_commune: dict[str, int]  # another commune of the same province (Thanh Hóa)
+    other_province: dict[str, int]  # a commune of another province (Hà Nội)
+    province_inside: dict[str, int]  # what province staff of Thanh Hóa look after
 
 
 def _session(db, member: Member) -> int:
@@ -291,31 +286,54 @@ def matrix(db, world):
     )
     db.add(admin)
     db.flush()
-    village, person, household = _foreign(db, world)
+    province = build_province(db, world)
+    far_person = db.exec(
+        select(Member).where(Member.commune_id == province.far.id, Member.role == Role.volunteer)
+    ).one()
+    inside = {
+        "household_id": world.household.id,
+        "member_id": world.volunteer.id,
+        "village_id": world.village.id,
+        "passkey_id": _passkey(db, world.volunteer, "in-scope").id,
+        "session_id": _session(db, world.volunteer),
+        "commune_id": world.commune.id,
+        "batch_id": _batch(db, world.commune.id, world.village.id).id,
+    }
     objects = Objects(
-        inside={
-            "household_id": world.household.id,
-            "member_id": world.volunteer.id,
-            "village_id": world.village.id,
-            "passkey_id": _passkey(db, world.volunteer, "in-scope").id,
-            "session_id": _session(db, world.volunteer),
-            "batch_id": _batch(db, world.commune.id, world.village.id).id,
-        },
+        inside=inside,
         other_village={
             "household_id": world.far_household.id,
             "member_id": world.other_volunteer.id,
             "village_id": world.other_village.id,
             "passkey_id": _passkey(db, world.other_volunteer, "other-village").id,
             "session_id": _session(db, world.other_volunteer),
+            "commune_id": world.commune.id,
             "batch_id": _batch(db, world.commune.id, world.other_village.id).id,
         },
         other_commune={
-            "household_id": household.id,
-            "member_id": person.id,
-            "village_id": village.id,
-            "passkey_id": _passkey(db, person, "other-commune").id,
-            "session_id": _session(db, person),
-            "batch_id": _batch(db, village.commune_id, village.id).id,
+            "household_id": province.neighbour_household.id,
+            "member_id": province.neighbour_volunteer.id,
+            "village_id": province.neighbour_village.id,
+            "passkey_id": _passkey(db, province.neighbour_volunteer, "other-commune").id,
+            "session_id": _session(db, province.neighbour_volunteer),
+            "commune_id": province.neighbour.id,
+            "batch_id": _batch(db, province.neighbour.id, province.neighbour_village.id).id,
+        },
+        other_province={
+            "household_id": province.far_household.id,
+            "member_id": province.far_admin.id,
+            "village_id": province.far_village.id,
+            "passkey_id": _passkey(db, far_person, "other-province").id,
+            "session_id": _session(db, far_person),
+            "commune_id": province.far.id,
+            "batch_id": _batch(db, province.far.id, province.far_village.id).id,
+        },
+        # Province staff's own team: the staff member the admin looks after.
+        province_inside={
+            **inside,
+            "member_id": province.staff.id,
+            "passkey_id": _passkey(db, province.staff, "province-staff").id,
+            "session_id": _session(db, province.staff),
         },
     )
     db.commit()
@@ -324,6 +342,8 @@ def matrix(db, world):
         "leader": world.leader,
         "staff": world.staff,
         "admin": admin,
+        "province": province.staff,
+        "province_admin": province.admin,
     }
     return objects, people
 
@@ -359,8 +379,30 @@ TARGETS = {
     "village_id": Village,
     "passkey_id": Passkey,
     "session_id": WebSession,
+    "commune_id": Commune,
     "batch_id": ImportBatch,
 }
+
+
+def _places(objects: Objects, role: str) -> list[tuple[str, dict[str, int]]]:
+    """Where a role asks: inside its scope, then outside it."""
+    if role in PROVINCE:
+        return [
+            ("inside", objects.province_inside),
+            ("province_other_commune", objects.other_commune),  # inside: same province
+            ("other_province", objects.other_province),
+        ]
+    places = [
+        ("inside", objects.inside),
+        ("other_commune", objects.other_commune),
+        ("other_province", objects.other_province),
+    ]
+    if role in FIELD:
+        places.append(("other_village", objects.other_village))
+    return places
+
+
+OUTSIDE = {"other_village", "other_commune", "other_province"}
 
 
 def _urls(rule, objects: Objects, role: str):
@@ -376,10 +418,7 @@ def _urls(rule, objects: Objects, role: str):
         return
     # Several ids (a village and a member of it) are all taken from the same place.
     name = ints[-1]
-    places = [("inside", objects.inside), ("other_commune", objects.other_commune)]
-    if role in FIELD:
-        places.append(("other_village", objects.other_village))
-    for where, ids in places:
+    for where, ids in _places(objects, role):
         url = rule.build({**strings, **{n: ids[n] for n in ints}}, append_unknown=False)[1]
         yield where, url, (TARGETS[name], ids[name])
 
@@ -413,7 +452,11 @@ def test_every_route_answers_each_role_inside_and_outside_its_scope(app, db, wor
             continue  # reported by test_every_route_has_a_line_in_the_matrix
         for method in sorted(rule.methods & {"GET", "POST"}):
             for where, url, target in _urls(rule, objects, role):
-                outside = where in ("other_village", "other_commune")
+                # For province staff another commune of the province is theirs to read
+                # (a commune id), but its records and people are not.
+                outside = where in OUTSIDE or (
+                    where == "province_other_commune" and target[0] is not Commune
+                )
                 before = _state(db, target) if (outside or role == "signed_out") else None
                 response = _request(browser, method, url)
                 status = response.status_code
@@ -526,10 +569,7 @@ def test_every_sync_kind_answers_each_role_inside_and_outside_its_scope(
     }, "a new kind needs its payload in _payload()"
     problems = []
     for kind in Kind:
-        places = [("inside", objects.inside), ("other_commune", objects.other_commune)]
-        if role in FIELD:
-            places.append(("other_village", objects.other_village))
-        for where, ids in places:
+        for where, ids in _places(objects, role):
             household = db.get(Household, ids["household_id"])
             payload = _payload(kind, household, utcnow(), db)
             before = _state(db, (Household, household.id))
