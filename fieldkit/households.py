@@ -274,15 +274,25 @@ def refresh_summaries(session: Session, household_ids: Sequence[int]) -> None:
 
 
 def residents_of(session: Session, household: Household) -> list[Resident]:
-    return list(
-        session.exec(
-            select(Resident)
-            .where(
-                Resident.household_id == household.id, Resident.review_state != ReviewState.rejected
-            )
-            .order_by(Resident.id)
-        ).all()
-    )
+    return residents_of_many(session, [household.id]).get(household.id, [])
+
+
+def residents_of_many(session: Session, household_ids: Sequence[int]) -> dict[int, list[Resident]]:
+    """residents_of() for many households in one query: household id → its residents (not
+    rejected) in the order they were added. A household without any is left out."""
+    found: dict[int, list[Resident]] = {}
+    if not household_ids:
+        return found
+    for resident in session.exec(
+        select(Resident)
+        .where(
+            col(Resident.household_id).in_(list(household_ids)),
+            Resident.review_state != ReviewState.rejected,
+        )
+        .order_by(Resident.id)
+    ).all():
+        found.setdefault(resident.household_id, []).append(resident)
+    return found
 
 
 def refuse_if_erased(household: Household) -> None:

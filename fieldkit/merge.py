@@ -22,9 +22,11 @@ from __future__ import annotations
 import functools
 import re
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from difflib import SequenceMatcher
+from typing import Any
 
 from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
@@ -190,39 +192,67 @@ def possible_duplicates(
 def duplicates_of(session: Session, household: Household) -> list[Household]:
     """The households of the same village that are probably the same as `household`. Reads
     the village's labels and heads only (it is on every household page a phone prepares)."""
-    if (
-        household.merged_into_id is not None
-        or household.erased_at is not None
-        or household.review_state is ReviewState.rejected
-    ):
-        return []
-    key = house_key(household.label)
-    ids = [
-        row.id
+    return duplicates_of_many(session, [household]).get(household.id, [])
+
+
+def duplicates_of_many(session: Session, chosen: Sequence[Any]) -> dict[int, list[Household]]:
+    """duplicates_of() for many households at once (a village's pages in the offline pack), in
+    three queries whatever their number: each village's labels and heads once, the dismissed
+    pairs, the likely duplicates found. `chosen` are households or rows with their columns
+    (id, village_id, label, head_name, review_state, erased_at, merged_into_id). Household id
+    → its likely duplicates by id; a household with none is left out."""
+    asking = [
+        household
+        for household in chosen
+        if household.merged_into_id is None
+        and household.erased_at is None
+        and household.review_state != ReviewState.rejected
+    ]
+    by_key: dict[tuple[int, str], list[tuple[int, str]]] = defaultdict(list)
+    for village_id in sorted({household.village_id for household in asking}):
         for row in session.exec(
             select(Household.id, Household.label, Household.head_name).where(
-                Household.village_id == household.village_id,
-                Household.id != household.id,
+                Household.village_id == village_id,
                 Household.review_state != ReviewState.rejected,
                 col(Household.erased_at).is_(None),
                 col(Household.merged_into_id).is_(None),
             )
-        ).all()
-        if house_key(row.label) == key and similar_names(row.head_name, household.head_name)
-    ]
-    if not ids:
-        return []
-    dismissed = _dismissed(session, [household.id])
-    keep = [
-        other_id
-        for other_id in ids
-        if (min(other_id, household.id), max(other_id, household.id)) not in dismissed
-    ]
-    if not keep:
-        return []
-    return list(
-        session.exec(select(Household).where(col(Household.id).in_(keep)).order_by(Household.id))
+        ).all():
+            by_key[(village_id, house_key(row.label))].append((row.id, row.head_name))
+    found: dict[int, list[int]] = {}
+    for household in asking:
+        same_house = by_key.get((household.village_id, house_key(household.label)), [])
+        ids = [
+            other_id
+            for other_id, head_name in same_house
+            if other_id != household.id and similar_names(head_name, household.head_name)
+        ]
+        if ids:
+            found[household.id] = ids
+    if not found:
+        return {}
+    dismissed = _dismissed(session, list(found))
+    for household_id, ids in list(found.items()):
+        keep = [o for o in ids if (min(o, household_id), max(o, household_id)) not in dismissed]
+        if keep:
+            found[household_id] = keep
+        else:
+            del found[household_id]
+    wanted = sorted({other_id for ids in found.values() for other_id in ids})
+    loaded = (
+        {
+            household.id: household
+            for household in session.exec(
+                select(Household).where(col(Household.id).in_(wanted)).order_by(Household.id)
+            )
+        }
+        if wanted
+        else {}
     )
+    return {
+        household_id: [loaded[other_id] for other_id in sorted(ids)]
+        for household_id, ids in found.items()
+    }
 
 
 def similar_in(
@@ -504,10 +534,21 @@ def merge_households(
 
 def merges_into(session: Session, household: Household) -> list[HouseholdMerge]:
     """The households merged into this one, oldest first (for its page's history)."""
-    return list(
-        session.exec(
-            select(HouseholdMerge)
-            .where(HouseholdMerge.survivor_id == household.id)
-            .order_by(HouseholdMerge.at, HouseholdMerge.id)
-        ).all()
-    )
+    return merges_into_many(session, [household.id]).get(household.id, [])
+
+
+def merges_into_many(
+    session: Session, household_ids: Sequence[int]
+) -> dict[int, list[HouseholdMerge]]:
+    """merges_into() for many households in one query: survivor id → the merges into it,
+    oldest first; a household nothing was merged into is left out."""
+    found: dict[int, list[HouseholdMerge]] = {}
+    if not household_ids:
+        return found
+    for record in session.exec(
+        select(HouseholdMerge)
+        .where(col(HouseholdMerge.survivor_id).in_(list(household_ids)))
+        .order_by(HouseholdMerge.at, HouseholdMerge.id)
+    ).all():
+        found.setdefault(record.survivor_id, []).append(record)
+    return found

@@ -976,6 +976,100 @@ def household_records(
     return summaries
 
 
+@dataclass(frozen=True)
+class ReviewedRecord:
+    """A household's field record that was decided or revised, as the household's page sums it
+    up: what it is, where it stands, and the latest decision (with its reason)."""
+
+    kind: RecordKind
+    record_id: int
+    title: str
+    state: ReviewState
+    revision: int
+    last_decision: DecisionEntry | None
+
+    @property
+    def kind_label(self) -> str:
+        return KIND_LABELS[self.kind]
+
+
+def reviewed_records(
+    session: Session, households: Sequence[Household]
+) -> dict[int, list[ReviewedRecord]]:
+    """Per household: its records with at least one decision or revision — the household
+    itself (when proposed from the field), its edits, residents and visits, oldest first, as
+    household_records(only_reviewed=True) orders them — each with its latest decision only.
+    A handful of queries for any number of households; a household with none is left out."""
+    ids = [household.id for household in households]
+    if not ids:
+        return {}
+    records: list[tuple[int, RecordKind, Any, str]] = [
+        (h.id, RecordKind.household, h, _("Hộ %(label)s", label=h.label))
+        for h in households
+        if h.proposed_by_id is not None
+    ]
+    for edit in session.exec(
+        select(HouseholdEdit)
+        .where(col(HouseholdEdit.household_id).in_(ids))
+        .order_by(HouseholdEdit.id)
+    ).all():
+        records.append((edit.household_id, RecordKind.household_edit, edit, _("Sửa thông tin hộ")))
+    for resident in session.exec(
+        select(Resident)
+        .where(col(Resident.household_id).in_(ids), col(Resident.added_by_id).is_not(None))
+        .order_by(Resident.id)
+    ).all():
+        records.append((resident.household_id, RecordKind.resident, resident, resident.name))
+    for visit in session.exec(
+        select(Visit).where(col(Visit.household_id).in_(ids)).order_by(Visit.visited_at, Visit.id)
+    ).all():
+        title = forms.to_local(visit.visited_at).strftime("%H:%M %d/%m/%Y")
+        records.append((visit.household_id, RecordKind.visit, visit, title))
+    latest: dict[tuple[RecordKind, int], ReviewDecision] = {}
+    for decision in session.exec(
+        select(ReviewDecision)
+        .where(
+            col(ReviewDecision.record_id).in_(
+                {record.id for _unused, _unused, record, _unused in records}
+            )
+        )
+        .order_by(ReviewDecision.revision, ReviewDecision.at, ReviewDecision.id)
+    ).all():
+        latest[(RecordKind(decision.record_kind), decision.record_id)] = decision
+    reviewers = {decision.reviewer_id for decision in latest.values()} - {None}
+    names = (
+        dict(
+            session.exec(select(Member.id, Member.name).where(col(Member.id).in_(reviewers))).all()
+        )
+        if reviewers
+        else {}
+    )
+    found: dict[int, list[ReviewedRecord]] = {}
+    for household_id, kind, record, title in records:
+        decision = latest.get((kind, record.id))
+        if decision is None and record.revision == 1:
+            continue
+        found.setdefault(household_id, []).append(
+            ReviewedRecord(
+                kind=kind,
+                record_id=record.id,
+                title=title,
+                state=record.review_state,
+                revision=record.revision,
+                last_decision=None
+                if decision is None
+                else DecisionEntry(
+                    revision=decision.revision,
+                    decision=ReviewState(decision.decision),
+                    reason=decision.reason,
+                    reviewer=names.get(decision.reviewer_id, ""),
+                    at=decision.at,
+                ),
+            )
+        )
+    return found
+
+
 # --- returned records in the field ----------------------------------------------------------
 
 

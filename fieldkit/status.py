@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
@@ -24,8 +25,17 @@ class Chip:
 def statuses(session: Session, household_id: int) -> dict[int, list[Chip]]:
     """resident id → one chip per service ever worked on, in catalogue order. The chip holds the
     best result over non-rejected visits; `approved` says whether an approved visit backs it."""
+    return statuses_of(session, [household_id]).get(household_id, {})
+
+
+def statuses_of(session: Session, household_ids: Sequence[int]) -> dict[int, dict[int, list[Chip]]]:
+    """statuses() of many households in one query: household id → resident id → chips. A
+    household without any chip is left out."""
+    if not household_ids:
+        return {}
     rows = session.exec(
         select(
+            Visit.household_id,
             Assistance.resident_id,
             Assistance.service_code,
             Assistance.result,
@@ -36,27 +46,30 @@ def statuses(session: Session, household_id: int) -> dict[int, list[Chip]]:
         .join(Visit, Visit.id == Assistance.visit_id)
         .join(Service, Service.code == Assistance.service_code)
         .where(
-            Visit.household_id == household_id,
+            col(Visit.household_id).in_(list(household_ids)),
             col(Visit.review_state).in_(
                 [ReviewState.approved, ReviewState.pending, ReviewState.returned]
             ),
         )
     ).all()
-    best: dict[tuple[int, str], tuple[int, Result, bool, str, int]] = {}
-    for resident_id, code, result, state, short_name, order in rows:
+    best: dict[tuple[int, int, str], tuple[int, Result, bool, str, int]] = {}
+    for household_id, resident_id, code, result, state, short_name, order in rows:
         approved = state is ReviewState.approved or state == "approved"
-        key = (resident_id, code)
+        key = (household_id, resident_id, code)
         # An approved result outranks a pending one of the same rank.
         candidate = (_RANK[Result(result)], Result(result), approved, short_name, order)
         current = best.get(key)
         if current is None or (candidate[0], candidate[2]) > (current[0], current[2]):
             best[key] = candidate
-    chips: dict[int, list[tuple[int, Chip]]] = {}
-    for (resident_id, code), (_, result, approved, short_name, order) in best.items():
-        chips.setdefault(resident_id, []).append(
+    chips: dict[int, dict[int, list[tuple[int, Chip]]]] = {}
+    for (household_id, resident_id, code), (_, result, approved, short_name, order) in best.items():
+        chips.setdefault(household_id, {}).setdefault(resident_id, []).append(
             (order, Chip(service_code=code, label=short_name, result=result, approved=approved))
         )
     return {
-        rid: [chip for _, chip in sorted(items, key=lambda t: (t[0], t[1].service_code))]
-        for rid, items in chips.items()
+        household_id: {
+            rid: [chip for _, chip in sorted(items, key=lambda t: (t[0], t[1].service_code))]
+            for rid, items in residents.items()
+        }
+        for household_id, residents in chips.items()
     }

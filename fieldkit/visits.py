@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -339,9 +339,19 @@ def _check(session: Session, visit_in: VisitIn, household: Household, now: datet
 
 def visits_of(session: Session, household: Household) -> list[tuple[Visit, list[Assistance]]]:
     """The household's visits, newest first, each with its assistance lines."""
+    return visits_of_many(session, [household.id]).get(household.id, [])
+
+
+def visits_of_many(
+    session: Session, household_ids: Sequence[int]
+) -> dict[int, list[tuple[Visit, list[Assistance]]]]:
+    """visits_of() for many households in two queries: household id → its visits, newest
+    first, each with its lines. A household never visited is left out."""
+    if not household_ids:
+        return {}
     visits = session.exec(
         select(Visit)
-        .where(Visit.household_id == household.id)
+        .where(col(Visit.household_id).in_(list(household_ids)))
         .order_by(col(Visit.visited_at).desc(), col(Visit.id).desc())
     ).all()
     lines: dict[int, list[Assistance]] = {visit.id: [] for visit in visits}
@@ -352,4 +362,7 @@ def visits_of(session: Session, household: Household) -> list[tuple[Visit, list[
             .order_by(Assistance.id)
         ).all():
             lines[line.visit_id].append(line)
-    return [(visit, lines[visit.id]) for visit in visits]
+    found: dict[int, list[tuple[Visit, list[Assistance]]]] = {}
+    for visit in visits:
+        found.setdefault(visit.household_id, []).append((visit, lines[visit.id]))
+    return found

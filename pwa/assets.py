@@ -17,6 +17,7 @@ OFFLINE = Path(__file__).resolve().parent / "offline"
 SHELL_STATIC = [
     "app.css",
     "app.js",
+    "prepare.js",
     "vendor/htmx-2.0.11.min.js",
     "icons/icon.svg",
     "icons/icon-192.png",

@@ -29,3 +29,18 @@ def consent_form_values() -> dict:
         "purpose_follow_up": "yes",
         "method": "verbal",
     }
+
+
+def edit_form_values(household=None) -> dict:
+    """The household form: a new household's (its own UUID), or a household's basics as they
+    are, for editing."""
+    if household is None:
+        return {"uuid": str(uuid.uuid4())}
+    return {
+        "uuid": str(uuid.uuid4()),
+        "label": household.label,
+        "head_name": household.head_name,
+        "address_hint": household.address_hint,
+        "smartphones": "" if household.smartphones is None else household.smartphones,
+        "internet_at_home": {True: "yes", False: "no", None: ""}[household.internet_at_home],
+    }

@@ -13,9 +13,11 @@ from fieldkit.i18n import N_
 from pwa import i18n
 
 WORDS = (
+    N_(" · chờ mạng để tiếp tục"),
     N_(" · gửi lúc %(time)s"),
     N_("%(count)s dòng hỗ trợ · đang chờ trong hộp thư đi"),
     N_("%(count)s hộ"),
+    N_("%(ready)s/%(count)s hộ"),
     N_("Bạn chưa cho phép thông báo. Chạm nút lần nữa và chọn “Cho phép”."),
     N_("Bạn không có quyền gửi mục này."),
     N_("Bỏ mục này"),
@@ -30,6 +32,9 @@ WORDS = (
         "Chưa xác nhận được: bạn đã hủy, hết thời gian, hoặc điện thoại chưa xác minh bạn (vân tay, khuôn mặt hoặc mã khóa màn hình). Hãy thử lại."
     ),
     N_("Chờ gửi (%(count)s)"),
+    N_(
+        "Cần khoảng %(need)s để giữ %(what)s dùng khi không có mạng, máy chỉ còn %(free)s. Hãy xóa bớt ảnh, video hoặc ứng dụng không dùng rồi mở lại Fieldkit. Những gì chờ gửi vẫn được giữ nguyên."
+    ),
     N_("Cần xử lý (%(count)s)"),
     N_("Cần xử lý"),
     N_("Dữ liệu chưa hợp lệ — hãy sửa rồi gửi lại."),
@@ -47,6 +52,7 @@ WORDS = (
     N_("Máy chủ không nhận mục này."),
     N_("Máy chủ trả lời %(status)s"),
     N_("Máy chủ đang bận (%(status)s)"),
+    N_("Máy còn ít chỗ trống"),
     N_("Mục này đã được gửi trước đó với nội dung khác."),
     N_("Ngoại tuyến"),
     N_("Sẵn sàng ngoại tuyến: %(what)s · cập nhật %(time)s"),
@@ -59,6 +65,8 @@ WORDS = (
     N_("Trình duyệt này không hỗ trợ thông báo"),
     N_("Trực tuyến"),
     N_("Tệp không phải bản sao hộp thư đi của Fieldkit."),
+    N_("các trang"),
+    N_("dưới 1 MB"),
     N_("hướng dẫn, hộp thư đi"),
     N_("Đang bật trên điện thoại này"),
     N_("Đang chuẩn bị ngoại tuyến: %(progress)s"),

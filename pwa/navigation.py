@@ -15,11 +15,15 @@ from pwa import db
 
 
 def returned_count() -> int:
-    """How many of the member's records were sent back ("Bị trả lại"); 0 off the field."""
+    """How many of the member's records were sent back ("Bị trả lại"); 0 off the field.
+    Counted once per request: every page's tab bar shows it, and the offline pack renders a
+    village's pages in one request."""
     member = g.get("member")
     if member is None or not policy.is_field_member(member):
         return 0
-    return review.returned_count(db.session(), member)
+    if "returned_count" not in g:
+        g.returned_count = review.returned_count(db.session(), member)
+    return g.returned_count
 
 
 @dataclass(frozen=True)

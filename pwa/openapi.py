@@ -278,6 +278,93 @@ SCHEMAS: dict[str, Any] = {
             },
         ],
     },
+    "PackRequest": {
+        "type": "object",
+        "properties": {
+            "have": {
+                "type": "object",
+                "description": "The page versions the phone holds: URL → version.",
+                "propertyNames": {"maxLength": 500},
+                "additionalProperties": {"type": "string"},
+            },
+            "after": {
+                "type": ["integer", "null"],
+                "minimum": 0,
+                "description": "The last household id of the previous chunk (its `next`, or "
+                "the Fieldkit-Pack-Next header); left out for the first chunk.",
+            },
+        },
+        "description": "Sent as JSON, gzip-compressed (Content-Encoding: gzip) or not.",
+    },
+    "PackPage": {
+        "type": "object",
+        "required": ["url", "version"],
+        "additionalProperties": False,
+        "properties": {
+            "url": {"type": "string", "description": "Where the page is kept (its path)."},
+            "version": {"type": "string"},
+            "html": {"type": "string", "description": "The page whole."},
+            "patch": {
+                "type": "object",
+                "description": "Instead of `html`, for the household list the phone holds: "
+                "`head` + the row of each id in `order` (from `rows`, else the phone's copy) "
+                "+ `tail`, one row per line.",
+                "required": ["head", "tail", "order", "rows"],
+                "additionalProperties": False,
+                "properties": {
+                    "head": {"type": "string"},
+                    "tail": {"type": "string"},
+                    "order": {"type": "array", "items": {"type": "integer"}},
+                    "rows": {"type": "object", "additionalProperties": {"type": "string"}},
+                },
+            },
+        },
+        "oneOf": [{"required": ["html"]}, {"required": ["patch"]}],
+    },
+    "PackResponse": {
+        "type": "object",
+        "required": [
+            "households",
+            "generated_at",
+            "headers",
+            "drop",
+            "pages",
+            "ready",
+            "next",
+            "need_bytes",
+        ],
+        "additionalProperties": False,
+        "properties": {
+            "households": {
+                "type": ["integer", "null"],
+                "description": "Households of the member's village; null off the field.",
+            },
+            "generated_at": {"type": "string"},
+            "headers": {
+                "type": "object",
+                "description": "The headers to keep every page with.",
+                "additionalProperties": {"type": "string"},
+            },
+            "drop": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "URLs the phone holds that are no longer its to keep.",
+            },
+            "pages": {"type": "array", "items": {"$ref": "#/components/schemas/PackPage"}},
+            "ready": {
+                "type": "integer",
+                "description": "Households up to date on the phone once this chunk is stored.",
+            },
+            "next": {
+                "type": ["integer", "null"],
+                "description": "`after` for the next chunk; null when this was the last.",
+            },
+            "need_bytes": {
+                "type": "integer",
+                "description": "About how many bytes this chunk and the rest take on the phone.",
+            },
+        },
+    },
     "Error": {
         "type": "object",
         "required": ["error"],
@@ -349,6 +436,51 @@ def document() -> dict[str, Any]:
                             f"More than {MAX_ITEMS} items, or a body over 2 MiB: "
                             "send fewer at a time."
                         ),
+                    },
+                },
+            },
+            "/api/v1/offline-pack": {
+                "post": {
+                    "operationId": "offlinePack",
+                    "summary": "The day's pages the phone lacks, one chunk at a time",
+                    "description": (
+                        "Every page that changed since the versions the phone holds, whole, "
+                        "in one compressed answer (brotli or gzip) per chunk of up to 150 "
+                        "households; the first chunk holds the shared pages too. Ask again "
+                        "with `after` while `next` is not null; asking again with what the "
+                        "phone now holds resumes after a dropped connection."
+                    ),
+                    "security": [{"session": [], "csrfToken": []}],
+                    "requestBody": {
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/PackRequest"}
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "One chunk.",
+                            "headers": {
+                                "Cache-Control": {"$ref": "#/components/headers/NoStore"},
+                                "Fieldkit-Pack-Next": {
+                                    "description": "The next chunk's `after`, before the "
+                                    "pages come; absent on the last chunk.",
+                                    "schema": {"type": "integer"},
+                                },
+                            },
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/PackResponse"}
+                                }
+                            },
+                        },
+                        "400": _error(
+                            "The body cannot be read (not JSON, `have` not URL → version, "
+                            "`after` not an id, bad gzip, over 2 MiB unzipped), or the "
+                            "X-CSRF-Token header is missing or stale."
+                        ),
+                        "401": _error("Not signed in."),
                     },
                 },
             },

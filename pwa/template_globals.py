@@ -5,12 +5,14 @@ what they may do, the tab bar, static URLs. Reading `households/show.html` and w
 
 from __future__ import annotations
 
+import flask_babel
 from flask import Flask, g, get_flashed_messages, request
 
-from fieldkit import forms, merge, policy, privacy, review, vocab
+from fieldkit import forms, policy, privacy, vocab
 from fieldkit.households import tab_of
 from fieldkit.models import Household
-from pwa import db, i18n, js_words, params
+from fieldkit.text import fold
+from pwa import i18n, js_words, params
 from pwa.assets import outbox_url, static_url
 from pwa.navigation import returned_count, tabs
 
@@ -44,13 +46,29 @@ def init_app(app: Flask) -> None:
         flashes=flashes,
         tabs=tabs,
         returned_count=returned_count,
-        reviewed_records=reviewed_records,
-        household_duplicates=household_duplicates,
         tab_of=tab_of,
+        search_extra=search_extra,
         static_url=static_url,
         outbox_url=outbox_url,
     )
     app.context_processor(_per_request)
+    # _() in templates, as Flask-Babel installs it but with the request's translations looked
+    # up once, not on each call: a household page says ~100 things, and the offline pack
+    # renders a village's pages in one request (a fifth of their time went to the lookups).
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _translations().ugettext(s),
+        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        pgettext=lambda c, s: _translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
+
+
+def _translations():
+    found = g.get("fieldkit_translations")
+    if found is None:
+        found = g.fieldkit_translations = flask_babel.get_translations()
+    return found
 
 
 def _per_request() -> dict:
@@ -94,25 +112,27 @@ def can_record() -> bool:
     return member is not None and policy.can_record(member)
 
 
+def search_extra(household: Household) -> str:
+    """What a list row's search text holds beyond what the row shows: the household's search
+    text (fieldkit.households.refresh_summary: label, head, address, residents' names,
+    folded) less the label, head and address the row shows, and less the head's own name
+    again. The phone folds what the row shows and adds this (app.js): the same words are
+    searched, and a village's list is a third lighter on the wire."""
+    shown = fold(" ".join([household.label, household.head_name, household.address_hint]))
+    text = household.search_text or ""
+    if not text.startswith(shown):
+        return text  # written by an older rule: keep it whole
+    rest = text[len(shown) :].strip()
+    head = fold(household.head_name)
+    if rest == head or rest.startswith(head + " "):
+        rest = rest[len(head) :].strip()
+    return rest
+
+
 def can_import() -> bool:
     """Whether the signed-in member brings lists in from Excel (issue 15)."""
     member = g.get("member")
     return member is not None and policy.can_import(member)
-
-
-def household_duplicates(household: Household) -> dict:
-    """For the household page: likely duplicates of it, and the households merged into it."""
-    session = db.session()
-    return {
-        "likely": merge.duplicates_of(session, household),
-        "merged": merge.merges_into(session, household),
-        "may_merge": policy.can_merge_households(g.member),
-    }
-
-
-def reviewed_records(household: Household) -> list[review.RecordSummary]:
-    """For the household page: its records that were decided or revised."""
-    return review.household_records(db.session(), household, only_reviewed=True)
 
 
 def flashes() -> list[str]:

@@ -396,7 +396,7 @@ def test_every_sentence_a_script_shows_is_listed_for_translation():
 @pytest.mark.parametrize(
     "script",
     ["static/app.js", "static/push.js", "static/passkeys.js", "static/scan.js", "static/share.js"]
-    + ["static/imports.js", "offline/outbox.js"],
+    + ["static/imports.js", "static/prepare.js", "offline/outbox.js"],
 )
 def test_scripts_say_every_vietnamese_sentence_through_t(script):
     """A script shows a Vietnamese sentence only through t("…"), which the page translates."""

@@ -6,15 +6,15 @@ import uuid
 
 from flask import Blueprint, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
-from sqlmodel import col, select
+from sqlmodel import select
 
-from fieldkit import catalogue, forms, households, policy, status, visits
+from fieldkit import forms, households, policy
 from fieldkit.errors import Invalid
 from fieldkit.households import FILTER_LABELS, HouseholdIn, ListFilter, ResidentIn
-from fieldkit.models import Member, Village
-from pwa import db, params
+from fieldkit.models import Village
+from pwa import db, household_page, params
 from pwa.auth import login_required
-from pwa.form_values import consent_form_values, visit_form_values
+from pwa.form_values import edit_form_values
 from pwa.render import render
 from pwa.routes import now
 
@@ -72,49 +72,7 @@ def _village_names() -> dict[int, str]:
 def show(household_id: int):
     session = db.session()
     household = policy.require_household(session, g.member, household_id)
-    residents = households.residents_of(session, household)
-    history = visits.visits_of(session, household)
-    people = {household.assigned_volunteer_id} | {visit.volunteer_id for visit, _unused in history}
-    volunteers = dict(
-        session.exec(
-            select(Member.id, Member.name).where(col(Member.id).in_(people - {None}))
-        ).all()
-    )
-    services = catalogue.active_services(session)
-    forms_values = {
-        "visit": visit_form_values(),
-        "resident": {"uuid": str(uuid.uuid4())},
-        "edit": _form_values(household),
-        "consent": consent_form_values(),
-    }
-    return render(
-        "households/show.html",
-        household=household,
-        residents=residents,
-        names={r.id: r.name for r in residents},
-        history=history,
-        chips=status.statuses(session, household.id),
-        services=services,
-        service_names={s.code: s.short_name for s in services},
-        volunteers=volunteers,
-        village=session.get(Village, household.village_id),
-        today=_today(),
-        forms=forms_values,
-        this_year=_today().year,
-    )
-
-
-def _form_values(household=None) -> dict:
-    if household is None:
-        return {"uuid": str(uuid.uuid4())}
-    return {
-        "uuid": str(uuid.uuid4()),
-        "label": household.label,
-        "head_name": household.head_name,
-        "address_hint": household.address_hint,
-        "smartphones": "" if household.smartphones is None else household.smartphones,
-        "internet_at_home": {True: "yes", False: "no", None: ""}[household.internet_at_home],
-    }
+    return render(household_page.TEMPLATE, **household_page.context(session, g.member, household))
 
 
 @bp.get("/households/<int:household_id>/edit")
@@ -125,7 +83,7 @@ def edit(household_id: int):
     return render(
         "households/edit.html",
         household=household,
-        values=_form_values(household),
+        values=edit_form_values(household),
         errors={},
         fresh=True,
     )
@@ -159,7 +117,7 @@ def update(household_id: int):
 @login_required
 def new():
     policy.require_can_record(g.member)
-    return render("households/new.html", values=_form_values(), errors={}, fresh=True)
+    return render("households/new.html", values=edit_form_values(), errors={}, fresh=True)
 
 
 @bp.post("/households/new")

@@ -6,11 +6,21 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, g, jsonify, render_template, url_for
+from flask import (
+    Blueprint,
+    Response,
+    g,
+    jsonify,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 
 from pwa import i18n, offline_pages
+from pwa import offline_pack as packing
 from pwa.assets import OFFLINE, SHELL_STATIC, app_version, outbox_url, static_url
 from pwa.auth import login_required
 from pwa.routes import now
@@ -111,11 +121,41 @@ def session_info():
 @bp.get("/api/v1/offline-pack")
 @login_required
 def offline_pack():
-    """The pages to keep on the phone for a day without signal (pwa/offline_pages.py)."""
-    moment = now()
-    pack = offline_pages.pack_for(g.member, now_iso=moment.isoformat())
+    """The pages to keep on the phone for a day without signal, with their versions, no
+    content (pwa/offline_pages.py): what the phone's pack request is answered from."""
+    pack = offline_pages.pack_for(g.member)
     response = jsonify(
-        {"households": pack.households, "pages": pack.pages, "generated_at": moment.isoformat()}
+        {"households": pack.households, "pages": pack.manifest(), "generated_at": now().isoformat()}
     )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/api/v1/offline-pack")
+@login_required
+def offline_pack_chunk():
+    """One chunk of the pages the phone lacks, whole, in one compressed response
+    (pwa/offline_pack.py). 400 JSON when the request cannot be read."""
+    try:
+        wanted = packing.read_request(
+            request.get_data(cache=False), request.headers.get("Content-Encoding")
+        )
+    except packing.BadPackRequest as refused:
+        response = jsonify({"error": str(refused)})
+        response.status_code = 400
+    else:
+        chunk = packing.plan(g.member, wanted)
+        encoding = packing.encoding_for(request.accept_encodings)
+        pieces = packing.pack_chunk(g.member.id, wanted, chunk)
+        response = Response(
+            stream_with_context(packing.compressed(pieces, encoding)),
+            mimetype="application/json",
+        )
+        response.vary.add("Accept-Encoding")
+        if encoding:
+            response.headers["Content-Encoding"] = encoding
+        # Said before the pages: the phone asks for the next chunk while this one arrives.
+        if chunk.next is not None:
+            response.headers["Fieldkit-Pack-Next"] = str(chunk.next)
     response.headers["Cache-Control"] = "no-store"
     return response

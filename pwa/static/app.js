@@ -30,7 +30,6 @@ window.FieldkitJSON = {
   var t = window.FieldkitT;
   var PAGES_CACHE = "fieldkit-pages";
   var FLUSH_EVERY_MS = 60000;
-  var PREPARE_EVERY_MS = 60 * 60 * 1000;
   var SEND_WAIT_MS = 8000;
   var signedIn = !!document.querySelector("[data-statusbar]");
 
@@ -388,59 +387,35 @@ window.FieldkitJSON = {
     if (event.target.closest("[data-send-now]")) flush(true);
   });
 
-  // --- ready for the day: the village's pages kept on the phone ---------------------------
-  var preparing = false;
+  // --- ready for the day: the village's pages kept on the phone (pwa/static/prepare.js) -----
+  // Its script comes only when first needed, after the page has loaded: the first load of
+  // the home page stays light on a weak link.
+  var preparer = null;
 
   function prepareForOffline(soon) {
-    if (preparing || !signedIn || !window.caches || !navigator.onLine || !Outbox) return;
-    preparing = true;
-    // "Ready offline" is only true once the service worker that answers offline is active.
-    var worker = "serviceWorker" in navigator ? navigator.serviceWorker.ready : Promise.reject(new Error("no worker"));
-    worker.then(function () {
-      return Promise.all([Outbox.getMeta("readyAt"), Outbox.getMeta("pageVersions")]);
-    }).then(function (m) {
-      var stale = !m[0] || Date.now() - new Date(m[0]).getTime() > PREPARE_EVERY_MS;
-      if (!soon && !stale) return null;
-      return fetch("/api/v1/offline-pack", { credentials: "same-origin", cache: "no-store" })
-        .then(function (response) {
-          if (!response.ok) throw new Error("HTTP " + response.status);
-          return response.json();
-        }).then(function (pack) { return download(pack, m[1] || {}); });
-    }).catch(function () { /* tried again after the next sync or start */ })
-      .then(function () { preparing = false; return Outbox.setMeta("preparing", null); })
-      .then(refreshStatus);
-  }
-
-  function download(pack, versions) {
-    var todo = pack.pages.filter(function (p) { return versions[p.url] !== p.version; });
-    var done = 0;
-    var total = todo.length;
-    return caches.open(PAGES_CACHE).then(function (cache) {
-      function next() {
-        var page = todo.shift();
-        if (!page) return Promise.resolve();
-        // Marked as a background fetch: the server leaves the person's flash messages alone.
-        return fetch(page.url, { credentials: "same-origin", cache: "no-store",
-                                 headers: { "X-Fieldkit-Prepare": "1" } }).then(function (response) {
-          if (!response.ok || response.redirected) throw new Error("HTTP " + response.status);
-          return cache.put(new Request(page.url), response);
-        }).then(function () {
-          versions[page.url] = page.version;
-          done += 1;
-          if (done % 10 === 0 || done === total) {
-            return Outbox.setMeta("preparing", done + "/" + total).then(refreshStatus);
-          }
-        }).then(next);
-      }
-      return Promise.all([next(), next(), next(), next()]);
-    }).then(function () {
-      return Promise.all([Outbox.setMeta("pageVersions", versions),
-                          Outbox.setMeta("readyCount", pack.households),
-                          Outbox.setMeta("readyAt", new Date().toISOString())]);
+    var src = $('meta[name="fieldkit-prepare"]');
+    if (!signedIn || !src || !navigator.onLine) return;
+    preparer = preparer || new Promise(function (resolve, reject) {
+      var script = document.createElement("script");
+      script.src = src.content;
+      script.onload = resolve;
+      script.onerror = function () { preparer = null; reject(new Error("prepare.js")); };
+      document.head.appendChild(script);
     });
+    preparer.then(function () { window.FieldkitPrepare.run(soon, refreshStatus); }, function () {});
   }
 
   // --- the village list, searched and filtered on the phone -------------------------------
+  // A row's words: what it shows (house, head, address) and, in data-search, the residents'
+  // names it does not show — folded once.
+  function searchText(li) {
+    if (li.fieldkitSearch === undefined) {
+      var shown = $all(".hh-label, .hh-name, .hh-meta", li).map(function (el) { return el.textContent; });
+      li.fieldkitSearch = fold(shown.join(" ") + " " + li.getAttribute("data-search"));
+    }
+    return li.fieldkitSearch;
+  }
+
   function localSearch(form) {
     var words = fold($("[name=q]", form).value).split(" ").filter(Boolean);
     var checked = $("[name=filter]:checked", form);
@@ -448,7 +423,7 @@ window.FieldkitJSON = {
     var counts = { all: 0, todo: 0, follow_up: 0, done: 0 };
     var shown = 0;
     $all("li[data-search]").forEach(function (li) {
-      var text = li.getAttribute("data-search");
+      var text = searchText(li);
       var match = words.every(function (w) { return text.indexOf(w) !== -1; });
       if (match) { counts.all += 1; counts[li.getAttribute("data-tab")] += 1; }
       var visible = match && (tab === "all" || li.getAttribute("data-tab") === tab);
@@ -551,7 +526,10 @@ window.FieldkitJSON = {
 
   // --- start -------------------------------------------------------------------------------
   function start() {
-    registerWorker();
+    // The worker (and the app shell it keeps) comes after the page has loaded: the first load
+    // on a weak link carries only what the page shows.
+    if (document.readyState === "complete") registerWorker();
+    else window.addEventListener("load", registerWorker);
     var message = sessionStorage.getItem("fieldkit-flash");
     if (message) { sessionStorage.removeItem("fieldkit-flash"); flash(message); }
     $all("form[data-outbox][data-fresh]").forEach(freshen);

@@ -44,7 +44,7 @@ def propose(session, w: World, label: str, head: str, member=None) -> Household:
 def test_likely_duplicates_are_flagged_by_village_house_and_similar_head(session, world: World):
     w = world
     twin = propose(session, w, "Số 12", "Nguyen Van Ann")  # offline, typed without accents
-    propose(session, w, "12", "Lê Thị Khác")  # same house, another family: not flagged
+    other_family = propose(session, w, "12", "Lê Thị Khác")  # same house: not flagged
     add_household(session, w.other_village, "12", "Nguyễn Văn An")  # another village
     session.commit()
     pairs, total = merge.possible_duplicates(session, commune_id=w.commune.id)
@@ -54,11 +54,18 @@ def test_likely_duplicates_are_flagged_by_village_house_and_similar_head(session
     assert pair.village_name == "Thôn Đông"
     assert [h.id for h in merge.duplicates_of(session, twin)] == [w.household.id]
     assert [h.id for h in merge.duplicates_of(session, w.household)] == [twin.id]
+    # The same for many at once (a village's pages in the offline pack).
+    found = merge.duplicates_of_many(session, [w.household, twin, other_family])
+    assert {k: [h.id for h in v] for k, v in found.items()} == {
+        w.household.id: [twin.id],
+        twin.id: [w.household.id],
+    }
     # Commune staff say they are two households: not flagged again.
     merge.dismiss(session, w.staff, twin.id, w.household.id, now=NOW)
     session.commit()
     assert merge.possible_duplicates(session, commune_id=w.commune.id)[1] == 0
     assert merge.duplicates_of(session, twin) == []
+    assert merge.duplicates_of_many(session, [w.household, twin, other_family]) == {}
     assert session.exec(select(AuditEvent).where(AuditEvent.action == "not_duplicate")).one()
 
 

@@ -519,3 +519,40 @@ def test_returned_household_and_household_edit_are_resubmitted(session, world):
     )
     assert unchanged.status is Status.invalid
     assert session.get(Household, world.neighbour.id).label == "14B"
+
+
+def test_a_household_pages_review_summary_matches_its_history(session, world):
+    """reviewed_records() — what a household page shows, for many households at once — says
+    what household_records(only_reviewed=True) says: the same records in the same order, each
+    with its latest decision."""
+    approved = record_visit(session, world, lines=[line(world.head)])
+    returned = record_visit(session, world, visited_at="2026-11-20T08:00")
+    untouched = record_visit(session, world, household=world.neighbour)
+    edit, _ = edit_basics(
+        session,
+        world.neighbour.id,
+        HouseholdIn.parse({"uuid": new_uuid(), "label": "14A", "head_name": "Trần Thị Bình"}),
+        member=world.volunteer,
+        now=NOW,
+    )
+    session.commit()
+    decide(session, world, approved, ReviewState.approved)
+    decide(session, world, returned, ReviewState.returned, "Thiếu giờ")
+    decide(session, world, edit, ReviewState.returned, "Sai số", kind=RecordKind.household_edit)
+    (result,) = send(session, world.volunteer, resubmission(returned, outcome="not_home"))
+    assert result.status is Status.stored
+
+    households = [session.get(Household, h.id) for h in (world.household, world.neighbour)]
+    found = review.reviewed_records(session, households)
+    for household in households:
+        full = review.household_records(session, household, only_reviewed=True)
+        summary = found.get(household.id, [])
+        assert [(r.kind, r.record_id, r.title, r.state, r.revision) for r in summary] == [
+            (r.kind, r.record_id, r.title, r.state, r.revision) for r in full
+        ]
+        for short, long in zip(summary, full, strict=True):
+            decisions = [e for e in long.entries if isinstance(e, DecisionEntry)]
+            assert short.last_decision == (decisions[-1] if decisions else None)
+    assert untouched.id not in {r.record_id for r in found[world.neighbour.id]}
+    # Oldest first: the resubmitted visit is at 08:45, the approved one at 09:30.
+    assert [r.last_decision.reason for r in found[world.household.id]] == ["Thiếu giờ", ""]

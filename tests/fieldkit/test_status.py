@@ -133,3 +133,23 @@ def test_statuses_are_per_household(session, world):
     record_visit(session, world, household=world.neighbour, lines=[])
     record_visit(session, world, lines=[line(world.head)])
     assert statuses(session, world.neighbour.id) == {}
+
+
+def test_many_households_at_once_say_what_each_says_alone(session, world):
+    from fieldkit.households import residents_of, residents_of_many
+    from fieldkit.status import statuses_of
+    from fieldkit.visits import visits_of, visits_of_many
+
+    record_visit(session, world, lines=[line(world.head), line(world.spouse, **FAILED)])
+    (bình,) = residents_of(session, world.neighbour)
+    record_visit(session, world, household=world.neighbour, lines=[line(bình, "health_book")])
+    households = [world.household, world.neighbour, world.far_household]
+    ids = [h.id for h in households]
+    assert statuses_of(session, ids) == {
+        h.id: statuses(session, h.id) for h in households if statuses(session, h.id)
+    }
+    assert visits_of_many(session, ids) == {
+        h.id: visits_of(session, h) for h in households if visits_of(session, h)
+    }
+    assert residents_of_many(session, ids) == {h.id: residents_of(session, h) for h in households}
+    assert statuses_of(session, []) == visits_of_many(session, []) == {}

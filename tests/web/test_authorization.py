@@ -121,6 +121,9 @@ ROUTES: dict[str, Expect] = {
     "villages.volunteer": _e(ASSIGNERS),
     "offline.outbox_page": _e(SIGNED_IN),  # the phone's own outbox; no data of the server
     "offline.offline_pack": _e(SIGNED_IN),  # province staff: the outbox page only
+    # The phone's pack of pages (issue 16): each member's own scope; the matrix posts no
+    # versions, so everything in scope comes back.
+    "offline.offline_pack_chunk": _e(SIGNED_IN),
     "households.new": _e(FIELD),
     "households.create": _e(FIELD, ok=FORM_POST),
     "households.edit": _e(FIELD),

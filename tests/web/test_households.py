@@ -206,3 +206,15 @@ def test_villages_are_in_vietnamese_alphabetical_order(web, world):
     web.sign_in(world.staff)
     text = web.get("/villages").text
     assert text.index("Thôn Đông") < text.index("Thôn Tây")
+
+
+def test_the_visit_forms_first_line_is_its_template_with_the_index_filled_in(web, world):
+    """The resident × service choices of the household page's visit form are rendered once:
+    line 0 (there for a phone without script) is the template app.js clones for "Thêm dòng",
+    index filled in."""
+    web.sign_in(world.volunteer)
+    page = web.get(f"/households/{world.household.id}").get_data(as_text=True)
+    template = page.split('<template id="line-template">', 1)[1].split("</template>", 1)[0]
+    assert 'name="lines-__i__-resident_id"' in template
+    assert template.replace("__i__", "0") in page.split('<div id="lines">', 1)[1]
+    assert page.count('name="lines-0-service_code"') == 1
