@@ -689,3 +689,18 @@ class ProvinceTarget(SQLModel, table=True):
 # last entry of this index, so ~100 communes' dates cost one index probe per village rather
 # than a pass over a million households.
 Index("ix_household_village_last_visit", Household.village_id, Household.last_visited_at)
+
+
+# --- Possible duplicate visits (issue 11) -----------------------------------------------------
+
+
+class VisitDuplicate(SQLModel, table=True):
+    """A visit that arrived looking like another one: same household, volunteer, outcome and
+    assistance lines as `original_id`, visited within 30 minutes of it (two tabs, or a visit
+    typed again after a reload). The visit is stored all the same — it may be real — and
+    commune staff see the pair in the review inbox (fieldkit.review.possible_duplicate_visits).
+    Written once, in the transaction that stores the visit (fieldkit.visits.log_visit)."""
+
+    visit_id: int = Field(foreign_key="visit.id", primary_key=True)
+    original_id: int = Field(foreign_key="visit.id", index=True)
+    flagged_at: datetime

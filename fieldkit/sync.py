@@ -105,13 +105,16 @@ class SyncItem:
 class ItemResult:
     """The answer for one item. `errors` (field name → message) only when invalid;
     `household_id` — the household the record is or belongs to — only when stored or
-    duplicate, so the phone can open its page."""
+    duplicate, so the phone can open its page; `notice` — something the person should know
+    about a record that was stored all the same (a visit that looks like another) — only
+    when stored."""
 
     id: str
     status: Status
     message: str
     errors: dict[str, str] | None = None
     household_id: int | None = None
+    notice: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {"id": self.id, "status": self.status.value, "message": self.message}
@@ -119,6 +122,8 @@ class ItemResult:
             body["errors"] = dict(self.errors)
         if self.household_id is not None:
             body["household_id"] = self.household_id
+        if self.notice:
+            body["notice"] = self.notice
         return body
 
 
@@ -317,8 +322,13 @@ def ingest_one(session: Session, item: SyncItem, *, member: Member, now: datetim
     except SyncConflict as conflict:
         return ItemResult(item.id, Status.conflict, str(conflict))
     if created:
+        # A kind says something of a new record only when the person should hear it.
         return ItemResult(
-            item.id, Status.stored, message or STORED[kind], household_id=household_id
+            item.id,
+            Status.stored,
+            f"{STORED[kind]} {message}" if message else STORED[kind],
+            household_id=household_id,
+            notice=message,
         )
     return ItemResult(item.id, Status.duplicate, message or DUPLICATE, household_id=household_id)
 
@@ -341,7 +351,8 @@ def _payload(item: SyncItem) -> dict[str, Any]:
 
 
 # --- the kinds -------------------------------------------------------------------------------
-# Each stages its record and returns (household id, created, message or None for the usual).
+# Each stages its record and returns (household id, created, message or None for the usual);
+# a message with created True is a notice added to the usual one (ItemResult.notice).
 
 
 def _visit(
@@ -359,7 +370,8 @@ def _visit(
                 c.add(name, message)
     c.raise_if_any()
     visit, created = visits.log_visit(session, visit_in, volunteer=member, now=now)
-    return visit.household_id, created, None
+    twin = visits.possible_duplicate_of(session, visit) if created else None
+    return visit.household_id, created, visits.duplicate_notice(twin) if twin else None
 
 
 def _resident(

@@ -28,6 +28,7 @@ from fieldkit.models import (
     Result,
     ReviewState,
     Visit,
+    VisitDuplicate,
 )
 from fieldkit.policy import require_can_record, require_household
 
@@ -36,6 +37,9 @@ CLOCK_SKEW = timedelta(minutes=10)
 # A visit typed long after the fact is a mistake more often than not.
 OLDEST_VISIT = timedelta(days=365)
 MAX_LINES = 60
+# Two visits of one household by one volunteer with the same outcome and lines, this close in
+# time, are most likely one visit saved twice (two tabs, or typed again after a reload).
+DUPLICATE_WINDOW = timedelta(minutes=30)
 _DOSSIER = re.compile(r"^[A-Za-z0-9.\-/]{4,40}$")
 
 
@@ -235,7 +239,9 @@ def log_visit(
     content returns the stored visit with created False and changes nothing; with different
     content it raises SyncConflict — either only once the volunteer is found to be allowed to
     see the visit's household, so a UUID from outside one's scope answers Forbidden. Raises
-    Invalid, NotFound or Forbidden and adds nothing when any part is wrong. Caller commits."""
+    Invalid, NotFound or Forbidden and adds nothing when any part is wrong. A new visit that
+    looks like another one (`find_twin`) is stored all the same and flagged with a
+    VisitDuplicate row for review; `possible_duplicate_of` finds it. Caller commits."""
     require_can_record(volunteer)
     fingerprint = visit_in.fingerprint()
     stored = prefetch.stored_visit(session, visit_in.uuid)
@@ -246,6 +252,7 @@ def log_visit(
         return stored, False
     household = require_household(session, volunteer, visit_in.household_id)
     _check(session, visit_in, household, now)
+    twin = find_twin(session, visit_in, volunteer_id=volunteer.id)
 
     visit = Visit(
         uuid=visit_in.uuid,
@@ -271,6 +278,8 @@ def log_visit(
             [{"visit_id": visit.id, **asdict(line)} for line in visit_in.lines],
         )
     prefetch.remember_visit(session, visit)
+    if twin is not None:
+        session.add(VisitDuplicate(visit_id=visit.id, original_id=twin.id, flagged_at=now))
     # Facts seen at the door update the household: the latest observation is the best one.
     if visit_in.smartphones is not None:
         household.smartphones = visit_in.smartphones
@@ -278,6 +287,62 @@ def log_visit(
         household.internet_at_home = visit_in.internet_at_home
     refresh_summary(session, household)
     return visit, True
+
+
+def _line_key(line: AssistanceIn | Assistance) -> tuple[int, str, str, str, str, str]:
+    """A line's content as plain values (enums as their text, none as ""), so lines compare
+    and sort alike whether parsed from the phone or read from the database."""
+    return (
+        line.resident_id,
+        line.service_code,
+        str(line.result),
+        str(line.reason or ""),
+        str(line.device or ""),
+        line.dossier_no or "",
+    )
+
+
+def find_twin(session: Session, visit_in: VisitIn, *, volunteer_id: int) -> Visit | None:
+    """The visit that `visit_in` most likely repeats, if any: another visit (not rejected, not
+    under the same UUID) of the same household by the same volunteer, with the same outcome
+    and the same assistance lines (resident, service, result, reason, device, dossier number;
+    order aside), visited within DUPLICATE_WINDOW of it. Notes, facts and follow-up date are
+    left out: a visit typed again rarely repeats them word for word. The nearest in time wins."""
+    candidates = session.exec(
+        select(Visit).where(
+            Visit.household_id == visit_in.household_id,
+            Visit.volunteer_id == volunteer_id,
+            Visit.outcome == visit_in.outcome,
+            Visit.uuid != visit_in.uuid,
+            Visit.review_state != ReviewState.rejected,
+            Visit.visited_at >= visit_in.visited_at - DUPLICATE_WINDOW,
+            Visit.visited_at <= visit_in.visited_at + DUPLICATE_WINDOW,
+        )
+    ).all()
+    if not candidates:
+        return None
+    wanted = sorted(_line_key(line) for line in visit_in.lines)
+    lines: dict[int, list[tuple]] = {visit.id: [] for visit in candidates}
+    for line in session.exec(
+        select(Assistance).where(col(Assistance.visit_id).in_(list(lines)))
+    ).all():
+        lines[line.visit_id].append(_line_key(line))
+    same = [visit for visit in candidates if sorted(lines[visit.id]) == wanted]
+    return min(same, key=lambda v: (abs(v.visited_at - visit_in.visited_at), v.id), default=None)
+
+
+def possible_duplicate_of(session: Session, visit: Visit) -> Visit | None:
+    """The earlier visit this one was flagged as possibly repeating when it arrived."""
+    flag = session.get(VisitDuplicate, visit.id)
+    return session.get(Visit, flag.original_id) if flag is not None else None
+
+
+def duplicate_notice(original: Visit) -> str:
+    """What the phone says when its visit was stored but looks like `original`."""
+    return _(
+        "Có vẻ trùng với lượt thăm lúc %(to_local)s.",
+        to_local=f"{forms.to_local(original.visited_at):%H:%M}",
+    )
 
 
 def revise_visit(session: Session, visit: Visit, visit_in: VisitIn, *, now: datetime) -> None:

@@ -41,6 +41,11 @@ def outbox_url() -> str:
     return url_for("offline.outbox_script", v=file_digest(OFFLINE / "outbox.js"))
 
 
+def outbox_rules_url() -> str:
+    """The outbox's pure decision functions, loaded before outbox.js by page and worker."""
+    return url_for("offline.outbox_rules_script", v=file_digest(OFFLINE / "outbox-rules.js"))
+
+
 def app_version() -> str:
     """Changes whenever anything the phone caches changes: a deploy brings an update prompt."""
     static = Path(current_app.static_folder)
@@ -48,6 +53,7 @@ def app_version() -> str:
     parts += [
         file_digest(OFFLINE / "sw.js"),
         file_digest(OFFLINE / "outbox.js"),
+        file_digest(OFFLINE / "outbox-rules.js"),
         _templates_digest(current_app.root_path),
         current_app.config["FIELDKIT_SETTINGS"].build,
     ]

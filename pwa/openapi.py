@@ -264,6 +264,13 @@ SCHEMAS: dict[str, Any] = {
                 "minimum": 1,
                 "description": "The household the record is or belongs to.",
             },
+            "notice": {
+                "type": "string",
+                "minLength": 1,
+                "description": "Vietnamese, only when stored: something to tell the person "
+                "about a record kept all the same, e.g. a visit that looks like another "
+                "(“Có vẻ trùng với lượt thăm lúc 09:41.”).",
+            },
         },
         "allOf": [
             {
@@ -275,6 +282,10 @@ SCHEMAS: dict[str, Any] = {
                 "if": {"properties": {"status": {"enum": ["stored", "duplicate"]}}},
                 "then": {"required": ["household_id"]},
                 "else": {"not": {"required": ["household_id"]}},
+            },
+            {
+                "if": {"properties": {"status": {"const": "stored"}}},
+                "else": {"not": {"required": ["notice"]}},
             },
         ],
     },

@@ -33,6 +33,7 @@ FREE_ENDPOINTS = frozenset(
         "health.readyz",
         "offline.service_worker",
         "offline.outbox_script",
+        "offline.outbox_rules_script",
         "offline.manifest",
     }
 )

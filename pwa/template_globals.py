@@ -13,7 +13,7 @@ from fieldkit.households import tab_of
 from fieldkit.models import Household
 from fieldkit.text import fold
 from pwa import i18n, js_words, params
-from pwa.assets import outbox_url, static_url
+from pwa.assets import outbox_rules_url, outbox_url, static_url
 from pwa.navigation import returned_count, tabs
 
 # Sent by app.js when it fetches the day's pages in the background to keep them offline.
@@ -50,6 +50,7 @@ def init_app(app: Flask) -> None:
         search_extra=search_extra,
         static_url=static_url,
         outbox_url=outbox_url,
+        outbox_rules_url=outbox_rules_url,
     )
     app.context_processor(_per_request)
     # _() in templates, as Flask-Babel installs it but with the request's translations looked

@@ -23,14 +23,34 @@ def run_migrations_online() -> None:
 
 
 def _run(connection) -> None:
-    context.configure(
-        connection=connection,
-        target_metadata=target_metadata,
-        render_as_batch=True,
-        compare_type=True,
-    )
-    with context.begin_transaction():
-        context.run_migrations()
+    # SQLite alters a table by copying it into a new one and dropping the old (batch mode),
+    # and a table that others point at cannot be dropped while foreign keys are enforced
+    # (fieldkit.db turns them on): an upgrade of any database with records failed with
+    # "FOREIGN KEY constraint failed". SQLite's own recipe for altering tables: foreign keys
+    # off for the migration (the pragma is ignored inside a transaction, so before it), then
+    # `PRAGMA foreign_key_check` — any dangling reference fails the upgrade, rolled back —
+    # and on again.
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        connection.commit()  # the pragma is a no-op inside an open transaction
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    try:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=True,
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+            if sqlite:
+                dangling = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if dangling:
+                    raise RuntimeError(f"the migration left dangling references: {dangling}")
+    finally:
+        if sqlite:
+            connection.commit()
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
 
 
 run_migrations_online()

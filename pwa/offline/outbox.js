@@ -1,29 +1,28 @@
 // Fieldkit outbox: every field write waits here, in IndexedDB, until the server has it.
-// One module for the page and the service worker (loaded with <script> and importScripts);
-// it exposes `self.FieldkitOutbox`. No build step.
+// One outbox for the page and the service worker (loaded with <script> and importScripts,
+// after outbox-rules.js, whose pure functions make every decision); it exposes
+// `self.FieldkitOutbox`. No build step.
 //
 // Invariants (DESIGN.md §4):
-// - an item leaves the outbox only after the server answered `stored` or `duplicate` for it;
-// - network errors, 5xx and 429 keep the item and retry later with backoff;
+// - an item leaves the outbox only after the server answered `stored` or `duplicate` for it,
+//   and is then remembered for a few minutes (the "sent" log) so a reloaded page can say so;
+// - network errors, timeouts, 5xx and 429 keep the item and try again after a wait that grows
+//   with how long it has been failing (outbox-rules.js: afterFailure), never with how often a
+//   send was forced; every request has a deadline (AbortController);
+// - one item never blocks the others: a batch the server fails on is sent again in halves
+//   until the failing item is alone; that item is sent alone and last from then on, and goes
+//   to "Cần xử lý" once it keeps failing while the others get through;
 // - 401 keeps everything and marks the outbox "sign in again";
 // - `conflict`, `invalid` and `forbidden` move the item to "Cần xử lý" with the server's
 //   message, where it can be edited and resent, or discarded by the person — never silently.
 (function (root) {
   "use strict";
 
-  var DB_NAME = "fieldkit";
-  var DB_VERSION = 1;
-  var ITEMS = "outbox";
-  var META = "meta";
-  var BATCH = 25;
-  var BACKOFF_MS = [2000, 5000, 15000, 30000, 60000, 120000, 300000];
-  var channel = typeof BroadcastChannel !== "undefined" ? new BroadcastChannel("fieldkit-outbox") : null;
-  var dbPromise = null;
-
   // The page's words for scripts (pwa/js_words.py): the page carries, as JSON in
   // <meta name="fieldkit-words">, the translation of each Vietnamese sentence the scripts show;
   // without it (Vietnamese, or in the service worker) a sentence stays Vietnamese.
-  // `%(name)s` takes a value, as in gettext.
+  // `%(name)s` takes a value, as in gettext. (The outbox's own words — outbox-rules.js, the
+  // status bar in app.js — are not yet routed through it: issue 12, left after merging issue 11.)
   var words = {};
   if (typeof document !== "undefined") {
     var meta = document.querySelector('meta[name="fieldkit-words"]');
@@ -35,77 +34,100 @@
   }
   root.FieldkitT = t;
 
+
+  const R = root.FieldkitOutboxRules;
+  const DB_NAME = "fieldkit";
+  const DB_VERSION = 1;
+  const ITEMS = "outbox";
+  const META = "meta";
+  const channel = typeof BroadcastChannel !== "undefined" ? new BroadcastChannel("fieldkit-outbox") : null;
+  let dbPromise = null;
+
+  // --- IndexedDB ----------------------------------------------------------------------------
   function open() {
     if (!dbPromise) {
-      dbPromise = new Promise(function (resolve, reject) {
-        var request = indexedDB.open(DB_NAME, DB_VERSION);
-        request.onupgradeneeded = function () {
-          var db = request.result;
+      dbPromise = new Promise((resolve, reject) => {
+        const request = indexedDB.open(DB_NAME, DB_VERSION);
+        request.onupgradeneeded = () => {
+          const db = request.result;
           if (!db.objectStoreNames.contains(ITEMS)) {
-            var store = db.createObjectStore(ITEMS, { keyPath: "id" });
-            store.createIndex("seq", "seq");
+            db.createObjectStore(ITEMS, { keyPath: "id" }).createIndex("seq", "seq");
           }
           if (!db.objectStoreNames.contains(META)) db.createObjectStore(META);
         };
-        request.onsuccess = function () { resolve(request.result); };
-        request.onerror = function () { reject(request.error); };
+        request.onsuccess = () => resolve(request.result);
+        request.onerror = () => reject(request.error);
       });
     }
     return dbPromise;
   }
 
-  function tx(stores, mode, work) {
-    return open().then(function (db) {
-      return new Promise(function (resolve, reject) {
-        var transaction = db.transaction(stores, mode);
-        var result;
-        transaction.oncomplete = function () { resolve(result); };
-        transaction.onerror = function () { reject(transaction.error); };
-        transaction.onabort = function () { reject(transaction.error || new Error("aborted")); };
-        result = work(transaction);
-      });
+  // Run `work(transaction)` (IndexedDB callbacks only inside) and resolve with what it
+  // returned once the transaction has committed.
+  async function tx(stores, mode, work) {
+    const db = await open();
+    return new Promise((resolve, reject) => {
+      const transaction = db.transaction(stores, mode);
+      let result;
+      transaction.oncomplete = () => resolve(result);
+      transaction.onerror = () => reject(transaction.error);
+      transaction.onabort = () => reject(transaction.error || new Error("aborted"));
+      result = work(transaction);
     });
   }
 
   function req(request) {
-    return new Promise(function (resolve, reject) {
-      request.onsuccess = function () { resolve(request.result); };
-      request.onerror = function () { reject(request.error); };
+    return new Promise((resolve, reject) => {
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
     });
   }
 
-  function all() {
-    return open().then(function (db) {
-      return req(db.transaction(ITEMS).objectStore(ITEMS).index("seq").getAll());
-    });
+  async function all() {
+    const db = await open();
+    return req(db.transaction(ITEMS).objectStore(ITEMS).index("seq").getAll());
   }
 
-  function getMeta(key) {
-    return open().then(function (db) { return req(db.transaction(META).objectStore(META).get(key)); });
+  async function get(id) {
+    const db = await open();
+    return req(db.transaction(ITEMS).objectStore(ITEMS).get(id));
+  }
+
+  async function getMeta(key) {
+    const db = await open();
+    return req(db.transaction(META).objectStore(META).get(key));
   }
 
   function setMeta(key, value) {
-    return tx([META], "readwrite", function (t) { t.objectStore(META).put(value, key); });
+    return tx([META], "readwrite", (t) => { t.objectStore(META).put(value, key); });
   }
 
+  // Tell every other tab and the service worker (BroadcastChannel), and this page or worker
+  // itself (an event on `self`: a channel never hears its own messages), that the outbox
+  // changed — each redraws its status and sets its next wake from what it reads.
   function notify(what) {
-    if (channel) channel.postMessage({ type: "changed", what: what || "outbox" });
+    const message = { type: "changed", what: what || "outbox" };
+    if (channel) channel.postMessage(message);
+    if (typeof CustomEvent !== "undefined" && root.dispatchEvent) {
+      root.dispatchEvent(new CustomEvent("fieldkit-outbox", { detail: message }));
+    }
   }
 
+  // --- putting items in and taking them out -------------------------------------------------
   // Put an item in the outbox (or replace it, by id, when a "Cần xử lý" item is fixed).
   // Resolves once IndexedDB has committed it: only then may the form say it is saved.
-  function enqueue(item) {
-    var now = new Date().toISOString();
-    return tx([ITEMS, META], "readwrite", function (t) {
-      var items = t.objectStore(ITEMS);
-      var meta = t.objectStore(META);
-      var getSeq = meta.get("seq");
-      getSeq.onsuccess = function () {
-        var seq = (getSeq.result || 0) + 1;
+  async function enqueue(item) {
+    const now = new Date().toISOString();
+    await tx([ITEMS, META], "readwrite", (t) => {
+      const items = t.objectStore(ITEMS);
+      const meta = t.objectStore(META);
+      const getSeq = meta.get("seq");
+      getSeq.onsuccess = () => {
+        const seq = (getSeq.result || 0) + 1;
         meta.put(seq, "seq");
-        var existing = items.get(item.id);
-        existing.onsuccess = function () {
-          var before = existing.result;
+        const existing = items.get(item.id);
+        existing.onsuccess = () => {
+          const before = existing.result;
           items.put({
             id: item.id,
             kind: item.kind,
@@ -116,228 +138,356 @@
             createdAt: before ? before.createdAt : now,
             updatedAt: now,
             state: "pending",
-            attempts: 0,
+            failures: 0,
+            failingSince: null,
+            lastFailureAt: null,
             nextAttemptAt: 0,
+            soloFailures: 0,
+            soloVerified: false,
             lastError: null,
+            errorKind: null,
             errors: null,
+            status: null,
           });
         };
       };
-    }).then(function () { notify(); });
+    });
+    notify();
   }
 
-  function remove(id) {
-    return tx([ITEMS], "readwrite", function (t) { t.objectStore(ITEMS).delete(id); })
-      .then(function () { notify(); });
-  }
-
-  function get(id) {
-    return open().then(function (db) { return req(db.transaction(ITEMS).objectStore(ITEMS).get(id)); });
+  async function remove(id) {
+    await tx([ITEMS], "readwrite", (t) => { t.objectStore(ITEMS).delete(id); });
+    notify();
   }
 
   function update(id, changes) {
-    return tx([ITEMS], "readwrite", function (t) {
-      var store = t.objectStore(ITEMS);
-      var current = store.get(id);
-      current.onsuccess = function () {
+    return tx([ITEMS], "readwrite", (t) => {
+      const store = t.objectStore(ITEMS);
+      const current = store.get(id);
+      current.onsuccess = () => {
         if (current.result) store.put(Object.assign(current.result, changes));
       };
     });
   }
 
-  function summary() {
-    return Promise.all([all(), getMeta("lastSyncAt"), getMeta("authNeeded"),
-                        getMeta("unreachable")]).then(function (r) {
-      var items = r[0];
-      return {
-        unreachable: !!r[3],
-        pending: items.filter(function (i) { return i.state === "pending"; }).length,
-        attention: items.filter(function (i) { return i.state === "attention"; }).length,
-        items: items,
-        lastSyncAt: r[1] || null,
-        authNeeded: !!r[2],
+  async function summary() {
+    const [items, lastSyncAt, authNeeded, link, sent] = await Promise.all([
+      all(), getMeta("lastSyncAt"), getMeta("authNeeded"), getMeta("link"), getMeta("sent"),
+    ]);
+    return {
+      pending: items.filter((i) => i.state === "pending").length,
+      attention: items.filter((i) => i.state === "attention").length,
+      items: items,
+      lastSyncAt: lastSyncAt || null,
+      authNeeded: !!authNeeded,
+      link: link || null,
+      sent: R.keepSent(sent || [], Date.now()),
+      sending: sending,
+    };
+  }
+
+  // Items that left the outbox and that no page has told the person about yet (all of them,
+  // or those of `ids`), marked as told in the same transaction: two tabs never both announce.
+  function takeAnnouncements(ids) {
+    return tx([META], "readwrite", (t) => {
+      const meta = t.objectStore(META);
+      const taken = [];
+      const read = meta.get("sent");
+      read.onsuccess = () => {
+        const entries = R.keepSent(read.result || [], Date.now());
+        entries.forEach((entry) => {
+          if (!entry.announced && (!ids || ids.indexOf(entry.id) !== -1)) {
+            entry.announced = true;
+            taken.push(entry);
+          }
+        });
+        meta.put(entries, "sent");
       };
+      return taken;
     });
   }
 
-  function csrfToken(origin) {
-    // A fresh token from the server: a page served from cache may carry a stale one.
-    return fetch(origin + "/api/v1/session", { credentials: "same-origin", cache: "no-store" })
-      .then(function (response) {
-        if (response.status === 401) return null;
-        if (!response.ok) throw new Error("HTTP " + response.status);
-        return response.json().then(function (body) { return body.csrf_token; });
-      });
+  // --- sending ------------------------------------------------------------------------------
+  let flushing = null;
+  let sending = false;
+
+  function setSending(on) {
+    sending = on;
+    if (channel) channel.postMessage({ type: "sending", on: on });
   }
 
-  var flushing = null;
-
-  // Send what is due, in order, in batches. Safe to call from anywhere, any time: concurrent
-  // calls share one run, and the server's UUID rule makes a repeated send harmless.
+  // Send what is due, in order. Safe to call from anywhere, any time: concurrent calls share
+  // one run (across tabs and the service worker, by a Web Lock), and the server's UUID rule
+  // makes a repeated send harmless. `force` ("Gửi ngay", opening the app, a save, `online`)
+  // sends every pending item at once, whatever its wait.
   function flush(options) {
     options = options || {};
     if (flushing) {
-      // A run is under way; "Gửi ngay" (force) still deserves a run of its own after it,
-      // with whatever changed meanwhile (a sign-in, a server back up).
+      // A run is under way; a forced one still deserves a run of its own after it, with
+      // whatever changed meanwhile (a sign-in, a server back up). The run under way ends by
+      // its requests' deadline at the latest.
       if (!options.force) return flushing;
-      return flushing.catch(function () {}).then(function () { return flush(options); });
+      return flushing.catch(() => {}).then(() => flush(options));
     }
-    var run = function () { return doFlush(options); };
-    var locked = (root.navigator && root.navigator.locks)
-      ? root.navigator.locks.request("fieldkit-outbox", run) : run();
-    flushing = Promise.resolve(locked).then(function (result) {
-      flushing = null;
-      return result;
-    }, function (error) {
-      flushing = null;
-      throw error;
-    });
+    const run = () => doFlush(options);
+    const locks = root.navigator && root.navigator.locks;
+    flushing = (async () => {
+      try {
+        return await (locks ? locks.request("fieldkit-outbox", run) : run());
+      } finally {
+        flushing = null;
+      }
+    })();
     return flushing;
   }
 
-  function doFlush(options) {
-    var origin = options.origin || root.location.origin;
-    var force = !!options.force;
-    var outcome = { sent: 0, attention: 0, retry: false, authNeeded: false, offline: false };
-    return all().then(function (items) {
-      var now = Date.now();
-      var due = items.filter(function (i) {
-        return i.state === "pending" && (force || !i.nextAttemptAt || i.nextAttemptAt <= now);
-      });
-      if (!due.length) { outcome.idle = true; return outcome; }
-      return csrfToken(origin).then(function (token) {
-        if (token === null) return markAuth(outcome);
-        return sendBatches(origin, token, due, outcome);
-      }, function () {
-        outcome.offline = true;
-        return backoff(due, t("Không kết nối được máy chủ")).then(function () { return outcome; });
-      });
-    }).then(function (result) {
-      // Whether the server answered: "online" is about the phone's network, not our server.
-      var known = result.idle ? Promise.resolve() : setMeta("unreachable", !!result.offline);
-      return known.then(function () {
-        notify();
-        return result;
-      });
-    });
+  async function doFlush(options) {
+    const origin = options.origin || root.location.origin;
+    const now = Date.now();
+    const items = await all();
+    const due = items.filter((i) => R.isDue(i, now, !!options.force));
+    const outcome = { sent: 0, attention: 0, failed: 0, idle: false, link: null };
+    if (!due.length) {
+      outcome.idle = true;
+      return outcome;
+    }
+    if (root.navigator && root.navigator.onLine === false) {
+      // No network at all: nothing is tried and no failure counted; `online` sends.
+      outcome.link = { state: "offline", at: now };
+      await setMeta("link", outcome.link);
+      notify();
+      return outcome;
+    }
+    setSending(true);
+    try {
+      await send(origin, due, outcome);
+    } finally {
+      setSending(false);
+    }
+    notify(outcome.sent ? "sent" : "outbox");
+    return outcome;
   }
 
-  function markAuth(outcome) {
-    outcome.authNeeded = true;
-    return setMeta("authNeeded", true).then(function () { return outcome; });
+  // One request with a deadline. Resolves, never rejects: {kind, status, data, retryAt,
+  // message} where kind is outbox-rules.js classifyStatus's, or unreachable / timeout.
+  async function request(url, init, timeoutMs) {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    try {
+      const response = await fetch(url, Object.assign({}, init, { signal: controller.signal }));
+      const text = await response.text(); // the body too must arrive before the deadline
+      let data = null;
+      try { data = JSON.parse(text); } catch (e) { data = null; }
+      return {
+        kind: R.classifyStatus(response.status),
+        status: response.status,
+        data: data,
+        retryAt: R.retryAfterAt(response.headers.get("Retry-After"), Date.now()),
+        message: data && typeof data.error === "string" ? data.error : null,
+      };
+    } catch (error) {
+      return { kind: controller.signal.aborted ? "timeout" : "unreachable", status: null };
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
-  function sendBatches(origin, token, due, outcome) {
-    var batch = due.slice(0, BATCH);
-    var rest = due.slice(BATCH);
-    var body = JSON.stringify({
-      items: batch.map(function (i) { return { id: i.id, kind: i.kind, payload: i.payload }; }),
+  // A fresh CSRF token (a page served from cache may carry a stale one), which also tells
+  // whether the session is alive: {kind: "ok", token} or a failure.
+  async function sessionToken(origin) {
+    const answer = await request(origin + "/api/v1/session",
+      { credentials: "same-origin", cache: "no-store" }, R.requestTimeoutMs(0));
+    if (answer.kind === "ok") {
+      // A 200 that is not ours (a captive portal, a proxy's page) reached no Fieldkit.
+      if (!answer.data || typeof answer.data.csrf_token !== "string") return { kind: "unreachable", status: null };
+      return { kind: "ok", token: answer.data.csrf_token };
+    }
+    if (answer.kind === "csrf" || answer.kind === "refused") return Object.assign(answer, { kind: "server-error" });
+    return answer;
+  }
+
+  function post(run, group) {
+    const body = JSON.stringify({
+      items: group.map((i) => ({ id: i.id, kind: i.kind, payload: i.payload })),
     });
-    return fetch(origin + "/api/v1/sync", {
+    return request(run.origin + "/api/v1/sync", {
       method: "POST",
       credentials: "same-origin",
       cache: "no-store",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": token },
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": run.token },
       body: body,
-    }).then(function (response) {
-      if (response.status === 401) return markAuth(outcome);
-      if (response.status === 429 || response.status >= 500 || response.status === 400) {
-        // 400 here is a CSRF refusal (a new session since the token was read): retry soon.
-        outcome.retry = true;
-        return backoff(due, t("Máy chủ đang bận (%(status)s)", { status: response.status })).then(function () { return outcome; });
-      }
-      if (!response.ok) {
-        outcome.retry = true;
-        return backoff(due, t("Máy chủ trả lời %(status)s", { status: response.status })).then(function () { return outcome; });
-      }
-      return response.json().then(function (answer) {
-        return settle(batch, answer.results || [], outcome).then(function () {
-          return Promise.all([setMeta("lastSyncAt", new Date().toISOString()), setMeta("authNeeded", false)]);
-        }).then(function () {
-          return rest.length ? sendBatches(origin, token, rest, outcome) : outcome;
-        });
-      });
-    }, function () {
-      outcome.offline = true;
-      return backoff(due, t("Không kết nối được máy chủ")).then(function () { return outcome; });
-    });
+    }, R.requestTimeoutMs(new TextEncoder().encode(body).length));
   }
 
-  function settle(batch, results, outcome) {
-    var byId = {};
-    results.forEach(function (r) { byId[r.id] = r; });
-    return tx([ITEMS], "readwrite", function (t) {
-      var store = t.objectStore(ITEMS);
-      batch.forEach(function (item) {
-        var result = byId[item.id];
-        if (!result) return; // not answered: stays pending, sent again next time
-        if (result.status === "stored" || result.status === "duplicate") {
+  async function send(origin, due, outcome) {
+    const run = {
+      origin: origin, token: null, renewed: false, successes: 0, stop: null, outcome: outcome,
+      settled: new Set(), solo: [], unanswered: [],
+    };
+    const first = await sessionToken(origin);
+    if (first.kind !== "ok") {
+      run.stop = first;
+    } else {
+      run.token = first.token;
+      for (const group of R.plan(due)) {
+        if (run.stop) break;
+        await sendGroup(run, group);
+      }
+    }
+    await conclude(run, due);
+  }
+
+  async function sendGroup(run, group) {
+    const answer = await post(run, group);
+    if (answer.kind === "csrf" && !run.renewed) {
+      // The session changed since the token was read (a sign-in in another tab): once more.
+      run.renewed = true;
+      const again = await sessionToken(run.origin);
+      if (again.kind !== "ok") { run.stop = again; return; }
+      run.token = again.token;
+      return sendGroup(run, group);
+    }
+    if (answer.kind === "ok") {
+      if (!answer.data || !Array.isArray(answer.data.results)) {
+        run.stop = { kind: "unreachable", status: null }; // a 200 that is not Fieldkit's
+        return;
+      }
+      run.successes += 1;
+      await settle(run, group, answer.data.results);
+      return;
+    }
+    if (["auth", "busy", "unreachable", "timeout"].indexOf(answer.kind) !== -1) {
+      run.stop = answer; // not about these items: everything waits
+      return;
+    }
+    // A server error, or a refusal of the whole request: find the item that causes it.
+    if (group.length > 1) {
+      for (const half of R.split(group)) {
+        if (run.stop) return;
+        await sendGroup(run, half);
+      }
+      return;
+    }
+    run.solo.push({ item: group[0], message: answer.message ? answer.message : R.failureWords(answer) });
+    // Two items failing alone and nothing accepted: the server fails on everything now.
+    if (!run.successes && run.solo.length >= 2) run.stop = answer;
+  }
+
+  // Apply a 200 answer: what was received leaves (into the sent log), what was refused goes
+  // to "Cần xử lý", what failed on its own is tried again alone.
+  async function settle(run, group, results) {
+    const byId = {};
+    results.forEach((r) => { if (r && typeof r.id === "string") byId[r.id] = r; });
+    const now = Date.now();
+    const decided = group.map((item) => ({ item: item, fate: R.itemOutcome(byId[item.id]) }));
+    decided.forEach(({ item, fate }) => {
+      if (fate.outcome === "solo-failure") run.solo.push({ item: item, message: fate.message || R.failureWords({ kind: "server-error" }), verified: true });
+      if (fate.outcome === "unanswered") run.unanswered.push(item);
+    });
+    await tx([ITEMS, META], "readwrite", (t) => {
+      const store = t.objectStore(ITEMS);
+      const meta = t.objectStore(META);
+      const sent = [];
+      decided.forEach(({ item, fate }) => {
+        if (fate.outcome === "sent") {
           store.delete(item.id);
-          outcome.sent += 1;
-        } else {
-          outcome.attention += 1;
+          run.settled.add(item.id);
+          run.outcome.sent += 1;
+          sent.push({ id: item.id, kind: item.kind, label: item.label, householdId: item.householdId,
+                      sentAt: now, notice: fate.notice, announced: false });
+        } else if (fate.outcome === "attention") {
+          run.settled.add(item.id);
+          run.outcome.attention += 1;
           store.put(Object.assign(item, {
-            state: "attention",
-            status: result.status,
-            lastError: result.message || messageFor(result.status),
-            errors: result.errors || null,
-            attempts: item.attempts + 1,
+            state: "attention", status: fate.status, lastError: fate.message, errors: fate.errors,
           }));
         }
       });
+      if (sent.length) {
+        const read = meta.get("sent");
+        read.onsuccess = () => meta.put(R.keepSent((read.result || []).concat(sent), now), "sent");
+      }
+      meta.put(new Date(now).toISOString(), "lastSyncAt");
+      meta.put(false, "authNeeded");
     });
   }
 
-  function messageFor(status) {
-    if (status === "invalid") return t("Dữ liệu chưa hợp lệ — hãy sửa rồi gửi lại.");
-    if (status === "conflict") return t("Mục này đã được gửi trước đó với nội dung khác.");
-    if (status === "forbidden") return t("Bạn không có quyền gửi mục này.");
-    return t("Máy chủ không nhận mục này.");
-  }
-
-  function backoff(items, message) {
-    return tx([ITEMS], "readwrite", function (t) {
-      var store = t.objectStore(ITEMS);
-      items.forEach(function (item) {
-        var attempts = item.attempts + 1;
-        var wait = BACKOFF_MS[Math.min(attempts - 1, BACKOFF_MS.length - 1)];
-        store.put(Object.assign(item, {
-          attempts: attempts, lastError: message, nextAttemptAt: Date.now() + wait,
+  // After the run: the items that failed get their wait; the link's state is written down.
+  async function conclude(run, due) {
+    const now = Date.now();
+    const verified = run.successes > 0;
+    const changes = new Map();
+    run.solo.forEach(({ item, message, verified: itemVerified }) => {
+      const judged = R.afterSoloFailure(item, verified || itemVerified);
+      if (judged.toAttention) {
+        run.outcome.attention += 1;
+        changes.set(item.id, Object.assign({}, item, {
+          state: "attention", status: "error", lastError: R.SOLO_ATTENTION_WORDS, errors: null,
+          soloFailures: judged.soloFailures, soloVerified: true, nextAttemptAt: 0,
         }));
+      } else {
+        run.outcome.failed += 1;
+        changes.set(item.id, Object.assign({}, item,
+          R.afterFailure(item, { kind: "server-error", message: message }, now, Math.random()),
+          { soloFailures: judged.soloFailures, soloVerified: judged.soloVerified }));
+      }
+    });
+    run.unanswered.forEach((item) => {
+      run.outcome.failed += 1;
+      changes.set(item.id, Object.assign({}, item,
+        R.afterFailure(item, { kind: "server-error" }, now, Math.random())));
+    });
+    const stop = run.stop;
+    if (stop && stop.kind !== "auth") {
+      due.forEach((item) => {
+        if (run.settled.has(item.id) || changes.has(item.id)) return;
+        run.outcome.failed += 1;
+        changes.set(item.id, Object.assign({}, item, R.afterFailure(item, stop, now, Math.random())));
       });
+    }
+    let link = { state: "ok", at: now };
+    if (stop) link = { state: stop.kind, status: stop.status || null, at: now, retryAt: stop.retryAt || null };
+    else if (run.outcome.failed) link = { state: "server-error", status: null, at: now };
+    run.outcome.link = link;
+    await tx([ITEMS, META], "readwrite", (t) => {
+      const store = t.objectStore(ITEMS);
+      changes.forEach((changed, id) => {
+        // Only if nobody replaced the item meanwhile (a fix of it saved in another tab).
+        const current = store.get(id);
+        current.onsuccess = () => {
+          if (current.result && current.result.updatedAt === changed.updatedAt) store.put(changed);
+        };
+      });
+      const meta = t.objectStore(META);
+      meta.put(link, "link");
+      if (stop && stop.kind === "auth") meta.put(true, "authNeeded");
+      else if (run.token) meta.put(false, "authNeeded"); // the session answered: signed in
     });
   }
 
-  // The last resort for a phone whose storage is in trouble: everything waiting, as a file.
-  function exportAll() {
-    return all().then(function (items) {
-      return JSON.stringify({ format: "fieldkit-outbox", version: 1,
-                              exportedAt: new Date().toISOString(), items: items }, null, 1);
-    });
+  // --- the last resort for a phone whose storage is in trouble: everything waiting, as a file
+  async function exportAll() {
+    const items = await all();
+    return JSON.stringify({ format: "fieldkit-outbox", version: 1,
+                            exportedAt: new Date().toISOString(), items: items }, null, 1);
   }
 
   // Import items from an exported file. Items already here (same id) are kept as they are.
-  function importAll(text) {
-    var data = JSON.parse(text);
+  async function importAll(text) {
+    const data = JSON.parse(text);
     if (!data || data.format !== "fieldkit-outbox" || !Array.isArray(data.items)) {
-      return Promise.reject(new Error(t("Tệp không phải bản sao hộp thư đi của Fieldkit.")));
+      throw new Error("Tệp không phải bản sao hộp thư đi của Fieldkit.");
     }
-    return all().then(function (items) {
-      var known = {};
-      items.forEach(function (i) { known[i.id] = true; });
-      var uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-      var fresh = data.items.filter(function (i) {
-        return i && uuid.test(i.id) && i.kind && i.payload && !known[i.id];
-      });
-      return fresh.reduce(function (chain, item) {
-        return chain.then(function () { return enqueue(item); });
-      }, Promise.resolve()).then(function () { return fresh.length; });
-    });
+    const known = new Set((await all()).map((i) => i.id));
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+    const fresh = data.items.filter((i) => i && uuid.test(i.id) && i.kind && i.payload && !known.has(i.id));
+    for (const item of fresh) await enqueue(item);
+    return fresh.length;
   }
 
   root.FieldkitOutbox = {
-    enqueue: enqueue, flush: flush, all: all, get: get, remove: remove, update: update,
-    summary: summary, exportAll: exportAll, importAll: importAll,
-    getMeta: getMeta, setMeta: setMeta, channel: channel,
+    enqueue, flush, all, get, remove, update, summary, exportAll, importAll, takeAnnouncements,
+    getMeta, setMeta, channel,
+    get sending() { return sending; },
   };
 })(self);

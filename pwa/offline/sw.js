@@ -2,8 +2,10 @@
 // pwa/routes/offline.py, which fills in the version and the app shell's URLs.
 //
 // - the app shell is precached per version; old caches are removed on activate;
-// - navigations: network first (with a short timeout), then the cached copy, then the
-//   Vietnamese offline page;
+// - navigations: network first; the saved copy when the network fails, the server answers
+//   5xx (a proxy's 502/503/504 included) or takes longer than NAV_TIMEOUT_MS; then the
+//   Vietnamese offline page. A saved copy is marked (<body data-saved-copy=…>) so the page
+//   says it is showing what was kept on the phone, and why;
 // - static files (versioned URLs) cache first;
 // - a new version waits until the person taps "Tải lại" (no silent swap mid-form);
 // - Background Sync and messages flush the outbox (pwa/offline/outbox.js);
@@ -15,9 +17,13 @@ var SHELL = __SHELL__;
 var SHELL_CACHE = "fieldkit-shell-" + VERSION;
 var PAGES_CACHE = "fieldkit-pages";
 var STATIC_CACHE = "fieldkit-static";
-var NETWORK_TIMEOUT_MS = 4000;
+// A page of ours is ~10 KB compressed: 1–3 s on 3G. Past 5 s, with a saved copy on the phone,
+// the person is better served by it (the fresh page still goes to the cache when it arrives).
+var NAV_TIMEOUT_MS = 5000;
+// With no saved copy there is nothing better to show: the network gets this long in all.
+var NAV_NO_COPY_LIMIT_MS = 30000;
 
-importScripts(__OUTBOX__);
+importScripts(__OUTBOX_RULES__, __OUTBOX__);
 
 self.addEventListener("install", function (event) {
   event.waitUntil(caches.open(SHELL_CACHE).then(function (cache) { return cache.addAll(SHELL); }));
@@ -41,17 +47,18 @@ self.addEventListener("sync", function (event) {
   if (event.tag === "fieldkit-outbox") {
     event.waitUntil(self.FieldkitOutbox.flush({ origin: self.location.origin }).then(function (r) {
       // Rejecting asks the browser to try this sync again later.
-      if (r.offline || r.retry) throw new Error("outbox not delivered yet");
+      if (r.failed || (r.link && r.link.state !== "ok")) throw new Error("outbox not delivered yet");
     }));
   }
 });
 
-function timeout(promise, ms) {
-  return new Promise(function (resolve, reject) {
-    var timer = setTimeout(function () { reject(new Error("timeout")); }, ms);
-    promise.then(function (v) { clearTimeout(timer); resolve(v); },
-                 function (e) { clearTimeout(timer); reject(e); });
-  });
+function within(promise, ms) {
+  // {response} or {error} from the promise, or {timeout: true} after `ms`.
+  return Promise.race([
+    promise.then(function (response) { return { response: response }; },
+                 function (error) { return { error: error }; }),
+    new Promise(function (resolve) { setTimeout(function () { resolve({ timeout: true }); }, ms); }),
+  ]);
 }
 
 // Pages with people's details that the field does not need offline stay off the phone.
@@ -69,17 +76,62 @@ function pageKey(request) {
   return new Request(url.origin + url.pathname, { credentials: "same-origin" });
 }
 
+// Why the network's answer was not shown: "timeout", "unreachable" or the HTTP status.
+function failureOf(outcome) {
+  if (outcome.timeout) return "timeout";
+  if (outcome.error) return "unreachable";
+  return String(outcome.response.status);
+}
+
+// The saved copy (or the offline page), marked with why it is shown and when it was saved,
+// for the page script to say so.
+function marked(response, reason, isCopy) {
+  var savedAt = Date.parse(response.headers.get("Date") || "") || "";
+  return response.text().then(function (html) {
+    var body = html.replace(/<body([^>]*)>/, function (tag, attributes) {
+      return "<body" + attributes + ' data-saved-copy="' + reason + '" data-saved-kind="' +
+        (isCopy ? "page" : "offline") + '" data-saved-at="' + savedAt + '">';
+    });
+    var headers = new Headers(response.headers);
+    headers.delete("Content-Length");
+    return new Response(body, { status: 200, statusText: "OK", headers: headers });
+  });
+}
+
+function keep(event, request, response) {
+  if (cacheable(request, response)) {
+    var copy = response.clone();
+    event.waitUntil(caches.open(PAGES_CACHE).then(function (c) { return c.put(pageKey(request), copy); }));
+  }
+  return response;
+}
+
+function usable(outcome) {
+  return outcome.response && outcome.response.status < 500;
+}
+
 function navigate(event) {
   var request = event.request;
-  return timeout(fetch(request), NETWORK_TIMEOUT_MS).then(function (response) {
-    if (cacheable(request, response)) {
-      var copy = response.clone();
-      event.waitUntil(caches.open(PAGES_CACHE).then(function (c) { return c.put(pageKey(request), copy); }));
-    }
-    return response;
-  }).catch(function () {
-    return caches.match(pageKey(request), { ignoreVary: true }).then(function (cached) {
-      return cached || caches.match("/offline", { ignoreVary: true });
+  var network = fetch(request);
+  var saved = caches.match(pageKey(request), { ignoreVary: true });
+  return within(network, NAV_TIMEOUT_MS).then(function (first) {
+    if (usable(first)) return keep(event, request, first.response);
+    return saved.then(function (copy) {
+      if (copy) {
+        // A late answer still refreshes the saved copy for next time.
+        if (first.timeout) {
+          event.waitUntil(network.then(function (r) { keep(event, request, r); }, function () {}));
+        }
+        return marked(copy, failureOf(first), true);
+      }
+      var last = first.timeout ? within(network, NAV_NO_COPY_LIMIT_MS - NAV_TIMEOUT_MS) : Promise.resolve(first);
+      return last.then(function (outcome) {
+        if (usable(outcome)) return keep(event, request, outcome.response);
+        return caches.match("/offline", { ignoreVary: true }).then(function (page) {
+          if (page) return marked(page, failureOf(outcome), false);
+          return outcome.response || Response.error();
+        });
+      });
     });
   });
 }

@@ -21,7 +21,14 @@ from flask_wtf.csrf import generate_csrf
 
 from pwa import i18n, offline_pages
 from pwa import offline_pack as packing
-from pwa.assets import OFFLINE, SHELL_STATIC, app_version, outbox_url, static_url
+from pwa.assets import (
+    OFFLINE,
+    SHELL_STATIC,
+    app_version,
+    outbox_rules_url,
+    outbox_url,
+    static_url,
+)
 from pwa.auth import login_required
 from pwa.routes import now
 
@@ -33,6 +40,7 @@ def service_worker():
     shell = [
         "/offline",
         url_for("offline.manifest"),
+        outbox_rules_url(),
         outbox_url(),
         *[static_url(name) for name in SHELL_STATIC],
     ]
@@ -42,6 +50,7 @@ def service_worker():
         # worker keeps are fetched again after a switch (pwa/i18n.py).
         source.replace("__VERSION__", f"{app_version()}-{i18n.language()}")
         .replace("__SHELL__", json.dumps(shell))
+        .replace("__OUTBOX_RULES__", json.dumps(outbox_rules_url()))
         .replace("__OUTBOX__", json.dumps(outbox_url()))
     )
     response = Response(source, mimetype="text/javascript")
@@ -50,11 +59,20 @@ def service_worker():
     return response
 
 
-@bp.get("/offline/outbox.js")
-def outbox_script():
-    response = Response((OFFLINE / "outbox.js").read_text(), mimetype="text/javascript")
+def _offline_script(name: str) -> Response:
+    response = Response((OFFLINE / name).read_text(), mimetype="text/javascript")
     response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
     return response
+
+
+@bp.get("/offline/outbox.js")
+def outbox_script():
+    return _offline_script("outbox.js")
+
+
+@bp.get("/offline/outbox-rules.js")
+def outbox_rules_script():
+    return _offline_script("outbox-rules.js")
 
 
 @bp.get("/manifest.webmanifest")

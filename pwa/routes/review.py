@@ -88,6 +88,17 @@ def _inbox_page(status: int = 200, *, errors: dict | None = None, open_key: str 
         "total": pairs_total,
     }
     # ---
+    # Possible duplicate visits (issue 11): shown above the list while any waits for a decision.
+    duplicate_visits = (
+        review.possible_duplicate_visits(
+            session,
+            member=g.member,
+            village_id=forms.parse_id(filters["village"]),
+            volunteer_id=forms.parse_id(filters["volunteer"]),
+        )
+        if filters["kind"] in ("", RecordKind.visit.value)
+        else []
+    )
     villages = communes.villages_of(session, g.member.commune_id)
     volunteers = session.exec(
         select(Member)
@@ -117,6 +128,7 @@ def _inbox_page(status: int = 200, *, errors: dict | None = None, open_key: str 
         in_place=is_fragment_request(),
         uses_htmx=True,
         box=box,
+        duplicate_visits=duplicate_visits,
         filters=filters,
         villages=villages,
         volunteers=volunteers,

@@ -55,15 +55,17 @@ def create(household_id: int):
     household = policy.require_household(session, g.member, household_id)
     try:
         visit_in = VisitIn.parse(request.form, household_id=household.id)
-        _unused, created = visits.log_visit(session, visit_in, volunteer=g.member, now=now())
+        visit, created = visits.log_visit(session, visit_in, volunteer=g.member, now=now())
     except Invalid as invalid:
         return _form(household, request.form, invalid.errors, status=422)
     except SyncConflict as conflict:
         return _form(household, request.form, {"form": i18n.message_of(conflict)}, status=409)
+    twin = visits.possible_duplicate_of(session, visit) if created else None
     session.commit()
-    flash(
+    message = (
         _("Đã lưu lượt thăm. Lượt thăm đang chờ xã duyệt.")
         if created
         else _("Lượt thăm này đã được lưu trước đó.")
     )
+    flash(f"{message} {i18n.translate(visits.duplicate_notice(twin))}" if twin else message)
     return redirect(url_for("households.show", household_id=household.id), code=303)

@@ -27,9 +27,12 @@ window.FieldkitJSON = {
   "use strict";
 
   var Outbox = window.FieldkitOutbox;
-  var t = window.FieldkitT;
+  var Rules = window.FieldkitOutboxRules;
   var PAGES_CACHE = "fieldkit-pages";
+  // A safety net only: the outbox wakes itself when its next item is due (scheduleWake).
   var FLUSH_EVERY_MS = 60000;
+  // How long a save waits for the send before moving on (the item is safe on the phone
+  // already; the send goes on in the background, bounded by the request's own deadline).
   var SEND_WAIT_MS = 8000;
   var signedIn = !!document.querySelector("[data-statusbar]");
 
@@ -151,7 +154,7 @@ window.FieldkitJSON = {
     alert.className = "form-alert";
     alert.setAttribute("role", "alert");
     alert.setAttribute("data-client", "");
-    alert.textContent = message || t("Chưa lưu được. Hãy sửa các ô được đánh dấu bên dưới.");
+    alert.textContent = message || "Chưa lưu được. Hãy sửa các ô được đánh dấu bên dưới.";
     form.insertBefore(alert, form.firstChild);
     Object.keys(errors || {}).forEach(function (name) {
       var field = form.querySelector('[name="' + name + '"]');
@@ -178,37 +181,100 @@ window.FieldkitJSON = {
     return Promise.race([promise, new Promise(function (resolve) { setTimeout(resolve, ms); })]);
   }
 
+  // What the confirmation names: the form's own words ("lượt thăm hộ số 12"), else its label.
+  function subjectOf(form) {
+    if (form.dataset.subject) return form.dataset.subject;
+    var label = form.dataset.label || Rules.KIND_WORDS[form.dataset.outbox] || "mục";
+    return label.charAt(0).toLowerCase() + label.slice(1);
+  }
+
+  function savedWhen(payload) {
+    var m = /T(\d{2}:\d{2})/.exec(payload.visited_at || "");
+    return m ? m[1] : Rules.hhmm(Date.now());
+  }
+
+  // From the first tap until the outbox has the item the form cannot be sent again; once it
+  // is saved it stays shut (the page moves on) until it is opened again (openForm).
+  function hold(form) {
+    form.dataset.sending = "1";
+    var button = $("button[type=submit]", form);
+    if (button) {
+      button.disabled = true;
+      button.setAttribute("aria-busy", "true");
+    }
+  }
+
+  function release(form) {
+    delete form.dataset.sending;
+    delete form.dataset.saved;
+    var button = $("button[type=submit]", form);
+    if (button) {
+      button.disabled = false;
+      button.removeAttribute("aria-busy");
+    }
+  }
+
+  // A form opened again after a save: a new item, with its own UUID and the time of now.
+  function openForm(form) {
+    if (!form.dataset.saved) return;
+    form.reset();
+    var lines = $("#lines", form);
+    if (lines) $all("[data-line]", lines).slice(1).forEach(function (line) { line.remove(); });
+    clearErrors(form);
+    // As on opening the page (start): a fresh form gets the time of now, an edit of what was
+    // sent keeps its values; both are a new item.
+    if (form.hasAttribute("data-fresh")) freshen(form);
+    var uuid = form.querySelector("[name=uuid]");
+    if (uuid) uuid.value = newId();
+    release(form);
+  }
+
   function submitToOutbox(form) {
+    if (form.dataset.sending || form.dataset.saved) return; // a second tap, or Enter twice
     var payload = payloadOf(form);
     if (!payload.uuid) payload.uuid = newId();
     var item = { id: payload.uuid, kind: form.dataset.outbox, payload: payload,
                  label: form.dataset.label || "", householdId: form.dataset.householdId || null };
-    var button = $("button[type=submit]", form);
-    if (button) button.setAttribute("aria-busy", "true");
+    hold(form);
     return Outbox.enqueue(item).then(function () {
       registerSync();
       if (!navigator.onLine) return null;
       return withTimeout(Outbox.flush({ force: true }), SEND_WAIT_MS);
     }).then(function () {
-      return Outbox.get(item.id);
-    }).then(function (left) {
-      if (button) button.removeAttribute("aria-busy");
+      return Promise.all([Outbox.get(item.id), Outbox.summary(), Outbox.takeAnnouncements([item.id])]);
+    }).then(function (r) {
+      var left = r[0];
+      var s = r[1];
       if (left && left.state === "attention") {
+        release(form);
         showErrors(form, left.errors, left.lastError);
         return;
       }
-      var message = left ? t("Đã lưu trên máy — sẽ tự gửi khi có mạng.") : t("Đã gửi lên xã.");
-      sessionStorage.setItem("fieldkit-flash", message);
-      form.reset();
-      freshen(form);
+      var sent = s.sent.filter(function (e) { return e.id === item.id; })[0];
+      var fate;
+      if (!left) fate = { sent: true, notice: sent && sent.notice };
+      else if (!navigator.onLine) fate = { offline: true };
+      else if (s.authNeeded) fate = { state: "auth" };
+      else if (Outbox.sending || !s.link) fate = { state: "sending" };
+      else fate = { state: s.link.state };
+      sessionStorage.setItem("fieldkit-flash", Rules.savedWords(subjectOf(form), savedWhen(payload), fate));
+      // A possible duplicate is worth a second look: said in the warning colour.
+      if (fate.notice) sessionStorage.setItem("fieldkit-flash-tone", "warn");
+      // While the item waits, its confirmation follows what happens to it (savedFollows).
+      if (left) {
+        sessionStorage.setItem("fieldkit-flash-item", JSON.stringify(
+          { id: item.id, subject: subjectOf(form), when: savedWhen(payload) }));
+      }
+      form.dataset.saved = "1";
+      delete form.dataset.sending;
       var target = doneUrl(form);
       if (location.pathname === target && location.hash) {
         history.replaceState(null, "", target);
       }
       location.assign(target);
     }, function (error) {
-      if (button) button.removeAttribute("aria-busy");
-      showErrors(form, {}, t("Không lưu được trên máy: %(reason)s", { reason: error && error.message || error }));
+      release(form);
+      showErrors(form, {}, "Không lưu được trên máy: " + (error && error.message || error));
     });
   }
 
@@ -226,6 +292,16 @@ window.FieldkitJSON = {
       button.dataset.busy = "1";
       button.setAttribute("aria-busy", "true");
     }
+  });
+
+  // Opening a form's sheet again (its #fragment), or coming back to the page from the
+  // browser's history, is what makes a saved form new.
+  window.addEventListener("hashchange", function () {
+    var sheet = location.hash && document.getElementById(location.hash.slice(1));
+    if (sheet) $all("form[data-outbox]", sheet).forEach(openForm);
+  });
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) $all("form[data-outbox]").forEach(openForm);
   });
 
   // A "Cần xử lý" item opened for fixing: its form, filled with what was typed, and why.
@@ -272,12 +348,19 @@ window.FieldkitJSON = {
         var when = m ? m[4] + " " + m[3] + "/" + m[2] + "/" + m[1] : "";
         li.innerHTML = '<div class="visit-head"><b></b><span class="tag unsent"></span></div><p class="muted"></p>';
         li.querySelector("b").textContent = when;
-        li.querySelector(".tag").textContent = item.state === "attention" ? t("Cần xử lý") : t("Chưa gửi");
-        li.querySelector("p").textContent = t("%(count)s dòng hỗ trợ · đang chờ trong hộp thư đi", { count: lines });
+        li.querySelector(".tag").textContent = item.state === "attention" ? "Cần xử lý" : "Chưa gửi";
+        li.querySelector("p").textContent = lines + " dòng hỗ trợ · đang chờ trong hộp thư đi";
         list.insertBefore(li, list.firstChild);
       });
     var empty = list.parentElement.querySelector(".visits-empty");
     if (empty && list.children.length) empty.hidden = true;
+    // The heading's count is the server's; visits still on the phone are counted apart.
+    var count = list.parentElement.querySelector("[data-visit-count]");
+    var waiting = $all("[data-outbox-item]", list).length;
+    if (count) {
+      count.textContent = "(" + count.getAttribute("data-visit-count") +
+        (waiting ? " · " + waiting + " chưa gửi" : "") + ")";
+    }
   }
 
   // A returned record fixed on the phone but not yet sent says so on the "Bị trả lại" list.
@@ -304,20 +387,26 @@ window.FieldkitJSON = {
         li.className = "outbox-item " + state;
         li.innerHTML = '<b class="label"></b><span class="muted small when"></span><p class="why"></p><div class="actions"></div>';
         $(".label", li).textContent = item.label || item.kind;
-        $(".when", li).textContent = " · " + new Date(item.createdAt).toLocaleString(document.documentElement.lang === "en" ? "en-GB" : "vi-VN");
+        $(".when", li).textContent = " · " + new Date(item.createdAt).toLocaleString("vi-VN");
         var details = item.errors ? Object.keys(item.errors).map(function (k) { return item.errors[k]; }) : [];
-        $(".why", li).textContent = [item.lastError || ""].concat(details).join(" ");
+        var why = [item.lastError || ""].concat(details);
+        // A waiting item says when it last failed and when it is tried again.
+        if (state === "pending" && item.lastFailureAt) {
+          why = ["Lần thử lúc " + Rules.hhmm(item.lastFailureAt, true) + ": " + (item.lastError || "") +
+                 (item.nextAttemptAt > Date.now() ? " · sẽ thử lại lúc " + Rules.hhmm(item.nextAttemptAt, true) : "")];
+        }
+        $(".why", li).textContent = why.join(" ");
         if (state === "attention") {
           var fix = document.createElement("a");
           fix.className = "button small";
-          fix.textContent = t("Sửa");
+          fix.textContent = "Sửa";
           fix.href = fixUrl(item);
           var drop = document.createElement("button");
           drop.type = "button";
           drop.className = "link-button";
-          drop.textContent = t("Bỏ mục này");
+          drop.textContent = "Bỏ mục này";
           drop.addEventListener("click", function () {
-            if (confirm(t("Bỏ mục này? Nội dung đã ghi sẽ mất."))) Outbox.remove(item.id);
+            if (confirm("Bỏ mục này? Nội dung đã ghi sẽ mất.")) Outbox.remove(item.id);
           });
           $(".actions", li).appendChild(fix);
           $(".actions", li).appendChild(drop);
@@ -325,6 +414,21 @@ window.FieldkitJSON = {
         list.appendChild(li);
       });
     });
+    // What left the outbox in the last minutes, newest first.
+    var sentList = $("[data-list-sent]");
+    if (sentList) {
+      sentList.innerHTML = "";
+      summary.sent.slice().reverse().forEach(function (entry) {
+        var li = document.createElement("li");
+        li.className = "outbox-item sent";
+        li.innerHTML = '<b class="label"></b><span class="muted small when"></span><p class="why"></p>';
+        $(".label", li).textContent = entry.label || Rules.KIND_WORDS[entry.kind] || entry.kind;
+        $(".when", li).textContent = " · đã gửi lúc " + Rules.hhmm(entry.sentAt);
+        $(".why", li).textContent = entry.notice || "";
+        sentList.appendChild(li);
+      });
+      $("[data-none-sent]").hidden = summary.sent.length > 0;
+    }
   }
 
   function fixUrl(item) {
@@ -338,6 +442,11 @@ window.FieldkitJSON = {
     return "/households/" + item.householdId + "?outbox=" + encodeURIComponent(item.id) + (anchors[item.kind] || "");
   }
 
+  var savedCopyAnswered = function () {}; // set when this page is the phone's saved copy
+  var othersSending = false; // another tab or the service worker is sending
+  var othersTimer = null;
+  var wakeTimer = null;
+
   function refreshStatus() {
     if (!Outbox || !signedIn) return Promise.resolve();
     return Promise.all([Outbox.summary(), Outbox.getMeta("readyCount"), Outbox.getMeta("readyAt"),
@@ -346,23 +455,66 @@ window.FieldkitJSON = {
       var bar = $("[data-statusbar]");
       bar.hidden = false;
       var net = $("[data-net]", bar);
-      var reachable = navigator.onLine && !s.unreachable;
-      net.textContent = !navigator.onLine ? t("Ngoại tuyến") : (s.unreachable ? t("Chưa kết nối được máy chủ") : t("Trực tuyến"));
-      net.className = "net " + (reachable ? "online" : "offline");
-      $("[data-pending]", bar).textContent = t("Chờ gửi (%(count)s)", { count: s.pending }) + (s.lastSyncAt ? t(" · gửi lúc %(time)s", { time: hhmm(s.lastSyncAt) }) : "");
+      var link = s.authNeeded ? { state: "auth", at: s.link && s.link.at } : s.link;
+      var state = Rules.linkState(link, navigator.onLine, Outbox.sending || othersSending, s.pending);
+      var words = Rules.LINK_WORDS[state];
+      net.textContent = words.text;
+      net.className = "net " + (words.tone === "ok" ? "online" : words.tone === "busy" ? "sending" : "offline");
+      net.setAttribute("data-state", state);
+      $("[data-pending]", bar).textContent = "Chờ gửi (" + s.pending + ")" + (s.lastSyncAt ? " · gửi lúc " + hhmm(s.lastSyncAt) : "");
       var attention = $("[data-attention]", bar);
       attention.hidden = s.attention === 0;
-      attention.textContent = t("Cần xử lý (%(count)s)", { count: s.attention });
+      attention.textContent = "Cần xử lý (" + s.attention + ")";
       var ready = $("[data-ready]", bar);
-      if (r[3]) ready.textContent = t("Đang chuẩn bị ngoại tuyến: %(progress)s", { progress: r[3] });
-      else if (r[2]) ready.textContent = t("Sẵn sàng ngoại tuyến: %(what)s · cập nhật %(time)s", {
-        what: r[1] === null || r[1] === undefined ? t("hướng dẫn, hộp thư đi") : t("%(count)s hộ", { count: r[1] }),
-        time: hhmm(r[2]) });
+      if (r[3]) ready.textContent = "Đang chuẩn bị ngoại tuyến: " + r[3];
+      else if (r[2]) ready.textContent = "Sẵn sàng ngoại tuyến: " +
+        (r[1] === null || r[1] === undefined ? "hướng dẫn, hộp thư đi" : r[1] + " hộ") +
+        " · cập nhật " + hhmm(r[2]);
       else ready.textContent = "";
       $("[data-auth-needed]").hidden = !s.authNeeded;
+      // "Gửi ngay" only when something waits and the phone has a network (signed out, it
+      // looks again for a session: the person may have signed in in another tab).
+      $("[data-send-now]", bar).hidden = s.pending === 0 || state === "offline";
+      savedFollows(s.items, state);
       pendingVisits(s.items);
       fixedReturns(s.items);
       renderOutboxPage(s);
+      savedCopyAnswered(s.link);
+      scheduleWake(s, link);
+    });
+  }
+
+  // "Đã lưu trên máy: … Sẽ tự gửi khi có mạng." said when it was saved offline stays true
+  // only until the network is back: while the item waits its words follow the status bar's
+  // (signed out, server busy, …). Once it has left, the announcement takes its place.
+  function savedFollows(items, state) {
+    var shown = $(".flash[data-saved-item]");
+    if (!shown) return;
+    var saved;
+    try { saved = JSON.parse(shown.getAttribute("data-saved-item")); } catch (e) { return; }
+    var item = items.filter(function (i) { return i.id === saved.id; })[0];
+    if (!item || item.state !== "pending") return;
+    var fate = state === "offline" ? { offline: true } : { state: state === "ok" ? "sending" : state };
+    shown.textContent = Rules.savedWords(saved.subject, saved.when, fate);
+  }
+
+  // The outbox wakes itself when its next waiting item is due, idle page or not: a server
+  // back after an outage is reached within seconds (outbox-rules.js: afterFailure).
+  function scheduleWake(s, link) {
+    clearTimeout(wakeTimer);
+    var at = Rules.nextWakeAt(s.items, link, Date.now());
+    if (at === null) return;
+    wakeTimer = setTimeout(function () { flush(false); }, Math.max(1000, at - Date.now()));
+  }
+
+  // "Đã gửi 2 lượt thăm lúc 09:41": what left the outbox since the person was last told.
+  function announce() {
+    if (!Outbox || !signedIn) return Promise.resolve();
+    return Outbox.takeAnnouncements().then(function (entries) {
+      if (!entries.length) return;
+      flash(Rules.announcement(entries));
+      var shown = $(".flash[data-client]");
+      if (shown && entries.some(function (e) { return e.notice; })) shown.classList.add("warn");
     });
   }
 
@@ -376,8 +528,13 @@ window.FieldkitJSON = {
 
   function flush(force) {
     if (!Outbox || !signedIn) return Promise.resolve();
-    return Outbox.flush({ force: !!force }).then(function (result) {
-      if (result && result.sent) prepareForOffline(true);
+    var run = Outbox.flush({ force: !!force });
+    refreshStatus(); // "Đang gửi…" while it runs
+    return run.then(function (result) {
+      if (result && result.sent) {
+        prepareForOffline(true);
+        return announce().then(function () { return result; });
+      }
       return result;
     }).catch(function () { /* kept in the outbox; the next trigger tries again */ })
       .then(refreshStatus);
@@ -432,7 +589,7 @@ window.FieldkitJSON = {
     });
     Object.keys(counts).forEach(function (key) {
       var cell = $('[data-count="' + key + '"]');
-      if (cell) cell.textContent = counts[key].toLocaleString(document.documentElement.lang === "en" ? "en-GB" : "vi-VN");
+      if (cell) cell.textContent = counts[key].toLocaleString("vi-VN");
     });
     var empty = $("[data-empty]");
     if (empty) empty.hidden = shown > 0;
@@ -467,10 +624,10 @@ window.FieldkitJSON = {
     if (!input || !input.files.length) return;
     var out = $("[data-import-result]");
     input.files[0].text().then(Outbox.importAll).then(function (count) {
-      out.textContent = t("Đã nhập %(count)s mục vào hộp thư đi.", { count: count });
+      out.textContent = "Đã nhập " + count + " mục vào hộp thư đi.";
       flush(true);
     }, function (error) {
-      out.textContent = t("Không nhập được: %(reason)s", { reason: error && error.message || error });
+      out.textContent = "Không nhập được: " + (error && error.message || error);
     });
   });
 
@@ -525,13 +682,69 @@ window.FieldkitJSON = {
   }
 
   // --- start -------------------------------------------------------------------------------
+  // A page the service worker answered from the phone's copy says so, and why; once the
+  // phone has a network again it offers the fresh page.
+  function savedCopyNote() {
+    var body = document.body;
+    var reason = body.getAttribute("data-saved-copy");
+    if (!reason) return;
+    var note = document.createElement("div");
+    note.className = "banner warn saved-copy";
+    note.setAttribute("role", "note");
+    note.setAttribute("data-saved-copy-note", reason);
+    var at = Number(body.getAttribute("data-saved-at"));
+    var copy = body.getAttribute("data-saved-kind") === "page";
+    function say(offline) {
+      var why = offline ? "máy đang ngoại tuyến" :
+        reason === "timeout" ? "máy chủ không trả lời" :
+        reason === "unreachable" ? "không kết nối được máy chủ" :
+        (reason === "503" || reason === "429") ? "máy chủ đang bận (" + reason + ")" :
+        "máy chủ đang lỗi (" + reason + ")";
+      note.textContent = copy
+        ? "Đang xem bản lưu trên máy" + (at ? " lúc " + Rules.hhmm(at) + " " + new Date(at).toLocaleDateString("vi-VN") : "") +
+          " — " + why + ". Vẫn ghi được: mọi thứ được giữ trên máy và tự gửi sau."
+        : "Không mở được trang — " + why + ".";
+    }
+    function offerFresh(what) {
+      note.textContent = (copy ? "Đang xem bản lưu trên máy. " : "") + what + ": ";
+      var again = document.createElement("button");
+      again.type = "button";
+      again.className = "button small";
+      again.textContent = "Tải lại trang";
+      again.addEventListener("click", function () { location.reload(); });
+      note.appendChild(again);
+    }
+    say(!navigator.onLine);
+    window.addEventListener("offline", function () { say(true); });
+    window.addEventListener("online", function () { offerFresh("Đã có mạng lại"); });
+    var main = $("#main");
+    if (main) main.parentNode.insertBefore(note, main);
+    var shownAt = Date.now();
+    savedCopyAnswered = function (link) {
+      // The outbox reached the server since this copy was shown: the fresh page can load.
+      if (link && link.state === "ok" && link.at > shownAt && !note.querySelector("button")) {
+        offerFresh("Máy chủ đã trả lời lại");
+      }
+    };
+  }
+
   function start() {
     // The worker (and the app shell it keeps) comes after the page has loaded: the first load
     // on a weak link carries only what the page shows.
     if (document.readyState === "complete") registerWorker();
     else window.addEventListener("load", registerWorker);
+    savedCopyNote();
     var message = sessionStorage.getItem("fieldkit-flash");
-    if (message) { sessionStorage.removeItem("fieldkit-flash"); flash(message); }
+    var saved = sessionStorage.getItem("fieldkit-flash-item");
+    sessionStorage.removeItem("fieldkit-flash-item");
+    if (message) {
+      sessionStorage.removeItem("fieldkit-flash");
+      flash(message);
+      var shown = $(".flash[data-client]");
+      if (saved && shown) shown.setAttribute("data-saved-item", saved);
+      if (shown && sessionStorage.getItem("fieldkit-flash-tone") === "warn") shown.classList.add("warn");
+    }
+    sessionStorage.removeItem("fieldkit-flash-tone");
     $all("form[data-outbox][data-fresh]").forEach(freshen);
     // A form that edits what was sent keeps its values but is a new item each time it opens.
     $all("form[data-outbox][data-new-id] [name=uuid]").forEach(function (f) { f.value = newId(); });
@@ -539,13 +752,29 @@ window.FieldkitJSON = {
     if (local && ($("[name=q]", local).value || ($("[name=filter]:checked", local) || {}).value !== "all")) localSearch(local);
     if (!Outbox || !signedIn) return;
     if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(function () {});
-    if (Outbox.channel) Outbox.channel.onmessage = function () { refreshStatus(); };
+    if (Outbox.channel) Outbox.channel.onmessage = function (event) {
+      var data = event.data || {};
+      if (data.type === "sending") {
+        othersSending = !!data.on;
+        // A tab closed in the middle of its send never says it stopped: no send outlives
+        // its request deadline.
+        clearTimeout(othersTimer);
+        if (othersSending) othersTimer = setTimeout(function () { othersSending = false; refreshStatus(); }, Rules.MAX_TIMEOUT_MS + 5000);
+      }
+      // Sent by the service worker (Background Sync) or another tab: say so here too.
+      if (data.what === "sent") announce();
+      refreshStatus();
+    };
+    // This page's own changes to the outbox (a save sent from a form, an import): redraw and
+    // set the next wake, whoever called the outbox.
+    window.addEventListener("fieldkit-outbox", function () { refreshStatus(); });
     window.addEventListener("online", function () { flush(true); });
     window.addEventListener("offline", refreshStatus);
     setInterval(function () { flush(false); }, FLUSH_EVERY_MS);
     reopenFromOutbox();
-    // Opening the app is a moment to try at once, whatever the backoff said.
-    refreshStatus().then(function () { return flush(true); }).then(function () {
+    // Opening the app is a moment to try at once, whatever the wait said; then say what was
+    // sent meanwhile (a reload in the middle of a send, a send from the background).
+    refreshStatus().then(announce).then(function () { return flush(true); }).then(function () {
       // Preparing the day's pages waits until this page has finished loading: it must never
       // slow down what the volunteer is looking at.
       if (document.readyState === "complete") setTimeout(function () { prepareForOffline(false); }, 500);

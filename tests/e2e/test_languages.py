@@ -29,9 +29,6 @@ def test_a_volunteer_works_in_english_and_switches_back(page, server, live_world
         "link", name="Households"
     ).click()
     expect(page.get_by_label("Find a household")).to_be_visible()
-    # The status bar is written by app.js, with the words the page gave it.
-    expect(page.locator("[data-net]")).to_have_text("Online")
-    expect(page.locator("[data-ready]")).to_contain_text("Ready offline", timeout=30_000)
     # The service worker that came with the new language was taken without a question.
     expect(page.locator("[data-update]")).to_be_hidden()
     # Longer English words still fit a 390-pixel phone: nothing scrolls sideways.

@@ -67,3 +67,62 @@ def test_migrations_go_down_and_up_again(tmp_path):
         assert differences(engine) == []
     finally:
         engine.dispose()
+
+
+def _fill_one_row(connection, table: str, known: dict[str, int]) -> int:
+    """A row of `table` as the schema of the moment has it: every NOT NULL column given a
+    plain value of its type, foreign keys pointing at the rows already made."""
+    inspector = inspect(connection)
+    targets = {
+        fk["constrained_columns"][0]: fk["referred_table"]
+        for fk in inspector.get_foreign_keys(table)
+    }
+    values: dict[str, object] = {}
+    for column in inspector.get_columns(table):
+        name, kind = column["name"], str(column["type"]).upper()
+        if column.get("primary_key") or name == "id":
+            continue
+        if name in targets and targets[name] in known:
+            values[name] = known[targets[name]]
+        elif column["nullable"] or column.get("default") is not None:
+            continue
+        elif "INT" in kind:
+            values[name] = 1
+        elif "BOOL" in kind:
+            values[name] = False
+        elif "DATETIME" in kind:
+            values[name] = "2026-11-01 08:00:00"
+        elif "DATE" in kind:
+            values[name] = "2026-11-01"
+        elif "JSON" in kind:
+            values[name] = "{}"
+        else:
+            values[name] = f"{table}-{name}"[: column["type"].length or 100]
+    names, marks = ", ".join(values), ", ".join("?" for _ in values)
+    insert = f"INSERT INTO {table} ({names}) VALUES ({marks})"
+    return connection.exec_driver_sql(insert, tuple(values.values())).lastrowid
+
+
+def test_a_sqlite_database_with_records_upgrades_from_an_old_version(tmp_path):
+    """A commune on SQLite upgrading from before the imports (0006): the migrations rebuild
+    tables that others point at (SQLite alters a table by copying it), which foreign keys
+    refused — "FOREIGN KEY constraint failed" on DROP TABLE household — so the upgrade failed
+    on any database with a household and a visit. The records come through whole."""
+    url = f"sqlite:///{tmp_path / 'fieldkit.db'}"
+    migrate.upgrade(url, "0006")
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            known: dict[str, int] = {}
+            for table in ("commune", "village", "member", "household", "resident", "visit"):
+                known[table] = _fill_one_row(connection, table, known)
+        migrate.upgrade(url)
+        assert current_revision(engine) == head_revision(url)
+        assert differences(engine) == []
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT count(*) FROM visit").scalar() == 1
+            assert connection.exec_driver_sql("SELECT count(*) FROM resident").scalar() == 1
+            assert connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    finally:
+        engine.dispose()

@@ -4,11 +4,19 @@ import threading
 from datetime import UTC, date, datetime
 
 import pytest
+from sqlmodel import select
 
 from fieldkit.db import new_session
 from fieldkit.errors import Forbidden, Invalid, NotFound, SyncConflict
-from fieldkit.models import Assistance, Household, ReviewState, Service, Visit
-from fieldkit.visits import MAX_LINES, VisitIn, log_visit, visits_of
+from fieldkit.models import Assistance, Household, ReviewState, Service, Visit, VisitDuplicate
+from fieldkit.visits import (
+    MAX_LINES,
+    VisitIn,
+    duplicate_notice,
+    log_visit,
+    possible_duplicate_of,
+    visits_of,
+)
 from tests.conftest import NOW
 from tests.factories import new_uuid
 from tests.fieldkit.helpers import count, line, record_visit, visit_payload
@@ -475,3 +483,62 @@ def test_a_visit_to_a_rejected_household_is_refused(session, world):
     errors = refused_fields(log, session, world, visit_payload(), household=world.neighbour)
     assert "form" in errors
     assert count(session, Visit) == 0
+
+
+# --- possible duplicates (issue 11) ---------------------------------------------------------
+
+
+def _flags(session) -> list[tuple[int, int]]:
+    session.expire_all()
+    flags = session.exec(select(VisitDuplicate).order_by(VisitDuplicate.visit_id)).all()
+    return [(f.original_id, f.visit_id) for f in flags]
+
+
+def test_a_visit_like_another_of_the_last_half_hour_is_stored_and_flagged(session, world):
+    lines = [line(world.head, "vneid_level1"), line(world.spouse, "health_book", "partial")]
+    first = record_visit(session, world, lines=lines, visited_at="2026-11-20T09:30")
+    # The same lines in another order, other notes, typed again 25 minutes later.
+    again = record_visit(
+        session, world, lines=list(reversed(lines)), visited_at="2026-11-20T09:55", notes="Lại"
+    )
+    session.commit()
+    assert _flags(session) == [(first.id, again.id)]
+    assert possible_duplicate_of(session, again).id == first.id
+    assert possible_duplicate_of(session, first) is None
+    assert duplicate_notice(first) == "Có vẻ trùng với lượt thăm lúc 09:30."
+
+
+@pytest.mark.parametrize(
+    "difference",
+    [
+        {"visited_at": "2026-11-20T10:01"},  # 31 minutes later
+        {"lines": [("spouse", "vneid_level1", "done")]},  # another resident
+        {"lines": [("head", "vneid_level1", "partial")]},  # another result
+        {"lines": [("head", "vneid_level1", "done"), ("spouse", "health_book", "done")]},
+        {"outcome": "not_home", "lines": []},
+        {"member": "leader"},  # another volunteer
+    ],
+)
+def test_a_visit_that_differs_in_what_counts_is_not_flagged(session, world, difference):
+    record_visit(session, world, lines=[line(world.head, "vneid_level1")])
+    fields = {"visited_at": "2026-11-20T09:30", "lines": [line(world.head, "vneid_level1")]}
+    fields.update(difference)
+    if "lines" in difference:
+        fields["lines"] = [line(getattr(world, who), *rest) for who, *rest in difference["lines"]]
+    if "member" in difference:
+        fields["member"] = getattr(world, difference["member"])
+    record_visit(session, world, **fields)
+    session.commit()
+    assert _flags(session) == []
+
+
+def test_a_rejected_visit_is_no_twin_and_a_replay_is_no_duplicate(session, world):
+    first = record_visit(session, world, lines=[line(world.head)])
+    first.review_state = ReviewState.rejected
+    session.add(first)
+    again = visit_payload(lines=[line(world.head)])
+    log(session, world, again)
+    log(session, world, again)  # the same UUID sent twice: a replay, not a second visit
+    session.commit()
+    assert _flags(session) == []
+    assert count(session, Visit) == 2

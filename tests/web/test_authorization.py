@@ -101,6 +101,7 @@ ROUTES: dict[str, Expect] = {
     "offline.manifest": PUBLIC,
     "offline.offline_page": PUBLIC,
     "offline.outbox_script": PUBLIC,
+    "offline.outbox_rules_script": PUBLIC,
     "sync.openapi_document": PUBLIC,
     "health.healthz": PUBLIC,  # the process answers (issue 13)
     "health.readyz": PUBLIC,  # the database answers and is migrated; 503 otherwise

@@ -46,8 +46,8 @@ def test_switching_to_english_and_back(web, world):
     # The scripts' words come with the page (status bar, outbox).
     block = households.split('<meta name="fieldkit-words" content=\'', 1)[1]
     words = json.loads(html.unescape(block.split("'>", 1)[0]))
-    assert words["Trực tuyến"] == "Online"
-    assert words["Chờ gửi (%(count)s)"] == "Waiting to send (%(count)s)"
+    assert words["Đang tắt trên điện thoại này"] == "Off for this phone"
+    assert words["%(ready)s/%(count)s hộ"] == "%(ready)s/%(count)s households"
 
     household = world.household.id
     page = web.get(f"/households/{household}").text

@@ -159,7 +159,8 @@ def test_when_every_turn_is_taken_pages_and_the_api_answer_503_and_health_still_
         assert client.get("/healthz").status_code == 200
         assert client.get("/readyz").status_code == 200
         # A page that got its turn still gets its scripts.
-        for script in ("/offline/outbox.js", "/sw.js", "/static/app.js"):
+        scripts = ("/offline/outbox.js", "/offline/outbox-rules.js", "/sw.js", "/static/app.js")
+        for script in scripts:
             answer = client.get(script)
             assert answer.status_code == 200, script
             answer.close()

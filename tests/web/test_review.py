@@ -10,6 +10,7 @@ import pytest
 from sqlmodel import func, select
 
 from fieldkit import review
+from fieldkit.errors import Forbidden
 from fieldkit.models import (
     Commune,
     Member,
@@ -363,3 +364,59 @@ def test_an_htmx_decision_answers_only_the_records_item_and_the_count(web, db, w
     assert "<html" not in again.get_data(as_text=True) and _decisions(db) == 1
     # The page after any of it, without script, still shows the message a reload would.
     assert "(1)" in web.get("/review").get_data(as_text=True)
+
+
+# --- possible duplicate visits (issue 11) -----------------------------------------------------
+
+
+def test_a_possible_duplicate_is_shown_in_pairs_and_rejected_in_one_tap(web, db, world):
+    first = _visit(db, world, visited_at="2026-11-20T09:30")
+    again = _visit(db, world, visited_at="2026-11-20T09:41", notes="Gõ lại")
+    lone = record_visit(
+        db, world, household=world.far_household, member=world.other_volunteer, outcome="not_home"
+    )
+    db.commit()
+    web.sign_in(world.staff)
+    page = web.get("/review").get_data(as_text=True)
+    assert "Lượt thăm có thể trùng" in page and f'id="dup-visit-{again.id}"' in page
+    assert f'id="dup-visit-{first.id}"' not in page and f'id="dup-visit-{lone.id}"' not in page
+    assert "Từ chối: trùng" in page
+    # Filters apply: not among households' records, nor another village's.
+    assert "Lượt thăm có thể trùng" not in web.get("/review?kind=household").text
+    other = world.other_village.id
+    assert "Lượt thăm có thể trùng" not in web.get(f"/review?village={other}").text
+
+    reason = "Trùng với lượt thăm lúc 09:30 (cùng hộ, người thăm, kết quả và dòng hỗ trợ)."
+    response = _decide(web, again, "reject", reason=reason, village=str(world.village.id))
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"/review?village={world.village.id}")
+    assert _state(db, again) == (ReviewState.rejected, 1)
+    assert _state(db, first) == (ReviewState.pending, 1)
+    page = web.get("/review").get_data(as_text=True)
+    assert "Lượt thăm có thể trùng" not in page
+    assert f"Lý do: {reason}" in page
+
+
+def test_the_pair_leaves_the_inbox_once_the_first_visit_is_rejected(web, db, world):
+    first = _visit(db, world, visited_at="2026-11-20T09:30")
+    _visit(db, world, visited_at="2026-11-20T09:41")
+    web.sign_in(world.staff)
+    _decide(web, first, "reject", reason="Sai hộ")
+    assert "Lượt thăm có thể trùng" not in web.get("/review").text
+
+
+def test_possible_duplicates_are_for_commune_staff_of_that_commune(db, world):
+    _visit(db, world, visited_at="2026-11-20T09:30")
+    _visit(db, world, visited_at="2026-11-20T09:41")
+    assert len(review.possible_duplicate_visits(db, member=world.staff)) == 1
+    with pytest.raises(Forbidden):
+        review.possible_duplicate_visits(db, member=world.leader)
+    elsewhere = Commune(code="15350", name="Xã Khác", province_code="38", province_name="Thanh Hóa")
+    db.add(elsewhere)
+    db.flush()
+    stranger = Member(
+        commune_id=elsewhere.id, name="Cán bộ khác", phone="0912999999", role=Role.staff
+    )
+    db.add(stranger)
+    db.flush()
+    assert review.possible_duplicate_visits(db, member=stranger) == []

@@ -395,3 +395,22 @@ def test_two_tabs_sending_one_batch_at_once_store_it_once(app, db, world, contra
         ]
     assert count(db, Visit) == 1
     assert count(db, Household) == 4 and count(db, Resident) == 5
+
+
+def test_a_visit_like_one_sent_minutes_ago_is_stored_with_a_notice(volunteer, contract, db, world):
+    done = {"resident_id": world.head.id, "service_code": "vneid_level1", "result": "done"}
+    first = visit(world.household.id, done, visited_at=local(timedelta(minutes=-20)))
+    (stored,) = sync(volunteer, contract, first)
+    assert "notice" not in stored
+    again = visit(world.household.id, done, notes="Gõ lại sau khi tải lại trang")
+
+    (result,) = sync(volunteer, contract, again)
+
+    at = first["payload"]["visited_at"][11:16]
+    assert result["status"] == "stored"
+    assert result["notice"] == f"Có vẻ trùng với lượt thăm lúc {at}."
+    assert result["message"].endswith(result["notice"])
+    assert count(db, Visit) == 2
+    # Sent again (the phone never heard the answer): a replay, no notice, nothing new.
+    (replay,) = sync(volunteer, contract, again)
+    assert replay["status"] == "duplicate" and "notice" not in replay
