@@ -131,19 +131,26 @@ def fixes_village_returns(member: Member) -> bool:
 
 
 def require_village(session: Session, member: Member, village_id: int) -> Village:
+    """The village, if the member may see it. Another commune's village answers as one that
+    does not exist: its id says nothing to someone outside it (issue 10); another village of
+    one's own commune is Forbidden, which helps a leader who followed an old link."""
     village = session.get(Village, village_id)
-    if village is None:
+    scope = scope_for(member)
+    if village is None or village.commune_id != scope.commune_id:
         raise NotFound(_("Không tìm thấy thôn này."))
-    if not scope_for(member).covers_village(village):
+    if not scope.covers_village(village):
         raise Forbidden(_("Thôn này không thuộc phạm vi của bạn."))
     return village
 
 
 def require_household(session: Session, member: Member, household_id: int) -> Household:
-    """The household, if the member may see it. NotFound / Forbidden otherwise. A household
-    merged into another answers as the one it went into (issue 15): a phone that still holds
-    the old one sees, and records on, the survivor."""
+    """The household, if the member may see it. NotFound for one that does not exist or
+    belongs to another commune (its id says nothing outside it, issue 10); Forbidden for one
+    of another village of the member's commune. A household merged into another answers as
+    the one it went into (issue 15): a phone that still holds the old one sees, and records
+    on, the survivor."""
     household = session.get(Household, household_id)
+    scope = scope_for(member)
     if household is None:
         raise NotFound(_("Không tìm thấy hộ này."))
     for _unused in range(MAX_MERGE_HOPS):
@@ -151,7 +158,9 @@ def require_household(session: Session, member: Member, household_id: int) -> Ho
             break
         household = session.get(Household, household.merged_into_id)
     village = session.get(Village, household.village_id)
-    if village is None or not scope_for(member).covers_village(village):
+    if village is None or village.commune_id != scope.commune_id:
+        raise NotFound(_("Không tìm thấy hộ này."))
+    if not scope.covers_village(village):
         raise Forbidden(_("Hộ này không thuộc phạm vi của bạn."))
     return household
 
