@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from fieldkit.errors import Forbidden, NotFound
+from fieldkit.i18n import _
 from fieldkit.models import Commune, Household, Member, Role, Village
 
 # People who go door to door (thành viên Tổ CNSCĐ and tổ trưởng): they belong to a village,
@@ -44,18 +45,20 @@ class Scope:
 
 def scope_for(member: Member) -> Scope:
     if not member.active:
-        raise Forbidden("Tài khoản này đã bị khóa.")
+        raise Forbidden(_("Tài khoản này đã bị khóa."))
     if is_province_wide(member):
         # No commune scope at all: every page of a commune's records refuses province staff.
         raise Forbidden(
-            "Cán bộ tỉnh xem số liệu tổng hợp của các xã ở trang Toàn tỉnh; "
-            "hồ sơ từng hộ do xã quản lý."
+            _(
+                "Cán bộ tỉnh xem số liệu tổng hợp của các xã ở trang Toàn tỉnh; "
+                "hồ sơ từng hộ do xã quản lý."
+            )
         )
     if member.role in COMMUNE_WIDE:
         return Scope(commune_id=member.commune_id, village_id=None)
     if member.village_id is None:
         # A volunteer or leader without a village sees nothing rather than everything.
-        raise Forbidden("Bạn chưa được phân công vào thôn nào. Hãy liên hệ tổ trưởng.")
+        raise Forbidden(_("Bạn chưa được phân công vào thôn nào. Hãy liên hệ tổ trưởng."))
     return Scope(commune_id=member.commune_id, village_id=member.village_id)
 
 
@@ -73,7 +76,7 @@ def require_commune_member(member: Member) -> int:
     """The member's commune, for pages every member of a commune reads (guide cards); province
     staff have none. Forbidden otherwise."""
     if member.commune_id is None or not is_commune_member(member):
-        raise Forbidden("Mục này dành cho thành viên của xã.")
+        raise Forbidden(_("Mục này dành cho thành viên của xã."))
     return member.commune_id
 
 
@@ -134,9 +137,9 @@ def require_village(session: Session, member: Member, village_id: int) -> Villag
     village = session.get(Village, village_id)
     scope = scope_for(member)
     if village is None or village.commune_id != scope.commune_id:
-        raise NotFound("Không tìm thấy thôn này.")
+        raise NotFound(_("Không tìm thấy thôn này."))
     if not scope.covers_village(village):
-        raise Forbidden("Thôn này không thuộc phạm vi của bạn.")
+        raise Forbidden(_("Thôn này không thuộc phạm vi của bạn."))
     return village
 
 
@@ -149,16 +152,16 @@ def require_household(session: Session, member: Member, household_id: int) -> Ho
     household = session.get(Household, household_id)
     scope = scope_for(member)
     if household is None:
-        raise NotFound("Không tìm thấy hộ này.")
-    for _ in range(MAX_MERGE_HOPS):
+        raise NotFound(_("Không tìm thấy hộ này."))
+    for _unused in range(MAX_MERGE_HOPS):
         if household.merged_into_id is None:
             break
         household = session.get(Household, household.merged_into_id)
     village = session.get(Village, household.village_id)
     if village is None or village.commune_id != scope.commune_id:
-        raise NotFound("Không tìm thấy hộ này.")
+        raise NotFound(_("Không tìm thấy hộ này."))
     if not scope.covers_village(village):
-        raise Forbidden("Hộ này không thuộc phạm vi của bạn.")
+        raise Forbidden(_("Hộ này không thuộc phạm vi của bạn."))
     return household
 
 
@@ -170,7 +173,7 @@ def can_record(member: Member) -> bool:
 
 def require_can_record(member: Member) -> None:
     if not can_record(member):
-        raise Forbidden("Chỉ thành viên Tổ CNSCĐ và tổ trưởng ghi nhận hỗ trợ tại hộ.")
+        raise Forbidden(_("Chỉ thành viên Tổ CNSCĐ và tổ trưởng ghi nhận hỗ trợ tại hộ."))
 
 
 # --- Members: invites, codes, removal, roles and villages --------------------------------
@@ -246,33 +249,33 @@ def can_manage_villages(actor: Member) -> bool:
 def require_can_invite(actor: Member, target_role: Role, target_village_id: int | None) -> None:
     if not can_invite(actor, target_role, target_village_id):
         if leads_team(actor):
-            raise Forbidden("Tổ trưởng chỉ mời được thành viên Tổ CNSCĐ của thôn mình.")
-        raise Forbidden("Bạn không có quyền mời người với vai trò này.")
+            raise Forbidden(_("Tổ trưởng chỉ mời được thành viên Tổ CNSCĐ của thôn mình."))
+        raise Forbidden(_("Bạn không có quyền mời người với vai trò này."))
 
 
 def require_can_manage_member(actor: Member, member: Member) -> None:
     if not can_manage_member(actor, member):
         if actor.id == member.id:
-            raise Forbidden("Bạn không thể tự thay đổi tài khoản của mình ở đây.")
+            raise Forbidden(_("Bạn không thể tự thay đổi tài khoản của mình ở đây."))
         if leads_team(actor):
-            raise Forbidden("Tổ trưởng chỉ quản lý thành viên Tổ CNSCĐ của thôn mình.")
-        raise Forbidden("Bạn không có quyền quản lý người này.")
+            raise Forbidden(_("Tổ trưởng chỉ quản lý thành viên Tổ CNSCĐ của thôn mình."))
+        raise Forbidden(_("Bạn không có quyền quản lý người này."))
 
 
 def require_can_change_role(actor: Member, member: Member, new_role: Role) -> None:
     if not can_change_role(actor, member, new_role):
-        raise Forbidden("Chỉ công chức xã được đổi vai trò hoặc thôn của thành viên.")
+        raise Forbidden(_("Chỉ công chức xã được đổi vai trò hoặc thôn của thành viên."))
 
 
 def require_can_manage_villages(actor: Member) -> None:
     if not can_manage_villages(actor):
-        raise Forbidden("Chỉ công chức xã được thêm hoặc đổi tên thôn.")
+        raise Forbidden(_("Chỉ công chức xã được thêm hoặc đổi tên thôn."))
 
 
 def require_commune_staff(member: Member) -> None:
     """Audit log, exports, erasure and settings are for commune staff (and the admin)."""
     if not is_commune_wide(member):
-        raise Forbidden("Chỉ công chức xã xem và làm việc này.")
+        raise Forbidden(_("Chỉ công chức xã xem và làm việc này."))
 
 
 def can_export(member: Member) -> bool:
@@ -284,7 +287,7 @@ def require_can_export(member: Member) -> Scope:
     """The scope the files cover, if the member may export. Forbidden otherwise."""
     scope = scope_for(member)
     if not can_export(member):
-        raise Forbidden("Chỉ tổ trưởng và công chức xã được tải số liệu về.")
+        raise Forbidden(_("Chỉ tổ trưởng và công chức xã được tải số liệu về."))
     return scope
 
 
@@ -297,7 +300,7 @@ def can_assign(actor: Member) -> bool:
 def require_can_assign(actor: Member) -> Scope:
     """The actor's scope, if they may assign households. Forbidden otherwise."""
     if not can_assign(actor):
-        raise Forbidden("Chỉ tổ trưởng và công chức xã được phân công hộ.")
+        raise Forbidden(_("Chỉ tổ trưởng và công chức xã được phân công hộ."))
     return scope_for(actor)
 
 
@@ -308,7 +311,7 @@ def can_set_targets(actor: Member) -> bool:
 
 def require_can_set_targets(actor: Member) -> None:
     if not can_set_targets(actor):
-        raise Forbidden("Chỉ công chức xã được đặt chỉ tiêu.")
+        raise Forbidden(_("Chỉ công chức xã được đặt chỉ tiêu."))
 
 
 # --- Door stickers and guide cards (issue 6) ---------------------------------------------
@@ -321,7 +324,7 @@ def can_print_stickers(actor: Member) -> bool:
 
 def require_can_print_stickers(actor: Member) -> Scope:
     if not can_print_stickers(actor):
-        raise Forbidden("Chỉ tổ trưởng và công chức xã được in mã dán cửa.")
+        raise Forbidden(_("Chỉ tổ trưởng và công chức xã được in mã dán cửa."))
     return scope_for(actor)
 
 
@@ -342,7 +345,7 @@ def require_can_review(session: Session, actor: Member, household_id: int) -> Ho
     """The household a record belongs to, if `actor` may review records of it: commune staff
     and the admin of the household's commune. Forbidden / NotFound otherwise."""
     if not can_review(actor):
-        raise Forbidden("Chỉ công chức xã được duyệt hồ sơ.")
+        raise Forbidden(_("Chỉ công chức xã được duyệt hồ sơ."))
     return require_household(session, actor, household_id)
 
 
@@ -357,7 +360,7 @@ def can_end_sessions_of(actor: Member, member: Member) -> bool:
 
 def require_can_end_sessions_of(actor: Member, member: Member) -> None:
     if not can_end_sessions_of(actor, member):
-        raise Forbidden("Chỉ công chức xã được đăng xuất thiết bị của thành viên khác.")
+        raise Forbidden(_("Chỉ công chức xã được đăng xuất thiết bị của thành viên khác."))
 
 
 # --- Imports and merges (issue 15) ---------------------------------------------------------
@@ -372,7 +375,9 @@ def can_import(actor: Member) -> bool:
 def require_can_import(actor: Member) -> Scope:
     """The part of the commune the actor may import into. Forbidden otherwise."""
     if not can_import(actor):
-        raise Forbidden("Chỉ tổ trưởng (cho thôn của mình) và công chức xã được đưa dữ liệu vào.")
+        raise Forbidden(
+            _("Chỉ tổ trưởng (cho thôn của mình) và công chức xã được đưa dữ liệu vào.")
+        )
     return scope_for(actor)
 
 
@@ -402,9 +407,9 @@ def can_see_import(actor: Member, commune_id: int, village_id: int | None) -> bo
 
 def require_can_see_import(actor: Member, commune_id: int, village_id: int | None) -> None:
     if not can_import(actor):
-        raise Forbidden("Chỉ tổ trưởng và công chức xã được đưa dữ liệu vào.")
+        raise Forbidden(_("Chỉ tổ trưởng và công chức xã được đưa dữ liệu vào."))
     if not can_see_import(actor, commune_id, village_id):
-        raise NotFound("Không tìm thấy đợt đưa dữ liệu này.")
+        raise NotFound(_("Không tìm thấy đợt đưa dữ liệu này."))
 
 
 def can_import_member(actor: Member, role: Role, village_id: int | None) -> bool:
@@ -425,15 +430,15 @@ def require_can_merge_households(
     already, not the same household. Forbidden / NotFound otherwise; the rest is checked by
     fieldkit.merge."""
     if not can_merge_households(actor):
-        raise Forbidden("Chỉ công chức xã được gộp hộ trùng.")
+        raise Forbidden(_("Chỉ công chức xã được gộp hộ trùng."))
     survivor = session.get(Household, survivor_id)
     merged = session.get(Household, merged_id)
     if survivor is None or merged is None:
-        raise NotFound("Không tìm thấy hộ này.")
+        raise NotFound(_("Không tìm thấy hộ này."))
     for household in (survivor, merged):
         village = session.get(Village, household.village_id)
         if village is None or not scope_for(actor).covers_village(village):
-            raise Forbidden("Hộ này không thuộc phạm vi của bạn.")
+            raise Forbidden(_("Hộ này không thuộc phạm vi của bạn."))
     return survivor, merged
 
 
@@ -462,9 +467,9 @@ def require_province_reader(member: Member) -> str:
     """The province code whose communes `member` may read: province staff and the province
     admin. Forbidden otherwise."""
     if not member.active:
-        raise Forbidden("Tài khoản này đã bị khóa.")
+        raise Forbidden(_("Tài khoản này đã bị khóa."))
     if not is_province_wide(member) or not member.province_code:
-        raise Forbidden("Trang này dành cho cán bộ tỉnh.")
+        raise Forbidden(_("Trang này dành cho cán bộ tỉnh."))
     return member.province_code
 
 
@@ -473,9 +478,9 @@ def require_commune_of_province(session: Session, member: Member, commune_id: in
     province_code = require_province_reader(member)
     commune = session.get(Commune, commune_id)
     if commune is None:
-        raise NotFound("Không tìm thấy xã này.")
+        raise NotFound(_("Không tìm thấy xã này."))
     if commune.province_code != province_code:
-        raise Forbidden("Xã này không thuộc tỉnh của bạn.")
+        raise Forbidden(_("Xã này không thuộc tỉnh của bạn."))
     return commune
 
 
@@ -487,11 +492,11 @@ def can_set_province_targets(member: Member) -> bool:
 
 def require_can_set_province_targets(member: Member) -> str:
     if not can_set_province_targets(member):
-        raise Forbidden("Chỉ cán bộ tỉnh được đặt chỉ tiêu của tỉnh.")
+        raise Forbidden(_("Chỉ cán bộ tỉnh được đặt chỉ tiêu của tỉnh."))
     return require_province_reader(member)
 
 
 def require_can_manage_province_members(member: Member) -> str:
     if not can_manage_province_members(member):
-        raise Forbidden("Chỉ quản trị tỉnh được mời cán bộ tỉnh.")
+        raise Forbidden(_("Chỉ quản trị tỉnh được mời cán bộ tỉnh."))
     return require_province_reader(member)

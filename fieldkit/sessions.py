@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
+from fieldkit.i18n import _
 from fieldkit.models import Member, PasskeyChallenge, PushSubscription, Tally, WebSession
 
 LIFETIME = timedelta(days=30)
@@ -43,10 +44,10 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
 
 # How a session was opened, as the account page says it ("Đăng nhập 08:15 02/12 bằng mã").
 METHODS = {
-    "passkey": "bằng khóa truy cập",
-    "link": "bằng liên kết",
-    "link+passkey": "bằng liên kết mời",
-    "code": "bằng mã",
+    "passkey": _("bằng khóa truy cập"),
+    "link": _("bằng liên kết"),
+    "link+passkey": _("bằng liên kết mời"),
+    "code": _("bằng mã"),
 }
 
 
@@ -231,7 +232,7 @@ def device_name(user_agent: str) -> str:
             )
             if key in ua
         ),
-        "Thiết bị",
+        _("Thiết bị"),
     )
     browser = next(
         (
