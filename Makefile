@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 BENCH_STAMP := $(VENV)/.bench-stamp
 
-.PHONY: setup run serve test test-fast lint bench bench-setup clean
+.PHONY: setup run serve test test-fast lint messages bench bench-setup clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,18 @@ lint: setup
 	$(BIN)/ruff check fieldkit pwa tests benchmarks
 	$(BIN)/ruff format --check fieldkit pwa tests benchmarks
 	$(BIN)/mypy
+
+# Translations (README "Languages"): re-extract every marked string into messages.pot, merge
+# it into each language's .po (new strings arrive untranslated), compile the .mo files. All
+# three are checked in, so a fresh clone runs without this step; tests/test_i18n.py fails
+# when one of them is stale.
+PYBABEL_EXTRACT := -F babel.cfg -k _l -k lazy_gettext --add-location=file --sort-output \
+	--no-wrap --project=Fieldkit --copyright-holder=Fieldkit
+messages: setup
+	$(BIN)/pybabel extract $(PYBABEL_EXTRACT) -o pwa/translations/messages.pot .
+	$(BIN)/pybabel update -i pwa/translations/messages.pot -d pwa/translations --no-wrap \
+		--no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel compile -d pwa/translations --statistics
 
 $(BENCH_STAMP): $(STAMP)
 	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,bench]'

@@ -21,6 +21,7 @@ from functools import cache
 from pathlib import Path
 
 from fieldkit.errors import NotFound
+from fieldkit.i18n import _
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "admin_units.csv"
 _COMMUNE_CODE = re.compile(r"^\d{5}$")
@@ -56,10 +57,12 @@ def lookup_commune(code: str) -> OfficialCommune:
     Raises NotFound with a Vietnamese message for a malformed or unknown code."""
     code = (code or "").strip()
     if not _COMMUNE_CODE.match(code):
-        raise NotFound(f"Mã xã phải gồm đúng 5 chữ số (nhận được: {code!r}).")
+        raise NotFound(_("Mã xã phải gồm đúng 5 chữ số (nhận được: %(code)s).", code=repr(code)))
     commune = _communes().get(code)
     if commune is None:
-        raise NotFound(f"Không có xã nào mang mã {code} trong danh mục sau ngày 01/7/2025.")
+        raise NotFound(
+            _("Không có xã nào mang mã %(code)s trong danh mục sau ngày 01/7/2025.", code=code)
+        )
     return commune
 
 
@@ -67,11 +70,13 @@ def lookup_province(code: str) -> OfficialProvince:
     """The province (tỉnh or thành phố) with this official 2-digit code. NotFound otherwise."""
     code = (code or "").strip()
     if not _PROVINCE_CODE.match(code):
-        raise NotFound(f"Mã tỉnh phải gồm đúng 2 chữ số (nhận được: {code!r}).")
+        raise NotFound(_("Mã tỉnh phải gồm đúng 2 chữ số (nhận được: %(code)s).", code=repr(code)))
     for commune in _communes().values():
         if commune.province_code == code:
             return OfficialProvince(code=code, name=commune.province_name)
-    raise NotFound(f"Không có tỉnh nào mang mã {code} trong danh mục sau ngày 01/7/2025.")
+    raise NotFound(
+        _("Không có tỉnh nào mang mã %(code)s trong danh mục sau ngày 01/7/2025.", code=code)
+    )
 
 
 def communes_of_province(province_code: str) -> list[OfficialCommune]:

@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 
 from fieldkit import audit, policy, push
 from fieldkit.errors import Forbidden, Invalid
+from fieldkit.i18n import _
 from fieldkit.models import Household, Member, ReviewState, Village
 
 # Who goes door to door, and so may be given households.
@@ -30,7 +31,9 @@ MAX_RANGE = 5000
 # thousands of digits raises (issue 10).
 _NUMBER = re.compile(r"[0-9]{1,9}")
 _RANGE = re.compile(
-    r"^\s*([0-9]{1,9})\s*(?:(?:-|–|—|đến|tới|\.\.)\s*([0-9]{1,9}))?\s*$", re.IGNORECASE
+    # i18n: not translated (a pattern: "10 đến 20" is what people type)
+    r"^\s*([0-9]{1,9})\s*(?:(?:-|–|—|đến|tới|\.\.)\s*([0-9]{1,9}))?\s*$",
+    re.IGNORECASE,
 )
 
 
@@ -44,13 +47,15 @@ def parse_range(text: str) -> tuple[int, int]:
     """ "10-20", "10–20", "10 đến 20" or a single "15" → (low, high), inclusive."""
     found = _RANGE.match(text or "")
     if not found:
-        raise Invalid({"range": "Hãy nhập khoảng số nhà như 10-20 (hoặc một số nhà)."})
+        raise Invalid({"range": _("Hãy nhập khoảng số nhà như 10-20 (hoặc một số nhà).")})
     low = int(found.group(1))
     high = int(found.group(2)) if found.group(2) else low
     if low > high:
-        raise Invalid({"range": "Số đầu phải nhỏ hơn hoặc bằng số cuối, ví dụ 10-20."})
+        raise Invalid({"range": _("Số đầu phải nhỏ hơn hoặc bằng số cuối, ví dụ 10-20.")})
     if high - low > MAX_RANGE:
-        raise Invalid({"range": f"Khoảng số nhà quá rộng (tối đa {MAX_RANGE} số)."})
+        raise Invalid(
+            {"range": _("Khoảng số nhà quá rộng (tối đa %(MAX_RANGE)s số).", MAX_RANGE=MAX_RANGE)}
+        )
     return low, high
 
 
@@ -72,20 +77,28 @@ def _in_scope(statement, scope: policy.Scope):
 
 def _volunteer(session: Session, scope: policy.Scope, volunteer_id: int | None) -> Member:
     if volunteer_id is None:
-        raise Invalid({"volunteer": "Hãy chọn người được phân công."})
+        raise Invalid({"volunteer": _("Hãy chọn người được phân công.")})
     volunteer = session.get(Member, volunteer_id)
     if volunteer is None or volunteer.commune_id != scope.commune_id:
-        raise Invalid({"volunteer": "Không tìm thấy người này trong xã."})
+        raise Invalid({"volunteer": _("Không tìm thấy người này trong xã.")})
     # Before any message that names them: a leader learns names only within the village.
     if scope.village_id is not None and volunteer.village_id != scope.village_id:
-        raise Invalid({"volunteer": "Người này không thuộc thôn của bạn."})
+        raise Invalid({"volunteer": _("Người này không thuộc thôn của bạn.")})
     if not volunteer.active:
-        raise Invalid({"volunteer": f"{volunteer.name} đã thôi tham gia; không phân công được."})
+        raise Invalid(
+            {
+                "volunteer": _(
+                    "%(name)s đã thôi tham gia; không phân công được.", name=volunteer.name
+                )
+            }
+        )
     if not policy.is_field_member(volunteer) or volunteer.village_id is None:
         raise Invalid(
             {
-                "volunteer": f"{volunteer.name} không đi hộ; hãy chọn thành viên "
-                "Tổ CNSCĐ hoặc tổ trưởng của thôn."
+                "volunteer": _(
+                    "%(name)s không đi hộ; hãy chọn thành viên Tổ CNSCĐ hoặc tổ trưởng của thôn.",
+                    name=volunteer.name,
+                )
             }
         )
     return volunteer
@@ -96,13 +109,13 @@ def _households(
 ) -> list[Household]:
     ids = sorted(set(household_ids))
     if not ids:
-        raise Invalid({"households": "Hãy chọn ít nhất một hộ, hoặc nhập khoảng số nhà."})
+        raise Invalid({"households": _("Hãy chọn ít nhất một hộ, hoặc nhập khoảng số nhà.")})
     found = {
         h.id: h for h in session.exec(select(Household).where(col(Household.id).in_(ids))).all()
     }
     missing = [i for i in ids if i not in found]
     if missing:
-        raise Invalid({"households": f"Không tìm thấy {len(missing)} hộ đã chọn."})
+        raise Invalid({"households": _("Không tìm thấy %(count)s hộ đã chọn.", count=len(missing))})
     villages = {
         v.id: v
         for v in session.exec(
@@ -111,7 +124,7 @@ def _households(
     }
     outside = [h for h in found.values() if not scope.covers_village(villages[h.village_id])]
     if outside:
-        raise Forbidden(f"{len(outside)} hộ đã chọn không thuộc phạm vi của bạn.")
+        raise Forbidden(_("%(count)s hộ đã chọn không thuộc phạm vi của bạn.", count=len(outside)))
     refused = [
         h
         for h in found.values()
@@ -120,8 +133,10 @@ def _households(
     if refused:
         raise Invalid(
             {
-                "households": f"Hộ {refused[0].label} không còn trong danh sách "
-                "(đã bị từ chối hoặc đã xóa dữ liệu)."
+                "households": _(
+                    "Hộ %(label)s không còn trong danh sách (đã bị từ chối hoặc đã xóa dữ liệu).",
+                    label=refused[0].label,
+                )
             }
         )
     return [found[i] for i in ids]
@@ -183,9 +198,14 @@ def assign(
     if elsewhere:
         raise Invalid(
             {
-                "volunteer": f"{volunteer.name} thuộc thôn khác với hộ "
-                f"{elsewhere[0].label}; chỉ phân công hộ cho người "
-                "cùng thôn."
+                "volunteer": _(
+                    (
+                        "%(name)s thuộc thôn khác với hộ %(label)s; chỉ phân công hộ cho người "
+                        "cùng thôn."
+                    ),
+                    name=volunteer.name,
+                    label=elsewhere[0].label,
+                )
             }
         )
     return _apply(
@@ -220,7 +240,15 @@ def assign_range(
     assert volunteer.village_id is not None  # _volunteer refuses a member with no village
     households = households_in_range(session, volunteer.village_id, low, high)
     if not households:
-        raise Invalid({"range": f"Không có hộ nào có số nhà từ {low} đến {high} trong thôn."})
+        raise Invalid(
+            {
+                "range": _(
+                    "Không có hộ nào có số nhà từ %(low)s đến %(high)s trong thôn.",
+                    low=low,
+                    high=high,
+                )
+            }
+        )
     return _apply(session, actor, households, volunteer, now=now, how=f"range {low}-{high}")
 
 
@@ -284,7 +312,7 @@ def overview(session: Session, actor: Member, *, village_id: int) -> Overview:
     scope = policy.require_can_assign(actor)
     village = policy.require_village(session, actor, village_id)
     if not scope.covers_village(village):
-        raise Forbidden("Thôn này không thuộc phạm vi của bạn.")
+        raise Forbidden(_("Thôn này không thuộc phạm vi của bạn."))
     people = session.exec(
         select(Member)
         .where(

@@ -15,6 +15,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from fieldkit import throttle
+from fieldkit.i18n import _
 from fieldkit.models import AuditEvent, Member
 
 REFUSALS_LOGGED_PER_HOUR = 20
@@ -22,34 +23,34 @@ HOUR = timedelta(hours=1)
 
 # Vietnamese names of the actions, for the audit page and its filter.
 ACTIONS = {
-    "sign_in": "Đăng nhập",
-    "sign_in_refused": "Đăng nhập bị từ chối",
-    "sign_out": "Đăng xuất",
-    "invite": "Tạo liên kết mời",
-    "code_issued": "Cấp mã dùng một lần",
-    "passkey_added": "Thêm khóa truy cập",
-    "passkey_revoked": "Thu hồi khóa truy cập",
-    "member_added": "Thêm thành viên",
-    "member_removed": "Cho thôi tham gia",
-    "role_changed": "Đổi vai trò",
-    "village_changed": "Đổi thôn",
-    "village_added": "Thêm thôn",
-    "village_renamed": "Đổi tên thôn",
-    "review": "Duyệt hồ sơ",
-    "export": "Xuất dữ liệu",
-    "erase": "Xóa dữ liệu cá nhân",
-    "consent": "Ghi nhận đồng ý",
-    "settings_changed": "Đổi cài đặt",
-    "refused": "Thao tác bị từ chối",
-    "assigned": "Phân công hộ",
-    "targets_changed": "Đặt chỉ tiêu",
-    "guide_changed": "Sửa hướng dẫn dịch vụ",
-    "sticker_replaced": "Thay mã dán cửa",
+    "sign_in": _("Đăng nhập"),
+    "sign_in_refused": _("Đăng nhập bị từ chối"),
+    "sign_out": _("Đăng xuất"),
+    "invite": _("Tạo liên kết mời"),
+    "code_issued": _("Cấp mã dùng một lần"),
+    "passkey_added": _("Thêm khóa truy cập"),
+    "passkey_revoked": _("Thu hồi khóa truy cập"),
+    "member_added": _("Thêm thành viên"),
+    "member_removed": _("Cho thôi tham gia"),
+    "role_changed": _("Đổi vai trò"),
+    "village_changed": _("Đổi thôn"),
+    "village_added": _("Thêm thôn"),
+    "village_renamed": _("Đổi tên thôn"),
+    "review": _("Duyệt hồ sơ"),
+    "export": _("Xuất dữ liệu"),
+    "erase": _("Xóa dữ liệu cá nhân"),
+    "consent": _("Ghi nhận đồng ý"),
+    "settings_changed": _("Đổi cài đặt"),
+    "refused": _("Thao tác bị từ chối"),
+    "assigned": _("Phân công hộ"),
+    "targets_changed": _("Đặt chỉ tiêu"),
+    "guide_changed": _("Sửa hướng dẫn dịch vụ"),
+    "sticker_replaced": _("Thay mã dán cửa"),
     # Imports and merges (issue 15)
-    "import": "Đưa dữ liệu vào",
-    "import_undone": "Hoàn tác đợt đưa dữ liệu",
-    "households_merged": "Gộp hộ trùng",
-    "not_duplicate": "Đánh dấu không trùng",
+    "import": _("Đưa dữ liệu vào"),
+    "import_undone": _("Hoàn tác đợt đưa dữ liệu"),
+    "households_merged": _("Gộp hộ trùng"),
+    "not_duplicate": _("Đánh dấu không trùng"),
 }
 
 
@@ -100,7 +101,9 @@ def record_refused(
         return None
     details = {"kind": kind, **(details or {})}
     if count == REFUSALS_LOGGED_PER_HOUR:
-        details["note"] = f"Đã ghi {count} lần trong giờ này; các lần sau cùng loại chỉ được đếm."
+        details["note"] = _(
+            "Đã ghi %(count)s lần trong giờ này; các lần sau cùng loại chỉ được đếm.", count=count
+        )
     return record(session, action=action, now=now, actor=actor, commune_id=commune, details=details)
 
 

@@ -8,38 +8,49 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
+from fieldkit.i18n import _
 from fieldkit.models import Service
 
 # code, full name, short name (for chips), official site
 STARTING_SET: list[tuple[str, str, str, str | None]] = [
-    ("vneid_level1", "Cài VNeID, đăng ký mức 1", "VNeID mức 1", "https://vneid.gov.vn"),
-    ("vneid_activate", "Kích hoạt tài khoản VNeID", "Kích hoạt VNeID", "https://vneid.gov.vn"),
-    ("vneid_level2", "Chuyển công an làm mức 2", "VNeID mức 2", "https://vneid.gov.vn"),
-    ("vneid_recovery", "Lấy lại mật khẩu, đổi thiết bị", "Khôi phục VNeID", None),
-    ("health_book", "Sổ sức khỏe điện tử", "Sổ sức khỏe", None),
-    ("dvcqg_login", "Đăng nhập Cổng DVCQG", "Cổng DVCQG", "https://dichvucong.gov.vn"),
-    ("online_procedure", "Nộp hồ sơ DVC trực tuyến", "Nộp hồ sơ", "https://dichvucong.gov.vn"),
-    ("online_payment", "Thanh toán phí, lệ phí trực tuyến", "Thanh toán phí", None),
+    ("vneid_level1", _("Cài VNeID, đăng ký mức 1"), _("VNeID mức 1"), "https://vneid.gov.vn"),
+    (
+        "vneid_activate",
+        _("Kích hoạt tài khoản VNeID"),
+        _("Kích hoạt VNeID"),
+        "https://vneid.gov.vn",
+    ),
+    ("vneid_level2", _("Chuyển công an làm mức 2"), _("VNeID mức 2"), "https://vneid.gov.vn"),
+    ("vneid_recovery", _("Lấy lại mật khẩu, đổi thiết bị"), _("Khôi phục VNeID"), None),
+    ("health_book", _("Sổ sức khỏe điện tử"), _("Sổ sức khỏe"), None),
+    ("dvcqg_login", _("Đăng nhập Cổng DVCQG"), _("Cổng DVCQG"), "https://dichvucong.gov.vn"),
+    (
+        "online_procedure",
+        _("Nộp hồ sơ DVC trực tuyến"),
+        _("Nộp hồ sơ"),
+        "https://dichvucong.gov.vn",
+    ),
+    ("online_payment", _("Thanh toán phí, lệ phí trực tuyến"), _("Thanh toán phí"), None),
     (
         "payment_account",
-        "Mở tài khoản ngân hàng, ví điện tử, mã QR nhận tiền",
-        "Tài khoản thanh toán",
+        _("Mở tài khoản ngân hàng, ví điện tử, mã QR nhận tiền"),
+        _("Tài khoản thanh toán"),
         None,
     ),
     ("vssid", "VssID", "VssID", "https://vssid.baohiemxahoi.gov.vn"),
     ("etax", "eTax Mobile", "eTax", "https://thuedientu.gdt.gov.vn"),
-    ("province_app", "Ứng dụng công dân số của tỉnh", "App tỉnh", None),
-    ("ecommerce", "Đưa nông sản, OCOP lên sàn TMĐT", "Sàn TMĐT", None),
-    ("digital_signature", "Chữ ký số cá nhân", "Chữ ký số", None),
+    ("province_app", _("Ứng dụng công dân số của tỉnh"), _("App tỉnh"), None),
+    ("ecommerce", _("Đưa nông sản, OCOP lên sàn TMĐT"), _("Sàn TMĐT"), None),
+    ("digital_signature", _("Chữ ký số cá nhân"), _("Chữ ký số"), None),
     (
         "digital_literacy",
-        "Bình dân học vụ số",
-        "Bình dân học vụ số",
+        _("Bình dân học vụ số"),
+        _("Bình dân học vụ số"),
         "https://binhdanhocvuso.gov.vn",
     ),
-    ("online_safety", "An toàn số, phòng chống lừa đảo", "An toàn số", None),
-    ("zalo_group", "Nhóm Zalo thôn", "Zalo thôn", None),
-    ("other", "Khác", "Khác", None),
+    ("online_safety", _("An toàn số, phòng chống lừa đảo"), _("An toàn số"), None),
+    ("zalo_group", _("Nhóm Zalo thôn"), _("Zalo thôn"), None),
+    ("other", _("Khác"), _("Khác"), None),
 ]
 
 

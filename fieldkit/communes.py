@@ -7,6 +7,7 @@ from sqlmodel import Session, col, select
 
 from fieldkit import admin_units, catalogue, forms
 from fieldkit.errors import Invalid
+from fieldkit.i18n import _
 from fieldkit.models import Commune, Household, ReviewState, Village, Visit
 from fieldkit.text import sort_key
 
@@ -56,14 +57,14 @@ def init_province(session: Session, province_code: str) -> list[tuple[Commune, b
     return made
 
 
-def add_village(session: Session, commune: Commune, name: str, kind: str = "thôn") -> Village:
-    name = " ".join(forms.checked_text(name, field="name", label="tên thôn").split())
+def add_village(session: Session, commune: Commune, name: str, kind: str = _("thôn")) -> Village:
+    name = " ".join(forms.checked_text(name, field="name", label=_("tên thôn")).split())
     if not name or len(name) > 80:
-        raise Invalid({"name": "Vui lòng nhập tên thôn (tối đa 80 ký tự)."})
+        raise Invalid({"name": _("Vui lòng nhập tên thôn (tối đa 80 ký tự).")})
     # "thôn Bái Đô" and "Thôn Bái Đô" are one village; the accents still tell villages apart.
     names = session.exec(select(Village.name).where(Village.commune_id == commune.id)).all()
     if any(known.casefold() == name.casefold() for known in names):
-        raise Invalid({"name": f"Xã đã có {name}."})
+        raise Invalid({"name": _("Xã đã có %(name)s.", name=name)})
     assert commune.id is not None  # a stored commune
     village = Village(commune_id=commune.id, name=name, kind=kind)
     session.add(village)

@@ -25,6 +25,7 @@ from sqlmodel import Session, col, func, select
 
 from fieldkit import forms, policy
 from fieldkit.errors import Invalid
+from fieldkit.i18n import _
 from fieldkit.indicators import (
     COUNTED,
     DAY,
@@ -81,7 +82,7 @@ class Week:
 
     @classmethod
     def of(cls, day: date) -> Week:
-        year, number, _ = day.isocalendar()
+        year, number, _unused = day.isocalendar()
         return cls(year, number)
 
     @classmethod
@@ -94,7 +95,7 @@ class Week:
             return cls.of(today)
         week = cls(*parsed)
         if week.monday > today:
-            raise Invalid({"week": "Tuần này chưa bắt đầu."})
+            raise Invalid({"week": _("Tuần này chưa bắt đầu.")})
         return week
 
     @property
@@ -119,7 +120,7 @@ class Week:
 
     @property
     def label(self) -> str:
-        return f"Tuần {self.number}"
+        return _("Tuần %(number)s", number=self.number)
 
     @property
     def days(self) -> str:
@@ -350,12 +351,12 @@ def per_volunteer(
         )
     rows.append(
         VolunteerRow(
-            member_id=None, name="Chưa phân công", leads=False, assigned=assigned.get(None, 0)
+            member_id=None, name=_("Chưa phân công"), leads=False, assigned=assigned.get(None, 0)
         )
     )
     total = VolunteerRow(
         member_id=None,
-        name="Cả thôn",
+        name=_("Cả thôn"),
         leads=False,
         assigned=sum(row.assigned for row in rows),
         visits=_sum(row.visits for row in rows),
@@ -568,17 +569,49 @@ def share_text(
     share = percent(reached, households)
     share_part = f" ({share}%)" if share is not None else ""
     parts = [
-        f"{village.name} – tuần {week.number} ({week.monday:%d/%m}–{week.sunday:%d/%m}):",
-        f"• Đã tiếp cận {reached}/{households} hộ{share_part}; "
-        f"tuần này +{numbers.this_week.reached.total}, hôm nay +{numbers.reached_today.total}.",
-        f"• VNeID mức 1: {now.vneid_level1.total} người (+{numbers.this_week.vneid_level1.total}"
-        f" tuần này); kích hoạt: {now.vneid_activated.total}; "
-        f"chuyển công an mức 2: {now.vneid_level2_referred.total}.",
-        f"• Đăng nhập Cổng DVCQG: {now.dvcqg_logins.total}; hồ sơ trực tuyến: "
-        f"{now.online_procedures.total}; tài khoản thanh toán: {now.payment_accounts.total}.",
-        f"• Hẹn quay lại hôm nay: {follow_ups_today} hộ.",
-        f"(Gồm {now.reached.pending} hộ và {now.vneid_level1.pending} người VNeID đang chờ xã "
-        f"duyệt.)",
+        _(
+            "%(name)s – tuần %(number)s (%(monday)s–%(sunday)s):",
+            name=village.name,
+            number=week.number,
+            monday=f"{week.monday:%d/%m}",
+            sunday=f"{week.sunday:%d/%m}",
+        ),
+        _(
+            (
+                "• Đã tiếp cận %(reached)s/%(households)s hộ%(share_part)s; tuần này +%(total)s, "
+                "hôm nay +%(total2)s."
+            ),
+            reached=reached,
+            households=households,
+            share_part=share_part,
+            total=numbers.this_week.reached.total,
+            total2=numbers.reached_today.total,
+        ),
+        _(
+            (
+                "• VNeID mức 1: %(total)s người (+%(total2)s tuần này); kích hoạt: %(total3)s; "
+                "chuyển công an mức 2: %(total4)s."
+            ),
+            total=now.vneid_level1.total,
+            total2=numbers.this_week.vneid_level1.total,
+            total3=now.vneid_activated.total,
+            total4=now.vneid_level2_referred.total,
+        ),
+        _(
+            (
+                "• Đăng nhập Cổng DVCQG: %(total)s; hồ sơ trực tuyến: %(total2)s; tài khoản "
+                "thanh toán: %(total3)s."
+            ),
+            total=now.dvcqg_logins.total,
+            total2=now.online_procedures.total,
+            total3=now.payment_accounts.total,
+        ),
+        _("• Hẹn quay lại hôm nay: %(follow_ups_today)s hộ.", follow_ups_today=follow_ups_today),
+        _(
+            "(Gồm %(pending)s hộ và %(pending2)s người VNeID đang chờ xã duyệt.)",
+            pending=now.reached.pending,
+            pending2=now.vneid_level1.pending,
+        ),
     ]
     return "\n".join(parts)
 
@@ -620,7 +653,7 @@ def lines(
     ]
 
 
-def commune_total(rows: Sequence[VillageIndicators], name: str = "Cả xã") -> VillageIndicators:
+def commune_total(rows: Sequence[VillageIndicators], name: str = _("Cả xã")) -> VillageIndicators:
     """The sum of the villages' rows, indicator by indicator and reason by reason."""
     reasons: dict[Reason, Count] = {}
     for row in rows:
@@ -715,10 +748,10 @@ def commune_overview(
         for row in sort_villages(villages, by=sort, descending=descending)
     ]
     chart = charts.coverage(
-        "Tỷ lệ hộ đã tiếp cận theo thôn (đã duyệt)",
+        _("Tỷ lệ hộ đã tiếp cận theo thôn (đã duyệt)"),
         [
             charts.Share(row.village_name, row.reached.approved, row.households.approved)
-            for row, _, _ in rows
+            for row, _lines, _coverage in rows
         ],
     )
     return CommuneOverview(

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from fieldkit.forms import local_today
+from fieldkit.i18n import _
 from fieldkit.models import (
     Assistance,
     Household,
@@ -43,10 +44,10 @@ LEVEL2_TALLY = "followup:level2_waiting"
 LIST_LIMIT = 200  # rows per section; the counts are always whole
 
 SECTIONS = {
-    "overdue": "Quá hạn",
-    "today": "Hôm nay",
-    "upcoming": "Sắp tới",
-    "level2_waiting": "Chờ công an xác thực mức 2",
+    "overdue": _("Quá hạn"),
+    "today": _("Hôm nay"),
+    "upcoming": _("Sắp tới"),
+    "level2_waiting": _("Chờ công an xác thực mức 2"),
 }
 
 

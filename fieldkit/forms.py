@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 from fieldkit import text as text_rule
 from fieldkit.errors import Invalid
+from fieldkit.i18n import _
 from fieldkit.text import fold
 
 # Vietnam keeps UTC+7 all year (no daylight saving), so a fixed offset is exact.
@@ -87,9 +88,12 @@ def _blank(value: Any) -> bool:
 
 
 def unsafe_text_message(label: str) -> str:
-    return (
-        f"{label.capitalize()} có ký tự lạ không lưu được (ký tự điều khiển hoặc lỗi mã hóa). "
-        "Hãy xóa ký tự đó rồi nhập lại."
+    return _(
+        (
+            "%(capitalize)s có ký tự lạ không lưu được (ký tự điều khiển hoặc lỗi mã hóa). Hãy "
+            "xóa ký tự đó rồi nhập lại."
+        ),
+        capitalize=label.capitalize(),
     )
 
 
@@ -99,19 +103,25 @@ def text(value: Any, *, required: bool, label: str, max_length: int = 200) -> st
     string, control characters, lone surrogates, too long."""
     if _blank(value):
         if required:
-            raise _FieldError(f"Vui lòng nhập {label}.")
+            raise _FieldError(_("Vui lòng nhập %(label)s.", label=label))
         return ""
     if not isinstance(value, str):
-        raise _FieldError(f"{label.capitalize()} phải là chữ.")
+        raise _FieldError(_("%(capitalize)s phải là chữ.", capitalize=label.capitalize()))
     try:
         value = text_rule.clean(value)
     except text_rule.UnsafeText:
         raise _FieldError(unsafe_text_message(label)) from None
     cleaned = " ".join(value.split()) if max_length <= 200 else value.strip()
     if required and not cleaned:
-        raise _FieldError(f"Vui lòng nhập {label}.")
+        raise _FieldError(_("Vui lòng nhập %(label)s.", label=label))
     if len(cleaned) > max_length:
-        raise _FieldError(f"{label.capitalize()} dài quá {max_length} ký tự.")
+        raise _FieldError(
+            _(
+                "%(capitalize)s dài quá %(max_length)s ký tự.",
+                capitalize=label.capitalize(),
+                max_length=max_length,
+            )
+        )
     return cleaned
 
 
@@ -121,7 +131,7 @@ def checked_text(value: Any, *, field: str, label: str) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise Invalid({field: f"{label.capitalize()} phải là chữ."})
+        raise Invalid({field: _("%(capitalize)s phải là chữ.", capitalize=label.capitalize())})
     try:
         return text_rule.clean(value)
     except text_rule.UnsafeText:
@@ -133,15 +143,22 @@ def integer(
 ) -> int | None:
     if _blank(value):
         if required:
-            raise _FieldError(f"Vui lòng nhập {label}.")
+            raise _FieldError(_("Vui lòng nhập %(label)s.", label=label))
         return None
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise _FieldError(f"{label.capitalize()} phải là số.")
+        raise _FieldError(_("%(capitalize)s phải là số.", capitalize=label.capitalize()))
     number = value if isinstance(value, int) else ascii_int(value.strip(), signed=True)
     if number is None:
-        raise _FieldError(f"{label.capitalize()} phải là số nguyên.")
+        raise _FieldError(_("%(capitalize)s phải là số nguyên.", capitalize=label.capitalize()))
     if number < minimum or number > maximum:
-        raise _FieldError(f"{label.capitalize()} phải từ {minimum} đến {maximum}.")
+        raise _FieldError(
+            _(
+                "%(capitalize)s phải từ %(minimum)s đến %(maximum)s.",
+                capitalize=label.capitalize(),
+                minimum=minimum,
+                maximum=maximum,
+            )
+        )
     return number
 
 
@@ -155,40 +172,46 @@ def yes_no(value: Any, *, label: str) -> bool | None:
         return True
     if isinstance(value, str | int) and str(value) in ("no", "false", "0", "khong"):
         return False
-    raise _FieldError(f"Chọn Có hoặc Không cho {label}.")
+    raise _FieldError(_("Chọn Có hoặc Không cho %(label)s.", label=label))
 
 
 def choice(value: Any, enum_type: type[E], *, label: str, required: bool = True) -> E | None:
     if _blank(value):
         if required:
-            raise _FieldError(f"Vui lòng chọn {label}.")
+            raise _FieldError(_("Vui lòng chọn %(label)s.", label=label))
         return None
     try:
         return enum_type(value)
     except (ValueError, TypeError):  # TypeError: a list or an object from JSON
-        raise _FieldError(f"Giá trị không hợp lệ cho {label}.") from None
+        raise _FieldError(_("Giá trị không hợp lệ cho %(label)s.", label=label)) from None
 
 
 def uuid(value: Any) -> str:
     try:
         return str(uuidlib.UUID(str(value)))
     except (ValueError, TypeError, AttributeError):
-        raise _FieldError("Mã bản ghi không hợp lệ. Hãy tải lại trang rồi nhập lại.") from None
+        raise _FieldError(_("Mã bản ghi không hợp lệ. Hãy tải lại trang rồi nhập lại.")) from None
 
 
 def local_datetime(value: Any, *, label: str) -> datetime:
     """A time typed on the phone ("2026-11-22T08:15", Vietnam time, or ISO with offset),
     returned as aware UTC."""
     if _blank(value):
-        raise _FieldError(f"Vui lòng nhập {label}.")
+        raise _FieldError(_("Vui lòng nhập %(label)s.", label=label))
     if not isinstance(value, str) or not value.isascii():
-        raise _FieldError(f"{label.capitalize()} không đúng định dạng ngày giờ.")
+        raise _FieldError(
+            _("%(capitalize)s không đúng định dạng ngày giờ.", capitalize=label.capitalize())
+        )
     try:
         parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise _FieldError(f"{label.capitalize()} không đúng định dạng ngày giờ.") from None
+        raise _FieldError(
+            _("%(capitalize)s không đúng định dạng ngày giờ.", capitalize=label.capitalize())
+        ) from None
     if not MIN_YEAR <= parsed.year <= MAX_YEAR:
-        raise _FieldError(f"{label.capitalize()} không hợp lệ. Kiểm tra lại năm.")
+        raise _FieldError(
+            _("%(capitalize)s không hợp lệ. Kiểm tra lại năm.", capitalize=label.capitalize())
+        )
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=VN_TZ)
     return parsed.astimezone(UTC)
@@ -203,7 +226,10 @@ def calendar_date(value: Any, *, label: str) -> date | None:
     MIN_YEAR…MAX_YEAR; None when blank. The one date parser of pages, exports and forms."""
     if _blank(value):
         return None
-    shape = f"{label.capitalize()} không đúng định dạng ngày (năm-tháng-ngày, ví dụ 2026-11-01)."
+    shape = _(
+        "%(capitalize)s không đúng định dạng ngày (năm-tháng-ngày, ví dụ 2026-11-01).",
+        capitalize=label.capitalize(),
+    )
     if isinstance(value, date) and not isinstance(value, datetime):
         day = value
     elif isinstance(value, str) and _DATE.fullmatch(value.strip()):
@@ -213,7 +239,12 @@ def calendar_date(value: Any, *, label: str) -> date | None:
     year = day.year if day else int(value.strip()[:4])
     if not MIN_YEAR <= year <= MAX_YEAR:
         raise _FieldError(
-            f"{label.capitalize()} không hợp lệ: năm phải từ {MIN_YEAR} đến {MAX_YEAR}."
+            _(
+                "%(capitalize)s không hợp lệ: năm phải từ %(MIN_YEAR)s đến %(MAX_YEAR)s.",
+                capitalize=label.capitalize(),
+                MIN_YEAR=MIN_YEAR,
+                MAX_YEAR=MAX_YEAR,
+            )
         )
     if day is None:
         try:
@@ -223,19 +254,27 @@ def calendar_date(value: Any, *, label: str) -> date | None:
     return day
 
 
-def iso_week(value: Any, *, label: str = "tuần") -> tuple[int, int] | None:
+def iso_week(value: Any, *, label: str = _("tuần")) -> tuple[int, int] | None:
     """An ISO week ("2026-W47", "2026W47", any case) as (year, week), years MIN_YEAR…MAX_YEAR
     and a week the year has; None when blank."""
     if _blank(value):
         return None
     found = _WEEK.fullmatch(value.strip().upper()) if isinstance(value, str) else None
-    message = f"{label.capitalize()} không hợp lệ. Ghi theo dạng năm-W số tuần, ví dụ 2026-W47."
+    message = _(
+        "%(capitalize)s không hợp lệ. Ghi theo dạng năm-W số tuần, ví dụ 2026-W47.",
+        capitalize=label.capitalize(),
+    )
     if not found:
         raise _FieldError(message)
     year, week = int(found[1]), int(found[2])
     if not MIN_YEAR <= year <= MAX_YEAR:
         raise _FieldError(
-            f"{label.capitalize()} không hợp lệ: năm phải từ {MIN_YEAR} đến {MAX_YEAR}."
+            _(
+                "%(capitalize)s không hợp lệ: năm phải từ %(MIN_YEAR)s đến %(MAX_YEAR)s.",
+                capitalize=label.capitalize(),
+                MIN_YEAR=MIN_YEAR,
+                MAX_YEAR=MAX_YEAR,
+            )
         )
     try:
         date.fromisocalendar(year, week, 1)
@@ -277,8 +316,8 @@ _SECRET = re.compile(
     r"\b(?:mat khau|mk|password|pass|otp|ma otp|ma xac thuc|ma xac nhan)\b"
     r"(?:\s*(?::|=|\bla\b)\s*\S+|\s*\d{4,})"
 )
-NO_CCCD = "Không ghi số CCCD đầy đủ (12 chữ số). Nếu cần, chỉ ghi 4 số cuối."
-NO_SECRET = "Không ghi mật khẩu hay mã OTP của người dân. Hãy xóa phần đó rồi lưu lại."
+NO_CCCD = _("Không ghi số CCCD đầy đủ (12 chữ số). Nếu cần, chỉ ghi 4 số cuối.")
+NO_SECRET = _("Không ghi mật khẩu hay mã OTP của người dân. Hãy xóa phần đó rồi lưu lại.")
 
 
 def refuse_secrets(value: T) -> T:

@@ -18,6 +18,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from fieldkit import forms, indicators
 from fieldkit.errors import Forbidden, Invalid, SyncConflict
+from fieldkit.i18n import _
 from fieldkit.models import (
     Household,
     HouseholdEdit,
@@ -43,10 +44,10 @@ class ListFilter(enum.StrEnum):
 
 
 FILTER_LABELS = {
-    ListFilter.all: "Tất cả",
-    ListFilter.todo: "Chưa thăm",
-    ListFilter.follow_up: "Hẹn quay lại",
-    ListFilter.done: "Đã xong",
+    ListFilter.all: _("Tất cả"),
+    ListFilter.todo: _("Chưa thăm"),
+    ListFilter.follow_up: _("Hẹn quay lại"),
+    ListFilter.done: _("Đã xong"),
 }
 
 
@@ -305,8 +306,10 @@ def refuse_if_erased(household: Household) -> None:
     if household.erased_at is not None:
         raise Invalid(
             {
-                "form": "Dữ liệu của hộ này đã được xóa theo yêu cầu; không ghi thêm "
-                "thông tin cho hộ này được."
+                "form": _(
+                    "Dữ liệu của hộ này đã được xóa theo yêu cầu; không ghi thêm "
+                    "thông tin cho hộ này được."
+                )
             }
         )
 
@@ -342,30 +345,33 @@ class HouseholdIn:
             label=c.field(
                 "label",
                 lambda: forms.text(
-                    data.get("label"), required=True, label="số nhà / tên hộ", max_length=60
+                    data.get("label"), required=True, label=_("số nhà / tên hộ"), max_length=60
                 ),
             ),
             head_name=c.field(
                 "head_name",
                 lambda: forms.text(
-                    data.get("head_name"), required=True, label="họ tên chủ hộ", max_length=100
+                    data.get("head_name"), required=True, label=_("họ tên chủ hộ"), max_length=100
                 ),
             ),
             address_hint=c.field(
                 "address_hint",
                 lambda: forms.refuse_secrets(
-                    forms.text(data.get("address_hint"), required=False, label="chỉ dẫn địa chỉ")
+                    forms.text(data.get("address_hint"), required=False, label=_("chỉ dẫn địa chỉ"))
                 ),
             ),
             smartphones=c.field(
                 "smartphones",
                 lambda: forms.integer(
-                    data.get("smartphones"), label="số điện thoại thông minh", minimum=0, maximum=30
+                    data.get("smartphones"),
+                    label=_("số điện thoại thông minh"),
+                    minimum=0,
+                    maximum=30,
                 ),
             ),
             internet_at_home=c.field(
                 "internet_at_home",
-                lambda: forms.yes_no(data.get("internet_at_home"), label="Internet tại nhà"),
+                lambda: forms.yes_no(data.get("internet_at_home"), label=_("Internet tại nhà")),
             ),
         )
         c.raise_if_any()
@@ -393,11 +399,11 @@ def propose_household(
         assert stored.id is not None  # a stored household
         require_household(session, member, stored.id)
         if stored.fingerprint != fingerprint:
-            raise SyncConflict("Hộ mới này đã được gửi trước đó với nội dung khác.")
+            raise SyncConflict(_("Hộ mới này đã được gửi trước đó với nội dung khác."))
         return stored, False
     scope = scope_for(member)
     if scope.village_id is None:
-        raise Forbidden("Chỉ thành viên của một thôn mới đề xuất hộ mới.")
+        raise Forbidden(_("Chỉ thành viên của một thôn mới đề xuất hộ mới."))
     household = Household(
         uuid=household_in.uuid,
         village_id=scope.village_id,
@@ -436,7 +442,7 @@ def edit_basics(
     if stored is not None:
         require_household(session, member, stored.household_id)
         if stored.fingerprint != fingerprint:
-            raise SyncConflict("Thay đổi này đã được gửi trước đó với nội dung khác.")
+            raise SyncConflict(_("Thay đổi này đã được gửi trước đó với nội dung khác."))
         return stored, False
     household = require_household(session, member, household_id)
     refuse_if_erased(household)
@@ -477,7 +483,9 @@ class ResidentIn:
         phone = c.field(
             "phone",
             lambda: forms.refuse_secrets(
-                forms.text(data.get("phone"), required=False, label="số điện thoại", max_length=40)
+                forms.text(
+                    data.get("phone"), required=False, label=_("số điện thoại"), max_length=40
+                )
             ),
         )
         if phone:
@@ -485,27 +493,33 @@ class ResidentIn:
             if digits.startswith("+84"):
                 digits = "0" + digits[3:]
             if not (digits.isascii() and digits.isdigit() and 9 <= len(digits) <= 11):
-                c.add("phone", "Số điện thoại gồm 10 chữ số, ví dụ 0912345678.")
+                c.add("phone", _("Số điện thoại gồm 10 chữ số, ví dụ 0912345678."))
             phone = digits
         values: dict[str, Any] = dict(  # each field's own type
             uuid=c.field("uuid", lambda: forms.uuid(data.get("uuid"))),
             name=c.field(
                 "name",
-                lambda: forms.text(data.get("name"), required=True, label="họ tên", max_length=100),
+                lambda: forms.text(
+                    data.get("name"), required=True, label=_("họ tên"), max_length=100
+                ),
             ),
             birth_year=c.field(
                 "birth_year",
                 lambda: forms.integer(
-                    data.get("birth_year"), label="năm sinh", minimum=1900, maximum=today.year
+                    data.get("birth_year"), label=_("năm sinh"), minimum=1900, maximum=today.year
                 ),
             ),
             sex=c.field(
-                "sex", lambda: forms.choice(data.get("sex"), Sex, label="giới tính", required=False)
+                "sex",
+                lambda: forms.choice(data.get("sex"), Sex, label=_("giới tính"), required=False),
             ),
             relation=c.field(
                 "relation",
                 lambda: forms.text(
-                    data.get("relation"), required=False, label="quan hệ với chủ hộ", max_length=40
+                    data.get("relation"),
+                    required=False,
+                    label=_("quan hệ với chủ hộ"),
+                    max_length=40,
                 ),
             ),
         )
@@ -532,7 +546,7 @@ def add_resident(
     if stored is not None:
         require_household(session, member, stored.household_id)
         if stored.fingerprint != fingerprint:
-            raise SyncConflict("Nhân khẩu này đã được gửi trước đó với nội dung khác.")
+            raise SyncConflict(_("Nhân khẩu này đã được gửi trước đó với nội dung khác."))
         return stored, False
     household = require_household(session, member, household_id)
     refuse_if_erased(household)

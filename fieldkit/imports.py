@@ -52,6 +52,7 @@ from sqlmodel import Session, col, func, select
 
 from fieldkit import audit, communes, forms, households, indicators, merge, policy, spreadsheets
 from fieldkit.errors import DomainError, Invalid, NotFound
+from fieldkit.i18n import _
 from fieldkit.models import (
     Assistance,
     Commune,
@@ -100,7 +101,7 @@ HOUSEHOLD_FIELDS = (
     "smartphones",
     "internet",
 )
-FORMULA = "Ô này chứa công thức Excel (bắt đầu bằng dấu =). Hãy dán giá trị rồi tải lại."
+FORMULA = _("Ô này chứa công thức Excel (bắt đầu bằng dấu =). Hãy dán giá trị rồi tải lại.")
 
 
 class UndoRefused(DomainError):
@@ -148,7 +149,7 @@ def as_text(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, bool):
-        return "Có" if value else "Không"
+        return _("Có") if value else _("Không")
     if isinstance(value, float):
         if math.isfinite(value) and value.is_integer():
             return str(int(value))
@@ -187,7 +188,7 @@ def phone_of(c: forms.Collector, name: str, value: Any) -> str | None:
         return None
     if isinstance(value, float) and math.isfinite(value):
         value = int(value)
-    text = cell_text(c, name, value, label="số điện thoại", max_length=40)
+    text = cell_text(c, name, value, label=_("số điện thoại"), max_length=40)
     if not text:
         return None
     digits = re.sub(r"[\s.\-()']", "", text)
@@ -200,7 +201,7 @@ def phone_of(c: forms.Collector, name: str, value: Any) -> str | None:
     if digits.isdigit() and not digits.startswith("0") and len(digits) in (9, 10):
         digits = "0" + digits
     if not (digits.isdigit() and 10 <= len(digits) <= 11):
-        c.add(name, "Số điện thoại không đúng (cần 10 chữ số, ví dụ 0912345678).")
+        c.add(name, _("Số điện thoại không đúng (cần 10 chữ số, ví dụ 0912345678)."))
         return None
     return digits
 
@@ -239,10 +240,10 @@ def year_of(c: forms.Collector, name: str, value: Any, *, today: date) -> int | 
         elif re.fullmatch(r"\d{4}", text):
             year = int(text)
     if year is None:
-        c.add(name, "Năm sinh không đọc được (ví dụ 1968 hoặc 12/05/1968).")
+        c.add(name, _("Năm sinh không đọc được (ví dụ 1968 hoặc 12/05/1968)."))
         return None
     if not 1900 <= year <= today.year:
-        c.add(name, f"Năm sinh phải từ 1900 đến {today.year}.")
+        c.add(name, _("Năm sinh phải từ 1900 đến %(year)s.", year=today.year))
         return None
     return year
 
@@ -265,7 +266,7 @@ def sex_of(c: forms.Collector, name: str, value: Any) -> Sex | None:
         return None
     if text in _SEXES:
         return _SEXES[text]
-    c.add(name, "Giới tính ghi Nam hoặc Nữ.")
+    c.add(name, _("Giới tính ghi Nam hoặc Nữ."))
     return None
 
 
@@ -281,7 +282,7 @@ def yes_no_of(c: forms.Collector, name: str, value: Any) -> bool | None:
         return True
     if text in _NO:
         return False
-    c.add(name, "Internet tại nhà ghi Có hoặc Không.")
+    c.add(name, _("Internet tại nhà ghi Có hoặc Không."))
     return None
 
 
@@ -291,38 +292,38 @@ def count_of(c: forms.Collector, name: str, value: Any) -> int | None:
         return None
     match = re.match(r"^\s*(\d{1,3})\b", text)
     if match is None or int(match[1]) > 30:
-        c.add(name, "Số điện thoại thông minh ghi một số từ 0 đến 30.")
+        c.add(name, _("Số điện thoại thông minh ghi một số từ 0 đến 30."))
         return None
     return int(match[1])
 
 
-_RELATIONS = {fold(word): word for word in RELATIONS}
+_RELATIONS: dict[str, str] = {fold(word): word for word in RELATIONS}
 _RELATIONS.update(
     {
-        "ch": "Chủ hộ",
-        "chu ho gia dinh": "Chủ hộ",
+        "ch": _("Chủ hộ"),
+        "chu ho gia dinh": _("Chủ hộ"),
         "con trai": "Con",
         "con gai": "Con",
         "con de": "Con",
-        "cha": "Bố",
-        "ba": "Bố",
-        "ma": "Mẹ",
-        "chau noi": "Cháu",
-        "chau ngoai": "Cháu",
-        "vo chu ho": "Vợ",
-        "chong chu ho": "Chồng",
+        "cha": _("Bố"),
+        "ba": _("Bố"),
+        "ma": _("Mẹ"),
+        "chau noi": _("Cháu"),
+        "chau ngoai": _("Cháu"),
+        "vo chu ho": _("Vợ"),
+        "chong chu ho": _("Chồng"),
     }
 )
 
 
 def relation_of(c: forms.Collector, name: str, value: Any) -> str:
     """ "Quan hệ với chủ hộ" in the app's words where it is one of them, else as written."""
-    text = cell_text(c, name, value, label="quan hệ với chủ hộ", max_length=40)
+    text = cell_text(c, name, value, label=_("quan hệ với chủ hộ"), max_length=40)
     return _RELATIONS.get(fold(text), text)
 
 
 def is_head(relation: str) -> bool:
-    return relation == "Chủ hộ"
+    return relation == _("Chủ hộ")
 
 
 # --- mapping ----------------------------------------------------------------------------------
@@ -359,16 +360,16 @@ def mapping_problems(mapping: Sequence[str], kind: ImportKind) -> list[str]:
     present = set(mapping)
     if kind is ImportKind.team:
         missing = [name for name in ("name", "phone") if name not in present]
-        return [f"Chưa có cột {LABELS[name]}." for name in missing]
+        return [_("Chưa có cột %(value)s.", value=LABELS[name]) for name in missing]
     if not present & {"name", "head_name"}:
-        return ["Chưa có cột Họ và tên (hoặc Họ tên chủ hộ)."]
+        return [_("Chưa có cột Họ và tên (hoặc Họ tên chủ hộ).")]
     return []
 
 
 def field_choices(kind: ImportKind) -> list[tuple[str, str]]:
     """(field, Vietnamese label) for the mapping step's drop-downs."""
     fields = HOUSEHOLD_FIELDS if kind is ImportKind.households else TEAM_FIELDS
-    return [("", "— Bỏ qua cột này —")] + [(name, LABELS[name]) for name in fields]
+    return [("", _("— Bỏ qua cột này —"))] + [(name, LABELS[name]) for name in fields]
 
 
 # --- reading households -----------------------------------------------------------------------
@@ -430,7 +431,7 @@ def _person(c: forms.Collector, row: _Cells, line: int, *, name_field: str, toda
     return PersonRow(
         line=line,
         name=cell_text(
-            c, name_field, row.get(name_field), label="họ và tên", max_length=100, required=True
+            c, name_field, row.get(name_field), label=_("họ và tên"), max_length=100, required=True
         ),
         birth_year=year_of(c, "birth", row.get("birth"), today=today),
         sex=sex_of(c, "sex", row.get("sex")),
@@ -441,15 +442,15 @@ def _person(c: forms.Collector, row: _Cells, line: int, *, name_field: str, toda
 
 def _basics(c: forms.Collector, row: _Cells, head_name: str) -> dict[str, Any]:
     return dict(
-        code=cell_text(c, "code", row.get("code"), label="mã hộ", max_length=40) or None,
-        village=cell_text(c, "village", row.get("village"), label="thôn", max_length=80) or None,
-        label=cell_text(c, "label", row.get("label"), label="số nhà", max_length=60),
+        code=cell_text(c, "code", row.get("code"), label=_("mã hộ"), max_length=40) or None,
+        village=cell_text(c, "village", row.get("village"), label=_("thôn"), max_length=80) or None,
+        label=cell_text(c, "label", row.get("label"), label=_("số nhà"), max_length=60),
         head_name=head_name,
         address_hint=cell_text(
             c,
             "address_hint",
             row.get("address_hint"),
-            label="địa chỉ",
+            label=_("địa chỉ"),
             max_length=200,
             secrets=True,
         )
@@ -483,7 +484,7 @@ def parse_households(
             row = _Cells(mapping, cells)
             c = forms.Collector()
             head = _person(c, row, line, name_field=name_field, today=today)
-            head.relation = "Chủ hộ"
+            head.relation = _("Chủ hộ")
             basics = _basics(c, row, head.name)
             if c.errors:
                 refused.append(_refusal(line, c))
@@ -494,16 +495,16 @@ def parse_households(
             refused,
             notes,
             "household",
-            "Mỗi dòng là một hộ; chủ hộ được ghi là nhân khẩu đầu tiên của hộ.",
+            _("Mỗi dòng là một hộ; chủ hộ được ghi là nhân khẩu đầu tiên của hộ."),
             "label" in present,
         )
 
     key_field = next((name for name in ("code", "group", "head_name") if name in present), None)
     grouping = {
-        "code": "Mỗi dòng là một người; người cùng Mã hộ thuộc một hộ.",
-        "group": "Mỗi dòng là một người; người cùng số thứ tự hộ thuộc một hộ.",
-        "head_name": "Mỗi dòng là một người; người cùng tên chủ hộ thuộc một hộ.",
-        None: "Mỗi dòng là một người; mỗi người ghi “Chủ hộ” bắt đầu một hộ mới.",
+        "code": _("Mỗi dòng là một người; người cùng Mã hộ thuộc một hộ."),
+        "group": _("Mỗi dòng là một người; người cùng số thứ tự hộ thuộc một hộ."),
+        "head_name": _("Mỗi dòng là một người; người cùng tên chủ hộ thuộc một hộ."),
+        None: _("Mỗi dòng là một người; mỗi người ghi “Chủ hộ” bắt đầu một hộ mới."),
     }[key_field]
     groups: dict[str, HouseholdRow] = {}
     heads: dict[str, int] = {}
@@ -521,7 +522,7 @@ def parse_households(
             # one above (a merged cell in Excel, or a key column left empty).
             key = f"line:{line}" if is_head(one.relation) else current_key
         if key is None:
-            c.add("group", "Dòng này chưa thuộc hộ nào: phía trên chưa có dòng “Chủ hộ”.")
+            c.add("group", _("Dòng này chưa thuộc hộ nào: phía trên chưa có dòng “Chủ hộ”."))
         if c.errors:
             refused.append(_refusal(line, c))
             if is_head(one.relation) and key is not None:
@@ -546,7 +547,13 @@ def parse_households(
         if is_head(one.relation):
             if heads.get(key, 0) > 0:
                 refused.append(
-                    (line, f"Hộ này đã có chủ hộ ở dòng {heads[key]}; mỗi hộ một chủ hộ.")
+                    (
+                        line,
+                        _(
+                            "Hộ này đã có chủ hộ ở dòng %(value)s; mỗi hộ một chủ hộ.",
+                            value=heads[key],
+                        ),
+                    )
                 )
                 current_key = key
                 continue
@@ -560,7 +567,13 @@ def parse_households(
     for key, household in groups.items():
         if heads.get(key, 0) < 0:
             refused.extend(
-                (line, f"Chủ hộ ở dòng {-heads[key]} bị từ chối nên cả hộ chưa được đưa vào.")
+                (
+                    line,
+                    _(
+                        "Chủ hộ ở dòng %(value)s bị từ chối nên cả hộ chưa được đưa vào.",
+                        value=-heads[key],
+                    ),
+                )
                 for line in household.lines
             )
             continue
@@ -570,7 +583,11 @@ def parse_households(
         if head is None:
             head = household.people[0]
             notes.append(
-                f"Dòng {head.line}: hộ không có ai ghi “Chủ hộ”; lấy {head.name} làm chủ hộ."
+                _(
+                    "Dòng %(line)s: hộ không có ai ghi “Chủ hộ”; lấy %(name)s làm chủ hộ.",
+                    line=head.line,
+                    name=head.name,
+                )
             )
         household.head_name = head.name
         household.people.sort(key=lambda p: (not is_head(p.relation), p.line))
@@ -590,10 +607,13 @@ def _without_footer(rows, mapping: Sequence[str], name_field: str, notes: list[s
         named = column is not None and column < len(cells) and cells[column] not in (None, "")
         return filled <= 1 or (filled <= 2 and not named)
 
-    last = max((i for i, (_, cells) in enumerate(rows) if not footer(cells)), default=-1)
+    last = max((i for i, (_unused, cells) in enumerate(rows) if not footer(cells)), default=-1)
     if last < len(rows) - 1:
         notes.append(
-            f"Bỏ qua {len(rows) - 1 - last} dòng cuối chỉ có chữ ký, ghi chú hoặc tổng cộng."
+            _(
+                "Bỏ qua %(value)s dòng cuối chỉ có chữ ký, ghi chú hoặc tổng cộng.",
+                value=len(rows) - 1 - last,
+            )
         )
     return list(rows[: last + 1])
 
@@ -698,17 +718,17 @@ class Plan:
 
 
 BASIC_LABELS = {
-    "label": "Số nhà",
-    "head_name": "Chủ hộ",
-    "address_hint": "Địa chỉ",
-    "smartphones": "Điện thoại thông minh",
-    "internet_at_home": "Internet tại nhà",
-    "code": "Mã hộ",
-    "name": "Họ tên",
-    "birth_year": "Năm sinh",
-    "sex": "Giới tính",
-    "relation": "Quan hệ với chủ hộ",
-    "phone": "Số điện thoại",
+    "label": _("Số nhà"),
+    "head_name": _("Chủ hộ"),
+    "address_hint": _("Địa chỉ"),
+    "smartphones": _("Điện thoại thông minh"),
+    "internet_at_home": _("Internet tại nhà"),
+    "code": _("Mã hộ"),
+    "name": _("Họ tên"),
+    "birth_year": _("Năm sinh"),
+    "sex": _("Giới tính"),
+    "relation": _("Quan hệ với chủ hộ"),
+    "phone": _("Số điện thoại"),
 }
 
 
@@ -785,13 +805,13 @@ def plan_households(
         elif default is not None:
             village = default
         else:
-            refuse(household, "Thiếu thôn: ghi thôn ở cột Thôn, hoặc chọn thôn cho cả tệp.")
+            refuse(household, _("Thiếu thôn: ghi thôn ở cột Thôn, hoặc chọn thôn cho cả tệp."))
             continue
         if importer.village_id is not None and (
             village is None or village.id != importer.village_id
         ):
-            name = default.name if default else "của mình"
-            refuse(household, f"Tổ trưởng chỉ đưa vào hộ của thôn mình ({name}).")
+            name = default.name if default else _("của mình")
+            refuse(household, _("Tổ trưởng chỉ đưa vào hộ của thôn mình (%(name)s).", name=name))
             continue
         if new_key is not None:
             entry = new_villages.setdefault(
@@ -806,11 +826,11 @@ def plan_households(
             if not entry["create"]:
                 refuse(
                     household,
-                    f"Thôn “{household.village}” chưa có trong xã"
+                    _("Thôn “%(village)s” chưa có trong xã", village=household.village)
                     + (
-                        " (chọn “Tạo thôn này” ở trên)."
+                        _(" (chọn “Tạo thôn này” ở trên).")
                         if importer.may_create_villages
-                        else "; công chức xã cần thêm thôn này trước."
+                        else _("; công chức xã cần thêm thôn này trước.")
                     ),
                 )
                 continue
@@ -820,15 +840,24 @@ def plan_households(
             if household.code in seen_codes:
                 refuse(
                     household,
-                    f"Mã hộ {household.code} trùng với dòng {seen_codes[household.code]}.",
+                    _(
+                        "Mã hộ %(code)s trùng với dòng %(value)s.",
+                        code=household.code,
+                        value=seen_codes[household.code],
+                    ),
                 )
                 continue
             seen_codes[household.code] = household.line
         elif key in seen_keys:
             refuse(
                 household,
-                f"Trùng với hộ ở dòng {seen_keys[key]} (cùng thôn, số nhà và chủ hộ). Thêm cột "
-                "Mã hộ nếu đây là hai hộ khác nhau.",
+                _(
+                    (
+                        "Trùng với hộ ở dòng %(value)s (cùng thôn, số nhà và chủ hộ). Thêm cột "
+                        "Mã hộ nếu đây là hai hộ khác nhau."
+                    ),
+                    value=seen_keys[key],
+                ),
             )
             continue
         seen_keys.setdefault(key, household.line)
@@ -842,16 +871,25 @@ def plan_households(
             if target.erased_at is not None:
                 refuse(
                     household,
-                    f"Hộ mã {household.code} đã được xóa dữ liệu cá nhân theo yêu cầu; không "
-                    "đưa vào lại.",
+                    _(
+                        (
+                            "Hộ mã %(code)s đã được xóa dữ liệu cá nhân theo yêu cầu; không đưa "
+                            "vào lại."
+                        ),
+                        code=household.code,
+                    ),
                 )
                 continue
             if target.village_id != village_id:
                 where = villages.by_id[target.village_id].name
                 refuse(
                     household,
-                    f"Mã hộ {household.code} là của một hộ ở {where}, không phải "
-                    f"{village.name if village else household.village}.",
+                    _(
+                        "Mã hộ %(code)s là của một hộ ở %(where)s, không phải %(value)s.",
+                        code=household.code,
+                        where=where,
+                        value=village.name if village else household.village,
+                    ),
                 )
                 continue
         elif village_id is not None:
@@ -863,14 +901,19 @@ def plan_households(
             if len(candidates) > 1:
                 refuse(
                     household,
-                    f"Trong thôn có {len(candidates)} hộ cùng số nhà và chủ hộ này; thêm cột Mã "
-                    "hộ hoặc gộp các hộ trùng trước.",
+                    _(
+                        (
+                            "Trong thôn có %(count)s hộ cùng số nhà và chủ hộ này; thêm cột Mã "
+                            "hộ hoặc gộp các hộ trùng trước."
+                        ),
+                        count=len(candidates),
+                    ),
                 )
                 continue
             target = candidates[0] if candidates else None
         matched.append((household, target, village, new_key))
 
-    matched_ids = [target.id for _, target, _, _ in matched if target is not None]
+    matched_ids = [target.id for _row, target, _village, _key in matched if target is not None]
     residents: dict[int, list[Resident]] = defaultdict(list)
     for start in range(0, len(matched_ids), households.CHUNK):
         for resident in session.exec(
@@ -1001,19 +1044,21 @@ def start(
     """Read an uploaded file into a new batch and compute its preview. Invalid when the file
     cannot be read (the message says why). Caller commits."""
     if len(data) > MAX_FILE_BYTES:
-        raise Invalid({"file": "Tệp lớn quá 20 MB. Hãy chia thành nhiều tệp."})
+        raise Invalid({"file": _("Tệp lớn quá 20 MB. Hãy chia thành nhiều tệp.")})
     try:
         table = spreadsheets.read(data, file_name)
     except SpreadsheetError as error:
         raise Invalid({"file": str(error)}) from None
     c = forms.Collector()
-    name = c.field("file", lambda: forms.text(file_name or "tệp", required=False, label="tên tệp"))
+    name = c.field(
+        "file", lambda: forms.text(file_name or _("tệp"), required=False, label=_("tên tệp"))
+    )
     batch = ImportBatch(
         commune_id=importer.commune_id,
         village_id=importer.village_id,
         kind=kind,
         status=ImportStatus.previewed,
-        file_name=(name or "tệp")[:200],
+        file_name=(name or _("tệp"))[:200],
         created_by_id=importer.member_id,
         created_at=now,
         rows=table.as_json(),
@@ -1042,14 +1087,16 @@ def configure(
     _require_preview(batch)
     options = dict(batch.options)
     if mapping is not None:
-        allowed = {name for name, _ in field_choices(batch.kind)}
+        allowed = {name for name, _unused in field_choices(batch.kind)}
         headers = batch.rows.get("headers") or []
         cleaned = [name if name in allowed else "" for name in list(mapping)[: len(headers)]]
         cleaned += [""] * (len(headers) - len(cleaned))
         taken: set[str] = set()
         for index, name in enumerate(cleaned):
             if name in taken:
-                raise Invalid({"mapping": f"Hai cột cùng được chọn là “{LABELS[name]}”."})
+                raise Invalid(
+                    {"mapping": _("Hai cột cùng được chọn là “%(value)s”.", value=LABELS[name])}
+                )
             if name:
                 taken.add(name)
             cleaned[index] = name
@@ -1057,9 +1104,9 @@ def configure(
     if village_id is not None:
         village = session.get(Village, village_id)
         if village is None or village.commune_id != importer.commune_id:
-            raise Invalid({"village_id": "Thôn này không thuộc xã."})
+            raise Invalid({"village_id": _("Thôn này không thuộc xã.")})
         if importer.village_id is not None and village.id != importer.village_id:
-            raise Invalid({"village_id": "Tổ trưởng chỉ đưa vào hộ của thôn mình."})
+            raise Invalid({"village_id": _("Tổ trưởng chỉ đưa vào hộ của thôn mình.")})
         options["village_id"] = village.id
     if create_villages is not None:
         options["create_villages"] = sorted({str(key) for key in create_villages})[:200]
@@ -1070,7 +1117,9 @@ def configure(
 
 def _require_preview(batch: ImportBatch) -> None:
     if batch.status not in (ImportStatus.previewed, ImportStatus.failed) or not batch.rows:
-        raise Invalid({"form": "Đợt này không còn ở bước xem trước. Hãy tải tệp lên lại nếu cần."})
+        raise Invalid(
+            {"form": _("Đợt này không còn ở bước xem trước. Hãy tải tệp lên lại nếu cần.")}
+        )
 
 
 def refresh_preview(session: Session, batch: ImportBatch, importer: Importer, *, now) -> None:
@@ -1118,10 +1167,14 @@ def _plan_batch(
 
 def _dropped(batch: ImportBatch) -> list[dict[str, str]]:
     why = {
-        "citizen_id": "Không lưu số CCCD/CMND (ứng dụng không cần; nếu có chỉ được giữ 4 số "
-        "cuối). Cột này đã bị bỏ, không được lưu.",
-        "secret": "Không bao giờ lưu mật khẩu hay mã OTP của người dân. Cột này đã bị bỏ, không "
-        "được lưu — hãy xóa cột này khỏi tệp gốc và đừng chia sẻ tệp.",
+        "citizen_id": _(
+            "Không lưu số CCCD/CMND (ứng dụng không cần; nếu có chỉ được giữ 4 số "
+            "cuối). Cột này đã bị bỏ, không được lưu."
+        ),
+        "secret": _(
+            "Không bao giờ lưu mật khẩu hay mã OTP của người dân. Cột này đã bị bỏ, không "
+            "được lưu — hãy xóa cột này khỏi tệp gốc và đừng chia sẻ tệp."
+        ),
     }
     return [
         {"header": header, "field": name, "why": why.get(name, "")}
@@ -1133,11 +1186,11 @@ def _fmt(value: Any) -> str:
     if value is None or value == "":
         return "—"
     if value is True:
-        return "Có"
+        return _("Có")
     if value is False:
-        return "Không"
+        return _("Không")
     if isinstance(value, Sex):
-        return {"male": "Nam", "female": "Nữ"}[value.value]
+        return {"male": "Nam", "female": _("Nữ")}[value.value]
     return str(value)
 
 
@@ -1152,7 +1205,7 @@ def _preview_json(batch: ImportBatch, plan: Plan) -> dict[str, Any]:
         ]
         for person in planned.people:
             if person.resident_id is None:
-                lines.append(["Thêm nhân khẩu", "", person.row.name])
+                lines.append([_("Thêm nhân khẩu"), "", person.row.name])
             for name, (before, after) in person.changes.items():
                 lines.append(
                     [f"{person.row.name}: {BASIC_LABELS[name]}", _fmt(before), _fmt(after)]
@@ -1178,7 +1231,7 @@ def _preview_json(batch: ImportBatch, plan: Plan) -> dict[str, Any]:
     ]
     notes = list(plan.notes)
     if not plan.parsed.has_label:
-        notes.insert(0, "Tệp không có cột Số nhà: các hộ được ghi không có số nhà.")
+        notes.insert(0, _("Tệp không có cột Số nhà: các hộ được ghi không có số nhà."))
     return {
         "counts": plan.counts(),
         "shape": plan.parsed.shape,
@@ -1251,7 +1304,7 @@ def run(session: Session, batch_id: int, importer: Importer, *, now: datetime) -
     )
     batch = session.get(ImportBatch, batch_id)
     if batch is None or batch.commune_id != importer.commune_id:
-        raise NotFound("Không tìm thấy đợt đưa dữ liệu này.")
+        raise NotFound(_("Không tìm thấy đợt đưa dữ liệu này."))
     session.refresh(batch)
     communes.lock(session, importer.commune_id)
     if batch.kind is ImportKind.team:
@@ -1349,7 +1402,7 @@ def _apply(
         assert planned.household_id is not None  # an update is of a stored household
         # Changed, or its people are: the batch is the household's last change either way,
         # which also gives the household's page a new version in the village's offline pack.
-        values = {name: after for name, (_, after) in planned.changes.items()}
+        values = {name: after for name, (_unused, after) in planned.changes.items()}
         household_updates.append(
             {"id": planned.household_id, "import_batch_id": batch.id, **values}
         )
@@ -1361,8 +1414,8 @@ def _apply(
                     "household",
                     planned.household_id,
                     False,
-                    {name: _json(before) for name, (before, _) in planned.changes.items()},
-                    {name: _json(after) for name, (_, after) in planned.changes.items()},
+                    {name: _json(before) for name, (before, _unused) in planned.changes.items()},
+                    {name: _json(after) for name, (_unused, after) in planned.changes.items()},
                 )
             )
     _bulk_update(session, Household, household_updates)
@@ -1391,7 +1444,7 @@ def _apply(
                     }
                 )
             elif person.changes:
-                values = {name: after for name, (_, after) in person.changes.items()}
+                values = {name: after for name, (_unused, after) in person.changes.items()}
                 resident_updates.append(
                     {"id": person.resident_id, "import_batch_id": batch.id, **values}
                 )
@@ -1401,8 +1454,8 @@ def _apply(
                         "resident",
                         person.resident_id,
                         False,
-                        {name: _json(before) for name, (before, _) in person.changes.items()},
-                        {name: _json(after) for name, (_, after) in person.changes.items()},
+                        {name: _json(before) for name, (before, _unused) in person.changes.items()},
+                        {name: _json(after) for name, (_unused, after) in person.changes.items()},
                     )
                 )
     for start in range(0, len(in_new), households.CHUNK):
@@ -1493,7 +1546,7 @@ def _chunks(ids: Sequence[int]):
 def undo_blockers(session: Session, batch: ImportBatch) -> list[str]:
     """Why the batch cannot be undone now (empty when it can)."""
     if batch.status is not ImportStatus.done:
-        return ["Chỉ hoàn tác được một đợt đã đưa vào xong."]
+        return [_("Chỉ hoàn tác được một đợt đã đưa vào xong.")]
     if batch.kind is ImportKind.team:
         from fieldkit import roster
 
@@ -1502,22 +1555,22 @@ def undo_blockers(session: Session, batch: ImportBatch) -> list[str]:
     residents = _ids(session, batch, "resident", True)
     why = []
     checks = [
-        (Visit.household_id, created, "đã có lượt thăm được ghi cho hộ do đợt này tạo"),
+        (Visit.household_id, created, _("đã có lượt thăm được ghi cho hộ do đợt này tạo")),
         (
             HouseholdEdit.household_id,
             created,
-            "đã có sửa đổi tại thực địa trên hộ do đợt này tạo",
+            _("đã có sửa đổi tại thực địa trên hộ do đợt này tạo"),
         ),
-        (Assistance.resident_id, residents, "đã có người do đợt này tạo được hỗ trợ"),
+        (Assistance.resident_id, residents, _("đã có người do đợt này tạo được hỗ trợ")),
         (
             HouseholdMerge.survivor_id,
             created,
-            "đã có hộ khác được gộp vào hộ do đợt này tạo",
+            _("đã có hộ khác được gộp vào hộ do đợt này tạo"),
         ),
         (
             HouseholdMerge.merged_id,
             created,
-            "hộ do đợt này tạo đã được gộp vào hộ khác",
+            _("hộ do đợt này tạo đã được gộp vào hộ khác"),
         ),
     ]
     for column, ids, reason in checks:
@@ -1532,7 +1585,7 @@ def undo_blockers(session: Session, batch: ImportBatch) -> list[str]:
                 col(Resident.household_id).in_(chunk), col(Resident.added_by_id).is_not(None)
             ),
         ):
-            why.append("đã có nhân khẩu được thêm tại thực địa vào hộ do đợt này tạo")
+            why.append(_("đã có nhân khẩu được thêm tại thực địa vào hộ do đợt này tạo"))
             break
     for chunk in _chunks(created):
         if _any(
@@ -1543,7 +1596,7 @@ def undo_blockers(session: Session, batch: ImportBatch) -> list[str]:
                 | col(Household.consent_at).is_not(None),
             ),
         ):
-            why.append("hộ do đợt này tạo đã được đợt sau hoặc tại thực địa thay đổi")
+            why.append(_("hộ do đợt này tạo đã được đợt sau hoặc tại thực địa thay đổi"))
             break
     changed_since = (col(Resident.import_batch_id) != batch.id) | col(
         Resident.merged_into_id
@@ -1553,9 +1606,9 @@ def undo_blockers(session: Session, batch: ImportBatch) -> list[str]:
             _any(session, select(Resident.id).where(col(resident_column).in_(chunk), changed_since))
             for chunk in _chunks(ids)
         ):
-            why.append("người do đợt này tạo đã được đợt sau thay đổi hoặc được gộp")
+            why.append(_("người do đợt này tạo đã được đợt sau thay đổi hoặc được gộp"))
             break
-    return [f"Không hoàn tác được: {reason}." for reason in dict.fromkeys(why)]
+    return [_("Không hoàn tác được: %(reason)s.", reason=reason) for reason in dict.fromkeys(why)]
 
 
 def undo(session: Session, batch: ImportBatch, importer: Importer, *, now: datetime) -> None:
@@ -1690,7 +1743,7 @@ def forget_stale(session: Session, *, commune_id: int, now: datetime) -> int:
     for batch in stale:
         if batch.rows:
             batch.rows = {}
-            batch.error = batch.error or "Quá hạn: tệp đã bị bỏ, hãy tải lên lại."
+            batch.error = batch.error or _("Quá hạn: tệp đã bị bỏ, hãy tải lên lại.")
             session.add(batch)
             count += 1
     return count
@@ -1701,7 +1754,7 @@ def require_batch(session: Session, member: Member, batch_id: int) -> ImportBatc
     batch = session.get(ImportBatch, batch_id)
     if batch is None:
         policy.require_can_import(member)
-        raise NotFound("Không tìm thấy đợt đưa dữ liệu này.")
+        raise NotFound(_("Không tìm thấy đợt đưa dữ liệu này."))
     policy.require_can_see_import(member, batch.commune_id, batch.village_id)
     return batch
 

@@ -31,6 +31,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, func, select
 
 from fieldkit import followups, forms
+from fieldkit.i18n import _
 from fieldkit.models import (
     Assistance,
     Household,
@@ -81,21 +82,21 @@ RESIDENT_INDICATORS: dict[str, tuple[str, tuple[Result, ...]]] = {
 # REVIEWED are counted record by record (approved, with pending beside them); FACTS are
 # household facts (pending always 0).
 REVIEWED = {
-    "households": "Số hộ",
-    "reached": "Hộ đã tiếp cận",
-    "vneid_level1": "VNeID mức 1",
-    "vneid_activated": "Kích hoạt VNeID",
-    "vneid_level2_referred": "Chuyển công an mức 2",
-    "vneid_level2_done": "Đã mức 2",
-    "dvcqg_logins": "Đăng nhập Cổng DVCQG",
-    "online_procedures": "Hồ sơ DVC trực tuyến",
-    "payment_accounts": "Tài khoản thanh toán",
-    "health_books": "Sổ sức khỏe điện tử",
-    "digital_literacy": "Bình dân học vụ số",
+    "households": _("Số hộ"),
+    "reached": _("Hộ đã tiếp cận"),
+    "vneid_level1": _("VNeID mức 1"),
+    "vneid_activated": _("Kích hoạt VNeID"),
+    "vneid_level2_referred": _("Chuyển công an mức 2"),
+    "vneid_level2_done": _("Đã mức 2"),
+    "dvcqg_logins": _("Đăng nhập Cổng DVCQG"),
+    "online_procedures": _("Hồ sơ DVC trực tuyến"),
+    "payment_accounts": _("Tài khoản thanh toán"),
+    "health_books": _("Sổ sức khỏe điện tử"),
+    "digital_literacy": _("Bình dân học vụ số"),
 }
 FACTS = {
-    "smartphone_households": "Hộ có điện thoại thông minh",
-    "internet_households": "Hộ có Internet",
+    "smartphone_households": _("Hộ có điện thoại thông minh"),
+    "internet_households": _("Hộ có Internet"),
 }
 LABELS = {**REVIEWED, **FACTS}
 
@@ -424,7 +425,9 @@ def _resident_indicators(session: Session, key, where, counted, since, until) ->
         # Only the lines some indicator looks at go through the CASEs above.
         .where(
             col(Assistance.service_code).in_(
-                sorted({code for code, _ in RESIDENT_INDICATORS.values()} | {PROCEDURE_SERVICE})
+                sorted(
+                    {code for code, _unused in RESIDENT_INDICATORS.values()} | {PROCEDURE_SERVICE}
+                )
             )
         )
         .group_by(key, Assistance.resident_id)
@@ -528,7 +531,7 @@ def _review_backlog(session: Session, where) -> dict[int, dict[str, Count]]:
 
 def week_key(moment: datetime) -> str:
     """ "2026-W47": the ISO week of `moment` in Vietnam."""
-    year, number, _ = forms.to_local(moment).date().isocalendar()
+    year, number, _unused = forms.to_local(moment).date().isocalendar()
     return f"{year}-W{number:02d}"
 
 
@@ -598,7 +601,7 @@ def activity(session: Session, where) -> dict[int, dict[str, Count]]:
             reached_ok[household_id] = max(reached_ok.get(household_id, 0), approved)
             if household_id not in first_met or (at, visit_id) < first_met[household_id][:2]:
                 first_met[household_id] = (at, visit_id, member_id)
-    for household_id, (at, _, member_id) in first_met.items():
+    for household_id, (at, _unused, member_id) in first_met.items():
         approved = reached_ok[household_id]
         add(household_id, f"{WEEK}{week_key(at)}:reached", approved)
         add(household_id, f"{DAY}{forms.to_local(at).date().isoformat()}:reached", approved)
@@ -612,7 +615,7 @@ def activity(session: Session, where) -> dict[int, dict[str, Count]]:
             level1_ok[resident_id] = max(level1_ok.get(resident_id, 0), approved)
             if resident_id not in first_level1 or (at, line_id) < first_level1[resident_id][:2]:
                 first_level1[resident_id] = (at, line_id, household_id)
-    for resident_id, (at, _, household_id) in first_level1.items():
+    for resident_id, (at, _unused, household_id) in first_level1.items():
         add(household_id, f"{WEEK}{week_key(at)}:level1", level1_ok[resident_id])
     return {
         household_id: {key: Count(ok, n - ok) for key, (ok, n) in keys.items()}
@@ -652,7 +655,7 @@ def member_sums(session: Session, village_id: int) -> dict[tuple[int, str], Coun
     found = {}
     for key, ok, pending in rows:
         if ok or pending:
-            _, member_id, what = key.split(":")
+            _unused, member_id, what = key.split(":")
             found[(int(member_id), what)] = Count(ok, pending)
     return found
 

@@ -13,10 +13,11 @@ from sqlmodel import Session, col, select
 
 from fieldkit import audit, communes, forms, policy, sessions, throttle
 from fieldkit.errors import Invalid, NotFound, SignInRefused
+from fieldkit.i18n import _
 from fieldkit.models import Commune, Member, OneTimeCode, Role, SignInLink, Village
 
 LINK_LIFETIME = timedelta(hours=24)
-_USED = (
+_USED = _(
     "Liên kết này đã được dùng rồi. Mỗi liên kết chỉ dùng được một lần — hãy xin tổ "
     "trưởng một liên kết mới."
 )
@@ -42,9 +43,9 @@ def add_member(
 ) -> Member:
     """Caller commits."""
     if policy.needs_village(role) and village is None:
-        raise Invalid({"village": "Thành viên và tổ trưởng phải thuộc một thôn."})
+        raise Invalid({"village": _("Thành viên và tổ trưởng phải thuộc một thôn.")})
     if village is not None and village.commune_id != commune_id:
-        raise Invalid({"village": "Thôn này không thuộc xã."})
+        raise Invalid({"village": _("Thôn này không thuộc xã.")})
     member = Member(
         commune_id=commune_id,
         name=name,
@@ -75,15 +76,23 @@ def find_member(
     if not found:
         found = list(session.exec(statement.where(Member.phone == who).order_by(col(Member.id))))
     if not found:
-        raise NotFound(f"Không tìm thấy thành viên {who!r} (nhập mã số hoặc số điện thoại).")
+        raise NotFound(
+            _("Không tìm thấy thành viên %(who)s (nhập mã số hoặc số điện thoại).", who=repr(who))
+        )
     if len(found) > 1:
         # Someone who left and came back has an old, inactive account with the same phone.
         found = [member for member in found if member.active] or found
     if len(found) > 1:
         raise Invalid(
             {
-                "who": f"Số {who} có ở {len(found)} nơi; thêm --commune MÃ_XÃ (hoặc --province "
-                "MÃ_TỈNH với cán bộ tỉnh), hoặc dùng mã số của người đó."
+                "who": _(
+                    (
+                        "Số %(who)s có ở %(count)s nơi; thêm --commune MÃ_XÃ (hoặc --province "
+                        "MÃ_TỈNH với cán bộ tỉnh), hoặc dùng mã số của người đó."
+                    ),
+                    who=who,
+                    count=len(found),
+                )
             }
         )
     return found[0]
@@ -142,18 +151,23 @@ def check_sign_in_link(session: Session, token: str, *, now: datetime) -> SignIn
     ).first()
     if link is None:
         raise UnknownLink(
-            "Liên kết đăng nhập không đúng. Hãy kiểm tra lại hoặc xin tổ trưởng một liên kết mới."
+            _(
+                "Liên kết đăng nhập không đúng. Hãy kiểm tra lại hoặc xin tổ trưởng một liên "
+                "kết mới."
+            )
         )
     if link.used_at is not None:
         raise SignInRefused(_USED)
     if link.expires_at <= now:
         raise SignInRefused(
-            "Liên kết này đã hết hạn (chỉ dùng được trong 24 giờ). Hãy xin "
-            "tổ trưởng một liên kết mới."
+            _(
+                "Liên kết này đã hết hạn (chỉ dùng được trong 24 giờ). Hãy xin "
+                "tổ trưởng một liên kết mới."
+            )
         )
     member = session.get(Member, link.member_id)
     if member is None or not member.active:
-        raise SignInRefused("Tài khoản này đã bị khóa. Hãy liên hệ tổ trưởng.")
+        raise SignInRefused(_("Tài khoản này đã bị khóa. Hãy liên hệ tổ trưởng."))
     return link
 
 
@@ -170,7 +184,7 @@ def normalise_phone(phone: str | None) -> str | None:
         digits = "0" + digits[3:]
     # ASCII digits only: "٠٩١٢…".isdigit() is true too.
     if not (digits.isascii() and digits.isdigit() and 9 <= len(digits) <= 11):
-        raise Invalid({"phone": "Số điện thoại gồm 10 chữ số, ví dụ 0912345678."})
+        raise Invalid({"phone": _("Số điện thoại gồm 10 chữ số, ví dụ 0912345678.")})
     return digits
 
 
@@ -201,14 +215,14 @@ def add_member_by(
     now: datetime,
 ) -> Member:
     """A new member added from the members page. Caller commits."""
-    name = " ".join(forms.checked_text(name, field="name", label="họ tên").split())
+    name = " ".join(forms.checked_text(name, field="name", label=_("họ tên")).split())
     if not name:
-        raise Invalid({"name": "Vui lòng nhập họ tên."})
+        raise Invalid({"name": _("Vui lòng nhập họ tên.")})
     if len(name) > 100:
-        raise Invalid({"name": "Họ tên dài quá 100 ký tự."})
+        raise Invalid({"name": _("Họ tên dài quá 100 ký tự.")})
     phone = normalise_phone(phone)
     if village is not None and village.commune_id != actor.commune_id:
-        raise Invalid({"village": "Thôn này không thuộc xã."})
+        raise Invalid({"village": _("Thôn này không thuộc xã.")})
     policy.require_can_invite(actor, role, village.id if village else None)
     if (
         phone
@@ -220,7 +234,7 @@ def add_member_by(
             )
         ).first()
     ):
-        raise Invalid({"phone": "Số điện thoại này đã có người dùng trong xã."})
+        raise Invalid({"phone": _("Số điện thoại này đã có người dùng trong xã.")})
     # A commune's members page: province staff are added by fieldkit.province.add_member_by.
     assert actor.commune_id is not None
     member = add_member(
@@ -278,9 +292,9 @@ def change_role(
     prepares the new scope). Caller commits."""
     policy.require_can_change_role(actor, member, role)
     if village is not None and village.commune_id != actor.commune_id:
-        raise Invalid({"village": "Thôn này không thuộc xã."})
+        raise Invalid({"village": _("Thôn này không thuộc xã.")})
     if policy.needs_village(role) and village is None:
-        raise Invalid({"village": "Thành viên và tổ trưởng phải thuộc một thôn."})
+        raise Invalid({"village": _("Thành viên và tổ trưởng phải thuộc một thôn.")})
     new_village_id = village.id if village is not None and policy.needs_village(role) else None
     changed = role != member.role or new_village_id != member.village_id
     if role != member.role:
@@ -334,10 +348,10 @@ def rename_village(
 ) -> None:
     policy.require_can_manage_villages(actor)
     if village.commune_id != actor.commune_id:
-        raise NotFound("Không tìm thấy thôn này.")
-    name = " ".join(forms.checked_text(name, field="name", label="tên thôn").split())
+        raise NotFound(_("Không tìm thấy thôn này."))
+    name = " ".join(forms.checked_text(name, field="name", label=_("tên thôn")).split())
     if not name or len(name) > 80:
-        raise Invalid({"name": "Vui lòng nhập tên thôn (tối đa 80 ký tự)."})
+        raise Invalid({"name": _("Vui lòng nhập tên thôn (tối đa 80 ký tự).")})
     if name.casefold() != village.name.casefold():
         _require_new_village_name(session, actor.commune_id, name)
     audit.record(
@@ -356,7 +370,7 @@ def rename_village(
 def _require_new_village_name(session: Session, commune_id: int, name: str) -> None:
     taken = session.exec(select(Village.name).where(Village.commune_id == commune_id)).all()
     if name.casefold() in {t.casefold() for t in taken}:
-        raise Invalid({"name": "Xã đã có thôn tên này."})
+        raise Invalid({"name": _("Xã đã có thôn tên này.")})
 
 
 # --- One-time codes: for phones that cannot hold a passkey ---------------------------------
@@ -366,8 +380,8 @@ CODE_DIGITS = 6
 MAX_WRONG = 5  # per phone number
 ADDRESS_LIMIT = 50  # per client address: a backstop, generous for a team behind one NAT
 WRONG_WINDOW = timedelta(minutes=15)
-_TOO_MANY = "Nhập sai quá nhiều lần. Hãy đợi 15 phút rồi thử lại, hoặc nhờ tổ trưởng cấp mã mới."
-_WRONG = (
+_TOO_MANY = _("Nhập sai quá nhiều lần. Hãy đợi 15 phút rồi thử lại, hoặc nhờ tổ trưởng cấp mã mới.")
+_WRONG = _(
     "Số điện thoại hoặc mã không đúng, hoặc mã đã hết hạn (mã chỉ dùng được một lần, "
     "trong 10 phút)."
 )
@@ -389,7 +403,7 @@ def _code_hash(code: str, salt: str | None = None) -> str:
 
 
 def _code_matches(stored: str, code: str) -> bool:
-    salt, _, _digest = stored.partition("$")
+    salt, _unused, _digest = stored.partition("$")
     return hmac.compare_digest(stored, _code_hash(code, salt))
 
 
@@ -399,7 +413,9 @@ def issue_code(session: Session, actor: Member, member: Member, *, now: datetime
     returned once, to be read out. Caller commits."""
     policy.require_can_manage_member(actor, member)
     if not member.phone:
-        raise Invalid({"phone": "Người này chưa có số điện thoại: mã đăng nhập cần số điện thoại."})
+        raise Invalid(
+            {"phone": _("Người này chưa có số điện thoại: mã đăng nhập cần số điện thoại.")}
+        )
     assert member.id is not None  # a stored member
     session.execute(
         update(OneTimeCode)
@@ -410,7 +426,7 @@ def issue_code(session: Session, actor: Member, member: Member, *, now: datetime
         )
         .values(expires_at=now)
     )
-    code = "".join(secrets.choice("0123456789") for _ in range(CODE_DIGITS))
+    code = "".join(secrets.choice("0123456789") for _unused in range(CODE_DIGITS))
     session.add(
         OneTimeCode(
             member_id=member.id,

@@ -33,6 +33,7 @@ from sqlmodel import Session, col, select
 
 from fieldkit import audit, communes, households, policy
 from fieldkit.errors import Invalid
+from fieldkit.i18n import _
 from fieldkit.models import (
     Assistance,
     DuplicateDismissal,
@@ -276,7 +277,7 @@ def dismiss(
     """Commune staff looked at the pair and found two households: not flagged again."""
     first, second = policy.require_can_merge_households(session, member, first_id, second_id)
     if first.id == second.id:
-        raise Invalid({"other": "Hãy chọn hai hộ khác nhau."})
+        raise Invalid({"other": _("Hãy chọn hai hộ khác nhau.")})
     assert first.id is not None and second.id is not None  # stored households
     low, high = sorted((first.id, second.id))
     if session.get(DuplicateDismissal, (low, high)) is None:
@@ -379,18 +380,27 @@ def plan_merge(session: Session, member: Member, survivor_id: int, merged_id: in
 
 def _refuse_unless_mergeable(survivor: Household, merged: Household) -> None:
     if survivor.id == merged.id:
-        raise Invalid({"other": "Hãy chọn hai hộ khác nhau."})
+        raise Invalid({"other": _("Hãy chọn hai hộ khác nhau.")})
     if survivor.village_id != merged.village_id:
-        raise Invalid({"other": "Chỉ gộp hai hộ trong cùng một thôn."})
+        raise Invalid({"other": _("Chỉ gộp hai hộ trong cùng một thôn.")})
     for household in (survivor, merged):
         if household.merged_into_id is not None:
-            raise Invalid({"other": f"Hộ {household.label} đã được gộp vào hộ khác rồi."})
+            raise Invalid(
+                {"other": _("Hộ %(label)s đã được gộp vào hộ khác rồi.", label=household.label)}
+            )
         if household.erased_at is not None:
             raise Invalid(
-                {"other": f"Hộ {household.label} đã xóa dữ liệu cá nhân; không gộp được."}
+                {
+                    "other": _(
+                        "Hộ %(label)s đã xóa dữ liệu cá nhân; không gộp được.",
+                        label=household.label,
+                    )
+                }
             )
         if household.review_state is ReviewState.rejected:
-            raise Invalid({"other": f"Hộ {household.label} đã bị từ chối; không gộp được."})
+            raise Invalid(
+                {"other": _("Hộ %(label)s đã bị từ chối; không gộp được.", label=household.label)}
+            )
 
 
 def merge_households(
@@ -486,7 +496,11 @@ def merge_households(
                 record_id=merged.id,
                 revision=merged.revision,
                 decision=ReviewState.rejected,
-                reason=f"Trùng với hộ {survivor.label} · {survivor.head_name}: đã gộp vào hộ đó.",
+                reason=_(
+                    "Trùng với hộ %(label)s · %(head_name)s: đã gộp vào hộ đó.",
+                    label=survivor.label,
+                    head_name=survivor.head_name,
+                ),
                 reviewer_id=member.id,
                 at=now,
             )

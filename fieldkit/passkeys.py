@@ -46,6 +46,7 @@ from webauthn.helpers.structs import (
 from fieldkit import audit, sessions
 from fieldkit.errors import SignInRefused
 from fieldkit.forms import MAX_ID
+from fieldkit.i18n import _
 from fieldkit.models import Member, Passkey, PasskeyChallenge
 from fieldkit.sessions import device_name  # noqa: F401  (a passkey is named after its device)
 
@@ -56,7 +57,7 @@ TIMEOUT_MS = 120_000
 # Challenges waiting at once for one client address: a person needs one or two; the bound keeps
 # an anonymous caller from filling the table (each expires after 5 minutes anyway).
 MAX_WAITING_PER_CLIENT = 30
-_SPENT = "Yêu cầu này đã được dùng hoặc không còn hợp lệ. Hãy bấm lại nút khóa truy cập."
+_SPENT = _("Yêu cầu này đã được dùng hoặc không còn hợp lệ. Hãy bấm lại nút khóa truy cập.")
 
 
 class PasskeyRefused(SignInRefused):
@@ -101,7 +102,7 @@ def _new_challenge(
     ).one()
     if waiting >= MAX_WAITING_PER_CLIENT:
         raise TooManyChallenges(
-            "Có quá nhiều yêu cầu khóa truy cập từ mạng này. Hãy đợi 5 phút rồi thử lại."
+            _("Có quá nhiều yêu cầu khóa truy cập từ mạng này. Hãy đợi 5 phút rồi thử lại.")
         )
     challenge = PasskeyChallenge(
         purpose=purpose,
@@ -142,7 +143,7 @@ def take_challenge(session: Session, challenge_id: object, *, now: datetime) -> 
         raise PasskeyRefused(_SPENT)
     purpose, value, member_id, expires_at = taken
     if expires_at <= now:
-        raise PasskeyRefused("Quá thời gian xác nhận (5 phút). Hãy bấm lại nút khóa truy cập.")
+        raise PasskeyRefused(_("Quá thời gian xác nhận (5 phút). Hãy bấm lại nút khóa truy cập."))
     return Challenge(purpose=purpose, value=value, member_id=member_id)
 
 
@@ -222,7 +223,7 @@ def _as_json(credential: str | dict) -> str:
     if isinstance(credential, dict):
         return json.dumps(credential)
     if not isinstance(credential, str):
-        raise PasskeyRefused("Dữ liệu khóa truy cập không hợp lệ.")
+        raise PasskeyRefused(_("Dữ liệu khóa truy cập không hợp lệ."))
     return credential
 
 
@@ -241,7 +242,7 @@ def register(
     expected = _check_challenge(challenge, "register")
     assert challenge is not None  # refused by _check_challenge otherwise
     if challenge.member_id != member.id:
-        raise PasskeyRefused("Yêu cầu tạo khóa này dành cho người khác.")
+        raise PasskeyRefused(_("Yêu cầu tạo khóa này dành cho người khác."))
     try:
         verified = verify_registration_response(
             credential=_as_json(credential),
@@ -251,10 +252,10 @@ def register(
             require_user_verification=True,
         )
     except (WebAuthnException, ValueError, TypeError, KeyError) as error:
-        raise PasskeyRefused(_why(error, "Không tạo được khóa truy cập")) from error
+        raise PasskeyRefused(_why(error, _("Không tạo được khóa truy cập"))) from error
     credential_id = bytes_to_base64url(verified.credential_id)
     if session.exec(select(Passkey).where(Passkey.credential_id == credential_id)).first():
-        raise PasskeyRefused("Khóa truy cập này đã được đăng ký rồi.")
+        raise PasskeyRefused(_("Khóa truy cập này đã được đăng ký rồi."))
     transports = []
     if isinstance(credential, dict | str):
         try:
@@ -269,7 +270,7 @@ def register(
         public_key=verified.credential_public_key,
         sign_count=verified.sign_count,
         transports=transports,
-        name=(name or "Khóa truy cập")[:80],
+        name=(name or _("Khóa truy cập"))[:80],
         created_at=now,
     )
     session.add(passkey)
@@ -302,22 +303,24 @@ def authenticate(
     try:
         parsed = parse_authentication_credential_json(_as_json(credential))
     except (WebAuthnException, ValueError, TypeError, KeyError) as error:
-        raise PasskeyRefused("Dữ liệu khóa truy cập không hợp lệ.") from error
+        raise PasskeyRefused(_("Dữ liệu khóa truy cập không hợp lệ.")) from error
     passkey = session.exec(
         select(Passkey).where(Passkey.credential_id == bytes_to_base64url(parsed.raw_id))
     ).first()
     if passkey is None:
         raise PasskeyRefused(
-            "Khóa truy cập này không có trong Fieldkit (có thể đã bị xóa). "
-            "Hãy xin tổ trưởng một liên kết mời mới."
+            _(
+                "Khóa truy cập này không có trong Fieldkit (có thể đã bị xóa). "
+                "Hãy xin tổ trưởng một liên kết mời mới."
+            )
         )
     if passkey.revoked_at is not None:
         raise PasskeyRefused(
-            "Khóa truy cập này đã bị thu hồi. Hãy xin tổ trưởng một liên kết mời mới."
+            _("Khóa truy cập này đã bị thu hồi. Hãy xin tổ trưởng một liên kết mời mới.")
         )
     member = session.get(Member, passkey.member_id)
     if member is None or not member.active:
-        raise PasskeyRefused("Tài khoản này đã bị khóa. Hãy liên hệ tổ trưởng.")
+        raise PasskeyRefused(_("Tài khoản này đã bị khóa. Hãy liên hệ tổ trưởng."))
     try:
         verified = verify_authentication_response(
             credential=parsed,
@@ -329,7 +332,7 @@ def authenticate(
             require_user_verification=True,
         )
     except (WebAuthnException, ValueError, TypeError, KeyError) as error:
-        raise PasskeyRefused(_why(error, "Khóa truy cập không hợp lệ")) from error
+        raise PasskeyRefused(_why(error, _("Khóa truy cập không hợp lệ"))) from error
     passkey.sign_count = verified.new_sign_count
     passkey.last_used_at = now
     session.add(passkey)
@@ -351,7 +354,7 @@ def revoke(session: Session, member: Member, passkey_id: int, *, now: datetime) 
     Caller commits."""
     passkey = session.get(Passkey, passkey_id)
     if passkey is None or passkey.member_id != member.id:
-        raise PasskeyRefused("Không tìm thấy khóa truy cập này trong tài khoản của bạn.")
+        raise PasskeyRefused(_("Không tìm thấy khóa truy cập này trong tài khoản của bạn."))
     if passkey.revoked_at is None:
         passkey.revoked_at = now
         session.add(passkey)
@@ -373,15 +376,15 @@ def _why(error: Exception, prefix: str) -> str:
     """A Vietnamese reason for py_webauthn's English one; the English stays in the audit log."""
     text = str(error).lower()
     if "origin" in text:
-        reason = "khóa được dùng từ một trang web khác"
+        reason = _("khóa được dùng từ một trang web khác")
     elif "rp id" in text or "rp_id" in text:
-        reason = "khóa thuộc về tên miền khác"
+        reason = _("khóa thuộc về tên miền khác")
     elif "verif" in text and "user" in text:
-        reason = "điện thoại chưa xác minh bạn (vân tay, khuôn mặt hoặc mã khóa màn hình)"
+        reason = _("điện thoại chưa xác minh bạn (vân tay, khuôn mặt hoặc mã khóa màn hình)")
     elif "challenge" in text:
-        reason = "yêu cầu không khớp (có thể đã bị dùng lại)"
+        reason = _("yêu cầu không khớp (có thể đã bị dùng lại)")
     elif "sign count" in text:
-        reason = "bộ đếm của khóa bị lùi — khóa có thể đã bị sao chép"
+        reason = _("bộ đếm của khóa bị lùi — khóa có thể đã bị sao chép")
     else:
-        reason = "dữ liệu không hợp lệ"
+        reason = _("dữ liệu không hợp lệ")
     return f"{prefix}: {reason}."

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from fieldkit.errors import Forbidden, NotFound
+from fieldkit.i18n import _
 from fieldkit.models import Commune, Household, Member, Role, Village
 
 # People who go door to door (thành viên Tổ CNSCĐ and tổ trưởng): they belong to a village,
@@ -44,12 +45,14 @@ class Scope:
 
 def scope_for(member: Member) -> Scope:
     if not member.active:
-        raise Forbidden("Tài khoản này đã bị khóa.")
+        raise Forbidden(_("Tài khoản này đã bị khóa."))
     if is_province_wide(member):
         # No commune scope at all: every page of a commune's records refuses province staff.
         raise Forbidden(
-            "Cán bộ tỉnh xem số liệu tổng hợp của các xã ở trang Toàn tỉnh; "
-            "hồ sơ từng hộ do xã quản lý."
+            _(
+                "Cán bộ tỉnh xem số liệu tổng hợp của các xã ở trang Toàn tỉnh; "
+                "hồ sơ từng hộ do xã quản lý."
+            )
         )
     # Only province staff have no commune (ck_member_commune_or_province), refused above.
     assert member.commune_id is not None
@@ -57,7 +60,7 @@ def scope_for(member: Member) -> Scope:
         return Scope(commune_id=member.commune_id, village_id=None)
     if member.village_id is None:
         # A volunteer or leader without a village sees nothing rather than everything.
-        raise Forbidden("Bạn chưa được phân công vào thôn nào. Hãy liên hệ tổ trưởng.")
+        raise Forbidden(_("Bạn chưa được phân công vào thôn nào. Hãy liên hệ tổ trưởng."))
     return Scope(commune_id=member.commune_id, village_id=member.village_id)
 
 
@@ -75,7 +78,7 @@ def require_commune_member(member: Member) -> int:
     """The member's commune, for pages every member of a commune reads (guide cards); province
     staff have none. Forbidden otherwise."""
     if member.commune_id is None or not is_commune_member(member):
-        raise Forbidden("Mục này dành cho thành viên của xã.")
+        raise Forbidden(_("Mục này dành cho thành viên của xã."))
     return member.commune_id
 
 
@@ -130,29 +133,38 @@ def fixes_village_returns(member: Member) -> bool:
 
 
 def require_village(session: Session, member: Member, village_id: int) -> Village:
+    """The village, if the member may see it. Another commune's village answers as one that
+    does not exist: its id says nothing to someone outside it (issue 10); another village of
+    one's own commune is Forbidden, which helps a leader who followed an old link."""
     village = session.get(Village, village_id)
-    if village is None:
-        raise NotFound("Không tìm thấy thôn này.")
-    if not scope_for(member).covers_village(village):
-        raise Forbidden("Thôn này không thuộc phạm vi của bạn.")
+    scope = scope_for(member)
+    if village is None or village.commune_id != scope.commune_id:
+        raise NotFound(_("Không tìm thấy thôn này."))
+    if not scope.covers_village(village):
+        raise Forbidden(_("Thôn này không thuộc phạm vi của bạn."))
     return village
 
 
 def require_household(session: Session, member: Member, household_id: int) -> Household:
-    """The household, if the member may see it. NotFound / Forbidden otherwise. A household
-    merged into another answers as the one it went into (issue 15): a phone that still holds
-    the old one sees, and records on, the survivor."""
+    """The household, if the member may see it. NotFound for one that does not exist or
+    belongs to another commune (its id says nothing outside it, issue 10); Forbidden for one
+    of another village of the member's commune. A household merged into another answers as
+    the one it went into (issue 15): a phone that still holds the old one sees, and records
+    on, the survivor."""
     household = session.get(Household, household_id)
+    scope = scope_for(member)
     if household is None:
-        raise NotFound("Không tìm thấy hộ này.")
-    for _ in range(MAX_MERGE_HOPS):
+        raise NotFound(_("Không tìm thấy hộ này."))
+    for _unused in range(MAX_MERGE_HOPS):
         if household.merged_into_id is None:
             break
         household = session.get(Household, household.merged_into_id)
         assert household is not None  # merged_into_id is a foreign key
     village = session.get(Village, household.village_id)
-    if village is None or not scope_for(member).covers_village(village):
-        raise Forbidden("Hộ này không thuộc phạm vi của bạn.")
+    if village is None or village.commune_id != scope.commune_id:
+        raise NotFound(_("Không tìm thấy hộ này."))
+    if not scope.covers_village(village):
+        raise Forbidden(_("Hộ này không thuộc phạm vi của bạn."))
     return household
 
 
@@ -164,7 +176,7 @@ def can_record(member: Member) -> bool:
 
 def require_can_record(member: Member) -> None:
     if not can_record(member):
-        raise Forbidden("Chỉ thành viên Tổ CNSCĐ và tổ trưởng ghi nhận hỗ trợ tại hộ.")
+        raise Forbidden(_("Chỉ thành viên Tổ CNSCĐ và tổ trưởng ghi nhận hỗ trợ tại hộ."))
 
 
 # --- Members: invites, codes, removal, roles and villages --------------------------------
@@ -240,33 +252,33 @@ def can_manage_villages(actor: Member) -> bool:
 def require_can_invite(actor: Member, target_role: Role, target_village_id: int | None) -> None:
     if not can_invite(actor, target_role, target_village_id):
         if leads_team(actor):
-            raise Forbidden("Tổ trưởng chỉ mời được thành viên Tổ CNSCĐ của thôn mình.")
-        raise Forbidden("Bạn không có quyền mời người với vai trò này.")
+            raise Forbidden(_("Tổ trưởng chỉ mời được thành viên Tổ CNSCĐ của thôn mình."))
+        raise Forbidden(_("Bạn không có quyền mời người với vai trò này."))
 
 
 def require_can_manage_member(actor: Member, member: Member) -> None:
     if not can_manage_member(actor, member):
         if actor.id == member.id:
-            raise Forbidden("Bạn không thể tự thay đổi tài khoản của mình ở đây.")
+            raise Forbidden(_("Bạn không thể tự thay đổi tài khoản của mình ở đây."))
         if leads_team(actor):
-            raise Forbidden("Tổ trưởng chỉ quản lý thành viên Tổ CNSCĐ của thôn mình.")
-        raise Forbidden("Bạn không có quyền quản lý người này.")
+            raise Forbidden(_("Tổ trưởng chỉ quản lý thành viên Tổ CNSCĐ của thôn mình."))
+        raise Forbidden(_("Bạn không có quyền quản lý người này."))
 
 
 def require_can_change_role(actor: Member, member: Member, new_role: Role) -> None:
     if not can_change_role(actor, member, new_role):
-        raise Forbidden("Chỉ công chức xã được đổi vai trò hoặc thôn của thành viên.")
+        raise Forbidden(_("Chỉ công chức xã được đổi vai trò hoặc thôn của thành viên."))
 
 
 def require_can_manage_villages(actor: Member) -> None:
     if not can_manage_villages(actor):
-        raise Forbidden("Chỉ công chức xã được thêm hoặc đổi tên thôn.")
+        raise Forbidden(_("Chỉ công chức xã được thêm hoặc đổi tên thôn."))
 
 
 def require_commune_staff(member: Member) -> None:
     """Audit log, exports, erasure and settings are for commune staff (and the admin)."""
     if not is_commune_wide(member):
-        raise Forbidden("Chỉ công chức xã xem và làm việc này.")
+        raise Forbidden(_("Chỉ công chức xã xem và làm việc này."))
 
 
 def can_export(member: Member) -> bool:
@@ -278,7 +290,7 @@ def require_can_export(member: Member) -> Scope:
     """The scope the files cover, if the member may export. Forbidden otherwise."""
     scope = scope_for(member)
     if not can_export(member):
-        raise Forbidden("Chỉ tổ trưởng và công chức xã được tải số liệu về.")
+        raise Forbidden(_("Chỉ tổ trưởng và công chức xã được tải số liệu về."))
     return scope
 
 
@@ -291,7 +303,7 @@ def can_assign(actor: Member) -> bool:
 def require_can_assign(actor: Member) -> Scope:
     """The actor's scope, if they may assign households. Forbidden otherwise."""
     if not can_assign(actor):
-        raise Forbidden("Chỉ tổ trưởng và công chức xã được phân công hộ.")
+        raise Forbidden(_("Chỉ tổ trưởng và công chức xã được phân công hộ."))
     return scope_for(actor)
 
 
@@ -302,7 +314,7 @@ def can_set_targets(actor: Member) -> bool:
 
 def require_can_set_targets(actor: Member) -> None:
     if not can_set_targets(actor):
-        raise Forbidden("Chỉ công chức xã được đặt chỉ tiêu.")
+        raise Forbidden(_("Chỉ công chức xã được đặt chỉ tiêu."))
 
 
 # --- Door stickers and guide cards (issue 6) ---------------------------------------------
@@ -315,7 +327,7 @@ def can_print_stickers(actor: Member) -> bool:
 
 def require_can_print_stickers(actor: Member) -> Scope:
     if not can_print_stickers(actor):
-        raise Forbidden("Chỉ tổ trưởng và công chức xã được in mã dán cửa.")
+        raise Forbidden(_("Chỉ tổ trưởng và công chức xã được in mã dán cửa."))
     return scope_for(actor)
 
 
@@ -336,7 +348,7 @@ def require_can_review(session: Session, actor: Member, household_id: int) -> Ho
     """The household a record belongs to, if `actor` may review records of it: commune staff
     and the admin of the household's commune. Forbidden / NotFound otherwise."""
     if not can_review(actor):
-        raise Forbidden("Chỉ công chức xã được duyệt hồ sơ.")
+        raise Forbidden(_("Chỉ công chức xã được duyệt hồ sơ."))
     return require_household(session, actor, household_id)
 
 
@@ -351,7 +363,7 @@ def can_end_sessions_of(actor: Member, member: Member) -> bool:
 
 def require_can_end_sessions_of(actor: Member, member: Member) -> None:
     if not can_end_sessions_of(actor, member):
-        raise Forbidden("Chỉ công chức xã được đăng xuất thiết bị của thành viên khác.")
+        raise Forbidden(_("Chỉ công chức xã được đăng xuất thiết bị của thành viên khác."))
 
 
 # --- Imports and merges (issue 15) ---------------------------------------------------------
@@ -366,7 +378,9 @@ def can_import(actor: Member) -> bool:
 def require_can_import(actor: Member) -> Scope:
     """The part of the commune the actor may import into. Forbidden otherwise."""
     if not can_import(actor):
-        raise Forbidden("Chỉ tổ trưởng (cho thôn của mình) và công chức xã được đưa dữ liệu vào.")
+        raise Forbidden(
+            _("Chỉ tổ trưởng (cho thôn của mình) và công chức xã được đưa dữ liệu vào.")
+        )
     return scope_for(actor)
 
 
@@ -396,9 +410,9 @@ def can_see_import(actor: Member, commune_id: int, village_id: int | None) -> bo
 
 def require_can_see_import(actor: Member, commune_id: int, village_id: int | None) -> None:
     if not can_import(actor):
-        raise Forbidden("Chỉ tổ trưởng và công chức xã được đưa dữ liệu vào.")
+        raise Forbidden(_("Chỉ tổ trưởng và công chức xã được đưa dữ liệu vào."))
     if not can_see_import(actor, commune_id, village_id):
-        raise NotFound("Không tìm thấy đợt đưa dữ liệu này.")
+        raise NotFound(_("Không tìm thấy đợt đưa dữ liệu này."))
 
 
 def can_import_member(actor: Member, role: Role, village_id: int | None) -> bool:
@@ -419,15 +433,15 @@ def require_can_merge_households(
     already, not the same household. Forbidden / NotFound otherwise; the rest is checked by
     fieldkit.merge."""
     if not can_merge_households(actor):
-        raise Forbidden("Chỉ công chức xã được gộp hộ trùng.")
+        raise Forbidden(_("Chỉ công chức xã được gộp hộ trùng."))
     survivor = session.get(Household, survivor_id)
     merged = session.get(Household, merged_id)
     if survivor is None or merged is None:
-        raise NotFound("Không tìm thấy hộ này.")
+        raise NotFound(_("Không tìm thấy hộ này."))
     for household in (survivor, merged):
         village = session.get(Village, household.village_id)
         if village is None or not scope_for(actor).covers_village(village):
-            raise Forbidden("Hộ này không thuộc phạm vi của bạn.")
+            raise Forbidden(_("Hộ này không thuộc phạm vi của bạn."))
     return survivor, merged
 
 
@@ -456,9 +470,9 @@ def require_province_reader(member: Member) -> str:
     """The province code whose communes `member` may read: province staff and the province
     admin. Forbidden otherwise."""
     if not member.active:
-        raise Forbidden("Tài khoản này đã bị khóa.")
+        raise Forbidden(_("Tài khoản này đã bị khóa."))
     if not is_province_wide(member) or not member.province_code:
-        raise Forbidden("Trang này dành cho cán bộ tỉnh.")
+        raise Forbidden(_("Trang này dành cho cán bộ tỉnh."))
     return member.province_code
 
 
@@ -467,9 +481,9 @@ def require_commune_of_province(session: Session, member: Member, commune_id: in
     province_code = require_province_reader(member)
     commune = session.get(Commune, commune_id)
     if commune is None:
-        raise NotFound("Không tìm thấy xã này.")
+        raise NotFound(_("Không tìm thấy xã này."))
     if commune.province_code != province_code:
-        raise Forbidden("Xã này không thuộc tỉnh của bạn.")
+        raise Forbidden(_("Xã này không thuộc tỉnh của bạn."))
     return commune
 
 
@@ -481,11 +495,11 @@ def can_set_province_targets(member: Member) -> bool:
 
 def require_can_set_province_targets(member: Member) -> str:
     if not can_set_province_targets(member):
-        raise Forbidden("Chỉ cán bộ tỉnh được đặt chỉ tiêu của tỉnh.")
+        raise Forbidden(_("Chỉ cán bộ tỉnh được đặt chỉ tiêu của tỉnh."))
     return require_province_reader(member)
 
 
 def require_can_manage_province_members(member: Member) -> str:
     if not can_manage_province_members(member):
-        raise Forbidden("Chỉ quản trị tỉnh được mời cán bộ tỉnh.")
+        raise Forbidden(_("Chỉ quản trị tỉnh được mời cán bộ tỉnh."))
     return require_province_reader(member)

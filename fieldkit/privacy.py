@@ -25,6 +25,7 @@ from sqlmodel import Session, col, select
 
 from fieldkit import audit, forms, households, policy, visits
 from fieldkit.errors import Forbidden, Invalid, SyncConflict
+from fieldkit.i18n import _
 from fieldkit.models import (
     Assistance,
     AuditEvent,
@@ -41,11 +42,11 @@ from fieldkit.policy import require_can_record, require_household
 # The wording residents agree to; a new wording gets a new version.
 CONSENT_VERSION = "2026-1"
 PURPOSES = {
-    "public_services": "Hỗ trợ dịch vụ công trực tuyến",
-    "follow_up": "Liên hệ lại để hỗ trợ tiếp",
+    "public_services": _("Hỗ trợ dịch vụ công trực tuyến"),
+    "follow_up": _("Liên hệ lại để hỗ trợ tiếp"),
 }
-METHODS = {"verbal": "Đồng ý bằng lời", "written": "Đồng ý bằng văn bản"}
-ERASED_NAME = "Hộ đã xóa dữ liệu"
+METHODS = {"verbal": _("Đồng ý bằng lời"), "written": _("Đồng ý bằng văn bản")}
+ERASED_NAME = _("Hộ đã xóa dữ liệu")
 ERASED_LABEL = "—"
 RETENTION_CHOICES = (12, 24, 36, 60, 120)
 _CHECKED = ("yes", "on", "true", "1")
@@ -75,21 +76,21 @@ class ConsentIn:
         # Values of any JSON type may arrive: each is compared only as a string it could be.
         purposes = tuple(code for code in PURPOSES if _checked(data.get(f"purpose_{code}")))
         if not purposes:
-            c.add("purposes", "Chọn ít nhất một mục đích người dân đã đồng ý.")
+            c.add("purposes", _("Chọn ít nhất một mục đích người dân đã đồng ý."))
         version = data.get("version") or CONSENT_VERSION
         if version != CONSENT_VERSION:
-            c.add("version", "Mẫu đồng ý đã đổi. Hãy tải lại trang rồi ghi nhận lại.")
+            c.add("version", _("Mẫu đồng ý đã đổi. Hãy tải lại trang rồi ghi nhận lại."))
         method = data.get("method")
         if not isinstance(method, str) or method not in METHODS:
-            c.add("method", "Chọn cách người dân đồng ý: bằng lời hay bằng văn bản.")
+            c.add("method", _("Chọn cách người dân đồng ý: bằng lời hay bằng văn bản."))
         consented_on = c.field(
             "consented_on",
-            lambda: forms.calendar_date(data.get("consented_on"), label="ngày đồng ý"),
+            lambda: forms.calendar_date(data.get("consented_on"), label=_("ngày đồng ý")),
         )
         if consented_on is None and "consented_on" not in c.errors:
-            c.add("consented_on", "Vui lòng nhập ngày đồng ý.")
+            c.add("consented_on", _("Vui lòng nhập ngày đồng ý."))
         elif consented_on is not None and consented_on > today:
-            c.add("consented_on", "Ngày đồng ý không thể ở tương lai.")
+            c.add("consented_on", _("Ngày đồng ý không thể ở tương lai."))
         uuid = c.field("uuid", lambda: forms.uuid(data.get("uuid")))
         c.raise_if_any()
         # Each of these was refused above (an error kept) when missing or not a string.
@@ -129,7 +130,7 @@ def record_consent(
         assert stored.target_id is not None  # a consent event always names its household
         household = require_household(session, member, stored.target_id)
         if stored.details.get("fingerprint") != fingerprint:
-            raise SyncConflict("Sự đồng ý này đã được gửi trước đó với nội dung khác.")
+            raise SyncConflict(_("Sự đồng ý này đã được gửi trước đó với nội dung khác."))
         return household, False
     household = require_household(session, member, household_id)
     households.refuse_if_erased(household)
@@ -186,7 +187,7 @@ def export_household(
     volunteers = dict(
         session.exec(
             select(Member.id, Member.name).where(
-                col(Member.id).in_({visit.volunteer_id for visit, _ in history} or {0})
+                col(Member.id).in_({visit.volunteer_id for visit, _unused in history} or {0})
             )
         ).all()
     )
@@ -273,7 +274,7 @@ def erase_household(
     if member is None:
         household = session.get(Household, household_id)
         if household is None:
-            raise Invalid({"household": "Không tìm thấy hộ này."})
+            raise Invalid({"household": _("Không tìm thấy hộ này.")})
     else:
         household = _staff_household(session, member, household_id)
     if household.erased_at is not None:
@@ -284,7 +285,7 @@ def erase_household(
         select(Resident).where(Resident.household_id == household.id).order_by(col(Resident.id))
     ).all()
     for number, resident in enumerate(residents, start=1):
-        resident.name = f"Người {number}"
+        resident.name = _("Người %(number)s", number=number)
         resident.birth_year = None
         resident.phone = None
         session.add(resident)
@@ -333,9 +334,9 @@ def set_retention(
     erased on request). Commune staff only; audited. Caller commits."""
     policy.require_commune_staff(member)
     if member.commune_id != commune_id:
-        raise Forbidden("Xã này không thuộc phạm vi của bạn.")
+        raise Forbidden(_("Xã này không thuộc phạm vi của bạn."))
     if months is not None and months not in RETENTION_CHOICES:
-        raise Invalid({"retention_months": "Chọn một thời hạn trong danh sách."})
+        raise Invalid({"retention_months": _("Chọn một thời hạn trong danh sách.")})
     commune = session.get(Commune, commune_id)
     assert commune is not None  # the member's own commune (checked above)
     before = commune.retention_months

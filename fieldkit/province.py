@@ -23,6 +23,7 @@ from fieldkit import admin_units, audit, dashboards, forms, indicators, members,
 from fieldkit.dashboards import Line, Week
 from fieldkit.errors import Invalid
 from fieldkit.exports import APPROVED, PENDING, Table
+from fieldkit.i18n import _
 from fieldkit.indicators import LABELS, Count, VillageIndicators
 from fieldkit.models import (
     Commune,
@@ -35,7 +36,7 @@ from fieldkit.models import (
 )
 from fieldkit.text import sort_key
 
-PROVINCE_TOTAL = "Toàn tỉnh"
+PROVINCE_TOTAL = _("Toàn tỉnh")
 # The province table's indicators: the households, reach, the VNeID funnel, portal logins,
 # online procedures and payment accounts (the Đề án 06 figures reported upward).
 COLUMNS = (
@@ -81,7 +82,7 @@ def province_name(province_code: str) -> str:
     try:
         return admin_units.lookup_province(province_code).name
     except Exception:  # a name is decoration: never let the official list fail a page
-        return f"Tỉnh {province_code}"
+        return _("Tỉnh %(province_code)s", province_code=province_code)
 
 
 def communes_of(session: Session, province_code: str) -> list[Commune]:
@@ -263,9 +264,9 @@ def sort_rows(rows: Sequence[CommuneRow], *, by: str, descending: bool) -> list[
 # What a week adds, per commune: visits made, households reached for the first time, residents
 # first at VNeID level 1 — the village dashboard's weekly figures, summed.
 WEEK_COLUMNS = {
-    "visits": "Lượt thăm",
-    "reached": "Hộ được tiếp cận lần đầu",
-    "level1": "Người lên VNeID mức 1",
+    "visits": _("Lượt thăm"),
+    "reached": _("Hộ được tiếp cận lần đầu"),
+    "level1": _("Người lên VNeID mức 1"),
 }
 
 
@@ -334,12 +335,12 @@ def export_tables(overview_: Overview) -> list[Table]:
     each ending with the "Toàn tỉnh" row. Vietnamese headers; written by fieldkit.exports'
     writers."""
     rows = [*overview_.rows, overview_.total]
-    summary_headers = ["Mã xã", "Xã, phường", "Số thôn"]
+    summary_headers: list[str] = [_("Mã xã"), _("Xã, phường"), _("Số thôn")]
     for key in COLUMNS:
         summary_headers += [f"{LABELS[key]} ({APPROVED})", f"{LABELS[key]} ({PENDING})"]
-    summary_headers += ["Tỷ lệ hộ đã tiếp cận (%)", "Hồ sơ chờ duyệt", "Hồ sơ bị trả lại"]
+    summary_headers += [_("Tỷ lệ hộ đã tiếp cận (%)"), _("Hồ sơ chờ duyệt"), _("Hồ sơ bị trả lại")]
     summary = Table(
-        "Tổng hợp",
+        _("Tổng hợp"),
         summary_headers,
         [
             [
@@ -357,13 +358,13 @@ def export_tables(overview_: Overview) -> list[Table]:
     tables = [summary]
     for index, key in enumerate(COLUMNS):
         headers = [
-            "Mã xã",
-            "Xã, phường",
+            _("Mã xã"),
+            _("Xã, phường"),
             f"{LABELS[key]} ({APPROVED})",
             f"{LABELS[key]} ({PENDING})",
-            "Chỉ tiêu",
-            "Nguồn chỉ tiêu",
-            "Tỷ lệ đạt chỉ tiêu (%)",
+            _("Chỉ tiêu"),
+            _("Nguồn chỉ tiêu"),
+            _("Tỷ lệ đạt chỉ tiêu (%)"),
         ]
         sheet = []
         for row in rows:
@@ -371,7 +372,7 @@ def export_tables(overview_: Overview) -> list[Table]:
             target = line.progress
             source = None
             if target is not None:
-                source = "Tỉnh giao" if line.from_province else "Xã tự đặt"
+                source = _("Tỉnh giao") if line.from_province else _("Xã tự đặt")
             sheet.append(
                 [
                     row.commune.code if row.commune else None,
@@ -423,13 +424,17 @@ def add_member(
     for a province not in the official list. Caller commits."""
     name = " ".join((name or "").split())
     if not name or len(name) > 100:
-        raise Invalid({"name": "Vui lòng nhập họ tên (tối đa 100 ký tự)."})
+        raise Invalid({"name": _("Vui lòng nhập họ tên (tối đa 100 ký tự).")})
     if not policy.belongs_to_province(role):
         raise Invalid(
-            {"role": "Người của tỉnh có vai trò Cán bộ tỉnh hoặc Quản trị tỉnh (--role province)."}
+            {
+                "role": _(
+                    "Người của tỉnh có vai trò Cán bộ tỉnh hoặc Quản trị tỉnh (--role province)."
+                )
+            }
         )
     if not province_code:
-        raise Invalid({"province": "Hãy cho biết mã tỉnh (--province, 2 chữ số)."})
+        raise Invalid({"province": _("Hãy cho biết mã tỉnh (--province, 2 chữ số).")})
     province = admin_units.lookup_province(province_code)
     member = Member(
         province_code=province.code, name=name, role=role, phone=members.normalise_phone(phone)
@@ -458,7 +463,7 @@ def add_member_by(
             )
         ).first()
     ):
-        raise Invalid({"phone": "Số điện thoại này đã có cán bộ tỉnh dùng."})
+        raise Invalid({"phone": _("Số điện thoại này đã có cán bộ tỉnh dùng.")})
     member = add_member(session, province_code=province_code, name=name, role=role, phone=phone)
     audit.record(
         session,

@@ -30,6 +30,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from fieldkit.errors import Invalid
 from fieldkit.forms import local_today
+from fieldkit.i18n import _
 from fieldkit.models import (
     AuditEvent,
     Household,
@@ -105,8 +106,8 @@ def households_assigned(
     return enqueue(
         session,
         member_id=volunteer.id,
-        title=f"Bạn được giao {count} hộ mới",
-        body=f"{actor.name} vừa phân công thêm hộ cho bạn. Chạm để xem danh sách.",
+        title=_("Bạn được giao %(count)s hộ mới", count=count),
+        body=_("%(name)s vừa phân công thêm hộ cho bạn. Chạm để xem danh sách.", name=actor.name),
         url="/households",
         tag="assigned",
         now=now,
@@ -136,8 +137,8 @@ def invite_accepted(
     return enqueue(
         session,
         member_id=link.created_by_id,
-        title=f"{member.name} đã tham gia",
-        body=f"{member.name} vừa đăng nhập Fieldkit lần đầu bằng liên kết mời.",
+        title=_("%(name)s đã tham gia", name=member.name),
+        body=_("%(name)s vừa đăng nhập Fieldkit lần đầu bằng liên kết mời.", name=member.name),
         url="/members",
         tag="invite",
         dedupe_key=f"invite:{link.id}",
@@ -168,8 +169,8 @@ def queue_follow_ups(session: Session, *, now: datetime) -> int:
         message = enqueue(
             session,
             member_id=member_id,
-            title=f"Hôm nay có {count} hộ hẹn quay lại",
-            body="Chạm để xem các hộ đã hẹn quay lại hôm nay.",
+            title=_("Hôm nay có %(count)s hộ hẹn quay lại", count=count),
+            body=_("Chạm để xem các hộ đã hẹn quay lại hôm nay."),
             url="/households?filter=follow_up",
             tag="follow-ups",
             dedupe_key=f"follow-ups:{member_id}:{today.isoformat()}",
@@ -224,8 +225,13 @@ def load_vapid(instance_path: Path, *, subject: str) -> Vapid:
         signer.sign({"sub": subject, "aud": "https://push.example.com"})
     except VapidException:
         raise ValueError(
-            f"FIELDKIT_PUSH_CONTACT phải là mailto:địa-chỉ-thư hoặc https://…, "
-            f"không phải {subject!r}."
+            _(
+                (
+                    "FIELDKIT_PUSH_CONTACT phải là mailto:địa-chỉ-thư hoặc https://…, không phải "
+                    "%(subject)s."
+                ),
+                subject=repr(subject),
+            )
         ) from None
     point = signer.public_key.public_bytes(
         serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
@@ -250,7 +256,7 @@ def _plausible_endpoint(endpoint: object) -> bool:
 
 
 def _check_endpoint(endpoint: str, *, allow_local: bool) -> str:
-    refused = Invalid({"endpoint": "Địa chỉ nhận thông báo của trình duyệt không hợp lệ."})
+    refused = Invalid({"endpoint": _("Địa chỉ nhận thông báo của trình duyệt không hợp lệ.")})
     if not _plausible_endpoint(endpoint):
         raise refused
     try:
@@ -270,7 +276,7 @@ def _check_endpoint(endpoint: str, *, allow_local: bool) -> str:
 def _check_keys(p256dh: object, auth: object) -> tuple[str, str]:
     # Typed as what a JSON body may hold: anything but two short strings is refused.
     refused = Invalid(
-        {"keys": "Khóa mã hóa của trình duyệt không hợp lệ; hãy tắt rồi bật lại thông báo."}
+        {"keys": _("Khóa mã hóa của trình duyệt không hợp lệ; hãy tắt rồi bật lại thông báo.")}
     )
     if (
         not isinstance(p256dh, str)
@@ -326,8 +332,10 @@ def subscribe(
     ):
         raise Invalid(
             {
-                "endpoint": "Địa chỉ nhận thông báo này đã thuộc về một tài khoản khác. "
-                "Hãy tắt rồi bật lại thông báo trên điện thoại này."
+                "endpoint": _(
+                    "Địa chỉ nhận thông báo này đã thuộc về một tài khoản khác. "
+                    "Hãy tắt rồi bật lại thông báo trên điện thoại này."
+                )
             }
         )
     assert member.id is not None  # a stored member
@@ -385,10 +393,16 @@ class DrainReport:
     removed_subscriptions: int = 0
 
     def __str__(self) -> str:
-        return (
-            f"Đã gửi {self.sent}, thử lại sau {self.retried}, bỏ {self.given_up}, "
-            f"không có nơi nhận {self.no_subscription}; "
-            f"xóa {self.removed_subscriptions} đăng ký hết hạn."
+        return _(
+            (
+                "Đã gửi %(sent)s, thử lại sau %(retried)s, bỏ %(given_up)s, không có nơi nhận "
+                "%(no_subscription)s; xóa %(removed_subscriptions)s đăng ký hết hạn."
+            ),
+            sent=self.sent,
+            retried=self.retried,
+            given_up=self.given_up,
+            no_subscription=self.no_subscription,
+            removed_subscriptions=self.removed_subscriptions,
         )
 
 
@@ -484,12 +498,13 @@ def send_message(
     message.attempts += 1
     if not subscriptions:
         message.sent_at = now
-        message.last_error = "Không có đăng ký nhận thông báo."
+        message.last_error = _("Không có đăng ký nhận thông báo.")
         report.no_subscription += 1
         session.add(message)
         return
     body = payload(message)
-    delivered, transient, errors = False, False, []
+    delivered, transient = False, False
+    errors: list[str] = []
     for subscription in subscriptions:
         outcome, error = _send_one(subscription, body, vapid, http, urgency)
         if outcome is _Outcome.delivered:
@@ -499,7 +514,7 @@ def send_message(
         elif outcome is _Outcome.gone:
             session.delete(subscription)
             report.removed_subscriptions += 1
-            errors.append(f"đăng ký hết hạn ({error})")
+            errors.append(_("đăng ký hết hạn (%(error)s)", error=error))
         else:
             transient = transient or outcome is _Outcome.retry
             errors.append(error)
@@ -508,7 +523,11 @@ def send_message(
         message.sent_at = now
         report.sent += delivered
     elif message.attempts >= MAX_ATTEMPTS:
-        message.last_error = f"Bỏ sau {message.attempts} lần thử: {message.last_error}"[:500]
+        message.last_error = _(
+            "Bỏ sau %(attempts)s lần thử: %(last_error)s",
+            attempts=message.attempts,
+            last_error=message.last_error,
+        )[:500]
         report.given_up += 1
     else:
         message.not_before = now + FIRST_RETRY * 2 ** (message.attempts - 1)
@@ -530,7 +549,7 @@ def drain(
     and a second worker could send a message twice."""
     report = DrainReport()
     http = http or requests.Session()
-    for _ in range(limit):
+    for _unused in range(limit):
         message = _claim_one(session, now)
         if message is None:
             break

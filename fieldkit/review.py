@@ -45,6 +45,7 @@ from sqlmodel import Session, col, func, select
 from fieldkit import audit, forms, households, policy, push, visits, vocab
 from fieldkit.errors import DomainError, Forbidden, Invalid, NotFound, SyncConflict
 from fieldkit.households import BASICS, HouseholdIn, ResidentIn
+from fieldkit.i18n import _
 from fieldkit.models import (
     Assistance,
     Household,
@@ -74,41 +75,41 @@ MODELS: dict[RecordKind, Any] = {
     RecordKind.resident: Resident,
 }
 KIND_LABELS = {
-    RecordKind.visit: "Lượt thăm",
-    RecordKind.household: "Hộ mới",
-    RecordKind.household_edit: "Sửa thông tin hộ",
-    RecordKind.resident: "Nhân khẩu mới",
+    RecordKind.visit: _("Lượt thăm"),
+    RecordKind.household: _("Hộ mới"),
+    RecordKind.household_edit: _("Sửa thông tin hộ"),
+    RecordKind.resident: _("Nhân khẩu mới"),
 }
 DECISION_LABELS = {
-    ReviewState.approved: "Duyệt",
-    ReviewState.returned: "Trả lại",
-    ReviewState.rejected: "Từ chối",
+    ReviewState.approved: _("Duyệt"),
+    ReviewState.returned: _("Trả lại"),
+    ReviewState.rejected: _("Từ chối"),
 }
 # One-tap reasons for sending back; free text is always possible.
 COMMON_REASONS = [
-    "Thiếu thông tin, bổ sung giúp",
-    "Sai người được hỗ trợ",
-    "Sai dịch vụ hoặc kết quả",
-    "Sai thời gian thăm",
-    "Thiếu mã hồ sơ",
-    "Trùng với hồ sơ đã có",
+    _("Thiếu thông tin, bổ sung giúp"),
+    _("Sai người được hỗ trợ"),
+    _("Sai dịch vụ hoặc kết quả"),
+    _("Sai thời gian thăm"),
+    _("Thiếu mã hồ sơ"),
+    _("Trùng với hồ sơ đã có"),
 ]
 FIELD_LABELS = {
-    "visited_at": "Thời gian thăm",
-    "outcome": "Kết quả chuyến thăm",
-    "lines": "Đã hỗ trợ",
-    "smartphones": "Điện thoại thông minh",
-    "internet_at_home": "Internet tại nhà",
-    "notes": "Ghi chú",
-    "follow_up_on": "Hẹn quay lại",
-    "label": "Số nhà / tên hộ",
-    "head_name": "Chủ hộ",
-    "address_hint": "Chỉ dẫn địa chỉ",
-    "name": "Họ tên",
-    "birth_year": "Năm sinh",
-    "sex": "Giới tính",
-    "relation": "Quan hệ với chủ hộ",
-    "phone": "Số điện thoại",
+    "visited_at": _("Thời gian thăm"),
+    "outcome": _("Kết quả chuyến thăm"),
+    "lines": _("Đã hỗ trợ"),
+    "smartphones": _("Điện thoại thông minh"),
+    "internet_at_home": _("Internet tại nhà"),
+    "notes": _("Ghi chú"),
+    "follow_up_on": _("Hẹn quay lại"),
+    "label": _("Số nhà / tên hộ"),
+    "head_name": _("Chủ hộ"),
+    "address_hint": _("Chỉ dẫn địa chỉ"),
+    "name": _("Họ tên"),
+    "birth_year": _("Năm sinh"),
+    "sex": _("Giới tính"),
+    "relation": _("Quan hệ với chủ hộ"),
+    "phone": _("Số điện thoại"),
 }
 
 
@@ -244,7 +245,7 @@ def _text(session: Session, name: str, value: Any, names: tuple[dict, dict]) -> 
     if name == "outcome":
         return vocab.OUTCOMES.get(value, str(value))
     if name == "internet_at_home":
-        return {"yes": "Có", "no": "Không"}.get(value, "Chưa rõ")
+        return {"yes": _("Có"), "no": _("Không")}.get(value, _("Chưa rõ"))
     if name == "sex":
         return vocab.SEXES.get(value, str(value))
     if name == "lines":
@@ -259,7 +260,7 @@ def _text(session: Session, name: str, value: Any, names: tuple[dict, dict]) -> 
             if line.get("reason"):
                 text += f" ({vocab.REASONS.get(line['reason'], line['reason'])})"
             if line.get("dossier_no"):
-                text += f" · mã hồ sơ {line['dossier_no']}"
+                text += _(" · mã hồ sơ %(value)s", value=line["dossier_no"])
             parts.append(text)
         return "; ".join(parts)
     return str(value)
@@ -317,7 +318,7 @@ def changes_between(
 def _load(session: Session, kind: RecordKind, record_id: int) -> Any:
     record = session.get(MODELS[kind], record_id)
     if record is None:
-        raise NotFound("Không tìm thấy hồ sơ này.")
+        raise NotFound(_("Không tìm thấy hồ sơ này."))
     return record
 
 
@@ -332,7 +333,7 @@ def _parse_kind(kind: Any) -> RecordKind:
     try:
         return RecordKind(kind)
     except ValueError:
-        raise Invalid({"kind": "Loại hồ sơ không hợp lệ."}) from None
+        raise Invalid({"kind": _("Loại hồ sơ không hợp lệ.")}) from None
 
 
 # --- the inbox ------------------------------------------------------------------------------
@@ -386,7 +387,7 @@ def inbox(
     revision arrived). Filters: village, the volunteer who made the record, kind, and age
     (waiting at least `older_than_days` days). Commune staff and the admin only."""
     if not policy.can_review(member):
-        raise Forbidden("Chỉ công chức xã được duyệt hồ sơ.")
+        raise Forbidden(_("Chỉ công chức xã được duyệt hồ sơ."))
     found: list[tuple[RecordKind, Any, Household, str]] = []
     for record_kind, model in MODELS.items():
         if kind is not None and record_kind is not kind:
@@ -413,7 +414,9 @@ def inbox(
         for record, household, village_name in session.exec(statement).all():
             found.append((record_kind, record, household, village_name))
 
-    latest = _latest_revisions(session, [(k, r) for k, r, _, _ in found if r.revision > 1])
+    latest = _latest_revisions(
+        session, [(k, r) for k, r, _household, _village in found if r.revision > 1]
+    )
     rows = []
     cutoff = now - timedelta(days=older_than_days) if older_than_days else None
     for record_kind, record, household, village_name in found:
@@ -444,7 +447,7 @@ def inbox(
     known = _Preloaded.load(session, [(row[3], row[4]) for row in shown])
     entries = [
         _entry(session, record_kind, record, household, village_name, submitted, makers, known)
-        for submitted, _, _, record_kind, record, household, village_name in shown
+        for submitted, _unused, _unused, record_kind, record, household, village_name in shown
     ]
     return Inbox(entries=entries, total=len(rows), by_kind=by_kind)
 
@@ -480,7 +483,7 @@ class _Preloaded:
         if wanted:
             for snapshot in session.exec(
                 select(RecordRevision).where(
-                    col(RecordRevision.record_id).in_({rid for _, rid in wanted})
+                    col(RecordRevision.record_id).in_({rid for _unused, rid in wanted})
                 )
             ).all():
                 key = (RecordKind(snapshot.record_kind), snapshot.record_id)
@@ -510,7 +513,7 @@ class _Preloaded:
 
     @property
     def names(self) -> tuple[dict, dict]:
-        return {rid: name for rid, (name, _) in self.residents.items()}, self.services
+        return {rid: name for rid, (name, _unused) in self.residents.items()}, self.services
 
 
 def _latest_revisions(
@@ -521,7 +524,9 @@ def _latest_revisions(
         return {}
     found = {}
     for snapshot in session.exec(
-        select(RecordRevision).where(col(RecordRevision.record_id).in_({rid for _, rid in wanted}))
+        select(RecordRevision).where(
+            col(RecordRevision.record_id).in_({rid for _unused, rid in wanted})
+        )
     ).all():
         key = (RecordKind(snapshot.record_kind), snapshot.record_id)
         if wanted.get(key) == snapshot.revision:
@@ -556,9 +561,9 @@ def _entry(
             )
         )
         if waiting:
-            notes.append("Nhân khẩu chưa duyệt: " + ", ".join(waiting))
+            notes.append(_("Nhân khẩu chưa duyệt: ") + ", ".join(waiting))
         if household.review_state is not ReviewState.approved:
-            notes.append("Hộ này là hộ mới, chưa duyệt.")
+            notes.append(_("Hộ này là hộ mới, chưa duyệt."))
     edit_before = {}
     if kind is RecordKind.household_edit:
         before = {
@@ -589,12 +594,16 @@ def _entry(
 
 
 def _reason(decision: ReviewState, reason: str | None) -> str:
-    text = " ".join(forms.checked_text(reason, field="reason", label="lý do").split())
+    text = " ".join(forms.checked_text(reason, field="reason", label=_("lý do")).split())
     if decision is not ReviewState.approved and not text:
-        what = "trả lại" if decision is ReviewState.returned else "từ chối"
-        raise Invalid({"reason": f"Hãy ghi lý do {what} để người gửi biết cần làm gì."})
+        what = _("trả lại") if decision is ReviewState.returned else _("từ chối")
+        raise Invalid(
+            {"reason": _("Hãy ghi lý do %(what)s để người gửi biết cần làm gì.", what=what)}
+        )
     if len(text) > REASON_MAX:
-        raise Invalid({"reason": f"Lý do dài tối đa {REASON_MAX} ký tự."})
+        raise Invalid(
+            {"reason": _("Lý do dài tối đa %(REASON_MAX)s ký tự.", REASON_MAX=REASON_MAX)}
+        )
     return text
 
 
@@ -602,15 +611,27 @@ def _refuse_unless_pending(kind: RecordKind, record: Any, expected_revision: int
     state = record.review_state
     what = KIND_LABELS[kind].lower()
     if state is ReviewState.approved:
-        raise ReviewRefused(f"{KIND_LABELS[kind]} này đã được duyệt rồi; không duyệt lại.")
+        raise ReviewRefused(
+            _("%(value)s này đã được duyệt rồi; không duyệt lại.", value=KIND_LABELS[kind])
+        )
     if state is ReviewState.rejected:
-        raise ReviewRefused(f"{KIND_LABELS[kind]} này đã bị từ chối; không quyết định lại.")
+        raise ReviewRefused(
+            _("%(value)s này đã bị từ chối; không quyết định lại.", value=KIND_LABELS[kind])
+        )
     if state is ReviewState.returned:
-        raise ReviewRefused(f"{KIND_LABELS[kind]} này đã được trả lại và đang chờ người gửi sửa.")
+        raise ReviewRefused(
+            _("%(value)s này đã được trả lại và đang chờ người gửi sửa.", value=KIND_LABELS[kind])
+        )
     if record.revision != expected_revision:
         raise ReviewRefused(
-            f"Có bản sửa mới hơn của {what} này (lần {record.revision}). "
-            "Hãy xem lại bản mới trước khi quyết định."
+            _(
+                (
+                    "Có bản sửa mới hơn của %(what)s này (lần %(revision)s). Hãy xem lại bản mới "
+                    "trước khi quyết định."
+                ),
+                what=what,
+                revision=record.revision,
+            )
         )
 
 
@@ -624,9 +645,9 @@ def _check(
     expected_revision: int,
 ) -> tuple[Any, Household, str]:
     if not policy.can_review(member):
-        raise Forbidden("Chỉ công chức xã được duyệt hồ sơ.")
+        raise Forbidden(_("Chỉ công chức xã được duyệt hồ sơ."))
     if decision not in DECISIONS:
-        raise Invalid({"decision": "Hãy chọn Duyệt, Trả lại hoặc Từ chối."})
+        raise Invalid({"decision": _("Hãy chọn Duyệt, Trả lại hoặc Từ chối.")})
     record = _load(session, kind, record_id)
     household = policy.require_can_review(session, member, _household_id(kind, record))
     _refuse_unless_pending(kind, record, expected_revision)
@@ -702,8 +723,14 @@ def _apply(
         push.enqueue(
             session,
             member_id=maker,
-            title="Hồ sơ bị trả lại",
-            body=f"{KIND_LABELS[kind]} · hộ {household.label} {household.head_name}: {reason}",
+            title=_("Hồ sơ bị trả lại"),
+            body=_(
+                "%(value)s · hộ %(label)s %(head_name)s: %(reason)s",
+                value=KIND_LABELS[kind],
+                label=household.label,
+                head_name=household.head_name,
+                reason=reason,
+            ),
             url="/returned",
             tag=f"returned-{kind.value}-{record.id}",
             now=now,
@@ -736,7 +763,7 @@ class Choice:
             return cls(RecordKind(kind), record_id, revision)
         except ValueError:
             raise Invalid(
-                {"records": "Danh sách hồ sơ đã chọn không hợp lệ. Hãy tải lại trang."}
+                {"records": _("Danh sách hồ sơ đã chọn không hợp lệ. Hãy tải lại trang.")}
             ) from None
 
 
@@ -748,13 +775,15 @@ def approve_many(
     Caller commits."""
     choices = list(dict.fromkeys(choices))
     if not choices:
-        raise Invalid({"records": "Hãy chọn ít nhất một hồ sơ để duyệt."})
+        raise Invalid({"records": _("Hãy chọn ít nhất một hồ sơ để duyệt.")})
     if len(choices) > INBOX_LIMIT:
-        raise Invalid({"records": f"Mỗi lần duyệt tối đa {INBOX_LIMIT} hồ sơ."})
+        raise Invalid(
+            {"records": _("Mỗi lần duyệt tối đa %(INBOX_LIMIT)s hồ sơ.", INBOX_LIMIT=INBOX_LIMIT)}
+        )
     checked, refused = [], []
     for choice in choices:
         try:
-            record, household, _ = _check(
+            record, household, _unused = _check(
                 session,
                 member,
                 choice.kind,
@@ -768,7 +797,7 @@ def approve_many(
             continue
         checked.append((choice.kind, record, household))
     if refused:
-        raise ReviewRefused("Chưa duyệt hồ sơ nào. " + " ".join(dict.fromkeys(refused)))
+        raise ReviewRefused(_("Chưa duyệt hồ sơ nào. ") + " ".join(dict.fromkeys(refused)))
     return [
         _apply(session, member, kind, record, household, ReviewState.approved, "", now)
         for kind, record, household in checked
@@ -886,7 +915,7 @@ def history(
             )
         )
     entries.sort(key=lambda entry: entry[:2])
-    return [entry for _, _, entry in entries]
+    return [entry for _unused, _unused, entry in entries]
 
 
 @dataclass(frozen=True)
@@ -913,13 +942,13 @@ def household_records(
     `only_reviewed` keeps those with at least one decision or revision."""
     records: list[tuple[RecordKind, Any, str]] = []
     if household.proposed_by_id is not None:
-        records.append((RecordKind.household, household, f"Hộ {household.label}"))
+        records.append((RecordKind.household, household, _("Hộ %(label)s", label=household.label)))
     for edit in session.exec(
         select(HouseholdEdit)
         .where(HouseholdEdit.household_id == household.id)
         .order_by(col(HouseholdEdit.id))
     ).all():
-        records.append((RecordKind.household_edit, edit, "Sửa thông tin hộ"))
+        records.append((RecordKind.household_edit, edit, _("Sửa thông tin hộ")))
     for resident in session.exec(
         select(Resident)
         .where(Resident.household_id == household.id, col(Resident.added_by_id).is_not(None))
@@ -939,7 +968,7 @@ def household_records(
         decided = set(
             session.exec(
                 select(ReviewDecision.record_kind, ReviewDecision.record_id).where(
-                    col(ReviewDecision.record_id).in_({r.id for _, r, _ in records})
+                    col(ReviewDecision.record_id).in_({r.id for _kind, r, _title in records})
                 )
             ).all()
         )
@@ -989,7 +1018,7 @@ def reviewed_records(
     if not ids:
         return {}
     records: list[tuple[int | None, RecordKind, Any, str]] = [
-        (h.id, RecordKind.household, h, f"Hộ {h.label}")
+        (h.id, RecordKind.household, h, _("Hộ %(label)s", label=h.label))
         for h in households
         if h.proposed_by_id is not None
     ]
@@ -998,7 +1027,7 @@ def reviewed_records(
         .where(col(HouseholdEdit.household_id).in_(ids))
         .order_by(col(HouseholdEdit.id))
     ).all():
-        records.append((edit.household_id, RecordKind.household_edit, edit, "Sửa thông tin hộ"))
+        records.append((edit.household_id, RecordKind.household_edit, edit, _("Sửa thông tin hộ")))
     for resident in session.exec(
         select(Resident)
         .where(col(Resident.household_id).in_(ids), col(Resident.added_by_id).is_not(None))
@@ -1015,7 +1044,11 @@ def reviewed_records(
     latest: dict[tuple[RecordKind, int], ReviewDecision] = {}
     for made in session.exec(
         select(ReviewDecision)
-        .where(col(ReviewDecision.record_id).in_({record.id for _, _, record, _ in records}))
+        .where(
+            col(ReviewDecision.record_id).in_(
+                {record.id for _household, _kind, record, _title in records}
+            )
+        )
         .order_by(col(ReviewDecision.revision), col(ReviewDecision.at), col(ReviewDecision.id))
     ).all():
         latest[(RecordKind(made.record_kind), made.record_id)] = made
@@ -1108,7 +1141,7 @@ def returned(session: Session, member: Member) -> list[ReturnedEntry]:
         select(ReviewDecision)
         .where(
             ReviewDecision.decision == ReviewState.returned,
-            col(ReviewDecision.record_id).in_({r.id for _, r, _ in found}),
+            col(ReviewDecision.record_id).in_({r.id for _unused, r, _unused in found}),
         )
         .order_by(col(ReviewDecision.at), col(ReviewDecision.id))
     ).all():
@@ -1169,7 +1202,7 @@ def find_returned(
     for entry in returned(session, member):
         if entry.kind is kind and entry.record.uuid == record_uuid:
             return entry
-    raise NotFound("Không có hồ sơ bị trả lại này (có thể đã được sửa và gửi lại).")
+    raise NotFound(_("Không có hồ sơ bị trả lại này (có thể đã được sửa và gửi lại)."))
 
 
 # --- resubmission (through the outbox: fieldkit.sync kind "revision") -----------------------
@@ -1179,7 +1212,7 @@ def _find_by_uuid(session: Session, kind: RecordKind, record_uuid: str) -> Any:
     model = MODELS[kind]
     record = session.exec(select(model).where(model.uuid == record_uuid)).first()
     if record is None:
-        raise NotFound("Không tìm thấy hồ sơ cần sửa. Có thể hồ sơ đã bị xóa.")
+        raise NotFound(_("Không tìm thấy hồ sơ cần sửa. Có thể hồ sơ đã bị xóa."))
     return record
 
 
@@ -1255,8 +1288,10 @@ def _revise(session: Session, kind: RecordKind, record: Any, parsed: Any, now: d
         if not changes:
             raise Invalid(
                 {
-                    "form": "Bản sửa không còn thay đổi gì so với thông tin cũ của hộ. "
-                    "Nếu không cần sửa hộ nữa, hãy báo xã từ chối thay đổi này."
+                    "form": _(
+                        "Bản sửa không còn thay đổi gì so với thông tin cũ của hộ. "
+                        "Nếu không cần sửa hộ nữa, hãy báo xã từ chối thay đổi này."
+                    )
                 }
             )
         record.changes = changes
@@ -1297,25 +1332,33 @@ def resubmit(
             session, member, _household_id(RecordKind(stored.record_kind), record)
         )
         if stored.fingerprint != fingerprint:
-            raise SyncConflict("Bản sửa này đã được gửi trước đó với nội dung khác.")
+            raise SyncConflict(_("Bản sửa này đã được gửi trước đó với nội dung khác."))
         return _household_id(RecordKind(stored.record_kind), record), False
     record = _find_by_uuid(session, kind, record_uuid)
     household_id = _household_id(kind, record)
     policy.require_household(session, member, household_id)
     if not policy.can_fix_returned(member, maker_id(kind, record)):
-        raise Forbidden("Chỉ người đã gửi hồ sơ này hoặc tổ trưởng của thôn được sửa và gửi lại.")
+        raise Forbidden(
+            _("Chỉ người đã gửi hồ sơ này hoặc tổ trưởng của thôn được sửa và gửi lại.")
+        )
     what = KIND_LABELS[kind]
     if record.review_state is ReviewState.rejected:
-        raise ReviewRefused(f"{what} này đã bị xã từ chối nên không gửi lại được.")
+        raise ReviewRefused(_("%(what)s này đã bị xã từ chối nên không gửi lại được.", what=what))
     if record.review_state is ReviewState.approved:
-        raise ReviewRefused(f"{what} này đã được xã duyệt; không cần gửi lại.")
+        raise ReviewRefused(_("%(what)s này đã được xã duyệt; không cần gửi lại.", what=what))
     if record.revision != base_revision:
         raise SyncConflict(
-            f"{what} này đã có bản sửa mới hơn (lần {record.revision}). Mở lại "
-            "mục Bị trả lại để sửa bản mới nhất."
+            _(
+                (
+                    "%(what)s này đã có bản sửa mới hơn (lần %(revision)s). Mở lại mục Bị trả "
+                    "lại để sửa bản mới nhất."
+                ),
+                what=what,
+                revision=record.revision,
+            )
         )
     if record.review_state is not ReviewState.returned:
-        raise ReviewRefused(f"{what} này không bị trả lại nên không cần gửi lại.")
+        raise ReviewRefused(_("%(what)s này không bị trả lại nên không cần gửi lại.", what=what))
     parsed, content = _parse_content(session, kind, record, data, now)
     if (
         record.revision == 1
@@ -1395,9 +1438,12 @@ class DuplicatePair:
 
     @property
     def reason(self) -> str:
-        return (
-            f"Trùng với lượt thăm lúc {self.original_time} "
-            "(cùng hộ, người thăm, kết quả và dòng hỗ trợ)."
+        return _(
+            (
+                "Trùng với lượt thăm lúc %(original_time)s (cùng hộ, người thăm, kết quả và dòng "
+                "hỗ trợ)."
+            ),
+            original_time=self.original_time,
         )
 
 
@@ -1414,7 +1460,7 @@ def possible_duplicate_visits(
     since (then nothing is doubled any more). Deciding the flagged visit, either way, takes
     the pair off the list. Commune staff and the admin only."""
     if not policy.can_review(member):
-        raise Forbidden("Chỉ công chức xã được duyệt hồ sơ.")
+        raise Forbidden(_("Chỉ công chức xã được duyệt hồ sơ."))
     statement = (
         select(VisitDuplicate, Visit, Household, Village.name)
         .join(Visit, col(Visit.id) == VisitDuplicate.visit_id)
@@ -1435,7 +1481,9 @@ def possible_duplicate_visits(
         {
             v.id: v
             for v in session.exec(
-                select(Visit).where(col(Visit.id).in_({flag.original_id for flag, *_ in rows}))
+                select(Visit).where(
+                    col(Visit.id).in_({flag.original_id for flag, *_unused in rows})
+                )
             )
         }
         if rows
@@ -1448,7 +1496,9 @@ def possible_duplicate_visits(
     ][:limit]
     if not rows:
         return []
-    shown = [visit for _, visit, _, _ in rows] + [originals[f.original_id] for f, *_ in rows]
+    shown = [visit for _flag, visit, _household, _village in rows] + [
+        originals[f.original_id] for f, *_unused in rows
+    ]
     known = _Preloaded.load(session, [(RecordKind.visit, visit) for visit in shown])
     volunteers = {
         m.id: m

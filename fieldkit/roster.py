@@ -22,6 +22,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from fieldkit import audit, communes, forms, members, policy
+from fieldkit.i18n import _
 from fieldkit.imports import (
     PREVIEW_REFUSED,
     PREVIEW_SAMPLES,
@@ -101,29 +102,41 @@ def _rows(
     found, refused = [], []
     seen: dict[str, int] = {}
     if len(table.rows) > MAX_ROSTER:
-        return [], [(table.header_line, f"Danh sách quá {MAX_ROSTER} người; hãy chia nhỏ.")]
+        return [], [
+            (
+                table.header_line,
+                _("Danh sách quá %(MAX_ROSTER)s người; hãy chia nhỏ.", MAX_ROSTER=MAX_ROSTER),
+            )
+        ]
     for line, cells in _without_footer(table.rows, mapping, "name", []):
         values = {name: cells[i] for i, name in enumerate(mapping) if name and i < len(cells)}
         c = forms.Collector()
         name = cell_text(
-            c, "name", values.get("name"), label="họ tên", max_length=100, required=True
+            c, "name", values.get("name"), label=_("họ tên"), max_length=100, required=True
         )
         phone = phone_of(c, "phone", values.get("phone"))
         if phone is None and "phone" not in c.errors:
             c.add(
                 "phone",
-                "Cần số điện thoại: Fieldkit nhận ra từng người bằng số điện thoại khi đưa "
-                "vào lại.",
+                _(
+                    "Cần số điện thoại: Fieldkit nhận ra từng người bằng số điện thoại khi đưa "
+                    "vào lại."
+                ),
             )
         role = ROLE_WORDS.get(header_key(as_text(values.get("role")) or ""))
         if role is None:
-            c.add("role", "Vai trò ghi Thành viên, Tổ trưởng hoặc Công chức xã.")
+            c.add("role", _("Vai trò ghi Thành viên, Tổ trưởng hoặc Công chức xã."))
         village_id = None
-        village_text = cell_text(c, "village", values.get("village"), label="thôn", max_length=80)
+        village_text = cell_text(
+            c, "village", values.get("village"), label=_("thôn"), max_length=80
+        )
         if village_text:
             village = villages.find(village_text)
             if village is None:
-                c.add("village", f"Thôn “{village_text}” chưa có trong xã.")
+                c.add(
+                    "village",
+                    _("Thôn “%(village_text)s” chưa có trong xã.", village_text=village_text),
+                )
             else:
                 village_id = village.id
         elif default_id in villages.by_id:
@@ -131,16 +144,16 @@ def _rows(
         if role is not None and not policy.needs_village(role):
             village_id = None
         elif role is not None and village_id is None and "village" not in c.errors:
-            c.add("village", "Thành viên và tổ trưởng phải thuộc một thôn: ghi thôn.")
+            c.add("village", _("Thành viên và tổ trưởng phải thuộc một thôn: ghi thôn."))
         if role is not None and not c.errors and not _may_bring(importer, role, village_id):
             c.add(
                 "role",
-                "Tổ trưởng chỉ đưa vào thành viên Tổ CNSCĐ của thôn mình."
+                _("Tổ trưởng chỉ đưa vào thành viên Tổ CNSCĐ của thôn mình.")
                 if importer.member is not None and policy.leads_team(importer.member)
-                else "Bạn không được đưa người với vai trò này vào.",
+                else _("Bạn không được đưa người với vai trò này vào."),
             )
         if phone and phone in seen and not c.errors:
-            c.add("phone", f"Số điện thoại trùng với dòng {seen[phone]}.")
+            c.add("phone", _("Số điện thoại trùng với dòng %(value)s.", value=seen[phone]))
         if c.errors:
             refused.append((line, " ".join(dict.fromkeys(c.errors.values()))))
             continue
@@ -182,7 +195,7 @@ def plan(
             continue
         if policy.is_commune_admin(member):
             refused.append(
-                (row.line, "Số điện thoại này là của quản trị xã; không đổi từ danh sách.")
+                (row.line, _("Số điện thoại này là của quản trị xã; không đổi từ danh sách."))
             )
             continue
         if (
@@ -190,7 +203,9 @@ def plan(
             and importer.member.id != member.id
             and not policy.can_manage_member(importer.member, member)
         ):
-            refused.append((row.line, "Số điện thoại này đã là của một người bạn không quản lý."))
+            refused.append(
+                (row.line, _("Số điện thoại này đã là của một người bạn không quản lý."))
+            )
             continue
         changes: dict[str, tuple[Any, Any]] = {}
         if member.name != row.name:
@@ -200,8 +215,14 @@ def plan(
                 refused.append(
                     (
                         row.line,
-                        f"{member.name} đã có trong xã với vai trò {ROLES[member.role]}; chỉ "
-                        "công chức xã đổi vai trò hoặc thôn.",
+                        _(
+                            (
+                                "%(name)s đã có trong xã với vai trò %(value)s; chỉ công chức xã "
+                                "đổi vai trò hoặc thôn."
+                            ),
+                            name=member.name,
+                            value=ROLES[member.role],
+                        ),
                     )
                 )
                 continue
@@ -223,7 +244,7 @@ def _counts(planned: list[Planned], refused: list) -> dict[str, int]:
     }
 
 
-_FIELD_LABELS = {"name": "Họ tên", "role": "Vai trò", "village_id": "Thôn"}
+_FIELD_LABELS = {"name": _("Họ tên"), "role": _("Vai trò"), "village_id": _("Thôn")}
 
 
 def preview(session: Session, batch: ImportBatch, importer: Importer, *, now) -> dict[str, Any]:
@@ -315,7 +336,7 @@ def run(session: Session, batch: ImportBatch, importer: Importer, *, now: dateti
         elif item.changes:
             member = session.get(Member, item.member_id)
             assert member is not None and member.id is not None  # planned from a stored member
-            for name, (_, after) in item.changes.items():
+            for name, (_unused, after) in item.changes.items():
                 setattr(member, name, Role(after) if name == "role" else after)
             session.add(member)
             session.add(
@@ -323,8 +344,8 @@ def run(session: Session, batch: ImportBatch, importer: Importer, *, now: dateti
                     batch,
                     member.id,
                     False,
-                    {name: before for name, (before, _) in item.changes.items()},
-                    {name: after for name, (_, after) in item.changes.items()},
+                    {name: before for name, (before, _unused) in item.changes.items()},
+                    {name: after for name, (_unused, after) in item.changes.items()},
                 )
             )
             for name, action in (("role", "role_changed"), ("village_id", "village_changed")):
@@ -400,9 +421,9 @@ def undo_blockers(session: Session, batch: ImportBatch) -> list[str]:
     if signed:
         names = session.exec(select(Member.name).where(col(Member.id).in_(signed))).all()
         return [
-            "Không hoàn tác được: "
+            _("Không hoàn tác được: ")
             + ", ".join(sorted(names))
-            + " đã đăng nhập. Nếu cần, cho thôi tham gia trên trang Thành viên."
+            + _(" đã đăng nhập. Nếu cần, cho thôi tham gia trên trang Thành viên.")
         ]
     return []
 

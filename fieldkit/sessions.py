@@ -23,6 +23,7 @@ from typing import TypeGuard
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
+from fieldkit.i18n import _
 from fieldkit.models import Member, PasskeyChallenge, PushSubscription, Tally, WebSession
 
 LIFETIME = timedelta(days=30)
@@ -44,10 +45,10 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
 
 # How a session was opened, as the account page says it ("Đăng nhập 08:15 02/12 bằng mã").
 METHODS = {
-    "passkey": "bằng khóa truy cập",
-    "link": "bằng liên kết",
-    "link+passkey": "bằng liên kết mời",
-    "code": "bằng mã",
+    "passkey": _("bằng khóa truy cập"),
+    "link": _("bằng liên kết"),
+    "link+passkey": _("bằng liên kết mời"),
+    "code": _("bằng mã"),
 }
 
 
@@ -235,7 +236,7 @@ def device_name(user_agent: str) -> str:
             )
             if key in ua
         ),
-        "Thiết bị",
+        _("Thiết bị"),
     )
     browser = next(
         (

@@ -29,7 +29,7 @@ import io
 import re
 import unicodedata
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
@@ -483,7 +483,7 @@ def _table(numbered: Iterator[tuple[int, list[Any]]], sheet_name: str) -> Table:
 def workbook(
     sheets: list[tuple[str, list[str], list[list[Any]]]],
     *,
-    choices: dict[str, list[str]] | None = None,
+    choices: Mapping[str, Sequence[str]] | None = None,
     notes: list[str] | None = None,
     widths: dict[str, int] | None = None,
 ) -> bytes:

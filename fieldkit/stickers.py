@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 from fieldkit import audit, policy
 from fieldkit.assignments import leading_number
 from fieldkit.errors import NotFound
+from fieldkit.i18n import _
 from fieldkit.models import Household, Member, ReviewState, Sticker, Village
 
 TOKEN_BYTES = 16
@@ -132,10 +133,10 @@ def open_sticker(session: Session, member: Member, token: str) -> Household:
     malformed, unknown or revoked is NotFound — all three alike, so a guesser learns
     nothing; a household outside the member's scope is Forbidden, as on its page."""
     if not TOKEN_SHAPE.fullmatch(token or ""):
-        raise NotFound("Mã dán cửa không hợp lệ.")
+        raise NotFound(_("Mã dán cửa không hợp lệ."))
     sticker = session.exec(
         select(Sticker).where(Sticker.token == token, col(Sticker.revoked_at).is_(None))
     ).first()
     if sticker is None:
-        raise NotFound("Mã dán cửa không hợp lệ hoặc đã được thay.")
+        raise NotFound(_("Mã dán cửa không hợp lệ hoặc đã được thay."))
     return policy.require_household(session, member, sticker.household_id)

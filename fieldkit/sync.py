@@ -48,6 +48,7 @@ from fieldkit import forms, households, policy, prefetch, privacy, review, visit
 from fieldkit.db import begin_write
 from fieldkit.errors import DomainError, Forbidden, Invalid, NotFound, SyncConflict
 from fieldkit.households import HouseholdIn, ResidentIn
+from fieldkit.i18n import _
 from fieldkit.models import Household, Member, RecordKind, Resident
 from fieldkit.visits import VisitIn
 
@@ -128,17 +129,17 @@ class ItemResult:
 
 
 STORED = {
-    Kind.visit: "Đã lưu lượt thăm. Lượt thăm đang chờ xã duyệt.",
-    Kind.resident: "Đã lưu nhân khẩu. Nhân khẩu đang chờ xã duyệt.",
-    Kind.household: "Đã lưu hộ mới. Hộ đang chờ xã duyệt.",
-    Kind.household_edit: "Đã lưu thông tin hộ.",
-    Kind.consent: "Đã ghi nhận sự đồng ý của hộ.",
-    Kind.revision: "Đã gửi lại bản sửa. Hồ sơ đang chờ xã duyệt lại.",
+    Kind.visit: _("Đã lưu lượt thăm. Lượt thăm đang chờ xã duyệt."),
+    Kind.resident: _("Đã lưu nhân khẩu. Nhân khẩu đang chờ xã duyệt."),
+    Kind.household: _("Đã lưu hộ mới. Hộ đang chờ xã duyệt."),
+    Kind.household_edit: _("Đã lưu thông tin hộ."),
+    Kind.consent: _("Đã ghi nhận sự đồng ý của hộ."),
+    Kind.revision: _("Đã gửi lại bản sửa. Hồ sơ đang chờ xã duyệt lại."),
 }
-DUPLICATE = "Máy chủ đã có bản ghi này từ lần gửi trước; không lưu thêm."
-UNCHANGED = "Thông tin hộ không có gì thay đổi."
-INVALID = "Dữ liệu chưa hợp lệ. Sửa các ô được đánh dấu rồi gửi lại."
-UNEXPECTED = (
+DUPLICATE = _("Máy chủ đã có bản ghi này từ lần gửi trước; không lưu thêm.")
+UNCHANGED = _("Thông tin hộ không có gì thay đổi.")
+INVALID = _("Dữ liệu chưa hợp lệ. Sửa các ô được đánh dấu rồi gửi lại.")
+UNEXPECTED = _(
     "Máy chủ gặp lỗi khi lưu mục này nên chưa lưu nó; các mục khác vẫn được lưu. "
     "Hãy gửi lại mục này sau, và báo tổ trưởng nếu lỗi còn lặp lại."
 )
@@ -149,19 +150,28 @@ def parse_batch(body: Any) -> list[SyncItem]:
     Raises BadBatch (BatchTooLarge past MAX_ITEMS) when the body is not such a batch or an
     item has no well-formed UUID to answer under; kinds and payloads are left to ingest()."""
     if not isinstance(body, dict):
-        raise BadBatch('Dữ liệu gửi lên phải là một đối tượng JSON có danh sách "items".')
+        raise BadBatch(_('Dữ liệu gửi lên phải là một đối tượng JSON có danh sách "items".'))
     raw_items = body.get("items")
     if not isinstance(raw_items, list):
-        raise BadBatch('Thiếu danh sách "items" trong dữ liệu gửi lên.')
+        raise BadBatch(_('Thiếu danh sách "items" trong dữ liệu gửi lên.'))
     if len(raw_items) > MAX_ITEMS:
-        raise BatchTooLarge(f"Mỗi lần gửi tối đa {MAX_ITEMS} mục; hãy chia nhỏ rồi gửi lại.")
+        raise BatchTooLarge(
+            _(
+                "Mỗi lần gửi tối đa %(MAX_ITEMS)s mục; hãy chia nhỏ rồi gửi lại.",
+                MAX_ITEMS=MAX_ITEMS,
+            )
+        )
     items = []
     for position, raw in enumerate(raw_items, start=1):
         if not isinstance(raw, dict):
-            raise BadBatch(f"Mục thứ {position} không phải là một đối tượng JSON.")
+            raise BadBatch(
+                _("Mục thứ %(position)s không phải là một đối tượng JSON.", position=position)
+            )
         item_id = raw.get("id")
         if not isinstance(item_id, str) or not _UUID.fullmatch(item_id):
-            raise BadBatch(f"Mục thứ {position} không có mã (id) UUID hợp lệ.")
+            raise BadBatch(
+                _("Mục thứ %(position)s không có mã (id) UUID hợp lệ.", position=position)
+            )
         items.append(SyncItem(id=item_id, kind=raw.get("kind"), payload=raw.get("payload")))
     return items
 
@@ -300,7 +310,7 @@ def ingest_one(session: Session, item: SyncItem, *, member: Member, now: datetim
     try:
         policy.require_can_record(member)
         if not isinstance(item.kind, str) or item.kind not in Kind.__members__:
-            raise Invalid({"kind": "Loại bản ghi không được hỗ trợ. Hãy cập nhật ứng dụng."})
+            raise Invalid({"kind": _("Loại bản ghi không được hỗ trợ. Hãy cập nhật ứng dụng.")})
         kind = Kind(item.kind)
         data = _payload(item)
         household_id, created, message = _INGEST[kind](session, data, member=member, now=now)
@@ -327,7 +337,7 @@ def ingest_one(session: Session, item: SyncItem, *, member: Member, now: datetim
 def _payload(item: SyncItem) -> dict[str, Any]:
     """The payload with its `uuid` the item's id, which it must equal when it gives one."""
     if not isinstance(item.payload, Mapping):
-        raise Invalid({"payload": "Nội dung của mục gửi lên không hợp lệ."})
+        raise Invalid({"payload": _("Nội dung của mục gửi lên không hợp lệ.")})
     data = dict(item.payload)
     item_uuid = item.id.lower()
     given = data.get("uuid")
@@ -336,7 +346,7 @@ def _payload(item: SyncItem) -> dict[str, Any]:
         given_uuid = c.field("uuid", lambda: forms.uuid(given))
         c.raise_if_any()
         if given_uuid != item_uuid:
-            raise Invalid({"uuid": "Mã bản ghi không khớp với mã của mục gửi lên."})
+            raise Invalid({"uuid": _("Mã bản ghi không khớp với mã của mục gửi lên.")})
     data["uuid"] = item_uuid
     return data
 
@@ -429,20 +439,21 @@ def _revision(
     policy.require_can_record(member)
     c = forms.Collector()
     record_kind = c.field(
-        "record_kind", lambda: forms.choice(data.get("record_kind"), RecordKind, label="loại hồ sơ")
+        "record_kind",
+        lambda: forms.choice(data.get("record_kind"), RecordKind, label=_("loại hồ sơ")),
     )
     record_uuid = c.field("record_uuid", lambda: forms.uuid(data.get("record_uuid")))
     base_revision = c.field(
         "base_revision",
         lambda: forms.integer(
-            data.get("base_revision"), label="lần sửa", minimum=1, maximum=10**6, required=True
+            data.get("base_revision"), label=_("lần sửa"), minimum=1, maximum=10**6, required=True
         ),
     )
     c.raise_if_any()
     # Each was refused (an error kept) when missing.
     assert record_kind is not None and record_uuid is not None and base_revision is not None
     if record_kind is RecordKind.visit:
-        data, _ = _with_resident_ids(session, data, c)
+        data, _unused = _with_resident_ids(session, data, c)
         c.raise_if_any()
     try:
         household_id, created = review.resubmit(
@@ -494,7 +505,8 @@ def _household_ref(session: Session, data: Mapping[str, Any], c: forms.Collector
     by_id = by_uuid = None
     if not _blank(raw_id):
         by_id = c.field(
-            "household_id", lambda: forms.integer(raw_id, label="mã hộ", minimum=1, maximum=_MAX_ID)
+            "household_id",
+            lambda: forms.integer(raw_id, label=_("mã hộ"), minimum=1, maximum=_MAX_ID),
         )
     if not _blank(raw_uuid):
         household_uuid = c.field("household_uuid", lambda: forms.uuid(raw_uuid))
@@ -505,12 +517,15 @@ def _household_ref(session: Session, data: Mapping[str, Any], c: forms.Collector
             if by_uuid is None:
                 c.add(
                     "household_uuid",
-                    "Máy chủ chưa có hộ này. Hộ mới phải được gửi và lưu trước các bản ghi của hộ.",
+                    _(
+                        "Máy chủ chưa có hộ này. Hộ mới phải được gửi và lưu trước các bản "
+                        "ghi của hộ."
+                    ),
                 )
     if _blank(raw_id) and _blank(raw_uuid):
-        c.add("household_id", "Thiếu hộ. Hãy mở lại trang của hộ rồi nhập lại.")
+        c.add("household_id", _("Thiếu hộ. Hãy mở lại trang của hộ rồi nhập lại."))
     if by_id is not None and by_uuid is not None and by_id != by_uuid:
-        c.add("household_uuid", "Mã hộ và mã UUID của hộ không khớp nhau.")
+        c.add("household_uuid", _("Mã hộ và mã UUID của hộ không khớp nhau."))
     return by_id if by_id is not None else by_uuid
 
 
@@ -537,7 +552,7 @@ def _with_resident_ids(
 
     wanted = {
         prefix: c.field(prefix + "resident_uuid", partial(forms.uuid, raw))
-        for prefix, _, _, raw in refs
+        for prefix, _line, _id_key, raw in refs
     }
     uuids = {value for value in wanted.values() if value is not None}
     known = (
@@ -550,7 +565,7 @@ def _with_resident_ids(
         else {}
     )
     unresolved = set()
-    for prefix, line, id_key, _ in refs:
+    for prefix, line, id_key, _unused in refs:
         resident_uuid = wanted[prefix]
         resident_id = known.get(resident_uuid) if resident_uuid is not None else None
         given = line.get(id_key)
@@ -558,10 +573,10 @@ def _with_resident_ids(
             unresolved.add(prefix)
             c.add(
                 prefix + "resident_uuid",
-                "Máy chủ chưa có người này. Nhân khẩu mới phải được gửi và lưu trước lượt thăm.",
+                _("Máy chủ chưa có người này. Nhân khẩu mới phải được gửi và lưu trước lượt thăm."),
             )
         elif _blank(given) or str(given).strip() == str(resident_id):
             line[id_key] = resident_id
         else:
-            c.add(prefix + "resident_uuid", "Mã người được hỗ trợ và mã UUID không khớp nhau.")
+            c.add(prefix + "resident_uuid", _("Mã người được hỗ trợ và mã UUID không khớp nhau."))
     return data, unresolved

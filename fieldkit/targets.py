@@ -23,6 +23,7 @@ from sqlmodel import Session, col, select
 
 from fieldkit import audit, forms, policy
 from fieldkit.errors import Invalid
+from fieldkit.i18n import _
 from fieldkit.indicators import LABELS
 from fieldkit.models import Commune, Member, ProvinceTarget, Target, Village
 
@@ -153,7 +154,7 @@ def targets_in_period(
 
 # --- periods ---------------------------------------------------------------------------------
 
-PRESETS = {"year": "Năm nay", "quarter": "Quý này", "month": "Tháng này"}
+PRESETS = {"year": _("Năm nay"), "quarter": _("Quý này"), "month": _("Tháng này")}
 
 
 def preset_period(preset: str, today: date) -> tuple[date, date]:
@@ -179,15 +180,17 @@ def parse_period(start: Any, end: Any) -> tuple[date, date]:
     """Two typed dates ("2026-01-01") as a period; Invalid with a message per field."""
     errors = forms.Collector()
     period_start = errors.field(
-        "period_start", lambda: forms.calendar_date(start, label="ngày bắt đầu")
+        "period_start", lambda: forms.calendar_date(start, label=_("ngày bắt đầu"))
     )
-    period_end = errors.field("period_end", lambda: forms.calendar_date(end, label="ngày kết thúc"))
+    period_end = errors.field(
+        "period_end", lambda: forms.calendar_date(end, label=_("ngày kết thúc"))
+    )
     if period_start is None and "period_start" not in errors.errors:
-        errors.add("period_start", "Vui lòng nhập ngày bắt đầu.")
+        errors.add("period_start", _("Vui lòng nhập ngày bắt đầu."))
     if period_end is None and "period_end" not in errors.errors:
-        errors.add("period_end", "Vui lòng nhập ngày kết thúc.")
+        errors.add("period_end", _("Vui lòng nhập ngày kết thúc."))
     if period_start and period_end and period_start > period_end:
-        errors.add("period_end", "Ngày kết thúc phải từ ngày bắt đầu trở đi.")
+        errors.add("period_end", _("Ngày kết thúc phải từ ngày bắt đầu trở đi."))
     errors.raise_if_any()
     assert period_start is not None and period_end is not None
     return period_start, period_end
@@ -197,7 +200,7 @@ def parse_value(value: Any) -> int | None:
     """A target as typed: a whole number ≥ 0, or blank (no target). Invalid otherwise."""
     errors = forms.Collector()
     number = errors.field(
-        "value", lambda: forms.integer(value, label="chỉ tiêu", minimum=0, maximum=MAX_VALUE)
+        "value", lambda: forms.integer(value, label=_("chỉ tiêu"), minimum=0, maximum=MAX_VALUE)
     )
     errors.raise_if_any()
     return number
@@ -217,11 +220,11 @@ def _check(
     policy.require_can_set_targets(member)
     errors: dict[str, str] = {}
     if indicator not in LABELS:
-        errors["indicator"] = "Chỉ số này không có trong danh sách chỉ tiêu."
+        errors["indicator"] = _("Chỉ số này không có trong danh sách chỉ tiêu.")
     if village_id is not None:
         village = session.get(Village, village_id)
         if village is None or village.commune_id != member.commune_id:
-            errors["village_id"] = "Thôn này không thuộc xã của bạn."
+            errors["village_id"] = _("Thôn này không thuộc xã của bạn.")
     try:
         period = parse_period(period_start, period_end)
     except Invalid as invalid:
@@ -311,7 +314,7 @@ def set_target(
     try:
         number = parse_value(value)
         if number is None:
-            errors.setdefault("value", "Vui lòng nhập chỉ tiêu.")
+            errors.setdefault("value", _("Vui lòng nhập chỉ tiêu."))
     except Invalid as invalid:
         errors.update(invalid.errors)
     if errors:

@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from fieldkit import forms, prefetch
 from fieldkit.errors import Invalid, SyncConflict
 from fieldkit.households import refresh_summary, refuse_if_erased
+from fieldkit.i18n import _
 from fieldkit.models import (
     Assistance,
     Device,
@@ -83,42 +84,50 @@ class VisitIn:
             uuid=c.field("uuid", lambda: forms.uuid(data.get("uuid"))),
             visited_at=c.field(
                 "visited_at",
-                lambda: forms.local_datetime(data.get("visited_at"), label="thời gian thăm"),
+                lambda: forms.local_datetime(data.get("visited_at"), label=_("thời gian thăm")),
             ),
             outcome=c.field(
                 "outcome",
-                lambda: forms.choice(data.get("outcome"), Outcome, label="kết quả chuyến thăm"),
+                lambda: forms.choice(data.get("outcome"), Outcome, label=_("kết quả chuyến thăm")),
             ),
             notes=c.field(
                 "notes",
                 lambda: forms.refuse_secrets(
-                    forms.text(data.get("notes"), required=False, label="ghi chú", max_length=2000)
+                    forms.text(
+                        data.get("notes"), required=False, label=_("ghi chú"), max_length=2000
+                    )
                 ),
             ),
             follow_up_on=c.field(
                 "follow_up_on",
-                lambda: forms.calendar_date(data.get("follow_up_on"), label="ngày hẹn quay lại"),
+                lambda: forms.calendar_date(data.get("follow_up_on"), label=_("ngày hẹn quay lại")),
             ),
             smartphones=c.field(
                 "smartphones",
                 lambda: forms.integer(
-                    data.get("smartphones"), label="số điện thoại thông minh", minimum=0, maximum=30
+                    data.get("smartphones"),
+                    label=_("số điện thoại thông minh"),
+                    minimum=0,
+                    maximum=30,
                 ),
             ),
             internet_at_home=c.field(
                 "internet_at_home",
-                lambda: forms.yes_no(data.get("internet_at_home"), label="Internet tại nhà"),
+                lambda: forms.yes_no(data.get("internet_at_home"), label=_("Internet tại nhà")),
             ),
         )
         lines: list[AssistanceIn | None] = []
         prefixes: list[str] = []
         if "lines" in data and not isinstance(data.get("lines"), list):
-            c.add("lines", "Danh sách dòng hỗ trợ không hợp lệ.")
+            c.add("lines", _("Danh sách dòng hỗ trợ không hợp lệ."))
         for prefix, raw in _raw_lines(data):
             if all(forms._blank(raw.get(k)) for k in ("resident_id", "service_code")):
                 continue  # an untouched empty line of the form
             if len(lines) >= MAX_LINES:
-                c.add("lines", f"Một lượt thăm có tối đa {MAX_LINES} dòng hỗ trợ.")
+                c.add(
+                    "lines",
+                    _("Một lượt thăm có tối đa %(MAX_LINES)s dòng hỗ trợ.", MAX_LINES=MAX_LINES),
+                )
                 break
             prefixes.append(prefix)
             lines.append(_parse_line(c, prefix, raw))
@@ -182,7 +191,7 @@ def _parse_line(c: forms.Collector, prefix: str, raw: Mapping[str, Any]) -> Assi
         prefix + "resident_id",
         lambda: forms.integer(
             raw.get("resident_id"),
-            label="người được hỗ trợ",
+            label=_("người được hỗ trợ"),
             minimum=1,
             maximum=2**62,
             required=True,
@@ -190,29 +199,31 @@ def _parse_line(c: forms.Collector, prefix: str, raw: Mapping[str, Any]) -> Assi
     )
     service_code = c.field(
         prefix + "service_code",
-        lambda: forms.text(raw.get("service_code"), required=True, label="dịch vụ", max_length=40),
+        lambda: forms.text(
+            raw.get("service_code"), required=True, label=_("dịch vụ"), max_length=40
+        ),
     )
     result = c.field(
-        prefix + "result", lambda: forms.choice(raw.get("result"), Result, label="kết quả")
+        prefix + "result", lambda: forms.choice(raw.get("result"), Result, label=_("kết quả"))
     )
     reason = c.field(
         prefix + "reason",
-        lambda: forms.choice(raw.get("reason"), Reason, label="lý do", required=False),
+        lambda: forms.choice(raw.get("reason"), Reason, label=_("lý do"), required=False),
     )
     device = c.field(
         prefix + "device",
-        lambda: forms.choice(raw.get("device"), Device, label="máy dùng", required=False),
+        lambda: forms.choice(raw.get("device"), Device, label=_("máy dùng"), required=False),
     )
     dossier_no = c.field(
         prefix + "dossier_no",
         lambda: forms.refuse_secrets(
-            forms.text(raw.get("dossier_no"), required=False, label="mã hồ sơ", max_length=40)
+            forms.text(raw.get("dossier_no"), required=False, label=_("mã hồ sơ"), max_length=40)
         ),
     )
     if dossier_no and not _DOSSIER.match(dossier_no):
-        c.add(prefix + "dossier_no", "Mã hồ sơ chỉ gồm chữ, số và các dấu . - /")
+        c.add(prefix + "dossier_no", _("Mã hồ sơ chỉ gồm chữ, số và các dấu . - /"))
     if result in (Result.failed, Result.referred) and reason is None:
-        c.add(prefix + "reason", "Cho biết lý do khi chưa làm được hoặc phải chuyển tiếp.")
+        c.add(prefix + "reason", _("Cho biết lý do khi chưa làm được hoặc phải chuyển tiếp."))
     if resident_id is None or service_code is None or result is None:
         return None
     return AssistanceIn(
@@ -241,7 +252,7 @@ def log_visit(
     if stored is not None:
         require_household(session, volunteer, stored.household_id)
         if stored.fingerprint != fingerprint:
-            raise SyncConflict("Lượt thăm này đã được gửi trước đó với nội dung khác.")
+            raise SyncConflict(_("Lượt thăm này đã được gửi trước đó với nội dung khác."))
         return stored, False
     household = require_household(session, volunteer, visit_in.household_id)
     _check(session, visit_in, household, now)
@@ -334,7 +345,10 @@ def possible_duplicate_of(session: Session, visit: Visit) -> Visit | None:
 
 def duplicate_notice(original: Visit) -> str:
     """What the phone says when its visit was stored but looks like `original`."""
-    return f"Có vẻ trùng với lượt thăm lúc {forms.to_local(original.visited_at):%H:%M}."
+    return _(
+        "Có vẻ trùng với lượt thăm lúc %(to_local)s.",
+        to_local=f"{forms.to_local(original.visited_at):%H:%M}",
+    )
 
 
 def revise_visit(session: Session, visit: Visit, visit_in: VisitIn, *, now: datetime) -> None:
@@ -366,16 +380,16 @@ def _check(session: Session, visit_in: VisitIn, household: Household, now: datet
     errors: dict[str, str] = {}
     refuse_if_erased(household)
     if household.review_state is ReviewState.rejected:
-        raise Invalid({"form": "Hộ này đã bị xã từ chối nên không ghi lượt thăm được."})
+        raise Invalid({"form": _("Hộ này đã bị xã từ chối nên không ghi lượt thăm được.")})
     if visit_in.visited_at > now + CLOCK_SKEW:
-        errors["visited_at"] = "Thời gian thăm không thể ở tương lai."
+        errors["visited_at"] = _("Thời gian thăm không thể ở tương lai.")
     elif visit_in.visited_at < now - OLDEST_VISIT:
-        errors["visited_at"] = "Thời gian thăm đã quá một năm. Kiểm tra lại ngày."
+        errors["visited_at"] = _("Thời gian thăm đã quá một năm. Kiểm tra lại ngày.")
     visit_day = forms.local_today(visit_in.visited_at)
     if visit_in.follow_up_on is not None and visit_in.follow_up_on < visit_day:
-        errors["follow_up_on"] = "Ngày hẹn quay lại phải từ ngày thăm trở đi."
+        errors["follow_up_on"] = _("Ngày hẹn quay lại phải từ ngày thăm trở đi.")
     if visit_in.outcome is not Outcome.met and visit_in.lines:
-        errors["lines"] = "Chỉ ghi dòng hỗ trợ khi đã gặp được người dân."
+        errors["lines"] = _("Chỉ ghi dòng hỗ trợ khi đã gặp được người dân.")
 
     assert household.id is not None  # a stored household
     residents = prefetch.counted_residents(
@@ -386,11 +400,11 @@ def _check(session: Session, visit_in: VisitIn, household: Household, now: datet
     for index, line in enumerate(visit_in.lines):
         prefix = visit_in.line_prefix(index)
         if line.resident_id not in residents:
-            errors[prefix + "resident_id"] = "Người này không thuộc hộ đang thăm."
+            errors[prefix + "resident_id"] = _("Người này không thuộc hộ đang thăm.")
         if line.service_code not in services:
-            errors[prefix + "service_code"] = "Dịch vụ không có trong danh mục."
+            errors[prefix + "service_code"] = _("Dịch vụ không có trong danh mục.")
         if (line.resident_id, line.service_code) in seen:
-            errors[prefix + "service_code"] = "Dòng này trùng người và dịch vụ với dòng trên."
+            errors[prefix + "service_code"] = _("Dòng này trùng người và dịch vụ với dòng trên.")
         seen.add((line.resident_id, line.service_code))
     if errors:
         raise Invalid(errors)

@@ -67,7 +67,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update({k: v for k, v in test_config.items() if k != "FIELDKIT_SETTINGS"})
 
-    from pwa import auth, db, errors, security, template_globals
+    from pwa import auth, db, errors, i18n, security, template_globals
 
     _init_production(app)  # first: request ids and load shedding come before any database use
     db.init_app(app)
@@ -75,7 +75,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     # answered as signed out (401 for the API), not as a CSRF failure.
     auth.init_app(app)
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=lambda: "vi")
+    i18n.init_app(app)
     htmx.init_app(app)
     compress.init_app(app)
     errors.init_app(app)

@@ -30,6 +30,7 @@ from functools import wraps
 
 from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask_babel import lazy_gettext as _l
 
 from fieldkit import audit, sessions
 from fieldkit.db import new_session
@@ -38,7 +39,7 @@ from pwa import db, errors
 from pwa.routes import now
 
 REFUSED_COOKIE = "fieldkit.refused_cookie"
-REFUSED_MESSAGE = "Phiên đăng nhập không hợp lệ hoặc đã hết hạn. Hãy đăng nhập lại."
+REFUSED_MESSAGE = _l("Phiên đăng nhập không hợp lệ hoặc đã hết hạn. Hãy đăng nhập lại.")
 # Kept across a sign-in: a message for the page the person lands on.
 _CARRIED = ("_flashes",)
 

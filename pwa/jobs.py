@@ -25,6 +25,7 @@ import logging
 import threading
 
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 
 from fieldkit import imports
 from fieldkit.db import new_session
@@ -32,7 +33,7 @@ from fieldkit.errors import DomainError, Invalid
 from fieldkit.models import Member, utcnow
 
 log = logging.getLogger(__name__)
-FAILED = "Có lỗi trên máy chủ khi đưa vào; chưa có gì được ghi. Hãy bấm “Đưa vào” lại."
+FAILED = _l("Có lỗi trên máy chủ khi đưa vào; chưa có gì được ghi. Hãy bấm “Đưa vào” lại.")
 
 
 def start_import(app: Flask, batch_id: int, member_id: int) -> threading.Thread:

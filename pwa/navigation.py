@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import g, request, url_for
+from flask_babel import gettext as _
 
 from fieldkit import policy, review
 from fieldkit.models import Member
@@ -37,58 +38,82 @@ def entries(member: Member) -> list[Entry]:
     listed by the policy rule that opens it, then the tabs' places are left out."""
     if policy.is_province_wide(member):
         items = [
-            Entry("Toàn tỉnh", "Các xã cạnh nhau, số liệu tuần", url_for("province.index")),
+            Entry(_("Toàn tỉnh"), _("Các xã cạnh nhau, số liệu tuần"), url_for("province.index")),
             Entry(
-                "Chỉ tiêu của tỉnh", "Chỉ tiêu giao cho từng xã", url_for("province.targets_index")
+                _("Chỉ tiêu của tỉnh"),
+                _("Chỉ tiêu giao cho từng xã"),
+                url_for("province.targets_index"),
             ),
         ]
         if policy.can_manage_province_members(member):
             items.append(
-                Entry("Cán bộ tỉnh", "Mời, cho thôi tham gia", url_for("province.members_index"))
+                Entry(
+                    _("Cán bộ tỉnh"), _("Mời, cho thôi tham gia"), url_for("province.members_index")
+                )
             )
-        items.append(Entry("Tài khoản", "Khóa truy cập, thông báo", url_for("account.index")))
+        items.append(
+            Entry(_("Tài khoản"), _("Khóa truy cập, thông báo, ngôn ngữ"), url_for("account.index"))
+        )
         in_tabs = {tab.url for tab in _tabs(member, returned=0)}
         return [item for item in items if item.url not in in_tabs]
     commune = policy.is_commune_wide(member)
     items = []
     if policy.is_field_member(member):
-        items.append(Entry("Bị trả lại", "Hồ sơ xã trả lại để sửa", url_for("review.returned")))
         items.append(
-            Entry("Hộp thư đi", "Những gì đang chờ gửi, cần xử lý", url_for("offline.outbox_page"))
+            Entry(_("Bị trả lại"), _("Hồ sơ xã trả lại để sửa"), url_for("review.returned"))
+        )
+        items.append(
+            Entry(
+                _("Hộp thư đi"),
+                _("Những gì đang chờ gửi, cần xử lý"),
+                url_for("offline.outbox_page"),
+            )
         )
     if policy.can_manage_members(member):
         items.append(
-            Entry("Thành viên", "Mời, cấp mã, cho thôi tham gia", url_for("members.index"))
+            Entry(_("Thành viên"), _("Mời, cấp mã, cho thôi tham gia"), url_for("members.index"))
         )
     items.append(
-        Entry("Hướng dẫn dịch vụ", "Thẻ hướng dẫn từng bước cho người dân", url_for("guides.index"))
+        Entry(
+            _("Hướng dẫn dịch vụ"),
+            _("Thẻ hướng dẫn từng bước cho người dân"),
+            url_for("guides.index"),
+        )
     )
     if policy.can_assign(member):
-        items.append(Entry("Phân công hộ", "Giao hộ cho thành viên", url_for("assignments.index")))
+        items.append(
+            Entry(_("Phân công hộ"), _("Giao hộ cho thành viên"), url_for("assignments.index"))
+        )
     items.append(
-        Entry("Việc cần quay lại", "Hẹn quay lại, chờ công an mức 2", url_for("followups.index"))
+        Entry(
+            _("Việc cần quay lại"), _("Hẹn quay lại, chờ công an mức 2"), url_for("followups.index")
+        )
     )
-    items.append(Entry("Chỉ tiêu", "Chỉ tiêu theo thôn và cả xã", url_for("targets.index")))
+    items.append(Entry(_("Chỉ tiêu"), _("Chỉ tiêu theo thôn và cả xã"), url_for("targets.index")))
     if member.village_id is not None and policy.can_print_stickers(member):
         items.append(
             Entry(
-                "In mã dán cửa",
-                "Nhãn QR dán cửa cho các hộ của thôn",
+                _("In mã dán cửa"),
+                _("Nhãn QR dán cửa cho các hộ của thôn"),
                 url_for("stickers.village_sheet", village_id=member.village_id),
             )
         )
     if policy.can_import(member):
         items.append(
             Entry(
-                "Đưa dữ liệu vào",
-                "Danh sách hộ, nhân khẩu, danh sách tổ từ Excel",
+                _("Đưa dữ liệu vào"),
+                _("Danh sách hộ, nhân khẩu, danh sách tổ từ Excel"),
                 url_for("imports.index"),
             )
         )
     if commune:
-        items.append(Entry("Nhật ký", "Ai đã làm gì, khi nào", url_for("audit.index")))
-        items.append(Entry("Dữ liệu cá nhân", "Thời hạn lưu giữ", url_for("privacy.settings")))
-    items.append(Entry("Tài khoản", "Khóa truy cập, thông báo", url_for("account.index")))
+        items.append(Entry(_("Nhật ký"), _("Ai đã làm gì, khi nào"), url_for("audit.index")))
+        items.append(
+            Entry(_("Dữ liệu cá nhân"), _("Thời hạn lưu giữ"), url_for("privacy.settings"))
+        )
+    items.append(
+        Entry(_("Tài khoản"), _("Khóa truy cập, thông báo, ngôn ngữ"), url_for("account.index"))
+    )
     in_tabs = {tab.url for tab in _tabs(member, returned=0)}
     return [item for item in items if item.url not in in_tabs]
 
@@ -111,30 +136,30 @@ def _tabs(member: Member, returned: int) -> list[Tab]:
     the overview, the review inbox, household look-up and the team."""
     if policy.is_field_member(member):
         households = Tab(
-            "Hộ dân",
+            _("Hộ dân"),
             url_for("households.index"),
             ("households", "visits"),
             badge=returned,
-            badge_label=f"{returned} hồ sơ bị trả lại",
+            badge_label=_("%(returned)s hồ sơ bị trả lại", returned=returned),
         )
-        followups = Tab("Lịch hẹn", url_for("followups.index"), ("followups",))
-        village = Tab("Thôn", url_for("villages.index"), ("villages",))
+        followups = Tab(_("Lịch hẹn"), url_for("followups.index"), ("followups",))
+        village = Tab(_("Thôn"), url_for("villages.index"), ("villages",))
         if policy.can_assign(member):
-            assignments = Tab("Phân công", url_for("assignments.index"), ("assignments",))
+            assignments = Tab(_("Phân công"), url_for("assignments.index"), ("assignments",))
             tabs = [households, followups, village, assignments]
         else:
-            guides = Tab("Hướng dẫn", url_for("guides.index"), ("guides",))
+            guides = Tab(_("Hướng dẫn"), url_for("guides.index"), ("guides",))
             tabs = [households, followups, guides, village]
     elif policy.is_province_wide(member):
         tabs = [
             Tab(
-                "Toàn tỉnh",
+                _("Toàn tỉnh"),
                 url_for("province.index"),
                 (),
                 endpoints=("province.index", "province.week", "province.commune"),
             ),
             Tab(
-                "Chỉ tiêu",
+                _("Chỉ tiêu"),
                 url_for("province.targets_index"),
                 (),
                 endpoints=("province.targets_index", "province.targets_save"),
@@ -143,7 +168,7 @@ def _tabs(member: Member, returned: int) -> list[Tab]:
         if policy.can_manage_province_members(member):
             tabs.append(
                 Tab(
-                    "Cán bộ",
+                    _("Cán bộ"),
                     url_for("province.members_index"),
                     (),
                     endpoints=(
@@ -154,15 +179,15 @@ def _tabs(member: Member, returned: int) -> list[Tab]:
                     ),
                 )
             )
-        tabs.append(Tab("Tài khoản", url_for("account.index"), ("account",)))
+        tabs.append(Tab(_("Tài khoản"), url_for("account.index"), ("account",)))
     else:
         tabs = [
-            Tab("Tổng quan", url_for("villages.index"), ("villages",)),
-            Tab("Duyệt", url_for("review.index"), ("review",)),
-            Tab("Tra cứu hộ", url_for("households.index"), ("households", "visits")),
-            Tab("Thành viên", url_for("members.index"), ("members",)),
+            Tab(_("Tổng quan"), url_for("villages.index"), ("villages",)),
+            Tab(_("Duyệt"), url_for("review.index"), ("review",)),
+            Tab(_("Tra cứu hộ"), url_for("households.index"), ("households", "visits")),
+            Tab(_("Thành viên"), url_for("members.index"), ("members",)),
         ]
-    return tabs + [Tab("Thêm", url_for("menu.index"), ())]
+    return tabs + [Tab(_("Thêm"), url_for("menu.index"), ())]
 
 
 def tabs() -> list[Tab]:

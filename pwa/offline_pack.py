@@ -38,6 +38,7 @@ from typing import Any
 
 import brotli
 from flask import current_app, g, render_template
+from flask_babel import gettext as _
 from sqlmodel import col, select
 from werkzeug.datastructures import Accept
 
@@ -78,17 +79,17 @@ def read_request(body: bytes, content_encoding: str | None) -> PackRequest:
         try:
             body = unzip.decompress(body, MAX_BODY)
         except zlib.error as error:
-            raise BadPackRequest("Nội dung nén (gzip) không đọc được.") from error
+            raise BadPackRequest(_("Nội dung nén (gzip) không đọc được.")) from error
         if unzip.unconsumed_tail:
-            raise BadPackRequest("Yêu cầu quá lớn.")
+            raise BadPackRequest(_("Yêu cầu quá lớn."))
     elif encoding not in ("", "identity"):
-        raise BadPackRequest("Chỉ nhận nội dung JSON, nén gzip hoặc không nén.")
+        raise BadPackRequest(_("Chỉ nhận nội dung JSON, nén gzip hoặc không nén."))
     try:
         data = json.loads(body or b"{}")
     except (ValueError, UnicodeDecodeError) as error:
-        raise BadPackRequest("Yêu cầu phải là JSON.") from error
+        raise BadPackRequest(_("Yêu cầu phải là JSON.")) from error
     if not isinstance(data, dict):
-        raise BadPackRequest("Yêu cầu phải là một đối tượng JSON.")
+        raise BadPackRequest(_("Yêu cầu phải là một đối tượng JSON."))
     have = data.get("have") or {}
     if (
         not isinstance(have, dict)
@@ -98,12 +99,12 @@ def read_request(body: bytes, content_encoding: str | None) -> PackRequest:
             for url, version in have.items()
         )
     ):
-        raise BadPackRequest('"have" phải là một đối tượng: địa chỉ trang → phiên bản.')
+        raise BadPackRequest(_('"have" phải là một đối tượng: địa chỉ trang → phiên bản.'))
     after = data.get("after")
     if after is not None and (
         isinstance(after, bool) or not isinstance(after, int) or not 0 <= after < 2**63
     ):
-        raise BadPackRequest('"after" phải là một số id hộ.')
+        raise BadPackRequest(_('"after" phải là một số id hộ.'))
     return PackRequest(have={url: version[:64] for url, version in have.items()}, after=after)
 
 

@@ -36,7 +36,7 @@ from fieldkit.models import (
     Village,
     Visit,
 )
-from pwa import db
+from pwa import db, i18n
 from pwa.assets import app_version
 from pwa.routes import now
 from pwa.template_globals import PREPARE_HEADER
@@ -76,7 +76,9 @@ def pack_for(member: Member, *, shared: bool = True) -> OfflinePack:
     at all (their guides are the communes'): the outbox only. `shared=False` leaves out all
     but the household pages (what a pack's later chunks need): the list and the follow-ups
     are rendered to know their versions."""
-    version = app_version()
+    # The language is part of every version: switching it on "Tài khoản" makes the phone fetch
+    # its offline copies again in the new language rather than keep the old ones (pwa/i18n.py).
+    version = f"{app_version()}-{i18n.language()}"
     if policy.is_province_wide(member):
         outbox = [Page(url_for("offline.outbox_page"), version)] if shared else []
         return OfflinePack(pages=outbox, households=None, household_pages=[])

@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 
 from flask import Flask, current_app, g, request
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -20,10 +21,10 @@ from pwa import errors
 
 RETRY_AFTER = 5  # seconds; the outbox waits at least this long before sending again
 # The API's caller is the outbox: it keeps the items and sends them again by itself.
-BUSY = (
+BUSY = _l(
     "Máy chủ đang bận. Dữ liệu của bạn vẫn được giữ trên máy; ứng dụng sẽ tự gửi lại sau ít giây."
 )
-BUSY_PAGE = "Máy chủ đang bận vì nhiều người dùng cùng lúc. Hãy đợi vài giây rồi tải lại trang."
+BUSY_PAGE = _l("Máy chủ đang bận vì nhiều người dùng cùng lúc. Hãy đợi vài giây rồi tải lại trang.")
 # No database behind them: a page that got its turn must not lose its scripts to a 503.
 FREE_ENDPOINTS = frozenset(
     {

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Flask, current_app, g, request
+from flask_babel import lazy_gettext as _l
 
 from fieldkit import throttle
 from fieldkit.db import new_session
@@ -50,7 +51,7 @@ HSTS = "max-age=31536000; includeSubDomains"
 STICKER_ENDPOINTS = frozenset({"stickers.open"})
 STICKER_LIMIT = 20
 STICKER_WINDOW = timedelta(minutes=15)
-TOO_MANY = (
+TOO_MANY = _l(
     "Có quá nhiều lần mở mã dán cửa không đúng. "
     "Hãy đợi 15 phút rồi thử lại, hoặc xin tổ trưởng in lại mã."
 )

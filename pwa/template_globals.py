@@ -12,7 +12,7 @@ from fieldkit import forms, policy, privacy, vocab
 from fieldkit.households import tab_of
 from fieldkit.models import Household
 from fieldkit.text import fold
-from pwa import params
+from pwa import i18n, js_words, params
 from pwa.assets import outbox_rules_url, outbox_url, static_url
 from pwa.navigation import returned_count, tabs
 
@@ -25,10 +25,15 @@ def init_app(app: Flask) -> None:
     # lighter on the wire.
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
-    app.jinja_env.filters.update(local_time=local_time, vn_date=vn_date, thousands=thousands)
+    app.jinja_env.filters.update(
+        local_time=local_time, vn_date=vn_date, thousands=thousands, stored=stored
+    )
     app.jinja_env.globals.update(
         # wording and vocabulary
         vocab=vocab,
+        language=i18n.language,
+        languages=i18n.LANGUAGES,
+        script_words=js_words.translations,
         privacy=privacy,
         options=options,
         # who is signed in, and what they may do
@@ -87,11 +92,19 @@ def thousands(number) -> str:
     return f"{number:,}".replace(",", ".")
 
 
+def stored(value) -> str:
+    """The Vietnamese word a form sends and the database keeps, for a domain word that the page
+    otherwise shows translated (`value="{{ reason|stored }}"`)."""
+    return str(value)
+
+
 def options(choices):
     """(value, label) pairs for a select: from a vocab dict of enums, or a list of words."""
+    # The value is what is stored: always the Vietnamese word (str() of a domain Msg), never
+    # its translation; the label is shown in the page's language.
     if isinstance(choices, dict):
-        return [(getattr(k, "value", k), v) for k, v in choices.items()]
-    return [(c, c) for c in choices]
+        return [(getattr(k, "value", str(k)), v) for k, v in choices.items()]
+    return [(str(c), c) for c in choices]
 
 
 def can_record() -> bool:

@@ -1,16 +1,18 @@
 """The person's own account: who they are; their passkeys (name, created, last used), adding one
 for this phone, and revoking any of them; the devices where they are signed in, with signing
 one out or every one of them ("Đăng xuất khỏi mọi thiết bị"); push notifications on or off for
-this phone."""
+this phone; the language of this phone's screens (pwa/i18n.py says why it is kept per device)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlmodel import col, select
 
 from fieldkit import audit, passkeys, push, sessions
 from fieldkit.models import Passkey, Village, WebSession
-from pwa import auth, db, params
+from pwa import auth, db, errors, i18n, params
 from pwa.auth import login_required
 from pwa.refusals import record_refusal
 from pwa.routes import now
@@ -59,16 +61,26 @@ def revoke(passkey_id: int):
         record_refusal(
             "refused", str(refused), actor=g.member, what="passkey_revoked", passkey_id=passkey_id
         )
-        return render_template("error.html", status=404, message=str(refused)), 404
+        return render_template("error.html", status=404, message=i18n.message_of(refused)), 404
     store.commit()
     if here is not None and here.passkey_id == passkey.id:
         # This very session was opened with the revoked key: it has ended with the others.
         auth.end_session()
-        flash(f"Đã thu hồi khóa “{passkey.name}” và đăng xuất trên các máy đã dùng khóa này.")
+        flash(
+            _(
+                "Đã thu hồi khóa “%(name)s” và đăng xuất trên các máy đã dùng khóa này.",
+                name=passkey.name,
+            )
+        )
         return redirect(url_for("auth.signin"), code=303)
     flash(
-        f"Đã thu hồi khóa “{passkey.name}”. Khóa này không đăng nhập được nữa; các máy đã "
-        "đăng nhập bằng khóa này đã bị đăng xuất."
+        _(
+            (
+                "Đã thu hồi khóa “%(name)s”. Khóa này không đăng nhập được nữa; các máy đã đăng "
+                "nhập bằng khóa này đã bị đăng xuất."
+            ),
+            name=passkey.name,
+        )
     )
     return redirect(url_for("account.index"), code=303)
 
@@ -86,7 +98,7 @@ def end_all_sessions():
         actor=member,
         target_kind="member",
         target_id=member.id,
-        details={"what": "mọi thiết bị"},
+        details={"what": "mọi thiết bị"},  # i18n: not translated (the audit log is Vietnamese)
     )
     auth.end_every_session(member)  # commits
     return redirect(url_for("auth.signin", out="all"), code=303)
@@ -100,7 +112,7 @@ def end_session(session_id: int):
     record = store.get(WebSession, session_id)
     if record is None or record.member_id != g.member.id:
         abort(404)
-    device = record.device or "Thiết bị"
+    device = record.device or "Thiết bị"  # i18n: not translated (the audit log is Vietnamese)
     audit.record(
         store,
         action="sign_out",
@@ -117,5 +129,19 @@ def end_session(session_id: int):
         return redirect(url_for("auth.signin", out=1), code=303)
     sessions.end(store, record.id)
     store.commit()
-    flash(f"Đã đăng xuất trên {device}.")
+    flash(_("Đã đăng xuất trên %(device)s.", device=record.device or _("Thiết bị")))
     return redirect(url_for("account.index"), code=303)
+
+
+@bp.post("/account/language")
+@login_required
+def set_language():
+    """Show this device's screens in the chosen language, from the next page on. Remembered in
+    a cookie on the device; the phone's offline copies follow, because the offline pack's page
+    versions carry the language (pwa/offline_pages.py)."""
+    chosen = request.form.get("language", "")
+    if chosen not in i18n.LANGUAGES:
+        return errors.error_response(422, _("Hãy chọn một ngôn ngữ trong danh sách."))
+    with force_locale(chosen):
+        flash(_("Đã đổi ngôn ngữ. Các trang trên máy này sẽ hiện bằng tiếng Việt."))
+    return i18n.remember(redirect(url_for("account.index"), code=303), chosen)

@@ -7,6 +7,8 @@ pick a volunteer, press "Phân công". Every rule is fieldkit.assignments'; a re
 from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlmodel import select
 
 from fieldkit import assignments, communes, forms, policy
@@ -21,13 +23,13 @@ bp = Blueprint("assignments", __name__)
 
 # A village's households are listed whole up to this; beyond, the range does the rest.
 LIST_LIMIT = 300
-SHOWS = {"unassigned": "Chưa phân công", "all": "Tất cả"}
+SHOWS = {"unassigned": _l("Chưa phân công"), "all": _l("Tất cả")}
 
 
 def _require_assigner() -> policy.Scope:
     if not policy.can_assign(g.member):
         with refusals_logged("assignments_page"):
-            raise Forbidden("Trang phân công dành cho tổ trưởng và công chức xã.")
+            raise Forbidden(_("Trang phân công dành cho tổ trưởng và công chức xã."))
     return policy.scope_for(g.member)
 
 
@@ -113,8 +115,10 @@ def assign():
             elif range_text:
                 raise Invalid(
                     {
-                        "range": "Hãy chọn hộ trong danh sách hoặc nhập khoảng số "
-                        "nhà, không dùng cả hai cùng lúc."
+                        "range": _(
+                            "Hãy chọn hộ trong danh sách hoặc nhập khoảng số "
+                            "nhà, không dùng cả hai cùng lúc."
+                        )
                     }
                 )
             else:
@@ -126,13 +130,13 @@ def assign():
         return _page(422, village_id=village_id, form=form, form_errors=invalid.errors)
     store.commit()
     if form.get("action") == "unassign":
-        flash(f"Đã bỏ phân công {changed} hộ.")
+        flash(_("Đã bỏ phân công %(changed)s hộ.", changed=changed))
     else:
         volunteer = store.get(Member, volunteer_id)
         flash(
-            f"Đã phân công {changed} hộ cho {volunteer.name}."
+            _("Đã phân công %(changed)s hộ cho %(name)s.", changed=changed, name=volunteer.name)
             if changed
-            else f"Các hộ này đã được phân công cho {volunteer.name} từ trước."
+            else _("Các hộ này đã được phân công cho %(name)s từ trước.", name=volunteer.name)
         )
     return redirect(
         url_for(

@@ -9,47 +9,49 @@ from datetime import datetime, time, timedelta
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, g
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlmodel import col, select
 
 from fieldkit import audit, exports, forms, policy, privacy
 from fieldkit.models import Commune, Household, Member
-from pwa import db, params
+from pwa import db, i18n, params
 from pwa.auth import login_required
 from pwa.render import render
 
 bp = Blueprint("audit", __name__)
 LIMIT = 200
 DETAIL_LABELS = {
-    "residents": "Nhân khẩu",
-    "visits": "Lượt thăm",
-    "purposes": "Mục đích",
-    "method": "Cách",
-    "version": "Mẫu",
-    "consented_on": "Ngày đồng ý",
-    "retention_months": "Thời hạn lưu (tháng)",
-    "role": "Vai trò",
-    "reason": "Lý do",
-    "name": "Tên",
-    "what": "Nội dung",
-    "format": "Định dạng",
-    "rows": "Số dòng",
-    "from": "Từ ngày",
-    "to": "Đến ngày",
+    "residents": _l("Nhân khẩu"),
+    "visits": _l("Lượt thăm"),
+    "purposes": _l("Mục đích"),
+    "method": _l("Cách"),
+    "version": _l("Mẫu"),
+    "consented_on": _l("Ngày đồng ý"),
+    "retention_months": _l("Thời hạn lưu (tháng)"),
+    "role": _l("Vai trò"),
+    "reason": _l("Lý do"),
+    "name": _l("Tên"),
+    "what": _l("Nội dung"),
+    "format": _l("Định dạng"),
+    "rows": _l("Số dòng"),
+    "from": _l("Từ ngày"),
+    "to": _l("Đến ngày"),
 }
 HIDDEN_DETAILS = {"uuid", "fingerprint"}
-REASONS = {"request": "theo yêu cầu", "retention": "hết thời hạn lưu"}
+REASONS = {"request": _l("theo yêu cầu"), "retention": _l("hết thời hạn lưu")}
 METHODS = {
     **privacy.METHODS,
-    "link": "liên kết đăng nhập",
-    "passkey": "khóa truy cập",
-    "code": "mã dùng một lần",
+    "link": _l("liên kết đăng nhập"),
+    "passkey": _l("khóa truy cập"),
+    "code": _l("mã dùng một lần"),
 }
 TARGET_KINDS = {
-    "link": "Liên kết đăng nhập",
-    "passkey": "Khóa truy cập",
-    "code": "Mã dùng một lần",
-    "village": "Thôn",
-    "invite": "Lời mời",
+    "link": _l("Liên kết đăng nhập"),
+    "passkey": _l("Khóa truy cập"),
+    "code": _l("Mã dùng một lần"),
+    "village": _l("Thôn"),
+    "invite": _l("Lời mời"),
 }
 
 
@@ -59,8 +61,8 @@ def _filters() -> dict:
     return {
         "action": params.choice("action", audit.ACTIONS, ""),
         "actor": params.row_id("actor"),
-        "from": params.day("from", label="từ ngày"),
-        "to": params.day("to", label="đến ngày"),
+        "from": params.day("from", label=_("từ ngày")),
+        "to": params.day("to", label=_("đến ngày")),
     }
 
 
@@ -103,18 +105,30 @@ def _describe(session, events) -> tuple[dict, dict]:
         if event.target_kind == "household" and event.target_id in households:
             household = households[event.target_id]
             targets[key] = (
-                f"Hộ {household.label} · {household.head_name}"
+                _(
+                    "Hộ %(label)s · %(head_name)s",
+                    label=household.label,
+                    head_name=household.head_name,
+                )
                 if household.erased_at is None
-                else f"{privacy.ERASED_NAME} (mã {household.id})"
+                else _(
+                    "%(ERASED_NAME)s (mã %(id)s)", ERASED_NAME=privacy.ERASED_NAME, id=household.id
+                )
             )
         elif event.target_kind == "member":
-            targets[key] = people.get(event.target_id, f"Thành viên mã {event.target_id}")
+            targets[key] = people.get(
+                event.target_id, _("Thành viên mã %(target_id)s", target_id=event.target_id)
+            )
         elif event.target_kind == "commune":
             commune = session.get(Commune, event.target_id)
             targets[key] = commune.name if commune else ""
         elif event.target_kind:
             kind = TARGET_KINDS.get(event.target_kind, event.target_kind)
-            targets[key] = f"{kind} (mã {event.target_id})" if event.target_id else kind
+            targets[key] = (
+                _("%(kind)s (mã %(target_id)s)", kind=kind, target_id=event.target_id)
+                if event.target_id
+                else kind
+            )
     return people, targets
 
 
@@ -168,6 +182,7 @@ def index():
 
 @bp.get("/audit.csv")
 @login_required
+@i18n.in_vietnamese
 def export_csv():
     policy.require_commune_staff(g.member)
     session = db.session()
@@ -176,11 +191,13 @@ def export_csv():
     out = io.StringIO()
     out.write("\ufeff")  # Excel opens UTF-8 with Vietnamese letters intact
     writer = csv.writer(out)
-    writer.writerow(["Thời gian", "Người thực hiện", "Thao tác", "Đối tượng", "Chi tiết"])
+    writer.writerow(
+        [_("Thời gian"), _("Người thực hiện"), _("Thao tác"), _("Đối tượng"), _("Chi tiết")]
+    )
     for event in events:
         row = [
             forms.to_local(event.at).strftime("%Y-%m-%d %H:%M"),
-            people.get(event.actor_id, "Hệ thống"),
+            people.get(event.actor_id, _("Hệ thống")),
             audit.ACTIONS.get(event.action, event.action),
             targets.get((event.target_kind, event.target_id), ""),
             "; ".join(f"{label}: {value}" for label, value in details_text(event.details)),

@@ -35,12 +35,14 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from fieldkit import audit, members, passkeys, push, throttle
 from fieldkit.errors import SignInRefused
 from fieldkit.models import Member, SignInLink
 from fieldkit.policy import is_commune_wide, is_province_wide
-from pwa import auth, db, errors, params
+from pwa import auth, db, errors, i18n, params
 from pwa.auth import login_required
 from pwa.refusals import record_refusal
 from pwa.routes import now
@@ -52,18 +54,18 @@ CHALLENGE_KEY = "passkey_challenge"
 # team opening links together behind one NAT (valid links are never held back).
 LINK_GUESSES = 100
 LINK_WINDOW = timedelta(minutes=15)
-TOO_MANY_LINKS = (
+TOO_MANY_LINKS = _l(
     "Có quá nhiều lần mở liên kết không đúng từ mạng này. "
     "Hãy đợi 15 phút rồi thử lại, hoặc xin tổ trưởng một liên kết mới."
 )
 # Failed passkey sign-ins per client address.
 PASSKEY_FAILURES = 100
 PASSKEY_WINDOW = timedelta(minutes=15)
-TOO_MANY_PASSKEYS = (
+TOO_MANY_PASSKEYS = _l(
     "Có quá nhiều lần đăng nhập bằng khóa truy cập không thành công từ mạng này. "
     "Hãy đợi 15 phút rồi thử lại."
 )
-NEEDS_RECENT_SIGN_IN = (
+NEEDS_RECENT_SIGN_IN = _l(
     "Để thêm khóa truy cập, hãy đăng nhập lại trước (lần đăng nhập gần nhất đã quá 10 phút)."
 )
 
@@ -180,11 +182,11 @@ def signin():
 
 def _link_refused(refused: SignInRefused, *, api: bool = False):
     if isinstance(refused, TooManyGuesses):
-        return _too_many(str(refused), LINK_WINDOW)
+        return _too_many(i18n.message_of(refused), LINK_WINDOW)
     auth.log_refused_sign_in(str(refused), kind="link")
     if api:
-        return errors.error_response(410, str(refused))
-    return render_template("auth/link_refused.html", message=str(refused)), 410
+        return errors.error_response(410, i18n.message_of(refused))
+    return render_template("auth/link_refused.html", message=i18n.message_of(refused)), 410
 
 
 @bp.get("/signin/<token>")
@@ -222,7 +224,7 @@ def enroll_options(token: str):
             store, person, rp=relying_party(), now=now(), client=_client()
         )
     except passkeys.TooManyChallenges as refused:
-        return _too_many(str(refused), passkeys.CHALLENGE_LIFETIME)
+        return _too_many(i18n.message_of(refused), passkeys.CHALLENGE_LIFETIME)
     except SignInRefused as refused:
         return _link_refused(refused, api=True)
     store.commit()
@@ -242,7 +244,7 @@ def enroll(token: str):
         person = store.get(Member, link.member_id)
         challenge = _take_challenge()
         if credential is None:
-            raise passkeys.PasskeyRefused("Dữ liệu khóa truy cập không hợp lệ.")
+            raise passkeys.PasskeyRefused(_("Dữ liệu khóa truy cập không hợp lệ."))
         passkey = passkeys.register(
             store,
             person,
@@ -255,12 +257,12 @@ def enroll(token: str):
         members.redeem_sign_in_link(store, token, now=now())
         push.invite_accepted(store, token=token, member=person, now=now())
     except TooManyGuesses as refused:
-        return _too_many(str(refused), LINK_WINDOW)
+        return _too_many(i18n.message_of(refused), LINK_WINDOW)
     except SignInRefused as refused:
         auth.log_refused_sign_in(
             str(refused), kind="link+passkey", actor=person, cause=_refusal_cause(refused)
         )
-        return errors.error_response(403, str(refused))
+        return errors.error_response(403, i18n.message_of(refused))
     store.commit()
     auth.start_session(person, method="link+passkey", passkey=passkey)
     return jsonify({"redirect": url_for("auth.home")})
@@ -281,7 +283,7 @@ def passkey_signin_options():
             store, rp=relying_party(), now=now(), client=_client()
         )
     except passkeys.TooManyChallenges as refused:
-        return _too_many(str(refused), passkeys.CHALLENGE_LIFETIME)
+        return _too_many(i18n.message_of(refused), passkeys.CHALLENGE_LIFETIME)
     store.commit()
     _keep_challenge(challenge_id)
     return _options_response(options)
@@ -298,7 +300,7 @@ def passkey_signin():
     try:
         challenge = _take_challenge()
         if credential is None:
-            raise passkeys.PasskeyRefused("Dữ liệu khóa truy cập không hợp lệ.")
+            raise passkeys.PasskeyRefused(_("Dữ liệu khóa truy cập không hợp lệ."))
         passkey = passkeys.authenticate(
             store, credential=credential, challenge=challenge, rp=relying_party(), now=now()
         )
@@ -306,7 +308,7 @@ def passkey_signin():
         auth.log_refused_sign_in(str(refused), kind="passkey", cause=_refusal_cause(refused))
         throttle.fail(store, _passkey_key(), now=now())
         store.commit()
-        return errors.error_response(403, str(refused))
+        return errors.error_response(403, i18n.message_of(refused))
     store.commit()
     person = store.get(Member, passkey.member_id)
     auth.start_session(person, method="passkey", passkey=passkey)
@@ -353,7 +355,7 @@ def add_passkey():
     try:
         challenge = _take_challenge()
         if credential is None:
-            raise passkeys.PasskeyRefused("Dữ liệu khóa truy cập không hợp lệ.")
+            raise passkeys.PasskeyRefused(_("Dữ liệu khóa truy cập không hợp lệ."))
         passkeys.register(
             store,
             g.member,
@@ -371,7 +373,7 @@ def add_passkey():
             what="passkey_added",
             cause=_refusal_cause(refused),
         )
-        return errors.error_response(403, str(refused))
+        return errors.error_response(403, i18n.message_of(refused))
     store.commit()
     return jsonify({"redirect": url_for("account.index", added=1)})
 
@@ -400,7 +402,7 @@ def signin_code():
         return render_template(
             "auth/signin.html",
             uses_passkeys=True,
-            code_error=str(refused),
+            code_error=i18n.message_of(refused),
             phone=phone,
             next_url=_next_url(),
         ), status

@@ -4,6 +4,7 @@ Commune staff reword them. Rules in fieldkit.guides."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from fieldkit import guides, policy
 from fieldkit.errors import Invalid
@@ -30,7 +31,10 @@ def show(code: str):
     commune_id = policy.require_commune_member(g.member)
     card = guides.card(db.session(), commune_id=commune_id, service_code=code)
     qr = (
-        qr_svg(card.official_url, label=f"Mã QR trang {card.official_url}")
+        qr_svg(
+            card.official_url,
+            label=_("Mã QR trang %(official_url)s", official_url=card.official_url),
+        )
         if card.official_url
         else None
     )
@@ -71,7 +75,7 @@ def save(code: str):
         store.rollback()
         return _edit_page(card, values, invalid.errors, 422)
     store.commit()
-    flash("Đã lưu hướng dẫn. Điện thoại của tổ sẽ nhận bản mới ở lần đồng bộ tới.")
+    flash(_("Đã lưu hướng dẫn. Điện thoại của tổ sẽ nhận bản mới ở lần đồng bộ tới."))
     return redirect(url_for("guides.show", code=code), 303)
 
 
@@ -82,5 +86,5 @@ def reset(code: str):
     store = db.session()
     guides.reset(store, member=g.member, service_code=code, now=now())
     store.commit()
-    flash("Đã trả về nội dung hướng dẫn ban đầu.")
+    flash(_("Đã trả về nội dung hướng dẫn ban đầu."))
     return redirect(url_for("guides.show", code=code), 303)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from flask import Blueprint, flash, g, redirect, request, url_for
+from flask_babel import gettext as _
 from sqlmodel import select
 
 from fieldkit import forms, households, policy
@@ -96,7 +97,7 @@ def update(household_id: int):
     household = policy.require_household(session, g.member, household_id)
     try:
         household_in = HouseholdIn.parse(request.form)
-        edit_record, _ = households.edit_basics(
+        edit_record, _unused = households.edit_basics(
             session, household.id, household_in, member=g.member, now=now()
         )
     except Invalid as invalid:
@@ -108,7 +109,7 @@ def update(household_id: int):
             status=422,
         )
     session.commit()
-    flash("Đã lưu thông tin hộ." if edit_record else "Không có gì thay đổi.")
+    flash(_("Đã lưu thông tin hộ.") if edit_record else _("Không có gì thay đổi."))
     return redirect(url_for("households.show", household_id=household.id), code=303)
 
 
@@ -126,13 +127,13 @@ def create():
     session = db.session()
     try:
         household_in = HouseholdIn.parse(request.form)
-        household, _ = households.propose_household(
+        household, _unused = households.propose_household(
             session, household_in, member=g.member, now=now()
         )
     except Invalid as invalid:
         return render("households/new.html", values=request.form, errors=invalid.errors, status=422)
     session.commit()
-    flash("Đã thêm hộ mới. Hộ đang chờ xã duyệt.")
+    flash(_("Đã thêm hộ mới. Hộ đang chờ xã duyệt."))
     return redirect(url_for("households.show", household_id=household.id), code=303)
 
 
@@ -170,5 +171,5 @@ def create_resident(household_id: int):
             status=422,
         )
     session.commit()
-    flash("Đã thêm nhân khẩu.")
+    flash(_("Đã thêm nhân khẩu."))
     return redirect(url_for("households.show", household_id=household.id), code=303)

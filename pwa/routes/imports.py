@@ -20,11 +20,13 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from fieldkit import communes, forms, imports, merge, policy, roster
 from fieldkit.errors import Forbidden, Invalid, NotFound
 from fieldkit.models import ImportBatch, ImportKind, ImportStatus, Member, Village
-from pwa import db, jobs, params
+from pwa import db, i18n, jobs, params
 from pwa.auth import login_required
 from pwa.qr import qr_svg
 from pwa.render import render
@@ -35,14 +37,14 @@ bp = Blueprint("imports", __name__)
 # Uploads may be larger than the app's usual 2 MB (a 10,000-row CSV is ~1 MB, 30,000 people
 # about 3 MB); fieldkit.imports refuses past 20 MB with a message.
 MAX_UPLOAD = imports.MAX_FILE_BYTES + 64 * 1024
-KINDS = {ImportKind.households: "Hộ và nhân khẩu", ImportKind.team: "Danh sách tổ"}
+KINDS = {ImportKind.households: _l("Hộ và nhân khẩu"), ImportKind.team: _l("Danh sách tổ")}
 STATUS = {
-    ImportStatus.previewed: "Chờ xác nhận",
-    ImportStatus.queued: "Đang đưa vào",
-    ImportStatus.running: "Đang đưa vào",
-    ImportStatus.done: "Đã đưa vào",
-    ImportStatus.failed: "Chưa đưa vào được",
-    ImportStatus.undone: "Đã hoàn tác",
+    ImportStatus.previewed: _l("Chờ xác nhận"),
+    ImportStatus.queued: _l("Đang đưa vào"),
+    ImportStatus.running: _l("Đang đưa vào"),
+    ImportStatus.done: _l("Đã đưa vào"),
+    ImportStatus.failed: _l("Chưa đưa vào được"),
+    ImportStatus.undone: _l("Đã hoàn tác"),
 }
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Invites per A4 sheet: 2 across, 4 down (each with a QR big enough to scan from a table).
@@ -124,11 +126,11 @@ def _upload(kind: ImportKind):
     session = db.session()
     try:
         if not upload or not upload.filename:
-            raise Invalid({"file": "Hãy chọn tệp danh sách (.xlsx hoặc .csv)."})
+            raise Invalid({"file": _("Hãy chọn tệp danh sách (.xlsx hoặc .csv).")})
         if village_id is not None:
             village = session.get(Village, village_id)
             if village is None or not policy.scope_for(g.member).covers_village(village):
-                raise Invalid({"village_id": "Thôn này không thuộc phạm vi của bạn."})
+                raise Invalid({"village_id": _("Thôn này không thuộc phạm vi của bạn.")})
         batch = imports.start(
             session,
             importer,
@@ -253,10 +255,10 @@ def options(batch_id: int):
         )
     except Invalid as invalid:
         session.rollback()
-        flash(next(iter(invalid.errors.values())))
+        flash(i18n.translate(next(iter(invalid.errors.values()))))
         return redirect(url_for("imports.show", batch_id=batch.id), 303)
     session.commit()
-    flash("Đã cập nhật. Xem lại số liệu bên dưới trước khi đưa vào.")
+    flash(_("Đã cập nhật. Xem lại số liệu bên dưới trước khi đưa vào."))
     return redirect(url_for("imports.show", batch_id=batch.id), 303)
 
 
@@ -268,11 +270,11 @@ def run(batch_id: int):
     session = db.session()
     waiting = batch.status in (ImportStatus.previewed, ImportStatus.failed)
     if waiting and (batch.preview.get("problems") or not batch.rows):
-        flash("Đợt này chưa đưa vào được: xem lại các cột của tệp, hoặc tải tệp lên lại.")
+        flash(_("Đợt này chưa đưa vào được: xem lại các cột của tệp, hoặc tải tệp lên lại."))
         return redirect(url_for("imports.show", batch_id=batch.id), 303)
     if not imports.claim(session, batch, now=now()):
         session.rollback()
-        flash("Đợt này đã được đưa vào hoặc đang đưa vào.")
+        flash(_("Đợt này đã được đưa vào hoặc đang đưa vào."))
         return redirect(url_for("imports.show", batch_id=batch.id), 303)
     session.commit()
     if batch.kind is ImportKind.team:
@@ -298,22 +300,23 @@ def undo(batch_id: int):
         imports.undo(session, batch, _importer(), now=now())
     except imports.UndoRefused as refused:
         session.rollback()
-        flash(str(refused))
+        flash(i18n.message_of(refused))
         return redirect(url_for("imports.show", batch_id=batch.id), 303)
     session.commit()
-    flash("Đã hoàn tác đợt đưa dữ liệu này.")
+    flash(_("Đã hoàn tác đợt đưa dữ liệu này."))
     return redirect(url_for("imports.show", batch_id=batch.id), 303)
 
 
 @bp.get("/imports/<int:batch_id>/refused.csv")
 @login_required
+@i18n.in_vietnamese
 def refused_csv(batch_id: int):
     """Every refused row with its reason, to fix in the file (UTF-8 with BOM for Excel)."""
     batch = _batch(batch_id)
     rows = imports.refused_rows(db.session(), batch, _importer(), now=now())
     out = io.StringIO(newline="")
     writer = csv.writer(out)
-    writer.writerow(["Dòng", "Lý do"])
+    writer.writerow([_("Dòng"), _("Lý do")])
     for line, reason in rows:
         # Our own Vietnamese sentences; one starting like a formula is quoted for Excel.
         writer.writerow([line, ("'" + reason) if reason[:1] in "=+-@" else reason])
@@ -331,7 +334,7 @@ def invites(batch_id: int):
 
     batch = _batch(batch_id)
     if batch.kind is not ImportKind.team or batch.status is not ImportStatus.done:
-        raise NotFound("Đợt này không có phiếu mời để in.")
+        raise NotFound(_("Đợt này không có phiếu mời để in."))
     session = db.session()
     people = roster.new_members(session, batch)
     base = current_app.config["FIELDKIT_SETTINGS"].base_url
@@ -339,7 +342,9 @@ def invites(batch_id: int):
     for person in people:
         token = members.invite(session, g.member, person, now=now())
         url = f"{base}/signin/{token}"
-        cards.append((person, url, qr_svg(url, border=2, label=f"Mã mời {person.name}")))
+        cards.append(
+            (person, url, qr_svg(url, border=2, label=_("Mã mời %(name)s", name=person.name)))
+        )
     session.commit()
     names = {v.id: v.name for v in communes.villages_of(session, g.member.commune_id)}
     sheets = [cards[i : i + INVITES_PER_SHEET] for i in range(0, len(cards), INVITES_PER_SHEET)]
@@ -360,10 +365,10 @@ def _other(value: str | None) -> int:
     """The other household a merge link (`?from=`) or form names. Who may merge is asked
     first: a volunteer gets 403 whatever the request says."""
     if not policy.can_merge_households(g.member):
-        raise Forbidden("Chỉ công chức xã được gộp hộ trùng.")
+        raise Forbidden(_("Chỉ công chức xã được gộp hộ trùng."))
     other = forms.parse_id(value)
     if other is None:
-        raise NotFound("Không tìm thấy hộ này.")
+        raise NotFound(_("Không tìm thấy hộ này."))
     return other
 
 
@@ -395,7 +400,7 @@ def merge_households(household_id: int):
             "imports/merge.html", plan=plan, village=village, errors=invalid.errors, status=422
         )
     session.commit()
-    flash("Đã gộp hai hộ. Mọi nhân khẩu, lượt thăm và lịch sử đã chuyển về hộ này.")
+    flash(_("Đã gộp hai hộ. Mọi nhân khẩu, lượt thăm và lịch sử đã chuyển về hộ này."))
     return redirect(url_for("households.show", household_id=household_id), 303)
 
 
@@ -406,7 +411,7 @@ def not_duplicate(household_id: int):
     session = db.session()
     merge.dismiss(session, g.member, household_id, _other(request.form.get("other")), now=now())
     session.commit()
-    flash("Đã ghi nhận: hai hộ này khác nhau, không báo trùng nữa.")
+    flash(_("Đã ghi nhận: hai hộ này khác nhau, không báo trùng nữa."))
     if request.form.get("back") == "review":
         return redirect(url_for("review.index"), 303)
     return redirect(url_for("households.show", household_id=household_id), 303)

@@ -18,6 +18,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 from sqlalchemy import func
 from sqlmodel import col, select
 
@@ -25,7 +26,7 @@ from fieldkit import audit, communes, forms, members, policy, sessions, vocab
 from fieldkit.errors import Forbidden, Invalid
 from fieldkit.members import CODE_LIFETIME, LINK_LIFETIME
 from fieldkit.models import Member, Passkey, Role, Village
-from pwa import db
+from pwa import db, i18n
 from pwa.auth import login_required
 from pwa.qr import qr_svg
 from pwa.refusals import refusals_logged
@@ -37,7 +38,7 @@ bp = Blueprint("members", __name__)
 def _require_manager() -> None:
     if not policy.can_manage_members(g.member):
         with refusals_logged("members_page"):
-            raise Forbidden("Trang thành viên dành cho tổ trưởng và công chức xã.")
+            raise Forbidden(_("Trang thành viên dành cho tổ trưởng và công chức xã."))
 
 
 def _member(member_id: int) -> Member:
@@ -51,10 +52,10 @@ def _village(village_id: str | None) -> Village | None:
     if not village_id:
         return None
     if forms.parse_id(village_id) is None:
-        raise Invalid({"village": "Hãy chọn thôn."})
+        raise Invalid({"village": _("Hãy chọn thôn.")})
     village = db.session().get(Village, forms.parse_id(village_id))
     if village is None or village.commune_id != g.member.commune_id:
-        raise Invalid({"village": "Thôn này không thuộc xã."})
+        raise Invalid({"village": _("Thôn này không thuộc xã.")})
     return village
 
 
@@ -62,7 +63,7 @@ def _role(value: str | None) -> Role:
     try:
         return Role(value)
     except ValueError:
-        raise Invalid({"role": "Hãy chọn vai trò."}) from None
+        raise Invalid({"role": _("Hãy chọn vai trò.")}) from None
 
 
 def _page(status: int = 200, **context):
@@ -100,7 +101,7 @@ def _page(status: int = 200, **context):
 def _back_to_members(store, invalid: Invalid):
     """A refused change on the members page: undo it and say why above the list."""
     store.rollback()
-    flash(next(iter(invalid.errors.values())))
+    flash(i18n.translate(next(iter(invalid.errors.values()))))
     return redirect(url_for("members.index"), code=303)
 
 
@@ -195,7 +196,7 @@ def deactivate(member_id: int):
     with refusals_logged("member_removed", person):
         members.deactivate(store, g.member, person, now=now())
     store.commit()
-    flash(f"{person.name} đã thôi tham gia. Tài khoản này không đăng nhập được nữa.")
+    flash(_("%(name)s đã thôi tham gia. Tài khoản này không đăng nhập được nữa.", name=person.name))
     return redirect(url_for("members.index"), code=303)
 
 
@@ -216,7 +217,7 @@ def change_role(member_id: int):
     except Invalid as invalid:
         return _back_to_members(store, invalid)
     store.commit()
-    flash(f"Đã cập nhật vai trò và thôn của {person.name}.")
+    flash(_("Đã cập nhật vai trò và thôn của %(name)s.", name=person.name))
     return redirect(url_for("members.index"), code=303)
 
 
@@ -237,10 +238,17 @@ def end_sessions(member_id: int):
         actor=g.member,
         target_kind="member",
         target_id=person.id,
+        # i18n: not translated (the audit log is Vietnamese)
         details={"what": "mọi thiết bị", "name": person.name},
     )
     store.commit()
-    flash(f"Đã đăng xuất {person.name} khỏi mọi thiết bị ({ended} phiên).")
+    flash(
+        _(
+            "Đã đăng xuất %(name)s khỏi mọi thiết bị (%(ended)s phiên).",
+            name=person.name,
+            ended=ended,
+        )
+    )
     return redirect(url_for("members.index"), code=303)
 
 
@@ -255,7 +263,7 @@ def add_village():
     except Invalid as invalid:
         return _back_to_members(store, invalid)
     store.commit()
-    flash(f"Đã thêm {village.name}.")
+    flash(_("Đã thêm %(name)s.", name=village.name))
     return redirect(url_for("members.index"), code=303)
 
 
@@ -275,5 +283,5 @@ def rename_village(village_id: int):
     except Invalid as invalid:
         return _back_to_members(store, invalid)
     store.commit()
-    flash(f"Đã đổi tên thôn thành {village.name}.")
+    flash(_("Đã đổi tên thôn thành %(name)s.", name=village.name))
     return redirect(url_for("members.index"), code=303)

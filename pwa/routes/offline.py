@@ -16,10 +16,11 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 
+from pwa import i18n, offline_pages
 from pwa import offline_pack as packing
-from pwa import offline_pages
 from pwa.assets import (
     OFFLINE,
     SHELL_STATIC,
@@ -45,7 +46,9 @@ def service_worker():
     ]
     source = (OFFLINE / "sw.js").read_text()
     source = (
-        source.replace("__VERSION__", app_version())
+        # The language is part of the shell's version: the offline page and the shell the
+        # worker keeps are fetched again after a switch (pwa/i18n.py).
+        source.replace("__VERSION__", f"{app_version()}-{i18n.language()}")
         .replace("__SHELL__", json.dumps(shell))
         .replace("__OUTBOX_RULES__", json.dumps(outbox_rules_url()))
         .replace("__OUTBOX__", json.dumps(outbox_url()))
@@ -75,9 +78,9 @@ def outbox_rules_script():
 @bp.get("/manifest.webmanifest")
 def manifest():
     body = {
-        "name": "Fieldkit — Tổ công nghệ số cộng đồng",
+        "name": _("Fieldkit — Tổ công nghệ số cộng đồng"),
         "short_name": "Fieldkit",
-        "description": "Danh sách hộ, ghi lượt hỗ trợ người dân, làm việc cả khi không có sóng.",
+        "description": _("Danh sách hộ, ghi lượt hỗ trợ người dân, làm việc cả khi không có sóng."),
         "lang": "vi",
         "start_url": "/?source=pwa",
         "scope": "/",
@@ -115,7 +118,7 @@ def outbox_page():
 def session_info():
     """Who is signed in, with a fresh CSRF token for the outbox. 401 when nobody is."""
     if g.get("member") is None:
-        response = jsonify({"error": "Đăng nhập lại để gửi"})
+        response = jsonify({"error": _("Đăng nhập lại để gửi")})
         response.status_code = 401
     else:
         response = jsonify(

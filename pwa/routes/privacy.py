@@ -7,11 +7,12 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, Response, flash, g, redirect, request, url_for
+from flask_babel import gettext as _
 
 from fieldkit import forms, policy, privacy
 from fieldkit.errors import Invalid, SyncConflict
 from fieldkit.models import Commune
-from pwa import db
+from pwa import db, i18n
 from pwa.auth import login_required
 from pwa.render import render
 from pwa.routes import now
@@ -27,11 +28,13 @@ def consent(household_id: int):
     household = policy.require_household(session, g.member, household_id)
     try:
         consent_in = privacy.ConsentIn.parse(request.form, today=forms.local_today(now()))
-        _, created = privacy.record_consent(
+        _unused, created = privacy.record_consent(
             session, household.id, consent_in, member=g.member, now=now()
         )
     except (Invalid, SyncConflict) as refused:
-        errors = refused.errors if isinstance(refused, Invalid) else {"form": str(refused)}
+        errors = (
+            refused.errors if isinstance(refused, Invalid) else {"form": i18n.message_of(refused)}
+        )
         return render(
             "privacy/consent.html",
             household=household,
@@ -40,7 +43,9 @@ def consent(household_id: int):
             status=422 if isinstance(refused, Invalid) else 409,
         )
     session.commit()
-    flash("Đã ghi nhận sự đồng ý của hộ." if created else "Sự đồng ý này đã được lưu trước đó.")
+    flash(
+        _("Đã ghi nhận sự đồng ý của hộ.") if created else _("Sự đồng ý này đã được lưu trước đó.")
+    )
     return redirect(url_for("households.show", household_id=household.id), code=303)
 
 
@@ -79,11 +84,11 @@ def erase(household_id: int):
             "privacy/erase.html",
             household=household,
             status=422,
-            errors={"confirm": "Đánh dấu ô xác nhận trước khi xóa."},
+            errors={"confirm": _("Đánh dấu ô xác nhận trước khi xóa.")},
         )
     privacy.erase_household(session, household.id, member=g.member, now=now())
     session.commit()
-    flash("Đã xóa dữ liệu cá nhân của hộ. Số liệu thống kê vẫn được giữ.")
+    flash(_("Đã xóa dữ liệu cá nhân của hộ. Số liệu thống kê vẫn được giữ."))
     return redirect(url_for("households.show", household_id=household.id), code=303)
 
 
@@ -107,12 +112,12 @@ def save_settings():
     try:
         months = forms.ascii_int(raw.strip()) if raw.strip() else None
         if raw and months is None:
-            raise Invalid({"retention_months": "Chọn một thời hạn trong danh sách."})
+            raise Invalid({"retention_months": _("Chọn một thời hạn trong danh sách.")})
         privacy.set_retention(session, commune.id, months, member=g.member, now=now())
     except Invalid as invalid:
         return render(
             "privacy/settings.html", commune=commune, errors=invalid.errors, value=raw, status=422
         )
     session.commit()
-    flash("Đã lưu cài đặt.")
+    flash(_("Đã lưu cài đặt."))
     return redirect(url_for("privacy.settings"), code=303)

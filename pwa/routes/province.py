@@ -19,6 +19,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 
 from fieldkit import dashboards, exports, forms, members, policy, province, targets, vocab
 from fieldkit.dashboards import Week
@@ -63,7 +64,7 @@ def index():
         for row in overview.rows
     ]
     chart = charts.coverage(
-        "Tỷ lệ hộ đã tiếp cận theo xã (đã duyệt), thấp nhất trước",
+        _("Tỷ lệ hộ đã tiếp cận theo xã (đã duyệt), thấp nhất trước"),
         sorted(shares, key=lambda share: (share.percent, share.label)),
     )
     return render(
@@ -270,9 +271,9 @@ def targets_save():
         )
     session.commit()
     flash(
-        f"Đã lưu chỉ tiêu của tỉnh: {changed} ô thay đổi."
+        _("Đã lưu chỉ tiêu của tỉnh: %(changed)s ô thay đổi.", changed=changed)
         if changed
-        else "Không có chỉ tiêu nào thay đổi."
+        else _("Không có chỉ tiêu nào thay đổi.")
     )
     start, end = targets.parse_period(form.get("start"), form.get("end"))
     if preset in targets.PRESETS:
@@ -329,7 +330,7 @@ def members_add():
         try:
             role = Role(form.get("role") or Role.province.value)
         except ValueError:
-            raise Invalid({"role": "Hãy chọn vai trò."}) from None
+            raise Invalid({"role": _("Hãy chọn vai trò.")}) from None
         with refusals_logged("member_added"):
             person = province.add_member_by(
                 session,
@@ -368,7 +369,7 @@ def members_deactivate(member_id: int):
     with refusals_logged("member_removed", person):
         members.deactivate(session, g.member, person, now=now())
     session.commit()
-    flash(f"{person.name} đã thôi tham gia. Tài khoản này không đăng nhập được nữa.")
+    flash(_("%(name)s đã thôi tham gia. Tài khoản này không đăng nhập được nữa.", name=person.name))
     return redirect(url_for("province.members_index"), code=303)
 
 

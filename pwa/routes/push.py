@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, g, jsonify, request
 from flask import session as flask_session
+from flask_babel import gettext as _
 
 from fieldkit import push
 from fieldkit.errors import Invalid
@@ -43,7 +44,7 @@ def subscribe():
     body = _body()
     keys = body.get("keys") if isinstance(body.get("keys"), dict) else {}
     if not isinstance(body.get("endpoint"), str):
-        return errors.error_response(422, "Trình duyệt không gửi đăng ký nhận thông báo.")
+        return errors.error_response(422, _("Trình duyệt không gửi đăng ký nhận thông báo."))
     store = db.session()
     settings = current_app.config["FIELDKIT_SETTINGS"]
     try:
@@ -66,7 +67,7 @@ def subscribe():
     flask_session[SESSION_KEY] = body["endpoint"]
     devices = len(push.subscriptions_of(store, g.member.id))
     return _answer(
-        {"status": "on", "devices": devices, "message": "Đã bật thông báo trên điện thoại này."}
+        {"status": "on", "devices": devices, "message": _("Đã bật thông báo trên điện thoại này.")}
     )
 
 
@@ -76,12 +77,12 @@ def unsubscribe():
     """Forget this browser's subscription ({endpoint}). Idempotent."""
     endpoint = _body().get("endpoint")
     if not isinstance(endpoint, str) or not endpoint:
-        return errors.error_response(422, "Thiếu địa chỉ đăng ký cần tắt.")
+        return errors.error_response(422, _("Thiếu địa chỉ đăng ký cần tắt."))
     store = db.session()
     push.unsubscribe(store, g.member, endpoint=endpoint)
     store.commit()
     flask_session.pop(SESSION_KEY, None)
     devices = len(push.subscriptions_of(store, g.member.id))
     return _answer(
-        {"status": "off", "devices": devices, "message": "Đã tắt thông báo trên điện thoại này."}
+        {"status": "off", "devices": devices, "message": _("Đã tắt thông báo trên điện thoại này.")}
     )

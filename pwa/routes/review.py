@@ -9,28 +9,35 @@ from __future__ import annotations
 import uuid
 
 from flask import Blueprint, abort, flash, g, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlmodel import select
 
 from fieldkit import catalogue, communes, forms, households, merge, policy, review, sync
 from fieldkit.errors import Invalid
 from fieldkit.models import Member, RecordKind, ReviewState, Village
-from pwa import db, params
+from pwa import db, i18n, params
 from pwa.auth import login_required
 from pwa.render import is_fragment_request, render
 from pwa.routes import now
 
 bp = Blueprint("review", __name__)
 
-AGES = {"": "Mọi lúc", "1": "Chờ quá 1 ngày", "3": "Chờ quá 3 ngày", "7": "Chờ quá 7 ngày"}
+AGES = {
+    "": _l("Mọi lúc"),
+    "1": _l("Chờ quá 1 ngày"),
+    "3": _l("Chờ quá 3 ngày"),
+    "7": _l("Chờ quá 7 ngày"),
+}
 DECISION_WORDS = {
     "approve": ReviewState.approved,
     "return": ReviewState.returned,
     "reject": ReviewState.rejected,
 }
 DONE = {
-    ReviewState.approved: "Đã duyệt",
-    ReviewState.returned: "Đã trả lại",
-    ReviewState.rejected: "Đã từ chối",
+    ReviewState.approved: _l("Đã duyệt"),
+    ReviewState.returned: _l("Đã trả lại"),
+    ReviewState.rejected: _l("Đã từ chối"),
 }
 
 
@@ -167,7 +174,7 @@ def decide():
     try:
         choice = review.Choice.parse(key)
         if decision is None:
-            raise Invalid({"decision": "Hãy chọn Duyệt, Trả lại hoặc Từ chối."})
+            raise Invalid({"decision": _("Hãy chọn Duyệt, Trả lại hoặc Từ chối.")})
         review.decide(
             session,
             member=g.member,
@@ -190,7 +197,10 @@ def decide():
     session.commit()
     if is_fragment_request():
         return _decided(choice, decision, reason)
-    flash(f"{DONE[decision]} hồ sơ." + (f" Lý do: {reason}" if reason else ""))
+    flash(
+        _("%(value)s hồ sơ.", value=DONE[decision])
+        + (_(" Lý do: %(reason)s", reason=reason) if reason else "")
+    )
     return _back()
 
 
@@ -211,7 +221,7 @@ def _decided(choice: review.Choice, decision: ReviewState, reason: str):
     return render(
         "review/_decided.html",
         item_id=f"done-{choice.kind.value}-{choice.record_id}",
-        outcome=f"{DONE[decision]} hồ sơ",
+        outcome=_("%(value)s hồ sơ", value=DONE[decision]),
         household=review.household_of(session, choice.kind, choice.record_id),
         reason=reason,
         total=remaining.total,
@@ -240,7 +250,7 @@ def approve_many():
             form=request.form,
         )
     session.commit()
-    flash(f"Đã duyệt {len(made)} hồ sơ.")
+    flash(_("Đã duyệt %(count)s hồ sơ.", count=len(made)))
     return _back()
 
 
@@ -340,7 +350,7 @@ def resubmit(kind: str, record_uuid: str):
     result = sync.ingest_one(session, items[0], member=g.member, now=now()) if items else None
     if result is not None and result.status in (sync.Status.stored, sync.Status.duplicate):
         session.commit()
-        flash(result.message)
+        flash(i18n.translate(result.message))
         return redirect(url_for("review.returned"), 303)
     session.rollback()
     errors = (
@@ -349,7 +359,7 @@ def resubmit(kind: str, record_uuid: str):
         else {
             "form": result.message
             if result is not None
-            else "Mã bản sửa không hợp lệ. Hãy tải lại trang rồi nhập lại."
+            else _("Mã bản sửa không hợp lệ. Hãy tải lại trang rồi nhập lại.")
         }
     )
     context = _edit_context(entry)

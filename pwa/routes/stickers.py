@@ -4,6 +4,7 @@ link a sticker carries (/s/<token>) and replacing a sticker. Rules in fieldkit.s
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, url_for
+from flask_babel import gettext as _
 
 from fieldkit import policy, stickers
 from pwa import db
@@ -25,7 +26,14 @@ def _sheet_page(
     labels: list[stickers.Label], title: str, back: str, replace_url: str | None = None
 ):
     cells = [
-        (label, qr_svg(sticker_url(label.token), border=1, label=f"Mã dán cửa hộ {label.label}"))
+        (
+            label,
+            qr_svg(
+                sticker_url(label.token),
+                border=1,
+                label=_("Mã dán cửa hộ %(label)s", label=label.label),
+            ),
+        )
         for label in labels
     ]
     sheets = [cells[i : i + PER_SHEET] for i in range(0, len(cells), PER_SHEET)]
@@ -50,7 +58,9 @@ def village_sheet(village_id: int):
     labels = stickers.village_sheet(store, g.member, village_id, now=now())
     store.commit()
     village = policy.require_village(store, g.member, village_id)
-    return _sheet_page(labels, f"Mã dán cửa · {village.name}", url_for("households.index"))
+    return _sheet_page(
+        labels, _("Mã dán cửa · %(name)s", name=village.name), url_for("households.index")
+    )
 
 
 @bp.get("/stickers/households/<int:household_id>")
@@ -65,7 +75,7 @@ def household_sheet(household_id: int):
     label = stickers.Label(household.id, household.label, village_name, sticker.token)
     return _sheet_page(
         [label],
-        f"Mã dán cửa · hộ {household.label}",
+        _("Mã dán cửa · hộ %(label)s", label=household.label),
         url_for("households.show", household_id=household.id),
         url_for("stickers.replace", household_id=household.id),
     )
@@ -77,7 +87,7 @@ def replace(household_id: int):
     store = db.session()
     stickers.replace(store, g.member, household_id, now=now())
     store.commit()
-    flash("Đã thay mã dán cửa: mã cũ không mở được hộ này nữa. Hãy in và dán nhãn mới.")
+    flash(_("Đã thay mã dán cửa: mã cũ không mở được hộ này nữa. Hãy in và dán nhãn mới."))
     return redirect(url_for("stickers.household_sheet", household_id=household_id), 303)
 
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, g, jsonify, request
+from flask_babel import gettext as _
 
 from fieldkit import sync
-from pwa import csrf, db, openapi
+from pwa import csrf, db, i18n, openapi
 from pwa.auth import login_required
 from pwa.errors import error_response
 from pwa.routes import now
@@ -34,7 +35,7 @@ def sync_batch():
     try:
         body = json.loads(request.get_data(cache=False))
     except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested beyond reason
-        return error_response(400, "Dữ liệu gửi lên không phải JSON hợp lệ.")
+        return error_response(400, _("Dữ liệu gửi lên không phải JSON hợp lệ."))
     try:
         items = sync.parse_batch(body)
     except sync.BatchTooLarge as too_large:
@@ -44,7 +45,10 @@ def sync_batch():
     session = db.session()
     moment = now()
     results = sync.ingest(session, items, member=g.member, now=moment, commit=session.commit)
-    return jsonify(results=[result.as_json() for result in results], server_time=moment.isoformat())
+    return jsonify(
+        results=[i18n.translate_all(result.as_json()) for result in results],
+        server_time=moment.isoformat(),
+    )
 
 
 @bp.get("/api/v1/openapi.json")

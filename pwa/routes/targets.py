@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from fieldkit import indicators, policy, targets
 from fieldkit.errors import Invalid
@@ -51,7 +52,7 @@ def _page(
     rows = indicators.village_indicators(store, scope=scope)
     columns: list[tuple[int | None, str]] = [(row.village_id, row.village_name) for row in rows]
     if scope.village_id is None:
-        columns.insert(0, (None, "Cả xã"))
+        columns.insert(0, (None, _("Cả xã")))
     reached: dict[tuple[int | None, str], int] = {}
     for key in indicators.LABELS:
         for row in rows:
@@ -174,7 +175,9 @@ def save():
         )
     store.commit()
     flash(
-        f"Đã lưu chỉ tiêu: {changed} ô thay đổi." if changed else "Không có chỉ tiêu nào thay đổi."
+        _("Đã lưu chỉ tiêu: %(changed)s ô thay đổi.", changed=changed)
+        if changed
+        else _("Không có chỉ tiêu nào thay đổi.")
     )
     start, end = targets.parse_period(form.get("start"), form.get("end"))
     if preset in targets.PRESETS:

@@ -6,6 +6,8 @@ fieldkit.dashboards; the charts from fieldkit.charts."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, g
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from fieldkit import charts, dashboards, forms, policy, targets, vocab
 from fieldkit.dashboards import ShareNumbers, Week
@@ -22,10 +24,10 @@ bp = Blueprint("villages", __name__)
 
 FUNNEL = dashboards.FUNNEL
 FUNNEL_LABELS = {
-    "vneid_level1": "Cài đặt, mức 1",
-    "vneid_activated": "Kích hoạt",
-    "vneid_level2_referred": "Chuyển công an mức 2",
-    "vneid_level2_done": "Đã mức 2",
+    "vneid_level1": _l("Cài đặt, mức 1"),
+    "vneid_activated": _l("Kích hoạt"),
+    "vneid_level2_referred": _l("Chuyển công an mức 2"),
+    "vneid_level2_done": _l("Đã mức 2"),
 }
 SERVICES = dashboards.SERVICES
 
@@ -128,7 +130,7 @@ def _dashboard(village: Village):
         funnel=funnel,
         services=dashboards.lines(values, in_force, village_id=village.id, keys=SERVICES),
         funnel_chart=charts.horizontal_bars(
-            "Phễu VNeID: số người theo từng bước",
+            _("Phễu VNeID: số người theo từng bước"),
             [
                 charts.Bar(FUNNEL_LABELS[line.key], line.count.approved, line.count.pending)
                 for line in funnel
@@ -136,7 +138,7 @@ def _dashboard(village: Village):
         ),
         funnel_labels=FUNNEL_LABELS,
         weeks_chart=charts.column_bars(
-            "Lượt thăm theo tuần, 8 tuần gần nhất",
+            _("Lượt thăm theo tuần, 8 tuần gần nhất"),
             [
                 charts.Bar(str(row.week.number), row.visits.approved, row.visits.pending)
                 for row in weeks
@@ -162,14 +164,14 @@ def volunteer(village_id: int, member_id: int):
     session = db.session()
     village = policy.require_village(session, g.member, village_id)
     if not policy.can_see_each_volunteer(g.member):
-        raise Forbidden("Chỉ tổ trưởng và công chức xã xem số liệu của từng thành viên.")
+        raise Forbidden(_("Chỉ tổ trưởng và công chức xã xem số liệu của từng thành viên."))
     person = session.get(Member, member_id)
     if person is None or person.commune_id != village.commune_id:
-        raise NotFound("Không tìm thấy thành viên này.")
+        raise NotFound(_("Không tìm thấy thành viên này."))
     table = dashboards.per_volunteer(session, village_id=village.id)
     row = next((row for row in table.rows if row.member_id == person.id), None)
     if row is None:
-        raise NotFound("Người này không làm việc ở thôn này.")
+        raise NotFound(_("Người này không làm việc ở thôn này."))
     return render(
         "villages/volunteer.html",
         village=village,

@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 
 from flask import Blueprint, flash, g, redirect, request, url_for
+from flask_babel import gettext as _
 
 from fieldkit import catalogue, households, policy, visits
 from fieldkit.errors import Invalid, SyncConflict
 from fieldkit.visits import VisitIn
-from pwa import db
+from pwa import db, i18n
 from pwa.auth import login_required
 from pwa.form_values import visit_form_values
 from pwa.render import render
@@ -58,13 +59,13 @@ def create(household_id: int):
     except Invalid as invalid:
         return _form(household, request.form, invalid.errors, status=422)
     except SyncConflict as conflict:
-        return _form(household, request.form, {"form": str(conflict)}, status=409)
+        return _form(household, request.form, {"form": i18n.message_of(conflict)}, status=409)
     twin = visits.possible_duplicate_of(session, visit) if created else None
     session.commit()
     message = (
-        "Đã lưu lượt thăm. Lượt thăm đang chờ xã duyệt."
+        _("Đã lưu lượt thăm. Lượt thăm đang chờ xã duyệt.")
         if created
-        else "Lượt thăm này đã được lưu trước đó."
+        else _("Lượt thăm này đã được lưu trước đó.")
     )
-    flash(f"{message} {visits.duplicate_notice(twin)}" if twin else message)
+    flash(f"{message} {i18n.translate(visits.duplicate_notice(twin))}" if twin else message)
     return redirect(url_for("households.show", household_id=household.id), code=303)

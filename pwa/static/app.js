@@ -648,8 +648,20 @@ window.FieldkitJSON = {
     navigator.serviceWorker.addEventListener("controllerchange", function () {
       if (accepted) location.reload();
     });
+    // The worker's version carries the phone's language (pwa/i18n.py): after a switch on
+    // "Tài khoản" a new worker comes with the offline page in the new language. This page is
+    // already in that language, so the worker is taken without asking, and without a reload.
+    var lang = document.documentElement.lang;
+    var workerLang = localStorage.getItem("fieldkit-worker-lang");
+    var switched = workerLang !== null && workerLang !== lang;
+    if (workerLang === null) localStorage.setItem("fieldkit-worker-lang", lang);
     navigator.serviceWorker.register("/sw.js").then(function (reg) {
       function offer(worker) {
+        if (switched) {
+          localStorage.setItem("fieldkit-worker-lang", lang);
+          worker.postMessage({ type: "skip-waiting" });
+          return;
+        }
         var banner = $("[data-update]");
         banner.hidden = false;
         $("[data-update-reload]", banner).onclick = function () {
@@ -664,6 +676,7 @@ window.FieldkitJSON = {
           if (worker.state === "installed" && navigator.serviceWorker.controller) offer(worker);
         });
       });
+      if (switched) reg.update().catch(function () {});
       setInterval(function () { reg.update().catch(function () {}); }, 30 * 60 * 1000);
     }).catch(function () { /* no worker: the app still works online */ });
   }

@@ -2,6 +2,8 @@
 // that the server is reading it. Without this script the form posts as usual.
 (function () {
   "use strict";
+  // The page's words for scripts (pwa/js_words.py, pwa/offline/outbox.js).
+  var t = window.FieldkitT || function (text) { return text; };
   document.querySelectorAll("form[data-upload]").forEach(function (form) {
     form.addEventListener("submit", function (event) {
       if (!window.XMLHttpRequest || !window.FormData || !form.checkValidity()) return;
@@ -13,16 +15,16 @@
       box.hidden = false;
       button.disabled = true;
       button.setAttribute("aria-busy", "true");
-      text.textContent = "Đang tải tệp lên…";
+      text.textContent = t("Đang tải tệp lên…");
       var request = new XMLHttpRequest();
       request.open("POST", form.action);
       request.upload.addEventListener("progress", function (e) {
         if (!e.lengthComputable) return;
         bar.value = Math.round((e.loaded / e.total) * 100);
-        text.textContent = "Đang tải tệp lên… " + bar.value + "%";
+        text.textContent = t("Đang tải tệp lên…") + " " + bar.value + "%";
         if (e.loaded === e.total) {
           bar.removeAttribute("value");  // indeterminate while the server reads the file
-          text.textContent = "Đã tải lên. Máy chủ đang đọc tệp và so với danh sách hiện có…";
+          text.textContent = t("Đã tải lên. Máy chủ đang đọc tệp và so với danh sách hiện có…");
         }
       });
       request.addEventListener("load", function () {

@@ -4,14 +4,15 @@
 // current Safari/Firefox parse the JSON options and serialise the credential themselves.
 (function () {
   "use strict";
+  // The page's words for scripts (pwa/js_words.py, pwa/offline/outbox.js).
+  var t = window.FieldkitT || function (text) { return text; };
 
   var MESSAGES = {
-    NotAllowedError: "Chưa xác nhận được: bạn đã hủy, hết thời gian, hoặc điện thoại chưa xác minh " +
-      "bạn (vân tay, khuôn mặt hoặc mã khóa màn hình). Hãy thử lại.",
-    InvalidStateError: "Điện thoại này đã có khóa truy cập cho tài khoản của bạn.",
-    SecurityError: "Trang này không được phép dùng khóa truy cập (sai địa chỉ trang web).",
-    network: "Không kết nối được máy chủ. Hãy kiểm tra mạng rồi thử lại.",
-    other: "Không dùng được khóa truy cập trên điện thoại này. Hãy thử lại hoặc dùng cách khác bên dưới."
+    NotAllowedError: t("Chưa xác nhận được: bạn đã hủy, hết thời gian, hoặc điện thoại chưa xác minh bạn (vân tay, khuôn mặt hoặc mã khóa màn hình). Hãy thử lại."),
+    InvalidStateError: t("Điện thoại này đã có khóa truy cập cho tài khoản của bạn."),
+    SecurityError: t("Trang này không được phép dùng khóa truy cập (sai địa chỉ trang web)."),
+    network: t("Không kết nối được máy chủ. Hãy kiểm tra mạng rồi thử lại."),
+    other: t("Không dùng được khóa truy cập trên điện thoại này. Hãy thử lại hoặc dùng cách khác bên dưới.")
   };
 
   function supported() {

@@ -12,6 +12,8 @@
 // is short; nothing is ever removed from the outbox (IndexedDB) to make room.
 (function () {
   "use strict";
+  // The page's words for scripts (pwa/js_words.py, pwa/offline/outbox.js).
+  var t = window.FieldkitT || function (text) { return text; };
 
   var PAGES_CACHE = "fieldkit-pages";
   var PACK_URL = "/api/v1/offline-pack";
@@ -37,8 +39,8 @@
   }
 
   function megabytes(bytes) {
-    if (bytes < 1024 * 1024) return "dưới 1 MB";
-    return Math.round(bytes / (1024 * 1024)).toLocaleString("vi-VN") + " MB";
+    if (bytes < 1024 * 1024) return t("dưới 1 MB");
+    return Math.round(bytes / (1024 * 1024)).toLocaleString(document.documentElement.lang === "en" ? "en-GB" : "vi-VN") + " MB";
   }
 
   // A short heading, then what to do, in plain weight: a wall of bold text is not read.
@@ -48,13 +50,12 @@
     banner.hidden = !short;
     if (!short) return;
     var heading = document.createElement("strong");
-    heading.textContent = "Máy còn ít chỗ trống";
+    heading.textContent = t("Máy còn ít chỗ trống");
     var advice = document.createElement("span");
-    advice.textContent = "Cần khoảng " + megabytes(short.need) + " để giữ " +
-      (short.households ? short.households + " hộ" : "các trang") +
-      " dùng khi không có mạng, máy chỉ còn " + megabytes(short.free) + ". " +
-      "Hãy xóa bớt ảnh, video hoặc ứng dụng không dùng rồi mở lại Fieldkit. " +
-      "Những gì chờ gửi vẫn được giữ nguyên.";
+    advice.textContent = t("Cần khoảng %(need)s để giữ %(what)s dùng khi không có mạng, máy chỉ còn %(free)s. Hãy xóa bớt ảnh, video hoặc ứng dụng không dùng rồi mở lại Fieldkit. Những gì chờ gửi vẫn được giữ nguyên.", {
+      need: megabytes(short.need),
+      what: short.households ? t("%(count)s hộ", { count: short.households }) : t("các trang"),
+      free: megabytes(short.free) });
     banner.replaceChildren(heading, advice);
   }
 
@@ -168,8 +169,8 @@
 
   function progress(pack, waiting) {
     if (pack.households === null || pack.households === undefined) return Outbox.setMeta("preparing", null);
-    return Outbox.setMeta("preparing", pack.ready + "/" + pack.households + " hộ" +
-                          (waiting ? " · chờ mạng để tiếp tục" : ""));
+    return Outbox.setMeta("preparing", t("%(ready)s/%(count)s hộ", { ready: pack.ready, count: pack.households }) +
+                          (waiting ? t(" · chờ mạng để tiếp tục") : ""));
   }
 
   // The pages the phone holds: the versions it noted, for pages still in Cache Storage (the

@@ -3,24 +3,24 @@
 // the subscription (/api/v1/push/subscriptions); the service worker (/sw.js) shows what comes.
 (function () {
   "use strict";
+  // The page's words for scripts (pwa/js_words.py, pwa/offline/outbox.js).
+  var t = window.FieldkitT || function (text) { return text; };
 
   var LABELS = {
-    checking: "Đang kiểm tra điện thoại này…",
-    on: "Đang bật trên điện thoại này",
-    off: "Đang tắt trên điện thoại này",
-    unsupported: "Trình duyệt này không hỗ trợ thông báo",
-    denied: "Thông báo đã bị chặn trên trình duyệt này"
+    checking: t("Đang kiểm tra điện thoại này…"),
+    on: t("Đang bật trên điện thoại này"),
+    off: t("Đang tắt trên điện thoại này"),
+    unsupported: t("Trình duyệt này không hỗ trợ thông báo"),
+    denied: t("Thông báo đã bị chặn trên trình duyệt này")
   };
   var HELP = {
-    unsupported: "Trên iPhone, hãy thêm Fieldkit vào Màn hình chính rồi mở từ biểu tượng đó. " +
-      "Trên Android, hãy dùng Chrome.",
-    denied: "Hãy mở cài đặt của trình duyệt (biểu tượng bên trái địa chỉ trang), cho phép " +
-      "thông báo, rồi tải lại trang này."
+    unsupported: t("Trên iPhone, hãy thêm Fieldkit vào Màn hình chính rồi mở từ biểu tượng đó. Trên Android, hãy dùng Chrome."),
+    denied: t("Hãy mở cài đặt của trình duyệt (biểu tượng bên trái địa chỉ trang), cho phép thông báo, rồi tải lại trang này.")
   };
   var MESSAGES = {
-    network: "Không kết nối được máy chủ. Hãy kiểm tra mạng rồi thử lại.",
-    subscribe: "Chưa bật được thông báo trên điện thoại này. Hãy thử lại sau.",
-    dismissed: "Bạn chưa cho phép thông báo. Chạm nút lần nữa và chọn “Cho phép”."
+    network: t("Không kết nối được máy chủ. Hãy kiểm tra mạng rồi thử lại."),
+    subscribe: t("Chưa bật được thông báo trên điện thoại này. Hãy thử lại sau."),
+    dismissed: t("Bạn chưa cho phép thông báo. Chạm nút lần nữa và chọn “Cho phép”.")
   };
 
   function supported() {
@@ -85,8 +85,8 @@
   Area.prototype.answered = function (data) {
     if (data && data.devices !== undefined) {
       this.devices.textContent = data.devices ?
-        "Đang nhận thông báo trên " + data.devices + " thiết bị của bạn." :
-        "Chưa có thiết bị nào của bạn nhận thông báo.";
+        t("Đang nhận thông báo trên %(n)s thiết bị của bạn.", { n: data.devices }) :
+        t("Chưa có thiết bị nào của bạn nhận thông báo.");
     }
   };
 

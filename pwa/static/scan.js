@@ -3,6 +3,8 @@
 // the phone's own camera app opens the sticker's link just as well.
 (function () {
   "use strict";
+  // The page's words for scripts (pwa/js_words.py, pwa/offline/outbox.js).
+  var t = window.FieldkitT || function (text) { return text; };
   var button = document.querySelector("[data-scan]");
   if (!button || !("BarcodeDetector" in window) || !navigator.mediaDevices) return;
 
@@ -31,7 +33,7 @@
     var close = document.createElement("button");
     close.type = "button";
     close.className = "button";
-    close.textContent = button.dataset.close || "Đóng";
+    close.textContent = button.dataset.close || t("Đóng");
     dialog.append(video, message, close);
     document.body.append(dialog);
 

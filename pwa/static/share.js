@@ -3,6 +3,8 @@
 // stays in a readonly textarea, so it can be copied by hand without any of this.
 (function () {
   "use strict";
+  // The page's words for scripts (pwa/js_words.py, pwa/offline/outbox.js).
+  var t = window.FieldkitT || function (text) { return text; };
 
   var text = document.querySelector("[data-share-text]");
   var shareButton = document.querySelector("[data-share]");
@@ -16,7 +18,7 @@
     shareButton.hidden = false;
     shareButton.addEventListener("click", function () {
       navigator.share({ text: text.value }).catch(function (error) {
-        if (error && error.name !== "AbortError") say("Không mở được chia sẻ. Hãy bấm Sao chép.");
+        if (error && error.name !== "AbortError") say(t("Không mở được chia sẻ. Hãy bấm Sao chép."));
       });
     });
   }
@@ -33,8 +35,8 @@
         ? navigator.clipboard.writeText(text.value).then(function () { return true; }, copyBySelection)
         : Promise.resolve(copyBySelection());
       copied.then(function (ok) {
-        say(ok ? "Đã sao chép" : "Chưa sao chép được. Hãy giữ ngón tay lên ô chữ để chọn và sao chép.");
-        if (ok) copyButton.textContent = "Đã sao chép";
+        say(ok ? t("Đã sao chép") : t("Chưa sao chép được. Hãy giữ ngón tay lên ô chữ để chọn và sao chép."));
+        if (ok) copyButton.textContent = t("Đã sao chép");
       });
     });
   }

@@ -57,7 +57,9 @@ def test_unknown_household_is_not_found(session, world):
         policy.require_household(session, world.staff, 9999)
 
 
-def test_staff_of_another_commune_reach_nothing_here(session, world):
+def test_staff_of_another_commune_reach_nothing_here_and_learn_nothing(session, world):
+    """Another commune's household or village answers exactly as one that does not exist:
+    the refusal tells an outsider nothing about which ids are in use (issue 10)."""
     commune = Commune(
         code="00082", name="Phường Cửa Nam", province_code="01", province_name="Thành phố Hà Nội"
     )
@@ -66,9 +68,12 @@ def test_staff_of_another_commune_reach_nothing_here(session, world):
     outsider = Member(commune_id=commune.id, name="Trịnh Văn Nam", role=Role.staff)
     session.add(outsider)
     session.flush()
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound) as theirs:
         policy.require_household(session, outsider, world.household.id)
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound) as nobodys:
+        policy.require_household(session, outsider, 999_999)
+    assert str(theirs.value) == str(nobodys.value)
+    with pytest.raises(NotFound, match="Không tìm thấy thôn"):
         policy.require_village(session, outsider, world.village.id)
 
 

@@ -162,6 +162,8 @@ ROUTES: dict[str, Expect] = {
     # out of every device (tests/web/test_sessions.py holds the role rules).
     "account.end_session": _e(identity=True),
     "account.end_all_sessions": _e(identity=True),
+    # The language of this device's screens (issue 12): anyone signed in; a cookie, no row.
+    "account.set_language": _e(SIGNED_IN, ok=FORM_POST),
     "members.end_sessions": _e(identity=True),
     "members.index": _e(identity=True),
     "members.add": _e(identity=True),
