@@ -393,12 +393,11 @@ def test_every_sentence_a_script_shows_is_listed_for_translation():
     assert sorted(set(WORDS) - used) == []
 
 
-# NOT DONE (issue 12): app.js's status bar and outbox-rules.js's words came back Vietnamese-only
-# with issue 11's rewrite of the outbox, merged at the end; they are to go through t() next.
 @pytest.mark.parametrize(
     "script",
     ["static/push.js", "static/passkeys.js", "static/scan.js", "static/share.js"]
-    + ["static/imports.js", "static/prepare.js"],
+    + ["static/imports.js", "static/prepare.js", "static/app.js", "offline/outbox-rules.js"]
+    + ["offline/outbox.js"],
 )
 def test_scripts_say_every_vietnamese_sentence_through_t(script):
     """A script shows a Vietnamese sentence only through t("…"), which the page translates."""

@@ -6,6 +6,28 @@
 (function (root) {
   "use strict";
 
+  // --- the page's language --------------------------------------------------------------------
+  // The page's words for scripts (pwa/js_words.py): a translated page carries, as JSON in
+  // <meta name="fieldkit-words">, the translation of each Vietnamese sentence the scripts show;
+  // t(vietnamese, {name: value}) looks one up by its Vietnamese and fills `%(name)s` as gettext does.
+  // It lives here, not in outbox.js, because this file is the first script loaded everywhere
+  // (page, service worker, the rules' own tests) and the rules below make the outbox's words:
+  // each rule says its sentence already in the page's language, so no caller has to remember to
+  // translate, and no rule takes a `t` argument. Without the <meta> (a Vietnamese page, the
+  // service worker, the unit tests) every sentence stays Vietnamese, the source. Words the
+  // service worker stores (an item's last error) are thus Vietnamese; app.js passes them through
+  // t() again when it shows them, which translates every one that carries no value.
+  let words = {};
+  if (typeof document !== "undefined") {
+    const meta = document.querySelector('meta[name="fieldkit-words"]');
+    try { words = meta ? JSON.parse(meta.content) : {}; } catch (e) { words = {}; }
+  }
+  function t(text, values) {
+    const said = words[text] || text;
+    return values ? said.replace(/%\((\w+)\)s/g, (all, name) => values[name]) : said;
+  }
+  root.FieldkitT = t;
+
   // Items per sync request. The server takes up to 100 (fieldkit.sync.MAX_ITEMS); 25 keeps one
   // request small enough to get through a weak 3G link before it drops, and a dropped or
   // refused request costs little to send again.
@@ -154,10 +176,10 @@
   }
 
   function refusalWords(status) {
-    if (status === "invalid") return "Dữ liệu chưa hợp lệ — hãy sửa rồi gửi lại.";
-    if (status === "conflict") return "Mục này đã được gửi trước đó với nội dung khác.";
-    if (status === "forbidden") return "Bạn không có quyền gửi mục này.";
-    return "Máy chủ không nhận mục này.";
+    if (status === "invalid") return t("Dữ liệu chưa hợp lệ — hãy sửa rồi gửi lại.");
+    if (status === "conflict") return t("Mục này đã được gửi trước đó với nội dung khác.");
+    if (status === "forbidden") return t("Bạn không có quyền gửi mục này.");
+    return t("Máy chủ không nhận mục này.");
   }
 
   // After the server failed on an item sent alone. `verified`: in the same run the server
@@ -172,22 +194,20 @@
     };
   }
 
-  const SOLO_ATTENTION_WORDS =
-    "Máy chủ gặp lỗi mỗi lần nhận mục này, dù các mục khác vẫn gửi được. " +
-    "Mục vẫn được giữ trên máy: hãy báo cán bộ xã, hoặc mở ra sửa rồi gửi lại.";
+  const SOLO_ATTENTION_WORDS = t("Máy chủ gặp lỗi mỗi lần nhận mục này, dù các mục khác vẫn gửi được. Mục vẫn được giữ trên máy: hãy báo cán bộ xã, hoặc mở ra sửa rồi gửi lại.");
 
   // --- honest words -------------------------------------------------------------------------
   // The status bar's words for each state of the way to the server (README: "What the phone
   // says"). `tone`: ok, busy (working on it) or warn.
   const LINK_WORDS = {
-    ok: { text: "Trực tuyến", tone: "ok" },
-    sending: { text: "Đang gửi…", tone: "busy" },
-    offline: { text: "Ngoại tuyến — sẽ gửi khi có mạng", tone: "warn" },
-    unreachable: { text: "Không kết nối được máy chủ — sẽ tự thử lại", tone: "warn" },
-    timeout: { text: "Máy chủ không trả lời — sẽ tự thử lại", tone: "warn" },
-    "server-error": { text: "Máy chủ đang lỗi — sẽ tự thử lại", tone: "warn" },
-    busy: { text: "Máy chủ đang bận — sẽ tự thử lại", tone: "warn" },
-    auth: { text: "Đăng nhập lại để gửi — các mục vẫn giữ trên máy", tone: "warn" },
+    ok: { text: t("Trực tuyến"), tone: "ok" },
+    sending: { text: t("Đang gửi…"), tone: "busy" },
+    offline: { text: t("Ngoại tuyến — sẽ gửi khi có mạng"), tone: "warn" },
+    unreachable: { text: t("Không kết nối được máy chủ — sẽ tự thử lại"), tone: "warn" },
+    timeout: { text: t("Máy chủ không trả lời — sẽ tự thử lại"), tone: "warn" },
+    "server-error": { text: t("Máy chủ đang lỗi — sẽ tự thử lại"), tone: "warn" },
+    busy: { text: t("Máy chủ đang bận — sẽ tự thử lại"), tone: "warn" },
+    auth: { text: t("Đăng nhập lại để gửi — các mục vẫn giữ trên máy"), tone: "warn" },
   };
 
   // Which of LINK_WORDS the status bar shows: the phone's network first, then a session to
@@ -206,12 +226,12 @@
 
   // What went wrong with an item's last try, as the outbox page shows it beside the item.
   const FAILURE_WORDS = {
-    unreachable: "Không kết nối được máy chủ",
-    timeout: "Máy chủ không trả lời",
-    "server-error": "Máy chủ đang lỗi",
-    busy: "Máy chủ đang bận",
-    offline: "Máy đang ngoại tuyến",
-    auth: "Cần đăng nhập lại",
+    unreachable: t("Không kết nối được máy chủ"),
+    timeout: t("Máy chủ không trả lời"),
+    "server-error": t("Máy chủ đang lỗi"),
+    busy: t("Máy chủ đang bận"),
+    offline: t("Máy đang ngoại tuyến"),
+    auth: t("Cần đăng nhập lại"),
   };
 
   function failureWords(failure) {
@@ -228,13 +248,26 @@
 
   // Kinds as counted in a sentence ("Đã gửi 2 lượt thăm, 1 nhân khẩu lúc 09:41").
   const KIND_WORDS = {
-    visit: "lượt thăm",
-    resident: "nhân khẩu",
-    household: "hộ mới",
-    household_edit: "thông tin hộ đã sửa",
-    consent: "ghi nhận đồng ý",
-    revision: "bản sửa",
+    visit: t("lượt thăm"),
+    resident: t("nhân khẩu"),
+    household: t("hộ mới"),
+    household_edit: t("thông tin hộ đã sửa"),
+    consent: t("ghi nhận đồng ý"),
+    revision: t("bản sửa"),
   };
+
+  // "2 lượt thăm": a number with its kind, one sentence each so a language can put the number
+  // where it goes.
+  function counted(kind, n) {
+    const v = { n: n };
+    if (kind === "visit") return t("%(n)s lượt thăm", v);
+    if (kind === "resident") return t("%(n)s nhân khẩu", v);
+    if (kind === "household") return t("%(n)s hộ mới", v);
+    if (kind === "household_edit") return t("%(n)s thông tin hộ đã sửa", v);
+    if (kind === "consent") return t("%(n)s ghi nhận đồng ý", v);
+    if (kind === "revision") return t("%(n)s bản sửa", v);
+    return t("%(n)s mục", v);
+  }
 
   // The sentence for items that left the outbox: counts by kind, the time of the last one,
   // then anything the server asked the person to know (a possible duplicate).
@@ -242,10 +275,10 @@
     if (!entries.length) return "";
     const counts = {};
     entries.forEach((e) => { counts[e.kind] = (counts[e.kind] || 0) + 1; });
-    const parts = Object.keys(counts).map((kind) => counts[kind] + " " + (KIND_WORDS[kind] || "mục"));
+    const parts = Object.keys(counts).map((kind) => counted(kind, counts[kind]));
     const last = Math.max(...entries.map((e) => e.sentAt));
     const notices = entries.map((e) => e.notice).filter(Boolean);
-    return ["Đã gửi " + parts.join(", ") + " lúc " + hhmm(last) + "."].concat(notices).join(" ");
+    return [t("Đã gửi %(what)s lúc %(time)s.", { what: parts.join(", "), time: hhmm(last) })].concat(notices).join(" ");
   }
 
   // The sent log kept: recent enough, newest last, bounded.
@@ -258,19 +291,19 @@
   // {sent, notice} or {attention} or the link state after trying ({state} / {offline}).
   function savedWords(subject, when, fate) {
     const what = subject + (when ? " · " + when : "");
-    if (fate.sent) return ["Đã lưu " + what + ". Đã gửi lên xã."].concat(fate.notice ? [fate.notice] : []).join(" ");
+    if (fate.sent) return [t("Đã lưu %(what)s. Đã gửi lên xã.", { what: what })].concat(fate.notice ? [fate.notice] : []).join(" ");
     const state = fate.offline ? "offline" : fate.state;
-    return "Đã lưu trên máy: " + what + ". " + (KEPT_WORDS[state] || KEPT_WORDS.sending);
+    return t("Đã lưu trên máy: %(what)s.", { what: what }) + " " + (KEPT_WORDS[state] || KEPT_WORDS.sending);
   }
 
   const KEPT_WORDS = {
-    offline: "Sẽ tự gửi khi có mạng.",
-    sending: "Đang gửi…",
-    unreachable: "Chưa kết nối được máy chủ — sẽ tự gửi khi kết nối lại.",
-    timeout: "Máy chủ chưa trả lời — sẽ tự gửi lại.",
-    "server-error": "Máy chủ đang lỗi — sẽ tự gửi lại.",
-    busy: "Máy chủ đang bận — sẽ tự gửi lại.",
-    auth: "Đăng nhập lại để gửi — mục vẫn được giữ trên máy.",
+    offline: t("Sẽ tự gửi khi có mạng."),
+    sending: t("Đang gửi…"),
+    unreachable: t("Chưa kết nối được máy chủ — sẽ tự gửi khi kết nối lại."),
+    timeout: t("Máy chủ chưa trả lời — sẽ tự gửi lại."),
+    "server-error": t("Máy chủ đang lỗi — sẽ tự gửi lại."),
+    busy: t("Máy chủ đang bận — sẽ tự gửi lại."),
+    auth: t("Đăng nhập lại để gửi — mục vẫn được giữ trên máy."),
   };
 
   root.FieldkitOutboxRules = {
@@ -278,6 +311,6 @@
     SOLO_FAILURES_FOR_ATTENTION, SOLO_ATTENTION_WORDS, LINK_WORDS, KIND_WORDS,
     requestTimeoutMs, retryDelayMs, afterFailure, isDue, nextWakeAt, plan, split,
     classifyStatus, retryAfterAt, itemOutcome, refusalWords, afterSoloFailure,
-    linkState, failureWords, announcement, keepSent, savedWords, hhmm,
+    linkState, failureWords, announcement, keepSent, savedWords, hhmm, counted, t,
   };
 })(typeof self !== "undefined" ? self : globalThis);

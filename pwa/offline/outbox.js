@@ -18,22 +18,8 @@
 (function (root) {
   "use strict";
 
-  // The page's words for scripts (pwa/js_words.py): the page carries, as JSON in
-  // <meta name="fieldkit-words">, the translation of each Vietnamese sentence the scripts show;
-  // without it (Vietnamese, or in the service worker) a sentence stays Vietnamese.
-  // `%(name)s` takes a value, as in gettext. (The outbox's own words — outbox-rules.js, the
-  // status bar in app.js — are not yet routed through it: issue 12, left after merging issue 11.)
-  var words = {};
-  if (typeof document !== "undefined") {
-    var meta = document.querySelector('meta[name="fieldkit-words"]');
-    try { words = meta ? JSON.parse(meta.content) : {}; } catch (e) { words = {}; }
-  }
-  function t(text, values) {
-    var said = words[text] || text;
-    return values ? said.replace(/%\((\w+)\)s/g, function (all, name) { return values[name]; }) : said;
-  }
-  root.FieldkitT = t;
-
+  // The page's words (`self.FieldkitT`) are defined in outbox-rules.js, loaded first.
+  const t = root.FieldkitT;
 
   const R = root.FieldkitOutboxRules;
   const DB_NAME = "fieldkit";
@@ -476,7 +462,7 @@
   async function importAll(text) {
     const data = JSON.parse(text);
     if (!data || data.format !== "fieldkit-outbox" || !Array.isArray(data.items)) {
-      throw new Error("Tệp không phải bản sao hộp thư đi của Fieldkit.");
+      throw new Error(t("Tệp không phải bản sao hộp thư đi của Fieldkit."));
     }
     const known = new Set((await all()).map((i) => i.id));
     const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

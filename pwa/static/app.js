@@ -28,6 +28,8 @@ window.FieldkitJSON = {
 
   var Outbox = window.FieldkitOutbox;
   var Rules = window.FieldkitOutboxRules;
+  // The page's words (outbox-rules.js): t(vietnamese, {name: value}) in the page's language.
+  var t = window.FieldkitT;
   var PAGES_CACHE = "fieldkit-pages";
   // A safety net only: the outbox wakes itself when its next item is due (scheduleWake).
   var FLUSH_EVERY_MS = 60000;
@@ -154,7 +156,7 @@ window.FieldkitJSON = {
     alert.className = "form-alert";
     alert.setAttribute("role", "alert");
     alert.setAttribute("data-client", "");
-    alert.textContent = message || "Chưa lưu được. Hãy sửa các ô được đánh dấu bên dưới.";
+    alert.textContent = message || t("Chưa lưu được. Hãy sửa các ô được đánh dấu bên dưới.");
     form.insertBefore(alert, form.firstChild);
     Object.keys(errors || {}).forEach(function (name) {
       var field = form.querySelector('[name="' + name + '"]');
@@ -184,7 +186,7 @@ window.FieldkitJSON = {
   // What the confirmation names: the form's own words ("lượt thăm hộ số 12"), else its label.
   function subjectOf(form) {
     if (form.dataset.subject) return form.dataset.subject;
-    var label = form.dataset.label || Rules.KIND_WORDS[form.dataset.outbox] || "mục";
+    var label = form.dataset.label || Rules.KIND_WORDS[form.dataset.outbox] || t("mục");
     return label.charAt(0).toLowerCase() + label.slice(1);
   }
 
@@ -274,7 +276,7 @@ window.FieldkitJSON = {
       location.assign(target);
     }, function (error) {
       release(form);
-      showErrors(form, {}, "Không lưu được trên máy: " + (error && error.message || error));
+      showErrors(form, {}, t("Không lưu được trên máy: %(error)s", { error: error && error.message || error }));
     });
   }
 
@@ -348,8 +350,8 @@ window.FieldkitJSON = {
         var when = m ? m[4] + " " + m[3] + "/" + m[2] + "/" + m[1] : "";
         li.innerHTML = '<div class="visit-head"><b></b><span class="tag unsent"></span></div><p class="muted"></p>';
         li.querySelector("b").textContent = when;
-        li.querySelector(".tag").textContent = item.state === "attention" ? "Cần xử lý" : "Chưa gửi";
-        li.querySelector("p").textContent = lines + " dòng hỗ trợ · đang chờ trong hộp thư đi";
+        li.querySelector(".tag").textContent = item.state === "attention" ? t("Cần xử lý") : t("Chưa gửi");
+        li.querySelector("p").textContent = t("%(n)s dòng hỗ trợ · đang chờ trong hộp thư đi", { n: lines });
         list.insertBefore(li, list.firstChild);
       });
     var empty = list.parentElement.querySelector(".visits-empty");
@@ -359,7 +361,7 @@ window.FieldkitJSON = {
     var waiting = $all("[data-outbox-item]", list).length;
     if (count) {
       count.textContent = "(" + count.getAttribute("data-visit-count") +
-        (waiting ? " · " + waiting + " chưa gửi" : "") + ")";
+        (waiting ? " · " + t("%(n)s chưa gửi", { n: waiting }) : "") + ")";
     }
   }
 
@@ -389,24 +391,27 @@ window.FieldkitJSON = {
         $(".label", li).textContent = item.label || item.kind;
         $(".when", li).textContent = " · " + new Date(item.createdAt).toLocaleString("vi-VN");
         var details = item.errors ? Object.keys(item.errors).map(function (k) { return item.errors[k]; }) : [];
-        var why = [item.lastError || ""].concat(details);
+        // An item's last error may have been written by the service worker, in Vietnamese:
+        // said again through t(), it is in the page's language (when it carries no value).
+        var lastError = t(item.lastError || "");
+        var why = [lastError].concat(details);
         // A waiting item says when it last failed and when it is tried again.
         if (state === "pending" && item.lastFailureAt) {
-          why = ["Lần thử lúc " + Rules.hhmm(item.lastFailureAt, true) + ": " + (item.lastError || "") +
-                 (item.nextAttemptAt > Date.now() ? " · sẽ thử lại lúc " + Rules.hhmm(item.nextAttemptAt, true) : "")];
+          why = [t("Lần thử lúc %(time)s: %(error)s", { time: Rules.hhmm(item.lastFailureAt, true), error: lastError }) +
+                 (item.nextAttemptAt > Date.now() ? " · " + t("sẽ thử lại lúc %(time)s", { time: Rules.hhmm(item.nextAttemptAt, true) }) : "")];
         }
         $(".why", li).textContent = why.join(" ");
         if (state === "attention") {
           var fix = document.createElement("a");
           fix.className = "button small";
-          fix.textContent = "Sửa";
+          fix.textContent = t("Sửa");
           fix.href = fixUrl(item);
           var drop = document.createElement("button");
           drop.type = "button";
           drop.className = "link-button";
-          drop.textContent = "Bỏ mục này";
+          drop.textContent = t("Bỏ mục này");
           drop.addEventListener("click", function () {
-            if (confirm("Bỏ mục này? Nội dung đã ghi sẽ mất.")) Outbox.remove(item.id);
+            if (confirm(t("Bỏ mục này? Nội dung đã ghi sẽ mất."))) Outbox.remove(item.id);
           });
           $(".actions", li).appendChild(fix);
           $(".actions", li).appendChild(drop);
@@ -423,7 +428,7 @@ window.FieldkitJSON = {
         li.className = "outbox-item sent";
         li.innerHTML = '<b class="label"></b><span class="muted small when"></span><p class="why"></p>';
         $(".label", li).textContent = entry.label || Rules.KIND_WORDS[entry.kind] || entry.kind;
-        $(".when", li).textContent = " · đã gửi lúc " + Rules.hhmm(entry.sentAt);
+        $(".when", li).textContent = " · " + t("đã gửi lúc %(time)s", { time: Rules.hhmm(entry.sentAt) });
         $(".why", li).textContent = entry.notice || "";
         sentList.appendChild(li);
       });
@@ -461,15 +466,16 @@ window.FieldkitJSON = {
       net.textContent = words.text;
       net.className = "net " + (words.tone === "ok" ? "online" : words.tone === "busy" ? "sending" : "offline");
       net.setAttribute("data-state", state);
-      $("[data-pending]", bar).textContent = "Chờ gửi (" + s.pending + ")" + (s.lastSyncAt ? " · gửi lúc " + hhmm(s.lastSyncAt) : "");
+      $("[data-pending]", bar).textContent = t("Chờ gửi (%(n)s)", { n: s.pending }) + (s.lastSyncAt ? " · " + t("gửi lúc %(time)s", { time: hhmm(s.lastSyncAt) }) : "");
       var attention = $("[data-attention]", bar);
       attention.hidden = s.attention === 0;
-      attention.textContent = "Cần xử lý (" + s.attention + ")";
+      attention.textContent = t("Cần xử lý (%(n)s)", { n: s.attention });
       var ready = $("[data-ready]", bar);
-      if (r[3]) ready.textContent = "Đang chuẩn bị ngoại tuyến: " + r[3];
-      else if (r[2]) ready.textContent = "Sẵn sàng ngoại tuyến: " +
-        (r[1] === null || r[1] === undefined ? "hướng dẫn, hộp thư đi" : r[1] + " hộ") +
-        " · cập nhật " + hhmm(r[2]);
+      if (r[3]) ready.textContent = t("Đang chuẩn bị ngoại tuyến: %(what)s", { what: r[3] });
+      else if (r[2]) ready.textContent = t("Sẵn sàng ngoại tuyến: %(what)s · cập nhật %(time)s", {
+        what: r[1] === null || r[1] === undefined ? t("hướng dẫn, hộp thư đi") : t("%(count)s hộ", { count: r[1] }),
+        time: hhmm(r[2]),
+      });
       else ready.textContent = "";
       $("[data-auth-needed]").hidden = !s.authNeeded;
       // "Gửi ngay" only when something waits and the phone has a network (signed out, it
@@ -624,10 +630,10 @@ window.FieldkitJSON = {
     if (!input || !input.files.length) return;
     var out = $("[data-import-result]");
     input.files[0].text().then(Outbox.importAll).then(function (count) {
-      out.textContent = "Đã nhập " + count + " mục vào hộp thư đi.";
+      out.textContent = t("Đã nhập %(n)s mục vào hộp thư đi.", { n: count });
       flush(true);
     }, function (error) {
-      out.textContent = "Không nhập được: " + (error && error.message || error);
+      out.textContent = t("Không nhập được: %(error)s", { error: error && error.message || error });
     });
   });
 
@@ -695,35 +701,36 @@ window.FieldkitJSON = {
     var at = Number(body.getAttribute("data-saved-at"));
     var copy = body.getAttribute("data-saved-kind") === "page";
     function say(offline) {
-      var why = offline ? "máy đang ngoại tuyến" :
-        reason === "timeout" ? "máy chủ không trả lời" :
-        reason === "unreachable" ? "không kết nối được máy chủ" :
-        (reason === "503" || reason === "429") ? "máy chủ đang bận (" + reason + ")" :
-        "máy chủ đang lỗi (" + reason + ")";
+      var why = offline ? t("máy đang ngoại tuyến") :
+        reason === "timeout" ? t("máy chủ không trả lời") :
+        reason === "unreachable" ? t("không kết nối được máy chủ") :
+        (reason === "503" || reason === "429") ? t("máy chủ đang bận (%(code)s)", { code: reason }) :
+        t("máy chủ đang lỗi (%(code)s)", { code: reason });
       note.textContent = copy
-        ? "Đang xem bản lưu trên máy" + (at ? " lúc " + Rules.hhmm(at) + " " + new Date(at).toLocaleDateString("vi-VN") : "") +
-          " — " + why + ". Vẫn ghi được: mọi thứ được giữ trên máy và tự gửi sau."
-        : "Không mở được trang — " + why + ".";
+        ? (at ? t("Đang xem bản lưu trên máy lúc %(time)s %(date)s", { time: Rules.hhmm(at), date: new Date(at).toLocaleDateString("vi-VN") })
+              : t("Đang xem bản lưu trên máy")) +
+          " — " + why + ". " + t("Vẫn ghi được: mọi thứ được giữ trên máy và tự gửi sau.")
+        : t("Không mở được trang — %(why)s.", { why: why });
     }
     function offerFresh(what) {
-      note.textContent = (copy ? "Đang xem bản lưu trên máy. " : "") + what + ": ";
+      note.textContent = (copy ? t("Đang xem bản lưu trên máy") + ". " : "") + what + ": ";
       var again = document.createElement("button");
       again.type = "button";
       again.className = "button small";
-      again.textContent = "Tải lại trang";
+      again.textContent = t("Tải lại trang");
       again.addEventListener("click", function () { location.reload(); });
       note.appendChild(again);
     }
     say(!navigator.onLine);
     window.addEventListener("offline", function () { say(true); });
-    window.addEventListener("online", function () { offerFresh("Đã có mạng lại"); });
+    window.addEventListener("online", function () { offerFresh(t("Đã có mạng lại")); });
     var main = $("#main");
     if (main) main.parentNode.insertBefore(note, main);
     var shownAt = Date.now();
     savedCopyAnswered = function (link) {
       // The outbox reached the server since this copy was shown: the fresh page can load.
       if (link && link.state === "ok" && link.at > shownAt && !note.querySelector("button")) {
-        offerFresh("Máy chủ đã trả lời lại");
+        offerFresh(t("Máy chủ đã trả lời lại"));
       }
     };
   }

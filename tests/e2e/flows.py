@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
 # The console script installed beside the interpreter running the tests.
@@ -39,9 +40,19 @@ def wait_ready_offline(page: Page, households: int) -> None:
 
 
 def outbox(page: Page) -> dict:
-    return page.evaluate("""FieldkitOutbox.summary().then(s => ({pending: s.pending,
-        attention: s.attention, ids: s.items.map(i => i.id),
-        states: s.items.map(i => i.state)}))""")
+    """What the phone's outbox holds, read from the page. The app may navigate by itself
+    (the saved copy offered fresh, a new service worker taking over, a save's next page):
+    a read that the navigation cuts off is read again from the page that follows."""
+    for attempt in range(3):
+        try:
+            page.wait_for_load_state("load")
+            return page.evaluate("""FieldkitOutbox.summary().then(s => ({pending: s.pending,
+                attention: s.attention, ids: s.items.map(i => i.id),
+                states: s.items.map(i => i.state)}))""")
+        except PlaywrightError as error:
+            if "Execution context was destroyed" not in str(error) or attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def log_visit(

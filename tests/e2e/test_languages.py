@@ -40,6 +40,17 @@ def test_a_volunteer_works_in_english_and_switches_back(page, server, live_world
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     shot(page, "household-en")
 
+    # The status bar is the outbox's (outbox-rules.js, app.js): a field screen, in English too.
+    net = page.locator("[data-statusbar] [data-net]")
+    expect(net).to_have_text("Online")
+    page.context.set_offline(True)
+    expect(net).to_have_text("Offline — will send when online")
+    expect(page.locator("[data-statusbar] [data-pending]")).to_contain_text("To send (0)")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, "household-en-offline")
+    page.context.set_offline(False)
+    expect(net).to_have_text("Online")
+
     page.goto(f"{server.url}/households/{world.household.id}/visits/new")
     expect(page.get_by_label("Time of visit")).to_be_visible()
     expect(page.get_by_role("button", name="Save visit")).to_be_visible()
