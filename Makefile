@@ -43,9 +43,11 @@ test: setup lint
 test-fast: setup
 	$(BIN)/pytest -q --ignore=tests/e2e -m "not postgres and not slow" $(PYTEST_ARGS)
 
+# ruff over the code; mypy over fieldkit/ (its settings: [tool.mypy] in pyproject.toml).
 lint: setup
 	$(BIN)/ruff check fieldkit pwa tests benchmarks
 	$(BIN)/ruff format --check fieldkit pwa tests benchmarks
+	$(BIN)/mypy
 
 # Translations (README "Languages"): re-extract every marked string into messages.pot, merge
 # it into each language's .po (new strings arrive untranslated), compile the .mo files. All

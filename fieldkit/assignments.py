@@ -237,6 +237,7 @@ def assign_range(
     scope = policy.require_can_assign(actor)
     low, high = parse_range(range_text)
     volunteer = _volunteer(session, scope, volunteer_id)
+    assert volunteer.village_id is not None  # _volunteer refuses a member with no village
     households = households_in_range(session, volunteer.village_id, low, high)
     if not households:
         raise Invalid(

@@ -6,7 +6,7 @@ data that commune staff edit, and code never relies on more than the codes of th
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from fieldkit.i18n import _
 from fieldkit.models import Service
@@ -74,6 +74,8 @@ def install_starting_set(session: Session) -> int:
 def active_services(session: Session) -> list[Service]:
     return list(
         session.exec(
-            select(Service).where(Service.active).order_by(Service.sort_order, Service.code)
+            select(Service)
+            .where(Service.active)
+            .order_by(col(Service.sort_order), col(Service.code))
         ).all()
     )

@@ -77,7 +77,8 @@ def the_commune(session: Session, code: str | None) -> Commune:
 @click.group()
 def main() -> None:
     """Fieldkit: ứng dụng hiện trường của Tổ công nghệ số cộng đồng."""
-    sys.stdout.reconfigure(encoding="utf-8")
+    if isinstance(sys.stdout, io.TextIOWrapper):  # not when a test runner captures output
+        sys.stdout.reconfigure(encoding="utf-8")
 
 
 @main.command("migrate")
@@ -179,6 +180,7 @@ def member_add(
             ).first()
             if place is None:
                 raise click.ClickException(f"Không có thôn {village_name!r}.")
+        assert commune.id is not None  # a stored commune
         added = members.add_member(
             session, commune_id=commune.id, name=name, role=Role(role), village=place, phone=phone
         )
@@ -458,6 +460,7 @@ def _run_import(
     refused = 0
     with _session() as session:
         commune = the_commune(session, commune_code)
+        assert commune.id is not None  # a stored commune
         importer = imports.Importer.console(commune.id)
         village_id = None
         if village_name:
@@ -492,6 +495,7 @@ def _run_import(
                 )
             return 1 if refused else 0
         imports.claim(session, batch, now=now)
+        assert batch.id is not None  # imports.start flushes the batch
         batch = imports.run(session, batch.id, importer, now=now)
         click.echo(_counts_line(batch.counts, done=True))
         if links and kind == "team":

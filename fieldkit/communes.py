@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from fieldkit import admin_units, catalogue, forms
 from fieldkit.errors import Invalid
@@ -18,7 +18,7 @@ def init_commune(session: Session, code: str) -> tuple[Commune, bool]:
     official = admin_units.lookup_commune(code)
     commune = session.exec(select(Commune).where(Commune.code == official.code)).first()
     created = commune is None
-    if created:
+    if commune is None:
         commune = Commune(
             code=official.code,
             name=official.name,
@@ -65,6 +65,7 @@ def add_village(session: Session, commune: Commune, name: str, kind: str = _("th
     names = session.exec(select(Village.name).where(Village.commune_id == commune.id)).all()
     if any(known.casefold() == name.casefold() for known in names):
         raise Invalid({"name": _("Xã đã có %(name)s.", name=name)})
+    assert commune.id is not None  # a stored commune
     village = Village(commune_id=commune.id, name=name, kind=kind)
     session.add(village)
     session.flush()
@@ -79,30 +80,33 @@ def village_counts(session: Session, commune_id: int, village_id: int | None = N
         statement = statement.where(Village.id == village_id)
     villages = sorted(session.exec(statement).all(), key=lambda v: sort_key(v.name))
     ids = [v.id for v in villages]
-    households = dict(
-        session.exec(
-            select(Household.village_id, func.count())
-            .where(Household.village_id.in_(ids), Household.review_state != ReviewState.rejected)
-            .group_by(Household.village_id)
-        ).all()
-    )
-    reached = dict(
+    # Each by village id, looked up with a Village's (Optional-typed) id below.
+    households: dict[int | None, int] = dict(
         session.exec(
             select(Household.village_id, func.count())
             .where(
-                Household.village_id.in_(ids),
+                col(Household.village_id).in_(ids), Household.review_state != ReviewState.rejected
+            )
+            .group_by(col(Household.village_id))
+        ).all()
+    )
+    reached: dict[int | None, int] = dict(
+        session.exec(
+            select(Household.village_id, func.count())
+            .where(
+                col(Household.village_id).in_(ids),
                 Household.visit_count > 0,
                 Household.review_state != ReviewState.rejected,
             )
-            .group_by(Household.village_id)
+            .group_by(col(Household.village_id))
         ).all()
     )
-    visits = dict(
+    visits: dict[int | None, int] = dict(
         session.exec(
-            select(Household.village_id, func.count(Visit.id))
-            .join(Visit, Visit.household_id == Household.id)
-            .where(Household.village_id.in_(ids), Visit.review_state != ReviewState.rejected)
-            .group_by(Household.village_id)
+            select(Household.village_id, func.count(col(Visit.id)))
+            .join(Visit, col(Visit.household_id) == Household.id)
+            .where(col(Household.village_id).in_(ids), Visit.review_state != ReviewState.rejected)
+            .group_by(col(Household.village_id))
         ).all()
     )
     return [
@@ -114,7 +118,7 @@ def villages_of(session: Session, commune_id: int) -> list[Village]:
     """The commune's villages in Vietnamese alphabetical order ("Thôn Đông" before "Thôn
     Tây"; the database's byte order would put Đ after T)."""
     villages = session.exec(
-        select(Village).where(Village.commune_id == commune_id).order_by(Village.id)
+        select(Village).where(Village.commune_id == commune_id).order_by(col(Village.id))
     ).all()
     return sorted(villages, key=lambda village: sort_key(village.name))
 

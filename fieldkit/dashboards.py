@@ -45,6 +45,7 @@ from fieldkit.models import (
     Household,
     Member,
     Outcome,
+    ProvinceTarget,
     Reason,
     Result,
     ReviewState,
@@ -144,17 +145,19 @@ def _first_reach(village_id: int):
     """Per household of the village reached by a counted "met" visit: the first such visit's
     volunteer and time, and whether any approved visit reached it."""
     approved = sa.and_(
-        Visit.review_state == ReviewState.approved, Household.review_state == ReviewState.approved
+        col(Visit.review_state) == ReviewState.approved,
+        col(Household.review_state) == ReviewState.approved,
     )
     order = (col(Visit.visited_at), col(Visit.id))
+    by_household = col(Visit.household_id)
     return (
         select(
-            Visit.volunteer_id.label("volunteer_id"),
-            Visit.visited_at.label("visited_at"),
-            func.row_number().over(partition_by=Visit.household_id, order_by=order).label("rank"),
-            func.max(flag(approved)).over(partition_by=Visit.household_id).label("approved"),
+            col(Visit.volunteer_id).label("volunteer_id"),
+            col(Visit.visited_at).label("visited_at"),
+            func.row_number().over(partition_by=by_household, order_by=order).label("rank"),
+            func.max(flag(approved)).over(partition_by=by_household).label("approved"),
         )
-        .join(Household, Household.id == Visit.household_id)
+        .join(Household, col(Household.id) == Visit.household_id)
         .where(
             Household.village_id == village_id,
             col(Household.review_state).in_(COUNTED),
@@ -173,13 +176,13 @@ def _first_level1(village_id: int):
     return (
         assistance_lines(
             [
-                Visit.volunteer_id.label("volunteer_id"),
-                Visit.visited_at.label("visited_at"),
+                col(Visit.volunteer_id).label("volunteer_id"),
+                col(Visit.visited_at).label("visited_at"),
                 func.row_number()
-                .over(partition_by=Assistance.resident_id, order_by=order)
+                .over(partition_by=col(Assistance.resident_id), order_by=order)
                 .label("rank"),
                 func.max(flag(line_approved()))
-                .over(partition_by=Assistance.resident_id)
+                .over(partition_by=col(Assistance.resident_id))
                 .label("approved"),
             ],
             Household.village_id == village_id,
@@ -242,11 +245,11 @@ def _between(column, since: datetime | None, until: datetime | None) -> list:
 
 def _visits_base(village_id: int):
     return (
-        select()
+        sa.select()
         .select_from(Visit)
-        .join(Household, Household.id == Visit.household_id)
+        .join(Household, col(Household.id) == Visit.household_id)
         .where(
-            Household.village_id == village_id,
+            col(Household.village_id) == village_id,
             col(Household.review_state).in_(COUNTED),
             col(Visit.review_state).in_(COUNTED),
         )
@@ -256,8 +259,8 @@ def _visits_base(village_id: int):
 def _visit_approved() -> sa.ColumnElement:
     return flag(
         sa.and_(
-            Visit.review_state == ReviewState.approved,
-            Household.review_state == ReviewState.approved,
+            col(Visit.review_state) == ReviewState.approved,
+            col(Household.review_state) == ReviewState.approved,
         )
     )
 
@@ -307,7 +310,7 @@ def per_volunteer(
         for member_id, n in session.exec(
             select(Household.assigned_volunteer_id, func.count())
             .where(Household.village_id == village_id, col(Household.review_state).in_(COUNTED))
-            .group_by(Household.assigned_volunteer_id)
+            .group_by(col(Household.assigned_volunteer_id))
         ).all()
     }
     if since is None and until is None and not recount:
@@ -324,7 +327,7 @@ def per_volunteer(
         select(Member).where(
             sa.or_(
                 sa.and_(
-                    Member.village_id == village_id,
+                    col(Member.village_id) == village_id,
                     col(Member.active).is_(True),
                     policy.field_members(),
                 ),
@@ -332,18 +335,20 @@ def per_volunteer(
             )
         )
     ).all()
-    rows = [
-        VolunteerRow(
-            member_id=person.id,
-            name=person.name,
-            leads=policy.leads_team(person),
-            assigned=assigned.get(person.id, 0),
-            visits=visits.get(person.id, Count()),
-            reached=reached.get(person.id, Count()),
-            lines_done=lines.get(person.id, Count()),
+    rows = []
+    for person in sorted(people, key=lambda p: sort_key(p.name)):
+        assert person.id is not None  # a stored member
+        rows.append(
+            VolunteerRow(
+                member_id=person.id,
+                name=person.name,
+                leads=policy.leads_team(person),
+                assigned=assigned.get(person.id, 0),
+                visits=visits.get(person.id, Count()),
+                reached=reached.get(person.id, Count()),
+                lines_done=lines.get(person.id, Count()),
+            )
         )
-        for person in sorted(people, key=lambda p: sort_key(p.name))
-    ]
     rows.append(
         VolunteerRow(
             member_id=None, name=_("Chưa phân công"), leads=False, assigned=assigned.get(None, 0)
@@ -409,7 +414,7 @@ def recent_visits(
     return list(
         session.exec(
             select(Visit, Household)
-            .join(Household, Household.id == Visit.household_id)
+            .join(Household, col(Household.id) == Visit.household_id)
             .where(Household.village_id == village_id, Visit.volunteer_id == member_id)
             .order_by(col(Visit.visited_at).desc(), col(Visit.id).desc())
             .limit(limit)
@@ -629,7 +634,7 @@ class Line:
 
 def lines(
     values: VillageIndicators,
-    targets: Mapping[tuple[int | None, str], Target],
+    targets: Mapping[tuple[int | None, str], Target | ProvinceTarget],
     *,
     village_id: int | None,
     keys: Sequence[str] = tuple(LABELS),
@@ -746,7 +751,7 @@ def commune_overview(
         _("Tỷ lệ hộ đã tiếp cận theo thôn (đã duyệt)"),
         [
             charts.Share(row.village_name, row.reached.approved, row.households.approved)
-            for row, _unused, _unused in rows
+            for row, _lines, _coverage in rows
         ],
     )
     return CommuneOverview(

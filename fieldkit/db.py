@@ -49,5 +49,6 @@ def begin_write(session: Session) -> None:
     if connection.dialect.name != "sqlite":
         return
     raw = connection.connection.driver_connection
+    assert raw is not None  # a connection in use holds its sqlite3 connection
     if not raw.in_transaction:
         connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -23,7 +23,7 @@ import math
 import random
 import uuid
 from bisect import bisect
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import accumulate
@@ -577,7 +577,7 @@ def _table(pairs):
     return list(values), list(accumulate(weights))
 
 
-def _spread(total: int, weights: list[float], minimum: int) -> list[int]:
+def _spread(total: int, weights: Sequence[float], minimum: int) -> list[int]:
     """`total` split in proportion to `weights`, each share at least `minimum`, by largest
     remainder (ties to the first), so the parts always add up to `total`."""
     rest = total - minimum * len(weights)
@@ -609,8 +609,9 @@ class _Rows:
     def __init__(self, connection: Connection, *, copy: bool = False):
         self.connection = connection
         self.copy = copy and connection.dialect.name == "postgresql"
-        self.tables = [model.__table__ for model in _MODELS]
-        self.next_id = {}
+        # SQLModel sets __table__ on table models without declaring it.
+        self.tables = [model.__table__ for model in _MODELS]  # type: ignore[union-attr]
+        self.next_id: dict[str, int] = {}
         for table in self.tables:
             largest = connection.execute(select(func.max(table.c.id))).scalar()
             self.next_id[table.name] = (largest or 0) + 1
@@ -621,10 +622,10 @@ class _Rows:
         """Queue `row` (every column given, so no Python-side default reads the clock);
         returns its id."""
         name = model.__tablename__
-        row["id"] = self.next_id[name]
+        row["id"] = row_id = self.next_id[name]
         self.next_id[name] += 1
         self.pending[name].append(row)
-        return row["id"]
+        return row_id
 
     def write(self) -> None:
         for table in self.tables:
@@ -646,6 +647,7 @@ class _Rows:
         processors = [table.c[name].type.bind_processor(dialect) for name in names]
         columns = ", ".join(f'"{name}"' for name in names)
         driver = self.connection.connection.driver_connection
+        assert driver is not None  # a connection in use holds its psycopg connection
         with (
             driver.cursor() as cursor,
             cursor.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy,
@@ -1405,7 +1407,7 @@ def build_province(
     setup = now - timedelta(days=PROVINCE_HISTORY.days + 40)
     shares = random.Random(f"{seed}-province-{province_code}")
     sizes = _spread(households, [shares.uniform(0.6, 1.4) for _ in codes], 1)
-    phones: set[str] = set(session.exec(select(Member.phone)).all()) - {None}
+    phones = {phone for phone in session.exec(select(Member.phone)).all() if phone is not None}
     totals = {"village": 0, "household": 0, "resident": 0, "visit": 0, "assistance": 0}
     for number, (code, size) in enumerate(zip(codes, sizes, strict=True), start=1):
         commune, created = communes.init_commune(session, code)
@@ -1477,10 +1479,10 @@ def add_province_targets(session: Session, *, province_code: str, now: datetime)
     households = dict(
         session.exec(
             select(Village.commune_id, func.count())
-            .join(Household, Household.village_id == Village.id)
-            .join(Commune, Commune.id == Village.commune_id)
+            .join(Household, col(Household.village_id) == Village.id)
+            .join(Commune, col(Commune.id) == Village.commune_id)
             .where(Commune.province_code == province_code)
-            .group_by(Village.commune_id)
+            .group_by(col(Village.commune_id))
         ).all()
     )
     cells = {}
@@ -1539,9 +1541,9 @@ def _write_progress(session: Session, rows: _Rows, village_ids: list[int]) -> No
         total = totals.setdefault((row["village_id"], row["indicator"]), [0, 0])
         total[0] += row["approved"]
         total[1] += row["pending"]
-    rows.bulk(HouseholdProgress.__table__, counted)
+    rows.bulk(HouseholdProgress.__table__, counted)  # type: ignore[attr-defined]  # as in _Rows
     rows.bulk(
-        VillageProgress.__table__,
+        VillageProgress.__table__,  # type: ignore[attr-defined]  # as in _Rows
         [
             {"village_id": v, "indicator": i, "approved": a, "pending": p}
             for (v, i), (a, p) in sorted(totals.items())
@@ -1566,7 +1568,7 @@ def demo_people(session: Session) -> list[Member]:
     households assigned, in the first village (lowest id) that has one; that village's leader;
     a commune staff member of the same commune. The lowest ids each time, so the same demo
     gives the same people. Raises NotFound when the database holds no such trio."""
-    has_households = exists().where(Household.assigned_volunteer_id == Member.id)
+    has_households = exists().where(col(Household.assigned_volunteer_id) == Member.id)
     volunteer = session.exec(
         select(Member)
         .where(Member.role == Role.volunteer, Member.active, has_households)

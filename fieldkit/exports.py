@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from fieldkit import audit, forms, indicators, targets, vocab
 from fieldkit.errors import Invalid
@@ -229,33 +230,33 @@ def visits_table(
     without lines. One query."""
     volunteer = aliased(Member)
     statement = (
-        select(
+        sa.select(
             Visit,
-            Village.name,
-            Household.label,
-            Household.head_name,
-            volunteer.name,
-            Resident.name,
-            Service.name,
+            col(Village.name),
+            col(Household.label),
+            col(Household.head_name),
+            col(volunteer.name),
+            col(Resident.name),
+            col(Service.name),
             Assistance,
         )
-        .join(Household, Household.id == Visit.household_id)
-        .join(Village, Village.id == Household.village_id)
-        .join(volunteer, volunteer.id == Visit.volunteer_id)
-        .outerjoin(Assistance, Assistance.visit_id == Visit.id)
-        .outerjoin(Resident, Resident.id == Assistance.resident_id)
-        .outerjoin(Service, Service.code == Assistance.service_code)
-        .where(Village.commune_id == scope.commune_id)
+        .join(Household, col(Household.id) == Visit.household_id)
+        .join(Village, col(Village.id) == Household.village_id)
+        .join(volunteer, col(volunteer.id) == Visit.volunteer_id)
+        .outerjoin(Assistance, col(Assistance.visit_id) == Visit.id)
+        .outerjoin(Resident, col(Resident.id) == Assistance.resident_id)
+        .outerjoin(Service, col(Service.code) == Assistance.service_code)
+        .where(col(Village.commune_id) == scope.commune_id)
     )
     if scope.village_id is not None:
-        statement = statement.where(Village.id == scope.village_id)
+        statement = statement.where(col(Village.id) == scope.village_id)
     if since is not None:
-        statement = statement.where(Visit.visited_at >= since)
+        statement = statement.where(col(Visit.visited_at) >= since)
     if until is not None:
-        statement = statement.where(Visit.visited_at < until)
-    statement = statement.order_by(Visit.visited_at, Visit.id, col(Assistance.id))
+        statement = statement.where(col(Visit.visited_at) < until)
+    statement = statement.order_by(col(Visit.visited_at), col(Visit.id), col(Assistance.id))
     rows = []
-    for visit, village, label, head, volunteer_name, resident, service, line in session.exec(
+    for visit, village, label, head, volunteer_name, resident, service, line in session.execute(
         statement
     ).all():
         rows.append(
@@ -330,7 +331,7 @@ def to_xlsx(tables: list[Table]) -> bytes:
     """One sheet per table: bold, frozen header row; columns as wide as their text (within
     limits); times as real Excel date-times."""
     workbook = Workbook()
-    workbook.remove(workbook.active)
+    workbook.remove(workbook.worksheets[0])  # the empty sheet a new workbook starts with
     bold = Font(bold=True)
     for table in tables:
         sheet = workbook.create_sheet(table.title[:31])  # Excel's limit on sheet names

@@ -83,11 +83,11 @@ def _households(statement, scope: Scope, village_id: int | None, assigned_to: in
     return statement
 
 
-def _listed() -> tuple[sa.ColumnElement, ...]:
-    return (Household.review_state != ReviewState.rejected, col(Household.erased_at).is_(None))
+def _listed() -> tuple[sa.ColumnElement[bool], ...]:
+    return (col(Household.review_state) != ReviewState.rejected, col(Household.erased_at).is_(None))
 
 
-def _windows(today: date) -> dict[str, sa.ColumnElement]:
+def _windows(today: date) -> dict[str, sa.ColumnElement[bool]]:
     due = col(Household.follow_up_on)
     return {
         "overdue": due < today,
@@ -100,29 +100,29 @@ def _level2_latest(*conditions):
     """Per resident of the households `conditions` select, their latest vneid_level2 line (a
     done line first among lines of the same time), numbered 1."""
     rank = func.row_number().over(
-        partition_by=Assistance.resident_id,
+        partition_by=col(Assistance.resident_id),
         order_by=(
             col(Visit.visited_at).desc(),
-            sa.case((Assistance.result == Result.done, 0), else_=1),
+            sa.case((col(Assistance.result) == Result.done, 0), else_=1),
             col(Visit.id).desc(),
         ),
     )
     return (
-        select(
-            Assistance.resident_id.label("resident_id"),
-            Assistance.result.label("result"),
-            Visit.visited_at.label("visited_at"),
-            Household.id.label("household_id"),
+        sa.select(
+            col(Assistance.resident_id).label("resident_id"),
+            col(Assistance.result).label("result"),
+            col(Visit.visited_at).label("visited_at"),
+            col(Household.id).label("household_id"),
             rank.label("rank"),
         )
         .select_from(Household)
-        .join(Visit, Visit.household_id == Household.id)
-        .join(Assistance, Assistance.visit_id == Visit.id)
-        .join(Resident, Resident.id == Assistance.resident_id)
+        .join(Visit, col(Visit.household_id) == Household.id)
+        .join(Assistance, col(Assistance.visit_id) == Visit.id)
+        .join(Resident, col(Resident.id) == Assistance.resident_id)
         .where(
-            Assistance.service_code == LEVEL2_SERVICE,
-            Visit.review_state != ReviewState.rejected,
-            Resident.review_state != ReviewState.rejected,
+            col(Assistance.service_code) == LEVEL2_SERVICE,
+            col(Visit.review_state) != ReviewState.rejected,
+            col(Resident.review_state) != ReviewState.rejected,
             *_listed(),
             *conditions,
         )
@@ -175,8 +175,8 @@ def followup_counts(
         _households(
             select(*tallies)
             .select_from(Household)
-            .join(Village, Village.id == Household.village_id)
-            .where(Household.follow_up_on <= today + timedelta(days=UPCOMING_DAYS)),
+            .join(Village, col(Village.id) == Household.village_id)
+            .where(col(Household.follow_up_on) <= today + timedelta(days=UPCOMING_DAYS)),
             scope,
             village_id,
             assigned_to,
@@ -191,7 +191,7 @@ def followup_counts(
     else:
         waiting = (
             select(func.coalesce(func.sum(HouseholdProgress.approved), 0))
-            .join(Household, Household.id == HouseholdProgress.household_id)
+            .join(Household, col(Household.id) == HouseholdProgress.household_id)
             .where(
                 HouseholdProgress.indicator == LEVEL2_TALLY,
                 col(HouseholdProgress.village_id).in_(villages),
@@ -218,32 +218,32 @@ def followups(
         session, scope=scope, today=today, village_id=village_id, assigned_to=assigned_to
     )
     columns = (
-        Household.id,
-        Household.label,
-        Household.head_name,
-        Village.name,
-        Household.follow_up_on,
-        Member.name,
+        col(Household.id),
+        col(Household.label),
+        col(Household.head_name),
+        col(Village.name),
+        col(Household.follow_up_on),
+        col(Member.name),
     )
     lists: dict[str, list[FollowUp]] = {}
     for key, condition in _windows(today).items():
-        rows = session.exec(
+        rows = session.execute(
             _households(
-                select(*columns)
+                sa.select(*columns)
                 .select_from(Household)
-                .join(Village, Village.id == Household.village_id)
-                .outerjoin(Member, Member.id == Household.assigned_volunteer_id)
+                .join(Village, col(Village.id) == Household.village_id)
+                .outerjoin(Member, col(Member.id) == Household.assigned_volunteer_id)
                 .where(condition),
                 scope,
                 village_id,
                 assigned_to,
             )
             .order_by(
-                Household.follow_up_on,
-                Village.name,
+                col(Household.follow_up_on),
+                col(Village.name),
                 func.length(Household.label),
-                Household.label,
-                Household.id,
+                col(Household.label),
+                col(Household.id),
             )
             .limit(limit)
         ).all()
@@ -263,27 +263,27 @@ def followups(
         HouseholdProgress.indicator == LEVEL2_TALLY,
         col(HouseholdProgress.village_id).in_(_villages_of(scope, village_id)),
     )
-    conditions = [col(Household.id).in_(candidates)]
+    conditions: list[sa.ColumnElement[bool]] = [col(Household.id).in_(candidates)]
     if assigned_to is not None:
-        conditions.append(Household.assigned_volunteer_id == assigned_to)
+        conditions.append(col(Household.assigned_volunteer_id) == assigned_to)
     latest = _level2_latest(*conditions)
-    rows = session.exec(
-        select(
-            Household.id,
-            Household.label,
-            Household.head_name,
-            Village.name,
+    rows = session.execute(
+        sa.select(
+            col(Household.id),
+            col(Household.label),
+            col(Household.head_name),
+            col(Village.name),
             latest.c.visited_at,
-            Member.name,
-            Resident.name,
+            col(Member.name),
+            col(Resident.name),
         )
         .select_from(latest)
-        .join(Household, Household.id == latest.c.household_id)
-        .join(Village, Village.id == Household.village_id)
-        .join(Resident, Resident.id == latest.c.resident_id)
-        .outerjoin(Member, Member.id == Household.assigned_volunteer_id)
+        .join(Household, col(Household.id) == latest.c.household_id)
+        .join(Village, col(Village.id) == Household.village_id)
+        .join(Resident, col(Resident.id) == latest.c.resident_id)
+        .outerjoin(Member, col(Member.id) == Household.assigned_volunteer_id)
         .where(_waiting(latest))
-        .order_by(latest.c.visited_at, Household.id, Resident.id)
+        .order_by(latest.c.visited_at, col(Household.id), col(Resident.id))
         .limit(limit)
     ).all()
     lists["level2_waiting"] = [

@@ -283,6 +283,7 @@ def save(
     """Reword one card for the member's commune. All-or-nothing: Invalid (a message per
     field) changes nothing. Audited. Caller commits."""
     policy.require_can_edit_guides(member)
+    assert member.commune_id is not None  # commune staff: province staff have none
     current = card(session, commune_id=member.commune_id, service_code=service_code)
     errors: dict[str, str] = {}
     typed = {}
@@ -340,6 +341,7 @@ def save(
 def reset(session: Session, *, member: Member, service_code: str, now: datetime) -> Card:
     """Back to the starting text for the member's commune. Audited. Caller commits."""
     policy.require_can_edit_guides(member)
+    assert member.commune_id is not None  # commune staff: province staff have none
     card(session, commune_id=member.commune_id, service_code=service_code)  # NotFound
     guide = session.exec(
         select(Guide).where(

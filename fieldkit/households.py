@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import and_, case, func, update
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from fieldkit import forms, indicators
 from fieldkit.errors import Forbidden, Invalid, SyncConflict
@@ -79,7 +81,7 @@ def _condition(list_filter: ListFilter, today: date):
     if list_filter is ListFilter.follow_up:
         return col(Household.follow_up_on).is_not(None)
     if list_filter is ListFilter.done:
-        return and_(Household.visit_count > 0, col(Household.follow_up_on).is_(None))
+        return and_(col(Household.visit_count) > 0, col(Household.follow_up_on).is_(None))
     return None
 
 
@@ -119,12 +121,12 @@ def list_households(
     scope = scope_for(member)
     base = _searched(_scoped(select(Household), scope), text)
     # Follow-ups are listed by date, the most overdue first; the rest by house.
-    first = [Household.follow_up_on] if list_filter is ListFilter.follow_up else []
-    rows = session.exec(
+    first = [col(Household.follow_up_on)] if list_filter is ListFilter.follow_up else []
+    statement: SelectOfScalar[Household] = (
         _filtered(base, list_filter, today)
         .order_by(
             *first,
-            case((Household.assigned_volunteer_id == member.id, 0), else_=1),
+            case((col(Household.assigned_volunteer_id) == member.id, 0), else_=1),
             Village.name,
             func.length(Household.label),
             Household.label,
@@ -132,7 +134,8 @@ def list_households(
         )
         .offset(max(offset, 0))
         .limit(limit)
-    ).all()
+    )
+    rows = session.exec(statement).all()
     # All four tab counts in one pass over the scope, not one query per tab.
     tallies = [func.count()] + [
         func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
@@ -157,6 +160,7 @@ def refresh_summary(session: Session, household: Household) -> None:
     stored at the same moment are counted one after the other, not each without the other.
     (PostgreSQL; SQLite has no row locks and serialises writers anyway.)"""
     deferred = session.info.get(_DEFERRED_SUMMARIES)
+    assert household.id is not None  # a stored household
     if deferred is not None:
         deferred.add(household.id)
         return
@@ -208,20 +212,21 @@ def refresh_summaries(session: Session, household_ids: Sequence[int]) -> None:
     ids = sorted(set(household_ids))
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
-        basics, cached = {}, {}
-        for row in session.exec(
-            select(
-                Household.id,
-                Household.label,
-                Household.head_name,
-                Household.address_hint,
-                Household.search_text,
-                Household.visit_count,
-                Household.last_visited_at,
-                Household.follow_up_on,
+        basics: dict[int, tuple[str, str, str]] = {}
+        cached: dict[int, tuple[Any, ...]] = {}
+        for row in session.execute(
+            sa.select(
+                col(Household.id),
+                col(Household.label),
+                col(Household.head_name),
+                col(Household.address_hint),
+                col(Household.search_text),
+                col(Household.visit_count),
+                col(Household.last_visited_at),
+                col(Household.follow_up_on),
             )
             .where(col(Household.id).in_(chunk))
-            .order_by(Household.id)
+            .order_by(col(Household.id))
             .with_for_update(key_share=True)
         ).all():
             basics[row[0]] = row[1:4]
@@ -233,15 +238,15 @@ def refresh_summaries(session: Session, household_ids: Sequence[int]) -> None:
                 col(Resident.household_id).in_(chunk),
                 Resident.review_state != ReviewState.rejected,
             )
-            .order_by(Resident.id)
+            .order_by(col(Resident.id))
         ).all():
             names[household_id].append(name)
         latest: dict[int, tuple] = {}
         counted: dict[int, int] = {}
         for household_id, visited_at, follow_up_on in session.exec(
-            select(Visit.household_id, Visit.visited_at, Visit.follow_up_on)
+            select(col(Visit.household_id), col(Visit.visited_at), col(Visit.follow_up_on))
             .where(col(Visit.household_id).in_(chunk), Visit.review_state != ReviewState.rejected)
-            .order_by(Visit.household_id, col(Visit.visited_at).desc(), col(Visit.id).desc())
+            .order_by(col(Visit.household_id), col(Visit.visited_at).desc(), col(Visit.id).desc())
         ).all():
             latest.setdefault(household_id, (visited_at, follow_up_on))
             counted[household_id] = counted.get(household_id, 0) + 1
@@ -274,6 +279,7 @@ def refresh_summaries(session: Session, household_ids: Sequence[int]) -> None:
 
 
 def residents_of(session: Session, household: Household) -> list[Resident]:
+    assert household.id is not None  # a stored household
     return residents_of_many(session, [household.id]).get(household.id, [])
 
 
@@ -289,7 +295,7 @@ def residents_of_many(session: Session, household_ids: Sequence[int]) -> dict[in
             col(Resident.household_id).in_(list(household_ids)),
             Resident.review_state != ReviewState.rejected,
         )
-        .order_by(Resident.id)
+        .order_by(col(Resident.id))
     ).all():
         found.setdefault(resident.household_id, []).append(resident)
     return found
@@ -334,7 +340,7 @@ class HouseholdIn:
     @classmethod
     def parse(cls, data: Mapping[str, Any]) -> HouseholdIn:
         c = forms.Collector()
-        values = dict(
+        values: dict[str, Any] = dict(  # each field's own type
             uuid=c.field("uuid", lambda: forms.uuid(data.get("uuid"))),
             label=c.field(
                 "label",
@@ -390,6 +396,7 @@ def propose_household(
     fingerprint = household_in.fingerprint()
     stored = session.exec(select(Household).where(Household.uuid == household_in.uuid)).first()
     if stored is not None:
+        assert stored.id is not None  # a stored household
         require_household(session, member, stored.id)
         if stored.fingerprint != fingerprint:
             raise SyncConflict(_("Hộ mới này đã được gửi trước đó với nội dung khác."))
@@ -447,6 +454,7 @@ def edit_basics(
             setattr(household, name, after)
     if not changes:
         return None, False
+    assert household.id is not None and member.id is not None  # stored rows
     edit = HouseholdEdit(
         uuid=household_in.uuid,
         household_id=household.id,
@@ -487,7 +495,7 @@ class ResidentIn:
             if not (digits.isascii() and digits.isdigit() and 9 <= len(digits) <= 11):
                 c.add("phone", _("Số điện thoại gồm 10 chữ số, ví dụ 0912345678."))
             phone = digits
-        values = dict(
+        values: dict[str, Any] = dict(  # each field's own type
             uuid=c.field("uuid", lambda: forms.uuid(data.get("uuid"))),
             name=c.field(
                 "name",
@@ -542,6 +550,7 @@ def add_resident(
         return stored, False
     household = require_household(session, member, household_id)
     refuse_if_erased(household)
+    assert household.id is not None  # a stored household
     resident = Resident(
         uuid=resident_in.uuid,
         household_id=household.id,

@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, func, select
 
@@ -296,7 +297,7 @@ def count_of(c: forms.Collector, name: str, value: Any) -> int | None:
     return int(match[1])
 
 
-_RELATIONS = {fold(word): word for word in RELATIONS}
+_RELATIONS: dict[str, str] = {fold(word): word for word in RELATIONS}
 _RELATIONS.update(
     {
         "ch": _("Chủ hộ"),
@@ -332,12 +333,13 @@ def guess_mapping(headers: Sequence[str], kind: ImportKind) -> list[str]:
     """Per column the field it holds ("" to leave it out): the first column naming a field
     wins."""
     allowed = HOUSEHOLD_FIELDS if kind is ImportKind.households else TEAM_FIELDS
-    mapping, seen = [], set()
+    mapping: list[str] = []
+    seen: set[str] = set()
     for header in headers:
         name = spreadsheets.recognise(header)
         if kind is ImportKind.team and name == "head_name":
             name = None
-        if name in allowed and name not in seen:
+        if name is not None and name in allowed and name not in seen:
             mapping.append(name)
             seen.add(name)
         else:
@@ -527,6 +529,7 @@ def parse_households(
                 heads[key] = -line  # the household's head was refused: so is the household
             current_key = key
             continue
+        assert key is not None  # refused above otherwise
         household = groups.get(key)
         if household is None:
             basics_c = forms.Collector()
@@ -693,7 +696,7 @@ class Plan:
     parsed: Parsed
 
     def counts(self) -> dict[str, int]:
-        by_action = defaultdict(int)
+        by_action: defaultdict[str, int] = defaultdict(int)
         for planned in self.households:
             by_action[planned.action] += 1
         return {
@@ -753,19 +756,19 @@ def plan_households(
         default = villages.by_id.get(importer.village_id)
     village_ids = list(villages.by_id)
     existing = (
-        session.exec(
-            select(
-                Household.id,
-                Household.village_id,
-                Household.label,
-                Household.head_name,
-                Household.address_hint,
-                Household.smartphones,
-                Household.internet_at_home,
-                Household.code,
-                Household.review_state,
-                Household.merged_into_id,
-                Household.erased_at,
+        session.execute(
+            sa.select(
+                col(Household.id),
+                col(Household.village_id),
+                col(Household.label),
+                col(Household.head_name),
+                col(Household.address_hint),
+                col(Household.smartphones),
+                col(Household.internet_at_home),
+                col(Household.code),
+                col(Household.review_state),
+                col(Household.merged_into_id),
+                col(Household.erased_at),
             ).where(col(Household.village_id).in_(village_ids))
         ).all()
         if village_ids
@@ -773,8 +776,9 @@ def plan_households(
     )
     rows_by_id = {row.id: row for row in existing}
     by_code = {row.code: row for row in existing if row.code}
-    by_key: dict[tuple[int, str, str], list] = defaultdict(list)
-    by_house: dict[tuple[int, str], list[tuple[int, str, str]]] = defaultdict(list)
+    # Keyed by (village id or a new village's key, house, head) as `key` below.
+    by_key: dict[tuple[int | str | None, str, str], list] = defaultdict(list)
+    by_house: dict[tuple[int | None, str], list[tuple[int, str, str]]] = defaultdict(list)
     for row in existing:
         if row.review_state is ReviewState.rejected or row.erased_at is not None:
             continue
@@ -909,7 +913,7 @@ def plan_households(
             target = candidates[0] if candidates else None
         matched.append((household, target, village, new_key))
 
-    matched_ids = [target.id for _unused, target, _unused, _unused in matched if target is not None]
+    matched_ids = [target.id for _row, target, _village, _key in matched if target is not None]
     residents: dict[int, list[Resident]] = defaultdict(list)
     for start in range(0, len(matched_ids), households.CHUNK):
         for resident in session.exec(
@@ -918,7 +922,7 @@ def plan_households(
                 col(Resident.household_id).in_(matched_ids[start : start + households.CHUNK]),
                 Resident.review_state != ReviewState.rejected,
             )
-            .order_by(Resident.id)
+            .order_by(col(Resident.id))
         ).all():
             residents[resident.household_id].append(resident)
 
@@ -1191,7 +1195,7 @@ def _fmt(value: Any) -> str:
 
 
 def _preview_json(batch: ImportBatch, plan: Plan) -> dict[str, Any]:
-    updates = []
+    updates: list[dict[str, Any]] = []
     for planned in plan.households:
         if planned.action != "update" or len(updates) >= PREVIEW_SAMPLES:
             continue
@@ -1271,14 +1275,14 @@ def is_abandoned(batch: ImportBatch, now: datetime) -> bool:
 def claim(session: Session, batch: ImportBatch, *, now: datetime) -> bool:
     """Mark a previewed (or failed, or abandoned) batch queued, once: of two clicks on "Đưa
     vào", one wins. True when this call claimed it. Caller commits."""
-    marked = session.execute(
+    marked = session.exec(
         update(ImportBatch)
         .where(
-            ImportBatch.id == batch.id,
+            col(ImportBatch.id) == batch.id,
             col(ImportBatch.status).in_([ImportStatus.previewed, ImportStatus.failed])
             | (
                 col(ImportBatch.status).in_([ImportStatus.queued, ImportStatus.running])
-                & (ImportBatch.started_at < now - ABANDONED)
+                & (col(ImportBatch.started_at) < now - ABANDONED)
             ),
         )
         .values(status=ImportStatus.queued, started_at=now, error="")
@@ -1294,7 +1298,9 @@ def run(session: Session, batch_id: int, importer: Importer, *, now: datetime) -
     # The first statement writes: on SQLite it takes the write lock before anything is read,
     # so what is matched below is what is written against.
     session.execute(
-        update(ImportBatch).where(ImportBatch.id == batch_id).values(status=ImportStatus.running)
+        update(ImportBatch)
+        .where(col(ImportBatch.id) == batch_id)
+        .values(status=ImportStatus.running)
     )
     batch = session.get(ImportBatch, batch_id)
     if batch is None or batch.commune_id != importer.commune_id:
@@ -1333,7 +1339,7 @@ def fail(session: Session, batch_id: int, message: str, *, now: datetime) -> Non
     session.execute(
         update(ImportBatch)
         .where(
-            ImportBatch.id == batch_id,
+            col(ImportBatch.id) == batch_id,
             col(ImportBatch.status).in_([ImportStatus.queued, ImportStatus.running]),
         )
         .values(status=ImportStatus.failed, error=message[:1000], finished_at=now)
@@ -1344,12 +1350,15 @@ def _apply(
     session: Session, batch: ImportBatch, plan: Plan, importer: Importer, *, now: datetime
 ) -> dict[str, int]:
     changes: list[dict[str, Any]] = []
-    created_villages: dict[str, int] = {}
+    # By PlannedHousehold.new_village: set where its village_id is None.
+    created_villages: dict[str | None, int] = {}
     commune = session.get(Commune, importer.commune_id)
+    assert commune is not None  # the importer's own commune
     for key, entry in plan.new_villages.items():
         if not entry["create"]:
             continue
         village = communes.add_village(session, commune, entry["name"])
+        assert village.id is not None  # add_village flushes
         created_villages[key] = village.id
         changes.append(_change(batch, "village", village.id, True, {}, {"name": village.name}))
 
@@ -1385,11 +1394,12 @@ def _apply(
         planned.household_id = household_id
         changes.append(_change(batch, "household", household_id, True, {}, {}))
 
-    updated_ids = []
+    updated_ids: list[int] = []
     household_updates = []
     for planned in plan.households:
         if planned.action != "update":
             continue
+        assert planned.household_id is not None  # an update is of a stored household
         # Changed, or its people are: the batch is the household's last change either way,
         # which also gives the household's page a new version in the village's offline pack.
         values = {name: after for name, (_unused, after) in planned.changes.items()}
@@ -1412,7 +1422,9 @@ def _apply(
 
     # People of new households are recorded with their household (undo deletes a household
     # with its people); people added to a household already there, one by one.
-    in_new, in_existing, resident_updates = [], [], []
+    in_new: list[dict[str, Any]] = []
+    in_existing: list[dict[str, Any]] = []
+    resident_updates = []
     for planned in plan.households:
         for person in planned.people:
             if person.resident_id is None:
@@ -1447,14 +1459,17 @@ def _apply(
                     )
                 )
     for start in range(0, len(in_new), households.CHUNK):
-        session.execute(Resident.__table__.insert(), in_new[start : start + households.CHUNK])
+        # SQLModel sets __table__ on table models without declaring it.
+        table = Resident.__table__  # type: ignore[attr-defined]
+        session.execute(table.insert(), in_new[start : start + households.CHUNK])
     changes.extend(
         _change(batch, "resident", rid, True, {}, {})
         for rid in _insert(session, Resident, in_existing)
     )
     _bulk_update(session, Resident, resident_updates)
     for start in range(0, len(changes), households.CHUNK):
-        session.execute(ImportChange.__table__.insert(), changes[start : start + households.CHUNK])
+        table = ImportChange.__table__  # type: ignore[attr-defined]  # as above
+        session.execute(table.insert(), changes[start : start + households.CHUNK])
     session.flush()
     households.refresh_summaries(session, new_ids + updated_ids)
     return plan.counts()
@@ -1577,17 +1592,18 @@ def undo_blockers(session: Session, batch: ImportBatch) -> list[str]:
             session,
             select(Household.id).where(
                 col(Household.id).in_(chunk),
-                (Household.import_batch_id != batch.id) | col(Household.consent_at).is_not(None),
+                (col(Household.import_batch_id) != batch.id)
+                | col(Household.consent_at).is_not(None),
             ),
         ):
             why.append(_("hộ do đợt này tạo đã được đợt sau hoặc tại thực địa thay đổi"))
             break
-    changed_since = (Resident.import_batch_id != batch.id) | col(Resident.merged_into_id).is_not(
-        None
-    )
-    for column, ids in ((Resident.id, residents), (Resident.household_id, created)):
+    changed_since = (col(Resident.import_batch_id) != batch.id) | col(
+        Resident.merged_into_id
+    ).is_not(None)
+    for resident_column, ids in ((Resident.id, residents), (Resident.household_id, created)):
         if any(
-            _any(session, select(Resident.id).where(col(column).in_(chunk), changed_since))
+            _any(session, select(Resident.id).where(col(resident_column).in_(chunk), changed_since))
             for chunk in _chunks(ids)
         ):
             why.append(_("người do đợt này tạo đã được đợt sau thay đổi hoặc được gộp"))
@@ -1686,10 +1702,12 @@ def _undo_households(session: Session, batch: ImportBatch) -> None:
             ),
         )
         if not in_use:
-            session.execute(delete(VillageProgress).where(VillageProgress.village_id == village_id))
+            session.execute(
+                delete(VillageProgress).where(col(VillageProgress.village_id) == village_id)
+            )
             if batch.village_id == village_id:
                 batch.village_id = None
-            session.execute(delete(Village).where(Village.id == village_id))
+            session.execute(delete(Village).where(col(Village.id) == village_id))
 
 
 # --- listing ----------------------------------------------------------------------------------

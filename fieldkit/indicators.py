@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -187,7 +188,7 @@ def villages_in(session: Session, scope: Scope) -> list[Village]:
     statement = select(Village).where(Village.commune_id == scope.commune_id)
     if scope.village_id is not None:
         statement = statement.where(Village.id == scope.village_id)
-    villages = session.exec(statement.order_by(Village.id)).all()
+    villages = session.exec(statement.order_by(col(Village.id))).all()
     return sorted(villages, key=lambda village: sort_key(village.name))
 
 
@@ -205,7 +206,7 @@ def village_indicators(
     villages = villages_in(session, scope)
     if not villages:
         return []
-    village_ids = [village.id for village in villages]
+    village_ids = [village.id for village in villages if village.id is not None]  # stored: all
     counted = _stored(session, village_ids)
     if since is not None or until is not None:
         fresh = _count(
@@ -223,7 +224,7 @@ def village_indicators(
                 if key in _HOUSEHOLD_KEYS
             }
             counted[village_id] = {**kept, **fresh.get(village_id, {})}
-    return [_indicators(village, counted.get(village.id, {})) for village in villages]
+    return [_indicators(village, counted) for village in villages]
 
 
 def recount(
@@ -239,7 +240,7 @@ def recount(
         since,
         until,
     )
-    return [_indicators(village, counted.get(village.id, {})) for village in villages]
+    return [_indicators(village, counted) for village in villages]
 
 
 _HOUSEHOLD_KEYS = ("households", "smartphone_households", "internet_households")
@@ -260,8 +261,10 @@ def summary_keys() -> list[str]:
     ]
 
 
-def _indicators(village: Village, counted: dict[str, Count]) -> VillageIndicators:
-    return indicators_from(village.id, village.name, counted)
+def _indicators(village: Village, by_village: dict[int, dict[str, Count]]) -> VillageIndicators:
+    """The village's row from the counts by village (none counted: zeros)."""
+    assert village.id is not None  # a stored village
+    return indicators_from(village.id, village.name, by_village.get(village.id, {}))
 
 
 def indicators_from(group_id: int, name: str, counted: dict[str, Count]) -> VillageIndicators:
@@ -324,9 +327,9 @@ def _put(counted, group: int, name: str, approved, total) -> None:
 
 
 def _households(session: Session, key, where, counted) -> None:
-    approved = Household.review_state == ReviewState.approved
-    rows = session.exec(
-        select(
+    approved = col(Household.review_state) == ReviewState.approved
+    rows = session.execute(
+        sa.select(
             key,
             func.sum(flag(approved)),
             func.count(),
@@ -344,13 +347,14 @@ def _households(session: Session, key, where, counted) -> None:
 
 def _reached(session: Session, key, where, counted, since, until) -> None:
     approved = sa.and_(
-        Visit.review_state == ReviewState.approved, Household.review_state == ReviewState.approved
+        col(Visit.review_state) == ReviewState.approved,
+        col(Household.review_state) == ReviewState.approved,
     )
     # One row per household reached, flagged when an approved visit reached it.
     per_household = (
         _in_period(
             select(key.label("grp"), func.max(flag(approved)).label("approved"))
-            .join(Visit, Visit.household_id == Household.id)
+            .join(Visit, col(Visit.household_id) == Household.id)
             .where(
                 where,
                 col(Household.review_state).in_(COUNTED),
@@ -378,9 +382,9 @@ def assistance_lines(columns, where, since, until):
     return _in_period(
         select(*columns)
         .select_from(Assistance)
-        .join(Visit, Visit.id == Assistance.visit_id)
-        .join(Household, Household.id == Visit.household_id)
-        .join(Resident, Resident.id == Assistance.resident_id)
+        .join(Visit, col(Visit.id) == Assistance.visit_id)
+        .join(Household, col(Household.id) == Visit.household_id)
+        .join(Resident, col(Resident.id) == Assistance.resident_id)
         .where(
             where,
             col(Visit.review_state).in_(COUNTED),
@@ -395,9 +399,9 @@ def assistance_lines(columns, where, since, until):
 def line_approved() -> sa.ColumnElement:
     """A line counts as approved when its visit, household and resident all are."""
     return sa.and_(
-        Visit.review_state == ReviewState.approved,
-        Household.review_state == ReviewState.approved,
-        Resident.review_state == ReviewState.approved,
+        col(Visit.review_state) == ReviewState.approved,
+        col(Household.review_state) == ReviewState.approved,
+        col(Resident.review_state) == ReviewState.approved,
     )
 
 
@@ -407,11 +411,12 @@ def _resident_indicators(session: Session, key, where, counted, since, until) ->
     # line counts (`_ok`); then summed per group. Procedures are summed as lines.
     columns = [key.label("grp")]
     for name, (code, results) in RESIDENT_INDICATORS.items():
-        counts = sa.and_(Assistance.service_code == code, col(Assistance.result).in_(results))
+        counts = sa.and_(col(Assistance.service_code) == code, col(Assistance.result).in_(results))
         columns.append(func.max(flag(counts)).label(name + "_any"))
         columns.append(func.max(flag(sa.and_(counts, approved))).label(name + "_ok"))
     procedure = sa.and_(
-        Assistance.service_code == PROCEDURE_SERVICE, col(Assistance.result).in_(PROCEDURE_RESULTS)
+        col(Assistance.service_code) == PROCEDURE_SERVICE,
+        col(Assistance.result).in_(PROCEDURE_RESULTS),
     )
     columns.append(func.sum(flag(procedure)).label("procedures_any"))
     columns.append(func.sum(flag(sa.and_(procedure, approved))).label("procedures_ok"))
@@ -491,15 +496,15 @@ def _review_backlog(session: Session, where) -> dict[int, dict[str, Count]]:
     """Per household `where` selects (not rejected): its records pending review and returned
     for fixing, counted over the household itself, its visits, residents and edits. One
     query."""
-    parts = [
-        select(Household.id.label("hid"), Household.review_state.label("state")).where(
+    parts: list[sa.Select[Any, Any]] = [
+        select(col(Household.id).label("hid"), col(Household.review_state).label("state")).where(
             where, col(Household.review_state).in_(OPEN)
         )
     ]
     for model in (Visit, Resident, HouseholdEdit):
         parts.append(
-            select(Household.id.label("hid"), model.review_state.label("state"))
-            .join(model, model.household_id == Household.id)
+            select(col(Household.id).label("hid"), col(model.review_state).label("state"))
+            .join(model, col(model.household_id) == Household.id)
             .where(
                 where,
                 col(Household.review_state).in_(COUNTED),
@@ -535,18 +540,19 @@ def activity(session: Session, where) -> dict[int, dict[str, Count]]:
     described above, from its counted visits and lines. Two queries; the crediting is done
     here, a household at a time."""
     ok_visit = sa.and_(
-        Visit.review_state == ReviewState.approved, Household.review_state == ReviewState.approved
+        col(Visit.review_state) == ReviewState.approved,
+        col(Household.review_state) == ReviewState.approved,
     )
-    visits = session.exec(
-        select(
-            Household.id,
-            Visit.id,
-            Visit.volunteer_id,
-            Visit.visited_at,
-            Visit.outcome,
+    visits = session.execute(
+        sa.select(
+            col(Household.id),
+            col(Visit.id),
+            col(Visit.volunteer_id),
+            col(Visit.visited_at),
+            col(Visit.outcome),
             flag(ok_visit),
         )
-        .join(Visit, Visit.household_id == Household.id)
+        .join(Visit, col(Visit.household_id) == Household.id)
         .where(
             where,
             col(Household.review_state).in_(COUNTED),
@@ -571,9 +577,9 @@ def activity(session: Session, where) -> dict[int, dict[str, Count]]:
             None,
         ).where(
             sa.or_(
-                Assistance.result == Result.done,
+                col(Assistance.result) == Result.done,
                 sa.and_(
-                    Assistance.service_code == level1_code,
+                    col(Assistance.service_code) == level1_code,
                     col(Assistance.result).in_(level1_results),
                 ),
             )
@@ -617,7 +623,9 @@ def activity(session: Session, where) -> dict[int, dict[str, Count]]:
     }
 
 
-def activity_sums(session: Session, village_ids: list[int], keys: list[str]) -> dict:
+def activity_sums(
+    session: Session, village_ids: list[int], keys: list[str]
+) -> dict[tuple[int, str], Count]:
     """{(village id, key): Count} of the kept tallies `keys`, for these villages. One read of
     VillageProgress by its primary key."""
     if not village_ids or not keys:
@@ -697,7 +705,7 @@ def _add_to_villages(session: Session, changes: dict[tuple[int, str], list[int]]
         )
         session.execute(
             statement.on_conflict_do_update(
-                index_elements=[VillageProgress.village_id, VillageProgress.indicator],
+                index_elements=[col(VillageProgress.village_id), col(VillageProgress.indicator)],
                 set_={
                     "approved": VillageProgress.approved + statement.excluded.approved,
                     "pending": VillageProgress.pending + statement.excluded.pending,
@@ -736,13 +744,16 @@ def rebuild_progress(session: Session, *, village_ids: list[int] | None = None) 
     a village at a time, and VillageProgress from it. For the demo builder and the migration
     that added the tables. Returns how many household rows it wrote. Caller commits."""
     if village_ids is None:
-        village_ids = list(session.exec(select(Village.id).order_by(Village.id)).all())
+        stored = session.exec(select(Village.id).order_by(col(Village.id))).all()
+        village_ids = [village_id for village_id in stored if village_id is not None]  # all
     written = 0
     for village_id in village_ids:
         session.execute(
-            sa.delete(HouseholdProgress).where(HouseholdProgress.village_id == village_id)
+            sa.delete(HouseholdProgress).where(col(HouseholdProgress.village_id) == village_id)
         )
-        session.execute(sa.delete(VillageProgress).where(VillageProgress.village_id == village_id))
+        session.execute(
+            sa.delete(VillageProgress).where(col(VillageProgress.village_id) == village_id)
+        )
         rows = progress_rows(session, Household.village_id == village_id)
         if rows:
             session.execute(sa.insert(HouseholdProgress), rows)

@@ -74,7 +74,7 @@ def find_member(
     if who.isdigit() and len(who) < 9:
         found = list(session.exec(statement.where(Member.id == int(who))).all())
     if not found:
-        found = list(session.exec(statement.where(Member.phone == who).order_by(Member.id)))
+        found = list(session.exec(statement.where(Member.phone == who).order_by(col(Member.id))))
     if not found:
         raise NotFound(
             _("Không tìm thấy thành viên %(who)s (nhập mã số hoặc số điện thoại).", who=repr(who))
@@ -104,6 +104,7 @@ def create_sign_in_link(
     """A fresh one-time token for `member`, valid 24 h. Only its hash is stored; the token
     itself is returned once, to be put in a link. Caller commits."""
     token = secrets.token_urlsafe(32)
+    assert member.id is not None  # a stored member
     session.add(
         SignInLink(
             token_hash=_hash(token),
@@ -122,14 +123,15 @@ def redeem_sign_in_link(session: Session, token: str, *, now: datetime) -> Membe
     link = check_sign_in_link(session, token, now=now)
     # Marked used by a conditional UPDATE, not by writing the object back: of two redemptions
     # at the same moment (a double tap, two phones) the database lets exactly one through.
-    marked = session.execute(
+    marked = session.exec(
         update(SignInLink)
-        .where(SignInLink.id == link.id, col(SignInLink.used_at).is_(None))
+        .where(col(SignInLink.id) == link.id, col(SignInLink.used_at).is_(None))
         .values(used_at=now)
     )
     if marked.rowcount != 1:
         raise SignInRefused(_USED)
     member = session.get(Member, link.member_id)
+    assert member is not None  # link.member_id is a foreign key
     audit.record(
         session,
         action="sign_in",
@@ -233,6 +235,8 @@ def add_member_by(
         ).first()
     ):
         raise Invalid({"phone": _("Số điện thoại này đã có người dùng trong xã.")})
+    # A commune's members page: province staff are added by fieldkit.province.add_member_by.
+    assert actor.commune_id is not None
     member = add_member(
         session,
         commune_id=actor.commune_id,
@@ -261,6 +265,7 @@ def deactivate(session: Session, actor: Member, member: Member, *, now: datetime
         return
     member.active = False
     session.add(member)
+    assert member.id is not None  # a stored member
     sessions.end_all(session, member.id)
     audit.record(
         session,
@@ -315,6 +320,7 @@ def change_role(
         )
         member.village_id = new_village_id
     if changed:
+        assert member.id is not None  # a stored member
         sessions.end_all(session, member.id)
     session.add(member)
 
@@ -322,7 +328,9 @@ def change_role(
 def add_village(session: Session, actor: Member, name: str, *, now: datetime) -> Village:
     """A new village (thôn, tổ dân phố) of the actor's commune, audited. Caller commits."""
     policy.require_can_manage_villages(actor)
-    village = communes.add_village(session, session.get(Commune, actor.commune_id), name)
+    commune = session.get(Commune, actor.commune_id)
+    assert commune is not None  # the actor's own commune
+    village = communes.add_village(session, commune, name)
     audit.record(
         session,
         action="village_added",
@@ -408,12 +416,13 @@ def issue_code(session: Session, actor: Member, member: Member, *, now: datetime
         raise Invalid(
             {"phone": _("Người này chưa có số điện thoại: mã đăng nhập cần số điện thoại.")}
         )
+    assert member.id is not None  # a stored member
     session.execute(
         update(OneTimeCode)
         .where(
-            OneTimeCode.member_id == member.id,
+            col(OneTimeCode.member_id) == member.id,
             col(OneTimeCode.used_at).is_(None),
-            OneTimeCode.expires_at > now,
+            col(OneTimeCode.expires_at) > now,
         )
         .values(expires_at=now)
     )
@@ -449,18 +458,19 @@ def redeem_code(session: Session, *, phone: str, code: str, client: str, now: da
     ip_key = f"code:ip:{client}"[:120]
     if not throttle.allow(session, ip_key, limit=ADDRESS_LIMIT, window=WRONG_WINDOW, now=now):
         raise CodeRefused(_TOO_MANY, too_many=True)
+    number: str | None
     try:
-        phone = normalise_phone(phone)
+        number = normalise_phone(phone)
     except Invalid:
-        phone = None
-    phone_key = f"code:phone:{phone or '?'}"
+        number = None
+    phone_key = f"code:phone:{number or '?'}"
     if not throttle.allow(session, phone_key, limit=MAX_WRONG, window=WRONG_WINDOW, now=now):
         raise CodeRefused(_TOO_MANY, too_many=True)
     member = (
         session.exec(
-            select(Member).where(Member.phone == phone, col(Member.active).is_(True))
+            select(Member).where(Member.phone == number, col(Member.active).is_(True))
         ).first()
-        if phone
+        if number
         else None
     )
     code = "".join((code or "").split())
@@ -480,13 +490,14 @@ def redeem_code(session: Session, *, phone: str, code: str, client: str, now: da
             stored.failed_attempts += 1
             session.add(stored)
         raise CodeRefused(_WRONG)
-    marked = session.execute(
+    marked = session.exec(
         update(OneTimeCode)
-        .where(OneTimeCode.id == stored.id, col(OneTimeCode.used_at).is_(None))
+        .where(col(OneTimeCode.id) == stored.id, col(OneTimeCode.used_at).is_(None))
         .values(used_at=now)
     )
     if marked.rowcount != 1:
         raise CodeRefused(_WRONG)
+    assert member is not None  # a code is found only for a member (-1 matches none)
     audit.record(
         session,
         action="sign_in",

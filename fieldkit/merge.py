@@ -91,6 +91,7 @@ class Pair:
 
     @property
     def key(self) -> tuple[int, int]:
+        assert self.first.id is not None and self.second.id is not None  # stored households
         return self.first.id, self.second.id
 
     @property
@@ -113,7 +114,7 @@ def _candidates(session: Session, *, commune_id: int, village_id: int | None = N
     plain rows, so a commune of 30,000 households is read in a fraction of a second."""
     statement = (
         select(Household.id, Household.village_id, Household.label, Household.head_name)
-        .join(Village, Village.id == Household.village_id)
+        .join(Village, col(Village.id) == Household.village_id)
         .where(
             Village.commune_id == commune_id,
             Household.review_state != ReviewState.rejected,
@@ -123,7 +124,7 @@ def _candidates(session: Session, *, commune_id: int, village_id: int | None = N
     )
     if village_id is not None:
         statement = statement.where(Household.village_id == village_id)
-    return list(session.exec(statement.order_by(Household.id)).all())
+    return list(session.exec(statement.order_by(col(Household.id))).all())
 
 
 def _pairs_in(found, dismissed: set[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -167,8 +168,8 @@ def possible_duplicates(
     dismissed = set(
         session.exec(
             select(DuplicateDismissal.first_id, DuplicateDismissal.second_id)
-            .join(Household, Household.id == DuplicateDismissal.first_id)
-            .join(Village, Village.id == Household.village_id)
+            .join(Household, col(Household.id) == DuplicateDismissal.first_id)
+            .join(Village, col(Village.id) == Household.village_id)
             .where(Village.commune_id == commune_id)
         ).all()
     )
@@ -192,6 +193,7 @@ def possible_duplicates(
 def duplicates_of(session: Session, household: Household) -> list[Household]:
     """The households of the same village that are probably the same as `household`. Reads
     the village's labels and heads only (it is on every household page a phone prepares)."""
+    assert household.id is not None  # a stored household
     return duplicates_of_many(session, [household]).get(household.id, [])
 
 
@@ -210,7 +212,7 @@ def duplicates_of_many(session: Session, chosen: Sequence[Any]) -> dict[int, lis
     ]
     by_key: dict[tuple[int, str], list[tuple[int, str]]] = defaultdict(list)
     for village_id in sorted({household.village_id for household in asking}):
-        for row in session.exec(
+        for other_id, label, head_name in session.exec(
             select(Household.id, Household.label, Household.head_name).where(
                 Household.village_id == village_id,
                 Household.review_state != ReviewState.rejected,
@@ -218,7 +220,8 @@ def duplicates_of_many(session: Session, chosen: Sequence[Any]) -> dict[int, lis
                 col(Household.merged_into_id).is_(None),
             )
         ).all():
-            by_key[(village_id, house_key(row.label))].append((row.id, row.head_name))
+            assert other_id is not None  # a primary key
+            by_key[(village_id, house_key(label))].append((other_id, head_name))
     found: dict[int, list[int]] = {}
     for household in asking:
         same_house = by_key.get((household.village_id, house_key(household.label)), [])
@@ -243,7 +246,7 @@ def duplicates_of_many(session: Session, chosen: Sequence[Any]) -> dict[int, lis
         {
             household.id: household
             for household in session.exec(
-                select(Household).where(col(Household.id).in_(wanted)).order_by(Household.id)
+                select(Household).where(col(Household.id).in_(wanted)).order_by(col(Household.id))
             )
         }
         if wanted
@@ -275,6 +278,7 @@ def dismiss(
     first, second = policy.require_can_merge_households(session, member, first_id, second_id)
     if first.id == second.id:
         raise Invalid({"other": _("Hãy chọn hai hộ khác nhau.")})
+    assert first.id is not None and second.id is not None  # stored households
     low, high = sorted((first.id, second.id))
     if session.get(DuplicateDismissal, (low, high)) is None:
         session.add(
@@ -322,7 +326,7 @@ def _living(session: Session, household_id: int) -> list[Resident]:
                 Resident.household_id == household_id,
                 Resident.review_state != ReviewState.rejected,
             )
-            .order_by(Resident.id)
+            .order_by(col(Resident.id))
         ).all()
     )
 
@@ -336,6 +340,7 @@ def plan_merge(session: Session, member: Member, survivor_id: int, merged_id: in
     Refuses (Invalid, Forbidden, NotFound) what merge_households() refuses."""
     survivor, merged = policy.require_can_merge_households(session, member, survivor_id, merged_id)
     _refuse_unless_mergeable(survivor, merged)
+    assert survivor.id is not None and merged.id is not None  # stored households
     kept = _living(session, survivor.id)
     people = []
     taken: set[int] = set()
@@ -354,7 +359,7 @@ def plan_merge(session: Session, member: Member, survivor_id: int, merged_id: in
             ),
             None,
         )
-        if same is not None:
+        if same is not None and same.id is not None:
             taken.add(same.id)
         people.append(Person(resident, same))
     return MergePlan(
@@ -413,9 +418,12 @@ def merge_households(
     Caller commits."""
     # One merge at a time per commune, so two people merging crossing pairs cannot leave a
     # loop; then everything is checked again under the lock.
-    communes.lock(session, member.commune_id)
+    if member.commune_id is not None:  # province staff have none, and plan_merge refuses them
+        communes.lock(session, member.commune_id)
     plan = plan_merge(session, member, survivor_id, merged_id)
     survivor, merged = plan.survivor, plan.merged
+    # Stored rows, all three (plan_merge found the households by id).
+    assert survivor.id is not None and merged.id is not None and member.id is not None
     pairs = {
         person.resident.id: person.same_as
         for person in plan.people
@@ -436,21 +444,24 @@ def merge_households(
         "review_state": merged.review_state.value,
         "proposed_by_id": merged.proposed_by_id,
         "import_batch_id": merged.import_batch_id,
-        "created_at": merged.created_at.isoformat() if merged.created_at else None,
+        "created_at": merged.created_at.isoformat(),
         "combined": {str(a): b.id for a, b in pairs.items()},
     }
     # Everything that belongs to the household moves; nothing is deleted.
     for model in (Resident, Visit, HouseholdEdit, Sticker):
         session.execute(
-            update(model).where(model.household_id == merged.id).values(household_id=survivor.id)
+            update(model)
+            .where(col(model.household_id) == merged.id)
+            .values(household_id=survivor.id)
         )
     for resident_id, same in pairs.items():
         session.execute(
             update(Assistance)
-            .where(Assistance.resident_id == resident_id)
+            .where(col(Assistance.resident_id) == resident_id)
             .values(resident_id=same.id)
         )
         resident = session.get(Resident, resident_id)
+        assert resident is not None  # one of the merged household's residents
         for name in ("birth_year", "sex", "phone"):
             if getattr(same, name) in (None, "") and getattr(resident, name) not in (None, ""):
                 setattr(same, name, getattr(resident, name))
@@ -459,7 +470,7 @@ def merge_households(
         session.add(same)
         session.execute(
             update(Resident)
-            .where(Resident.id == resident_id)
+            .where(col(Resident.id) == resident_id)
             .values(review_state=ReviewState.rejected, merged_into_id=same.id)
         )
     # What the survivor does not know yet, it learns from the other.
@@ -498,7 +509,7 @@ def merge_households(
     # second time; refresh_summaries below recounts both once.
     session.execute(
         update(Household)
-        .where(Household.id == merged.id)
+        .where(col(Household.id) == merged.id)
         .values(
             review_state=ReviewState.rejected,
             merged_into_id=survivor.id,
@@ -534,6 +545,7 @@ def merge_households(
 
 def merges_into(session: Session, household: Household) -> list[HouseholdMerge]:
     """The households merged into this one, oldest first (for its page's history)."""
+    assert household.id is not None  # a stored household
     return merges_into_many(session, [household.id]).get(household.id, [])
 
 
@@ -548,7 +560,7 @@ def merges_into_many(
     for record in session.exec(
         select(HouseholdMerge)
         .where(col(HouseholdMerge.survivor_id).in_(list(household_ids)))
-        .order_by(HouseholdMerge.at, HouseholdMerge.id)
+        .order_by(col(HouseholdMerge.at), col(HouseholdMerge.id))
     ).all():
         found.setdefault(record.survivor_id, []).append(record)
     return found

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 
 def utcnow() -> datetime:
@@ -500,16 +500,16 @@ class VillageProgress(SQLModel, table=True):
 
 
 # Period-limited indicators (a week's numbers) select visits by time.
-Index("ix_visit_visited_at", Visit.visited_at)
+Index("ix_visit_visited_at", col(Visit.visited_at))
 # The follow-up lists and counts (fieldkit.followups) read households by follow-up date; this
 # covers every column they filter on, so a commune's counts never read the households' rows.
 Index(
     "ix_household_follow_up",
-    Household.village_id,
-    Household.follow_up_on,
-    Household.review_state,
-    Household.erased_at,
-    Household.assigned_volunteer_id,
+    col(Household.village_id),
+    col(Household.follow_up_on),
+    col(Household.review_state),
+    col(Household.erased_at),
+    col(Household.assigned_volunteer_id),
 )
 
 
@@ -661,7 +661,7 @@ class DuplicateDismissal(SQLModel, table=True):
 
 # A re-import finds households by their code; codes are unique within a commune (checked by
 # fieldkit.imports under the commune's lock), so within a village too.
-Index("ux_household_village_code", Household.village_id, Household.code, unique=True)
+Index("ux_household_village_code", col(Household.village_id), col(Household.code), unique=True)
 # --- Province (issue 14) ---------------------------------------------------------------------
 
 
@@ -688,7 +688,7 @@ class ProvinceTarget(SQLModel, table=True):
 # A commune's "last activity" on the province overview: per village, the latest visit is the
 # last entry of this index, so ~100 communes' dates cost one index probe per village rather
 # than a pass over a million households.
-Index("ix_household_village_last_visit", Household.village_id, Household.last_visited_at)
+Index("ix_household_village_last_visit", col(Household.village_id), col(Household.last_visited_at))
 
 
 # --- Possible duplicate visits (issue 11) -----------------------------------------------------

@@ -114,6 +114,7 @@ def _new_challenge(
     )
     session.add(challenge)
     session.flush()
+    assert challenge.id is not None  # given by the flush
     return challenge.id
 
 
@@ -132,10 +133,10 @@ def take_challenge(session: Session, challenge_id: object, *, now: datetime) -> 
         delete(PasskeyChallenge)
         .where(col(PasskeyChallenge.id) == challenge_id)
         .returning(
-            PasskeyChallenge.purpose,
-            PasskeyChallenge.challenge,
-            PasskeyChallenge.member_id,
-            PasskeyChallenge.expires_at,
+            col(PasskeyChallenge.purpose),
+            col(PasskeyChallenge.challenge),
+            col(PasskeyChallenge.member_id),
+            col(PasskeyChallenge.expires_at),
         )
     ).first()
     if taken is None:
@@ -239,6 +240,7 @@ def register(
     """Verify a new credential made for `member` against the taken challenge and store it.
     Caller commits."""
     expected = _check_challenge(challenge, "register")
+    assert challenge is not None  # refused by _check_challenge otherwise
     if challenge.member_id != member.id:
         raise PasskeyRefused(_("Yêu cầu tạo khóa này dành cho người khác."))
     try:
@@ -261,6 +263,7 @@ def register(
             transports = [str(t) for t in data.get("response", {}).get("transports", [])][:5]
         except (ValueError, AttributeError):
             transports = []
+    assert member.id is not None  # a stored member
     passkey = Passkey(
         member_id=member.id,
         credential_id=credential_id,
@@ -364,6 +367,7 @@ def revoke(session: Session, member: Member, passkey_id: int, *, now: datetime) 
             target_id=passkey.id,
             details={"name": passkey.name},
         )
+    assert passkey.id is not None  # a stored passkey
     sessions.end_opened_with(session, passkey.id)
     return passkey
 

@@ -54,6 +54,8 @@ def scope_for(member: Member) -> Scope:
                 "hồ sơ từng hộ do xã quản lý."
             )
         )
+    # Only province staff have no commune (ck_member_commune_or_province), refused above.
+    assert member.commune_id is not None
     if member.role in COMMUNE_WIDE:
         return Scope(commune_id=member.commune_id, village_id=None)
     if member.village_id is None:
@@ -157,6 +159,7 @@ def require_household(session: Session, member: Member, household_id: int) -> Ho
         if household.merged_into_id is None:
             break
         household = session.get(Household, household.merged_into_id)
+        assert household is not None  # merged_into_id is a foreign key
     village = session.get(Village, household.village_id)
     if village is None or village.commune_id != scope.commune_id:
         raise NotFound(_("Không tìm thấy hộ này."))

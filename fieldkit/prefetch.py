@@ -46,13 +46,17 @@ def visits_batch(session: Session, uuids: set[str], household_ids: set[int]) -> 
         village_ids = {household.village_id for household in households}
         villages = session.exec(select(Village).where(col(Village.id).in_(village_ids))).all()
         snapshot.loaded = [*households, *villages]
-        snapshot.residents = {household.id: set() for household in households}
+        snapshot.residents = {}
+        for household in households:
+            assert household.id is not None  # a stored household
+            snapshot.residents[household.id] = set()
         for household_id, resident_id in session.exec(
             select(Resident.household_id, Resident.id).where(
                 col(Resident.household_id).in_(list(snapshot.residents)),
                 Resident.review_state != ReviewState.rejected,
             )
         ):
+            assert resident_id is not None  # a primary key
             snapshot.residents[household_id].add(resident_id)
     snapshot.services = set(session.exec(select(Service.code).where(Service.active)).all())
     session.info[KEY] = snapshot
@@ -95,15 +99,14 @@ def counted_residents(session: Session, household_id: int, resident_ids: set[int
     snapshot = _snapshot(session)
     if snapshot is not None and household_id in snapshot.residents:
         return resident_ids & snapshot.residents[household_id]
-    return set(
-        session.exec(
-            select(Resident.id).where(
-                Resident.household_id == household_id,
-                col(Resident.id).in_(resident_ids),
-                Resident.review_state != ReviewState.rejected,
-            )
-        ).all()
-    )
+    counted = session.exec(
+        select(Resident.id).where(
+            Resident.household_id == household_id,
+            col(Resident.id).in_(resident_ids),
+            Resident.review_state != ReviewState.rejected,
+        )
+    ).all()
+    return resident_ids & set(counted)  # as the snapshot answers; `counted` is within anyway
 
 
 def active_services(session: Session, codes: set[str]) -> set[str]:

@@ -91,10 +91,12 @@ class ConsentIn:
             c.add("consented_on", _("Vui lòng nhập ngày đồng ý."))
         elif consented_on is not None and consented_on > today:
             c.add("consented_on", _("Ngày đồng ý không thể ở tương lai."))
-        values = {"uuid": c.field("uuid", lambda: forms.uuid(data.get("uuid")))}
+        uuid = c.field("uuid", lambda: forms.uuid(data.get("uuid")))
         c.raise_if_any()
+        # Each of these was refused above (an error kept) when missing or not a string.
+        assert uuid is not None and isinstance(method, str) and consented_on is not None
         return cls(
-            version=version, purposes=purposes, method=method, consented_on=consented_on, **values
+            version=version, purposes=purposes, method=method, consented_on=consented_on, uuid=uuid
         )
 
     def fingerprint(self, household_id: int) -> str:
@@ -125,6 +127,7 @@ def record_consent(
     fingerprint = consent_in.fingerprint(household_id)
     stored = _consent_event(session, consent_in.uuid)
     if stored is not None:
+        assert stored.target_id is not None  # a consent event always names its household
         household = require_household(session, member, stored.target_id)
         if stored.details.get("fingerprint") != fingerprint:
             raise SyncConflict(_("Sự đồng ý này đã được gửi trước đó với nội dung khác."))
@@ -279,7 +282,7 @@ def erase_household(
     household.label, household.head_name, household.address_hint = ERASED_LABEL, ERASED_NAME, ""
     household.consent_purposes = None
     residents = session.exec(
-        select(Resident).where(Resident.household_id == household.id).order_by(Resident.id)
+        select(Resident).where(Resident.household_id == household.id).order_by(col(Resident.id))
     ).all()
     for number, resident in enumerate(residents, start=1):
         resident.name = _("Người %(number)s", number=number)
@@ -335,6 +338,7 @@ def set_retention(
     if months is not None and months not in RETENTION_CHOICES:
         raise Invalid({"retention_months": _("Chọn một thời hạn trong danh sách.")})
     commune = session.get(Commune, commune_id)
+    assert commune is not None  # the member's own commune (checked above)
     before = commune.retention_months
     commune.retention_months = months
     session.add(commune)
@@ -385,24 +389,26 @@ def last_activity(session: Session, household: Household) -> datetime:
 def apply_retention(session: Session, *, now: datetime, dry_run: bool = False) -> list[int]:
     """Erase every household whose last activity is older than its commune's retention.
     Returns the ids erased (or that would be, with dry_run). Caller commits."""
-    erased = []
+    erased: list[int] = []
     communes = session.exec(select(Commune).where(col(Commune.retention_months).is_not(None))).all()
     for commune in communes:
+        assert commune.retention_months is not None  # selected for it
         cutoff = months_before(now, commune.retention_months)
         candidates = session.exec(
             select(Household)
-            .join(Village, Village.id == Household.village_id)
+            .join(Village, col(Village.id) == Household.village_id)
             .where(
                 Village.commune_id == commune.id,
                 col(Household.erased_at).is_(None),
                 Household.created_at < cutoff,
                 func.coalesce(Household.last_visited_at, Household.created_at) < cutoff,
             )
-            .order_by(Household.id)
+            .order_by(col(Household.id))
         ).all()
         for household in candidates:
             if last_activity(session, household) >= forms.to_local(cutoff):
                 continue
+            assert household.id is not None  # a stored household
             erased.append(household.id)
             if not dry_run:
                 erase_household(session, household.id, member=None, now=now, reason="retention")

@@ -102,12 +102,12 @@ def _sums(session: Session, commune_ids: list[int]) -> dict[int, dict[str, Count
             func.sum(VillageProgress.approved),
             func.sum(VillageProgress.pending),
         )
-        .join(Village, Village.id == VillageProgress.village_id)
+        .join(Village, col(Village.id) == VillageProgress.village_id)
         .where(
             col(Village.commune_id).in_(commune_ids),
             col(VillageProgress.indicator).in_(indicators.summary_keys()),
         )
-        .group_by(Village.commune_id, VillageProgress.indicator)
+        .group_by(col(Village.commune_id), col(VillageProgress.indicator))
     ).all()
     sums: dict[int, dict[str, Count]] = {}
     for commune_id, indicator, approved, pending in rows:
@@ -121,7 +121,7 @@ def _villages(session: Session, commune_ids: list[int]) -> dict[int, int]:
         session.exec(
             select(Village.commune_id, func.count())
             .where(col(Village.commune_id).in_(commune_ids))
-            .group_by(Village.commune_id)
+            .group_by(col(Village.commune_id))
         ).all()
     )
 
@@ -135,7 +135,7 @@ def _last_visits(session: Session, commune_ids: list[int]) -> dict[int, datetime
         .scalar_subquery()
     )
     per_village = (
-        select(Village.commune_id.label("commune_id"), latest.label("latest"))
+        select(col(Village.commune_id).label("commune_id"), latest.label("latest"))
         .where(col(Village.commune_id).in_(commune_ids))
         .subquery()
     )
@@ -157,7 +157,9 @@ def _row(
     villages: int,
     last_visit: datetime | None,
 ) -> CommuneRow:
-    values = indicators.indicators_from(commune.id if commune else 0, name, counted)
+    # 0 stands for the province's total row (no commune).
+    group_id = commune.id if commune is not None and commune.id is not None else 0
+    values = indicators.indicators_from(group_id, name, counted)
     return CommuneRow(
         commune=commune,
         name=name,
@@ -184,26 +186,28 @@ def overview(
     province's total ("Toàn tỉnh") with the province-wide targets. Seven queries whatever the
     number of communes. Reads only."""
     communes = communes_of(session, province_code)
-    ids = [commune.id for commune in communes]
+    ids = [commune.id for commune in communes if commune.id is not None]  # stored: all
     sums = _sums(session, ids) if ids else {}
     villages = _villages(session, ids) if ids else {}
     last = _last_visits(session, ids) if ids else {}
     commune_targets = targets.commune_targets_in_force(session, commune_ids=ids, on=today)
-    rows = [
-        _row(
-            commune,
-            commune.name,
-            sums.get(commune.id, {}),
-            {
-                (None, key): target
-                for (commune_id, key), target in commune_targets.items()
-                if commune_id == commune.id
-            },
-            villages=villages.get(commune.id, 0),
-            last_visit=last.get(commune.id),
+    rows = []
+    for commune in communes:
+        assert commune.id is not None  # a stored commune
+        rows.append(
+            _row(
+                commune,
+                commune.name,
+                sums.get(commune.id, {}),
+                {
+                    (None, key): target
+                    for (commune_id, key), target in commune_targets.items()
+                    if commune_id == commune.id
+                },
+                villages=villages.get(commune.id, 0),
+                last_visit=last.get(commune.id),
+            )
         )
-        for commune in communes
-    ]
     whole: dict[str, Count] = {}
     for counted in sums.values():
         for key, count in counted.items():
@@ -285,13 +289,15 @@ def week_numbers(session: Session, *, province_code: str, week: Week) -> list[We
     A household or resident is credited to the week it was first reached, as on the village
     dashboard, so the weeks add up to the totals. Reads only."""
     communes = communes_of(session, province_code)
-    village_of = dict(
-        session.exec(
+    village_of = {
+        village_id: commune_id
+        for village_id, commune_id in session.exec(
             select(Village.id, Village.commune_id).where(
                 col(Village.commune_id).in_([c.id for c in communes])
             )
         ).all()
-    )
+        if village_id is not None  # a primary key: always
+    }
     keys = {name: f"{indicators.WEEK}{week.iso}:{name}" for name in WEEK_COLUMNS}
     kept = indicators.activity_sums(session, list(village_of), list(keys.values()))
     sums: dict[tuple[int, str], Count] = {}
@@ -301,14 +307,11 @@ def week_numbers(session: Session, *, province_code: str, week: Week) -> list[We
         sums[(village_of[village_id], name)] = Count(
             before.approved + count.approved, before.pending + count.pending
         )
-    rows = [
-        WeekRow(
-            commune=commune,
-            name=commune.name,
-            **{name: sums.get((commune.id, name), Count()) for name in WEEK_COLUMNS},
-        )
-        for commune in communes
-    ]
+    rows = []
+    for commune in communes:
+        assert commune.id is not None  # a stored commune
+        counts = {name: sums.get((commune.id, name), Count()) for name in WEEK_COLUMNS}
+        rows.append(WeekRow(commune=commune, name=commune.name, **counts))
     total = WeekRow(
         commune=None,
         name=PROVINCE_TOTAL,
@@ -332,7 +335,7 @@ def export_tables(overview_: Overview) -> list[Table]:
     each ending with the "Toàn tỉnh" row. Vietnamese headers; written by fieldkit.exports'
     writers."""
     rows = [*overview_.rows, overview_.total]
-    summary_headers = [_("Mã xã"), _("Xã, phường"), _("Số thôn")]
+    summary_headers: list[str] = [_("Mã xã"), _("Xã, phường"), _("Số thôn")]
     for key in COLUMNS:
         summary_headers += [f"{LABELS[key]} ({APPROVED})", f"{LABELS[key]} ({PENDING})"]
     summary_headers += [_("Tỷ lệ hộ đã tiếp cận (%)"), _("Hồ sơ chờ duyệt"), _("Hồ sơ bị trả lại")]
@@ -539,7 +542,7 @@ def target_grid(
                     error=errors.get(name),
                     reached=reached,
                     progress=targets.progress(reached, target),
-                    commune_target=own.get((commune_id, key)),
+                    commune_target=own.get((commune_id, key)) if commune_id is not None else None,
                 )
             )
         grid.append((row, cells))

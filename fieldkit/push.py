@@ -26,6 +26,7 @@ from py_vapid import Vapid02, VapidException
 from pywebpush import WebPushException, webpush
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from fieldkit.errors import Invalid
 from fieldkit.forms import local_today
@@ -101,6 +102,7 @@ def households_assigned(
     is told about what they did themselves. Caller commits."""
     if count <= 0 or volunteer.id == actor.id:
         return None
+    assert volunteer.id is not None  # a stored member
     return enqueue(
         session,
         member_id=volunteer.id,
@@ -151,18 +153,19 @@ def queue_follow_ups(session: Session, *, now: datetime) -> int:
     today = local_today(now)
     rows = session.exec(
         select(Household.assigned_volunteer_id, func.count())
-        .join(Member, Member.id == Household.assigned_volunteer_id)
+        .join(Member, col(Member.id) == Household.assigned_volunteer_id)
         .where(
             Household.follow_up_on == today,
             col(Member.active).is_(True),
             Household.review_state != ReviewState.rejected,
             col(Household.erased_at).is_(None),
         )
-        .group_by(Household.assigned_volunteer_id)
-        .order_by(Household.assigned_volunteer_id)
+        .group_by(col(Household.assigned_volunteer_id))
+        .order_by(col(Household.assigned_volunteer_id))
     ).all()
     queued = 0
     for member_id, count in rows:
+        assert member_id is not None  # joined to its member
         message = enqueue(
             session,
             member_id=member_id,
@@ -270,7 +273,8 @@ def _check_endpoint(endpoint: str, *, allow_local: bool) -> str:
     raise refused
 
 
-def _check_keys(p256dh: str, auth: str) -> tuple[str, str]:
+def _check_keys(p256dh: object, auth: object) -> tuple[str, str]:
+    # Typed as what a JSON body may hold: anything but two short strings is refused.
     refused = Invalid(
         {"keys": _("Khóa mã hóa của trình duyệt không hợp lệ; hãy tắt rồi bật lại thông báo.")}
     )
@@ -321,8 +325,11 @@ def subscribe(
     stored = session.exec(
         select(PushSubscription).where(PushSubscription.endpoint == endpoint)
     ).first()
-    someone_elses = stored is not None and stored.member_id != member.id
-    if someone_elses and (stored.p256dh, stored.auth) != (p256dh, auth):
+    if (
+        stored is not None
+        and stored.member_id != member.id
+        and (stored.p256dh, stored.auth) != (p256dh, auth)
+    ):
         raise Invalid(
             {
                 "endpoint": _(
@@ -331,6 +338,7 @@ def subscribe(
                 )
             }
         )
+    assert member.id is not None  # a stored member
     if stored is None:
         stored = PushSubscription(
             endpoint=endpoint, member_id=member.id, p256dh=p256dh, auth=auth, created_at=now
@@ -363,7 +371,7 @@ def subscriptions_of(session: Session, member_id: int) -> list[PushSubscription]
         session.exec(
             select(PushSubscription)
             .where(PushSubscription.member_id == member_id)
-            .order_by(PushSubscription.id)
+            .order_by(col(PushSubscription.id))
         ).all()
     )
 
@@ -406,7 +414,7 @@ def payload(message: PushMessage) -> str:
     )
 
 
-def _due(now: datetime):
+def _due(now: datetime) -> SelectOfScalar[PushMessage]:
     return (
         select(PushMessage)
         .where(
@@ -414,7 +422,7 @@ def _due(now: datetime):
             PushMessage.not_before <= now,
             PushMessage.attempts < MAX_ATTEMPTS,
         )
-        .order_by(PushMessage.not_before, PushMessage.id)
+        .order_by(col(PushMessage.not_before), col(PushMessage.id))
     )
 
 
@@ -484,6 +492,8 @@ def send_message(
     404/410 are removed. No subscription at all, or a member who has left → marked done
     without sending."""
     member = session.get(Member, message.member_id)
+    # message.member_id is a foreign key: a member who has left is inactive, never deleted.
+    assert member is not None
     subscriptions = subscriptions_of(session, message.member_id) if member.active else []
     message.attempts += 1
     if not subscriptions:
@@ -493,7 +503,8 @@ def send_message(
         session.add(message)
         return
     body = payload(message)
-    delivered, transient, errors = False, False, []
+    delivered, transient = False, False
+    errors: list[str] = []
     for subscription in subscriptions:
         outcome, error = _send_one(subscription, body, vapid, http, urgency)
         if outcome is _Outcome.delivered:

@@ -66,7 +66,9 @@ REASON_MAX = 500
 INBOX_LIMIT = 50  # records shown at once, oldest first; the rest follow as these are decided
 DECISIONS = (ReviewState.approved, ReviewState.returned, ReviewState.rejected)
 
-MODELS: dict[RecordKind, type] = {
+# Used alike through the columns the four share (uuid, review_state, revision…): Any, as the
+# records they load are.
+MODELS: dict[RecordKind, Any] = {
     RecordKind.visit: Visit,
     RecordKind.household: Household,
     RecordKind.household_edit: HouseholdEdit,
@@ -120,21 +122,24 @@ class ReviewRefused(DomainError):
 
 
 def _household_id(kind: RecordKind, record: Any) -> int:
-    return record.id if kind is RecordKind.household else record.household_id
+    household_id: int = record.id if kind is RecordKind.household else record.household_id
+    return household_id
 
 
 def maker_id(kind: RecordKind, record: Any) -> int | None:
     """Who sent the record from the field."""
-    return {
+    maker: int | None = {
         RecordKind.visit: lambda: record.volunteer_id,
         RecordKind.household: lambda: record.proposed_by_id,
         RecordKind.household_edit: lambda: record.member_id,
         RecordKind.resident: lambda: record.added_by_id,
     }[kind]()
+    return maker
 
 
 def _submitted_at(kind: RecordKind, record: Any) -> datetime:
-    return record.received_at if kind is RecordKind.visit else record.created_at
+    submitted: datetime = record.received_at if kind is RecordKind.visit else record.created_at
+    return submitted
 
 
 def _blankable(value: Any) -> Any:
@@ -154,7 +159,9 @@ def content_of(
     if kind is RecordKind.visit:
         if lines is None:
             lines = session.exec(
-                select(Assistance).where(Assistance.visit_id == record.id).order_by(Assistance.id)
+                select(Assistance)
+                .where(Assistance.visit_id == record.id)
+                .order_by(col(Assistance.id))
             ).all()
         return {
             "visited_at": forms.to_local(record.visited_at).strftime("%Y-%m-%dT%H:%M"),
@@ -317,7 +324,9 @@ def _load(session: Session, kind: RecordKind, record_id: int) -> Any:
 
 def household_of(session: Session, kind: RecordKind, record_id: int) -> Household:
     """The household a record belongs to (itself, for a proposed household)."""
-    return session.get(Household, _household_id(kind, _load(session, kind, record_id)))
+    household = session.get(Household, _household_id(kind, _load(session, kind, record_id)))
+    assert household is not None  # household_id is a foreign key
+    return household
 
 
 def _parse_kind(kind: Any) -> RecordKind:
@@ -387,9 +396,9 @@ def inbox(
             statement = select(model, model, Village.name)
         else:
             statement = select(model, Household, Village.name).join(
-                Household, Household.id == model.household_id
+                Household, col(Household.id) == model.household_id
             )
-        statement = statement.join(Village, Village.id == Household.village_id).where(
+        statement = statement.join(Village, col(Village.id) == Household.village_id).where(
             Village.commune_id == member.commune_id, model.review_state == ReviewState.pending
         )
         if village_id is not None:
@@ -406,7 +415,7 @@ def inbox(
             found.append((record_kind, record, household, village_name))
 
     latest = _latest_revisions(
-        session, [(k, r) for k, r, _unused, _unused in found if r.revision > 1]
+        session, [(k, r) for k, r, _household, _village in found if r.revision > 1]
     )
     rows = []
     cutoff = now - timedelta(days=older_than_days) if older_than_days else None
@@ -462,7 +471,7 @@ class _Preloaded:
             for line in session.exec(
                 select(Assistance)
                 .where(col(Assistance.visit_id).in_(visit_ids))
-                .order_by(Assistance.id)
+                .order_by(col(Assistance.id))
             ).all():
                 lines[line.visit_id].append(line)
         wanted = {
@@ -494,6 +503,7 @@ class _Preloaded:
                         col(Resident.id).in_(resident_ids - {None})
                     )
                 ).all()
+                if rid is not None  # a primary key: always
             }
             if resident_ids
             else {}
@@ -531,7 +541,7 @@ def _entry(
     household: Household,
     village_name: str,
     submitted: datetime,
-    makers: dict[int, Member],
+    makers: dict[int | None, Member],  # looked up by maker_id(), None for nobody
     known: _Preloaded,
 ) -> InboxEntry:
     content = content_of(session, kind, record, lines=known.lines.get(record.id))
@@ -681,6 +691,7 @@ def _apply(
     session.add(record)
     if kind is RecordKind.household_edit and decision is ReviewState.rejected:
         _undo_edit(household, record)
+    assert member.id is not None  # a stored member
     made = ReviewDecision(
         record_kind=kind,
         record_id=record.id,
@@ -745,8 +756,8 @@ class Choice:
     def parse(cls, key: str) -> Choice:
         """From the checkbox value "visit:12:2"."""
         try:
-            kind, record_id, revision = key.split(":")
-            record_id, revision = forms.parse_id(record_id), forms.parse_id(revision)
+            kind, raw_id, raw_revision = key.split(":")
+            record_id, revision = forms.parse_id(raw_id), forms.parse_id(raw_revision)
             if record_id is None or revision is None:
                 raise ValueError(key)
             return cls(RecordKind(kind), record_id, revision)
@@ -825,7 +836,7 @@ def _snapshots(session: Session, kind: RecordKind, record: Any) -> list[RecordRe
         session.exec(
             select(RecordRevision)
             .where(RecordRevision.record_kind == kind, RecordRevision.record_id == record.id)
-            .order_by(RecordRevision.revision)
+            .order_by(col(RecordRevision.revision))
         ).all()
     )
     if not stored or stored[0].revision != 1:
@@ -856,7 +867,7 @@ def history(
         session.exec(
             select(ReviewDecision)
             .where(ReviewDecision.record_kind == kind, ReviewDecision.record_id == record.id)
-            .order_by(ReviewDecision.revision, ReviewDecision.at, ReviewDecision.id)
+            .order_by(col(ReviewDecision.revision), col(ReviewDecision.at), col(ReviewDecision.id))
         ).all()
     )
     people = {snapshot.submitted_by_id for snapshot in snapshots}
@@ -935,17 +946,19 @@ def household_records(
     for edit in session.exec(
         select(HouseholdEdit)
         .where(HouseholdEdit.household_id == household.id)
-        .order_by(HouseholdEdit.id)
+        .order_by(col(HouseholdEdit.id))
     ).all():
         records.append((RecordKind.household_edit, edit, _("Sửa thông tin hộ")))
     for resident in session.exec(
         select(Resident)
         .where(Resident.household_id == household.id, col(Resident.added_by_id).is_not(None))
-        .order_by(Resident.id)
+        .order_by(col(Resident.id))
     ).all():
         records.append((RecordKind.resident, resident, resident.name))
     for visit in session.exec(
-        select(Visit).where(Visit.household_id == household.id).order_by(Visit.visited_at, Visit.id)
+        select(Visit)
+        .where(Visit.household_id == household.id)
+        .order_by(col(Visit.visited_at), col(Visit.id))
     ).all():
         records.append(
             (RecordKind.visit, visit, forms.to_local(visit.visited_at).strftime("%H:%M %d/%m/%Y"))
@@ -955,7 +968,7 @@ def household_records(
         decided = set(
             session.exec(
                 select(ReviewDecision.record_kind, ReviewDecision.record_id).where(
-                    col(ReviewDecision.record_id).in_({r.id for _unused, r, _unused in records})
+                    col(ReviewDecision.record_id).in_({r.id for _kind, r, _title in records})
                 )
             ).all()
         )
@@ -1004,7 +1017,7 @@ def reviewed_records(
     ids = [household.id for household in households]
     if not ids:
         return {}
-    records: list[tuple[int, RecordKind, Any, str]] = [
+    records: list[tuple[int | None, RecordKind, Any, str]] = [
         (h.id, RecordKind.household, h, _("Hộ %(label)s", label=h.label))
         for h in households
         if h.proposed_by_id is not None
@@ -1012,32 +1025,34 @@ def reviewed_records(
     for edit in session.exec(
         select(HouseholdEdit)
         .where(col(HouseholdEdit.household_id).in_(ids))
-        .order_by(HouseholdEdit.id)
+        .order_by(col(HouseholdEdit.id))
     ).all():
         records.append((edit.household_id, RecordKind.household_edit, edit, _("Sửa thông tin hộ")))
     for resident in session.exec(
         select(Resident)
         .where(col(Resident.household_id).in_(ids), col(Resident.added_by_id).is_not(None))
-        .order_by(Resident.id)
+        .order_by(col(Resident.id))
     ).all():
         records.append((resident.household_id, RecordKind.resident, resident, resident.name))
     for visit in session.exec(
-        select(Visit).where(col(Visit.household_id).in_(ids)).order_by(Visit.visited_at, Visit.id)
+        select(Visit)
+        .where(col(Visit.household_id).in_(ids))
+        .order_by(col(Visit.visited_at), col(Visit.id))
     ).all():
         title = forms.to_local(visit.visited_at).strftime("%H:%M %d/%m/%Y")
         records.append((visit.household_id, RecordKind.visit, visit, title))
     latest: dict[tuple[RecordKind, int], ReviewDecision] = {}
-    for decision in session.exec(
+    for made in session.exec(
         select(ReviewDecision)
         .where(
             col(ReviewDecision.record_id).in_(
-                {record.id for _unused, _unused, record, _unused in records}
+                {record.id for _household, _kind, record, _title in records}
             )
         )
-        .order_by(ReviewDecision.revision, ReviewDecision.at, ReviewDecision.id)
+        .order_by(col(ReviewDecision.revision), col(ReviewDecision.at), col(ReviewDecision.id))
     ).all():
-        latest[(RecordKind(decision.record_kind), decision.record_id)] = decision
-    reviewers = {decision.reviewer_id for decision in latest.values()} - {None}
+        latest[(RecordKind(made.record_kind), made.record_id)] = made
+    reviewers = {made.reviewer_id for made in latest.values()} - {None}
     names = (
         dict(
             session.exec(select(Member.id, Member.name).where(col(Member.id).in_(reviewers))).all()
@@ -1047,6 +1062,7 @@ def reviewed_records(
     )
     found: dict[int, list[ReviewedRecord]] = {}
     for household_id, kind, record, title in records:
+        assert household_id is not None  # of stored households
         decision = latest.get((kind, record.id))
         if decision is None and record.revision == 1:
             continue
@@ -1089,11 +1105,13 @@ class ReturnedEntry:
         return KIND_LABELS[self.kind]
 
 
-def _returned_statement(model: type, kind: RecordKind, member: Member):
+def _returned_statement(model: Any, kind: RecordKind, member: Member):
     if kind is RecordKind.household:
         statement = select(model, model)
     else:
-        statement = select(model, Household).join(Household, Household.id == model.household_id)
+        statement = select(model, Household).join(
+            Household, col(Household.id) == model.household_id
+        )
     statement = statement.where(model.review_state == ReviewState.returned)
     scope = policy.scope_for(member)
     if policy.fixes_village_returns(member):
@@ -1118,16 +1136,16 @@ def returned(session: Session, member: Member) -> list[ReturnedEntry]:
             found.append((kind, record, household))
     if not found:
         return []
-    decisions = {}
-    for decision in session.exec(
+    decisions: dict[tuple[RecordKind, int], ReviewDecision] = {}
+    for made in session.exec(
         select(ReviewDecision)
         .where(
             ReviewDecision.decision == ReviewState.returned,
             col(ReviewDecision.record_id).in_({r.id for _unused, r, _unused in found}),
         )
-        .order_by(ReviewDecision.at, ReviewDecision.id)
+        .order_by(col(ReviewDecision.at), col(ReviewDecision.id))
     ).all():
-        decisions[(RecordKind(decision.record_kind), decision.record_id)] = decision
+        decisions[(RecordKind(made.record_kind), made.record_id)] = made
     reviewers = (
         dict(
             session.exec(
@@ -1205,6 +1223,7 @@ def _parse_content(
     if kind is RecordKind.visit:
         visit_in = visits.VisitIn.parse(data, household_id=record.household_id)
         household = session.get(Household, record.household_id)
+        assert household is not None  # household_id is a foreign key
         visits._check(session, visit_in, household, now)
         content = {
             "visited_at": forms.to_local(visit_in.visited_at).strftime("%Y-%m-%dT%H:%M"),
@@ -1254,6 +1273,7 @@ def _revise(session: Session, kind: RecordKind, record: Any, parsed: Any, now: d
             setattr(record, name, getattr(parsed, name))
     else:
         household = session.get(Household, record.household_id)
+        assert household is not None  # household_id is a foreign key
         households.refuse_if_erased(household)
         # The edit's "before" values are those before its first revision; fields it no longer
         # changes go back to them.
@@ -1380,7 +1400,9 @@ def resubmit(
         )
     )
     session.flush()
-    households.refresh_summary(session, session.get(Household, household_id))
+    household = session.get(Household, household_id)
+    assert household is not None  # the record's household, found above
+    households.refresh_summary(session, household)
     return household_id, True
 
 
@@ -1441,14 +1463,14 @@ def possible_duplicate_visits(
         raise Forbidden(_("Chỉ công chức xã được duyệt hồ sơ."))
     statement = (
         select(VisitDuplicate, Visit, Household, Village.name)
-        .join(Visit, Visit.id == VisitDuplicate.visit_id)
-        .join(Household, Household.id == Visit.household_id)
-        .join(Village, Village.id == Household.village_id)
+        .join(Visit, col(Visit.id) == VisitDuplicate.visit_id)
+        .join(Household, col(Household.id) == Visit.household_id)
+        .join(Village, col(Village.id) == Household.village_id)
         .where(
             Village.commune_id == member.commune_id,
             Visit.review_state == ReviewState.pending,
         )
-        .order_by(Visit.received_at, Visit.id)
+        .order_by(col(Visit.received_at), col(Visit.id))
     )
     if village_id is not None:
         statement = statement.where(Household.village_id == village_id)
@@ -1474,7 +1496,7 @@ def possible_duplicate_visits(
     ][:limit]
     if not rows:
         return []
-    shown = [visit for _unused, visit, _unused, _unused in rows] + [
+    shown = [visit for _flag, visit, _household, _village in rows] + [
         originals[f.original_id] for f, *_unused in rows
     ]
     known = _Preloaded.load(session, [(RecordKind.visit, visit) for visit in shown])
@@ -1486,6 +1508,7 @@ def possible_duplicate_visits(
     }
 
     def fields(visit: Visit) -> list[FieldText]:
+        assert visit.id is not None  # a stored visit
         content = content_of(session, RecordKind.visit, visit, lines=known.lines[visit.id])
         return readable(session, content, names=known.names)
 

@@ -157,6 +157,8 @@ def _rows(
         if c.errors:
             refused.append((line, " ".join(dict.fromkeys(c.errors.values()))))
             continue
+        # With no error kept, the required cells are all there.
+        assert phone is not None and role is not None
         seen[phone] = line
         found.append(RosterRow(line, name, phone, role, village_id))
     return found, refused
@@ -172,7 +174,7 @@ def plan(
     session: Session, batch: ImportBatch, importer: Importer
 ) -> tuple[list[Planned], list[tuple[int, str]]]:
     rows, refused = _rows(session, batch, importer)
-    known: dict[str, Member] = {
+    known: dict[str | None, Member] = {
         member.phone: member
         for member in session.exec(
             select(Member)
@@ -181,7 +183,7 @@ def plan(
                 col(Member.active).is_(True),
                 col(Member.phone).is_not(None),
             )
-            .order_by(Member.id)
+            .order_by(col(Member.id))
         ).all()
     }
     planned = []
@@ -205,7 +207,7 @@ def plan(
                 (row.line, _("Số điện thoại này đã là của một người bạn không quản lý."))
             )
             continue
-        changes = {}
+        changes: dict[str, tuple[Any, Any]] = {}
         if member.name != row.name:
             changes["name"] = (member.name, row.name)
         if member.role is not row.role or member.village_id != row.village_id:
@@ -300,6 +302,7 @@ def preview(session: Session, batch: ImportBatch, importer: Importer, *, now) ->
 def run(session: Session, batch: ImportBatch, importer: Importer, *, now: datetime) -> dict:
     """Add and update the roster's members (inside fieldkit.imports.run's transaction)."""
     planned, refused = plan(session, batch, importer)
+    member: Member | None
     for item in planned:
         if item.member_id is None:
             village = None
@@ -313,6 +316,7 @@ def run(session: Session, batch: ImportBatch, importer: Importer, *, now: dateti
                 village=village,
                 phone=item.row.phone,
             )
+            assert member.id is not None  # add_member flushes
             session.add(_change(batch, member.id, True, {}, {}))
             audit.record(
                 session,
@@ -331,6 +335,7 @@ def run(session: Session, batch: ImportBatch, importer: Importer, *, now: dateti
             )
         elif item.changes:
             member = session.get(Member, item.member_id)
+            assert member is not None and member.id is not None  # planned from a stored member
             for name, (_unused, after) in item.changes.items():
                 setattr(member, name, Role(after) if name == "role" else after)
             session.add(member)
@@ -361,6 +366,7 @@ def run(session: Session, batch: ImportBatch, importer: Importer, *, now: dateti
 
 
 def _change(batch: ImportBatch, member_id: int, created: bool, before, after) -> ImportChange:
+    assert batch.id is not None  # the batch is stored before its changes
     return ImportChange(
         batch_id=batch.id,
         record_kind="member",
@@ -380,7 +386,7 @@ def new_members(session: Session, batch: ImportBatch) -> list[Member]:
             ImportChange.record_kind == "member",
             col(ImportChange.created).is_(True),
         )
-        .order_by(ImportChange.id)
+        .order_by(col(ImportChange.id))
     ).all()
     if not ids:
         return []
@@ -393,7 +399,7 @@ def new_members(session: Session, batch: ImportBatch) -> list[Member]:
     return [found[i] for i in ids if i in found]
 
 
-def _signed_in(session: Session, member_ids: list[int]) -> set[int]:
+def _signed_in(session: Session, member_ids: list[int | None]) -> set[int]:
     if not member_ids:
         return set()
     used = set(
@@ -442,7 +448,7 @@ def undo(session: Session, batch: ImportBatch) -> None:
         for name, after in change.after.items():
             current = getattr(member, name)
             if (current.value if isinstance(current, Role) else current) == after:
-                before = change.before.get(name)
+                before: Any = change.before.get(name)  # a JSON value
                 setattr(member, name, Role(before) if name == "role" else before)
         session.add(member)
 

@@ -18,6 +18,7 @@ import hashlib
 import re
 import secrets
 from datetime import datetime, timedelta
+from typing import TypeGuard
 
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
@@ -55,10 +56,10 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def looks_like_token(value: str | None) -> bool:
+def looks_like_token(value: str | None) -> TypeGuard[str]:
     """Whether a cookie value has the shape of a session id (43 base64url characters). Any
     other value is not looked up."""
-    return bool(value) and _TOKEN.fullmatch(value) is not None
+    return value is not None and _TOKEN.fullmatch(value) is not None
 
 
 def open_session(
@@ -74,6 +75,7 @@ def open_session(
     """A new session for `member`, who has just proved who they are by `method`. Returns the
     id to put in the cookie — shown once, only its hash is kept — and the row. Caller
     commits."""
+    assert member.id is not None  # a stored member
     token = secrets.token_urlsafe(32)
     record = WebSession(
         token_hash=_hash(token),
@@ -100,6 +102,7 @@ def _keep_newest(session: Session, member_id: int) -> None:
         .offset(MAX_PER_MEMBER)
     ).all()
     for session_id in stale:
+        assert session_id is not None  # a primary key
         end(session, session_id)
 
 
@@ -149,7 +152,7 @@ def save(
         values["last_seen_at"] = seen_at
     if not values:
         return True
-    result = session.execute(
+    result = session.exec(
         update(WebSession).where(col(WebSession.id) == session_id).values(**values)
     )
     return result.rowcount == 1
@@ -172,7 +175,7 @@ def end_all(session: Session, member_id: int) -> int:
     """End every session of a member, and stop their notifications: no browser of theirs is
     signed in any more. How many sessions ended. Caller commits."""
     session.execute(delete(PushSubscription).where(col(PushSubscription.member_id) == member_id))
-    result = session.execute(delete(WebSession).where(col(WebSession.member_id) == member_id))
+    result = session.exec(delete(WebSession).where(col(WebSession.member_id) == member_id))
     return result.rowcount or 0
 
 
@@ -180,6 +183,7 @@ def end_opened_with(session: Session, passkey_id: int) -> int:
     """End the sessions that were opened by signing in with this passkey. Caller commits."""
     records = session.exec(select(WebSession).where(WebSession.passkey_id == passkey_id)).all()
     for record in records:
+        assert record.id is not None  # a stored session
         end(session, record.id)
     return len(records)
 

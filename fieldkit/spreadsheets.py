@@ -29,7 +29,7 @@ import io
 import re
 import unicodedata
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
@@ -455,11 +455,7 @@ def _table(numbered: Iterator[tuple[int, list[Any]]], sheet_name: str) -> Table:
     width = max((i + 1 for i, cell in enumerate(best_cells) if _present(cell)), default=0)
     headers = [str(cell).strip() if _present(cell) else "" for cell in best_cells[:width]]
     kept = [i for i, header in enumerate(headers) if recognise(header) not in FORBIDDEN]
-    dropped = [
-        (headers[i], recognise(headers[i]))
-        for i in range(len(headers))
-        if recognise(headers[i]) in FORBIDDEN
-    ]
+    dropped = [(header, field) for header in headers if (field := recognise(header)) in FORBIDDEN]
     rows = []
     for line, cells in _chain([(ln, c) for ln, c in first if ln > best_line], numbered):
         cells = (cells + [None] * width)[:width]
@@ -487,7 +483,7 @@ def _table(numbered: Iterator[tuple[int, list[Any]]], sheet_name: str) -> Table:
 def workbook(
     sheets: list[tuple[str, list[str], list[list[Any]]]],
     *,
-    choices: dict[str, list[str]] | None = None,
+    choices: Mapping[str, Sequence[str]] | None = None,
     notes: list[str] | None = None,
     widths: dict[str, int] | None = None,
 ) -> bytes:
@@ -501,10 +497,10 @@ def workbook(
     from openpyxl.worksheet.datavalidation import DataValidation
 
     book = Workbook()
-    book.remove(book.active)
+    book.remove(book.worksheets[0])  # the empty sheet a new workbook starts with
     lists = book.create_sheet("Danh mục") if choices else None
     list_ranges: dict[str, str] = {}
-    if lists is not None:
+    if lists is not None and choices:
         for column, (name, values) in enumerate(choices.items(), start=1):
             letter = get_column_letter(column)
             lists.cell(row=1, column=column, value=name)
@@ -521,8 +517,8 @@ def workbook(
             cell.font = bold
             cell.fill = fill
             cell.alignment = Alignment(wrap_text=True, vertical="center")
-        for row in examples:
-            sheet.append(row)
+        for example in examples:
+            sheet.append(example)
         sheet.freeze_panes = "A2"
         for column, header in enumerate(headers, start=1):
             letter = get_column_letter(column)

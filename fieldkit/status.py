@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlmodel import Session, col, select
+import sqlalchemy as sa
+from sqlmodel import Session, col
 
 from fieldkit.models import Assistance, Result, ReviewState, Service, Visit
 
@@ -33,18 +34,18 @@ def statuses_of(session: Session, household_ids: Sequence[int]) -> dict[int, dic
     household without any chip is left out."""
     if not household_ids:
         return {}
-    rows = session.exec(
-        select(
-            Visit.household_id,
-            Assistance.resident_id,
-            Assistance.service_code,
-            Assistance.result,
-            Visit.review_state,
-            Service.short_name,
-            Service.sort_order,
+    rows = session.execute(
+        sa.select(
+            col(Visit.household_id),
+            col(Assistance.resident_id),
+            col(Assistance.service_code),
+            col(Assistance.result),
+            col(Visit.review_state),
+            col(Service.short_name),
+            col(Service.sort_order),
         )
-        .join(Visit, Visit.id == Assistance.visit_id)
-        .join(Service, Service.code == Assistance.service_code)
+        .join(Visit, col(Visit.id) == Assistance.visit_id)
+        .join(Service, col(Service.code) == Assistance.service_code)
         .where(
             col(Visit.household_id).in_(list(household_ids)),
             col(Visit.review_state).in_(

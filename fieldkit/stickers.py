@@ -64,6 +64,7 @@ def _active(session: Session, household_ids: list[int]) -> dict[int, Sticker]:
 def sticker_for(session: Session, household: Household, *, now: datetime) -> Sticker:
     """The household's sticker, made if it has none. Idempotent: printing twice gives the
     same token, so a reprinted sheet matches the stickers already on doors."""
+    assert household.id is not None  # a stored household
     sticker = _active(session, [household.id]).get(household.id)
     if sticker is None:
         sticker = Sticker(token=_new_token(), household_id=household.id, created_at=now)
@@ -77,6 +78,7 @@ def replace(session: Session, member: Member, household_id: int, *, now: datetim
     damaged or photographed by someone who shouldn't have it."""
     household = policy.require_household(session, member, household_id)
     policy.require_can_print_stickers(member)
+    assert household.id is not None  # a stored household
     for sticker in _active(session, [household.id]).values():
         sticker.revoked_at = now
         session.add(sticker)
@@ -106,21 +108,24 @@ def village_sheet(
             col(Household.erased_at).is_(None),
         )
     ).all()
-    households = sorted(households, key=lambda h: house_order(h.label))
-    stickers = _active(session, [h.id for h in households])
-    for household in households:
-        if household.id not in stickers:
-            stickers[household.id] = Sticker(
-                token=_new_token(), household_id=household.id, created_at=now
+    stickers = _active(session, [h.id for h in households if h.id is not None])
+    labels = []
+    for household in sorted(households, key=lambda h: house_order(h.label)):
+        assert household.id is not None  # a stored household
+        sticker = stickers.get(household.id)
+        if sticker is None:
+            sticker = Sticker(token=_new_token(), household_id=household.id, created_at=now)
+            session.add(sticker)
+        labels.append(
+            Label(
+                household_id=household.id,
+                label=household.label,
+                village_name=village.name,
+                token=sticker.token,
             )
-            session.add(stickers[household.id])
-    session.flush()
-    return [
-        Label(
-            household_id=h.id, label=h.label, village_name=village.name, token=stickers[h.id].token
         )
-        for h in households
-    ]
+    session.flush()
+    return labels
 
 
 def open_sticker(session: Session, member: Member, token: str) -> Household:

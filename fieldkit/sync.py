@@ -37,6 +37,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -381,6 +382,7 @@ def _resident(
     household_id = _household_ref(session, data, c)
     resident_in = _parsed(c, lambda: ResidentIn.parse(data, today=forms.local_today(now)))
     c.raise_if_any()
+    assert household_id is not None  # refused by raise_if_any otherwise
     resident, created = households.add_resident(
         session, household_id, resident_in, member=member, now=now
     )
@@ -393,6 +395,7 @@ def _household(
     household, created = households.propose_household(
         session, HouseholdIn.parse(data), member=member, now=now
     )
+    assert household.id is not None  # a stored household
     return household.id, created, None
 
 
@@ -403,6 +406,7 @@ def _household_edit(
     household_id = _household_ref(session, data, c)
     household_in = _parsed(c, lambda: HouseholdIn.parse(data))
     c.raise_if_any()
+    assert household_id is not None  # refused by raise_if_any otherwise
     edit, created = households.edit_basics(
         session, household_id, household_in, member=member, now=now
     )
@@ -418,9 +422,11 @@ def _consent(
     household_id = _household_ref(session, data, c)
     consent_in = _parsed(c, lambda: privacy.ConsentIn.parse(data, today=forms.local_today(now)))
     c.raise_if_any()
+    assert household_id is not None  # refused by raise_if_any otherwise
     household, created = privacy.record_consent(
         session, household_id, consent_in, member=member, now=now
     )
+    assert household.id is not None  # a stored household
     return household.id, created, None
 
 
@@ -444,6 +450,8 @@ def _revision(
         ),
     )
     c.raise_if_any()
+    # Each was refused (an error kept) when missing.
+    assert record_kind is not None and record_uuid is not None and base_revision is not None
     if record_kind is RecordKind.visit:
         data, _unused = _with_resident_ids(session, data, c)
         c.raise_if_any()
@@ -543,8 +551,8 @@ def _with_resident_ids(
                 refs.append((prefix, data, prefix + "resident_id", value))
 
     wanted = {
-        prefix: c.field(prefix + "resident_uuid", lambda v=raw: forms.uuid(v))
-        for prefix, _unused, _unused, raw in refs
+        prefix: c.field(prefix + "resident_uuid", partial(forms.uuid, raw))
+        for prefix, _line, _id_key, raw in refs
     }
     uuids = {value for value in wanted.values() if value is not None}
     known = (
@@ -558,7 +566,8 @@ def _with_resident_ids(
     )
     unresolved = set()
     for prefix, line, id_key, _unused in refs:
-        resident_id = known.get(wanted[prefix])
+        resident_uuid = wanted[prefix]
+        resident_id = known.get(resident_uuid) if resident_uuid is not None else None
         given = line.get(id_key)
         if resident_id is None:
             unresolved.add(prefix)

@@ -17,7 +17,7 @@ import calendar
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, overload
 
 from sqlmodel import Session, col, select
 
@@ -44,7 +44,11 @@ class Progress:
         return self.value >= self.target
 
 
-def progress(reached: int, target: Target | None) -> Progress | None:
+@overload
+def progress(reached: int, target: Target | ProvinceTarget) -> Progress: ...
+@overload
+def progress(reached: int, target: Target | ProvinceTarget | None) -> Progress | None: ...
+def progress(reached: int, target: Target | ProvinceTarget | None) -> Progress | None:
     """`reached` against `target`; None when there is no target."""
     if target is None:
         return None
@@ -316,6 +320,9 @@ def set_target(
     if errors:
         raise Invalid(errors)
     assert number is not None
+    assert (
+        member.commune_id is not None
+    )  # commune staff (require_can_set_targets): province staff have none
     target = _find(session, member.commune_id, village_id, indicator, start, end)
     old = target.value if target is not None else None
     if target is None:
@@ -363,6 +370,9 @@ def clear_target(
     (and audit-logged); False when there was none. Same checks as set_target. Caller
     commits."""
     start, end = _check(session, member, village_id, indicator, period_start, period_end)
+    assert (
+        member.commune_id is not None
+    )  # commune staff (require_can_set_targets): province staff have none
     target = _find(session, member.commune_id, village_id, indicator, start, end)
     if target is None:
         return False
@@ -404,6 +414,9 @@ def save_grid(
     before anything is written. Cells missing from `values` are left alone. Returns how many
     targets changed. Caller commits."""
     policy.require_can_set_targets(member)
+    assert (
+        member.commune_id is not None
+    )  # commune staff (require_can_set_targets): province staff have none
     start, end = parse_period(period_start, period_end)
     columns: list[int | None] = [None, *village_ids]
     errors: dict[str, str] = {}
@@ -455,7 +468,7 @@ def save_grid(
 def periods(session: Session, *, commune_id: int) -> list[tuple[date, date]]:
     """The periods the commune has targets for, the latest first."""
     rows = session.exec(
-        select(Target.period_start, Target.period_end)
+        select(col(Target.period_start), col(Target.period_end))
         .where(Target.commune_id == commune_id)
         .distinct()
         .order_by(col(Target.period_end).desc(), col(Target.period_start).desc())
@@ -488,7 +501,7 @@ def province_targets_in_period(
 def province_periods(session: Session, *, province_code: str) -> list[tuple[date, date]]:
     """The periods the province has targets for, the latest first."""
     rows = session.exec(
-        select(ProvinceTarget.period_start, ProvinceTarget.period_end)
+        select(col(ProvinceTarget.period_start), col(ProvinceTarget.period_end))
         .where(ProvinceTarget.province_code == province_code)
         .distinct()
         .order_by(col(ProvinceTarget.period_end).desc(), col(ProvinceTarget.period_start).desc())
@@ -570,7 +583,7 @@ def save_province_grid(
             # The commune's own log shows what the province expects of it.
             commune_id=commune_id,
             target_kind="province_target",
-            target_id=existing.id if number is not None else None,
+            target_id=existing.id if existing is not None and number is not None else None,
             details={
                 "province": province_code,
                 "commune_id": commune_id,

@@ -36,11 +36,16 @@ def bump(session: Session, key: str, *, now: datetime, size: timedelta = MINUTE)
     """Add one to `key`'s count in the window holding `now`; the new count. Atomic: of two
     requests at the same moment each gets its own number. Caller commits."""
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = insert(Tally).values(key=key[:120], window_start=window_start(now, size), count=1)
-    statement = statement.on_conflict_do_update(
-        index_elements=["key", "window_start"], set_={"count": Tally.count + 1}
-    ).returning(Tally.count)
-    return session.execute(statement).scalar_one()
+    statement = (
+        insert(Tally)
+        .values(key=key[:120], window_start=window_start(now, size), count=1)
+        .on_conflict_do_update(
+            index_elements=["key", "window_start"], set_={"count": Tally.count + 1}
+        )
+        .returning(col(Tally.count))
+    )
+    count: int = session.exec(statement).scalar_one()
+    return count
 
 
 def total(
@@ -80,5 +85,5 @@ def note(session: Session, key: str, *, succeeded: bool, now: datetime) -> None:
 
 def forget_before(session: Session, moment: datetime) -> int:
     """Delete the counts of windows that started before `moment`. Caller commits."""
-    result = session.execute(delete(Tally).where(col(Tally.window_start) < moment))
+    result = session.exec(delete(Tally).where(col(Tally.window_start) < moment))
     return result.rowcount or 0

@@ -80,7 +80,7 @@ class VisitIn:
         """From the visit form (`lines-N-field` names) or a JSON payload (`lines: [...]`).
         Raises Invalid with every problem, by field name."""
         c = forms.Collector()
-        values = dict(
+        values: dict[str, Any] = dict(  # each field's own type
             uuid=c.field("uuid", lambda: forms.uuid(data.get("uuid"))),
             visited_at=c.field(
                 "visited_at",
@@ -116,7 +116,8 @@ class VisitIn:
                 lambda: forms.yes_no(data.get("internet_at_home"), label=_("Internet tại nhà")),
             ),
         )
-        lines, prefixes = [], []
+        lines: list[AssistanceIn | None] = []
+        prefixes: list[str] = []
         if "lines" in data and not isinstance(data.get("lines"), list):
             c.add("lines", _("Danh sách dòng hỗ trợ không hợp lệ."))
         for prefix, raw in _raw_lines(data):
@@ -131,9 +132,9 @@ class VisitIn:
             prefixes.append(prefix)
             lines.append(_parse_line(c, prefix, raw))
         c.raise_if_any()
-        return cls(
-            household_id=household_id, lines=tuple(lines), line_prefixes=tuple(prefixes), **values
-        )
+        # A line is None only when refused, and a refusal has just raised.
+        parsed = tuple(line for line in lines if line is not None)
+        return cls(household_id=household_id, lines=parsed, line_prefixes=tuple(prefixes), **values)
 
     def fingerprint(self) -> str:
         """A digest of the content, to tell a replay (same) from a conflict (different)."""
@@ -184,7 +185,8 @@ def _raw_lines(data: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
     return [(f"lines-{i}-", by_index[i]) for i in sorted(by_index)]
 
 
-def _parse_line(c: forms.Collector, prefix: str, raw: Mapping[str, Any]) -> AssistanceIn:
+def _parse_line(c: forms.Collector, prefix: str, raw: Mapping[str, Any]) -> AssistanceIn | None:
+    """The line, or None when a required field is refused (its message is in `c`)."""
     resident_id = c.field(
         prefix + "resident_id",
         lambda: forms.integer(
@@ -222,6 +224,8 @@ def _parse_line(c: forms.Collector, prefix: str, raw: Mapping[str, Any]) -> Assi
         c.add(prefix + "dossier_no", _("Mã hồ sơ chỉ gồm chữ, số và các dấu . - /"))
     if result in (Result.failed, Result.referred) and reason is None:
         c.add(prefix + "reason", _("Cho biết lý do khi chưa làm được hoặc phải chuyển tiếp."))
+    if resident_id is None or service_code is None or result is None:
+        return None
     return AssistanceIn(
         resident_id=resident_id,
         service_code=service_code,
@@ -252,6 +256,7 @@ def log_visit(
         return stored, False
     household = require_household(session, volunteer, visit_in.household_id)
     _check(session, visit_in, household, now)
+    assert household.id is not None and volunteer.id is not None  # stored rows
     twin = find_twin(session, visit_in, volunteer_id=volunteer.id)
 
     visit = Visit(
@@ -279,6 +284,7 @@ def log_visit(
         )
     prefetch.remember_visit(session, visit)
     if twin is not None:
+        assert visit.id is not None and twin.id is not None  # stored visits (flushed above)
         session.add(VisitDuplicate(visit_id=visit.id, original_id=twin.id, flagged_at=now))
     # Facts seen at the door update the household: the latest observation is the best one.
     if visit_in.smartphones is not None:
@@ -322,7 +328,7 @@ def find_twin(session: Session, visit_in: VisitIn, *, volunteer_id: int) -> Visi
     if not candidates:
         return None
     wanted = sorted(_line_key(line) for line in visit_in.lines)
-    lines: dict[int, list[tuple]] = {visit.id: [] for visit in candidates}
+    lines: dict[int | None, list[tuple]] = {visit.id: [] for visit in candidates}
     for line in session.exec(
         select(Assistance).where(col(Assistance.visit_id).in_(list(lines)))
     ).all():
@@ -352,9 +358,10 @@ def revise_visit(session: Session, visit: Visit, visit_in: VisitIn, *, now: date
     send still answers duplicate). Raises Invalid and changes nothing when any part is wrong.
     Caller commits."""
     household = session.get(Household, visit.household_id)
+    assert household is not None and visit.id is not None  # a stored visit and its household
     _check(session, visit_in, household, now)
-    for line in session.exec(select(Assistance).where(Assistance.visit_id == visit.id)).all():
-        session.delete(line)
+    for old in session.exec(select(Assistance).where(Assistance.visit_id == visit.id)).all():
+        session.delete(old)
     session.flush()
     visit.visited_at, visit.outcome = visit_in.visited_at, visit_in.outcome
     visit.notes, visit.follow_up_on = visit_in.notes, visit_in.follow_up_on
@@ -384,6 +391,7 @@ def _check(session: Session, visit_in: VisitIn, household: Household, now: datet
     if visit_in.outcome is not Outcome.met and visit_in.lines:
         errors["lines"] = _("Chỉ ghi dòng hỗ trợ khi đã gặp được người dân.")
 
+    assert household.id is not None  # a stored household
     residents = prefetch.counted_residents(
         session, household.id, {line.resident_id for line in visit_in.lines}
     )
@@ -404,6 +412,7 @@ def _check(session: Session, visit_in: VisitIn, household: Household, now: datet
 
 def visits_of(session: Session, household: Household) -> list[tuple[Visit, list[Assistance]]]:
     """The household's visits, newest first, each with its assistance lines."""
+    assert household.id is not None  # a stored household
     return visits_of_many(session, [household.id]).get(household.id, [])
 
 
@@ -419,12 +428,12 @@ def visits_of_many(
         .where(col(Visit.household_id).in_(list(household_ids)))
         .order_by(col(Visit.visited_at).desc(), col(Visit.id).desc())
     ).all()
-    lines: dict[int, list[Assistance]] = {visit.id: [] for visit in visits}
+    lines: dict[int | None, list[Assistance]] = {visit.id: [] for visit in visits}
     if lines:
         for line in session.exec(
             select(Assistance)
             .where(col(Assistance.visit_id).in_(list(lines)))
-            .order_by(Assistance.id)
+            .order_by(col(Assistance.id))
         ).all():
             lines[line.visit_id].append(line)
     found: dict[int, list[tuple[Visit, list[Assistance]]]] = {}
