@@ -3,11 +3,11 @@
 Builds once (cached under /tmp/fieldkit-bench, shared with bench_pages.py) a migrated
 100,000-household SQLite demo, then times, in-process, median and 95th percentile in milliseconds:
 
-- fieldkit.indicators.village_indicators: one village, the whole commune (read from the
+- fieldkit.reporting.indicators.village_indicators: one village, the whole commune (read from the
   pre-aggregated VillageProgress), one week (counted from that week's visits), and the
   from-scratch recount of the whole commune for comparison;
 - fieldkit.followups: the counts and the lists of one village and of the commune;
-- fieldkit.targets.targets_for;
+- fieldkit.reporting.targets.targets_for;
 - the pages, rendered through the Flask test client as a signed-in leader and commune staff
   member (as benchmarks/bench_pages.py does): the village dashboard, the commune overview,
   the follow-ups and the targets page — those that exist.
@@ -28,12 +28,13 @@ from datetime import timedelta
 from sqlmodel import func, select
 
 from benchmarks.bench_pages import CACHE, database, signed_in_client
-from fieldkit import demo, followups, indicators, targets
+from fieldkit import demo, followups
 from fieldkit.config import Settings
 from fieldkit.db import new_session
 from fieldkit.forms import local_today
 from fieldkit.models import Household, Visit, utcnow
 from fieldkit.policy import Scope
+from fieldkit.reporting import indicators, targets
 from pwa import create_app
 
 

@@ -156,7 +156,8 @@ def member_add(
     commune_code: str | None,
     province_code: str | None,
 ) -> None:
-    from fieldkit import policy, province
+    from fieldkit import policy
+    from fieldkit.reporting import province
 
     with _session() as session:
         if policy.belongs_to_province(Role(role)) or province_code:

@@ -32,7 +32,7 @@ from sqlalchemy import exists, func, insert, text
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
-from fieldkit import admin_units, communes, indicators
+from fieldkit import admin_units, communes
 from fieldkit.errors import Invalid, NotFound
 from fieldkit.forms import VN_TZ, local_today
 from fieldkit.models import (
@@ -53,6 +53,7 @@ from fieldkit.models import (
     VillageProgress,
     Visit,
 )
+from fieldkit.reporting import indicators
 from fieldkit.text import fold
 from fieldkit.visits import AssistanceIn, VisitIn
 
@@ -1467,7 +1468,7 @@ def add_province_targets(session: Session, *, province_code: str, now: datetime)
     targets page: 95 % of each commune's households reached and 80 % of them with someone at
     VNeID level 1, and the sums for the whole province. Returns how many were set. Caller
     commits."""
-    from fieldkit import targets
+    from fieldkit.reporting import targets
 
     admin = session.exec(
         select(Member).where(
@@ -1534,7 +1535,7 @@ def _fresh_phone(rng: random.Random, phones: set[str]) -> str:
 
 def _write_progress(session: Session, rows: _Rows, village_ids: list[int]) -> None:
     """HouseholdProgress and VillageProgress of these (new) villages, counted from their rows
-    by fieldkit.indicators' own rules in one pass for the commune, and written in bulk."""
+    by fieldkit.reporting.indicators' own rules in one pass for the commune, and written in bulk."""
     counted = indicators.progress_rows(session, col(Household.village_id).in_(village_ids))
     totals: dict[tuple[int, str], list[int]] = {}
     for row in counted:

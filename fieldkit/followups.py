@@ -39,7 +39,7 @@ from fieldkit.policy import Scope
 UPCOMING_DAYS = 7
 LEVEL2_SERVICE = "vneid_level2"
 # Under this key HouseholdProgress / VillageProgress keep, in `approved`, how many residents
-# wait for level 2 (kept with the indicators by fieldkit.indicators.refresh_progress).
+# wait for level 2 (kept with the indicators by fieldkit.reporting.indicators.refresh_progress).
 LEVEL2_TALLY = "followup:level2_waiting"
 LIST_LIMIT = 200  # rows per section; the counts are always whole
 

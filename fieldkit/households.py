@@ -16,7 +16,7 @@ from sqlalchemy import and_, case, func, update
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from fieldkit import forms, indicators
+from fieldkit import forms
 from fieldkit.errors import Forbidden, Invalid, SyncConflict
 from fieldkit.i18n import _
 from fieldkit.models import (
@@ -30,6 +30,7 @@ from fieldkit.models import (
     Visit,
 )
 from fieldkit.policy import Scope, require_can_record, require_household, scope_for
+from fieldkit.reporting import indicators
 from fieldkit.text import fold
 
 PAGE_SIZE = 50

@@ -50,7 +50,7 @@ import sqlalchemy as sa
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, func, select
 
-from fieldkit import audit, communes, forms, households, indicators, merge, policy, spreadsheets
+from fieldkit import audit, communes, forms, households, merge, policy, spreadsheets
 from fieldkit.errors import DomainError, Invalid, NotFound
 from fieldkit.i18n import _
 from fieldkit.models import (
@@ -74,6 +74,7 @@ from fieldkit.models import (
     VillageProgress,
     Visit,
 )
+from fieldkit.reporting import indicators
 from fieldkit.spreadsheets import LABELS, SpreadsheetError, Table
 from fieldkit.text import fold as _fold
 from fieldkit.vocab import RELATIONS

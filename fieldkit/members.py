@@ -235,7 +235,8 @@ def add_member_by(
         ).first()
     ):
         raise Invalid({"phone": _("Số điện thoại này đã có người dùng trong xã.")})
-    # A commune's members page: province staff are added by fieldkit.province.add_member_by.
+    # A commune's members page: province staff are added by
+    # fieldkit.reporting.province.add_member_by.
     assert actor.commune_id is not None
     member = add_member(
         session,

@@ -335,14 +335,14 @@ class Target(SQLModel, table=True):
     """A target (chỉ tiêu): how many of one indicator a village — or the whole commune when
     `village_id` is None — should reach within a period (both ends inclusive, Vietnam dates).
     At most one target per commune, village, indicator and period; enforced by
-    `fieldkit.targets` (a unique constraint would let NULL villages repeat)."""
+    `fieldkit.reporting.targets` (a unique constraint would let NULL villages repeat)."""
 
     __table_args__ = (Index("ix_target_commune_period", "commune_id", "period_end"),)
 
     id: int | None = Field(default=None, primary_key=True)
     commune_id: int = Field(foreign_key="commune.id")
     village_id: int | None = Field(default=None, foreign_key="village.id")
-    indicator: str = Field(max_length=40, description="A key of fieldkit.indicators")
+    indicator: str = Field(max_length=40, description="A key of fieldkit.reporting.indicators")
     period_start: date
     period_end: date
     value: int
@@ -467,13 +467,14 @@ class Guide(SQLModel, table=True):
 
 
 class HouseholdProgress(SQLModel, table=True):
-    """One household's share of one indicator (a key of fieldkit.indicators, "failed:<reason>"
-    for failure reasons, "followup:level2_waiting" — residents waiting for the police, in
-    `approved` — for fieldkit.followups, or "review:pending" / "review:returned" — the
-    household's records waiting for review or sent back, in `approved` — for the province
-    overview): how many of it count approved and how many pending, by the
-    definitions of `fieldkit.indicators`. Rows only where something counts; rejected households
-    have none. Kept by `fieldkit.indicators.refresh_progress()` — called from
+    """One household's share of one indicator (a key of fieldkit.reporting.indicators,
+    "failed:<reason>" for failure reasons, "followup:level2_waiting" — residents waiting for
+    the police, in `approved` — for fieldkit.followups, or "review:pending" /
+    "review:returned" — the household's records waiting for review or sent back, in
+    `approved` — for the province overview): how many of it count approved and how many
+    pending, by the definitions of `fieldkit.reporting.indicators`. Rows only where something
+    counts; rejected households have none. Kept by
+    `fieldkit.reporting.indicators.refresh_progress()` — called from
     `households.refresh_summary()` and on any change of a review state — and filled in bulk by
     the demo builder. A household's change is added to VillageProgress at the same time, so
     the commune's indicators need no pass over visits, lines or households."""
@@ -490,8 +491,8 @@ class HouseholdProgress(SQLModel, table=True):
 class VillageProgress(SQLModel, table=True):
     """The sum of HouseholdProgress over a village's households, per indicator: what the
     commune overview reads (a few rows per village instead of a pass over every household).
-    `fieldkit.indicators.refresh_progress()` adds each household's change to it in the same
-    transaction, so it always equals that sum (tested against a count from scratch)."""
+    `fieldkit.reporting.indicators.refresh_progress()` adds each household's change to it in
+    the same transaction, so it always equals that sum (tested against a count from scratch)."""
 
     village_id: int = Field(foreign_key="village.id", primary_key=True)
     indicator: str = Field(max_length=40, primary_key=True)
@@ -669,15 +670,15 @@ class ProvinceTarget(SQLModel, table=True):
     """A target (chỉ tiêu) the province sets: how many of one indicator a commune — or the
     whole province when `commune_id` is None — should reach within a period (both ends
     inclusive, Vietnam dates). A commune that sets no commune-wide target of its own for an
-    indicator sees the province's as its own (fieldkit.targets.targets_for); its own wins.
-    At most one per province, commune, indicator and period (fieldkit.targets)."""
+    indicator sees the province's as its own (fieldkit.reporting.targets.targets_for); its own wins.
+    At most one per province, commune, indicator and period (fieldkit.reporting.targets)."""
 
     __table_args__ = (Index("ix_provincetarget_province_period", "province_code", "period_end"),)
 
     id: int | None = Field(default=None, primary_key=True)
     province_code: str = Field(max_length=2)
     commune_id: int | None = Field(default=None, foreign_key="commune.id", index=True)
-    indicator: str = Field(max_length=40, description="A key of fieldkit.indicators")
+    indicator: str = Field(max_length=40, description="A key of fieldkit.reporting.indicators")
     period_start: date
     period_end: date
     value: int

@@ -75,7 +75,7 @@ RELATIONS = [
 
 
 def reasons_of(values) -> list:
-    """(label, count) of the failure reasons an indicators row holds (fieldkit.indicators'
+    """(label, count) of the failure reasons an indicators row holds (fieldkit.reporting.indicators'
     VillageIndicators), in the order the forms list the reasons."""
     return [
         (label, values.failure_reasons[reason])

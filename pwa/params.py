@@ -75,6 +75,6 @@ def day(name: str, *, label: str) -> date | None:
 
 
 def week(name: str) -> str:
-    """The ISO week as typed, for fieldkit.dashboards.Week.parse (which refuses with its own
-    message)."""
+    """The ISO week as typed, for fieldkit.reporting.dashboards.Week.parse (which refuses
+    with its own message)."""
     return raw(name)[:20]

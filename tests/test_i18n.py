@@ -38,13 +38,17 @@ NOT_TRANSLATED = {
     "fieldkit/demo.py": "the demo commune's data (names, addresses, notes), not the interface",
     "fieldkit/cli.py": "the server's terminal commands: no request, no chosen language",
     "fieldkit/backup.py": "run from the terminal (fieldkit backup/restore)",
-    "fieldkit/exports.py": "files for the province: headers read the same whoever downloads",
+    "fieldkit/reporting/exports.py": (
+        "files for the province: headers read the same whoever downloads"
+    ),
     "fieldkit/spreadsheets.py": "the province's file layout (headers, sheet names)",
     "fieldkit/guides.py": "the guide cards' starting text: content leaders edit, kept as data",
     "fieldkit/text.py": "the letter-folding table (đ → d)",
     "fieldkit/models.py": "stored defaults and column descriptions: data",
-    "fieldkit/charts.py": "NOT DONE: the SVG legends ('Đã duyệt', 'Chờ duyệt') are built in the "
-    "domain as markup; pwa should hand the words in",
+    "fieldkit/reporting/charts.py": (
+        "NOT DONE: the SVG legends ('Đã duyệt', 'Chờ duyệt') are built in the "
+        "domain as markup; pwa should hand the words in"
+    ),
     "fieldkit/imports.py:template": "the blank list a person fills in: its headers are what "
     "the import reads",
     "fieldkit/roster.py:template": "the blank team list a person fills in (as above)",

@@ -13,8 +13,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlmodel import col, select
 
-from fieldkit import audit, exports, forms, policy, privacy
+from fieldkit import audit, forms, policy, privacy
 from fieldkit.models import Commune, Household, Member
+from fieldkit.reporting import exports
 from pwa import db, i18n, params
 from pwa.auth import login_required
 from pwa.render import render

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, g
 
-from fieldkit import exports, forms, policy
+from fieldkit import forms, policy
 from fieldkit.errors import Invalid
+from fieldkit.reporting import exports
 from pwa import db, errors, params
 from pwa.auth import login_required
 from pwa.routes import now

@@ -1,7 +1,8 @@
 """The province's pages (issue 14): every commune of the province side by side (Toàn tỉnh), the
 week's numbers, a commune's overview read-only, the Đề án 06 file sent upward, province
 targets, and the province admin's team page. For province staff only, numbers only: what they
-may see and why is fieldkit.policy's ("The province"); the numbers are fieldkit.province's."""
+may see and why is fieldkit.policy's ("The province"); the numbers are
+fieldkit.reporting.province's."""
 
 from __future__ import annotations
 
@@ -21,12 +22,13 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from fieldkit import dashboards, exports, forms, members, policy, province, targets, vocab
-from fieldkit.dashboards import Week
+from fieldkit import forms, members, policy, vocab
 from fieldkit.errors import Invalid
-from fieldkit.indicators import LABELS
 from fieldkit.members import LINK_LIFETIME
 from fieldkit.models import Member, Role
+from fieldkit.reporting import dashboards, exports, province, targets
+from fieldkit.reporting.dashboards import Week
+from fieldkit.reporting.indicators import LABELS
 from pwa import db, errors, params
 from pwa.auth import login_required
 from pwa.qr import qr_svg
@@ -56,7 +58,7 @@ def index():
     overview = province.overview(
         db.session(), province_code=province_code, today=today, sort=sort, descending=descending
     )
-    from fieldkit import charts
+    from fieldkit.reporting import charts
 
     # Weakest first: the communes the province has to help are at the top of the chart.
     shares = [
@@ -183,7 +185,7 @@ def export_csv():
 
 def _period() -> tuple[str, date | None, date | None, dict[str, str]]:
     """(preset, start, end, errors) from the query string: this year, quarter or month, or
-    typed dates (checked by fieldkit.targets: a bad one is shown beside its field)."""
+    typed dates (checked by fieldkit.reporting.targets: a bad one is shown beside its field)."""
     preset = params.choice("preset", [*targets.PRESETS, "custom"], "year")
     if preset in targets.PRESETS:
         start, end = targets.preset_period(preset, forms.local_today(now()))

@@ -1,7 +1,7 @@
 """The targets page (Chỉ tiêu): commune staff set, for a period, how many of each indicator
 the commune and each village should reach, all in one form (all or nothing); everyone sees
 the targets of their scope beside the approved number and the percentage reached. Every rule
-is fieldkit.targets'."""
+is fieldkit.reporting.targets'."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from datetime import date
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from fieldkit import indicators, policy, targets
+from fieldkit import policy
 from fieldkit.errors import Invalid
 from fieldkit.forms import local_today
+from fieldkit.reporting import indicators, targets
 from pwa import db, params
 from pwa.auth import login_required
 from pwa.routes import now
@@ -22,8 +23,8 @@ bp = Blueprint("targets", __name__)
 
 def _period() -> tuple[str, date | None, date | None, dict[str, str]]:
     """(preset, start, end, errors) from the query string: a preset (this year, quarter,
-    month) or typed dates ("custom", checked by fieldkit.targets: a bad one is shown beside
-    its field)."""
+    month) or typed dates ("custom", checked by fieldkit.reporting.targets: a bad one is
+    shown beside its field)."""
     preset = params.choice("preset", [*targets.PRESETS, "custom"], "year")
     if preset in targets.PRESETS:
         start, end = targets.preset_period(preset, local_today(now()))
@@ -66,7 +67,7 @@ def _page(
         else {}
     )
     # What the province expects of the commune, shown beside the commune's own cells: it is the
-    # commune's target wherever the commune set none (fieldkit.targets.targets_for).
+    # commune's target wherever the commune set none (fieldkit.reporting.targets.targets_for).
     from_province, in_force = {}, {}
     if scope.village_id is None:
         today = local_today(now())

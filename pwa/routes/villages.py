@@ -1,7 +1,7 @@
 """Dashboards (issue 5): a village's numbers for its team, the commune overview for commune
 staff, a volunteer's drill-down and the weekly print view. Server-rendered, no JavaScript
-needed (share.js only adds the Zalo button). The numbers come from fieldkit.indicators and
-fieldkit.dashboards; the charts from fieldkit.charts."""
+needed (share.js only adds the Zalo button). The numbers come from fieldkit.reporting.indicators and
+fieldkit.reporting.dashboards; the charts from fieldkit.reporting.charts."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ from flask import Blueprint, current_app, g
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from fieldkit import charts, dashboards, forms, policy, targets, vocab
-from fieldkit.dashboards import ShareNumbers, Week
+from fieldkit import forms, policy, vocab
 from fieldkit.errors import Forbidden, Invalid, NotFound
-from fieldkit.indicators import LABELS, REVIEWED, village_indicators
 from fieldkit.models import Commune, Member, Village
 from fieldkit.policy import Scope
+from fieldkit.reporting import charts, dashboards, targets
+from fieldkit.reporting.dashboards import ShareNumbers, Week
+from fieldkit.reporting.indicators import LABELS, REVIEWED, village_indicators
 from pwa import db, errors, params
 from pwa.auth import login_required
 from pwa.render import render

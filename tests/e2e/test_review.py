@@ -9,9 +9,10 @@ from __future__ import annotations
 from playwright.sync_api import expect
 from sqlmodel import select
 
-from fieldkit import indicators, policy
+from fieldkit import policy
 from fieldkit.db import new_session
 from fieldkit.models import RecordRevision, ReviewDecision, ReviewState, Visit
+from fieldkit.reporting import indicators
 from tests.e2e.flows import outbox, sign_in, wait_ready_offline
 from tests.fieldkit.helpers import line, record_visit
 

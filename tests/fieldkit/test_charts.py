@@ -6,8 +6,8 @@ from __future__ import annotations
 import math
 import xml.etree.ElementTree as ET
 
-from fieldkit import charts
-from fieldkit.charts import Bar, Share
+from fieldkit.reporting import charts
+from fieldkit.reporting.charts import Bar, Share
 
 SVG = "{http://www.w3.org/2000/svg}"
 

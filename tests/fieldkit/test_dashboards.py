@@ -20,13 +20,13 @@ from datetime import date, timedelta
 
 import pytest
 
-from fieldkit import dashboards
-from fieldkit.dashboards import ShareNumbers, Week, day_bounds
 from fieldkit.errors import Invalid
 from fieldkit.households import residents_of
-from fieldkit.indicators import LABELS, Count, village_indicators
 from fieldkit.models import Household, Reason, ReviewState, Target, Visit
 from fieldkit.policy import scope_for
+from fieldkit.reporting import dashboards
+from fieldkit.reporting.dashboards import ShareNumbers, Week, day_bounds
+from fieldkit.reporting.indicators import LABELS, Count, village_indicators
 from tests.factories import World, add_household
 from tests.fieldkit.helpers import line, record_visit
 

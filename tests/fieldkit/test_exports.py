@@ -16,11 +16,12 @@ import openpyxl
 import pytest
 from sqlmodel import select
 
-from fieldkit import exports, policy
+from fieldkit import policy
 from fieldkit.errors import Forbidden, Invalid
-from fieldkit.indicators import village_indicators
 from fieldkit.models import AuditEvent, ReviewState
 from fieldkit.policy import scope_for
+from fieldkit.reporting import exports
+from fieldkit.reporting.indicators import village_indicators
 from tests.conftest import NOW
 from tests.factories import World
 from tests.fieldkit.helpers import count, line, record_visit

@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 from sqlmodel import col, func, select
 
-from fieldkit import households, imports, indicators, visits
+from fieldkit import households, imports, visits
 from fieldkit.errors import Invalid
 from fieldkit.imports import Importer, UndoRefused
 from fieldkit.models import (
@@ -27,6 +27,7 @@ from fieldkit.models import (
     VillageProgress,
 )
 from fieldkit.policy import scope_for
+from fieldkit.reporting import indicators
 from tests.conftest import NOW
 from tests.factories import World
 from tests.fieldkit.helpers import count, record_visit, visit_payload

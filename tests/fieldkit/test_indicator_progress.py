@@ -8,8 +8,7 @@ from datetime import UTC, date, datetime
 
 from sqlmodel import func, select
 
-from fieldkit import dashboards, demo, followups, indicators, privacy
-from fieldkit.dashboards import Week
+from fieldkit import demo, followups, privacy
 from fieldkit.households import refresh_summary, residents_of
 from fieldkit.models import (
     Household,
@@ -20,6 +19,8 @@ from fieldkit.models import (
     Visit,
 )
 from fieldkit.policy import Scope, scope_for
+from fieldkit.reporting import dashboards, indicators
+from fieldkit.reporting.dashboards import Week
 from tests.conftest import NOW
 from tests.factories import World, add_household
 from tests.fieldkit.helpers import line, record_visit

@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 import pytest
 
 from fieldkit.households import residents_of
-from fieldkit.indicators import Count, VillageIndicators, village_indicators
 from fieldkit.models import Reason, ReviewState, Visit
 from fieldkit.policy import scope_for
+from fieldkit.reporting.indicators import Count, VillageIndicators, village_indicators
 from tests.factories import World, add_household
 from tests.fieldkit.helpers import line, record_visit
 
@@ -215,8 +215,8 @@ def test_a_period_counts_only_its_visits(session, field_work):
 
 def test_villages_come_in_vietnamese_alphabetical_order(session, world):
     from fieldkit import communes
-    from fieldkit.indicators import villages_in
     from fieldkit.policy import scope_for
+    from fieldkit.reporting.indicators import villages_in
 
     communes.add_village(session, world.commune, "Thôn An")
     communes.add_village(session, world.commune, "Thôn Bãi")

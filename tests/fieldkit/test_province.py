@@ -10,12 +10,13 @@ from datetime import date
 import pytest
 from sqlmodel import func, select
 
-from fieldkit import admin_units, communes, dashboards, indicators, policy, province, review
-from fieldkit import targets as target_rules
-from fieldkit.dashboards import Week
+from fieldkit import admin_units, communes, policy, review
 from fieldkit.errors import Forbidden, Invalid, NotFound
 from fieldkit.models import Commune, Member, ProvinceTarget, RecordKind, ReviewState, Role, Visit
 from fieldkit.policy import Scope
+from fieldkit.reporting import dashboards, indicators, province
+from fieldkit.reporting import targets as target_rules
+from fieldkit.reporting.dashboards import Week
 from tests.conftest import NOW
 from tests.factories import build_province
 from tests.fieldkit.helpers import line, record_visit

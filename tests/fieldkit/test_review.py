@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from fieldkit import indicators, policy, review
+from fieldkit import policy, review
 from fieldkit.errors import Forbidden, Invalid, NotFound
 from fieldkit.households import (
     HouseholdIn,
@@ -30,6 +30,7 @@ from fieldkit.models import (
     Role,
     Visit,
 )
+from fieldkit.reporting import indicators
 from fieldkit.review import Choice, DecisionEntry, ReviewRefused, RevisionEntry
 from fieldkit.sync import Status, SyncItem, ingest
 from tests.conftest import NOW

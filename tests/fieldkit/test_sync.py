@@ -8,10 +8,11 @@ import threading
 import pytest
 from sqlmodel import select
 
-from fieldkit import indicators, visits
+from fieldkit import visits
 from fieldkit.db import new_session
 from fieldkit.models import Assistance, Household, HouseholdEdit, Resident, ReviewState, Visit
 from fieldkit.policy import scope_for
+from fieldkit.reporting import indicators
 from fieldkit.sync import (
     DUPLICATE,
     INVALID,

@@ -10,10 +10,10 @@ import os
 import pytest
 from sqlmodel import func, select
 
-from fieldkit import indicators
 from fieldkit.db import make_engine, new_session
 from fieldkit.models import Assistance, Household, Member, Resident, Visit
 from fieldkit.policy import scope_for
+from fieldkit.reporting import indicators
 from fieldkit.sync import SyncItem, ingest
 from tests.conftest import NOW
 from tests.factories import new_uuid

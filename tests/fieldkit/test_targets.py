@@ -7,10 +7,10 @@ from datetime import date
 import pytest
 from sqlmodel import select
 
-from fieldkit import targets
 from fieldkit.errors import Forbidden, Invalid
 from fieldkit.models import AuditEvent, Commune, Target, Village
-from fieldkit.targets import Progress, progress, set_target, targets_for
+from fieldkit.reporting import targets
+from fieldkit.reporting.targets import Progress, progress, set_target, targets_for
 from tests.conftest import NOW
 from tests.fieldkit.helpers import count
 

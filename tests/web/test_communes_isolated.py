@@ -10,8 +10,9 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from fieldkit import guides, push, stickers, targets
+from fieldkit import guides, push, stickers
 from fieldkit.models import Household, PushMessage
+from fieldkit.reporting import targets
 from tests.conftest import NOW
 from tests.factories import build_province
 from tests.fieldkit.helpers import line, record_visit

@@ -12,8 +12,8 @@ from html.parser import HTMLParser
 import openpyxl
 import pytest
 
-from fieldkit.indicators import LABELS
 from fieldkit.models import ReviewState, Target
+from fieldkit.reporting.indicators import LABELS
 from tests.fieldkit.helpers import line, record_visit
 from tests.web.conftest import Browser
 

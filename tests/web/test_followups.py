@@ -79,7 +79,8 @@ def test_a_village_outside_the_commune_is_refused(web, world, db):
     db.add(foreign)
     db.commit()
     web.sign_in(world.staff)
-    assert web.get(f"/follow-ups?village={foreign.id}").status_code == 403
+    # Another commune's village is one that does not exist, to them (policy.require_village).
+    assert web.get(f"/follow-ups?village={foreign.id}").status_code == 404
 
 
 def test_the_page_is_in_the_volunteers_offline_pack(web, world):

@@ -17,8 +17,9 @@ import pytest
 from sqlmodel import select
 from werkzeug.routing import IntegerConverter
 
-from fieldkit import forms, indicators, targets
+from fieldkit import forms
 from fieldkit.models import Household, Member, Passkey, Role, utcnow
+from fieldkit.reporting import indicators, targets
 from tests.web.backends import both_backends
 from tests.web.conftest import Browser
 

@@ -121,8 +121,9 @@ def test_reviewing_outside_ones_commune_is_forbidden(web, db, world):
     db.commit()
     web.sign_in(stranger)
     assert "review-item" not in web.get("/review").get_data(as_text=True)
-    assert _decide(web, visit, "approve").status_code == 403
-    assert web.post("/review/approve", {"records": f"visit:{visit.id}:1"}).status_code == 403
+    # Another commune's record is one that does not exist, to them (policy.require_household).
+    assert _decide(web, visit, "approve").status_code == 404
+    assert web.post("/review/approve", {"records": f"visit:{visit.id}:1"}).status_code == 404
     assert _state(db, visit) == (ReviewState.pending, 1) and _decisions(db) == 0
 
 

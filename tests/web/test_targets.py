@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from fieldkit import targets
 from fieldkit.forms import local_today
 from fieldkit.households import refresh_summary
 from fieldkit.models import AuditEvent, ReviewState, Target, utcnow
+from fieldkit.reporting import targets
 from tests.fieldkit.helpers import line, record_visit
 
 

@@ -2,7 +2,7 @@
 village; an index on visit time for period-limited numbers, and one on follow-up dates
 
 The new tables are filled from the visits already stored, by the same counting rules the app
-uses (fieldkit.indicators.rebuild_progress, which selects named columns only), so numbers
+uses (fieldkit.reporting.indicators.rebuild_progress, which selects named columns only), so numbers
 read from them are right from the first page after the upgrade.
 
 Revision ID: 0006
@@ -68,7 +68,7 @@ def upgrade() -> None:
 
     from sqlmodel import Session
 
-    from fieldkit import indicators
+    from fieldkit.reporting import indicators
 
     with Session(bind=op.get_bind()) as session:
         indicators.rebuild_progress(session)

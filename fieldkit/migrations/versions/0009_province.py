@@ -65,7 +65,7 @@ def upgrade() -> None:
     # HouseholdProgress / VillageProgress: count it for the records already stored.
     from sqlmodel import Session
 
-    from fieldkit import indicators
+    from fieldkit.reporting import indicators
 
     with Session(bind=op.get_bind()) as session:
         indicators.rebuild_progress(session)

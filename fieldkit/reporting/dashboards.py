@@ -1,10 +1,10 @@
 """What the village dashboard, the weekly report and the Zalo summary show beyond
-fieldkit.indicators (issue 5, DESIGN.md §6): numbers per volunteer, per ISO week, and the short
-text a leader shares. Reads only; imports no Flask.
+fieldkit.reporting.indicators (issue 5, DESIGN.md §6): numbers per volunteer, per ISO week,
+and the short text a leader shares. Reads only; imports no Flask.
 
-Every figure is a `Count(approved, pending)` as in fieldkit.indicators: approved when the visit,
-its household (and for a line, the resident) are approved; pending for records still waiting
-(pending or returned); rejected records never count.
+Every figure is a `Count(approved, pending)` as in fieldkit.reporting.indicators: approved
+when the visit, its household (and for a line, the resident) are approved; pending for
+records still waiting (pending or returned); rejected records never count.
 
 So that the numbers a leader sees add up, a reached household and a resident at VNeID level 1
 are each credited **once**: to the volunteer and the week of the first counted visit (or line)
@@ -26,20 +26,6 @@ from sqlmodel import Session, col, func, select
 from fieldkit import forms, policy
 from fieldkit.errors import Invalid
 from fieldkit.i18n import _
-from fieldkit.indicators import (
-    COUNTED,
-    DAY,
-    LABELS,
-    RESIDENT_INDICATORS,
-    WEEK,
-    Count,
-    VillageIndicators,
-    activity_sums,
-    assistance_lines,
-    flag,
-    line_approved,
-    member_sums,
-)
 from fieldkit.models import (
     Assistance,
     Household,
@@ -53,7 +39,21 @@ from fieldkit.models import (
     Village,
     Visit,
 )
-from fieldkit.targets import Progress, is_from_province, progress
+from fieldkit.reporting.indicators import (
+    COUNTED,
+    DAY,
+    LABELS,
+    RESIDENT_INDICATORS,
+    WEEK,
+    Count,
+    VillageIndicators,
+    activity_sums,
+    assistance_lines,
+    flag,
+    line_approved,
+    member_sums,
+)
+from fieldkit.reporting.targets import Progress, is_from_province, progress
 from fieldkit.text import sort_key
 
 LEVEL1 = RESIDENT_INDICATORS["vneid_level1"]
@@ -732,9 +732,9 @@ def commune_overview(
 ) -> CommuneOverview:
     """The commune overview's numbers: one read of the pre-aggregated village rows, the
     targets in force on `today`. Reads only."""
-    from fieldkit import charts, targets
-    from fieldkit.indicators import village_indicators
     from fieldkit.policy import Scope
+    from fieldkit.reporting import charts, targets
+    from fieldkit.reporting.indicators import village_indicators
 
     villages = village_indicators(session, scope=Scope(commune_id=commune_id, village_id=None))
     total = commune_total(villages)

@@ -2,8 +2,9 @@
 by village and the visits within a member's scope, as CSV or XLSX with Vietnamese headers.
 
 A topic is a `Table` (sheet name, headers, rows); the writers turn tables into bytes. The
-numbers come from fieldkit.indicators.village_indicators, so a file always says what the pages
-say. Reads only, except `record_export`, which adds the audit event; the caller commits.
+numbers come from fieldkit.reporting.indicators.village_indicators, so a file always says
+what the pages say. Reads only, except `record_export`, which adds the audit event; the
+caller commits.
 
 Files are data, never code (issue 10): text that a spreadsheet would run as a formula (it
 starts with = + - @, a tab or a line break) is written as text — a string cell with Excel's
@@ -28,9 +29,8 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
-from fieldkit import audit, forms, indicators, targets, vocab
+from fieldkit import audit, forms, vocab
 from fieldkit.errors import Invalid
-from fieldkit.indicators import Count, VillageIndicators, village_indicators
 from fieldkit.models import (
     Assistance,
     Commune,
@@ -42,6 +42,8 @@ from fieldkit.models import (
     Visit,
 )
 from fieldkit.policy import Scope
+from fieldkit.reporting import indicators, targets
+from fieldkit.reporting.indicators import Count, VillageIndicators, village_indicators
 from fieldkit.text import fold, is_clean, scrub, sort_key
 
 INDICATORS_SHEET = "Chỉ tiêu theo thôn"

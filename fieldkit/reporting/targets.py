@@ -24,8 +24,8 @@ from sqlmodel import Session, col, select
 from fieldkit import audit, forms, policy
 from fieldkit.errors import Invalid
 from fieldkit.i18n import _
-from fieldkit.indicators import LABELS
 from fieldkit.models import Commune, Member, ProvinceTarget, Target, Village
+from fieldkit.reporting.indicators import LABELS
 
 MAX_VALUE = 10_000_000
 

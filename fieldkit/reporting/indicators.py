@@ -109,14 +109,14 @@ REVIEW_RETURNED = "review:returned"
 
 # The village dashboard's and the province week's figures, kept beside the indicators too (in
 # `approved` / `pending` as everywhere), so that a village of thousands of visits is read in a
-# few rows rather than counted again on every page (fieldkit.dashboards):
+# few rows rather than counted again on every page (fieldkit.reporting.dashboards):
 #   week:<ISO week>:visits   counted visits made that week (Vietnam time)
 #   week:<ISO week>:reached  the household, in the week it was first reached by a "met" visit
 #   week:<ISO week>:level1   residents first at VNeID level 1 that week
 #   day:<date>:reached       the household, on the day it was first reached
 #   member:<id>:visits | reached | lines_done   the same credited to the person who visited
 # A household or resident first reached is credited once, approved when any approved visit
-# (line) reached it — the rule fieldkit.dashboards explains.
+# (line) reached it — the rule fieldkit.reporting.dashboards explains.
 WEEK, DAY, BY_MEMBER = "week:", "day:", "member:"
 
 # Online procedures are counted as lines (each is one dossier filed), not as residents.
@@ -718,7 +718,7 @@ def _add_to_villages(session: Session, changes: dict[tuple[int, str], list[int]]
 # that sets it by hand) moves the numbers at the next flush even if nobody calls
 # households.refresh_summary(): the pre-aggregate cannot fall behind a review.
 _REVIEWED_RECORDS = (Visit, Household, Resident, HouseholdEdit)
-_PENDING_REFRESH = "fieldkit.indicators.households_to_recount"
+_PENDING_REFRESH = "fieldkit.reporting.indicators.households_to_recount"
 
 
 @sa.event.listens_for(Session, "before_flush")

@@ -3,11 +3,11 @@ by side for province staff, the week's numbers, the files sent upward, and the p
 team. Numbers only — never a resident's, household's or team member's name; where that line
 is and why (Law 91/2025/QH15) is written in fieldkit.policy ("The province").
 
-Every figure is a `Count(approved, pending)` as in fieldkit.indicators, summed over the
+Every figure is a `Count(approved, pending)` as in fieldkit.reporting.indicators, summed over the
 commune's villages from the pre-aggregated VillageProgress rows, so ~100 communes and a
 million households cost a handful of grouped queries over a few thousand rows, never a pass
 over households or visits. Targets: a commune's own commune-wide target in force, else the
-province's for it (fieldkit.targets). Reads only, except add_member / add_member_by and
+province's for it (fieldkit.reporting.targets). Reads only, except add_member / add_member_by and
 record_export, whose caller commits.
 """
 
@@ -19,12 +19,9 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, func, select
 
-from fieldkit import admin_units, audit, dashboards, forms, indicators, members, policy, targets
-from fieldkit.dashboards import Line, Week
+from fieldkit import admin_units, audit, forms, members, policy
 from fieldkit.errors import Invalid
-from fieldkit.exports import APPROVED, PENDING, Table
 from fieldkit.i18n import _
-from fieldkit.indicators import LABELS, Count, VillageIndicators
 from fieldkit.models import (
     Commune,
     Household,
@@ -34,6 +31,10 @@ from fieldkit.models import (
     Village,
     VillageProgress,
 )
+from fieldkit.reporting import dashboards, indicators, targets
+from fieldkit.reporting.dashboards import Line, Week
+from fieldkit.reporting.exports import APPROVED, PENDING, Table
+from fieldkit.reporting.indicators import LABELS, Count, VillageIndicators
 from fieldkit.text import sort_key
 
 PROVINCE_TOTAL = _("Toàn tỉnh")
@@ -284,7 +285,7 @@ class WeekRow:
 
 def week_numbers(session: Session, *, province_code: str, week: Week) -> list[WeekRow]:
     """Every commune of the province for `week` (Vietnam time), by name, then "Toàn tỉnh":
-    the week: tallies kept beside the indicators (fieldkit.indicators), summed over each
+    the week: tallies kept beside the indicators (fieldkit.reporting.indicators), summed over each
     commune's villages — one read of VillageProgress, whatever the week's number of visits.
     A household or resident is credited to the week it was first reached, as on the village
     dashboard, so the weeks add up to the totals. Reads only."""
@@ -332,7 +333,7 @@ def export_tables(overview_: Overview) -> list[Table]:
     """The Đề án 06 figures of the province: a first sheet with every commune and indicator
     ("Tổng hợp", also the CSV), then one sheet per indicator — a row per commune with the
     approved number, the pending one beside it, the target in force and the share reached —
-    each ending with the "Toàn tỉnh" row. Vietnamese headers; written by fieldkit.exports'
+    each ending with the "Toàn tỉnh" row. Vietnamese headers; written by fieldkit.reporting.exports'
     writers."""
     rows = [*overview_.rows, overview_.total]
     summary_headers: list[str] = [_("Mã xã"), _("Xã, phường"), _("Số thôn")]
