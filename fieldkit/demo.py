@@ -54,7 +54,7 @@ from fieldkit.models import (
     Visit,
 )
 from fieldkit.reporting import indicators
-from fieldkit.text import fold
+from fieldkit.text import fold, thousands
 from fieldkit.visits import AssistanceIn, VisitIn
 
 # --- the shape of the commune ----------------------------------------------------------------
@@ -589,10 +589,6 @@ def _spread(total: int, weights: Sequence[float], minimum: int) -> list[int]:
     for i in order[: rest - sum(parts)]:
         parts[i] += 1
     return [minimum + p for p in parts]
-
-
-def _thousands(n: int) -> str:
-    return f"{n:,}".replace(",", ".")
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -1304,9 +1300,9 @@ def build(session: Session, *, commune_code: str, households: int, seed: int, no
     team = written["member"] - 1 - len(STAFF)
     return (
         f"Xã mẫu: {commune.name}, {commune.province_name} — "
-        f"{_thousands(written['village'])} thôn, {_thousands(written['household'])} hộ, "
-        f"{_thousands(written['resident'])} nhân khẩu, {_thousands(team)} thành viên, "
-        f"{_thousands(written['visit'])} lượt thăm."
+        f"{thousands(written['village'])} thôn, {thousands(written['household'])} hộ, "
+        f"{thousands(written['resident'])} nhân khẩu, {thousands(team)} thành viên, "
+        f"{thousands(written['visit'])} lượt thăm."
     )
 
 
@@ -1437,8 +1433,8 @@ def build_province(
         for name in totals:
             totals[name] += rows.written[name]
         yield (
-            f"[{number}/{len(codes)}] {commune.name}: {_thousands(rows.written['household'])} "
-            f"hộ, {_thousands(rows.written['visit'])} lượt thăm."
+            f"[{number}/{len(codes)}] {commune.name}: {thousands(rows.written['household'])} "
+            f"hộ, {thousands(rows.written['visit'])} lượt thăm."
         )
     province = admin_units.lookup_province(province_code)
     for name, role in ((PROVINCE_ADMIN, Role.province_admin), (PROVINCE_STAFF, Role.province)):
@@ -1456,10 +1452,10 @@ def build_province(
     true_statistics(session)
     session.execute(text("ANALYZE"))
     yield (
-        f"Tỉnh mẫu: {province.name} — {len(codes)} xã, {_thousands(totals['village'])} thôn, "
-        f"{_thousands(totals['household'])} hộ, {_thousands(totals['resident'])} nhân khẩu, "
-        f"{_thousands(totals['visit'])} lượt thăm, "
-        f"{_thousands(totals['assistance'])} dịch vụ hỗ trợ."
+        f"Tỉnh mẫu: {province.name} — {len(codes)} xã, {thousands(totals['village'])} thôn, "
+        f"{thousands(totals['household'])} hộ, {thousands(totals['resident'])} nhân khẩu, "
+        f"{thousands(totals['visit'])} lượt thăm, "
+        f"{thousands(totals['assistance'])} dịch vụ hỗ trợ."
     )
 
 

@@ -18,6 +18,11 @@ def fold(text: str | None) -> str:
     return " ".join(bare.lower().split())
 
 
+def thousands(number: int) -> str:
+    """A whole number as Vietnamese write it: dots between the thousands (1.234.567)."""
+    return f"{number:,}".replace(",", ".")
+
+
 def sort_key(text: str | None) -> tuple[str, str]:
     """Orders Vietnamese names as people expect ("Thôn Đông" before "Thôn Tây"): by the folded
     letters first (Đ with D), then by the accented text to keep a stable order."""

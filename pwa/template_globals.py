@@ -11,7 +11,7 @@ from flask import Flask, g, get_flashed_messages, request
 from fieldkit import forms, policy, privacy, vocab
 from fieldkit.households import tab_of
 from fieldkit.models import Household
-from fieldkit.text import fold
+from fieldkit.text import fold, thousands
 from pwa import i18n, js_words, params
 from pwa.assets import outbox_rules_url, outbox_url, static_url
 from pwa.navigation import returned_count, tabs
@@ -86,10 +86,6 @@ def local_time(moment, fmt="%H:%M %d/%m/%Y") -> str:
 
 def vn_date(day, fmt="%d/%m/%Y") -> str:
     return day.strftime(fmt) if day else ""
-
-
-def thousands(number) -> str:
-    return f"{number:,}".replace(",", ".")
 
 
 def stored(value) -> str:

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
+from fieldkit.text import thousands
+
 WIDTH = 360  # viewBox units; the chart scales to its container
 
 
@@ -33,10 +35,6 @@ class Bar:
 def _n(value: float) -> str:
     """A coordinate without needless decimals."""
     return f"{value:.1f}".rstrip("0").rstrip(".")
-
-
-def _thousands(number: int) -> str:
-    return f"{number:,}".replace(",", ".")
 
 
 def _svg(title: str, height: float, body: list[str], css_class: str) -> str:
@@ -67,9 +65,9 @@ def horizontal_bars(title: str, bars: Sequence[Bar], *, of: int | None = None) -
         y = index * row
         approved_w = WIDTH * bar.approved / scale
         pending_w = WIDTH * bar.pending / scale
-        value = _thousands(bar.approved)
+        value = thousands(bar.approved)
         if bar.pending:
-            value += f" + {_thousands(bar.pending)}"
+            value += f" + {thousands(bar.pending)}"
         body.append(f'<text class="chart-label" x="0" y="{_n(y + 11)}">{escape(bar.label)}</text>')
         body.append(
             f'<text class="chart-value" x="{WIDTH}" y="{_n(y + 11)}" '
@@ -124,7 +122,7 @@ def column_bars(title: str, bars: Sequence[Bar]) -> str:
         body.append(
             f'<text class="chart-value" x="{middle}" '
             f'y="{_n(base - approved_h - pending_h - 3)}" text-anchor="middle">'
-            f"{_thousands(bar.total)}</text>"
+            f"{thousands(bar.total)}</text>"
         )
         body.append(
             f'<text class="chart-label" x="{middle}" y="{_n(base + label_h - 3)}" '

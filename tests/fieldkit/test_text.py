@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fieldkit.text import UnsafeText, clean, fold, is_clean, scrub
+from fieldkit.text import UnsafeText, clean, fold, is_clean, scrub, thousands
 
 
 @pytest.mark.parametrize(
@@ -84,3 +84,10 @@ def test_scrubbed_text_is_clean_and_encodes(typed):
     scrubbed = scrub(typed)
     assert is_clean(scrubbed) and clean(scrubbed) == scrubbed
     scrubbed.encode("utf-8")  # no lone surrogate left
+
+
+@pytest.mark.parametrize(
+    ("number", "written"), [(0, "0"), (999, "999"), (1520, "1.520"), (1_000_000, "1.000.000")]
+)
+def test_thousands_are_written_with_dots(number, written):
+    assert thousands(number) == written
