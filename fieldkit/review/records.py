@@ -3,7 +3,7 @@ and what changed between revisions."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -125,25 +125,7 @@ def content_of(
                 .where(Assistance.visit_id == record.id)
                 .order_by(col(Assistance.id))
             ).all()
-        return {
-            "visited_at": forms.to_local(record.visited_at).strftime("%Y-%m-%dT%H:%M"),
-            "outcome": record.outcome.value,
-            "notes": record.notes,
-            "follow_up_on": record.follow_up_on.isoformat() if record.follow_up_on else "",
-            "smartphones": _blankable(record.smartphones),
-            "internet_at_home": _yes_no(record.internet_at_home),
-            "lines": [
-                {
-                    "resident_id": line.resident_id,
-                    "service_code": line.service_code,
-                    "result": line.result.value,
-                    "reason": line.reason.value if line.reason else "",
-                    "device": line.device.value if line.device else "",
-                    "dossier_no": line.dossier_no or "",
-                }
-                for line in lines
-            ],
-        }
+        return visit_content(record, lines)
     if kind is RecordKind.household:
         return {
             "label": record.label,
@@ -289,6 +271,31 @@ def household_of(session: Session, kind: RecordKind, record_id: int) -> Househol
     household = session.get(Household, _household_id(kind, _load(session, kind, record_id)))
     assert household is not None  # household_id is a foreign key
     return household
+
+
+def visit_content(visit: Any, lines: Iterable[Any]) -> dict[str, Any]:
+    """A visit's content as review keeps and compares it (RecordRevision snapshots, what
+    changed): from a stored Visit and its Assistance lines, or from a parsed VisitIn and its
+    lines — the same fields."""
+    return {
+        "visited_at": forms.to_local(visit.visited_at).strftime("%Y-%m-%dT%H:%M"),
+        "outcome": visit.outcome.value,
+        "notes": visit.notes,
+        "follow_up_on": visit.follow_up_on.isoformat() if visit.follow_up_on else "",
+        "smartphones": _blankable(visit.smartphones),
+        "internet_at_home": _yes_no(visit.internet_at_home),
+        "lines": [
+            {
+                "resident_id": line.resident_id,
+                "service_code": line.service_code,
+                "result": line.result.value,
+                "reason": line.reason.value if line.reason else "",
+                "device": line.device.value if line.device else "",
+                "dossier_no": line.dossier_no or "",
+            }
+            for line in lines
+        ],
+    }
 
 
 def _parse_kind(kind: Any) -> RecordKind:

@@ -38,6 +38,7 @@ from fieldkit.review.records import (
     content_of,
     maker_id,
     readable,
+    visit_content,
 )
 
 # --- returned records in the field ----------------------------------------------------------
@@ -178,25 +179,7 @@ def _parse_content(
         household = session.get(Household, record.household_id)
         assert household is not None  # household_id is a foreign key
         visits._check(session, visit_in, household, now)
-        content = {
-            "visited_at": forms.to_local(visit_in.visited_at).strftime("%Y-%m-%dT%H:%M"),
-            "outcome": visit_in.outcome.value,
-            "notes": visit_in.notes,
-            "follow_up_on": visit_in.follow_up_on.isoformat() if visit_in.follow_up_on else "",
-            "smartphones": _blankable(visit_in.smartphones),
-            "internet_at_home": _yes_no(visit_in.internet_at_home),
-            "lines": [
-                {
-                    "resident_id": line.resident_id,
-                    "service_code": line.service_code,
-                    "result": line.result.value,
-                    "reason": line.reason.value if line.reason else "",
-                    "device": line.device.value if line.device else "",
-                    "dossier_no": line.dossier_no or "",
-                }
-                for line in visit_in.lines
-            ],
-        }
+        content = visit_content(visit_in, visit_in.lines)
         return visit_in, content
     if kind is RecordKind.resident:
         resident_in = ResidentIn.parse(data, today=forms.local_today(now))
