@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from fieldkit import forms
-from fieldkit.errors import Forbidden, Invalid, SyncConflict
+from fieldkit.errors import Forbidden, Invalid
 from fieldkit.i18n import _
 from fieldkit.models import (
     Household,
@@ -30,6 +30,7 @@ from fieldkit.models import (
     Visit,
 )
 from fieldkit.policy import Scope, require_can_record, require_household, scope_for
+from fieldkit.replays import check_replay
 from fieldkit.reporting import indicators
 from fieldkit.text import fold
 
@@ -398,9 +399,13 @@ def propose_household(
     stored = session.exec(select(Household).where(Household.uuid == household_in.uuid)).first()
     if stored is not None:
         assert stored.id is not None  # a stored household
-        require_household(session, member, stored.id)
-        if stored.fingerprint != fingerprint:
-            raise SyncConflict(_("Hộ mới này đã được gửi trước đó với nội dung khác."))
+        check_replay(
+            session,
+            member,
+            household_id=stored.id,
+            same=stored.fingerprint == fingerprint,
+            conflict=_("Hộ mới này đã được gửi trước đó với nội dung khác."),
+        )
         return stored, False
     scope = scope_for(member)
     if scope.village_id is None:
@@ -441,9 +446,13 @@ def edit_basics(
         select(HouseholdEdit).where(HouseholdEdit.uuid == household_in.uuid)
     ).first()
     if stored is not None:
-        require_household(session, member, stored.household_id)
-        if stored.fingerprint != fingerprint:
-            raise SyncConflict(_("Thay đổi này đã được gửi trước đó với nội dung khác."))
+        check_replay(
+            session,
+            member,
+            household_id=stored.household_id,
+            same=stored.fingerprint == fingerprint,
+            conflict=_("Thay đổi này đã được gửi trước đó với nội dung khác."),
+        )
         return stored, False
     household = require_household(session, member, household_id)
     refuse_if_erased(household)
@@ -545,9 +554,13 @@ def add_resident(
     fingerprint = resident_in.fingerprint(household_id)
     stored = session.exec(select(Resident).where(Resident.uuid == resident_in.uuid)).first()
     if stored is not None:
-        require_household(session, member, stored.household_id)
-        if stored.fingerprint != fingerprint:
-            raise SyncConflict(_("Nhân khẩu này đã được gửi trước đó với nội dung khác."))
+        check_replay(
+            session,
+            member,
+            household_id=stored.household_id,
+            same=stored.fingerprint == fingerprint,
+            conflict=_("Nhân khẩu này đã được gửi trước đó với nội dung khác."),
+        )
         return stored, False
     household = require_household(session, member, household_id)
     refuse_if_erased(household)

@@ -24,7 +24,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from fieldkit import audit, forms, households, policy, visits
-from fieldkit.errors import Forbidden, Invalid, SyncConflict
+from fieldkit.errors import Forbidden, Invalid
 from fieldkit.i18n import _
 from fieldkit.models import (
     Assistance,
@@ -38,6 +38,7 @@ from fieldkit.models import (
     Visit,
 )
 from fieldkit.policy import require_can_record, require_household
+from fieldkit.replays import check_replay
 
 # The wording residents agree to; a new wording gets a new version.
 CONSENT_VERSION = "2026-1"
@@ -128,9 +129,13 @@ def record_consent(
     stored = _consent_event(session, consent_in.uuid)
     if stored is not None:
         assert stored.target_id is not None  # a consent event always names its household
-        household = require_household(session, member, stored.target_id)
-        if stored.details.get("fingerprint") != fingerprint:
-            raise SyncConflict(_("Sự đồng ý này đã được gửi trước đó với nội dung khác."))
+        household = check_replay(
+            session,
+            member,
+            household_id=stored.target_id,
+            same=stored.details.get("fingerprint") == fingerprint,
+            conflict=_("Sự đồng ý này đã được gửi trước đó với nội dung khác."),
+        )
         return household, False
     household = require_household(session, member, household_id)
     households.refuse_if_erased(household)

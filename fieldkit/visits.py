@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from fieldkit import forms, prefetch
-from fieldkit.errors import Invalid, SyncConflict
+from fieldkit.errors import Invalid
 from fieldkit.households import refresh_summary, refuse_if_erased
 from fieldkit.i18n import _
 from fieldkit.models import (
@@ -31,6 +31,7 @@ from fieldkit.models import (
     VisitDuplicate,
 )
 from fieldkit.policy import require_can_record, require_household
+from fieldkit.replays import check_replay
 
 # Phones' clocks drift; a visit a few minutes "in the future" is a clock, not a lie.
 CLOCK_SKEW = timedelta(minutes=10)
@@ -250,9 +251,13 @@ def log_visit(
     fingerprint = visit_in.fingerprint()
     stored = prefetch.stored_visit(session, visit_in.uuid)
     if stored is not None:
-        require_household(session, volunteer, stored.household_id)
-        if stored.fingerprint != fingerprint:
-            raise SyncConflict(_("Lượt thăm này đã được gửi trước đó với nội dung khác."))
+        check_replay(
+            session,
+            volunteer,
+            household_id=stored.household_id,
+            same=stored.fingerprint == fingerprint,
+            conflict=_("Lượt thăm này đã được gửi trước đó với nội dung khác."),
+        )
         return stored, False
     household = require_household(session, volunteer, visit_in.household_id)
     _check(session, visit_in, household, now)
