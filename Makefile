@@ -76,6 +76,7 @@ bench: bench-setup
 	FIELDKIT_BENCH_POSTGRES_URL="$$(scripts/start-postgres)" $(BIN)/python -m benchmarks.bench_load $(if $(FULL),--full)
 	$(BIN)/python -m benchmarks.bench_ops
 	$(BIN)/python -m benchmarks.bench_drain
+	$(BIN)/python -m benchmarks.bench_review
 
 clean:
 	rm -rf $(VENV) instance test-artifacts .pytest_cache
