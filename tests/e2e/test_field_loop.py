@@ -325,6 +325,9 @@ def test_an_expired_session_says_sign_in_to_send(page, context, server, live_wor
     # The page left already says "Đăng nhập lại để gửi" (the first visit's confirmation
     # follows it), so wait for the page the form goes to: the sign-in page.
     save_and_wait(page, LAN, "health_book")
+    # The save goes to the household page, which sends a signed-out phone to sign in: wait
+    # for that page, not the first navigation (a screenshot during a navigation hangs).
+    page.wait_for_url("**/signin?**", wait_until="load")
     status = page.get_by_role("status")
     expect(status).to_contain_text("Đăng nhập lại để gửi — mục vẫn được giữ trên máy")
     expect(status).not_to_contain_text("khi có mạng")
