@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -60,9 +61,13 @@ class Balancer:
         lines = [
             "global",
             "  maxconn 512",
+            f"  stats socket {folder / 'haproxy.sock'} level user",
             "defaults",
             "  mode http",
             "  timeout connect 5s",
+            # A check answers in 5 s on a loaded machine rather than the 500 ms interval; a server
+            # is taken out after 3 failures in a row, not one slow /readyz.
+            "  timeout check 5s",
             "  timeout client 60s",
             "  timeout server 60s",
             "frontend fieldkit",
@@ -77,7 +82,11 @@ class Balancer:
             "  http-response set-header X-Served-By %[srv_name]",
         ]
         for index, server in enumerate(servers):
-            lines.append(f"  server app{index} 127.0.0.1:{server.port} check inter 500ms")
+            lines.append(
+                f"  server app{index} 127.0.0.1:{server.port} check inter 500ms fall 3 rise 1"
+            )
+        self.names = [f"app{index}" for index in range(len(servers))]
+        self.socket = folder / "haproxy.sock"
         self.config = folder / "haproxy.cfg"
         self.config.write_text("\n".join(lines) + "\n")
         self.log = folder / "haproxy.log"
@@ -92,13 +101,30 @@ class Balancer:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"haproxy exited: {self.log.read_text()[-2000:]}")
-            try:
-                if requests.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return self
-            except requests.RequestException:
-                pass
+            # haproxy starts a server with one failed check away from DOWN, and the first /readyz
+            # of a cold worker can be that failure: wait until every server is UP, else round
+            # robin sends every request to the other one (CI saw exactly that).
+            statuses = self.statuses()
+            if statuses and all(status == "UP" for status in statuses.values()):
+                return self
             time.sleep(0.1)
-        raise RuntimeError("haproxy did not answer in 20 s")
+        raise RuntimeError(f"haproxy did not see every server UP in 20 s: {self.statuses()}")
+
+    def statuses(self) -> dict[str, str]:
+        """Each server's state as haproxy's stats say it ("UP", "DOWN", "UP 1/3", …)."""
+        try:
+            with socket.socket(socket.AF_UNIX) as stats:
+                stats.settimeout(2)
+                stats.connect(str(self.socket))
+                stats.sendall(b"show stat\n")
+                answer = b""
+                while chunk := stats.recv(65536):
+                    answer += chunk
+        except OSError:
+            return {}
+        rows = [row.split(",") for row in answer.decode().splitlines() if row.startswith("apps,")]
+        found = {row[1]: row[17] for row in rows if row[1] in self.names}
+        return found if len(found) == len(self.names) else {}
 
     def stop(self) -> None:
         if self.process is not None:
