@@ -214,14 +214,16 @@ def add_member_by(
     phone: str | None,
     now: datetime,
 ) -> Member:
-    """A new member added from the members page. Caller commits."""
+    """A new member added from a commune's members page. Caller commits. Province staff have no
+    commune (they add theirs with fieldkit.reporting.province.add_member_by): Forbidden here."""
+    commune_id = policy.require_commune_member(actor)
     name = " ".join(forms.checked_text(name, field="name", label=_("họ tên")).split())
     if not name:
         raise Invalid({"name": _("Vui lòng nhập họ tên.")})
     if len(name) > 100:
         raise Invalid({"name": _("Họ tên dài quá 100 ký tự.")})
     phone = normalise_phone(phone)
-    if village is not None and village.commune_id != actor.commune_id:
+    if village is not None and village.commune_id != commune_id:
         raise Invalid({"village": _("Thôn này không thuộc xã.")})
     policy.require_can_invite(actor, role, village.id if village else None)
     if (
@@ -229,18 +231,15 @@ def add_member_by(
         and session.exec(
             select(Member).where(
                 Member.phone == phone,
-                Member.commune_id == actor.commune_id,
+                Member.commune_id == commune_id,
                 col(Member.active).is_(True),
             )
         ).first()
     ):
         raise Invalid({"phone": _("Số điện thoại này đã có người dùng trong xã.")})
-    # A commune's members page: province staff are added by
-    # fieldkit.reporting.province.add_member_by.
-    assert actor.commune_id is not None
     member = add_member(
         session,
-        commune_id=actor.commune_id,
+        commune_id=commune_id,
         name=name,
         role=role,
         village=village if policy.needs_village(role) else None,
@@ -292,7 +291,7 @@ def change_role(
     the member's sessions: what they may see changed, so they sign in again (and their phone
     prepares the new scope). Caller commits."""
     policy.require_can_change_role(actor, member, role)
-    if village is not None and village.commune_id != actor.commune_id:
+    if village is not None and village.commune_id != commune_id:
         raise Invalid({"village": _("Thôn này không thuộc xã.")})
     if policy.needs_village(role) and village is None:
         raise Invalid({"village": _("Thành viên và tổ trưởng phải thuộc một thôn.")})

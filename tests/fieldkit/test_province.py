@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 from sqlmodel import func, select
 
-from fieldkit import admin_units, communes, policy, review
+from fieldkit import admin_units, communes, members, policy, review
 from fieldkit.errors import Forbidden, Invalid, NotFound
 from fieldkit.models import Commune, Member, ProvinceTarget, RecordKind, ReviewState, Role, Visit
 from fieldkit.policy import Scope
@@ -295,6 +295,11 @@ def test_the_province_admin_adds_and_invites_province_staff_only(session, world,
     with pytest.raises(Invalid):
         province.add_member_by(
             session, two.admin, name="C", role=Role.province, phone="0912300009", now=NOW
+        )
+    # The commune's members page is not a way round it: province staff have no commune.
+    with pytest.raises(Forbidden):
+        members.add_member_by(
+            session, two.admin, name="D", role=Role.staff, village=None, phone=None, now=NOW
         )
     assert policy.can_manage_member(two.admin, person)
     assert not policy.can_manage_member(two.far_admin, person)  # another province
