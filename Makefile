@@ -9,6 +9,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 BENCH_STAMP := $(VENV)/.bench-stamp
+# pytest-xdist workers: one per core and one more, since much of a browser or server test is
+# spent waiting (README "Two commands"). TEST_WORKERS=0 runs the suite in one process.
+TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 
 .PHONY: setup run serve test test-fast lint messages bench bench-setup clean
 
@@ -36,12 +39,14 @@ serve: setup
 test: setup lint
 	scripts/setup-chromium
 	scripts/setup-haproxy
-	FIELDKIT_TEST_POSTGRES_URL="$$(scripts/start-postgres)" $(BIN)/pytest $(PYTEST_ARGS)
+	FIELDKIT_TEST_POSTGRES_URL="$$(scripts/start-postgres)" $(BIN)/pytest -n $(TEST_WORKERS) \
+		--durations=15 $(PYTEST_ARGS)
 
 # The inner loop: no browser, SQLite only, no slow fuzz (~1 minute). `make test` stays the
 # whole suite, and is what CI runs.
 test-fast: setup
-	$(BIN)/pytest -q --ignore=tests/e2e -m "not postgres and not slow" $(PYTEST_ARGS)
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --ignore=tests/e2e -m "not postgres and not slow" \
+		$(PYTEST_ARGS)
 
 # ruff over the code; mypy over fieldkit/ (its settings: [tool.mypy] in pyproject.toml).
 lint: setup

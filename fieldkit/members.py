@@ -291,7 +291,7 @@ def change_role(
     the member's sessions: what they may see changed, so they sign in again (and their phone
     prepares the new scope). Caller commits."""
     policy.require_can_change_role(actor, member, role)
-    if village is not None and village.commune_id != commune_id:
+    if village is not None and village.commune_id != actor.commune_id:
         raise Invalid({"village": _("Thôn này không thuộc xã.")})
     if policy.needs_village(role) and village is None:
         raise Invalid({"village": _("Thành viên và tổ trưởng phải thuộc một thôn.")})

@@ -32,7 +32,15 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PHONE = {"width": 390, "height": 844}
 
-pytestmark = pytest.mark.e2e
+
+def pytest_collection_modifyitems(items):
+    """Every test under tests/e2e is marked `e2e` (`-m "not e2e"` leaves the browser out; a
+    pytestmark in a conftest marks nothing). Under pytest-xdist they run in two queues
+    (tests/conftest.py, pytest_xdist_make_scheduler)."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.path).parents:
+            item.add_marker(pytest.mark.e2e)
 
 
 @pytest.fixture(scope="session")

@@ -46,9 +46,15 @@ def outbox(page: Page) -> dict:
     for attempt in range(3):
         try:
             page.wait_for_load_state("load")
-            return page.evaluate("""FieldkitOutbox.summary().then(s => ({pending: s.pending,
-                attention: s.attention, ids: s.items.map(i => i.id),
-                states: s.items.map(i => i.state)}))""")
+            # page.evaluate waits for ever; a read the phone never answers (IndexedDB blocked
+            # by another tab, say) fails after 15 s and says so.
+            return page.evaluate("""Promise.race([
+                FieldkitOutbox.summary().then(s => ({pending: s.pending,
+                    attention: s.attention, ids: s.items.map(i => i.id),
+                    states: s.items.map(i => i.state)})),
+                new Promise((_, no) => setTimeout(
+                    () => no(new Error('the outbox did not answer in 15 s')), 15000)),
+            ])""")
         except PlaywrightError as error:
             if "Execution context was destroyed" not in str(error) or attempt == 2:
                 raise

@@ -8,12 +8,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from sqlalchemy import text
-from sqlmodel import SQLModel
 
 from fieldkit.config import Settings
 from fieldkit.db import make_engine
 from pwa import create_app
+from tests.conftest import empty_postgres
 
 
 def _app(request, tmp_path):
@@ -22,9 +21,7 @@ def _app(request, tmp_path):
     else:
         url = request.getfixturevalue("postgres_migrated")
         engine = make_engine(url)
-        tables = ", ".join(t.name for t in SQLModel.metadata.sorted_tables)
-        with engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        empty_postgres(engine)
         engine.dispose()
     settings = replace(
         Settings.from_env({}), instance_path=tmp_path, database_url=url, secret_key="test-secret"

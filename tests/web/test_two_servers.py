@@ -19,13 +19,12 @@ from pathlib import Path
 
 import pytest
 import requests
-from sqlalchemy import text
-from sqlmodel import SQLModel, func, select
+from sqlmodel import func, select
 
 from fieldkit import forms, members, push
 from fieldkit.db import make_engine, new_session
 from fieldkit.models import PushMessage, Visit, utcnow
-from tests.conftest import NOW
+from tests.conftest import NOW, empty_postgres
 from tests.factories import build_world
 from tests.fieldkit.helpers import line, visit_payload
 from tests.fieldkit.test_push import Browser, PushService
@@ -39,9 +38,7 @@ FIELDKIT = Path(sys.executable).parent / "fieldkit"
 @pytest.fixture
 def pg_world(postgres_migrated):
     engine = make_engine(postgres_migrated)
-    tables = ", ".join(t.name for t in SQLModel.metadata.sorted_tables)
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    empty_postgres(engine)
     with new_session(engine) as session:
         world = build_world(session, now=NOW)
         session.commit()
