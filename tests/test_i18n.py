@@ -45,10 +45,6 @@ NOT_TRANSLATED = {
     "fieldkit/guides.py": "the guide cards' starting text: content leaders edit, kept as data",
     "fieldkit/text.py": "the letter-folding table (đ → d)",
     "fieldkit/models.py": "stored defaults and column descriptions: data",
-    "fieldkit/reporting/charts.py": (
-        "NOT DONE: the SVG legends ('Đã duyệt', 'Chờ duyệt') are built in the "
-        "domain as markup; pwa should hand the words in"
-    ),
     "fieldkit/imports.py:template": "the blank list a person fills in: its headers are what "
     "the import reads",
     "fieldkit/roster.py:template": "the blank team list a person fills in (as above)",

@@ -14,9 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
+from fieldkit.i18n import N_
 from fieldkit.text import thousands
 
 WIDTH = 360  # viewBox units; the chart scales to its container
+# The legend's two words, Vietnamese unless the page passes them in the reader's language
+# (the charts are drawn here, with no request to know it).
+LEGEND = (N_("Đã duyệt"), N_("Chờ duyệt"))
 
 
 @dataclass(frozen=True)
@@ -46,16 +50,19 @@ def _svg(title: str, height: float, body: list[str], css_class: str) -> str:
     )
 
 
-def _legend(y: float) -> list[str]:
+def _legend(y: float, words: tuple[str, str]) -> list[str]:
+    approved, pending = (escape(word) for word in words)
     return [
         f'<rect class="bar-approved" x="0" y="{_n(y)}" width="10" height="10"/>',
-        f'<text class="chart-legend" x="14" y="{_n(y + 9)}">Đã duyệt</text>',
+        f'<text class="chart-legend" x="14" y="{_n(y + 9)}">{approved}</text>',
         f'<rect class="bar-pending" x="84" y="{_n(y)}" width="10" height="10"/>',
-        f'<text class="chart-legend" x="98" y="{_n(y + 9)}">Chờ duyệt</text>',
+        f'<text class="chart-legend" x="98" y="{_n(y + 9)}">{pending}</text>',
     ]
 
 
-def horizontal_bars(title: str, bars: Sequence[Bar], *, of: int | None = None) -> str:
+def horizontal_bars(
+    title: str, bars: Sequence[Bar], *, of: int | None = None, legend: tuple[str, str] = LEGEND
+) -> str:
     """One labelled bar per row, longest = full width (or `of` = full width, e.g. the number
     of residents). The VNeID funnel: installed → level 1 → activated → level 2."""
     scale = max([of or 0, *(bar.total for bar in bars), 1])
@@ -89,11 +96,11 @@ def horizontal_bars(title: str, bars: Sequence[Bar], *, of: int | None = None) -
                 f'rx="3"/>'
             )
     height = len(bars) * row + 4
-    body += _legend(height)
+    body += _legend(height, legend)
     return _svg(title, height + 14, body, "chart-hbars")
 
 
-def column_bars(title: str, bars: Sequence[Bar]) -> str:
+def column_bars(title: str, bars: Sequence[Bar], *, legend: tuple[str, str] = LEGEND) -> str:
     """Vertical bars side by side, one per period (weekly visits), labels under them."""
     top, plot_h, label_h = 14, 96, 16
     scale = max([*(bar.total for bar in bars), 1])
@@ -129,7 +136,7 @@ def column_bars(title: str, bars: Sequence[Bar]) -> str:
             f'text-anchor="middle">{escape(bar.label)}</text>'
         )
     height = top + plot_h + label_h + 4
-    body += _legend(height)
+    body += _legend(height, legend)
     return _svg(title, height + 14, body, "chart-columns")
 
 

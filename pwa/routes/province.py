@@ -26,7 +26,7 @@ from fieldkit import forms, members, policy, vocab
 from fieldkit.errors import Invalid
 from fieldkit.members import LINK_LIFETIME
 from fieldkit.models import Member, Role
-from fieldkit.reporting import dashboards, exports, province, targets
+from fieldkit.reporting import charts, dashboards, exports, province, targets
 from fieldkit.reporting.dashboards import Week
 from fieldkit.reporting.indicators import LABELS
 from pwa import db, errors, params
@@ -58,8 +58,6 @@ def index():
     overview = province.overview(
         db.session(), province_code=province_code, today=today, sort=sort, descending=descending
     )
-    from fieldkit.reporting import charts
-
     # Weakest first: the communes the province has to help are at the top of the chart.
     shares = [
         charts.Share(row.name, row.values.reached.approved, row.values.households.approved)

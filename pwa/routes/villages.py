@@ -136,6 +136,7 @@ def _dashboard(village: Village):
                 charts.Bar(FUNNEL_LABELS[line.key], line.count.approved, line.count.pending)
                 for line in funnel
             ],
+            legend=(_("Đã duyệt"), _("Chờ duyệt")),
         ),
         funnel_labels=FUNNEL_LABELS,
         weeks_chart=charts.column_bars(
@@ -144,6 +145,7 @@ def _dashboard(village: Village):
                 charts.Bar(str(row.week.number), row.visits.approved, row.visits.pending)
                 for row in weeks
             ],
+            legend=(_("Đã duyệt"), _("Chờ duyệt")),
         ),
         people=people,
         sees_everyone=policy.can_see_each_volunteer(member),

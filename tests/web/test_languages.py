@@ -67,6 +67,16 @@ def test_switching_to_english_and_back(web, world):
     assert "Vắng nhà" in form
 
 
+def test_the_dashboard_charts_speak_the_chosen_language(web, world):
+    web.sign_in(world.leader)
+    village = f"/villages/{world.village.id}"
+    legend = re.compile(r'<text class="chart-legend"[^>]*>([^<]*)</text>')
+    # Two charts (the VNeID funnel, the weeks), each with its legend.
+    assert legend.findall(web.get(village).text) == ["Đã duyệt", "Chờ duyệt"] * 2
+    _switch(web, "en")
+    assert legend.findall(web.get(village).text) == ["Approved", "Awaiting review"] * 2
+
+
 def test_a_domain_refusal_is_shown_in_the_chosen_language(web, world):
     web.sign_in(world.volunteer)
     _switch(web, "en")
