@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from sqlmodel import SQLModel, func, select
+from sqlmodel import SQLModel, col, func, select
 from werkzeug.routing import IntegerConverter
 
 from fieldkit import forms, sessions
@@ -501,7 +501,9 @@ def _payload(kind: Kind, household: Household, now, db=None) -> dict:
         # A visit of this household sent back for fixing, made by the village's volunteer
         # (the leader may fix it too); resubmitted with a new outcome.
         made_by = db.exec(
-            select(Member.id).where(Member.village_id == household.village_id)
+            select(Member.id)
+            .where(Member.village_id == household.village_id, Member.role == Role.volunteer)
+            .order_by(col(Member.id))
         ).first()
         visit = Visit(
             uuid=str(uuid_module.uuid4()),
