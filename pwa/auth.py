@@ -31,11 +31,13 @@ from functools import wraps
 from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from fieldkit import audit, sessions
 from fieldkit.db import new_session
 from fieldkit.models import Member, Passkey, WebSession
-from pwa import db, errors
+from pwa import db, errors, overload
 from pwa.routes import now
 
 REFUSED_COOKIE = "fieldkit.refused_cookie"
@@ -68,8 +70,16 @@ class ServerSessions(SecureCookieSessionInterface):
         if not sent:
             return BrowserSession()
         if sessions.looks_like_token(sent):
+            # The lookup needs a database connection: take the request's turn first
+            # (pwa/overload.py), and answer 503 rather than fail inside Flask's context push,
+            # where no error handler can answer (that was a bare 500).
+            if not overload.take_turn():
+                return _shed(request, "")
             moment = now()
-            found = sessions.find(db.session(), sent, now=moment)
+            try:
+                found = sessions.find(db.session(), sent, now=moment)
+            except (PoolTimeout, OperationalError) as error:
+                return _shed(request, str(error))
             if found is None:
                 return _refused(request)
             record, member = found
@@ -83,7 +93,9 @@ class ServerSessions(SecureCookieSessionInterface):
             return _refused(request)
         return opened
 
-    def save_session(self, app, session: BrowserSession, response) -> None:
+    def save_session(self, app, session: BrowserSession | None, response) -> None:
+        if session is None:
+            return  # the request failed before its session was opened
         if session.record is None:
             if session.keep_refused_cookie:
                 return  # the page the person opens next says why they are signed out
@@ -125,6 +137,14 @@ def _navigation() -> bool:
     sign-out) and put the old one back. Browsers mark navigations with Sec-Fetch-Mode; a request
     without the header (an old browser) counts as one."""
     return request.headers.get("Sec-Fetch-Mode", "navigate") == "navigate"
+
+
+def _shed(request, reason: str) -> BrowserSession:
+    """Nobody, for a request answered 503 before anything runs; its cookie is left as it is."""
+    overload.shed(request.environ, reason)
+    empty = BrowserSession()
+    empty.keep_refused_cookie = True
+    return empty
 
 
 def _refused(request) -> BrowserSession:

@@ -6,6 +6,12 @@ instead of waiting for a pool connection until it fails with a 500.
 Health checks, static files and the offline scripts take no turn: they need no database
 connection, a saturated server must still say it is alive, and a page that got its turn must
 get its scripts too.
+
+The turn is taken as soon as a request needs the database, which for a signed-in person is
+when the session is opened (pwa/auth.py looks the cookie up), before any before_request hook
+runs. Taking it only in before_request left those lookups unbounded: the load test of
+500 volunteers saw 16 threads per process wait on a pool of 6 connections, time out inside
+Flask's context push, and answer 500 with no page (545 of them on a quiet machine).
 """
 
 from __future__ import annotations
@@ -74,6 +80,8 @@ def busy():
 
 
 _queue = threading.local()
+# Set on the WSGI environ when the request was shed while its session was being opened.
+SHED = "fieldkit.shed"
 
 
 def note_queue_wait(seconds: float) -> None:
@@ -82,14 +90,37 @@ def note_queue_wait(seconds: float) -> None:
     _queue.waited = seconds
 
 
-def _take_turn():
-    if request.endpoint in FREE_ENDPOINTS:
-        return None
-    turns = current_app.extensions["fieldkit_turns"]
+def take_turn() -> bool:
+    """This request's turn to use the database, taken once and given back at teardown: True
+    when it has one (or the app sheds nothing: development server, tests), False when none
+    came free within the queue timeout."""
+    if "fieldkit_turn" in g:
+        return True
+    turns = current_app.extensions.get("fieldkit_turns")
+    if turns is None:
+        return True
     left = current_app.config["FIELDKIT_SETTINGS"].queue_timeout - getattr(_queue, "waited", 0.0)
     if left <= 0 or not turns.acquire(timeout=left):
-        return busy()
+        return False
     g.fieldkit_turn = turns
+    return True
+
+
+def shed(environ: dict, reason: str) -> None:
+    """Answer this request 503 + Retry-After as soon as it is dispatched (_take_turn): for
+    what happens before dispatch, where an error handler cannot answer."""
+    if reason:
+        current_app.logger.warning("request shed before dispatch: %s", reason[:200])
+    environ[SHED] = True
+
+
+def _take_turn():
+    if request.environ.pop(SHED, False):
+        return busy()
+    if request.endpoint in FREE_ENDPOINTS:
+        return None
+    if not take_turn():
+        return busy()
     return None
 
 
