@@ -3,6 +3,7 @@ server process on a free port (so a test can stop and start it), on a fresh SQLi
 
 from __future__ import annotations
 
+import itertools
 import os
 import socket
 import subprocess
@@ -61,10 +62,28 @@ def browser_context_args(browser_context_args):
     }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+# A test stops its server and starts it again on the same port (the page's origin, and its
+# service worker's, is that port). A port the kernel handed out (bind to port 0) is one of the
+# ephemeral ports, which every outgoing connection and every other worker's `free_port()`
+# draws from too: while the server was stopped another process could take it, and the test
+# then talked to someone else's server (a one-off CI failure: a day's visits "sent" and left
+# needing attention). So the browser tests' servers use ports below the ephemeral range
+# (32768–60999 here), 1,000 per pytest-xdist worker.
+_PORTS = itertools.count()
+
+
+def _server_port() -> int:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    base = 20000 + 1000 * (int(worker) % 12 if worker.isdigit() else 0)
+    for _ in range(1000):
+        port = base + next(_PORTS) % 1000
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {base}–{base + 999}")
 
 
 class Server:
@@ -73,7 +92,7 @@ class Server:
     def __init__(self, database_url: str, instance: Path, command: list[str] | None = None):
         # Flask's server by default; the production tests pass gunicorn's command.
         self.command = command or [sys.executable, "-m", "pwa"]
-        self.port = _free_port()
+        self.port = _server_port()
         self.url = f"http://localhost:{self.port}"
         self.env = {
             **os.environ,

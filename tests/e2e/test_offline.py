@@ -62,7 +62,8 @@ def test_a_day_without_signal_loses_and_doubles_nothing(page, context, server, l
     server.start()
     page.reload()  # opening the app sends at once
     expect(page.locator("[data-pending]")).to_contain_text("Chờ gửi (0)", timeout=15_000)
-    assert outbox(page)["ids"] == []
+    left = outbox(page)
+    assert left["ids"] == [], (left, server.log.read_text(errors="replace")[-3000:])
     assert visits_stored(engine) == 3
 
 
