@@ -69,6 +69,24 @@ def test_health_readiness_and_json_logs_under_gunicorn(served_world, sqlite_url,
     assert signin["status"] == 200 and signin["logger"] == "fieldkit.request"
 
 
+def _all_at_once(count: int, request) -> list[requests.Response]:
+    """`request(index)` from `count` threads released together; their answers, in order."""
+    answers: list = [None] * count
+    start = threading.Barrier(count)
+
+    def send(index: int) -> None:
+        start.wait(10)
+        answers[index] = request(index)
+
+    senders = [threading.Thread(target=send, args=(i,)) for i in range(count)]
+    for sender in senders:
+        sender.start()
+    for sender in senders:
+        sender.join(90)
+    assert all(answer is not None for answer in answers), "a request never came back"
+    return answers
+
+
 def test_more_requests_than_the_pool_holds_are_shed_with_503_never_500(
     served_world, sqlite_url, tmp_path
 ):
@@ -90,23 +108,16 @@ def test_more_requests_than_the_pool_holds_are_shed_with_503_never_500(
         http = requests.Session()
         csrf = sign_in(http, server.url, _link(engine, world.volunteer))
         batches = [_batch(world, 25) for _ in range(phones)]
-        answers: list[requests.Response | None] = [None] * phones
-        start = threading.Barrier(phones)
 
-        def send(index: int) -> None:
-            start.wait(10)
-            answers[index] = http.post(
+        def send(index: int) -> requests.Response:
+            return http.post(
                 f"{server.url}/api/v1/sync",
                 json=batches[index],
                 headers={"X-CSRF-Token": csrf},
                 timeout=60,
             )
 
-        senders = [threading.Thread(target=send, args=(i,)) for i in range(phones)]
-        for sender in senders:
-            sender.start()
-        for sender in senders:
-            sender.join(90)
+        answers = _all_at_once(phones, send)
         statuses = [answer.status_code for answer in answers]
         assert set(statuses) <= {200, 503}, statuses
         shed = [i for i, status in enumerate(statuses) if status == 503]
@@ -166,26 +177,18 @@ def test_signed_in_people_waiting_for_a_turn_hold_no_connection(served_world, sq
         http = requests.Session()
         csrf = sign_in(http, server.url, _link(engine, world.volunteer))
         batches = [_batch(world, 25) for _ in range(phones)]
-        answers: list[requests.Response | None] = [None] * phones
-        start = threading.Barrier(phones)
 
-        def send(index: int) -> None:
-            start.wait(10)
+        def send(index: int) -> requests.Response:
             if index % 2:
-                answers[index] = http.get(f"{server.url}/households", timeout=60)
-            else:
-                answers[index] = http.post(
-                    f"{server.url}/api/v1/sync",
-                    json=batches[index],
-                    headers={"X-CSRF-Token": csrf},
-                    timeout=60,
-                )
+                return http.get(f"{server.url}/households", timeout=60)
+            return http.post(
+                f"{server.url}/api/v1/sync",
+                json=batches[index],
+                headers={"X-CSRF-Token": csrf},
+                timeout=60,
+            )
 
-        senders = [threading.Thread(target=send, args=(i,)) for i in range(phones)]
-        for sender in senders:
-            sender.start()
-        for sender in senders:
-            sender.join(90)
+        answers = _all_at_once(phones, send)
         statuses = [answer.status_code for answer in answers]
         assert set(statuses) <= {200, 503}, statuses
         assert statuses.count(200) >= phones // 2, statuses  # waiting, not shedding, is usual
@@ -220,12 +223,9 @@ def test_requests_queued_too_long_inside_gunicorn_are_shed_too(served_world, sql
         http = requests.Session()
         csrf = sign_in(http, server.url, _link(engine, world.volunteer))
         cookie = {"fieldkit_session": http.cookies["fieldkit_session"]}
-        answers: list = [None] * phones
-        start = threading.Barrier(phones)
 
-        def send(index: int) -> None:
-            start.wait(10)
-            answers[index] = requests.post(  # a connection of its own, as separate phones
+        def send(index: int) -> requests.Response:
+            return requests.post(  # a connection of its own, as separate phones
                 f"{server.url}/api/v1/sync",
                 json=_batch(world, 25),
                 headers={"X-CSRF-Token": csrf},
@@ -233,11 +233,7 @@ def test_requests_queued_too_long_inside_gunicorn_are_shed_too(served_world, sql
                 timeout=60,
             )
 
-        senders = [threading.Thread(target=send, args=(i,)) for i in range(phones)]
-        for sender in senders:
-            sender.start()
-        for sender in senders:
-            sender.join(90)
+        answers = _all_at_once(phones, send)
     finally:
         server.stop()
     statuses = [answer.status_code for answer in answers]
