@@ -45,6 +45,7 @@ def visits(engine) -> int:
 
 def save_visit(page, household_id: int) -> None:
     """What the visit form does: into the outbox, then a forced send (which fails)."""
+    page.wait_for_function("!!window.FieldkitOutbox")
     page.evaluate(
         """async (householdId) => {
             const uuid = crypto.randomUUID();

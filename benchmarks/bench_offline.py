@@ -363,6 +363,7 @@ def measure(
             page.goto(f"{shaped}/households")
             page.wait_for_load_state("load")
             page.wait_for_load_state("networkidle")
+            page.wait_for_function("!!window.FieldkitOutbox")  # added after the load
             before = page.evaluate("FieldkitOutbox.getMeta('readyAt')")
             page.evaluate("item => FieldkitOutbox.enqueue(item).then(() => true)", last)
             time.sleep(1)  # the update checks the navigation started are done

@@ -1,31 +1,21 @@
 // Fieldkit outbox rules: the outbox's decisions as plain functions of their inputs — what to
 // send next, what an answer means, when to try again, what to tell the person. No IndexedDB,
 // no fetch, no clock (the time is an argument), so they are tested alone (tests/e2e/
-// test_outbox_rules.py runs them in Chromium). Loaded before outbox.js by the page (<script>)
-// and by the service worker (importScripts); exposes `self.FieldkitOutboxRules`. No build step.
+// test_outbox_rules.py runs them in Chromium). Loaded before outbox.js by the page (app.js adds
+// both) and by the service worker (importScripts); exposes `self.FieldkitOutboxRules`. No build step.
 (function (root) {
   "use strict";
 
   // --- the page's language --------------------------------------------------------------------
-  // The page's words for scripts (pwa/js_words.py): a translated page carries, as JSON in
-  // <meta name="fieldkit-words">, the translation of each Vietnamese sentence the scripts show;
-  // t(vietnamese, {name: value}) looks one up by its Vietnamese and fills `%(name)s` as gettext does.
-  // It lives here, not in outbox.js, because this file is the first script loaded everywhere
-  // (page, service worker, the rules' own tests) and the rules below make the outbox's words:
-  // each rule says its sentence already in the page's language, so no caller has to remember to
-  // translate, and no rule takes a `t` argument. Without the <meta> (a Vietnamese page, the
-  // service worker, the unit tests) every sentence stays Vietnamese, the source. Words the
-  // service worker stores (an item's last error) are thus Vietnamese; app.js passes them through
-  // t() again when it shows them, which translates every one that carries no value.
-  let words = {};
-  if (typeof document !== "undefined") {
-    const meta = document.querySelector('meta[name="fieldkit-words"]');
-    try { words = meta ? JSON.parse(meta.content) : {}; } catch (e) { words = {}; }
-  }
-  function t(text, values) {
-    const said = words[text] || text;
-    return values ? said.replace(/%\((\w+)\)s/g, (all, name) => values[name]) : said;
-  }
+  // The rules make the outbox's words, each already in the page's language, so no caller has to
+  // remember to translate and no rule takes a `t` argument. On a page, app.js (its first script)
+  // has defined `FieldkitT` from the page's words (pwa/js_words.py). In the service worker and
+  // the rules' own tests there is no page: every sentence stays Vietnamese, the source, with its
+  // `%(name)s` filled as gettext does. Words the service worker stores (an item's last error)
+  // are thus Vietnamese; app.js passes them through t() again when it shows them, which
+  // translates every one that carries no value.
+  const t = root.FieldkitT || ((text, values) =>
+    values ? text.replace(/%\((\w+)\)s/g, (all, name) => values[name]) : text);
   root.FieldkitT = t;
 
   // Items per sync request. The server takes up to 100 (fieldkit.sync.MAX_ITEMS); 25 keeps one

@@ -18,7 +18,7 @@
 (function (root) {
   "use strict";
 
-  // The page's words (`self.FieldkitT`) are defined in outbox-rules.js, loaded first.
+  // The page's words (`self.FieldkitT`): app.js's on a page, outbox-rules.js's in the worker.
   const t = root.FieldkitT;
 
   const R = root.FieldkitOutboxRules;

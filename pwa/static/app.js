@@ -26,10 +26,24 @@ window.FieldkitJSON = {
 (function () {
   "use strict";
 
-  var Outbox = window.FieldkitOutbox;
-  var Rules = window.FieldkitOutboxRules;
-  // The page's words (outbox-rules.js): t(vietnamese, {name: value}) in the page's language.
-  var t = window.FieldkitT;
+  // --- the page's words ----------------------------------------------------------------------
+  // The scripts' words in the page's language (pwa/js_words.py): a translated page carries, as
+  // JSON in <meta name="fieldkit-words">, the translation of each Vietnamese sentence the
+  // scripts show; t(vietnamese, {name: value}) looks one up by its Vietnamese and fills
+  // `%(name)s` as gettext does. Without the <meta> (a Vietnamese page) every sentence stays
+  // Vietnamese, the source. This is the first script of every page, so it is defined here for
+  // the others (outbox-rules.js, scan.js, passkeys.js, …) as `FieldkitT`.
+  var words = {};
+  try { words = JSON.parse(($('meta[name="fieldkit-words"]') || {}).content || "{}"); } catch (e) { words = {}; }
+  function t(text, values) {
+    var said = words[text] || text;
+    return values ? said.replace(/%\((\w+)\)s/g, function (all, name) { return values[name]; }) : said;
+  }
+  window.FieldkitT = t;
+
+  // The outbox (pwa/offline/outbox-rules.js, outbox.js), once its scripts have come (loadOutbox).
+  var Outbox = null;
+  var Rules = null;
   var PAGES_CACHE = "fieldkit-pages";
   // A safety net only: the outbox wakes itself when its next item is due (scheduleWake).
   var FLUSH_EVERY_MS = 60000;
@@ -282,9 +296,11 @@ window.FieldkitJSON = {
 
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    if (form.dataset.outbox && Outbox && window.indexedDB) {
+    if (form.dataset.outbox && outboxLoaded && window.indexedDB) {
       event.preventDefault();
-      submitToOutbox(form);
+      // Tapped before the outbox's scripts came: saved once they are here (a second tap
+      // waits behind the first and finds the form held); without them, sent as a plain form.
+      outboxLoaded.then(function () { submitToOutbox(form); }, function () { form.submit(); });
       return;
     }
     if (form.hasAttribute("hx-get") || form.hasAttribute("data-local-search")) return;
@@ -458,7 +474,7 @@ window.FieldkitJSON = {
                         Outbox.getMeta("preparing")]).then(function (r) {
       var s = r[0];
       var bar = $("[data-statusbar]");
-      bar.hidden = false;
+      bar.removeAttribute("data-undrawn");
       var net = $("[data-net]", bar);
       var link = s.authNeeded ? { state: "auth", at: s.link && s.link.at } : s.link;
       var state = Rules.linkState(link, navigator.onLine, Outbox.sending || othersSending, s.pending);
@@ -615,7 +631,7 @@ window.FieldkitJSON = {
   // --- export and import of the outbox -----------------------------------------------------
   document.addEventListener("click", function (event) {
     if (!event.target.closest("[data-export]")) return;
-    Outbox.exportAll().then(function (text) {
+    loadOutbox().then(function () { return Outbox.exportAll(); }).then(function (text) {
       var link = document.createElement("a");
       link.href = URL.createObjectURL(new Blob([text], { type: "application/json" }));
       link.download = "fieldkit-hop-thu-di-" + new Date().toISOString().slice(0, 16).replace(/[:T]/g, "") + ".json";
@@ -629,7 +645,7 @@ window.FieldkitJSON = {
     var input = event.target.closest("[data-import]");
     if (!input || !input.files.length) return;
     var out = $("[data-import-result]");
-    input.files[0].text().then(Outbox.importAll).then(function (count) {
+    Promise.all([input.files[0].text(), loadOutbox()]).then(function (r) { return Outbox.importAll(r[0]); }).then(function (count) {
       out.textContent = t("Đã nhập %(n)s mục vào hộp thư đi.", { n: count });
       flush(true);
     }, function (error) {
@@ -687,6 +703,41 @@ window.FieldkitJSON = {
     }).catch(function () { /* no worker: the app still works online */ });
   }
 
+  // --- scripts that come when needed ------------------------------------------------------
+  // The first load of a page on a weak link carries what the page shows. The outbox's scripts
+  // (~14 KB compressed) come at once on a page with something to save in it (a form for the
+  // outbox, the outbox page), and after the page's load elsewhere (the home list, whose status
+  // bar is drawn when they arrive); <meta name="fieldkit-later"> names the page's other
+  // scripts that wait for its load (the scan button's).
+  var outboxLoaded = null;
+
+  function addScript(src) {
+    return new Promise(function (resolve, reject) {
+      var script = document.createElement("script");
+      script.src = src;
+      script.async = false; // run in the order added: the rules before the outbox
+      script.onload = resolve;
+      script.onerror = function () { reject(new Error(src)); };
+      document.head.appendChild(script);
+    });
+  }
+
+  function loadOutbox() {
+    var meta = $('meta[name="fieldkit-outbox"]');
+    if (!outboxLoaded && meta) {
+      outboxLoaded = Promise.all(meta.content.split(" ").map(addScript)).then(function () {
+        Rules = window.FieldkitOutboxRules;
+        Outbox = window.FieldkitOutbox;
+      });
+    }
+    return outboxLoaded || Promise.reject(new Error("no outbox"));
+  }
+
+  function afterLoad(run) {
+    if (document.readyState === "complete") run();
+    else window.addEventListener("load", run);
+  }
+
   // --- start -------------------------------------------------------------------------------
   // A page the service worker answered from the phone's copy says so, and why; once the
   // phone has a network again it offers the fresh page.
@@ -707,7 +758,7 @@ window.FieldkitJSON = {
         (reason === "503" || reason === "429") ? t("máy chủ đang bận (%(code)s)", { code: reason }) :
         t("máy chủ đang lỗi (%(code)s)", { code: reason });
       note.textContent = copy
-        ? (at ? t("Đang xem bản lưu trên máy lúc %(time)s %(date)s", { time: Rules.hhmm(at), date: new Date(at).toLocaleDateString("vi-VN") })
+        ? (at ? t("Đang xem bản lưu trên máy lúc %(time)s %(date)s", { time: hhmm(at), date: new Date(at).toLocaleDateString("vi-VN") })
               : t("Đang xem bản lưu trên máy")) +
           " — " + why + ". " + t("Vẫn ghi được: mọi thứ được giữ trên máy và tự gửi sau.")
         : t("Không mở được trang — %(why)s.", { why: why });
@@ -738,9 +789,12 @@ window.FieldkitJSON = {
   function start() {
     // The worker (and the app shell it keeps) comes after the page has loaded: the first load
     // on a weak link carries only what the page shows.
-    if (document.readyState === "complete") registerWorker();
-    else window.addEventListener("load", registerWorker);
+    afterLoad(registerWorker);
     savedCopyNote();
+    afterLoad(function () {
+      var later = $('meta[name="fieldkit-later"]');
+      if (later) later.content.split(" ").forEach(function (src) { addScript(src).catch(function () {}); });
+    });
     var message = sessionStorage.getItem("fieldkit-flash");
     var saved = sessionStorage.getItem("fieldkit-flash-item");
     sessionStorage.removeItem("fieldkit-flash-item");
@@ -757,7 +811,18 @@ window.FieldkitJSON = {
     $all("form[data-outbox][data-new-id] [name=uuid]").forEach(function (f) { f.value = newId(); });
     var local = $("form[data-local-search]");
     if (local && ($("[name=q]", local).value || ($("[name=filter]:checked", local) || {}).value !== "all")) localSearch(local);
-    if (!Outbox || !signedIn) return;
+    if ($("form[data-outbox], [data-outbox-page]")) withOutbox();
+    else afterLoad(withOutbox);
+  }
+
+  // What needs the outbox, once its scripts are here.
+  function withOutbox() {
+    loadOutbox().then(function () {
+      if (signedIn) watchOutbox();
+    }, function () { /* no outbox script (a copy without it): the page still shows */ });
+  }
+
+  function watchOutbox() {
     if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(function () {});
     if (Outbox.channel) Outbox.channel.onmessage = function (event) {
       var data = event.data || {};

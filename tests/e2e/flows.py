@@ -39,6 +39,12 @@ def wait_ready_offline(page: Page, households: int) -> None:
     )
 
 
+def outbox_here(page: Page) -> None:
+    """Until the page has its outbox: app.js adds the outbox's scripts after the page's load
+    where there is nothing to save (the home list), at once where there is."""
+    page.wait_for_function("!!window.FieldkitOutbox", timeout=15_000)
+
+
 def outbox(page: Page) -> dict:
     """What the phone's outbox holds, read from the page. The app may navigate by itself
     (the saved copy offered fresh, a new service worker taking over, a save's next page):
@@ -46,6 +52,7 @@ def outbox(page: Page) -> dict:
     for attempt in range(3):
         try:
             page.wait_for_load_state("load")
+            outbox_here(page)
             # page.evaluate waits for ever; a read the phone never answers (IndexedDB blocked
             # by another tab, say) fails after 15 s and says so.
             return page.evaluate("""Promise.race([

@@ -10,7 +10,14 @@ from sqlmodel import func, select
 
 from fieldkit.db import new_session
 from fieldkit.models import Visit
-from tests.e2e.flows import invite_link, log_visit, outbox, sign_in, wait_ready_offline
+from tests.e2e.flows import (
+    invite_link,
+    log_visit,
+    outbox,
+    outbox_here,
+    sign_in,
+    wait_ready_offline,
+)
 
 AN = "Nguyễn Văn An (1968)"
 LAN = "Hoàng Thị Lan (1972)"
@@ -85,6 +92,7 @@ def test_the_same_visit_sent_twice_is_stored_once(page, context, server, live_wo
     }""")
     other = context.new_page()
     other.goto(f"{server.url}/households")
+    outbox_here(other)
     script = "item => FieldkitOutbox.enqueue(item).then(() => FieldkitOutbox.flush({force: true}))"
     first = page.evaluate_handle(f"item => ({script})(item)", item)
     other.evaluate(script, item)

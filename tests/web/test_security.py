@@ -54,7 +54,7 @@ def test_every_kind_of_answer_carries_the_security_headers(web, world):
         "outbox page": web.get("/outbox"),
         "service worker": web.get("/sw.js"),
         "outbox script": web.get(
-            re.search(r'src="(/offline/outbox\.js[^"]*)"', web.get("/households").text).group(1)
+            re.search(r'(/offline/outbox\.js[^" ]*)', web.get("/households").text).group(1)
         ),
         "manifest": web.get("/manifest.webmanifest"),
         "stylesheet": web.get("/static/app.css"),
