@@ -74,6 +74,36 @@ def test_a_day_without_signal_loses_and_doubles_nothing(page, context, server, l
     assert visits_stored(engine) == 3
 
 
+def test_a_save_tapped_before_the_outbox_script_came_is_kept_once(browser, server, live_world):
+    """On a weak link the outbox's scripts may still be on their way when the volunteer taps
+    "Lưu" (twice, tired): the save waits for them and goes through the outbox, once — no
+    plain form post, no second visit. (No service worker here: it would answer the script
+    from the phone's copy before the held request.)"""
+    world, engine = live_world
+    context = browser.new_context(viewport={"width": 390, "height": 844}, service_workers="block")
+    page = context.new_page()
+    sign_in(page, server, world.volunteer.phone)
+    held = []
+    page.route("**/offline/outbox.js*", lambda route: held.append(route))
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    page.goto(f"{server.url}/households/{world.household.id}", wait_until="domcontentloaded")
+    page.get_by_role("link", name="Ghi lượt thăm").click()
+    form = page.locator("form[data-outbox=visit]")
+    line = form.locator("[data-line]").first
+    line.get_by_label("Người được hỗ trợ").select_option(label=AN)
+    line.get_by_label("Dịch vụ").select_option("vneid_level1")
+    line.get_by_text("Xong", exact=True).click()
+    form.get_by_role("button", name="Lưu lượt thăm").dblclick()
+    page.wait_for_timeout(500)
+    assert len(held) == 1 and posts == [] and visits_stored(engine) == 0  # still waiting
+    held[0].continue_()
+    expect(page.get_by_role("status")).to_contain_text("Đã gửi lên xã")
+    assert visits_stored(engine) == 1
+    assert [p for p in posts if not p.endswith("/api/v1/sync")] == []
+    context.close()
+
+
 def test_the_same_visit_sent_twice_is_stored_once(page, context, server, live_world):
     world, engine = live_world
     sign_in(page, server, world.volunteer.phone)
