@@ -494,6 +494,10 @@ def main() -> None:
             "",
             table(runs, size, args.visits),
             "",
+            "The home page's first load is what the page shows (the list, app.js, app.css); "
+            "the outbox's scripts and the scan button's come after its load and are counted "
+            "in the preparation, which starts once the outbox has sent what waited.",
+            "",
             f"Where the {last.prepare_seconds:.1f} s of the preparation went: the bytes alone "
             f"take {(last.prepare_down + last.prepare_up) * 8 / (args.kbit * 1000):.1f} s on "
             f"this link, the server's work {last.prepare_server_cpu:.1f} s of CPU (overlapping "
