@@ -13,9 +13,42 @@ def fold(text: str | None) -> str:
     """Lower-case, drop diacritics (đ → d) and squeeze white space. Idempotent."""
     if not text:
         return ""
-    decomposed = unicodedata.normalize("NFD", text.translate(_TRANSLATE))
-    bare = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    try:
+        bare = text.translate(_BARE)
+    except _OutOfOrder:
+        bare = _bare_slowly(text)
     return " ".join(bare.lower().split())
+
+
+def _bare_slowly(text: str) -> str:
+    """The rule itself: đ → d, every letter decomposed (NFD), its marks (Mn) dropped."""
+    decomposed = unicodedata.normalize("NFD", text.translate(_TRANSLATE))
+    return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+
+
+class _OutOfOrder(Exception):
+    """A character whose decomposition is not its own affair (see _Bare)."""
+
+
+class _Bare(dict):
+    """_bare_slowly() one character at a time, each character worked out once, the first time
+    it is met: fold() runs on every row of a village's list and every stored name, and the
+    slow rule asked unicodedata about each character of each (a third of a list page's time).
+    Decomposing a string is decomposing each character and then putting marks in their
+    canonical order; only that reordering crosses characters, and it changes nothing once the
+    marks are gone — unless a character both has a combining class and is not a dropped mark
+    (a spacing mark, Mc: none in Vietnamese). Text with one is folded by the slow rule."""
+
+    def __missing__(self, code: int) -> str:
+        bare = _bare_slowly(chr(code))
+        decomposed = unicodedata.normalize("NFD", chr(code))
+        if any(unicodedata.combining(ch) and unicodedata.category(ch) != "Mn" for ch in decomposed):
+            raise _OutOfOrder
+        self[code] = bare
+        return bare
+
+
+_BARE = _Bare()
 
 
 def thousands(number: int) -> str:

@@ -3,6 +3,8 @@ goes through the outbox (fieldkit.sync kind "revision")."""
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -137,16 +139,17 @@ def returned(session: Session, member: Member) -> list[ReturnedEntry]:
 
 
 def returned_count(session: Session, member: Member) -> int:
-    """How many records `returned()` would list, counted by the database."""
+    """How many records `returned()` would list, counted by the database — in one query (the
+    tab bar asks on every page a field member opens)."""
     if not policy.is_field_member(member):
         return 0
-    total = 0
-    for kind, model in MODELS.items():
-        statement = _returned_statement(model, kind, member).with_only_columns(
-            func.count(), maintain_column_froms=True
-        )
-        total += session.execute(statement).scalar_one()
-    return total
+    counts = [
+        _returned_statement(model, kind, member)
+        .with_only_columns(func.count(), maintain_column_froms=True)
+        .scalar_subquery()
+        for kind, model in MODELS.items()
+    ]
+    return int(session.execute(select(functools.reduce(operator.add, counts))).scalar_one())
 
 
 def find_returned(

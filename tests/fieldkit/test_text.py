@@ -44,6 +44,22 @@ def test_fold_is_idempotent_on_any_text(typed):
     assert fold(fold(typed)) == fold(typed)
 
 
+@given(st.text())
+def test_fold_one_character_at_a_time_is_the_rule_itself(typed):
+    # fold() works out each character once (text._Bare); the rule is NFD with marks dropped.
+    decomposed = unicodedata.normalize("NFD", typed.replace("đ", "d").replace("Đ", "d"))
+    bare = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    assert fold(typed) == " ".join(bare.lower().split())
+
+
+@pytest.mark.parametrize("typed", ["\u0915\u093e\u0301", "a\U0001d165\u0301b", "\u0e01\u0e33"])
+def test_fold_of_spacing_marks_keeps_the_rule(typed):
+    # Spacing marks with a combining class (Devanagari, musical symbols): the whole-string rule.
+    decomposed = unicodedata.normalize("NFD", typed)
+    bare = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    assert fold(typed) == " ".join(bare.lower().split())
+
+
 # --- the one rule for stored text (issue 10) ---------------------------------------------------
 
 
