@@ -288,6 +288,7 @@ def log_visit(
             [{"visit_id": visit.id, **asdict(line)} for line in visit_in.lines],
         )
     prefetch.remember_visit(session, visit)
+    session.info.setdefault(_TWINS_FOUND, {})[visit.id] = twin
     if twin is not None:
         assert visit.id is not None and twin.id is not None  # stored visits (flushed above)
         session.add(VisitDuplicate(visit_id=visit.id, original_id=twin.id, flagged_at=now))
@@ -342,8 +343,17 @@ def find_twin(session: Session, visit_in: VisitIn, *, volunteer_id: int) -> Visi
     return min(same, key=lambda v: (abs(v.visited_at - visit_in.visited_at), v.id), default=None)
 
 
+# Visit id → the twin log_visit() found for it (or None), for possible_duplicate_of() in the
+# same session: the sync API asks right after each visit it stores, and a flag is only ever
+# written there, so the note is the answer and the database need not be asked per visit.
+_TWINS_FOUND = "fieldkit.visits.twins_found"
+
+
 def possible_duplicate_of(session: Session, visit: Visit) -> Visit | None:
     """The earlier visit this one was flagged as possibly repeating when it arrived."""
+    found: dict[int | None, Visit | None] = session.info.get(_TWINS_FOUND, {})
+    if visit.id in found:
+        return found[visit.id]
     flag = session.get(VisitDuplicate, visit.id)
     return session.get(Visit, flag.original_id) if flag is not None else None
 
