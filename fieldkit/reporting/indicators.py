@@ -693,16 +693,18 @@ def refresh_progress(session: Session, household_ids: list[int]) -> None:
 
 
 def _add_to_villages(session: Session, changes: dict[tuple[int, str], list[int]]) -> None:
-    """Add (approved, pending) changes to VillageProgress, creating rows as needed. In key
-    order, so two transactions never lock the same rows in opposite order."""
-    if not changes:
-        return
+    """Add (approved, pending) changes to VillageProgress, creating rows as needed, a
+    thousand rows per statement (a sync batch's changes in one). The rows go in key order,
+    which is the order they are inserted and locked in: two transactions never lock the same
+    rows in opposite order."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    for (village_id, indicator), (approved, pending) in sorted(changes.items()):
-        statement = insert(VillageProgress).values(
-            village_id=village_id, indicator=indicator, approved=approved, pending=pending
-        )
+    rows = [
+        {"village_id": village_id, "indicator": indicator, "approved": a, "pending": p}
+        for (village_id, indicator), (a, p) in sorted(changes.items())
+    ]
+    for start in range(0, len(rows), 1000):
+        statement = insert(VillageProgress).values(rows[start : start + 1000])
         session.execute(
             statement.on_conflict_do_update(
                 index_elements=[col(VillageProgress.village_id), col(VillageProgress.indicator)],

@@ -180,3 +180,24 @@ def test_demo_built_in_bulk_agrees_and_stays_right(session):
     indicators.rebuild_progress(session)
     session.commit()
     assert_agrees(session, commune_scope)
+
+
+def test_many_village_changes_at_once_are_all_added(session, world: World):
+    # A recount of a whole province changes more village rows than one statement should
+    # carry (a thousand per statement): every one is added, none twice.
+    villages = [world.village.id, world.other_village.id]
+    changes = {(v, f"x{n:04}"): [n, 1] for v in villages for n in range(1, 1301)}
+    indicators._add_to_villages(session, changes)
+    indicators._add_to_villages(session, changes)
+    stored = {
+        (v, i): (a, p)
+        for v, i, a, p in session.exec(
+            select(
+                VillageProgress.village_id,
+                VillageProgress.indicator,
+                VillageProgress.approved,
+                VillageProgress.pending,
+            ).where(VillageProgress.indicator.startswith("x"))
+        ).all()
+    }
+    assert stored == {key: (2 * a, 2 * p) for key, (a, p) in changes.items()}
