@@ -7,6 +7,9 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 import pytest
 import requests
@@ -87,37 +90,54 @@ def _all_at_once(count: int, request) -> list[requests.Response]:
     return answers
 
 
+@dataclass
+class _SignedIn:
+    """A gunicorn server and the volunteer signed in to it."""
+
+    server: Gunicorn
+    http: requests.Session
+    csrf: str
+
+    def sync(self, batch: dict, *, own_connection: bool = False) -> requests.Response:
+        """The batch sent as the outbox sends it; `own_connection`: as another phone would."""
+        url, headers = f"{self.server.url}/api/v1/sync", {"X-CSRF-Token": self.csrf}
+        if own_connection:
+            cookie = {"fieldkit_session": self.http.cookies["fieldkit_session"]}
+            return requests.post(url, json=batch, headers=headers, cookies=cookie, timeout=60)
+        return self.http.post(url, json=batch, headers=headers, timeout=60)
+
+
+@contextmanager
+def _one_process(served_world, sqlite_url, instance, **env: str) -> Iterator[_SignedIn]:
+    """gunicorn with one process serving one request at a time (FIELDKIT_* settings in `env`
+    add to that), the volunteer signed in; stopped at the end, its log still readable."""
+    world, engine = served_world
+    server = Gunicorn(
+        sqlite_url,
+        instance,
+        env={"FIELDKIT_WORKERS": "1", "FIELDKIT_MAX_INFLIGHT": "1"}
+        | {f"FIELDKIT_{name.upper()}": value for name, value in env.items()},
+    ).start()
+    try:
+        http = requests.Session()
+        yield _SignedIn(server, http, sign_in(http, server.url, _link(engine, world.volunteer)))
+    finally:
+        server.stop()
+
+
 def test_more_requests_than_the_pool_holds_are_shed_with_503_never_500(
     served_world, sqlite_url, tmp_path
 ):
     world, engine = served_world
     # One process working on one request at a time, waiting 50 ms for a turn: 24 phones
     # sending 25 visits each at once cannot all be served in time.
-    server = Gunicorn(
-        sqlite_url,
-        tmp_path / "instance",
-        env={
-            "FIELDKIT_WORKERS": "1",
-            "FIELDKIT_THREADS": "12",
-            "FIELDKIT_MAX_INFLIGHT": "1",
-            "FIELDKIT_QUEUE_TIMEOUT": "0.05",
-        },
-    ).start()
     phones = 24
-    try:
-        http = requests.Session()
-        csrf = sign_in(http, server.url, _link(engine, world.volunteer))
-        batches = [_batch(world, 25) for _ in range(phones)]
-
-        def send(index: int) -> requests.Response:
-            return http.post(
-                f"{server.url}/api/v1/sync",
-                json=batches[index],
-                headers={"X-CSRF-Token": csrf},
-                timeout=60,
-            )
-
-        answers = _all_at_once(phones, send)
+    batches = [_batch(world, 25) for _ in range(phones)]
+    crowded = _one_process(
+        served_world, sqlite_url, tmp_path / "instance", threads="12", queue_timeout="0.05"
+    )
+    with crowded as signed:
+        answers = _all_at_once(phones, lambda index: signed.sync(batches[index]))
         statuses = [answer.status_code for answer in answers]
         assert set(statuses) <= {200, 503}, statuses
         shed = [i for i, status in enumerate(statuses) if status == 503]
@@ -136,12 +156,7 @@ def test_more_requests_than_the_pool_holds_are_shed_with_503_never_500(
         # The outbox sends the shed batches again later: then everything is stored, once.
         for index in shed:
             for _ in range(20):
-                again = http.post(
-                    f"{server.url}/api/v1/sync",
-                    json=batches[index],
-                    headers={"X-CSRF-Token": csrf},
-                    timeout=60,
-                )
+                again = signed.sync(batches[index])
                 if again.status_code == 200:
                     break
                 assert again.status_code == 503
@@ -149,9 +164,7 @@ def test_more_requests_than_the_pool_holds_are_shed_with_503_never_500(
             assert {r["status"] for r in again.json()["results"]} == {"stored"}
         with new_session(engine) as session:
             assert session.exec(select(func.count()).select_from(Visit)).one() == 25 * phones
-    finally:
-        server.stop()
-    assert not [text for text in server.log_lines() if '"status": 500' in text]
+    assert not [text for text in signed.server.log_lines() if '"status": 500' in text]
 
 
 def test_signed_in_people_waiting_for_a_turn_hold_no_connection(served_world, sqlite_url, tmp_path):
@@ -160,82 +173,50 @@ def test_signed_in_people_waiting_for_a_turn_hold_no_connection(served_world, sq
     every connection, the next lookups timed out inside Flask's context push and the server
     answered a bare 500. Here the pool gives up after 0.2 s while a turn may be waited for
     5 s: every request must be served or shed, none may fail."""
-    world, engine = served_world
-    server = Gunicorn(
+    world, _ = served_world
+    phones = 24
+    batches = [_batch(world, 25) for _ in range(phones)]
+    crowded = _one_process(
+        served_world,
         sqlite_url,
         tmp_path / "instance",
-        env={
-            "FIELDKIT_WORKERS": "1",
-            "FIELDKIT_THREADS": "12",
-            "FIELDKIT_MAX_INFLIGHT": "1",
-            "FIELDKIT_QUEUE_TIMEOUT": "5",
-            "FIELDKIT_DB_POOL_TIMEOUT": "0.2",
-        },
-    ).start()
-    phones = 24
-    try:
-        http = requests.Session()
-        csrf = sign_in(http, server.url, _link(engine, world.volunteer))
-        batches = [_batch(world, 25) for _ in range(phones)]
+        threads="12",
+        queue_timeout="5",
+        db_pool_timeout="0.2",
+    )
+    with crowded as signed:
 
         def send(index: int) -> requests.Response:
             if index % 2:
-                return http.get(f"{server.url}/households", timeout=60)
-            return http.post(
-                f"{server.url}/api/v1/sync",
-                json=batches[index],
-                headers={"X-CSRF-Token": csrf},
-                timeout=60,
-            )
+                return signed.http.get(f"{signed.server.url}/households", timeout=60)
+            return signed.sync(batches[index])
 
         answers = _all_at_once(phones, send)
-        statuses = [answer.status_code for answer in answers]
-        assert set(statuses) <= {200, 503}, statuses
-        assert statuses.count(200) >= phones // 2, statuses  # waiting, not shedding, is usual
-        for index, answer in enumerate(answers):
-            if answer.status_code == 200 and index % 2 == 0:
-                assert {r["status"] for r in answer.json()["results"]} == {"stored"}, index
-            elif answer.status_code == 200:
-                assert world.volunteer.name in answer.text  # still signed in
-    finally:
-        server.stop()
-    assert not [text for text in server.log_lines() if '"status": 500' in text]
-    assert not [text for text in server.log_lines() if "QueuePool limit" in text]
+    statuses = [answer.status_code for answer in answers]
+    assert set(statuses) <= {200, 503}, statuses
+    assert statuses.count(200) >= phones // 2, statuses  # waiting, not shedding, is usual
+    for index, answer in enumerate(answers):
+        if answer.status_code == 200 and index % 2 == 0:
+            assert {r["status"] for r in answer.json()["results"]} == {"stored"}, index
+        elif answer.status_code == 200:
+            assert world.volunteer.name in answer.text  # still signed in
+    assert not [text for text in signed.server.log_lines() if '"status": 500' in text]
+    assert not [text for text in signed.server.log_lines() if "QueuePool limit" in text]
 
 
 def test_requests_queued_too_long_inside_gunicorn_are_shed_too(served_world, sqlite_url, tmp_path):
     # One thread, one turn: no request ever waits for a turn inside the app, they all wait in
     # gunicorn's own queue for the thread. Those that waited past the queue timeout there are
     # answered 503 at once (pwa/worker.py) instead of being served many seconds late.
-    world, engine = served_world
-    server = Gunicorn(
-        sqlite_url,
-        tmp_path / "instance",
-        env={
-            "FIELDKIT_WORKERS": "1",
-            "FIELDKIT_THREADS": "1",
-            "FIELDKIT_MAX_INFLIGHT": "1",
-            "FIELDKIT_QUEUE_TIMEOUT": "0.2",
-        },
-    ).start()
+    world, _ = served_world
     phones = 16
-    try:
-        http = requests.Session()
-        csrf = sign_in(http, server.url, _link(engine, world.volunteer))
-        cookie = {"fieldkit_session": http.cookies["fieldkit_session"]}
-
-        def send(index: int) -> requests.Response:
-            return requests.post(  # a connection of its own, as separate phones
-                f"{server.url}/api/v1/sync",
-                json=_batch(world, 25),
-                headers={"X-CSRF-Token": csrf},
-                cookies=cookie,
-                timeout=60,
-            )
-
-        answers = _all_at_once(phones, send)
-    finally:
-        server.stop()
+    crowded = _one_process(
+        served_world, sqlite_url, tmp_path / "instance", threads="1", queue_timeout="0.2"
+    )
+    with crowded as signed:
+        answers = _all_at_once(
+            phones, lambda _: signed.sync(_batch(world, 25), own_connection=True)
+        )
     statuses = [answer.status_code for answer in answers]
     assert set(statuses) <= {200, 503}, statuses
     assert 503 in statuses and 200 in statuses, statuses
