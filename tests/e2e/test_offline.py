@@ -104,6 +104,26 @@ def test_a_save_tapped_before_the_outbox_script_came_is_kept_once(browser, serve
     context.close()
 
 
+def test_the_list_does_not_jump_when_the_status_bar_is_drawn(browser, server, live_world):
+    # The outbox's scripts come after the home list's load; the status bar's line is kept
+    # blank until they have drawn it, so the list a volunteer is reaching for stays put.
+    world, _ = live_world
+    context = browser.new_context(viewport={"width": 390, "height": 844}, service_workers="block")
+    page = context.new_page()
+    sign_in(page, server, world.volunteer.phone)
+    held = []
+    page.route("**/offline/outbox*.js*", lambda route: held.append(route))
+    page.goto(f"{server.url}/households")
+    heading = page.get_by_role("heading", name="Hộ dân")
+    before = heading.bounding_box()
+    assert held and page.locator("[data-statusbar][data-undrawn]").count() == 1
+    for route in held:
+        route.continue_()
+    expect(page.locator("[data-pending]")).to_have_text("Chờ gửi (0)")
+    assert heading.bounding_box() == before
+    context.close()
+
+
 def test_the_same_visit_sent_twice_is_stored_once(page, context, server, live_world):
     world, engine = live_world
     sign_in(page, server, world.volunteer.phone)
