@@ -63,8 +63,6 @@ _RETRYABLE_SQLSTATES = {"40P01", "40001"}  # deadlock_detected, serialization_fa
 log = logging.getLogger(__name__)
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _FORM_RESIDENT_UUID = re.compile(r"lines-(\d{1,3})-resident_uuid")
-# Database ids are at most 2**62 here: larger numbers do not fit an SQLite integer.
-_MAX_ID = 2**62
 
 
 class Kind(enum.StrEnum):
@@ -259,10 +257,13 @@ def _prefetch(session: Session, items: Sequence[SyncItem]) -> None:
     household_ids = set()
     for item in items:
         raw = item.payload.get("household_id") if isinstance(item.payload, Mapping) else None
-        if isinstance(raw, int) and not isinstance(raw, bool) and 0 < raw <= _MAX_ID:
-            household_ids.add(raw)
-        elif isinstance(raw, str) and re.fullmatch(r"[0-9]{1,18}", raw.strip()):
-            household_ids.add(int(raw))  # anything else is left to the item's own parsing
+        number = raw if isinstance(raw, int) and not isinstance(raw, bool) else None
+        if isinstance(raw, str) and re.fullmatch(r"[0-9]{1,18}", raw.strip()):
+            number = int(raw)
+        # Anything else, or an id no row can have (PostgreSQL's are 32-bit: a larger one in a
+        # query is a database error, not "not found"), is left to the item's own parsing.
+        if number is not None and 0 < number <= forms.MAX_ID:
+            household_ids.add(number)
     prefetch.visits_batch(session, {item.id.lower() for item in items}, household_ids)
 
 
@@ -506,7 +507,7 @@ def _household_ref(session: Session, data: Mapping[str, Any], c: forms.Collector
     if not _blank(raw_id):
         by_id = c.field(
             "household_id",
-            lambda: forms.integer(raw_id, label=_("mã hộ"), minimum=1, maximum=_MAX_ID),
+            lambda: forms.integer(raw_id, label=_("mã hộ"), minimum=1, maximum=forms.MAX_ID),
         )
     if not _blank(raw_uuid):
         household_uuid = c.field("household_uuid", lambda: forms.uuid(raw_uuid))

@@ -194,7 +194,7 @@ def _parse_line(c: forms.Collector, prefix: str, raw: Mapping[str, Any]) -> Assi
             raw.get("resident_id"),
             label=_("người được hỗ trợ"),
             minimum=1,
-            maximum=2**62,
+            maximum=forms.MAX_ID,
             required=True,
         ),
     )

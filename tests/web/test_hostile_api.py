@@ -8,6 +8,9 @@ import json
 
 import pytest
 
+from fieldkit import forms
+from fieldkit.models import utcnow
+from tests.web.api import post
 from tests.web.backends import both_backends
 from tests.web.conftest import Browser
 
@@ -81,3 +84,24 @@ def test_no_json_body_gets_a_5xx(app, db, world, endpoint, signed_in):
         if response.status_code >= 500:
             problems.append(f"{url} {body!r:.60}: {response.status_code}")
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("number", [2**31, 2**31 + 7, "2147483648", 2**62])
+def test_a_sync_naming_an_id_no_row_can_have_is_refused_item_by_item(app, db, world, number):
+    # Row ids are 32-bit on PostgreSQL: a larger household or resident id once reached the
+    # database and answered "failed unexpectedly" (found by tests/web/test_sync_fuzz.py).
+    browser = Browser(app.test_client(), db)
+    browser.sign_in(world.volunteer)
+    items = []
+    for household_id, resident_id in [(number, world.head.id), (world.household.id, number)]:
+        uuid = f"00000000-0000-4000-8000-{len(items):012}"
+        line = {"resident_id": resident_id, "service_code": "vneid_level1", "result": "done"}
+        payload = {"uuid": uuid, "household_id": household_id, "outcome": "met", "lines": [line]}
+        when = forms.to_local(utcnow()).strftime("%Y-%m-%dT%H:%M")
+        items.append({"id": uuid, "kind": "visit", "payload": payload | {"visited_at": when}})
+    response = post(browser.client, {"items": items}, token=browser.csrf)
+    assert response.status_code == 200, response.text
+    results = response.get_json()["results"]
+    assert [r["status"] for r in results] == ["invalid", "invalid"]
+    assert "household_id" in results[0]["errors"]
+    assert "lines-0-resident_id" in results[1]["errors"]
