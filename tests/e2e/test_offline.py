@@ -74,17 +74,23 @@ def test_a_day_without_signal_loses_and_doubles_nothing(page, context, server, l
     assert visits_stored(engine) == 3
 
 
-def test_a_save_tapped_before_the_outbox_script_came_is_kept_once(browser, server, live_world):
-    """On a weak link the outbox's scripts may still be on their way when the volunteer taps
-    "Lưu" (twice, tired): the save waits for them and goes through the outbox, once — no
-    plain form post, no second visit. (No service worker here: it would answer the script
-    from the phone's copy before the held request.)"""
-    world, engine = live_world
+def _signed_in_holding(browser, server, world, scripts: str):
+    """A phone without service worker (it would answer the scripts from its copy), the
+    volunteer signed in, and the requests for `scripts` held: (page, held routes)."""
     context = browser.new_context(viewport={"width": 390, "height": 844}, service_workers="block")
     page = context.new_page()
     sign_in(page, server, world.volunteer.phone)
-    held = []
-    page.route("**/offline/outbox.js*", lambda route: held.append(route))
+    held: list = []
+    page.route(scripts, lambda route: held.append(route))
+    return page, held
+
+
+def test_a_save_tapped_before_the_outbox_script_came_is_kept_once(browser, server, live_world):
+    """On a weak link the outbox's scripts may still be on their way when the volunteer taps
+    "Lưu" (twice, tired): the save waits for them and goes through the outbox, once — no
+    plain form post, no second visit."""
+    world, engine = live_world
+    page, held = _signed_in_holding(browser, server, world, "**/offline/outbox.js*")
     posts: list[str] = []
     page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
     page.goto(f"{server.url}/households/{world.household.id}", wait_until="domcontentloaded")
@@ -101,18 +107,14 @@ def test_a_save_tapped_before_the_outbox_script_came_is_kept_once(browser, serve
     expect(page.get_by_role("status")).to_contain_text("Đã gửi lên xã")
     assert visits_stored(engine) == 1
     assert [p for p in posts if not p.endswith("/api/v1/sync")] == []
-    context.close()
+    page.context.close()
 
 
 def test_the_list_does_not_jump_when_the_status_bar_is_drawn(browser, server, live_world):
     # The outbox's scripts come after the home list's load; the status bar's line is kept
     # blank until they have drawn it, so the list a volunteer is reaching for stays put.
     world, _ = live_world
-    context = browser.new_context(viewport={"width": 390, "height": 844}, service_workers="block")
-    page = context.new_page()
-    sign_in(page, server, world.volunteer.phone)
-    held = []
-    page.route("**/offline/outbox*.js*", lambda route: held.append(route))
+    page, held = _signed_in_holding(browser, server, world, "**/offline/outbox*.js*")
     page.goto(f"{server.url}/households")
     heading = page.get_by_role("heading", name="Hộ dân")
     before = heading.bounding_box()
@@ -121,7 +123,7 @@ def test_the_list_does_not_jump_when_the_status_bar_is_drawn(browser, server, li
         route.continue_()
     expect(page.locator("[data-pending]")).to_have_text("Chờ gửi (0)")
     assert heading.bounding_box() == before
-    context.close()
+    page.context.close()
 
 
 def test_the_same_visit_sent_twice_is_stored_once(page, context, server, live_world):
