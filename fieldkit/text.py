@@ -37,15 +37,21 @@ class _Bare(dict):
     Decomposing a string is decomposing each character and then putting marks in their
     canonical order; only that reordering crosses characters, and it changes nothing once the
     marks are gone — unless a character both has a combining class and is not a dropped mark
-    (a spacing mark, Mc: none in Vietnamese). Text with one is folded by the slow rule."""
+    (a spacing mark, Mc: none in Vietnamese). Text with one is folded by the slow rule.
+    Only characters below U+3000 (Latin, Vietnamese, marks, the scripts near them) are kept:
+    hostile text naming every code point must not grow a process by a million entries."""
 
     def __missing__(self, code: int) -> str:
-        bare = _bare_slowly(chr(code))
         decomposed = unicodedata.normalize("NFD", chr(code))
         if any(unicodedata.combining(ch) and unicodedata.category(ch) != "Mn" for ch in decomposed):
             raise _OutOfOrder
-        self[code] = bare
+        bare = _bare_slowly(chr(code))
+        if code < _KEPT_BELOW:
+            self[code] = bare
         return bare
+
+
+_KEPT_BELOW = 0x3000
 
 
 _BARE = _Bare()

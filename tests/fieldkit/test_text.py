@@ -60,6 +60,14 @@ def test_fold_of_spacing_marks_keeps_the_rule(typed):
     assert fold(typed) == " ".join(bare.lower().split())
 
 
+def test_fold_keeps_no_table_entry_for_far_characters():
+    from fieldkit import text
+
+    fold("".join(chr(c) for c in range(0x4E00, 0x5E00)))  # 4,096 CJK characters
+    assert max(text._BARE) < text._KEPT_BELOW
+    assert fold("\u4e2d\u6587 \uac00") == "\u4e2d\u6587 \u1100\u1161"  # Hangul still decomposes
+
+
 # --- the one rule for stored text (issue 10) ---------------------------------------------------
 
 
